@@ -1,0 +1,191 @@
+/**
+ * Messages between Dispatcher, JobMaster, ResourceManager and TaskManager. Plain data only, so
+ * any transport (in-process, TCP, Mesos framework messages) can carry them.
+ */
+import type { SerializedError } from '@sluice/common';
+import type { JobConfig, JobGraph } from './jobgraph.js';
+
+export type JobStatus =
+  | 'CREATED'
+  | 'RUNNING'
+  | 'FAILING'
+  | 'FAILED'
+  | 'CANCELLING'
+  | 'CANCELED'
+  | 'FINISHED'
+  | 'RESTARTING'
+  | 'SUSPENDED';
+
+export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(['FAILED', 'CANCELED', 'FINISHED']);
+
+export type ExecutionState =
+  | 'CREATED'
+  | 'SCHEDULED'
+  | 'DEPLOYING'
+  | 'INITIALIZING'
+  | 'RUNNING'
+  | 'FINISHED'
+  | 'CANCELING'
+  | 'CANCELED'
+  | 'FAILED';
+
+export const TERMINAL_EXECUTION_STATES: ReadonlySet<ExecutionState> = new Set(['FINISHED', 'CANCELED', 'FAILED']);
+
+/** Where the job's code lives and how to rebuild its graph: an ES module plus its parameters. */
+export interface JobArtifact {
+  /** Absolute path or file URL of a JavaScript ES module whose default export builds the job. */
+  entry: string;
+  /** `-D key=value` parameters, visible to the job as `env.params`. */
+  params: Record<string, string>;
+  /** Parallelism given on submission (`-p`), applied while the graph is built. */
+  parallelism?: number;
+  /** Runtime configuration overrides given on submission (e.g. `--buffer-timeout`). */
+  config?: Partial<JobConfig>;
+}
+
+export interface JobSubmission {
+  jobId: string;
+  jobName: string;
+  artifact: JobArtifact;
+  jobGraph: JobGraph;
+}
+
+export interface SlotId {
+  resourceId: string;
+  slotIndex: number;
+}
+
+export interface SlotStatus {
+  slotId: SlotId;
+  /** Set while the slot is allocated. */
+  allocationId?: string;
+  jobId?: string;
+}
+
+/** A TaskManager's complete slot table. `seq` increases per report so a stale one is ignored. */
+export interface SlotReport {
+  resourceId: string;
+  seq: number;
+  slots: SlotStatus[];
+}
+
+export interface TaskManagerRegistration {
+  resourceId: string;
+  /** RPC address of the TaskManager's TaskExecutorGateway. */
+  address: string;
+  numberOfSlots: number;
+  /** Where the TaskManager serves Prometheus metrics, if it does. */
+  metricsUrl?: string;
+}
+
+export interface RegistrationSuccess {
+  type: 'RegistrationSuccess';
+  registrationId: string;
+  heartbeatIntervalMs: number;
+}
+export interface RegistrationRejection {
+  type: 'RegistrationRejection';
+  reason: string;
+}
+export type RegistrationResponse = RegistrationSuccess | RegistrationRejection;
+
+export interface ResourceRequirements {
+  jobId: string;
+  jobMasterAddress: string;
+  /** Slots wanted for the job; 0 releases everything. */
+  slots: number;
+}
+
+export interface SlotOffer {
+  allocationId: string;
+  slotIndex: number;
+}
+
+export interface InputGateDescriptor {
+  edgeId: string;
+  inputIndex: 0 | 1;
+  producerVertexId: string;
+  producerParallelism: number;
+}
+
+export interface ResultPartitionDescriptor {
+  edgeId: string;
+  consumerVertexId: string;
+  consumerParallelism: number;
+}
+
+/** Everything a TaskManager needs to run one subtask. */
+export interface TaskDeploymentDescriptor {
+  jobId: string;
+  jobName: string;
+  executionId: string;
+  /** Restart generation of the job; channels of different generations never mix. */
+  attempt: number;
+  vertexId: string;
+  vertexName: string;
+  subtaskIndex: number;
+  parallelism: number;
+  maxParallelism: number;
+  allocationId: string;
+  artifact: JobArtifact;
+  config: JobConfig;
+  inputs: InputGateDescriptor[];
+  outputs: ResultPartitionDescriptor[];
+  /** Source splits assigned to this subtask (plain data defined by the source). */
+  splits: unknown[];
+}
+
+/** Final record counts of one operator of one subtask (or summed over subtasks in a JobResult). */
+export interface OperatorRecordCounts {
+  nodeId: number;
+  name: string;
+  vertexId: string;
+  recordsIn: number;
+  recordsOut: number;
+}
+
+export interface TaskExecutionState {
+  jobId: string;
+  executionId: string;
+  state: ExecutionState;
+  error?: SerializedError;
+  /** Set on terminal states: what each operator of the chain processed. */
+  operators?: OperatorRecordCounts[];
+}
+
+/** Records gathered by a collect sink, shipped to the JobMaster in batches (tests and debugging). */
+export interface CollectedRecords {
+  jobId: string;
+  executionId: string;
+  sinkName: string;
+  subtaskIndex: number;
+  records: unknown[];
+}
+
+export interface JobOverview {
+  jobId: string;
+  jobName: string;
+  status: JobStatus;
+  startTime: number;
+  endTime?: number;
+}
+
+export interface JobResult {
+  jobId: string;
+  jobName: string;
+  status: 'FINISHED' | 'FAILED' | 'CANCELED';
+  durationMs: number;
+  error?: SerializedError;
+  /** Collect-sink name → records, in arrival order per subtask. */
+  collected: Record<string, unknown[]>;
+  /** Per operator, summed over its subtasks (finished subtasks only). */
+  operators: OperatorRecordCounts[];
+}
+
+export interface TaskManagerInfo {
+  resourceId: string;
+  address: string;
+  numberOfSlots: number;
+  freeSlots: number;
+  metricsUrl?: string;
+}

@@ -1,0 +1,2 @@
+export * from './operators/types.js';
+export * from './taskmanager/task-runner.js';
