@@ -88,3 +88,8 @@ export interface WindowContext<W = TimeWindow> {
 export interface ProcessWindowFunction<I, O, K, W = TimeWindow> extends Lifecycle {
   process(key: K, ctx: WindowContext<W>, elements: Iterable<I>, out: Collector<O>): void;
 }
+
+/** The window function of `windowAll`: like ProcessWindowFunction, without a key. */
+export interface ProcessAllWindowFunction<I, O, W = TimeWindow> extends Lifecycle {
+  process(ctx: WindowContext<W>, elements: Iterable<I>, out: Collector<O>): void;
+}

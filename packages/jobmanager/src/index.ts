@@ -1,1 +1,24 @@
-export {};
+/**
+ * @sluice/jobmanager — the control plane: the Dispatcher (job registry, one JobMaster per job),
+ * the JobMaster (execution graph, slots, deployment, job status and results), the
+ * ResourceManager with its pure SlotManager and the ClusterDriver seam (local driver here, Mesos
+ * elsewhere), and `createLocalCluster` for the embedded mode. Components reach each other and the
+ * TaskManagers only as gateways looked up through an RpcService.
+ */
+export { createLocalCluster, LOCAL_CLUSTER_ADDRESSES, type JobHandle, type LocalCluster, type LocalClusterOptions } from './local-cluster.js';
+export {
+  Dispatcher,
+  JobNotFoundError,
+  type DispatcherOptions,
+  type JobMasterContext,
+  type JobMasterFactory,
+  type JobMasterService,
+} from './dispatcher/dispatcher.js';
+export { InvalidSubmissionError, validateSubmission } from './dispatcher/validate-submission.js';
+export { JobMaster, DEFAULT_JOB_MASTER_OPTIONS, type JobMasterOptions } from './jobmaster/job-master.js';
+export { noSplits, type SplitProvider } from './jobmaster/deployment.js';
+export { ResourceManager, DEFAULT_RESOURCE_MANAGER_OPTIONS, type ResourceManagerOptions } from './resourcemanager/resource-manager.js';
+export { SlotManager, workersToRequest, type SlotAllocation, type SlotPlan, type SlotRelease } from './resourcemanager/slot-manager.js';
+export type { ClusterDriver, ClusterDriverEvents, WorkerSpec } from './resourcemanager/cluster-driver.js';
+export { LocalClusterDriver, type LocalClusterDriverOptions, type LocalWorker, type TaskManagerContext, type TaskManagerFactory } from './resourcemanager/local-cluster-driver.js';
+export { startEmbeddedCluster, runEmbedded, type EmbeddedCluster, type EmbeddedClusterOptions, type EmbeddedRunOptions, type EmbeddedRunResult, type SubmittedJob } from './embedded/embedded-cluster.js';

@@ -1,2 +1,17 @@
+/**
+ * @sluice/runtime — the TaskManager and everything that executes subtasks: the slot table and
+ * TaskExecutorGateway, the Piscina task runner and worker entry, the operator chain and task
+ * loop, operators, keyed state and timers, shared-memory channels and record serialization.
+ * Talks to the JobMaster and ResourceManager only through @sluice/protocol gateways.
+ */
 export * from './operators/types.js';
 export * from './taskmanager/task-runner.js';
+export { TaskManager, type TaskManagerOptions } from './taskmanager/task-manager.js';
+export { PiscinaTaskRunner, type PiscinaTaskRunnerOptions } from './worker/piscina-task-runner.js';
+export { LocalShuffleService } from './shuffle/local-shuffle-service.js';
+export { loadJob, buildJob, importJobBuilder, type LoadedJob, type JobBuilder } from './task/job-loader.js';
+export { createOperator } from './operators/factory.js';
+export { createRecordSerializer, RecordSerializer } from './serialization/index.js';
+export { HeapKeyedStateBackend, type KeyGroupSnapshot } from './state/heap-backend.js';
+export { InternalTimerService, type TimersSnapshot } from './state/timer-service.js';
+export { KeyRoutingError, StateAccessError } from './state/errors.js';

@@ -1,0 +1,29 @@
+/**
+ * The one place the bench harness touches the engine: run a compiled job file on a fresh
+ * embedded cluster and wait for its JobResult. Everything else in bench/ is engine-agnostic.
+ */
+import { runEmbedded } from '@sluice/jobmanager';
+import type { JobArtifact, JobResult } from '@sluice/protocol';
+
+export interface RunJobOptions {
+  parallelism: number;
+  /** The job's -D parameters. */
+  params: Record<string, string>;
+  /** Output buffer timeout (ms); 0 flushes every record. Engine default when absent. */
+  bufferTimeoutMs?: number;
+}
+
+/** What the CLI would submit for `sluice run <jobFile> -p N -D k=v --buffer-timeout ms`. */
+export function benchArtifact(jobFile: string, opts: RunJobOptions): JobArtifact {
+  return {
+    entry: jobFile,
+    params: opts.params,
+    parallelism: opts.parallelism,
+    ...(opts.bufferTimeoutMs === undefined ? {} : { config: { bufferTimeoutMs: opts.bufferTimeoutMs } }),
+  };
+}
+
+/** Runs one job on a fresh embedded cluster (no shared heaps or JIT state between runs), then closes it. */
+export async function runJob(jobFile: string, opts: RunJobOptions): Promise<JobResult> {
+  return runEmbedded(benchArtifact(jobFile, opts));
+}

@@ -1,0 +1,140 @@
+/**
+ * The benchmark catalogue: which job each run executes, with which parallelism, parameters and
+ * buffer timeout, and how big it is in normal and `--quick` mode. Sizes aim at 5–15 s per run
+ * on a small machine; `--events=N` overrides the Nexmark and keyed sizes.
+ */
+import { fileURLToPath } from 'node:url';
+
+export type RunKind = 'throughput' | 'state';
+
+export interface SizeContext {
+  quick: boolean;
+  eventsOverride: number | undefined;
+  /** events_per_sec of runs already done, by run id (keyed-half is paced at half of keyed-max). */
+  measuredRate(id: string): number | undefined;
+}
+
+export interface BenchRun {
+  /** What the BENCH line calls it; several runs may share a name at different parallelism. */
+  name: string;
+  parallelism: number;
+  kind: RunKind;
+  jobFile: string;
+  /** Runs that must have been measured first (they are added to the selection). */
+  needs?: string[];
+  bufferTimeoutMs?: number;
+  /** The job's -D parameters (statsDir is added by the harness). */
+  params(ctx: SizeContext): Record<string, string>;
+  /** Extra key=value fields for the BENCH line, e.g. the paced rate. */
+  labels?(params: Record<string, string>): Record<string, string | number>;
+}
+
+export function runId(run: BenchRun): string {
+  return `${run.name}-p${run.parallelism}`;
+}
+
+const examples = (path: string): string => fileURLToPath(new URL(`../../examples/dist/${path}`, import.meta.url));
+const benchJob = (path: string): string => fileURLToPath(new URL(`./jobs/${path}`, import.meta.url));
+
+function size(ctx: SizeContext, normal: number, quick: number): number {
+  return ctx.eventsOverride ?? (ctx.quick ? quick : normal);
+}
+
+/**
+ * q5 and q7 run at 100,000 events/s of event time (not Nexmark's 10 M): then their 10 s windows
+ * close every few hundred thousand events, so windows fire — and latency is measured — during
+ * the run, and window state stays bounded (a 10 s window at 10 M/s would span 100 M events).
+ */
+const WINDOWED_EVENT_RATE = '100000';
+
+function nexmark(query: string, parallelism: number, normal: number, quick: number, extra: Record<string, string> = {}): BenchRun {
+  return {
+    name: query,
+    parallelism,
+    kind: 'throughput',
+    jobFile: examples(`nexmark/queries/${query}.js`),
+    params: (ctx) => ({ events: String(size(ctx, normal, quick)), ...extra }),
+  };
+}
+
+const KEYED_MAX: BenchRun = {
+  name: 'keyed-max',
+  parallelism: 2,
+  kind: 'throughput',
+  jobFile: benchJob('keyed.js'),
+  params: (ctx) => ({ events: String(size(ctx, 5_000_000, 500_000)) }),
+};
+
+function pacedSeconds(ctx: SizeContext): number {
+  return ctx.quick ? 3 : 10;
+}
+
+const KEYED_HALF: BenchRun = {
+  name: 'keyed-half',
+  parallelism: 2,
+  kind: 'throughput',
+  jobFile: benchJob('keyed.js'),
+  needs: [runId(KEYED_MAX)],
+  bufferTimeoutMs: 5,
+  params: (ctx) => {
+    const max = ctx.measuredRate(runId(KEYED_MAX));
+    if (max === undefined || !(max > 0)) throw new Error('keyed-half needs the keyed-max rate, and keyed-max did not produce one');
+    const rate = Math.max(1, Math.floor(max / 2));
+    return { rate: String(rate), events: String(Math.max(10_000, Math.floor(rate * pacedSeconds(ctx)))) };
+  },
+  labels: (p) => ({ rate: p['rate'] ?? '', buffer_timeout_ms: 5 }),
+};
+
+const KEYED_10K: BenchRun = {
+  name: 'keyed-10k',
+  parallelism: 2,
+  kind: 'throughput',
+  jobFile: benchJob('keyed.js'),
+  bufferTimeoutMs: 0,
+  params: (ctx) => ({ rate: '10000', events: String(10_000 * pacedSeconds(ctx)) }),
+  labels: () => ({ rate: 10_000, buffer_timeout_ms: 0 }),
+};
+
+const STATE: BenchRun = {
+  name: 'state',
+  parallelism: 1,
+  kind: 'state',
+  jobFile: benchJob('state-size.js'),
+  params: (ctx) => ({ keys: String(ctx.quick ? 200_000 : 1_000_000) }),
+};
+
+export const RUNS: readonly BenchRun[] = Object.freeze([
+  ...[1, 2].flatMap((p) => [
+    nexmark('q0', p, 10_000_000, 1_000_000),
+    nexmark('q1', p, 10_000_000, 1_000_000),
+    nexmark('q2', p, 10_000_000, 1_000_000),
+    nexmark('q5', p, 5_000_000, 500_000, { eventRate: WINDOWED_EVENT_RATE }),
+    nexmark('q7', p, 5_000_000, 500_000, { eventRate: WINDOWED_EVENT_RATE }),
+  ]),
+  KEYED_MAX,
+  KEYED_HALF,
+  KEYED_10K,
+  STATE,
+]);
+
+/**
+ * Runs matching the selectors, in catalogue order, plus what they need. A selector matches a
+ * run's name (`q1`: both parallelisms), its id (`q1-p2`) or a name prefix before a dash
+ * (`keyed`: all keyed-* runs). No selectors: everything.
+ */
+export function selectRuns(selectors: readonly string[]): BenchRun[] {
+  if (selectors.length === 0) return [...RUNS];
+  const wanted = new Set<string>();
+  for (const s of selectors) {
+    const hits = RUNS.filter((r) => r.name === s || runId(r) === s || r.name.startsWith(`${s}-`));
+    if (hits.length === 0) {
+      const names = [...new Set(RUNS.map((r) => r.name))].join(', ');
+      throw new Error(`no benchmark matches '${s}'; known: ${names} (or <name>-p<parallelism>, e.g. q1-p2)`);
+    }
+    for (const h of hits) {
+      wanted.add(runId(h));
+      for (const n of h.needs ?? []) wanted.add(n);
+    }
+  }
+  return RUNS.filter((r) => wanted.has(runId(r)));
+}

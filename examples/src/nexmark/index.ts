@@ -1,0 +1,12 @@
+/**
+ * @sluice/examples/nexmark — the Nexmark benchmark model: event types, the deterministic
+ * generator and its source wiring, the measuring sinks and probe, and the report files the
+ * bench harness reads back. The queries themselves are job files under `queries/`.
+ */
+export * from './model.js';
+export * from './generator.js';
+export * from './source.js';
+export * from './sinks.js';
+export * from './probe.js';
+export * from './histogram.js';
+export * from './reports.js';

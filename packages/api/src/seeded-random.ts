@@ -1,0 +1,77 @@
+/**
+ * SeededRandom: a small, fast pseudo-random generator whose whole state is one 32-bit word.
+ * Generated sources re-seed one instance per record index from (seed, index), so record n is
+ * the same no matter which subtask produces it or at which parallelism: determinism without
+ * allocating a generator per record. Not for cryptography.
+ */
+import { ConfigurationError } from '@sluice/common';
+
+const TWO_POW_32 = 4294967296;
+const GOLDEN_GAMMA = 0x9e3779b9;
+
+/** A 32-bit finalizer (avalanches every input bit into every output bit). */
+function mix32(x: number): number {
+  let z = x | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+export class SeededRandom {
+  private state: number;
+
+  constructor(seed = 0) {
+    this.state = mix32(seed | 0);
+  }
+
+  /**
+   * Re-seeds from (seed, index) in a few integer operations. Indices above 2^32 fold their high
+   * word in separately so that distinct indices up to 2^53 give distinct streams in practice.
+   */
+  reseed(seed: number, index: number): this {
+    const lo = index >>> 0;
+    const hi = index >= TWO_POW_32 ? Math.floor(index / TWO_POW_32) >>> 0 : 0;
+    this.state = mix32(mix32((seed | 0) ^ GOLDEN_GAMMA) + lo + Math.imul(hi, 0x27d4eb2f)) ^ lo;
+    return this;
+  }
+
+  /** Uniform over [0, 2^32). */
+  nextUint32(): number {
+    this.state = (this.state + GOLDEN_GAMMA) | 0;
+    return mix32(this.state);
+  }
+
+  /** Uniform over [0, 1), with 53 random bits like Math.random. */
+  nextFloat(): number {
+    const high = this.nextUint32() >>> 5; // 27 bits
+    const low = this.nextUint32() >>> 6; // 26 bits
+    return (high * 67108864 + low) / 9007199254740992;
+  }
+
+  /** Uniform integer in [0, bound); `bound` a positive integer up to 2^53. */
+  nextInt(bound: number): number {
+    if (!(bound > 0) || !Number.isInteger(bound) || bound > Number.MAX_SAFE_INTEGER) {
+      throw new ConfigurationError(`SeededRandom.nextInt needs a positive integer bound, got ${bound}`);
+    }
+    // Multiplying a 32-bit draw keeps small bounds exact and cheap; larger ones need 53 bits.
+    if (bound <= TWO_POW_32) return Math.floor((this.nextUint32() * bound) / TWO_POW_32);
+    return Math.floor(this.nextFloat() * bound);
+  }
+
+  /** Uniform integer in [min, max] (both inclusive). */
+  nextIntBetween(min: number, max: number): number {
+    if (!Number.isInteger(min) || !Number.isInteger(max) || max < min) {
+      throw new ConfigurationError(`SeededRandom.nextIntBetween needs integers min <= max, got ${min} and ${max}`);
+    }
+    return min + this.nextInt(max - min + 1);
+  }
+
+  nextBoolean(): boolean {
+    return (this.nextUint32() & 1) === 1;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new ConfigurationError('SeededRandom.pick needs a non-empty array');
+    return items[this.nextInt(items.length)] as T;
+  }
+}

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError } from '@sluice/common';
+import type { JobArtifact } from '@sluice/protocol';
+import { runCli, type CliDependencies, type CliSignal, type SignalSource } from './cli.js';
+import type { Engine, EngineRunOptions, EngineRunResult } from './engine.js';
+
+/** An engine whose run outcome each test scripts; it records what it was asked to do. */
+class TestingEngine implements Engine {
+  artifacts: JobArtifact[] = [];
+  runOptions: EngineRunOptions | undefined;
+  constructor(private readonly outcome: (options: EngineRunOptions) => Promise<EngineRunResult>) {}
+  async plan(artifact: JobArtifact): Promise<string> {
+    this.artifacts.push(artifact);
+    return 'Vertex 1: Source: numbers (parallelism 2)';
+  }
+  run(artifact: JobArtifact, options: EngineRunOptions): Promise<EngineRunResult> {
+    this.artifacts.push(artifact);
+    this.runOptions = options;
+    options.onStarted?.({ jobId: 'j1', jobName: 'numbers', ...(options.metricsPort === undefined ? {} : { metricsUrl: 'http://127.0.0.1:9999/metrics' }) });
+    return this.outcome(options);
+  }
+}
+
+class TestingSignals implements SignalSource {
+  private readonly listeners = new Map<CliSignal, Set<(s: CliSignal) => void>>();
+  on(signal: CliSignal, fn: (s: CliSignal) => void): void {
+    if (!this.listeners.has(signal)) this.listeners.set(signal, new Set());
+    this.listeners.get(signal)?.add(fn);
+  }
+  off(signal: CliSignal, fn: (s: CliSignal) => void): void {
+    this.listeners.get(signal)?.delete(fn);
+  }
+  emit(signal: CliSignal): void {
+    for (const fn of this.listeners.get(signal) ?? []) fn(signal);
+  }
+  count(): number {
+    return [...this.listeners.values()].reduce((n, s) => n + s.size, 0);
+  }
+}
+
+function finished(status: EngineRunResult['status'] = 'FINISHED', extra: Partial<EngineRunResult> = {}): EngineRunResult {
+  return {
+    jobId: 'j1',
+    jobName: 'numbers',
+    status,
+    durationMs: 2000,
+    collected: {},
+    operators: [{ nodeId: 1, name: 'Source: numbers', vertexId: 'v1', recordsIn: 0, recordsOut: 5000 }],
+    sourceNodeIds: [1],
+    ...extra,
+  };
+}
+
+function harness(engine: Engine, compile: (p: string) => Promise<string> = async (p) => `/abs/${p}.mjs`) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const exits: number[] = [];
+  const signals = new TestingSignals();
+  const deps: CliDependencies = {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    loadEngine: async () => engine,
+    compileJob: compile,
+    signals,
+    exitNow: (c) => exits.push(c),
+  };
+  return { deps, out, err, exits, signals };
+}
+
+describe('runCli', () => {
+  it('runs a job, passes flags through, and prints the summary', async () => {
+    const engine = new TestingEngine(async () => finished());
+    const h = harness(engine);
+    const code = await runCli(['run', 'job.ts', '-p', '2', '--buffer-timeout', '0', '-D', 'n=5', '--metrics-port', '0'], h.deps);
+    expect(code).toBe(0);
+    expect(engine.artifacts).toEqual([{ entry: '/abs/job.ts.mjs', params: { n: '5' }, parallelism: 2, config: { bufferTimeoutMs: 0 } }]);
+    expect(engine.runOptions?.metricsPort).toBe(0);
+    expect(h.err.join('')).toBe("Job 'numbers' (j1) submitted; metrics at http://127.0.0.1:9999/metrics\n");
+    expect(h.out.join('')).toBe("Job 'numbers' FINISHED in 2.00 s: 5,000 records from sources (2,500 records/s)\n");
+    expect(h.signals.count()).toBe(0);
+  });
+
+  it('reports a failed job in one line, with the stack only when verbose', async () => {
+    const failure = { name: 'UserFunctionError', code: 'USER_FUNCTION', message: "operator 'Map' (subtask 0) threw: boom", stack: 'UserFunctionError: boom\n    at map (job.ts:3:9)' };
+    for (const verbose of [false, true]) {
+      const h = harness(new TestingEngine(async () => finished('FAILED', { error: failure })));
+      const code = await runCli(['run', 'job.ts', ...(verbose ? ['--verbose'] : [])], h.deps);
+      expect(code).toBe(1);
+      const lines = h.err.slice(1).join('');
+      const first = "sluice: error: job 'numbers' failed after 2.00 s: operator 'Map' (subtask 0) threw: boom\n";
+      expect(lines).toBe(verbose ? `${first}${failure.stack}\n` : first);
+    }
+  });
+
+  it('turns errors before the job runs into one line, exit 1', async () => {
+    const h = harness(new TestingEngine(async () => finished()), async () => {
+      throw new ConfigurationError("job file not found: 'x.ts' (looked at /w/x.ts); check the path");
+    });
+    expect(await runCli(['run', 'x.ts'], h.deps)).toBe(1);
+    expect(h.err).toEqual(["sluice: error: job file not found: 'x.ts' (looked at /w/x.ts); check the path\n"]);
+
+    const broken: Engine = { plan: () => Promise.reject(new Error('job build threw: no sink')), run: () => Promise.reject(new Error('unused')) };
+    const v = harness(broken);
+    expect(await runCli(['plan', 'job.ts', '--verbose'], v.deps)).toBe(1);
+    expect(v.err[0]).toBe('sluice: error: job build threw: no sink\n');
+    expect(v.err[1]).toMatch(/^Error: job build threw: no sink\n\s+at /);
+  });
+
+  it('cancels on the first Ctrl-C and exits at once on the second', async () => {
+    const engine = new TestingEngine(
+      (options) =>
+        new Promise((resolve) => {
+          options.signal.addEventListener('abort', () => setTimeout(() => resolve(finished('CANCELED')), 5));
+        }),
+    );
+    const h = harness(engine);
+    const running = runCli(['run', 'job.ts'], h.deps);
+    await new Promise((r) => setTimeout(r, 1));
+    h.signals.emit('SIGINT');
+    h.signals.emit('SIGINT');
+    expect(h.exits).toEqual([130]);
+    expect(await running).toBe(130);
+    expect(h.err).toContain('sluice: SIGINT received, cancelling the job (press Ctrl-C again to exit immediately)\n');
+    expect(h.err.at(-1)).toBe("Job 'numbers' CANCELED after 2.00 s: 5,000 records from sources (2,500 records/s)\n");
+    expect(h.signals.count()).toBe(0);
+  });
+
+  it('prints plans, help and usage errors', async () => {
+    const h = harness(new TestingEngine(async () => finished()));
+    expect(await runCli(['plan', 'job.ts', '-p', '2'], h.deps)).toBe(0);
+    expect(h.out).toEqual(['Vertex 1: Source: numbers (parallelism 2)\n']);
+    expect(await runCli(['run', '--bogus'], h.deps)).toBe(2);
+    expect(h.err).toEqual(["sluice: error: unknown option '--bogus'. Run 'sluice run --help'\n"]);
+    expect(await runCli(['--version'], h.deps)).toBe(0);
+    expect(h.out.at(-1)).toMatch(/^sluice \d+\.\d+\.\d+\n$/);
+  });
+});

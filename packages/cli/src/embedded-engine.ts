@@ -1,0 +1,26 @@
+/**
+ * The engine behind `sluice run` and `sluice plan`: the embedded cluster of @sluice/jobmanager
+ * (Dispatcher, ResourceManager and a TaskManager in this process, subtasks on worker threads).
+ */
+import { describePlan } from '@sluice/api';
+import { createLogger } from '@sluice/common';
+import { runEmbedded } from '@sluice/jobmanager';
+import { loadJob } from '@sluice/runtime';
+import type { Engine } from './engine.js';
+
+export function createEmbeddedEngine(): Engine {
+  return {
+    async plan(artifact) {
+      const job = await loadJob(artifact);
+      return describePlan(job.jobGraph);
+    },
+    async run(artifact, options) {
+      return runEmbedded(artifact, {
+        signal: options.signal,
+        logger: createLogger(),
+        ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
+        ...(options.onStarted === undefined ? {} : { onStarted: options.onStarted }),
+      });
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * The seam between the `sluice` command and whatever runs jobs. The CLI parses flags, compiles the
+ * job file and reports results; an Engine builds the graph and executes it. The embedded engine
+ * (an in-process cluster) is loaded from `./embedded-engine.js`; tests inject their own.
+ */
+import type { JobArtifact, JobResult } from '@sluice/protocol';
+
+export interface JobStartedInfo {
+  jobId: string;
+  jobName: string;
+  /** Where the engine serves Prometheus metrics, when `metricsPort` was given. */
+  metricsUrl?: string;
+}
+
+export interface EngineRunOptions {
+  /** Serve Prometheus metrics on this port while the job runs (0 = any free port). */
+  metricsPort?: number;
+  /** Aborted on Ctrl-C: the engine cancels the job and resolves with status CANCELED. */
+  signal: AbortSignal;
+  /** Called once the job is submitted and has an id. */
+  onStarted?(info: JobStartedInfo): void;
+}
+
+/**
+ * A JobResult plus what the CLI needs to summarise it. The engine knows the JobGraph, so it
+ * names the source operators (the operator of kind 'source' at the head of each source vertex);
+ * the CLI sums their `recordsOut` from `operators` for the "records from sources" figure.
+ */
+export interface EngineRunResult extends JobResult {
+  sourceNodeIds: number[];
+}
+
+export interface Engine {
+  /** A human-readable execution plan (vertices, parallelism, exchanges) for `sluice plan`. */
+  plan(artifact: JobArtifact): Promise<string>;
+  /**
+   * Runs the job to a terminal state. Resolves with FINISHED, FAILED (with `error`) or CANCELED;
+   * rejects only when the job could not be started at all (e.g. building the graph threw).
+   */
+  run(artifact: JobArtifact, options: EngineRunOptions): Promise<EngineRunResult>;
+}
+
+/** How the CLI obtains its engine; lazily, so `--help` never loads the runtime. */
+export type EngineLoader = () => Promise<Engine>;

@@ -1,0 +1,214 @@
+/**
+ * The Dispatcher: accepts jobs, owns the job registry and starts one JobMaster per job. JobMasters
+ * are created through a JobMasterFactory — in-process today; a factory that spawns a separate
+ * process (for user-code isolation) can replace it without the Dispatcher changing, since the
+ * Dispatcher talks to a running job only through its JobMasterGateway address.
+ */
+import { createLogger, describeError, SluiceError, systemClock, type Clock, type Logger } from '@sluice/common';
+import {
+  Mailbox,
+  type DispatcherGateway,
+  type JobMasterGateway,
+  type JobOverview,
+  type JobResult,
+  type JobStatus,
+  type JobSubmission,
+  type RpcService,
+} from '@sluice/protocol';
+import { JobMaster, type JobMasterOptions } from '../jobmaster/job-master.js';
+import type { SplitProvider } from '../jobmaster/deployment.js';
+import { validateSubmission } from './validate-submission.js';
+
+/** What the Dispatcher needs of a started JobMaster, wherever it runs. */
+export interface JobMasterService {
+  readonly address: string;
+  start(): Promise<void>;
+  /** Resolves when the job reaches a terminal state. */
+  jobResult(): Promise<JobResult>;
+  /** Stops serving; the job is terminal or has been cancelled. */
+  close(): Promise<void>;
+}
+
+export interface JobMasterContext {
+  submission: JobSubmission;
+  rpc: RpcService;
+  address: string;
+  resourceManagerAddress: string;
+  logger: Logger;
+}
+
+export type JobMasterFactory = (ctx: JobMasterContext) => JobMasterService;
+
+export interface DispatcherOptions {
+  rpc: RpcService;
+  address: string;
+  resourceManagerAddress: string;
+  /** Defaults to an in-process JobMaster using `splitProvider`. */
+  jobMasterFactory?: JobMasterFactory;
+  splitProvider?: SplitProvider;
+  /** Timeouts for the default in-process JobMasters. */
+  jobMaster?: Pick<JobMasterOptions, 'cancelTimeoutMs' | 'slotRequestTimeoutMs'>;
+  /** On close, how long running jobs get to cancel. */
+  shutdownTimeoutMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+interface JobEntry {
+  readonly submission: JobSubmission;
+  readonly startTime: number;
+  readonly jobMaster: JobMasterService;
+  readonly result: Promise<JobResult>;
+  final?: JobResult;
+  endTime?: number;
+}
+
+export class JobNotFoundError extends SluiceError {
+  constructor(jobId: string) {
+    super('JOB_NOT_FOUND', `no job with id '${jobId}' is known to this Dispatcher; list jobs to see the known ids`);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+export class Dispatcher implements DispatcherGateway {
+  readonly address: string;
+  private readonly mailbox = new Mailbox();
+  private readonly jobs = new Map<string, JobEntry>();
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly factory: JobMasterFactory;
+  private state: 'created' | 'running' | 'closed' = 'created';
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.address = options.address;
+    this.clock = options.clock ?? systemClock;
+    this.logger = (options.logger ?? createLogger()).child('dispatcher');
+    const extra = { ...options.jobMaster, ...(options.splitProvider === undefined ? {} : { splitProvider: options.splitProvider }) };
+    this.factory = options.jobMasterFactory ?? ((ctx) => new JobMaster({ ...ctx, ...extra }));
+  }
+
+  async start(): Promise<void> {
+    this.options.rpc.register<DispatcherGateway>(this.address, this.gatewayView());
+    this.state = 'running';
+  }
+
+  /** Cancels running jobs (waiting up to the shutdown timeout), closes their JobMasters, stops serving. */
+  async close(): Promise<void> {
+    const entries = await this.mailbox.run(() => {
+      if (this.state === 'closed') return [];
+      this.state = 'closed';
+      this.options.rpc.unregister(this.address);
+      return [...this.jobs.values()];
+    });
+    const timeoutMs = this.options.shutdownTimeoutMs ?? 15_000;
+    await Promise.all(
+      entries.map(async (entry) => {
+        if (entry.final === undefined) {
+          await this.jobMasterGateway(entry)
+            .then((jm) => jm.cancel())
+            .catch(() => undefined);
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+          await Promise.race([entry.result, timeout]);
+          clearTimeout(timer);
+        }
+        await entry.jobMaster.close().catch(() => undefined);
+      }),
+    );
+  }
+
+  // ---- DispatcherGateway ----
+
+  submitJob(submission: JobSubmission): Promise<{ jobId: string }> {
+    return this.mailbox.run(() => {
+      if (this.state !== 'running') throw new SluiceError('DISPATCHER_NOT_RUNNING', `the Dispatcher at '${this.address}' is ${this.state}; it accepts no jobs`);
+      const valid = validateSubmission(submission);
+      if (this.jobs.has(valid.jobId)) {
+        throw new SluiceError('JOB_ALREADY_EXISTS', `a job with id '${valid.jobId}' was already submitted; submit with a new id`);
+      }
+      const jobMaster = this.factory({
+        submission: valid,
+        rpc: this.options.rpc,
+        address: `jobmaster/${valid.jobId}`,
+        resourceManagerAddress: this.options.resourceManagerAddress,
+        logger: this.logger,
+      });
+      const entry: JobEntry = { submission: valid, startTime: this.clock.nowMs(), jobMaster, result: jobMaster.jobResult() };
+      this.jobs.set(valid.jobId, entry);
+      void entry.result.then((r) => this.mailbox.run(() => this.jobTerminated(entry, r)));
+      jobMaster.start().catch((err: unknown) => this.logger.error('JobMaster failed to start', { jobId: valid.jobId, error: describeError(err) }));
+      this.logger.info('job submitted', { jobId: valid.jobId, jobName: valid.jobName });
+      return { jobId: valid.jobId };
+    });
+  }
+
+  async listJobs(): Promise<JobOverview[]> {
+    const entries = await this.mailbox.run(() => [...this.jobs.values()]);
+    return Promise.all(
+      entries.map(async (e) => {
+        const o: JobOverview = { jobId: e.submission.jobId, jobName: e.submission.jobName, status: await this.statusOf(e), startTime: e.startTime };
+        if (e.endTime !== undefined) o.endTime = e.endTime;
+        return o;
+      }),
+    );
+  }
+
+  async requestJobStatus(jobId: string): Promise<JobStatus> {
+    return this.statusOf(await this.entry(jobId));
+  }
+
+  async cancelJob(jobId: string): Promise<void> {
+    const e = await this.entry(jobId);
+    if (e.final !== undefined) return;
+    const jm = await this.jobMasterGateway(e);
+    await jm.cancel();
+  }
+
+  async requestJobResult(jobId: string): Promise<JobResult> {
+    return (await this.entry(jobId)).result;
+  }
+
+  // ---- internals ----
+
+  private gatewayView(): DispatcherGateway {
+    return {
+      submitJob: (s) => this.submitJob(s),
+      listJobs: () => this.listJobs(),
+      requestJobStatus: (id) => this.requestJobStatus(id),
+      cancelJob: (id) => this.cancelJob(id),
+      requestJobResult: (id) => this.requestJobResult(id),
+    };
+  }
+
+  private entry(jobId: string): Promise<JobEntry> {
+    return this.mailbox.run(() => {
+      const e = this.jobs.get(jobId);
+      if (e === undefined) throw new JobNotFoundError(jobId);
+      return e;
+    });
+  }
+
+  private async statusOf(e: JobEntry): Promise<JobStatus> {
+    if (e.final !== undefined) return e.final.status;
+    try {
+      const status = await (await this.jobMasterGateway(e)).requestJobStatus();
+      return status;
+    } catch (err) {
+      // The JobMaster may have just finished and stopped serving.
+      const final = await Promise.race([e.result, Promise.resolve(undefined)]);
+      if (final !== undefined) return final.status;
+      throw new SluiceError('JOB_MASTER_UNREACHABLE', `cannot ask job ${e.submission.jobId} for its status: ${describeError(err)}`, { cause: err, retriable: true });
+    }
+  }
+
+  private jobMasterGateway(e: JobEntry): Promise<JobMasterGateway> {
+    return this.options.rpc.connect<JobMasterGateway>(e.jobMaster.address);
+  }
+
+  private jobTerminated(entry: JobEntry, result: JobResult): void {
+    entry.final = result;
+    entry.endTime = this.clock.nowMs();
+    this.logger.info(`job ${result.status}`, { jobId: result.jobId });
+    void entry.jobMaster.close().catch((err: unknown) => this.logger.warn('closing a JobMaster failed', { jobId: result.jobId, error: describeError(err) }));
+  }
+}

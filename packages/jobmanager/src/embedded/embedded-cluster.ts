@@ -1,0 +1,168 @@
+/**
+ * The embedded cluster — what a new user meets first: Dispatcher, ResourceManager and
+ * TaskManagers in this process, subtasks on a Piscina worker-thread pool, channels in shared
+ * memory. It is the local cluster of `local-cluster.ts` with the real TaskManager, the real task
+ * runner, a Prometheus endpoint per TaskManager, and source splits enumerated from the job
+ * module loaded on this thread.
+ */
+import { availableParallelism } from 'node:os';
+import { randomId, silentLogger, type Logger } from '@sluice/common';
+import { createMetricsRegistry, createMetricsServer } from '@sluice/metrics';
+import { requiredSlots, type JobArtifact, type JobSubmission } from '@sluice/protocol';
+import { LocalShuffleService, PiscinaTaskRunner, TaskManager, loadJob, type LoadedJob } from '@sluice/runtime';
+import type { Source, SourceSplit } from '@sluice/api';
+import { createLocalCluster, type JobHandle, type LocalCluster } from '../local-cluster.js';
+import type { SplitProvider } from '../jobmaster/deployment.js';
+
+export interface EmbeddedClusterOptions {
+  /** Slots per TaskManager. */
+  slotsPerTaskManager: number;
+  /** TaskManagers started up front (default 1). */
+  taskManagers?: number;
+  /** Serve /metrics per TaskManager: 0 = a free port each; N = ports N, N+1, …; undefined = none. */
+  metricsPort?: number;
+  /** Worker threads per TaskManager; default slots × 8 (every chain of every slot needs one). */
+  workerThreads?: number;
+  logger?: Logger;
+}
+
+export interface SubmittedJob {
+  handle: JobHandle;
+  job: LoadedJob;
+}
+
+export interface EmbeddedCluster {
+  readonly cluster: LocalCluster;
+  /** Loads the job module on this thread, builds its graph and submits it. */
+  submit(artifact: JobArtifact): Promise<SubmittedJob>;
+  /** Where each running TaskManager serves Prometheus metrics. */
+  metricsUrls(): string[];
+  close(): Promise<void>;
+}
+
+/** Splits of a source vertex: the head operator's source enumerates, and splits are dealt to subtasks. */
+async function enumerate(job: LoadedJob, vertexId: string, parallelism: number, params: Record<string, string>): Promise<unknown[][]> {
+  const perSubtask: unknown[][] = Array.from({ length: parallelism }, () => []);
+  const vertex = job.jobGraph.vertices.find((v) => v.id === vertexId);
+  const head = vertex?.operators[0];
+  if (head === undefined) return perSubtask;
+  const spec = job.streamGraph.getNode(head.nodeId).spec;
+  if (spec.kind !== 'source') return perSubtask;
+  const source = spec.source as Source<unknown, SourceSplit>;
+  const splits = await source.enumerateSplits({ parallelism, params });
+  splits.forEach((split, i) => {
+    const target = source.assignSplit?.(split, i, parallelism) ?? i % parallelism;
+    perSubtask[target]!.push(split);
+  });
+  return perSubtask;
+}
+
+export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
+  const logger = options.logger ?? silentLogger;
+  const shuffle = new LocalShuffleService();
+  const jobs = new Map<string, LoadedJob>();
+  const servers: { url: string; close(): Promise<void> }[] = [];
+  let tmIndex = 0;
+
+  const splitProvider: SplitProvider = async (submission: JobSubmission, vertexId, parallelism) => {
+    const job = jobs.get(submission.jobId) ?? (await loadJob(submission.artifact));
+    return enumerate(job, vertexId, parallelism, submission.artifact.params);
+  };
+
+  const cluster = await createLocalCluster({
+    taskManagers: options.taskManagers ?? 1,
+    slotsPerTaskManager: options.slotsPerTaskManager,
+    splitProvider,
+    logger,
+    taskManagerFactory: async (ctx) => {
+      const index = tmIndex++;
+      const runner = new PiscinaTaskRunner({ shuffle, maxThreads: options.workerThreads ?? Math.max(ctx.numberOfSlots * 8, 8), logger });
+      let server: { url: string; close(): Promise<void> } | undefined;
+      let tm: TaskManager | undefined;
+      if (options.metricsPort !== undefined) {
+        const registry = createMetricsRegistry({ source: { snapshot: () => tm!.metricsSnapshot() }, defaultLabels: { taskmanager: ctx.resourceId } });
+        server = await createMetricsServer({ port: options.metricsPort === 0 ? 0 : options.metricsPort + index, registry });
+        servers.push(server);
+      }
+      tm = new TaskManager({ ...ctx, taskRunner: runner, logger, ...(server === undefined ? {} : { metricsUrl: server.url }) });
+      const started = tm;
+      return {
+        ...(server === undefined ? {} : { metricsUrl: server.url }),
+        start: () => started.start(),
+        stop: async () => {
+          await started.stop();
+          if (server !== undefined) {
+            servers.splice(servers.indexOf(server), 1);
+            await server.close();
+          }
+        },
+      };
+    },
+  });
+
+  return {
+    cluster,
+    async submit(artifact) {
+      const job = await loadJob(artifact);
+      const jobId = randomId();
+      jobs.set(jobId, job);
+      const handle = await cluster.submit({ jobId, jobName: job.jobGraph.jobName, artifact, jobGraph: job.jobGraph });
+      void handle.result().finally(() => {
+        jobs.delete(jobId);
+        shuffle.releaseJob(jobId, 0);
+      });
+      return { handle, job };
+    },
+    metricsUrls: () => servers.map((s) => s.url),
+    close: async () => {
+      await cluster.close();
+      for (const s of servers.splice(0)) await s.close();
+    },
+  };
+}
+
+export interface EmbeddedRunOptions {
+  /** Serve /metrics while the job runs (0 = a free port). */
+  metricsPort?: number;
+  /** Aborting cancels the job; the result then has status CANCELED. */
+  signal?: AbortSignal;
+  onStarted?(info: { jobId: string; jobName: string; metricsUrl?: string }): void;
+  /** Slots for the cluster; default: what the job needs. */
+  slots?: number;
+  logger?: Logger;
+}
+
+export interface EmbeddedRunResult extends Awaited<ReturnType<JobHandle['result']>> {
+  /** Node ids of the source operators, to count records read. */
+  sourceNodeIds: number[];
+}
+
+/** Runs one job on a fresh embedded cluster sized for it, and tears the cluster down. */
+export async function runEmbedded(artifact: JobArtifact, options: EmbeddedRunOptions = {}): Promise<EmbeddedRunResult> {
+  // Build once up front: a job that cannot be built fails here, before any thread starts.
+  const probe = await loadJob(artifact);
+  const slots = options.slots ?? Math.max(1, requiredSlots(probe.jobGraph));
+  const embedded = await startEmbeddedCluster({
+    slotsPerTaskManager: slots,
+    ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
+    workerThreads: Math.max(slots * probe.jobGraph.vertices.length, availableParallelism()),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  try {
+    const { handle, job } = await embedded.submit(artifact);
+    const metricsUrl = embedded.metricsUrls()[0];
+    options.onStarted?.({ jobId: handle.jobId, jobName: job.jobGraph.jobName, ...(metricsUrl === undefined ? {} : { metricsUrl }) });
+    const onAbort = (): void => void handle.cancel().catch(() => undefined);
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const result = await handle.result();
+      const sourceNodeIds = job.jobGraph.vertices.filter((v) => v.isSource).map((v) => v.operators[0]!.nodeId);
+      return { ...result, sourceNodeIds };
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  } finally {
+    await embedded.close();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Turning an Execution into the TaskDeploymentDescriptor a TaskManager runs, and asking the
+ * job's SplitProvider for source splits. Pure apart from the provider call, so the wiring of
+ * inputs and outputs is testable on its own.
+ */
+import { describeError, SluiceError } from '@sluice/common';
+import type { InputGateDescriptor, JobSubmission, ResultPartitionDescriptor, TaskDeploymentDescriptor } from '@sluice/protocol';
+import type { Execution } from './execution-graph.js';
+
+/**
+ * Enumerates the splits of a source vertex, one array per subtask. Only code that loaded the job
+ * module can do this, so the JobMaster is handed one rather than knowing sources itself.
+ */
+export type SplitProvider = (submission: JobSubmission, vertexId: string, parallelism: number) => Promise<unknown[][]>;
+
+/** The default: sources get no splits (they decide their own partitioning). */
+export const noSplits: SplitProvider = async (_submission, _vertexId, parallelism) => Array.from({ length: parallelism }, () => []);
+
+/** Splits per source vertex id, validated to have exactly one entry per subtask. */
+export async function enumerateSplits(submission: JobSubmission, provider: SplitProvider): Promise<Map<string, unknown[][]>> {
+  const out = new Map<string, unknown[][]>();
+  for (const v of submission.jobGraph.vertices) {
+    if (!v.isSource) continue;
+    let splits: unknown[][];
+    try {
+      splits = await provider(submission, v.id, v.parallelism);
+    } catch (err) {
+      throw new SluiceError('SPLIT_ENUMERATION_FAILED', `could not enumerate the splits of source '${v.name}' (vertex ${v.id}): ${describeError(err)}`, { cause: err });
+    }
+    if (!Array.isArray(splits) || splits.length !== v.parallelism || !splits.every(Array.isArray)) {
+      throw new SluiceError(
+        'SPLIT_ENUMERATION_FAILED',
+        `the split provider returned ${Array.isArray(splits) ? `${splits.length} entries` : typeof splits} for source '${v.name}' (vertex ${v.id}); expected one array per subtask (${v.parallelism})`,
+      );
+    }
+    out.set(v.id, splits);
+  }
+  return out;
+}
+
+export function buildDeploymentDescriptor(
+  submission: JobSubmission,
+  execution: Execution,
+  allocationId: string,
+  attempt: number,
+  splits: ReadonlyMap<string, unknown[][]>,
+): TaskDeploymentDescriptor {
+  const graph = submission.jobGraph;
+  const vertex = execution.vertex;
+  const parallelismOf = (id: string): number => graph.vertices.find((v) => v.id === id)?.parallelism ?? 0;
+  const inputs: InputGateDescriptor[] = graph.edges
+    .filter((e) => e.targetVertex === vertex.id)
+    .map((e) => ({ edgeId: e.id, inputIndex: e.inputIndex, producerVertexId: e.sourceVertex, producerParallelism: parallelismOf(e.sourceVertex) }));
+  const outputs: ResultPartitionDescriptor[] = graph.edges
+    .filter((e) => e.sourceVertex === vertex.id)
+    .map((e) => ({ edgeId: e.id, consumerVertexId: e.targetVertex, consumerParallelism: parallelismOf(e.targetVertex) }));
+  return {
+    jobId: submission.jobId,
+    jobName: submission.jobName,
+    executionId: execution.executionId,
+    attempt,
+    vertexId: vertex.id,
+    vertexName: vertex.name,
+    subtaskIndex: execution.subtaskIndex,
+    parallelism: vertex.parallelism,
+    maxParallelism: vertex.maxParallelism,
+    allocationId,
+    artifact: submission.artifact,
+    config: { ...graph.config, ...submission.artifact.config },
+    inputs,
+    outputs,
+    splits: splits.get(vertex.id)?.[execution.subtaskIndex] ?? [],
+  };
+}

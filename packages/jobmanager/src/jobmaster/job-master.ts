@@ -1,0 +1,357 @@
+/**
+ * The JobMaster of one job: builds the ExecutionGraph, declares the slots it needs to the
+ * ResourceManager (all vertices share slots, so the widest vertex decides; subtask i of every
+ * vertex goes to slot i), accepts offered slots, deploys every subtask once all slots are there,
+ * tracks execution states and turns them into the job's status and JobResult. A task failure
+ * fails the job (the single place a restart strategy will hook in is `handleTaskFailure`).
+ * State changes run on one Mailbox; calls to TaskManagers and the RM are never awaited inside it.
+ */
+import { createLogger, describeError, serializeError, SluiceError, systemClock, type Clock, type Logger, type SerializedError } from '@sluice/common';
+import {
+  Mailbox,
+  requiredSlots,
+  type CollectedRecords,
+  type JobMasterGateway,
+  type JobResult,
+  type JobStatus,
+  type JobSubmission,
+  type ResourceManagerGateway,
+  type RpcService,
+  type SlotOffer,
+  type TaskDeploymentDescriptor,
+  type TaskExecutionState,
+  type TaskExecutorGateway,
+} from '@sluice/protocol';
+import { buildDeploymentDescriptor, enumerateSplits, noSplits, type SplitProvider } from './deployment.js';
+import { ExecutionGraph, type Execution, type LogicalSlot } from './execution-graph.js';
+import { JobResultCollector } from './job-result.js';
+
+export interface JobMasterOptions {
+  submission: JobSubmission;
+  rpc: RpcService;
+  address: string;
+  resourceManagerAddress: string;
+  splitProvider?: SplitProvider;
+  /** How long cancelled tasks may take to confirm before they are given up as lost. */
+  cancelTimeoutMs?: number;
+  /** How long to wait for all slots before the job fails. */
+  slotRequestTimeoutMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export const DEFAULT_JOB_MASTER_OPTIONS = Object.freeze({ cancelTimeoutMs: 10_000, slotRequestTimeoutMs: 300_000 });
+
+export class JobMaster implements JobMasterGateway {
+  readonly jobId: string;
+  readonly address: string;
+  private readonly submission: JobSubmission;
+  private readonly mailbox = new Mailbox();
+  private readonly rmQueue = new Mailbox();
+  private readonly graph: ExecutionGraph;
+  private readonly slots: (LogicalSlot | undefined)[];
+  private readonly results = new JobResultCollector();
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly startTime: number;
+  private status: JobStatus = 'CREATED';
+  private attempt = 0;
+  private splits: ReadonlyMap<string, unknown[][]> = new Map();
+  private deployed = false;
+  private failure: SerializedError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private result: JobResult | undefined;
+  private readonly resultWaiters: ((r: JobResult) => void)[] = [];
+
+  constructor(private readonly options: JobMasterOptions) {
+    this.submission = options.submission;
+    this.jobId = options.submission.jobId;
+    this.address = options.address;
+    this.graph = new ExecutionGraph(options.submission.jobGraph, this.jobId);
+    this.slots = new Array<LogicalSlot | undefined>(requiredSlots(options.submission.jobGraph)).fill(undefined);
+    this.clock = options.clock ?? systemClock;
+    this.logger = (options.logger ?? createLogger()).child(`jobmaster.${this.jobId.slice(0, 8)}`);
+    this.startTime = this.clock.nowMs();
+  }
+
+  /** Serves the gateway, enumerates splits, registers with the RM and declares the slots needed. */
+  async start(): Promise<void> {
+    this.options.rpc.register<JobMasterGateway>(this.address, this.gatewayView());
+    try {
+      const splits = await enumerateSplits(this.submission, this.options.splitProvider ?? noSplits);
+      const registered = await this.mailbox.run(() => {
+        if (this.status !== 'CREATED') return undefined;
+        this.splits = splits;
+        this.status = 'RUNNING';
+        for (const e of this.graph.executions) e.state = 'SCHEDULED';
+        const timeout = this.options.slotRequestTimeoutMs ?? DEFAULT_JOB_MASTER_OPTIONS.slotRequestTimeoutMs;
+        this.setTimer(timeout, () => this.slotRequestTimedOut(timeout));
+        // Queued from the mailbox, so a release sent when the job ends can never overtake it.
+        return this.toResourceManager(async (rm) => {
+          await rm.registerJobMaster(this.jobId, this.address);
+          await rm.declareResourceRequirements({ jobId: this.jobId, jobMasterAddress: this.address, slots: this.slots.length });
+        });
+      });
+      await registered;
+    } catch (err) {
+      const error = new SluiceError('JOB_START_FAILED', `job ${this.jobId} (${this.submission.jobName}) could not start: ${describeError(err)}`, { cause: err });
+      await this.mailbox.run(() => this.failJob(serializeError(error)));
+    }
+  }
+
+  /** Resolves with the JobResult once the job is FINISHED, FAILED or CANCELED. */
+  jobResult(): Promise<JobResult> {
+    if (this.result !== undefined) return Promise.resolve(this.result);
+    return new Promise((resolve) => this.resultWaiters.push(resolve));
+  }
+
+  /** Stops serving the gateway; call once the job is terminal (or after cancel()). */
+  async close(): Promise<void> {
+    await this.mailbox.run(() => {
+      this.clearTimer();
+      this.options.rpc.unregister(this.address);
+    });
+  }
+
+  // ---- JobMasterGateway ----
+
+  offerSlots(resourceId: string, taskManagerAddress: string, offers: SlotOffer[]): Promise<SlotOffer[]> {
+    return this.mailbox.run(() => {
+      const accepted: SlotOffer[] = [];
+      for (const offer of offers) {
+        // A repeated offer of a slot already held is accepted again, so the TaskManager keeps it.
+        if (this.slots.some((s) => s?.allocationId === offer.allocationId)) {
+          accepted.push(offer);
+          continue;
+        }
+        if (this.status !== 'RUNNING' || this.deployed) continue;
+        const free = this.slots.indexOf(undefined);
+        if (free < 0) break;
+        this.slots[free] = { allocationId: offer.allocationId, resourceId, taskManagerAddress };
+        accepted.push(offer);
+      }
+      if (this.status === 'RUNNING' && !this.deployed && !this.slots.includes(undefined)) this.deployAll();
+      return accepted;
+    });
+  }
+
+  updateTaskExecutionState(update: TaskExecutionState): Promise<void> {
+    return this.mailbox.run(() => {
+      const e = this.graph.get(update.executionId);
+      if (e === undefined || update.jobId !== this.jobId || this.graph.isTerminal(e)) return;
+      switch (update.state) {
+        case 'FINISHED':
+          e.state = 'FINISHED';
+          if (update.operators !== undefined) e.operators = update.operators;
+          break;
+        case 'FAILED': {
+          e.state = 'FAILED';
+          if (update.operators !== undefined) e.operators = update.operators;
+          const error = update.error ?? serializeError(new SluiceError('TASK_FAILED', `subtask ${this.graph.describe(e)} failed without an error`));
+          e.error = error;
+          if (this.status === 'RUNNING') this.handleTaskFailure(e, error);
+          break;
+        }
+        case 'CANCELED':
+          e.state = 'CANCELED';
+          if (this.status === 'RUNNING') {
+            this.handleTaskFailure(e, serializeError(new SluiceError('TASK_CANCELED', `subtask ${this.graph.describe(e)} of job ${this.jobId} was cancelled without the job being cancelled`)));
+          }
+          break;
+        default:
+          if (e.state !== 'CANCELING') e.state = update.state;
+      }
+      this.checkTerminal();
+    });
+  }
+
+  reportCollectedRecords(batch: CollectedRecords): Promise<void> {
+    return this.mailbox.run(() => {
+      if (batch.jobId !== this.jobId || this.graph.get(batch.executionId) === undefined || this.result !== undefined) return;
+      this.results.addCollected(batch);
+    });
+  }
+
+  disconnectTaskManager(resourceId: string, reason: string): Promise<void> {
+    return this.mailbox.run(() => {
+      if (this.result !== undefined) return;
+      const lost = this.graph.onTaskManager(resourceId).filter((e) => e.state !== 'CREATED' && e.state !== 'SCHEDULED');
+      if (!this.deployed) {
+        // Nothing runs there yet: forget its slots; the requirement still stands, so the RM finds others.
+        for (let i = 0; i < this.slots.length; i++) if (this.slots[i]?.resourceId === resourceId) this.slots[i] = undefined;
+        return;
+      }
+      if (lost.length === 0) return;
+      const error = serializeError(
+        new SluiceError(
+          'TASK_MANAGER_LOST',
+          `TaskManager '${resourceId}' was lost (${reason}) while running ${lost.length} subtask(s) of job ${this.jobId}: ${lost.map((e) => this.graph.describe(e)).join(', ')}`,
+          { retriable: true },
+        ),
+      );
+      for (const e of lost) {
+        e.state = this.status === 'CANCELLING' ? 'CANCELED' : 'FAILED';
+        if (e.state === 'FAILED') e.error = error;
+      }
+      if (this.status === 'RUNNING') this.handleTaskFailure(lost[0]!, error);
+      this.checkTerminal();
+    });
+  }
+
+  requestJobStatus(): Promise<JobStatus> {
+    return this.mailbox.run(() => this.status);
+  }
+
+  cancel(): Promise<void> {
+    return this.mailbox.run(() => {
+      if (this.status !== 'CREATED' && this.status !== 'RUNNING') return;
+      this.logger.info('cancelling job');
+      this.status = 'CANCELLING';
+      this.cancelExecutions();
+      this.checkTerminal();
+    });
+  }
+
+  // ---- internals (run inside the mailbox) ----
+
+  private gatewayView(): JobMasterGateway {
+    return {
+      offerSlots: (r, a, o) => this.offerSlots(r, a, o),
+      updateTaskExecutionState: (s) => this.updateTaskExecutionState(s),
+      reportCollectedRecords: (b) => this.reportCollectedRecords(b),
+      disconnectTaskManager: (r, reason) => this.disconnectTaskManager(r, reason),
+      requestJobStatus: () => this.requestJobStatus(),
+      cancel: () => this.cancel(),
+    };
+  }
+
+  /**
+   * What a failed subtask means for the job. Without a restart strategy the job fails; a restart
+   * strategy would decide here to cancel everything, bump `attempt` and redeploy instead.
+   */
+  private handleTaskFailure(e: Execution, error: SerializedError): void {
+    this.logger.warn('subtask failed; failing the job', { subtask: this.graph.describe(e), error: error.message, attempt: this.attempt });
+    this.failJob(error);
+  }
+
+  private failJob(error: SerializedError): void {
+    if (this.status !== 'CREATED' && this.status !== 'RUNNING') return;
+    this.failure = error;
+    this.status = 'FAILING';
+    this.cancelExecutions();
+    this.checkTerminal();
+  }
+
+  /** Cancels everything not yet terminal; gives up on stragglers after the cancel timeout. */
+  private cancelExecutions(): void {
+    for (const e of this.graph.notTerminal()) {
+      if (e.state === 'CREATED' || e.state === 'SCHEDULED') {
+        e.state = 'CANCELED';
+        continue;
+      }
+      e.state = 'CANCELING';
+      this.sendCancel(e);
+    }
+    const timeout = this.options.cancelTimeoutMs ?? DEFAULT_JOB_MASTER_OPTIONS.cancelTimeoutMs;
+    this.setTimer(timeout, () => {
+      const stragglers = this.graph.notTerminal();
+      if (stragglers.length === 0) return;
+      this.logger.warn(`gave up waiting ${timeout} ms for cancelled subtasks; marking them lost`, { subtasks: stragglers.map((e) => this.graph.describe(e)) });
+      for (const e of stragglers) e.state = this.status === 'FAILING' ? 'FAILED' : 'CANCELED';
+      this.checkTerminal();
+    });
+  }
+
+  private sendCancel(e: Execution): void {
+    const slot = e.slot;
+    if (slot === undefined) return;
+    this.call<TaskExecutorGateway>(slot.taskManagerAddress, `cancel of ${e.executionId}`, (tm) => tm.cancelTask(e.executionId));
+  }
+
+  private deployAll(): void {
+    this.deployed = true;
+    this.clearTimer();
+    const deployments: { e: Execution; tdd: TaskDeploymentDescriptor; address: string }[] = [];
+    for (const e of this.graph.executions) {
+      const slot = this.slots[e.slotIndex];
+      if (slot === undefined) throw new SluiceError('INTERNAL', `no slot ${e.slotIndex} for ${this.graph.describe(e)}`);
+      e.slot = slot;
+      e.state = 'DEPLOYING';
+      deployments.push({ e, tdd: buildDeploymentDescriptor(this.submission, e, slot.allocationId, this.attempt, this.splits), address: slot.taskManagerAddress });
+    }
+    this.logger.info('deploying', { subtasks: deployments.length, slots: this.slots.length });
+    for (const d of deployments) {
+      void this.options.rpc
+        .connect<TaskExecutorGateway>(d.address)
+        .then((tm) => tm.submitTask(d.tdd))
+        .then(
+          () => this.mailbox.run(() => {
+            // A cancel may have overtaken the deployment; repeat it now that the task exists.
+            if (d.e.state === 'CANCELING') this.sendCancel(d.e);
+          }),
+          (err: unknown) =>
+            this.mailbox.run(() => {
+              if (this.graph.isTerminal(d.e)) return;
+              const error = serializeError(new SluiceError('DEPLOYMENT_FAILED', `could not deploy subtask ${this.graph.describe(d.e)} to '${d.address}': ${describeError(err)}`, { cause: err }));
+              d.e.state = 'FAILED';
+              d.e.error = error;
+              if (this.status === 'RUNNING') this.handleTaskFailure(d.e, error);
+              this.checkTerminal();
+            }),
+        );
+    }
+  }
+
+  private slotRequestTimedOut(timeoutMs: number): void {
+    if (this.deployed || this.status !== 'RUNNING') return;
+    const have = this.slots.filter((s) => s !== undefined).length;
+    this.failJob(
+      serializeError(
+        new SluiceError('SLOT_REQUEST_TIMEOUT', `job ${this.jobId} got only ${have} of the ${this.slots.length} slots it needs within ${timeoutMs} ms; add TaskManagers or lower the parallelism`, { retriable: true }),
+      ),
+    );
+  }
+
+  private checkTerminal(): void {
+    if (this.result !== undefined || !this.graph.allTerminal()) return;
+    if (this.status === 'RUNNING' && this.graph.allFinished()) this.complete('FINISHED');
+    else if (this.status === 'FAILING') this.complete('FAILED');
+    else if (this.status === 'CANCELLING') this.complete('CANCELED');
+  }
+
+  private complete(status: JobResult['status']): void {
+    this.status = status;
+    this.clearTimer();
+    const input = { jobId: this.jobId, jobName: this.submission.jobName, status, durationMs: Math.max(0, this.clock.nowMs() - this.startTime), executions: this.graph.executions };
+    this.result = this.results.build(status === 'FAILED' && this.failure !== undefined ? { ...input, error: this.failure } : input);
+    this.logger.info(`job ${status}`, { durationMs: this.result.durationMs });
+    for (const w of this.resultWaiters.splice(0)) w(this.result);
+    this.toResourceManager(async (rm) => {
+      await rm.declareResourceRequirements({ jobId: this.jobId, jobMasterAddress: this.address, slots: 0 });
+      await rm.disconnectJobMaster(this.jobId, `job ${status}`);
+    }).catch((err: unknown) => this.logger.warn('could not release the job\'s slots at the ResourceManager', { error: describeError(err) }));
+  }
+
+  private setTimer(ms: number, action: () => void): void {
+    this.clearTimer();
+    this.timer = setTimeout(() => void this.mailbox.run(action), ms);
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Calls to the ResourceManager run one after another, in the order they were queued. */
+  private toResourceManager(action: (rm: ResourceManagerGateway) => Promise<void>): Promise<void> {
+    return this.rmQueue.run(async () => action(await this.options.rpc.connect<ResourceManagerGateway>(this.options.resourceManagerAddress)));
+  }
+
+  private call<G extends object>(address: string, what: string, action: (gateway: G) => Promise<unknown>): void {
+    void this.options.rpc
+      .connect<G>(address)
+      .then(action)
+      .catch((err: unknown) => this.logger.warn(`could not deliver ${what} to '${address}'`, { error: describeError(err) }));
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The ClusterDriver: the one seam between the ResourceManager and whatever actually starts
+ * worker processes (in-process TaskManagers, child processes, Mesos tasks). The RM names the
+ * worker it wants (its resource id and slot count) and learns about workers only through the
+ * events below, so it never knows which driver it has.
+ */
+
+export interface WorkerSpec {
+  /** Chosen by the ResourceManager; the started TaskManager registers under it. */
+  resourceId: string;
+  numberOfSlots: number;
+}
+
+export interface ClusterDriverEvents {
+  /** A worker process is up (its TaskManager registers separately). */
+  onWorkerStarted(resourceId: string): void;
+  /** A worker process is gone, whether released or crashed. */
+  onWorkerTerminated(resourceId: string, reason: string): void;
+}
+
+export interface ClusterDriver {
+  /** Called once by the ResourceManager before any other method. */
+  initialize(events: ClusterDriverEvents): Promise<void>;
+  /** Starts a worker; resolves once it is started (not necessarily registered). */
+  requestWorker(spec: WorkerSpec): Promise<void>;
+  /** Stops a worker; unknown ids are ignored. */
+  releaseWorker(resourceId: string): Promise<void>;
+  /** Stops every worker this driver started. */
+  terminate(): Promise<void>;
+}

@@ -1,0 +1,156 @@
+import { ManualClock, silentLogger } from '@sluice/common';
+import {
+  LocalRpcService,
+  type CollectedRecords,
+  type JobMasterGateway,
+  type JobStatus,
+  type ResourceManagerGateway,
+  type SlotId,
+  type SlotOffer,
+  type SlotReport,
+  type TaskDeploymentDescriptor,
+  type TaskExecutionState,
+  type TaskExecutorGateway,
+} from '@sluice/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ClusterDriver, ClusterDriverEvents, WorkerSpec } from './cluster-driver.js';
+import { ResourceManager, type ResourceManagerOptions } from './resource-manager.js';
+
+/** Records worker requests; starts nothing unless told to. */
+class TestingClusterDriver implements ClusterDriver {
+  requested: WorkerSpec[] = [];
+  released: string[] = [];
+  events: ClusterDriverEvents | undefined;
+  async initialize(events: ClusterDriverEvents): Promise<void> {
+    this.events = events;
+  }
+  async requestWorker(spec: WorkerSpec): Promise<void> {
+    this.requested.push(spec);
+  }
+  async releaseWorker(resourceId: string): Promise<void> {
+    this.released.push(resourceId);
+  }
+  async terminate(): Promise<void> {}
+}
+
+class TestingTaskExecutorGateway implements TaskExecutorGateway {
+  requests: { slotId: SlotId; jobId: string; allocationId: string }[] = [];
+  frees: string[] = [];
+  async requestSlot(slotId: SlotId, jobId: string, allocationId: string): Promise<void> {
+    this.requests.push({ slotId, jobId, allocationId });
+  }
+  async submitTask(_tdd: TaskDeploymentDescriptor): Promise<void> {}
+  async cancelTask(): Promise<void> {}
+  async freeSlot(allocationId: string): Promise<void> {
+    this.frees.push(allocationId);
+  }
+  async requestSlotReport(): Promise<SlotReport> {
+    throw new Error('not used');
+  }
+}
+
+class TestingJobMasterGateway implements JobMasterGateway {
+  disconnects: string[] = [];
+  async offerSlots(_r: string, _a: string, offers: SlotOffer[]): Promise<SlotOffer[]> {
+    return offers;
+  }
+  async updateTaskExecutionState(_s: TaskExecutionState): Promise<void> {}
+  async reportCollectedRecords(_b: CollectedRecords): Promise<void> {}
+  async disconnectTaskManager(resourceId: string, reason: string): Promise<void> {
+    this.disconnects.push(`${resourceId}: ${reason}`);
+  }
+  async requestJobStatus(): Promise<JobStatus> {
+    return 'RUNNING';
+  }
+  async cancel(): Promise<void> {}
+}
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+
+function freeReport(resourceId: string, seq: number, slots: number): SlotReport {
+  return { resourceId, seq, slots: Array.from({ length: slots }, (_, i) => ({ slotId: { resourceId, slotIndex: i } })) };
+}
+
+describe('ResourceManager', () => {
+  const rms: ResourceManager[] = [];
+  afterEach(async () => {
+    for (const rm of rms.splice(0)) await rm.stop();
+  });
+
+  async function setup(extra: Partial<ResourceManagerOptions> = {}) {
+    const rpc = new LocalRpcService();
+    const driver = new TestingClusterDriver();
+    const rm = new ResourceManager({ rpc, address: 'rm', driver, slotsPerWorker: 2, logger: silentLogger, ...extra });
+    rms.push(rm);
+    await rm.start();
+    const gw = await rpc.connect<ResourceManagerGateway>('rm');
+    const tm = new TestingTaskExecutorGateway();
+    rpc.register('tm-1', tm);
+    const jm = new TestingJobMasterGateway();
+    rpc.register('jm', jm);
+    return { rpc, driver, rm, gw, tm, jm };
+  }
+
+  it('asks the driver for exactly the missing workers, counting pending ones', async () => {
+    const { gw, driver, tm } = await setup();
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
+    await gw.sendSlotReport(freeReport('tm-1', 1, 2));
+    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 5 });
+    await settle();
+    expect(tm.requests).toHaveLength(2);
+    expect(driver.requested.map((s) => s.numberOfSlots)).toEqual([2, 2]);
+    // Re-declaring, or a stale report, must not ask again while those workers are pending.
+    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 5 });
+    await gw.heartbeatFromTaskExecutor(freeReport('tm-1', 1, 2));
+    expect(driver.requested).toHaveLength(2);
+    // One requested worker registers with 2 slots: one slot is still missing and one worker still pending.
+    const first = driver.requested[0]!.resourceId;
+    await gw.registerTaskExecutor({ resourceId: first, address: 'tm-1', numberOfSlots: 2 });
+    await gw.sendSlotReport(freeReport(first, 1, 2));
+    await settle();
+    expect(driver.requested).toHaveLength(2);
+    expect(tm.requests).toHaveLength(4);
+  });
+
+  it('ignores a stale slot report', async () => {
+    const { gw } = await setup();
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
+    await gw.sendSlotReport({ resourceId: 'tm-1', seq: 7, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'j' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
+    await gw.heartbeatFromTaskExecutor(freeReport('tm-1', 6, 2));
+    expect((await gw.requestTaskManagerInfo())[0]?.freeSlots).toBe(1);
+  });
+
+  it('releases a job\'s slots when it declares zero', async () => {
+    const { gw, tm } = await setup();
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
+    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
+    await gw.sendSlotReport({ resourceId: 'tm-1', seq: 1, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
+    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 0 });
+    await settle();
+    expect(tm.frees).toEqual(['a']);
+  });
+
+  it('drops a silent TaskManager and tells the JobMasters using it', async () => {
+    const clock = new ManualClock(0);
+    const { gw, jm } = await setup({ clock, heartbeatIntervalMs: 10, taskManagerTimeoutMs: 50 });
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
+    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
+    await gw.sendSlotReport({ resourceId: 'tm-1', seq: 1, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
+    clock.advance(100);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(jm.disconnects).toHaveLength(1);
+    expect(jm.disconnects[0]).toMatch(/^tm-1: no heartbeat for 100 ms/);
+    expect(await gw.requestTaskManagerInfo()).toEqual([]);
+  });
+
+  it('releases workers idle past the timeout and rejects their re-registration', async () => {
+    const clock = new ManualClock(0);
+    const { gw, driver } = await setup({ clock, idleWorkerTimeoutMs: 20 });
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
+    await gw.sendSlotReport(freeReport('tm-1', 1, 2));
+    clock.advance(25);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(driver.released).toEqual(['tm-1']);
+    expect((await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 })).type).toBe('RegistrationRejection');
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * The catalogue of series a TaskManager exports: names, help texts and label names in one place,
+ * so the registry, the README's Flink mapping and dashboards agree. Names follow Prometheus
+ * conventions: `sluice_` prefix, `_total` for counters, base units (seconds, bytes, ratio).
+ *
+ * Labels are bounded by the job graph: job name, job id, vertex (chain) name, operator name and
+ * subtask index. Record keys or any other per-record value never become a label.
+ */
+
+/** Labels of per-operator series. */
+export const OPERATOR_LABELS = ['job', 'job_id', 'vertex', 'operator', 'subtask'] as const;
+/** Labels of per-subtask (per chain instance) series. */
+export const TASK_LABELS = ['job', 'job_id', 'vertex', 'subtask'] as const;
+
+export type OperatorLabel = (typeof OPERATOR_LABELS)[number];
+export type TaskLabel = (typeof TASK_LABELS)[number];
+
+export interface MetricDefinition {
+  name: string;
+  help: string;
+}
+
+export const OPERATOR_COUNTERS = {
+  recordsIn: { name: 'sluice_operator_records_in_total', help: 'Records received by the operator.' },
+  recordsOut: { name: 'sluice_operator_records_out_total', help: 'Records emitted by the operator.' },
+  lateRecordsDropped: {
+    name: 'sluice_operator_late_records_dropped_total',
+    help: 'Records dropped because they arrived after the watermark passed their window (plus allowed lateness).',
+  },
+} as const satisfies Record<string, MetricDefinition>;
+
+export const TASK_COUNTERS = {
+  busySeconds: { name: 'sluice_task_busy_seconds_total', help: 'Time the subtask spent processing records.' },
+  backpressuredSeconds: {
+    name: 'sluice_task_backpressured_seconds_total',
+    help: 'Time the subtask spent blocked on full output channels.',
+  },
+  idleSeconds: { name: 'sluice_task_idle_seconds_total', help: 'Time the subtask spent waiting for input.' },
+  bytesIn: { name: 'sluice_task_bytes_in_total', help: 'Serialized bytes the subtask received from other subtasks.' },
+  bytesOut: { name: 'sluice_task_bytes_out_total', help: 'Serialized bytes the subtask sent to other subtasks.' },
+  buffersOut: { name: 'sluice_task_buffers_out_total', help: 'Output buffers (record batches) the subtask flushed.' },
+} as const satisfies Record<string, MetricDefinition>;
+
+export const TASK_WATERMARK_LAG: MetricDefinition = {
+  name: 'sluice_task_watermark_lag_seconds',
+  help: 'Processing time minus the current watermark at the chain head; absent until the first watermark.',
+};
+
+export const TASKMANAGER_SLOTS: MetricDefinition = {
+  name: 'sluice_taskmanager_slots',
+  help: 'Task slots of this TaskManager by state (total, free).',
+};
+
+export const WORKER_POOL = {
+  threads: { name: 'sluice_worker_pool_threads', help: 'Worker threads in the TaskManager pool.' },
+  utilization: {
+    name: 'sluice_worker_pool_utilization_ratio',
+    help: 'Fraction of worker pool capacity in use (0..1).',
+  },
+  queueSize: { name: 'sluice_worker_pool_queue_size', help: 'Tasks waiting for a free worker thread.' },
+  completedTasks: {
+    name: 'sluice_worker_pool_completed_tasks_total',
+    help: 'Tasks the worker pool has completed.',
+  },
+} as const satisfies Record<string, MetricDefinition>;

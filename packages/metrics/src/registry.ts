@@ -1,0 +1,161 @@
+/**
+ * The TaskManager's Prometheus registry. Every Sluice series is filled by a prom-client `collect`
+ * callback from one TaskManagerMetricsSnapshot per scrape, so nothing happens per record and
+ * prom-client never runs on a worker thread. Node's default process metrics are added under
+ * their usual names (`process_*`, `nodejs_*`) so stock Node dashboards and alerts work unchanged.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { ConfigurationError } from '@sluice/common';
+import {
+  OPERATOR_COUNTERS,
+  OPERATOR_LABELS,
+  TASK_COUNTERS,
+  TASK_LABELS,
+  TASK_WATERMARK_LAG,
+  TASKMANAGER_SLOTS,
+  WORKER_POOL,
+} from './names.js';
+import { ScrapeViewBuilder, type ScrapeView } from './scrape-view.js';
+import type { TaskManagerMetricsSource } from './snapshot.js';
+
+export interface MetricsRegistryOptions {
+  source: TaskManagerMetricsSource;
+  /** Add prom-client's default Node metrics (`process_*`, `nodejs_*`). */
+  defaultMetrics: boolean;
+  /** Labels added to every series, e.g. `{ tm_id }` when several TaskManagers share a target. */
+  defaultLabels: Record<string, string>;
+  /** Wall clock in ms, the time base of watermarks (for watermark lag). */
+  now: () => number;
+  /** Ended subtasks whose final counter values are still exported, at most. */
+  maxRetiredSeries: number;
+  /** How long final counter values of ended subtasks stay exported. */
+  retiredSeriesTtlMs: number;
+}
+
+export const DEFAULT_METRICS_REGISTRY_OPTIONS: Readonly<Omit<MetricsRegistryOptions, 'source'>> = Object.freeze({
+  defaultMetrics: true,
+  defaultLabels: {},
+  now: () => Date.now(),
+  maxRetiredSeries: 10_000,
+  retiredSeriesTtlMs: 60 * 60 * 1000,
+});
+
+export function resolveMetricsRegistryOptions(
+  options: Partial<MetricsRegistryOptions> & Pick<MetricsRegistryOptions, 'source'>,
+): MetricsRegistryOptions {
+  const resolved: MetricsRegistryOptions = { ...DEFAULT_METRICS_REGISTRY_OPTIONS, ...options };
+  if (typeof resolved.source?.snapshot !== 'function') {
+    throw new ConfigurationError('metrics registry: `source` must have a snapshot() method (a TaskManagerMetricsSource)');
+  }
+  for (const key of ['maxRetiredSeries', 'retiredSeriesTtlMs'] as const) {
+    const v = resolved[key];
+    if (!Number.isFinite(v) || v < 0) {
+      throw new ConfigurationError(`metrics registry: ${key} must be a non-negative number, got ${String(v)}`);
+    }
+  }
+  return resolved;
+}
+
+/**
+ * Creates a registry whose Sluice series reflect `source.snapshot()` at scrape time.
+ * Serve it with `createMetricsServer({ registry })`.
+ */
+export function createMetricsRegistry(
+  options: Partial<MetricsRegistryOptions> & Pick<MetricsRegistryOptions, 'source'>,
+): Registry {
+  const opts = resolveMetricsRegistryOptions(options);
+  const registry = new Registry();
+  if (Object.keys(opts.defaultLabels).length > 0) registry.setDefaultLabels(opts.defaultLabels);
+  const views = new ViewPerScrape(opts);
+  const registers = [registry];
+
+  for (const [i, def] of Object.values(OPERATOR_COUNTERS).entries()) {
+    new Counter({
+      ...def,
+      labelNames: OPERATOR_LABELS,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of views.get(def.name).operators) this.inc(s.labels, s.values[i] ?? 0);
+      },
+    });
+  }
+  for (const [i, def] of Object.values(TASK_COUNTERS).entries()) {
+    new Counter({
+      ...def,
+      labelNames: TASK_LABELS,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of views.get(def.name).tasks) this.inc(s.labels, s.values[i] ?? 0);
+      },
+    });
+  }
+  new Gauge({
+    ...TASK_WATERMARK_LAG,
+    labelNames: TASK_LABELS,
+    registers,
+    collect() {
+      // Reset first so a subtask that ended stops reporting lag instead of freezing at its last value.
+      this.reset();
+      for (const s of views.get(TASK_WATERMARK_LAG.name).watermarkLagSeconds) this.set(s.labels, s.value);
+    },
+  });
+  new Gauge({
+    ...TASKMANAGER_SLOTS,
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const v = views.get(TASKMANAGER_SLOTS.name);
+      this.set({ state: 'total' }, v.slotsTotal);
+      this.set({ state: 'free' }, v.slotsFree);
+    },
+  });
+  const poolGauge = (def: { name: string; help: string }, pick: (v: ScrapeView) => number): void => {
+    new Gauge({
+      ...def,
+      registers,
+      collect() {
+        this.set(pick(views.get(def.name)));
+      },
+    });
+  };
+  poolGauge(WORKER_POOL.threads, (v) => v.poolThreads);
+  poolGauge(WORKER_POOL.utilization, (v) => v.poolUtilization);
+  poolGauge(WORKER_POOL.queueSize, (v) => v.poolQueueSize);
+  new Counter({
+    ...WORKER_POOL.completedTasks,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(views.get(WORKER_POOL.completedTasks.name).poolCompletedTasks);
+    },
+  });
+
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/**
+ * Takes one snapshot per scrape and shares it among all metrics' collect callbacks, so the
+ * series of one scrape are consistent and counter history advances once per scrape. A scrape is
+ * over when a metric asks for a view a second time; no timers or clocks are involved.
+ */
+class ViewPerScrape {
+  private readonly builder: ScrapeViewBuilder;
+  private view: ScrapeView | undefined;
+  private readonly readers = new Set<string>();
+
+  constructor(private readonly opts: MetricsRegistryOptions) {
+    this.builder = new ScrapeViewBuilder({ maxRetired: opts.maxRetiredSeries, retiredTtlMs: opts.retiredSeriesTtlMs });
+  }
+
+  get(metric: string): ScrapeView {
+    if (this.view === undefined || this.readers.has(metric)) {
+      this.readers.clear();
+      this.view = this.builder.update(this.opts.source.snapshot(), this.opts.now());
+    }
+    this.readers.add(metric);
+    return this.view;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * A single-producer single-consumer ring of N fixed-size buffers in one SharedArrayBuffer: the
+ * channel between two tasks on different threads. Free buffers are the producer's credits, so
+ * a channel never holds more than N batches and a slow consumer stops its producer.
+ *
+ * Layout (bytes):
+ *   0    Int32 header: [0] published count, [1] released count, [2] N, [3] buffer size, [4] magic
+ *   64   Int32 used length of each buffer, N entries
+ *   …    (8-aligned) N × bufferSize bytes of data
+ *
+ * The producer owns the published count and the consumer the released count; each side keeps
+ * its own count locally and reads the other's with Atomics.load. Buffer bytes and lengths are
+ * written before the count is published with Atomics.store, and the JS memory model orders
+ * those plain writes before the other side's Atomics.load of the count.
+ *
+ * Counts wrap at a multiple of N below 2^30, so slot = count % N stays continuous across the
+ * wrap and `published − released` (mod the wrap) is the number of filled buffers.
+ */
+import { SluiceError } from '@sluice/common';
+import type { ChannelEndpoint } from '../shuffle/channel-endpoint.js';
+import { ringDoorbell } from './task-control.js';
+
+const H_PUBLISHED = 0;
+const H_RELEASED = 1;
+const H_BUFFERS = 2;
+const H_BUFFER_SIZE = 3;
+const H_MAGIC = 4;
+const HEADER_BYTES = 64;
+const MAGIC = 0x53_4c_52_31; // "SLR1"
+
+function lengthsBytes(buffers: number): number {
+  return Math.ceil((buffers * 4) / 8) * 8;
+}
+
+export function ringByteLength(buffers: number, bufferSizeBytes: number): number {
+  return HEADER_BYTES + lengthsBytes(buffers) + buffers * bufferSizeBytes;
+}
+
+function wrapOf(buffers: number): number {
+  return buffers * Math.floor(2 ** 30 / buffers);
+}
+
+/** Allocates and initialises a ring; validates the sizes (they come from job configuration). */
+export function createChannelRing(buffers: number, bufferSizeBytes: number): SharedArrayBuffer {
+  if (!Number.isInteger(buffers) || buffers < 1 || buffers > 1 << 16) {
+    throw new SluiceError('CONFIGURATION', `buffersPerChannel must be an integer in [1, 65536], got ${buffers}`);
+  }
+  if (!Number.isInteger(bufferSizeBytes) || bufferSizeBytes < 64 || bufferSizeBytes > 1 << 28) {
+    throw new SluiceError('CONFIGURATION', `bufferSizeBytes must be an integer in [64, 2^28], got ${bufferSizeBytes}`);
+  }
+  const sab = new SharedArrayBuffer(ringByteLength(buffers, bufferSizeBytes));
+  const h = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  h[H_BUFFERS] = buffers;
+  h[H_BUFFER_SIZE] = bufferSizeBytes;
+  Atomics.store(h, H_MAGIC, MAGIC);
+  return sab;
+}
+
+/** Shared view setup for both ends; checks that the endpoint describes this ring. */
+class RingView {
+  protected readonly header: Int32Array;
+  protected readonly lengths: Int32Array;
+  /** All buffers' bytes; buffer i starts at i × bufferSize. */
+  readonly data: Uint8Array;
+  readonly buffers: number;
+  readonly bufferSize: number;
+  protected readonly wrap: number;
+
+  constructor(endpoint: ChannelEndpoint) {
+    const sab = endpoint.ring;
+    this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    const n = this.header[H_BUFFERS]!;
+    const size = this.header[H_BUFFER_SIZE]!;
+    if (Atomics.load(this.header, H_MAGIC) !== MAGIC || n !== endpoint.buffers || size !== endpoint.bufferSizeBytes) {
+      throw new SluiceError(
+        'INTERNAL',
+        `channel ring does not match its endpoint (ring: ${n} × ${size} bytes, endpoint: ${endpoint.buffers} × ${endpoint.bufferSizeBytes}); rings must come from createChannelRing`,
+      );
+    }
+    this.buffers = n;
+    this.bufferSize = size;
+    this.wrap = wrapOf(n);
+    this.lengths = new Int32Array(sab, HEADER_BYTES, n);
+    this.data = new Uint8Array(sab, HEADER_BYTES + lengthsBytes(n), n * size);
+  }
+}
+
+export class RingProducer extends RingView {
+  private published: number;
+  private readonly consumerControl: Int32Array;
+
+  constructor(endpoint: ChannelEndpoint) {
+    super(endpoint);
+    this.published = Atomics.load(this.header, H_PUBLISHED);
+    this.consumerControl = new Int32Array(endpoint.consumerControl);
+  }
+
+  /** Free buffers (credits) right now. */
+  freeBuffers(): number {
+    const released = Atomics.load(this.header, H_RELEASED);
+    const filled = (this.published - released + this.wrap) % this.wrap;
+    return this.buffers - filled;
+  }
+
+  /**
+   * Copies `length` bytes of `src` into the next free buffer, publishes it and rings the
+   * consumer. Returns false (and does nothing) when no buffer is free.
+   */
+  tryPublish(src: Uint8Array, length: number): boolean {
+    if (this.freeBuffers() === 0) return false;
+    if (length > this.bufferSize) throw new RangeError(`batch of ${length} bytes exceeds the ring's buffer size ${this.bufferSize}`);
+    const slot = this.published % this.buffers;
+    this.data.set(length === src.byteLength ? src : src.subarray(0, length), slot * this.bufferSize);
+    this.lengths[slot] = length;
+    this.published = (this.published + 1) % this.wrap;
+    Atomics.store(this.header, H_PUBLISHED, this.published);
+    ringDoorbell(this.consumerControl);
+    return true;
+  }
+}
+
+export class RingConsumer extends RingView {
+  private released: number;
+  private readonly producerControl: Int32Array;
+
+  constructor(endpoint: ChannelEndpoint) {
+    super(endpoint);
+    this.released = Atomics.load(this.header, H_RELEASED);
+    this.producerControl = new Int32Array(endpoint.producerControl);
+  }
+
+  /** Filled buffers waiting to be read. */
+  available(): number {
+    const published = Atomics.load(this.header, H_PUBLISHED);
+    return (published - this.released + this.wrap) % this.wrap;
+  }
+
+  /** Byte offset in `data` of the oldest filled buffer (only valid while available() > 0). */
+  headOffset(): number {
+    return (this.released % this.buffers) * this.bufferSize;
+  }
+
+  /** Used length of the oldest filled buffer. */
+  headLength(): number {
+    return this.lengths[this.released % this.buffers]!;
+  }
+
+  /** Returns the oldest buffer to the producer and rings it. */
+  release(): void {
+    this.released = (this.released + 1) % this.wrap;
+    Atomics.store(this.header, H_RELEASED, this.released);
+    ringDoorbell(this.producerControl);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * A generic Sink: drives its SinkWriter. A write that returns a promise means the writer is full;
+ * the operator hands that promise to the task through backpressure() until it settles, and a
+ * failed write fails the task on its next record instead of vanishing as an unhandled rejection.
+ */
+import type { Sink, SinkWriter } from '@sluice/api';
+import type { OperatorContext, Output, StreamOperator } from './types.js';
+
+function ignore(): void {}
+
+export class SinkOperator implements StreamOperator {
+  private writer: SinkWriter<unknown> | undefined;
+  private pending: Promise<void> | undefined;
+  private failed = false;
+  private failure: unknown = undefined;
+  private outstanding = 0;
+  private readonly onWritten = (): void => {
+    if (--this.outstanding === 0) this.pending = undefined;
+  };
+  private readonly onWriteFailed = (err: unknown): never => {
+    this.failed = true;
+    this.failure = err;
+    if (--this.outstanding === 0) this.pending = undefined;
+    throw err;
+  };
+
+  constructor(private readonly sink: Sink<unknown>) {}
+
+  async open(ctx: OperatorContext, _output: Output): Promise<void> {
+    this.writer = await this.sink.createWriter({ taskInfo: ctx.taskInfo, params: ctx.params });
+  }
+
+  processElement(value: unknown, timestamp: number | undefined): void {
+    if (this.failed) throw this.failure;
+    const r = this.writer!.write(value, timestamp);
+    if (r !== undefined) this.track(r);
+  }
+
+  backpressure(): Promise<void> | undefined {
+    return this.pending;
+  }
+
+  processWatermark(): void {}
+  processWatermarkStatus(): void {}
+
+  async finish(): Promise<void> {
+    if (this.pending !== undefined) await this.pending;
+    if (this.failed) throw this.failure;
+    await this.writer?.flush(true);
+  }
+
+  async close(): Promise<void> {
+    await this.writer?.close();
+  }
+
+  private track(write: Promise<void>): void {
+    this.outstanding++;
+    const tracked = write.then(this.onWritten, this.onWriteFailed);
+    // The task may never await it (e.g. the job is cancelled); the failure is kept above.
+    tracked.catch(ignore);
+    const prev = this.pending;
+    this.pending = prev === undefined ? tracked : Promise.all([prev, tracked]).then(ignore);
+    if (prev !== undefined) this.pending.catch(ignore);
+  }
+}

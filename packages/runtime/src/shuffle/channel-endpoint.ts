@@ -1,0 +1,15 @@
+/**
+ * What a task needs to use one channel (one producer subtask → one consumer subtask of one
+ * exchange): the ring's memory and both tasks' control blocks. Plain data: SharedArrayBuffers
+ * cross postMessage by reference, so the same endpoint works on both threads.
+ */
+export interface ChannelEndpoint {
+  /** The ring: header, per-buffer lengths, then `buffers` × `bufferSizeBytes` of data. */
+  ring: SharedArrayBuffer;
+  /** The producing task's control block (rung when the consumer frees a buffer). */
+  producerControl: SharedArrayBuffer;
+  /** The consuming task's control block (rung when the producer publishes a buffer). */
+  consumerControl: SharedArrayBuffer;
+  bufferSizeBytes: number;
+  buffers: number;
+}

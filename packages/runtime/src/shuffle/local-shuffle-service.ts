@@ -1,0 +1,130 @@
+/**
+ * The TaskManager's registry of shared memory for data exchange between its worker threads,
+ * used on the main thread only. It hands out, by key and idempotently, each task's control
+ * block and each channel's ring, so producer and consumer deployed in any order get the same
+ * memory. It owns nothing else: rings are read and written by the tasks themselves.
+ *
+ *   control block  (jobId, attempt, vertexId, subtaskIndex)
+ *   channel ring   (jobId, attempt, edgeId, producerSubtask, consumerSubtask)
+ *
+ * The attempt is part of every key: a restarted job gets fresh rings and never sees bytes or
+ * a cancel flag of the attempt it replaces.
+ */
+import { SluiceError } from '@sluice/common';
+import { createChannelRing } from '../io/channel-ring.js';
+import { CONTROL_CANCEL, createTaskControlBuffer, ringDoorbell } from '../io/task-control.js';
+import type { ChannelEndpoint } from './channel-endpoint.js';
+
+export interface ChannelRequest {
+  jobId: string;
+  attempt: number;
+  edgeId: string;
+  producerVertexId: string;
+  producerSubtask: number;
+  consumerVertexId: string;
+  consumerSubtask: number;
+  bufferSizeBytes: number;
+  /** Buffers in the ring: the channel's credits. */
+  buffers: number;
+}
+
+interface JobMemory {
+  controls: Map<string, SharedArrayBuffer>;
+  channels: Map<string, ChannelEndpoint>;
+}
+
+// Ids are user-visible strings; JSON keeps composite keys unambiguous whatever they contain.
+const key = (...parts: (string | number)[]): string => JSON.stringify(parts);
+
+export class LocalShuffleService {
+  private readonly jobs = new Map<string, JobMemory>();
+
+  private job(jobId: string, attempt: number): JobMemory {
+    const k = key(jobId, attempt);
+    let m = this.jobs.get(k);
+    if (m === undefined) {
+      m = { controls: new Map(), channels: new Map() };
+      this.jobs.set(k, m);
+    }
+    return m;
+  }
+
+  /** The control block of one subtask (created on first request). */
+  taskControl(jobId: string, attempt: number, vertexId: string, subtaskIndex: number): SharedArrayBuffer {
+    const controls = this.job(jobId, attempt).controls;
+    const k = key(vertexId, subtaskIndex);
+    let sab = controls.get(k);
+    if (sab === undefined) {
+      sab = createTaskControlBuffer();
+      controls.set(k, sab);
+    }
+    return sab;
+  }
+
+  /** The channel from producer subtask to consumer subtask of one exchange (created on first request). */
+  channel(req: ChannelRequest): ChannelEndpoint {
+    const channels = this.job(req.jobId, req.attempt).channels;
+    const k = key(req.edgeId, req.producerSubtask, req.consumerSubtask);
+    const existing = channels.get(k);
+    if (existing !== undefined) {
+      if (existing.buffers !== req.buffers || existing.bufferSizeBytes !== req.bufferSizeBytes) {
+        throw new SluiceError(
+          'INTERNAL',
+          `channel ${req.edgeId} ${req.producerSubtask}→${req.consumerSubtask} of job ${req.jobId} (attempt ${req.attempt}) was requested with ${req.buffers} × ${req.bufferSizeBytes} bytes but exists with ${existing.buffers} × ${existing.bufferSizeBytes}`,
+        );
+      }
+      return existing;
+    }
+    const endpoint: ChannelEndpoint = {
+      ring: createChannelRing(req.buffers, req.bufferSizeBytes),
+      producerControl: this.taskControl(req.jobId, req.attempt, req.producerVertexId, req.producerSubtask),
+      consumerControl: this.taskControl(req.jobId, req.attempt, req.consumerVertexId, req.consumerSubtask),
+      bufferSizeBytes: req.bufferSizeBytes,
+      buffers: req.buffers,
+    };
+    channels.set(k, endpoint);
+    return endpoint;
+  }
+
+  /**
+   * Sets a subtask's cancel flag and rings its doorbell, so it stops even while blocked on a
+   * full channel. Returns false when no control block exists for it (never deployed here).
+   */
+  cancel(jobId: string, attempt: number, vertexId: string, subtaskIndex: number): boolean {
+    const sab = this.jobs.get(key(jobId, attempt))?.controls.get(key(vertexId, subtaskIndex));
+    if (sab === undefined) return false;
+    const words = new Int32Array(sab);
+    Atomics.store(words, CONTROL_CANCEL, 1);
+    ringDoorbell(words);
+    return true;
+  }
+
+  /** Cancels every subtask of one job attempt that has a control block here. */
+  cancelJob(jobId: string, attempt: number): void {
+    const m = this.jobs.get(key(jobId, attempt));
+    if (m === undefined) return;
+    for (const sab of m.controls.values()) {
+      const words = new Int32Array(sab);
+      Atomics.store(words, CONTROL_CANCEL, 1);
+      ringDoorbell(words);
+    }
+  }
+
+  isCancelled(jobId: string, attempt: number, vertexId: string, subtaskIndex: number): boolean {
+    const sab = this.jobs.get(key(jobId, attempt))?.controls.get(key(vertexId, subtaskIndex));
+    return sab !== undefined && Atomics.load(new Int32Array(sab), CONTROL_CANCEL) !== 0;
+  }
+
+  /**
+   * Forgets all memory of one job attempt. Threads still holding the buffers keep them alive
+   * until they drop them; call this once every task of the attempt has ended.
+   */
+  releaseJob(jobId: string, attempt: number): void {
+    this.jobs.delete(key(jobId, attempt));
+  }
+
+  /** Number of job attempts holding memory (for tests and leak checks). */
+  get jobCount(): number {
+    return this.jobs.size;
+  }
+}

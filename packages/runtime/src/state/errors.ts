@@ -1,0 +1,21 @@
+/**
+ * Errors of the keyed state layer. Both are programming or routing faults, never retriable:
+ * retrying the same record against the same subtask would fail the same way.
+ */
+import { SluiceError } from '@sluice/common';
+
+/** A record's key hashed to a key group this subtask does not own. */
+export class KeyRoutingError extends SluiceError {
+  constructor(message: string) {
+    super('KEY_ROUTING', message);
+    this.name = 'KeyRoutingError';
+  }
+}
+
+/** Keyed state or timers used where they cannot work (no key, non-keyed stream, name clash). */
+export class StateAccessError extends SluiceError {
+  constructor(message: string) {
+    super('STATE_ACCESS', message);
+    this.name = 'StateAccessError';
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Outputs that wire an operator chain. A chained target is a direct call into the next
+ * operator; a writer target serializes into an exchange. Each operator's Output counts its
+ * records out; each chained call counts the next operator's records in and attributes a
+ * throw to that operator, with the subtask and the (truncated) record.
+ */
+import { CancellationError, UserFunctionError, truncateForMessage } from '@sluice/common';
+import type { Output, StreamOperator } from '../operators/types.js';
+import type { OperatorCounters } from './task-metrics.js';
+
+export interface Target {
+  push(value: unknown, timestamp: number | undefined): void;
+  watermark(watermark: number): void;
+  watermarkStatus(idle: boolean): void;
+}
+
+/** What a chain-end target needs from an exchange writer. */
+export interface ExchangeWriter {
+  emit(value: unknown, timestamp: number | undefined): void;
+  broadcastWatermark(watermark: number): void;
+  broadcastWatermarkStatus(idle: boolean): void;
+}
+
+export function wrapUserError(err: unknown, operator: string, subtask: number, record: unknown, hasRecord: boolean): unknown {
+  if (err instanceof UserFunctionError || err instanceof CancellationError) return err;
+  return new UserFunctionError(operator, subtask, hasRecord ? truncateForMessage(record) : undefined, err);
+}
+
+export class ChainedTarget implements Target {
+  constructor(
+    private readonly op: StreamOperator,
+    private readonly inputIndex: 0 | 1,
+    private readonly counters: OperatorCounters,
+    private readonly operatorName: string,
+    private readonly subtask: number,
+  ) {}
+
+  push(value: unknown, timestamp: number | undefined): void {
+    this.counters.recordsIn++;
+    try {
+      this.op.processElement(value, timestamp, this.inputIndex);
+    } catch (err) {
+      throw wrapUserError(err, this.operatorName, this.subtask, value, true);
+    }
+  }
+
+  watermark(watermark: number): void {
+    try {
+      this.op.processWatermark(watermark, this.inputIndex);
+    } catch (err) {
+      throw wrapUserError(err, this.operatorName, this.subtask, undefined, false);
+    }
+  }
+
+  watermarkStatus(idle: boolean): void {
+    this.op.processWatermarkStatus(idle, this.inputIndex);
+  }
+}
+
+export class WriterTarget implements Target {
+  constructor(private readonly writer: ExchangeWriter) {}
+  push(value: unknown, timestamp: number | undefined): void {
+    this.writer.emit(value, timestamp);
+  }
+  watermark(watermark: number): void {
+    this.writer.broadcastWatermark(watermark);
+  }
+  watermarkStatus(idle: boolean): void {
+    this.writer.broadcastWatermarkStatus(idle);
+  }
+}
+
+/** The Output handed to one operator of the chain. */
+export class OperatorOutput implements Output {
+  private readonly single: Target | undefined;
+  private readonly all: Target[];
+
+  constructor(
+    private readonly main: Target[],
+    private readonly side: ReadonlyMap<string, Target[]>,
+    private readonly counters: OperatorCounters,
+  ) {
+    this.single = main.length === 1 ? main[0] : undefined;
+    const all = [...main];
+    for (const targets of side.values()) for (const t of targets) if (!all.includes(t)) all.push(t);
+    this.all = all;
+  }
+
+  collect(value: unknown, timestamp: number | undefined): void {
+    this.counters.recordsOut++;
+    const s = this.single;
+    if (s !== undefined) {
+      s.push(value, timestamp);
+      return;
+    }
+    const m = this.main;
+    for (let i = 0; i < m.length; i++) m[i]!.push(value, timestamp);
+  }
+
+  collectSide(tag: string, value: unknown, timestamp: number | undefined): void {
+    const targets = this.side.get(tag);
+    if (targets === undefined) return;
+    this.counters.recordsOut++;
+    for (let i = 0; i < targets.length; i++) targets[i]!.push(value, timestamp);
+  }
+
+  emitWatermark(watermark: number): void {
+    for (const t of this.all) t.watermark(watermark);
+  }
+
+  emitWatermarkStatus(idle: boolean): void {
+    for (const t of this.all) t.watermarkStatus(idle);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The handful of typed messages between a TaskManager's main thread and a subtask running on a
+ * worker thread. Data never travels here: records move through shared-memory channels. Only
+ * control (start, running, collected batches for the collect sink) and the final outcome do.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { SerializedError } from '@sluice/common';
+import type { OperatorRecordCounts, TaskDeploymentDescriptor } from '@sluice/protocol';
+import type { ChannelEndpoint } from '../shuffle/channel-endpoint.js';
+
+export interface InputChannels {
+  edgeId: string;
+  inputIndex: 0 | 1;
+  /** One per producer subtask, in producer-subtask order. */
+  channels: ChannelEndpoint[];
+}
+
+export interface OutputChannels {
+  edgeId: string;
+  /** One per consumer subtask, in consumer-subtask order. */
+  channels: ChannelEndpoint[];
+}
+
+export interface SubtaskStart {
+  tdd: TaskDeploymentDescriptor;
+  inputs: InputChannels[];
+  outputs: OutputChannels[];
+  /** The task's control block (doorbell, cancel flag). */
+  control: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+export type WorkerMessage =
+  | { type: 'running'; operators: { nodeId: number; name: string }[]; metrics: SharedArrayBuffer }
+  | { type: 'collected'; sinkName: string; records: unknown[] }
+  /** Always the last message: after every 'collected' batch on the same (ordered) port. */
+  | { type: 'done'; outcome: SubtaskOutcome };
+
+export interface SubtaskOutcome {
+  state: 'FINISHED' | 'FAILED' | 'CANCELED';
+  error?: SerializedError;
+  operators: OperatorRecordCounts[];
+}

@@ -1,0 +1,339 @@
+/**
+ * One subtask on a worker thread: builds the operator chain of its vertex from the rebuilt
+ * StreamGraph, connects the chain's inputs and outputs to shared-memory channels, and runs the
+ * task loop — read a few batches (or poll the source), fire due processing-time callbacks,
+ * flush batches past the buffer timeout, sleep on the doorbell when there is nothing to do.
+ */
+import { CancellationError, keyGroupRangeFor, preciseNowMs, serializeError, type KeyGroupRange } from '@sluice/common';
+import type { StreamEdge, StreamGraph, StreamNode, TaskInfo } from '@sluice/api';
+import type { JobEdge, JobGraph, JobVertex, OperatorRecordCounts, TaskDeploymentDescriptor } from '@sluice/protocol';
+import { isSourceOperator, type OperatorContext, type SourceStreamOperator, type StreamOperator } from '../operators/types.js';
+import { createOperator } from '../operators/factory.js';
+import { RecordWriter } from '../io/record-writer.js';
+import { InputGate, type InputHandler } from '../io/input-gate.js';
+import { TaskControl } from '../io/task-control.js';
+import { createIoStats, type IoStats } from '../io/stats.js';
+import { createRecordSerializer } from '../serialization/index.js';
+import { ChainedTarget, OperatorOutput, WriterTarget, wrapUserError, type Target } from './chain-outputs.js';
+import { TaskProcessingTimeService } from './processing-time.js';
+import { TaskMetricSlot, createTaskMetricsBuffer, writeOperatorCounters, type OperatorCounters } from './task-metrics.js';
+import type { SubtaskOutcome, SubtaskStart, WorkerMessage } from './messages.js';
+
+interface ChainMember {
+  node: StreamNode;
+  op: StreamOperator;
+  counters: OperatorCounters;
+}
+
+/** Time slices: how long a busy loop runs before yielding to the event loop (control messages, waitAsync wake-ups). */
+const YIELD_EVERY_MS = 20;
+const PUBLISH_METRICS_EVERY_MS = 100;
+const MAX_WAIT_MS = 200;
+
+export class StreamTask {
+  private readonly tdd: TaskDeploymentDescriptor;
+  private readonly vertex: JobVertex;
+  private readonly control: TaskControl;
+  private readonly stats: IoStats = createIoStats();
+  private readonly time = new TaskProcessingTimeService();
+  private readonly members: ChainMember[] = [];
+  private readonly writers: RecordWriter[] = [];
+  private readonly metricsView: Float64Array;
+  private readonly metricsBuffer: SharedArrayBuffer;
+  private gate: InputGate | undefined;
+  private currentWatermark = -Infinity;
+  private idleMs = 0;
+  private readonly startedAt = preciseNowMs();
+  private lastPublish = 0;
+
+  constructor(private readonly start: SubtaskStart, private readonly streamGraph: StreamGraph, private readonly jobGraph: JobGraph) {
+    this.tdd = start.tdd;
+    const vertex = jobGraph.vertices.find((v) => v.id === this.tdd.vertexId);
+    if (vertex === undefined) throw new Error(`vertex ${this.tdd.vertexId} is not in the rebuilt job graph; was the job module changed after submission?`);
+    this.vertex = vertex;
+    this.control = new TaskControl(start.control);
+    this.metricsBuffer = createTaskMetricsBuffer(vertex.operators.length);
+    this.metricsView = new Float64Array(this.metricsBuffer);
+    this.buildChain();
+  }
+
+  private post(msg: WorkerMessage): void {
+    this.start.port.postMessage(msg);
+  }
+
+  private taskInfo(): TaskInfo {
+    return {
+      taskName: this.vertex.name,
+      subtaskIndex: this.tdd.subtaskIndex,
+      parallelism: this.tdd.parallelism,
+      maxParallelism: this.tdd.maxParallelism,
+      attempt: this.tdd.attempt,
+    };
+  }
+
+  private buildChain(): void {
+    const jobGraph = this.jobGraph;
+    const inChain = new Set(this.vertex.operators.map((o) => o.nodeId));
+    for (const info of this.vertex.operators) {
+      const node = this.streamGraph.getNode(info.nodeId);
+      this.members.push({ node, op: createOperator(node.spec, node.name), counters: { recordsIn: 0, recordsOut: 0, lateRecordsDropped: 0 } });
+    }
+    const byNode = new Map(this.members.map((m) => [m.node.id, m] as const));
+    const outEdges = jobGraph.edges.filter((e) => e.sourceVertex === this.vertex.id);
+    const writerByEdge = new Map<string, RecordWriter>();
+    for (const je of outEdges) writerByEdge.set(je.id, this.createWriter(je));
+    this.outputs = new Map();
+    for (const m of this.members) {
+      const main: Target[] = [];
+      const side = new Map<string, Target[]>();
+      for (const se of this.streamGraph.outEdges(m.node.id)) {
+        const target = inChain.has(se.targetId) ? this.chainedTarget(byNode.get(se.targetId)!, se) : new WriterTarget(this.writerFor(se, writerByEdge));
+        if (se.sideOutputTag === undefined) main.push(target);
+        else {
+          const list = side.get(se.sideOutputTag) ?? [];
+          list.push(target);
+          side.set(se.sideOutputTag, list);
+        }
+      }
+      this.outputs.set(m.node.id, new OperatorOutput(main, side, m.counters));
+    }
+    this.writers.push(...writerByEdge.values());
+  }
+
+  private outputs = new Map<number, OperatorOutput>();
+
+  private chainedTarget(member: ChainMember, se: StreamEdge): Target {
+    return new ChainedTarget(member.op, se.inputIndex, member.counters, member.node.name, this.tdd.subtaskIndex);
+  }
+
+  /** JobEdge ids are the ids of the StreamEdges they realise. */
+  private writerFor(se: StreamEdge, writers: Map<string, RecordWriter>): RecordWriter {
+    const w = writers.get(se.id);
+    if (w === undefined) throw new Error(`no exchange for stream edge ${se.id} leaving vertex ${this.vertex.id}`);
+    return w;
+  }
+
+  private createWriter(je: JobEdge): RecordWriter {
+    const jobGraph = this.jobGraph;
+    const out = this.start.outputs.find((o) => o.edgeId === je.id);
+    if (out === undefined) throw new Error(`no channels were deployed for exchange ${je.id}`);
+    const consumer = jobGraph.vertices.find((v) => v.id === je.targetVertex)!;
+    const se = this.streamGraph.outEdges(je.sourceNodeId).find((e) => e.id === je.id);
+    if (se === undefined) throw new Error(`exchange ${je.id} has no stream edge in the rebuilt graph`);
+    const source = this.streamGraph.getNode(je.sourceNodeId);
+    return new RecordWriter({
+      channels: out.channels,
+      partitioner: se.partitioner,
+      consumerMaxParallelism: consumer.maxParallelism,
+      producerSubtask: this.tdd.subtaskIndex,
+      createSerializer: () => (source.serializer ?? createRecordSerializer()),
+      bufferTimeoutMs: this.tdd.config.bufferTimeoutMs,
+      control: this.control,
+      stats: this.stats,
+    });
+  }
+
+  private operatorContext(member: ChainMember, range: KeyGroupRange): OperatorContext {
+    return {
+      operatorName: member.node.name,
+      nodeId: member.node.id,
+      taskInfo: this.taskInfo(),
+      params: this.tdd.artifact.params,
+      config: this.tdd.config,
+      keyGroupRange: range,
+      processingTime: this.time,
+      metrics: member.counters,
+      collectToClient: (sinkName, records) => this.post({ type: 'collected', sinkName, records }),
+    };
+  }
+
+  /** Runs the subtask to its end; never throws. */
+  async run(): Promise<SubtaskOutcome> {
+    let opened = 0;
+    try {
+      const range = keyGroupRangeFor(this.tdd.maxParallelism, this.tdd.parallelism, this.tdd.subtaskIndex);
+      // Open tail first, so every operator's downstream is ready before it can emit.
+      for (let i = this.members.length - 1; i >= 0; i--) {
+        const m = this.members[i]!;
+        try {
+          await m.op.open(this.operatorContext(m, range), this.outputs.get(m.node.id)!);
+        } catch (err) {
+          throw wrapUserError(err, m.node.name, this.tdd.subtaskIndex, undefined, false);
+        }
+        opened++;
+      }
+      this.post({ type: 'running', operators: this.vertex.operators.map((o) => ({ nodeId: o.nodeId, name: o.name })), metrics: this.metricsBuffer });
+      const head = this.members[0]!;
+      if (isSourceOperator(head.op)) await this.runSource(head.op, head);
+      else await this.runInputs(head);
+      for (const m of this.members) {
+        try {
+          await m.op.finish();
+        } catch (err) {
+          throw wrapUserError(err, m.node.name, this.tdd.subtaskIndex, undefined, false);
+        }
+      }
+      for (const w of this.writers) w.finish();
+      await this.closeAll(opened);
+      this.publishMetrics(true);
+      return { state: 'FINISHED', operators: this.operatorCounts() };
+    } catch (err) {
+      await this.closeAll(opened);
+      this.publishMetrics(true);
+      if (err instanceof CancellationError || this.control.cancelled()) return { state: 'CANCELED', operators: this.operatorCounts() };
+      return { state: 'FAILED', error: serializeError(err), operators: this.operatorCounts() };
+    }
+  }
+
+  private async closeAll(opened: number): Promise<void> {
+    // Close in open order reversed (head last opened → first closed is fine either way); never throw.
+    for (let i = this.members.length - 1; i >= this.members.length - opened && i >= 0; i--) {
+      try {
+        await this.members[i]!.op.close();
+      } catch {
+        // A failing close must not hide the original outcome.
+      }
+    }
+  }
+
+  private operatorCounts(): OperatorRecordCounts[] {
+    return this.members.map((m) => ({ nodeId: m.node.id, name: m.node.name, vertexId: this.vertex.id, recordsIn: m.counters.recordsIn, recordsOut: m.counters.recordsOut }));
+  }
+
+  private checkCancelled(): void {
+    if (this.control.cancelled()) throw new CancellationError(`subtask ${this.vertex.name} (${this.tdd.subtaskIndex + 1}/${this.tdd.parallelism}) was cancelled`);
+  }
+
+  /** Processing-time callbacks and batch flushes due now; returns the next deadline. */
+  private housekeeping(now: number): number {
+    this.time.fireDue(now);
+    let next = this.time.nextDeadline();
+    for (const w of this.writers) {
+      const d = w.flushDue(now);
+      if (d < next) next = d;
+    }
+    if (now - this.lastPublish >= PUBLISH_METRICS_EVERY_MS) this.publishMetrics(false);
+    return next;
+  }
+
+  private async idleWait(now: number, deadline: number, extra?: Promise<void>): Promise<void> {
+    const timeout = Math.max(0, Math.min(MAX_WAIT_MS, deadline - now));
+    if (timeout === 0) return;
+    const t0 = preciseNowMs();
+    const bell = this.control.waitForSignal(this.control.doorbell(), timeout);
+    await (extra === undefined ? bell : Promise.race([bell, extra]));
+    this.idleMs += preciseNowMs() - t0;
+  }
+
+  private async runSource(source: SourceStreamOperator, member: ChainMember): Promise<void> {
+    source.addSplits(this.tdd.splits);
+    source.noMoreSplits();
+    let sliceStart = preciseNowMs();
+    for (;;) {
+      this.checkCancelled();
+      let status;
+      try {
+        status = source.emitNext();
+      } catch (err) {
+        throw wrapUserError(err, member.node.name, this.tdd.subtaskIndex, undefined, false);
+      }
+      const now = preciseNowMs();
+      const deadline = this.housekeeping(now);
+      if (status === 'end') return;
+      if (status === 'nothing') {
+        await this.idleWait(now, deadline, source.isAvailable());
+        sliceStart = preciseNowMs();
+      } else if (now - sliceStart >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        sliceStart = preciseNowMs();
+      }
+    }
+  }
+
+  private async runInputs(head: ChainMember): Promise<void> {
+    const inputs = this.start.inputs.map((i) => {
+      // The reading side must decode with the serializer the producing operator wrote with.
+      const producer = this.streamGraph.getNode(this.jobGraph.edges.find((e) => e.id === i.edgeId)!.sourceNodeId);
+      return { inputIndex: i.inputIndex, channels: i.channels, createSerializer: () => producer.serializer ?? createRecordSerializer() };
+    });
+    const gate = new InputGate({ inputs, control: this.control, stats: this.stats });
+    this.gate = gate;
+    const op = head.op;
+    const counters = head.counters;
+    const name = head.node.name;
+    const subtask = this.tdd.subtaskIndex;
+    const handler: InputHandler = {
+      onRecord: (value, timestamp, inputIndex) => {
+        counters.recordsIn++;
+        try {
+          op.processElement(value, timestamp, inputIndex);
+        } catch (err) {
+          throw wrapUserError(err, name, subtask, value, true);
+        }
+      },
+      onWatermark: (watermark, inputIndex) => {
+        if (watermark > this.currentWatermark) this.currentWatermark = watermark;
+        try {
+          op.processWatermark(watermark, inputIndex);
+        } catch (err) {
+          throw wrapUserError(err, name, subtask, undefined, false);
+        }
+      },
+      onWatermarkStatus: (idle, inputIndex) => op.processWatermarkStatus(idle, inputIndex),
+      onEndOfInput: () => {},
+    };
+    let sliceStart = preciseNowMs();
+    while (!gate.isFinished()) {
+      this.checkCancelled();
+      const bell = this.control.doorbell();
+      const n = gate.poll(handler, 16);
+      const pending = this.pendingBackpressure();
+      if (pending !== undefined) {
+        await pending;
+        sliceStart = preciseNowMs();
+      }
+      const now = preciseNowMs();
+      const deadline = this.housekeeping(now);
+      if (n === 0 && !gate.isFinished()) {
+        const timeout = Math.max(0, Math.min(MAX_WAIT_MS, deadline - now));
+        if (timeout > 0) {
+          const t0 = preciseNowMs();
+          await this.control.waitForSignal(bell, timeout);
+          this.idleMs += preciseNowMs() - t0;
+        }
+        sliceStart = preciseNowMs();
+      } else if (now - sliceStart >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        sliceStart = preciseNowMs();
+      }
+    }
+  }
+
+  private pendingBackpressure(): Promise<void> | undefined {
+    for (const m of this.members) {
+      const p = m.op.backpressure?.();
+      if (p !== undefined) return p;
+    }
+    return undefined;
+  }
+
+  private publishMetrics(final: boolean): void {
+    const now = preciseNowMs();
+    this.lastPublish = now;
+    const v = this.metricsView;
+    const total = now - this.startedAt;
+    v[TaskMetricSlot.IdleMs] = this.idleMs;
+    v[TaskMetricSlot.BackpressuredMs] = this.stats.backpressuredMs;
+    v[TaskMetricSlot.BusyMs] = Math.max(0, total - this.idleMs - this.stats.backpressuredMs);
+    v[TaskMetricSlot.CurrentWatermark] = this.currentWatermark;
+    v[TaskMetricSlot.BytesIn] = this.stats.bytesIn;
+    v[TaskMetricSlot.BytesOut] = this.stats.bytesOut;
+    v[TaskMetricSlot.BuffersOut] = this.stats.buffersOut;
+    this.members.forEach((m, i) => writeOperatorCounters(v, i, m.counters));
+    void final;
+  }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,187 @@
+/**
+ * The production TaskRunner: subtasks run on a Piscina pool of worker threads, one subtask per
+ * thread for its whole life (a subtask is a long-running loop, not a short task). Channels and
+ * control blocks come from the process's LocalShuffleService; only control messages and final
+ * outcomes cross the thread boundary through postMessage.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { SluiceError, deserializeError, serializeError, type Logger, silentLogger } from '@sluice/common';
+import type { SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics';
+import type { TaskDeploymentDescriptor } from '@sluice/protocol';
+import type { LocalShuffleService } from '../shuffle/local-shuffle-service.js';
+import type { RunningTask, TaskListener, TaskRunner } from '../taskmanager/task-runner.js';
+import type { SubtaskOutcome, SubtaskStart, WorkerMessage } from '../task/messages.js';
+import { TaskMetricSlot, readOperatorCounters } from '../task/task-metrics.js';
+
+export interface PiscinaTaskRunnerOptions {
+  shuffle: LocalShuffleService;
+  /** Upper bound on concurrently running subtasks (= worker threads). */
+  maxThreads: number;
+  /** After a cancel, how long a subtask may take to stop before its thread is terminated. */
+  cancelTimeoutMs?: number;
+  logger?: Logger;
+}
+
+interface Live {
+  tdd: TaskDeploymentDescriptor;
+  operators: { nodeId: number; name: string }[];
+  metrics: Float64Array | undefined;
+  abort: AbortController;
+  killTimer: NodeJS.Timeout | undefined;
+}
+
+const WORKER_URL = new URL('./entry.js', import.meta.url).href;
+
+export class PiscinaTaskRunner implements TaskRunner {
+  private readonly pool: Piscina;
+  private readonly live = new Map<string, Live>();
+  private readonly logger: Logger;
+  private closed = false;
+
+  constructor(private readonly options: PiscinaTaskRunnerOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.pool = new Piscina({
+      filename: WORKER_URL,
+      minThreads: 0,
+      maxThreads: options.maxThreads,
+      idleTimeout: 30_000,
+      concurrentTasksPerWorker: 1,
+      // Piscina loads the handler with require() first and falls back to import(). On Node 20
+      // require() of an ES module is enabled and can race that import ("module imported again
+      // after being required"); with it off, workers take the plain import() path.
+      execArgv: [...process.execArgv.filter((a) => a !== '--experimental-require-module'), '--no-experimental-require-module'],
+    });
+  }
+
+  start(tdd: TaskDeploymentDescriptor, listener: TaskListener): RunningTask {
+    const executionId = tdd.executionId;
+    if (this.closed) {
+      queueMicrotask(() => listener.onFailed(serializeError(new SluiceError('RUNNER_CLOSED', 'the TaskManager is shutting down')), []));
+      return { executionId, cancel: () => {} };
+    }
+    if (this.live.size >= this.options.maxThreads) {
+      const err = new SluiceError(
+        'NOT_ENOUGH_THREADS',
+        `subtask ${tdd.vertexName} (${tdd.subtaskIndex + 1}/${tdd.parallelism}) needs a worker thread but all ${this.options.maxThreads} are running subtasks; raise the TaskManager's worker thread limit`,
+      );
+      queueMicrotask(() => listener.onFailed(serializeError(err), []));
+      return { executionId, cancel: () => {} };
+    }
+    const shuffle = this.options.shuffle;
+    const control = shuffle.taskControl(tdd.jobId, tdd.attempt, tdd.vertexId, tdd.subtaskIndex);
+    const start: Omit<SubtaskStart, 'port'> = {
+      tdd,
+      control,
+      inputs: tdd.inputs.map((i) => ({
+        edgeId: i.edgeId,
+        inputIndex: i.inputIndex,
+        channels: Array.from({ length: i.producerParallelism }, (_, p) =>
+          shuffle.channel({ jobId: tdd.jobId, attempt: tdd.attempt, edgeId: i.edgeId, producerVertexId: i.producerVertexId, producerSubtask: p, consumerVertexId: tdd.vertexId, consumerSubtask: tdd.subtaskIndex, bufferSizeBytes: tdd.config.bufferSizeBytes, buffers: tdd.config.buffersPerChannel }),
+        ),
+      })),
+      outputs: tdd.outputs.map((o) => ({
+        edgeId: o.edgeId,
+        channels: Array.from({ length: o.consumerParallelism }, (_, c) =>
+          shuffle.channel({ jobId: tdd.jobId, attempt: tdd.attempt, edgeId: o.edgeId, producerVertexId: tdd.vertexId, producerSubtask: tdd.subtaskIndex, consumerVertexId: o.consumerVertexId, consumerSubtask: c, bufferSizeBytes: tdd.config.bufferSizeBytes, buffers: tdd.config.buffersPerChannel }),
+        ),
+      })),
+    };
+    const { port1, port2 } = new MessageChannel();
+    const live: Live = { tdd, operators: [], metrics: undefined, abort: new AbortController(), killTimer: undefined };
+    this.live.set(executionId, live);
+    let done = false;
+    const finish = (outcome: SubtaskOutcome): void => {
+      if (done) return;
+      done = true;
+      if (live.killTimer !== undefined) clearTimeout(live.killTimer);
+      this.live.delete(executionId);
+      port1.close();
+      if (outcome.state === 'FINISHED') listener.onFinished(outcome.operators);
+      else if (outcome.state === 'CANCELED') listener.onCanceled(outcome.operators);
+      else listener.onFailed(outcome.error ?? serializeError(new Error('subtask failed')), outcome.operators);
+    };
+    port1.on('message', (msg: WorkerMessage) => {
+      switch (msg.type) {
+        case 'running':
+          live.operators = msg.operators;
+          live.metrics = new Float64Array(msg.metrics);
+          listener.onRunning();
+          break;
+        case 'collected':
+          listener.onCollected(msg.sinkName, msg.records);
+          break;
+        case 'done':
+          finish(msg.outcome);
+          break;
+      }
+    });
+    this.pool.run({ ...start, port: port2 } satisfies SubtaskStart, { transferList: [port2], signal: live.abort.signal }).then(
+      (outcome: SubtaskOutcome) => {
+        // Normally the 'done' message has arrived or is about to; this only covers a lost port.
+        const fallback = setTimeout(() => finish(outcome), 1_000);
+        fallback.unref();
+      },
+      (err: unknown) => {
+        const cancelled = shuffle.isCancelled(tdd.jobId, tdd.attempt, tdd.vertexId, tdd.subtaskIndex);
+        if (cancelled) finish({ state: 'CANCELED', operators: [] });
+        else
+          finish({
+            state: 'FAILED',
+            error: serializeError(new SluiceError('WORKER_DIED', `the worker thread running ${tdd.vertexName} (${tdd.subtaskIndex + 1}/${tdd.parallelism}) died: ${deserializeError(serializeError(err)).message}`, { cause: err })),
+            operators: [],
+          });
+      },
+    );
+    return {
+      executionId,
+      cancel: () => {
+        shuffle.cancel(tdd.jobId, tdd.attempt, tdd.vertexId, tdd.subtaskIndex);
+        if (live.killTimer === undefined) {
+          // A user function stuck in a loop never sees the cancel flag: terminate its thread.
+          live.killTimer = setTimeout(() => {
+            this.logger.warn('subtask did not stop after cancel; terminating its worker thread', { task: tdd.vertexName, subtask: tdd.subtaskIndex });
+            live.abort.abort();
+          }, this.options.cancelTimeoutMs ?? 10_000);
+          live.killTimer.unref();
+        }
+      },
+    };
+  }
+
+  metrics(): { subtasks: SubtaskMetricsSnapshot[]; pool: WorkerPoolSnapshot } {
+    const subtasks: SubtaskMetricsSnapshot[] = [];
+    for (const l of this.live.values()) {
+      const v = l.metrics;
+      if (v === undefined) continue;
+      subtasks.push({
+        jobId: l.tdd.jobId,
+        jobName: l.tdd.jobName,
+        vertexId: l.tdd.vertexId,
+        vertexName: l.tdd.vertexName,
+        subtask: l.tdd.subtaskIndex,
+        operators: readOperatorCounters(v, l.operators),
+        busyMs: v[TaskMetricSlot.BusyMs]!,
+        backpressuredMs: v[TaskMetricSlot.BackpressuredMs]!,
+        idleMs: v[TaskMetricSlot.IdleMs]!,
+        currentWatermark: v[TaskMetricSlot.CurrentWatermark]!,
+        bytesIn: v[TaskMetricSlot.BytesIn]!,
+        bytesOut: v[TaskMetricSlot.BytesOut]!,
+        buffersOut: v[TaskMetricSlot.BuffersOut]!,
+      });
+    }
+    return {
+      subtasks,
+      pool: { threads: this.pool.threads.length, utilization: this.pool.utilization, queueSize: this.pool.queueSize, completedTasks: this.pool.completed },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const l of this.live.values()) this.options.shuffle.cancel(l.tdd.jobId, l.tdd.attempt, l.tdd.vertexId, l.tdd.subtaskIndex);
+    const deadline = Date.now() + (this.options.cancelTimeoutMs ?? 10_000);
+    while (this.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const l of this.live.values()) l.abort.abort();
+    await this.pool.destroy();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Test harness: compiles a job file from test/src/jobs the way the CLI does, and runs it on a
+ * fresh embedded cluster (real worker threads), returning the JobResult.
+ */
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { compileJob } from '@sluice/cli';
+import { runEmbedded, type EmbeddedRunOptions } from '@sluice/jobmanager';
+import type { JobResult } from '@sluice/protocol';
+
+const JOBS = join(dirname(fileURLToPath(import.meta.url)), 'jobs');
+
+export function jobPath(file: string): string {
+  return join(JOBS, file);
+}
+
+export interface RunJobOptions {
+  parallelism?: number;
+  params?: Record<string, string>;
+  bufferTimeoutMs?: number;
+  embedded?: Partial<EmbeddedRunOptions>;
+}
+
+export async function runJob(file: string, options: RunJobOptions = {}): Promise<JobResult> {
+  const entry = await compileJob(jobPath(file));
+  return runEmbedded(
+    {
+      entry,
+      params: options.params ?? {},
+      ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
+      ...(options.bufferTimeoutMs === undefined ? {} : { config: { bufferTimeoutMs: options.bufferTimeoutMs } }),
+    },
+    options.embedded ?? {},
+  );
+}
+
+export function sortBy<T>(items: readonly T[], key: (t: T) => string | number): T[] {
+  return [...items].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+}
