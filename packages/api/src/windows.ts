@@ -38,6 +38,14 @@ export interface WindowAssigner {
   readonly isMerging: boolean;
   /** Windows for an element at `timestamp` (event time, or processing time for processing-time windows). */
   assignWindows(timestamp: number): TimeWindow[];
+  /**
+   * Fixed-size assigners: writes the start of every window for `timestamp` into `out` and returns
+   * how many; each window ends at start + `size`. Lets the runtime assign windows without
+   * allocating per record.
+   */
+  assignWindowStarts?(timestamp: number, out: number[]): number;
+  /** Window length for fixed-size assigners. */
+  readonly size?: number;
   describe(): string;
 }
 
@@ -55,6 +63,10 @@ class TumblingWindows implements WindowAssigner {
   assignWindows(timestamp: number): TimeWindow[] {
     const start = windowStart(timestamp, this.offset, this.size);
     return [new TimeWindow(start, start + this.size)];
+  }
+  assignWindowStarts(timestamp: number, out: number[]): number {
+    out[0] = windowStart(timestamp, this.offset, this.size);
+    return 1;
   }
   describe(): string {
     return `Tumbling${this.timeDomain === 'event' ? 'EventTime' : 'ProcessingTime'}Windows(${this.size})`;
@@ -74,6 +86,12 @@ class SlidingWindows implements WindowAssigner {
     const last = windowStart(timestamp, this.offset, this.slide);
     for (let start = last; start > timestamp - this.size; start -= this.slide) out.push(new TimeWindow(start, start + this.size));
     return out;
+  }
+  assignWindowStarts(timestamp: number, out: number[]): number {
+    let n = 0;
+    const last = windowStart(timestamp, this.offset, this.slide);
+    for (let start = last; start > timestamp - this.size; start -= this.slide) out[n++] = start;
+    return n;
   }
   describe(): string {
     return `Sliding${this.timeDomain === 'event' ? 'EventTime' : 'ProcessingTime'}Windows(${this.size}, ${this.slide})`;

@@ -82,12 +82,34 @@ export class WindowOperator implements StreamOperator, TimerTarget {
     } else {
       elementTime = this.time.now();
     }
-    const windows = this.assigner.assignWindows(elementTime);
-    const skipped = this.merging ? this.addToSessions(value, windows) : this.addToWindows(value, windows);
+    const skipped = this.merging
+      ? this.addToSessions(value, this.assigner.assignWindows(elementTime))
+      : this.assigner.assignWindowStarts !== undefined
+        ? this.addToFixedWindows(value, this.assigner.assignWindowStarts(elementTime, this.starts))
+        : this.addToWindows(value, this.assigner.assignWindows(elementTime));
     if (skipped && this.isEventTime && elementTime + this.lateness <= this.timers.currentWatermark) {
       if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
       else this.metrics.lateRecordsDropped++;
     }
+  }
+
+  /** Scratch for window starts of fixed-size assigners: no allocation per record. */
+  private readonly starts: number[] = [];
+
+  /** Like addToWindows for fixed-size windows whose starts are in `this.starts[0..count)`. */
+  private addToFixedWindows(value: unknown, count: number): boolean {
+    let skipped = true;
+    const size = this.size;
+    for (let i = 0; i < count; i++) {
+      const start = this.starts[i]!;
+      const end = start + size;
+      if (this.isWindowLate(end)) continue;
+      skipped = false;
+      this.contents.add(start, value);
+      if (this.onElementTrigger(start, end)) this.fire(new TimeWindow(start, end), start);
+      this.registerCleanupTimer(start, end);
+    }
+    return skipped;
   }
 
   /** Returns true if every window was already past its lateness (the element was skipped). */
