@@ -3,17 +3,19 @@ import type { AggregateFunction, KeySelector } from '@sluice/api';
 import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
 import type { KeyedTable } from '../state/state-table.js';
 import { createKeyedBackend } from './runtime-context.js';
-import type { OperatorContext, Output, StreamOperator } from './types.js';
+import { PassThroughOperator } from './pass-through.js';
+import type { OperatorContext, Output } from './types.js';
 
-export class RollingAggregateOperator implements StreamOperator {
-  private output!: Output;
+export class RollingAggregateOperator extends PassThroughOperator {
   backend!: HeapKeyedStateBackend;
   private table!: KeyedTable<unknown>;
 
-  constructor(private readonly keySelector: KeySelector<unknown, unknown>, private readonly fn: AggregateFunction<unknown, unknown, unknown>) {}
+  constructor(private readonly keySelector: KeySelector<unknown, unknown>, private readonly fn: AggregateFunction<unknown, unknown, unknown>) {
+    super();
+  }
 
-  open(ctx: OperatorContext, output: Output): void {
-    this.output = output;
+  override open(ctx: OperatorContext, output: Output): void {
+    super.open(ctx, output);
     this.backend = createKeyedBackend(ctx);
     this.table = this.backend.internalTable('rolling-aggregate');
   }
@@ -26,13 +28,4 @@ export class RollingAggregateOperator implements StreamOperator {
     this.table.put(b.groupIndex, b.normalizedKey, acc);
     this.output.collect(this.fn.getResult(acc), timestamp);
   }
-
-  processWatermark(watermark: number): void {
-    this.output.emitWatermark(watermark);
-  }
-  processWatermarkStatus(idle: boolean): void {
-    this.output.emitWatermarkStatus(idle);
-  }
-  finish(): void {}
-  close(): void {}
 }

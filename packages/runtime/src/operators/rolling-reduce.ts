@@ -3,17 +3,19 @@ import type { KeySelector, ReduceFunction } from '@sluice/api';
 import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
 import type { KeyedTable } from '../state/state-table.js';
 import { createKeyedBackend } from './runtime-context.js';
-import type { OperatorContext, Output, StreamOperator } from './types.js';
+import { PassThroughOperator } from './pass-through.js';
+import type { OperatorContext, Output } from './types.js';
 
-export class RollingReduceOperator implements StreamOperator {
-  private output!: Output;
+export class RollingReduceOperator extends PassThroughOperator {
   backend!: HeapKeyedStateBackend;
   private table!: KeyedTable<unknown>;
 
-  constructor(private readonly keySelector: KeySelector<unknown, unknown>, private readonly fn: ReduceFunction<unknown>) {}
+  constructor(private readonly keySelector: KeySelector<unknown, unknown>, private readonly fn: ReduceFunction<unknown>) {
+    super();
+  }
 
-  open(ctx: OperatorContext, output: Output): void {
-    this.output = output;
+  override open(ctx: OperatorContext, output: Output): void {
+    super.open(ctx, output);
     this.backend = createKeyedBackend(ctx);
     this.table = this.backend.internalTable('rolling-reduce');
   }
@@ -26,13 +28,4 @@ export class RollingReduceOperator implements StreamOperator {
     this.table.put(b.groupIndex, b.normalizedKey, next);
     this.output.collect(next, timestamp);
   }
-
-  processWatermark(watermark: number): void {
-    this.output.emitWatermark(watermark);
-  }
-  processWatermarkStatus(idle: boolean): void {
-    this.output.emitWatermarkStatus(idle);
-  }
-  finish(): void {}
-  close(): void {}
 }
