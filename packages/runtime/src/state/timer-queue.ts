@@ -1,8 +1,10 @@
 /**
- * The timers of one time domain of one keyed operator: a binary min-heap ordered by timestamp
- * for firing, plus a per-key-group index (key → linked list of that key's timers) that makes
- * registration idempotent and deletion O(log n) without allocating a lookup key. A key rarely
- * holds more than a handful of timers, so walking its list is cheaper than a composite index.
+ * The timers of one time domain of one keyed operator. Timers with the same timestamp share a
+ * bucket (a list in registration order); a min-heap holds the distinct timestamps. Window
+ * operators register one timer per (key, window) but only a handful of distinct window ends,
+ * so adding and firing a timer is O(1) instead of O(log n) in one heap of all timers. A
+ * per-key-group index (key → linked list of that key's timers) makes registration idempotent
+ * and deletion cheap: a deleted timer is unlinked and marked, and its bucket skips it.
  */
 import type { Namespace } from './state-table.js';
 
@@ -13,29 +15,45 @@ export interface Timer {
   readonly normalizedKey: unknown;
   readonly keyGroup: number;
   readonly namespace: Namespace;
-  /** Position in the heap; −1 once removed. */
-  heapIndex: number;
+  /** Set once the timer fired or was deleted; its bucket then skips it. */
+  removed: boolean;
   /** Next timer of the same key. */
   next: Timer | undefined;
-  /** Tie-breaker so that equal timestamps fire in registration order (deterministic output). */
-  readonly seq: number;
+}
+
+interface Bucket {
+  readonly timers: Timer[];
+  /** Timers before this position have been polled. */
+  pos: number;
 }
 
 export class TimerQueue {
-  private readonly heap: Timer[] = [];
+  /** Distinct pending timestamps, a binary min-heap. */
+  private readonly times: number[] = [];
+  private readonly buckets = new Map<number, Bucket>();
   private readonly index: (Map<unknown, Timer> | undefined)[];
-  private seq = 0;
+  private count = 0;
 
   constructor(private readonly firstGroup: number, groupCount: number) {
     this.index = new Array<Map<unknown, Timer> | undefined>(groupCount).fill(undefined);
   }
 
   get size(): number {
-    return this.heap.length;
+    return this.count;
   }
 
+  /** The earliest live timer, without removing it. */
   peek(): Timer | undefined {
-    return this.heap[0];
+    for (;;) {
+      const ts = this.times[0];
+      if (ts === undefined) return undefined;
+      const bucket = this.buckets.get(ts)!;
+      const timers = bucket.timers;
+      while (bucket.pos < timers.length && timers[bucket.pos]!.removed) bucket.pos++;
+      if (bucket.pos < timers.length) return timers[bucket.pos];
+      this.buckets.delete(ts);
+      this.popTime();
+    }
   }
 
   /** Adds a timer unless an equal one exists; returns true if it was added. */
@@ -50,10 +68,16 @@ export class TimerQueue {
     for (let t = head; t !== undefined; t = t.next) {
       if (t.timestamp === timestamp && t.namespace === namespace) return false;
     }
-    const timer: Timer = { timestamp, key, normalizedKey, keyGroup, namespace, heapIndex: this.heap.length, next: head, seq: this.seq++ };
+    const timer: Timer = { timestamp, key, normalizedKey, keyGroup, namespace, removed: false, next: head };
     byKey.set(normalizedKey, timer);
-    this.heap.push(timer);
-    this.siftUp(timer.heapIndex);
+    const bucket = this.buckets.get(timestamp);
+    if (bucket === undefined) {
+      this.buckets.set(timestamp, { timers: [timer], pos: 0 });
+      this.pushTime(timestamp);
+    } else {
+      bucket.timers.push(timer);
+    }
+    this.count++;
     return true;
   }
 
@@ -65,21 +89,24 @@ export class TimerQueue {
     for (let t = byKey.get(normalizedKey); t !== undefined; prev = t, t = t.next) {
       if (t.timestamp !== timestamp || t.namespace !== namespace) continue;
       this.unlink(byKey, t, prev);
-      this.removeAt(t.heapIndex);
+      t.removed = true;
+      this.count--;
       return true;
     }
     return false;
   }
 
-  /** Removes and returns the earliest timer. */
+  /** Removes and returns the earliest timer (registration order among equal timestamps). */
   poll(): Timer | undefined {
-    const top = this.heap[0];
+    const top = this.peek();
     if (top === undefined) return undefined;
+    this.buckets.get(top.timestamp)!.pos++;
     const byKey = this.index[top.keyGroup - this.firstGroup]!;
     let prev: Timer | undefined;
     for (let t = byKey.get(top.normalizedKey); t !== undefined && t !== top; t = t.next) prev = t;
     this.unlink(byKey, top, prev);
-    this.removeAt(0);
+    top.removed = true;
+    this.count--;
     return top;
   }
 
@@ -101,54 +128,34 @@ export class TimerQueue {
     t.next = undefined;
   }
 
-  private less(a: Timer, b: Timer): boolean {
-    return a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.seq < b.seq);
-  }
-
-  private removeAt(i: number): void {
-    const h = this.heap;
-    const removed = h[i]!;
-    removed.heapIndex = -1;
-    const last = h.pop()!;
-    if (i === h.length) return;
-    h[i] = last;
-    last.heapIndex = i;
-    this.siftDown(i);
-    this.siftUp(last.heapIndex);
-  }
-
-  private siftUp(i: number): void {
-    const h = this.heap;
-    const t = h[i]!;
+  private pushTime(ts: number): void {
+    const h = this.times;
+    let i = h.length;
+    h.push(ts);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      const parent = h[p]!;
-      if (!this.less(t, parent)) break;
-      h[i] = parent;
-      parent.heapIndex = i;
+      if (h[p]! <= ts) break;
+      h[i] = h[p]!;
       i = p;
     }
-    h[i] = t;
-    t.heapIndex = i;
+    h[i] = ts;
   }
 
-  private siftDown(i: number): void {
-    const h = this.heap;
+  private popTime(): void {
+    const h = this.times;
+    const last = h.pop()!;
     const n = h.length;
-    const t = h[i]!;
+    if (n === 0) return;
+    let i = 0;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      let c = l;
-      if (r < n && this.less(h[r]!, h[l]!)) c = r;
-      const child = h[c]!;
-      if (!this.less(child, t)) break;
-      h[i] = child;
-      child.heapIndex = i;
+      const c = r < n && h[r]! < h[l]! ? r : l;
+      if (h[c]! >= last) break;
+      h[i] = h[c]!;
       i = c;
     }
-    h[i] = t;
-    t.heapIndex = i;
+    h[i] = last;
   }
 }
