@@ -29,6 +29,8 @@ export interface RecordWriterOptions {
   partitioner: PartitionerSpec;
   consumerMaxParallelism: number;
   producerSubtask: number;
+  /** Parallelism of the producing vertex (rescale groups consumers by it); default: channel count. */
+  producerParallelism?: number;
   /** Called once per channel: the default serializer keeps per-channel state. */
   createSerializer: () => TypeSerializer<unknown>;
   /** Flush a batch this long after its first frame; 0 flushes every record; Infinity only when full. */
@@ -75,7 +77,7 @@ export class RecordWriter {
     const { channels, bufferTimeoutMs } = options;
     if (!(bufferTimeoutMs >= 0)) throw new SluiceError('CONFIGURATION', `bufferTimeoutMs must be ≥ 0 (or Infinity), got ${bufferTimeoutMs}`);
     this.channels = channels.map((ep, i) => new OutChannel(i, ep, options.createSerializer()));
-    this.selector = createChannelSelector(options.partitioner, channels.length, options.producerSubtask, options.consumerMaxParallelism);
+    this.selector = createChannelSelector(options.partitioner, channels.length, options.producerSubtask, options.consumerMaxParallelism, options.producerParallelism ?? channels.length);
     this.control = options.control;
     this.stats = options.stats;
     this.bufferTimeoutMs = bufferTimeoutMs;

@@ -79,6 +79,8 @@ export class OperatorOutput implements Output {
     private readonly main: Target[],
     private readonly side: ReadonlyMap<string, Target[]>,
     private readonly counters: OperatorCounters,
+    /** Sees every watermark this operator emits (the task tracks its chain head's for metrics). */
+    private readonly onWatermark?: (watermark: number) => void,
   ) {
     this.single = main.length === 1 ? main[0] : undefined;
     const all = [...main];
@@ -105,6 +107,7 @@ export class OperatorOutput implements Output {
   }
 
   emitWatermark(watermark: number): void {
+    this.onWatermark?.(watermark);
     for (const t of this.all) t.watermark(watermark);
   }
 

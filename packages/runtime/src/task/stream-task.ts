@@ -95,7 +95,9 @@ export class StreamTask {
           side.set(se.sideOutputTag, list);
         }
       }
-      this.outputs.set(m.node.id, new OperatorOutput(main, side, m.counters));
+      // A source chain has no input gate: its head's own watermarks are the task's watermark.
+      const track = m === this.members[0] && m.node.spec.kind === 'source' ? (wm: number) => this.observeWatermark(wm) : undefined;
+      this.outputs.set(m.node.id, new OperatorOutput(main, side, m.counters, track));
     }
     this.writers.push(...writerByEdge.values());
   }
@@ -126,6 +128,7 @@ export class StreamTask {
       partitioner: se.partitioner,
       consumerMaxParallelism: consumer.maxParallelism,
       producerSubtask: this.tdd.subtaskIndex,
+      producerParallelism: this.tdd.parallelism,
       createSerializer: () => (source.serializer ?? createRecordSerializer()),
       bufferTimeoutMs: this.tdd.config.bufferTimeoutMs,
       control: this.control,
@@ -175,11 +178,11 @@ export class StreamTask {
       }
       for (const w of this.writers) w.finish();
       await this.closeAll(opened);
-      this.publishMetrics(true);
+      this.publishMetrics();
       return { state: 'FINISHED', operators: this.operatorCounts() };
     } catch (err) {
       await this.closeAll(opened);
-      this.publishMetrics(true);
+      this.publishMetrics();
       if (err instanceof CancellationError || this.control.cancelled()) return { state: 'CANCELED', operators: this.operatorCounts() };
       return { state: 'FAILED', error: serializeError(err), operators: this.operatorCounts() };
     }
@@ -212,7 +215,7 @@ export class StreamTask {
       const d = w.flushDue(now);
       if (d < next) next = d;
     }
-    if (now - this.lastPublish >= PUBLISH_METRICS_EVERY_MS) this.publishMetrics(false);
+    if (now - this.lastPublish >= PUBLISH_METRICS_EVERY_MS) this.publishMetrics();
     return next;
   }
 
@@ -272,7 +275,7 @@ export class StreamTask {
         }
       },
       onWatermark: (watermark, inputIndex) => {
-        if (watermark > this.currentWatermark) this.currentWatermark = watermark;
+        this.observeWatermark(watermark);
         try {
           op.processWatermark(watermark, inputIndex);
         } catch (err) {
@@ -309,6 +312,11 @@ export class StreamTask {
     }
   }
 
+  /** Latest finite watermark, for the watermark-lag metric (+Infinity only marks end of input). */
+  private observeWatermark(watermark: number): void {
+    if (watermark > this.currentWatermark && watermark !== Infinity) this.currentWatermark = watermark;
+  }
+
   private pendingBackpressure(): Promise<void> | undefined {
     for (const m of this.members) {
       const p = m.op.backpressure?.();
@@ -317,7 +325,7 @@ export class StreamTask {
     return undefined;
   }
 
-  private publishMetrics(final: boolean): void {
+  private publishMetrics(): void {
     const now = preciseNowMs();
     this.lastPublish = now;
     const v = this.metricsView;
@@ -330,7 +338,6 @@ export class StreamTask {
     v[TaskMetricSlot.BytesOut] = this.stats.bytesOut;
     v[TaskMetricSlot.BuffersOut] = this.stats.buffersOut;
     this.members.forEach((m, i) => writeOperatorCounters(v, i, m.counters));
-    void final;
   }
 }
 
