@@ -24,7 +24,7 @@ export default function build(env: StreamExecutionEnvironment): void {
   env.setJobName('topology');
   const a = env.fromCollection([1, 2, 3, 4]);
   const b = env.fromCollection([10, 11]);
-  const all = a.union(b).flatMap((v: number, out) => {
+  const all = a.union(b).flatMap<number>((v, out) => {
     out.collect(v);
     out.collect(v + 100);
   });
