@@ -138,26 +138,27 @@ describe('GeneratorSource', () => {
 
   it('limits the rate by processing time, sharing the total rate among splits', async () => {
     let now = 1_000;
-    // 2000/s over 2 splits: this reader holds one split, so 1000/s; it sleeps for ~10 ms batches.
-    const source = new GeneratorSource<number>({ count: 100_000, ratePerSecond: 2000, generate: (i) => i });
+    // 200,000/s over 2 splits: this reader holds one split, so 100,000/s. It wakes for ~1 ms
+    // batches (100 records) and its bucket holds at most ~2 ms of records (200).
+    const source = new GeneratorSource<number>({ count: 1_000_000, ratePerSecond: 200_000, generate: (i) => i });
     const [first] = source.enumerateSplits({ parallelism: 2, params: {} });
     const reader = source.createReader(readerContext(0, 2, () => now));
     reader.addSplits([first!]);
     const out = new TestingReaderOutput<number>();
     expect(reader.pollNext(out)).toBe('nothing');
-    expect(out.records).toHaveLength(10); // the first batch is allowed straight away
+    expect(out.records).toHaveLength(100); // the first batch is allowed straight away
     expect(reader.pollNext(out)).toBe('nothing');
-    expect(out.records).toHaveLength(10);
-    now += 250; // 250 ms at 1000/s = 250 records, but the bucket holds at most ~100 ms
+    expect(out.records).toHaveLength(100);
+    now += 250; // 250 ms at 100,000/s = 25,000 records, but a pause is made up for by 2 ms at most
     reader.pollNext(out);
-    expect(out.records).toHaveLength(110);
-    now += 5;
+    expect(out.records).toHaveLength(300);
+    now += 1;
     reader.pollNext(out);
-    expect(out.records).toHaveLength(115);
-    // isAvailable sleeps (in real time) until the next batch of ~10 records is allowed.
-    const started = Date.now();
+    expect(out.records).toHaveLength(400);
+    // isAvailable sleeps (in real time) until the next ~1 ms batch is allowed.
+    const started = performance.now();
     await reader.isAvailable();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(8);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(0.9);
   });
 
   it('rejects invalid options with messages that name the option', () => {

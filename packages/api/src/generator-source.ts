@@ -220,11 +220,11 @@ class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
   }
 
   /**
-   * Sleep until about 10 ms worth of records may go out, so a slow rate wakes the task rarely
-   * and a fast one still emits in bursts rather than one record per wake-up.
+   * Sleep until about 1 ms worth of records may go out: fast rates emit in bursts of ~1 ms (timer
+   * resolution) rather than one record per wake-up, and slow ones do not bunch records up.
    */
   private minBatch(rate: number): number {
-    return Math.min(GENERATOR_BURST, Math.max(1, Math.floor(rate / 100)));
+    return Math.max(1, Math.floor(rate / 1000));
   }
 
   private refill(): void {
@@ -238,8 +238,10 @@ class GeneratorReader<T> implements SourceReader<T, GeneratorSplit> {
     }
     const elapsed = Math.max(0, now - this.lastRefill);
     this.lastRefill = now;
-    // Cap the bucket at ~100 ms of records so a long pause (backpressure) is not followed by a flood.
-    const cap = Math.max(this.minBatch(rate), Math.min(GENERATOR_BURST, rate / 10));
+    // Cap the bucket at ~2 ms of records: enough to ride out timer jitter, small enough that a
+    // pause (descheduling, backpressure) is not followed by a burst that queues up downstream
+    // and shows as latency. Each poll emits at most GENERATOR_BURST; 'more' covers the rest.
+    const cap = Math.max(this.minBatch(rate), rate / 500);
     this.tokens = Math.min(cap, this.tokens + (elapsed * rate) / 1000);
   }
 }
