@@ -34,7 +34,7 @@ export interface BenchResult {
   detail?: Record<string, unknown>;
 }
 
-const USAGE = 'usage: npm run bench -- [name ...] [--quick] [--events=N]\n  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state (or q1-p2, keyed)';
+const USAGE = 'usage: npm run bench -- [name ...] [--quick] [--events=N]\n  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys (or q1-p2, keyed)';
 
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = { selectors: [], quick: false, eventsOverride: undefined };

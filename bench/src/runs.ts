@@ -103,6 +103,12 @@ const STATE: BenchRun = {
   params: (ctx) => ({ keys: String(ctx.quick ? 200_000 : 1_000_000) }),
 };
 
+const STATE_STRING_KEYS: BenchRun = {
+  ...STATE,
+  name: 'state-string-keys',
+  params: (ctx) => ({ keys: String(ctx.quick ? 200_000 : 1_000_000), keyType: 'string' }),
+};
+
 export const RUNS: readonly BenchRun[] = Object.freeze([
   ...[1, 2].flatMap((p) => [
     nexmark('q0', p, 10_000_000, 1_000_000),
@@ -115,6 +121,7 @@ export const RUNS: readonly BenchRun[] = Object.freeze([
   KEYED_HALF,
   KEYED_10K,
   STATE,
+  STATE_STRING_KEYS,
 ]);
 
 /**

@@ -7,7 +7,8 @@
  * state's heap cost: the state table, its per-key-group structure and the entries.
  *
  * Always runs at parallelism 1: the function counts `keys` records to know it has seen the last.
- * Params: keys (default 1,000,000).
+ * Params: keys (default 1,000,000), keyType ('int' = the integers 0..keys−1, the default;
+ * 'string' = account ids like 'acct-0000123456', the more common real-world key).
  */
 import {
   ValueStateDescriptor,
@@ -30,7 +31,7 @@ export interface StateSizeReport {
 }
 
 interface KeyedValue {
-  key: number;
+  key: number | string;
   value: number;
 }
 
@@ -59,10 +60,13 @@ class StoreAndMeasure implements KeyedProcessFunction<number, KeyedValue, StateS
 export default function stateSizeBench(env: StreamExecutionEnvironment): void {
   env.setJobName('bench-state-size').setParallelism(1);
   const keys = intParam(env.params, 'keys', 1_000_000, 1);
+  const keyType = env.params.keyType ?? 'int';
+  if (keyType !== 'int' && keyType !== 'string') throw new Error(`-D keyType must be 'int' or 'string', got '${keyType}'`);
+  const keyOf = keyType === 'int' ? (index: number): number | string => index : (index: number): number | string => `acct-${String(index).padStart(10, '0')}`;
   env
     .fromGenerator<KeyedValue>(
       // Values below 2^30 stay small integers in V8 (no boxed heap number per value).
-      { count: keys, seed: 5, name: 'Distinct keys', generate: (index, rng) => ({ key: index, value: rng.nextInt(1000) }) },
+      { count: keys, seed: 5, name: 'Distinct keys', generate: (index, rng) => ({ key: keyOf(index), value: rng.nextInt(1000) }) },
       WatermarkStrategy.noWatermarks<KeyedValue>(),
     )
     .keyBy((e) => e.key)
