@@ -8,9 +8,9 @@
  */
 
 /** Labels of per-operator series. */
-export const OPERATOR_LABELS = ['job', 'job_id', 'vertex', 'operator', 'subtask'] as const;
+export const OPERATOR_LABELS = ['job_name', 'job_id', 'vertex', 'operator', 'subtask'] as const;
 /** Labels of per-subtask (per chain instance) series. */
-export const TASK_LABELS = ['job', 'job_id', 'vertex', 'subtask'] as const;
+export const TASK_LABELS = ['job_name', 'job_id', 'vertex', 'subtask'] as const;
 
 export type OperatorLabel = (typeof OPERATOR_LABELS)[number];
 export type TaskLabel = (typeof TASK_LABELS)[number];

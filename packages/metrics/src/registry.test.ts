@@ -51,10 +51,10 @@ function sample(text: string, name: string, labels: string): number | undefined 
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-const OP0 = 'job="fraud",job_id="j1",vertex="Source: tx -> Map",operator="Map",subtask="0"';
-const SRC0 = 'job="fraud",job_id="j1",vertex="Source: tx -> Map",operator="Source: tx",subtask="0"';
-const TASK0 = 'job="fraud",job_id="j1",vertex="Source: tx -> Map",subtask="0"';
-const TASK1 = 'job="fraud",job_id="j1",vertex="Source: tx -> Map",subtask="1"';
+const OP0 = 'job_name="fraud",job_id="j1",vertex="Source: tx -> Map",operator="Map",subtask="0"';
+const SRC0 = 'job_name="fraud",job_id="j1",vertex="Source: tx -> Map",operator="Source: tx",subtask="0"';
+const TASK0 = 'job_name="fraud",job_id="j1",vertex="Source: tx -> Map",subtask="0"';
+const TASK1 = 'job_name="fraud",job_id="j1",vertex="Source: tx -> Map",subtask="1"';
 
 describe('createMetricsRegistry', () => {
   it('exports every series with bounded labels and base units', async () => {

@@ -64,7 +64,7 @@ export class ScrapeViewBuilder {
       ]);
       for (const op of st.operators) {
         const opLabels: OperatorLabels = {
-          job: st.jobName,
+          job_name: st.jobName,
           job_id: st.jobId,
           vertex: st.vertexName,
           operator: op.operator,
@@ -103,5 +103,5 @@ export class ScrapeViewBuilder {
 }
 
 function taskLabelsOf(st: SubtaskMetricsSnapshot): TaskLabels {
-  return { job: st.jobName, job_id: st.jobId, vertex: st.vertexName, subtask: String(st.subtask) };
+  return { job_name: st.jobName, job_id: st.jobId, vertex: st.vertexName, subtask: String(st.subtask) };
 }

@@ -178,7 +178,7 @@ export interface JobResult {
   error?: SerializedError;
   /** Collect-sink name → records, in arrival order per subtask. */
   collected: Record<string, unknown[]>;
-  /** Per operator, summed over its subtasks (finished subtasks only). */
+  /** Per operator, summed over its subtasks (what each subtask reported when it ended, however it ended). */
   operators: OperatorRecordCounts[];
 }
 

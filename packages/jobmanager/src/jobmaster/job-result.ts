@@ -21,7 +21,7 @@ export class JobResultCollector {
       status: input.status,
       durationMs: input.durationMs,
       collected: Object.fromEntries(Object.entries(this.collected).map(([k, v]) => [k, v.slice()])),
-      operators: sumOperators(input.executions.filter((e) => e.state === 'FINISHED').flatMap((e) => e.operators ?? [])),
+      operators: sumOperators(input.executions.flatMap((e) => e.operators ?? [])),
     };
     if (input.error !== undefined) result.error = input.error;
     return result;

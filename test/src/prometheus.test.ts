@@ -1,0 +1,294 @@
+/**
+ * A real Prometheus server scrapes a running embedded cluster. Checks what users see through
+ * Prometheus's HTTP API rather than the text format: the target is up, record counters grow,
+ * slot, busy-time and Node process series exist, and series names and labels follow the
+ * conventions of packages/metrics (counters end in `_total`, no per-record labels).
+ *
+ * Needs the `prometheus` binary (bash infra/prometheus/install.sh). Without it the suite is
+ * skipped locally and fails under CI=true.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileJob } from '@sluice/cli';
+import { startEmbeddedCluster, type EmbeddedCluster, type SubmittedJob } from '@sluice/jobmanager';
+import { jobPath } from './harness.js';
+import { METRICS_SCRAPE_JOB_NAME } from './jobs/metrics-scrape.js';
+
+const PROMETHEUS = findOnPath('prometheus');
+const IN_CI = process.env.CI === 'true';
+const INSTALL_HINT = 'run `bash infra/prometheus/install.sh` (installs Debian\'s prometheus package)';
+
+const SLOTS = 4;
+const PARALLELISM = 2;
+const SCRAPE_JOB = 'sluice';
+
+if (PROMETHEUS === undefined && !IN_CI) {
+  console.log(`prometheus.test.ts skipped: no prometheus binary on PATH; ${INSTALL_HINT} to enable it`);
+}
+
+describe.runIf(PROMETHEUS === undefined && IN_CI)('Prometheus scraping (CI)', () => {
+  it('has a prometheus binary', () => {
+    expect.fail(`no prometheus binary on PATH under CI=true; ${INSTALL_HINT} before npm test (see .ci/run)`);
+  });
+});
+
+describe.runIf(PROMETHEUS !== undefined)('Prometheus scraping a running embedded cluster', () => {
+  let embedded: EmbeddedCluster | undefined;
+  let submitted: SubmittedJob | undefined;
+  let prom: PrometheusProcess | undefined;
+  let dataDir: string | undefined;
+
+  beforeAll(async () => {
+    embedded = await startEmbeddedCluster({ slotsPerTaskManager: SLOTS, metricsPort: 0, workerThreads: 8 });
+    const entry = await compileJob(jobPath('metrics-scrape.ts'));
+    submitted = await embedded.submit({ entry, params: { rate: '2000' }, parallelism: PARALLELISM });
+    const metricsUrl = embedded.metricsUrls()[0];
+    if (metricsUrl === undefined) throw new Error('embedded cluster started with metricsPort 0 but serves no metrics URL');
+
+    dataDir = await mkdtemp(join(tmpdir(), 'sluice-prometheus-'));
+    const target = new URL(metricsUrl);
+    const config = join(dataDir, 'prometheus.yml');
+    await writeFile(
+      config,
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        '  scrape_timeout: 900ms',
+        'scrape_configs:',
+        `  - job_name: ${SCRAPE_JOB}`,
+        `    metrics_path: ${target.pathname}`,
+        '    static_configs:',
+        `      - targets: ['${target.host}']`,
+        '',
+      ].join('\n'),
+    );
+    prom = await startPrometheus(PROMETHEUS!, config, join(dataDir, 'tsdb'));
+  });
+
+  afterAll(async () => {
+    // Each step runs even if an earlier one fails, so nothing outlives the test.
+    const steps: (() => Promise<unknown>)[] = [
+      async () => {
+        if (submitted === undefined) return;
+        await submitted.handle.cancel();
+        await withTimeout(submitted.handle.result(), 15_000, 'job did not reach a terminal state after cancel');
+      },
+      async () => embedded?.close(),
+      async () => prom?.stop(),
+      async () => dataDir !== undefined && rm(dataDir, { recursive: true, force: true }),
+    ];
+    const errors: unknown[] = [];
+    for (const step of steps) await step().catch((err: unknown) => errors.push(err));
+    if (errors.length > 0) throw new AggregateError(errors, 'cleanup after the Prometheus test failed');
+  });
+
+  it('scrapes the TaskManager: target up, growing record counters, slots, busy time, process metrics, naming conventions', async () => {
+    const p = prom!;
+    const job = submitted!.job;
+
+    // The target is up once Prometheus has scraped it successfully.
+    await eventually('the sluice target to be up', async () => {
+      const targets = await p.api<{ activeTargets: { labels: Record<string, string>; health: string; lastError: string }[] }>('/api/v1/targets');
+      const t = targets.activeTargets.find((x) => x.labels.job === SCRAPE_JOB);
+      if (t?.health !== 'up') return { fail: `target ${JSON.stringify(t ?? 'missing')}` };
+      return { ok: true };
+    });
+    expect(await p.query(`up{job="${SCRAPE_JOB}"}`)).toEqual([expect.objectContaining({ value: 1 })]);
+
+    // Records flow: every non-sink operator emitted something, and keeps emitting.
+    const outQuery = `sluice_operator_records_out_total{job="${SCRAPE_JOB}",operator!~"Sink.*|discard"}`;
+    const first = await eventually('records_out of every non-sink operator to be positive', async () => {
+      const series = await p.query(outQuery);
+      // source + keyed process, PARALLELISM subtasks each
+      if (series.length < 2 * PARALLELISM || series.some((s) => !(s.value > 0))) return { fail: JSON.stringify(series) };
+      return { ok: series };
+    });
+    for (const s of first) {
+      expect(Object.keys(s.metric)).toEqual(expect.arrayContaining(['job', 'job_name', 'job_id', 'vertex', 'operator', 'subtask', 'instance']));
+      // `job` is Prometheus's scrape job; the Sluice job is `job_name`, so nothing was renamed.
+      expect(s.metric.job).toBe(SCRAPE_JOB);
+      expect(s.metric.job_name).toBe(METRICS_SCRAPE_JOB_NAME);
+      expect(s.metric.exported_job).toBeUndefined();
+      expect(s.metric.job_id).toBe(submitted!.handle.jobId);
+    }
+    const key = (m: Record<string, string>): string => `${m.vertex}/${m.operator}/${m.subtask}`;
+    const second = await eventually('records_out to grow on a later scrape', async () => {
+      const series = await p.query(outQuery);
+      const before = new Map(first.map((s) => [key(s.metric), s.value]));
+      const grown = series.filter((s) => s.value > (before.get(key(s.metric)) ?? Infinity));
+      if (grown.length < first.length) return { fail: `grown ${grown.length} of ${first.length}: ${JSON.stringify(series)}` };
+      return { ok: series };
+    }, 3_000);
+    expect(second.length).toBe(first.length);
+    const rate = await p.query(`sum(rate(sluice_operator_records_out_total{job="${SCRAPE_JOB}"}[5s]))`);
+    expect(rate[0]?.value ?? 0).toBeGreaterThan(0);
+
+    // Slots as configured.
+    expect(await p.query(`sluice_taskmanager_slots{job="${SCRAPE_JOB}",state="total"}`)).toEqual([
+      expect.objectContaining({ value: SLOTS }),
+    ]);
+
+    // Busy time per subtask of every vertex of the job graph.
+    const busy = await p.query(`sluice_task_busy_seconds_total{job="${SCRAPE_JOB}"}`);
+    const expected = job.jobGraph.vertices.flatMap((v) => Array.from({ length: v.parallelism }, (_, i) => `${v.name}/${i}`));
+    expect(busy.map((s) => `${s.metric.vertex}/${s.metric.subtask}`).sort()).toEqual(expected.sort());
+    for (const s of busy) expect(s.value).toBeGreaterThanOrEqual(0);
+
+    // Node's default metrics under their usual names.
+    const rss = await p.query(`process_resident_memory_bytes{job="${SCRAPE_JOB}"}`);
+    expect(rss.length).toBe(1);
+    expect(rss[0]!.value).toBeGreaterThan(0);
+    expect((await p.query(`nodejs_heap_size_used_bytes{job="${SCRAPE_JOB}"}`)).length).toBe(1);
+
+    // Naming conventions, as Prometheus stored them.
+    const names = (await p.api<string[]>('/api/v1/label/__name__/values')).filter((n) => n.startsWith('sluice_'));
+    expect(names).toEqual(
+      expect.arrayContaining(['sluice_operator_records_in_total', 'sluice_operator_records_out_total', 'sluice_task_busy_seconds_total', 'sluice_taskmanager_slots']),
+    );
+    const metadata = await p.api<Record<string, { type: string }[]>>('/api/v1/metadata');
+    for (const name of names) {
+      const types = (metadata[name] ?? []).map((m) => m.type);
+      expect(types, `metadata of ${name}`).not.toEqual([]);
+      if (types.includes('counter')) expect(name, `counter ${name}`).toMatch(/_total$/);
+      else expect(name, `non-counter ${name}`).not.toMatch(/_total$/);
+    }
+    const series = await p.api<Record<string, string>[]>(`/api/v1/series?${new URLSearchParams({ 'match[]': '{__name__=~"sluice_.*"}' })}`);
+    expect(series.length).toBeGreaterThan(0);
+    const labelNames = new Set(series.flatMap((s) => Object.keys(s)));
+    for (const forbidden of ['key', 'record', 'value']) expect(labelNames.has(forbidden), `label ${forbidden}`).toBe(false);
+  });
+});
+
+// --- Prometheus process and HTTP API -------------------------------------------------------
+
+interface Sample {
+  metric: Record<string, string>;
+  value: number;
+}
+
+interface PrometheusProcess {
+  readonly baseUrl: string;
+  api<T>(path: string): Promise<T>;
+  /** Instant vector query, values as numbers. */
+  query(promql: string): Promise<Sample[]>;
+  /** SIGTERM, and SIGKILL if it has not exited within 10 s. */
+  stop(): Promise<void>;
+}
+
+async function startPrometheus(binary: string, configFile: string, storage: string): Promise<PrometheusProcess> {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    binary,
+    [`--config.file=${configFile}`, `--storage.tsdb.path=${storage}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const log: string[] = [];
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    log.push(chunk);
+    if (log.length > 50) log.shift();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+  const describeExit = (): string => `prometheus exited (code ${String(child.exitCode)}, signal ${String(child.signalCode)}): ${log.join('').slice(-2000)}`;
+
+  const api = async <T>(path: string): Promise<T> => {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(describeExit());
+    const res = await fetch(`${baseUrl}${path}`, { signal: AbortSignal.timeout(5_000) });
+    const body = (await res.json()) as { status: string; data: T; error?: string };
+    if (!res.ok || body.status !== 'success') throw new Error(`GET ${path}: HTTP ${res.status} ${body.error ?? ''}`);
+    return body.data;
+  };
+  const proc: PrometheusProcess = {
+    baseUrl,
+    api,
+    async query(promql) {
+      const data = await api<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] }>(
+        `/api/v1/query?${new URLSearchParams({ query: promql })}`,
+      );
+      if (data.resultType !== 'vector') throw new Error(`query ${promql}: expected a vector, got ${data.resultType}`);
+      return data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+
+  try {
+    await Promise.race([
+      spawnError,
+      exited.then(() => Promise.reject(new Error(describeExit()))),
+      eventually('prometheus to be ready', async () => {
+        const res = await fetch(`${baseUrl}/-/ready`, { signal: AbortSignal.timeout(2_000) }).catch((err: unknown) => err as Error);
+        return res instanceof Response && res.ok ? { ok: true } : { fail: res instanceof Error ? res.message : `HTTP ${res.status}` };
+      }),
+    ]);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return proc;
+}
+
+/** Polls `check` every 250 ms until it returns `{ ok }`, failing with its last reason after `timeoutMs`. */
+async function eventually<T>(what: string, check: () => Promise<{ ok: T } | { fail: string }>, minWaitMs = 0, timeoutMs = 20_000): Promise<T> {
+  const start = Date.now();
+  if (minWaitMs > 0) await sleep(minWaitMs);
+  let last = 'not checked yet';
+  while (Date.now() - start < timeoutMs) {
+    try {
+      const r = await check();
+      if ('ok' in r) return r.ok;
+      last = r.fail;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last}`);
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
