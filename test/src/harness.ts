@@ -26,6 +26,7 @@ export async function runJob(file: string, options: RunJobOptions = {}): Promise
   return runEmbedded(
     {
       entry,
+      source: jobPath(file),
       params: options.params ?? {},
       ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
       ...(options.bufferTimeoutMs === undefined ? {} : { config: { bufferTimeoutMs: options.bufferTimeoutMs } }),

@@ -73,7 +73,7 @@ describe('runCli', () => {
     const h = harness(engine);
     const code = await runCli(['run', 'job.ts', '-p', '2', '--buffer-timeout', '0', '-D', 'n=5', '--metrics-port', '0'], h.deps);
     expect(code).toBe(0);
-    expect(engine.artifacts).toEqual([{ entry: '/abs/job.ts.mjs', params: { n: '5' }, parallelism: 2, config: { bufferTimeoutMs: 0 } }]);
+    expect(engine.artifacts).toEqual([{ entry: '/abs/job.ts.mjs', source: 'job.ts', params: { n: '5' }, parallelism: 2, config: { bufferTimeoutMs: 0 } }]);
     expect(engine.runOptions?.metricsPort).toBe(0);
     expect(h.err.join('')).toBe("Job 'numbers' (j1) submitted; metrics at http://127.0.0.1:9999/metrics\n");
     expect(h.out.join('')).toBe("Job 'numbers' FINISHED in 2.00 s: 5,000 records from sources (2,500 records/s)\n");

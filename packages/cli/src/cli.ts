@@ -120,7 +120,7 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
 
 async function artifactFor(options: JobCommandOptions & { bufferTimeoutMs?: number }, deps: CliDependencies): Promise<JobArtifact> {
   const entry = await (deps.compileJob ?? defaultCompileJob)(options.jobFile);
-  const artifact: JobArtifact = { entry, params: options.params };
+  const artifact: JobArtifact = { entry, source: options.jobFile, params: options.params };
   if (options.parallelism !== undefined) artifact.parallelism = options.parallelism;
   if (options.bufferTimeoutMs !== undefined) artifact.config = { bufferTimeoutMs: options.bufferTimeoutMs };
   return artifact;

@@ -93,10 +93,23 @@ export interface SerializedError {
   details?: Record<string, string | number>;
 }
 
+/** The stack of `err` followed by those of its causes, so a user's frames survive wrapping. */
+function stackWithCauses(err: Error): string | undefined {
+  let stack = err.stack;
+  let cause: unknown = err.cause;
+  for (let depth = 0; cause !== undefined && depth < 5; depth++) {
+    const text = cause instanceof Error ? cause.stack ?? `${cause.name}: ${cause.message}` : describeError(cause);
+    stack = `${stack ?? `${err.name}: ${err.message}`}\nCaused by: ${text}`;
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return stack;
+}
+
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof SluiceError) {
     const out: SerializedError = { name: err.name, code: err.code, message: err.message };
-    if (err.stack !== undefined) out.stack = err.stack;
+    const stack = stackWithCauses(err);
+    if (stack !== undefined) out.stack = stack;
     if (err instanceof UserFunctionError) {
       out.details = { operator: err.operator, subtask: err.subtask };
       if (err.record !== undefined) out.details.record = err.record;
@@ -105,7 +118,8 @@ export function serializeError(err: unknown): SerializedError {
   }
   if (err instanceof Error) {
     const out: SerializedError = { name: err.name, code: 'INTERNAL', message: err.message };
-    if (err.stack !== undefined) out.stack = err.stack;
+    const stack = stackWithCauses(err);
+    if (stack !== undefined) out.stack = stack;
     return out;
   }
   return { name: 'Error', code: 'INTERNAL', message: describeError(err) };

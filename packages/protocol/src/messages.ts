@@ -35,6 +35,8 @@ export const TERMINAL_EXECUTION_STATES: ReadonlySet<ExecutionState> = new Set(['
 export interface JobArtifact {
   /** Absolute path or file URL of a JavaScript ES module whose default export builds the job. */
   entry: string;
+  /** The file the user wrote, when `entry` was compiled from it; error messages name this one. */
+  source?: string;
   /** `-D key=value` parameters, visible to the job as `env.params`. */
   params: Record<string, string>;
   /** Parallelism given on submission (`-p`), applied while the graph is built. */

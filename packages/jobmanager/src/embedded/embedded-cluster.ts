@@ -23,6 +23,8 @@ export interface EmbeddedClusterOptions {
   metricsPort?: number;
   /** Worker threads per TaskManager; default slots × 8 (every chain of every slot needs one). */
   workerThreads?: number;
+  /** How long a cancelled subtask may take to stop before its worker thread is terminated (default 5 s). */
+  taskCancelTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -76,7 +78,12 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     logger,
     taskManagerFactory: async (ctx) => {
       const index = tmIndex++;
-      const runner = new PiscinaTaskRunner({ shuffle, maxThreads: options.workerThreads ?? Math.max(ctx.numberOfSlots * 8, 8), logger });
+      const runner = new PiscinaTaskRunner({
+        shuffle,
+        maxThreads: options.workerThreads ?? Math.max(ctx.numberOfSlots * 8, 8),
+        logger,
+        ...(options.taskCancelTimeoutMs === undefined ? {} : { cancelTimeoutMs: options.taskCancelTimeoutMs }),
+      });
       let server: { url: string; close(): Promise<void> } | undefined;
       let tm: TaskManager | undefined;
       if (options.metricsPort !== undefined) {

@@ -154,6 +154,7 @@ export class JobMaster implements JobMasterGateway {
         }
         case 'CANCELED':
           e.state = 'CANCELED';
+          if (update.operators !== undefined) e.operators = update.operators;
           if (this.status === 'RUNNING') {
             this.handleTaskFailure(e, serializeError(new SluiceError('TASK_CANCELED', `subtask ${this.graph.describe(e)} of job ${this.jobId} was cancelled without the job being cancelled`)));
           }
@@ -230,7 +231,7 @@ export class JobMaster implements JobMasterGateway {
    * strategy would decide here to cancel everything, bump `attempt` and redeploy instead.
    */
   private handleTaskFailure(e: Execution, error: SerializedError): void {
-    this.logger.warn('subtask failed; failing the job', { subtask: this.graph.describe(e), error: error.message, attempt: this.attempt });
+    this.logger.info('subtask failed; failing the job', { subtask: this.graph.describe(e), error: error.message, attempt: this.attempt });
     this.failJob(error);
   }
 

@@ -23,22 +23,23 @@ function moduleUrl(entry: string): string {
   return pathToFileURL(isAbsolute(entry) ? entry : resolve(entry)).href;
 }
 
-export async function importJobBuilder(entry: string): Promise<JobBuilder> {
+/** `label` names the module in errors: the user's source file when `entry` was compiled from it. */
+export async function importJobBuilder(entry: string, label = entry): Promise<JobBuilder> {
   let mod: { default?: unknown };
   try {
     mod = (await import(moduleUrl(entry))) as { default?: unknown };
   } catch (err) {
-    throw new JobDefinitionError(`cannot load job module ${entry}: ${describeError(err)}`, { cause: err });
+    throw new JobDefinitionError(`cannot load job module ${label}: ${describeError(err)}`, { cause: err });
   }
   if (typeof mod.default !== 'function') {
     throw new JobDefinitionError(
-      `job module ${entry} has no default export function; export \`default (env: StreamExecutionEnvironment) => { ... }\` that builds the pipeline`,
+      `job module ${label} has no default export function; export \`default (env: StreamExecutionEnvironment) => { ... }\` that builds the pipeline`,
     );
   }
   return mod.default as JobBuilder;
 }
 
-export async function buildJob(builder: JobBuilder, artifact: JobArtifact, label = artifact.entry): Promise<LoadedJob> {
+export async function buildJob(builder: JobBuilder, artifact: JobArtifact, label = artifact.source ?? artifact.entry): Promise<LoadedJob> {
   const env = new StreamExecutionEnvironment({
     params: artifact.params,
     ...(artifact.parallelism === undefined ? {} : { parallelism: artifact.parallelism }),
@@ -56,5 +57,5 @@ export async function buildJob(builder: JobBuilder, artifact: JobArtifact, label
 }
 
 export async function loadJob(artifact: JobArtifact): Promise<LoadedJob> {
-  return buildJob(await importJobBuilder(artifact.entry), artifact);
+  return buildJob(await importJobBuilder(artifact.entry, artifact.source ?? artifact.entry), artifact);
 }

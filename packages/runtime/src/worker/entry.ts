@@ -10,10 +10,10 @@ import type { SubtaskOutcome, SubtaskStart, WorkerMessage } from '../task/messag
 
 const builders = new Map<string, Promise<JobBuilder>>();
 
-function builderFor(entry: string): Promise<JobBuilder> {
+function builderFor(entry: string, label: string): Promise<JobBuilder> {
   let b = builders.get(entry);
   if (b === undefined) {
-    b = importJobBuilder(entry);
+    b = importJobBuilder(entry, label);
     builders.set(entry, b);
     b.catch(() => builders.delete(entry));
   }
@@ -23,7 +23,7 @@ function builderFor(entry: string): Promise<JobBuilder> {
 async function execute(start: SubtaskStart): Promise<SubtaskOutcome> {
   try {
     const artifact = start.tdd.artifact;
-    const job = await buildJob(await builderFor(artifact.entry), artifact);
+    const job = await buildJob(await builderFor(artifact.entry, artifact.source ?? artifact.entry), artifact);
     const task = new StreamTask(start, job.streamGraph, job.jobGraph);
     return await task.run();
   } catch (err) {

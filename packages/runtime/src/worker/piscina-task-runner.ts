@@ -18,7 +18,10 @@ export interface PiscinaTaskRunnerOptions {
   shuffle: LocalShuffleService;
   /** Upper bound on concurrently running subtasks (= worker threads). */
   maxThreads: number;
-  /** After a cancel, how long a subtask may take to stop before its thread is terminated. */
+  /**
+   * After a cancel, how long a subtask may take to stop before its thread is terminated
+   * (default 5 s: shorter than the JobMaster's 10 s, so the kill lands before it gives up).
+   */
   cancelTimeoutMs?: number;
   logger?: Logger;
 }
@@ -30,6 +33,8 @@ interface Live {
   abort: AbortController;
   killTimer: NodeJS.Timeout | undefined;
 }
+
+export const DEFAULT_CANCEL_TIMEOUT_MS = 5_000;
 
 const WORKER_URL = new URL('./entry.js', import.meta.url).href;
 
@@ -50,7 +55,8 @@ export class PiscinaTaskRunner implements TaskRunner {
       // Piscina loads the handler with require() first and falls back to import(). On Node 20
       // require() of an ES module is enabled and can race that import ("module imported again
       // after being required"); with it off, workers take the plain import() path.
-      execArgv: [...process.execArgv.filter((a) => a !== '--experimental-require-module'), '--no-experimental-require-module'],
+      // Source maps: stack traces of a failing user function point at the job's .ts lines.
+      execArgv: [...process.execArgv.filter((a) => a !== '--experimental-require-module'), '--no-experimental-require-module', '--enable-source-maps'],
     });
   }
 
@@ -142,7 +148,7 @@ export class PiscinaTaskRunner implements TaskRunner {
           live.killTimer = setTimeout(() => {
             this.logger.warn('subtask did not stop after cancel; terminating its worker thread', { task: tdd.vertexName, subtask: tdd.subtaskIndex });
             live.abort.abort();
-          }, this.options.cancelTimeoutMs ?? 10_000);
+          }, this.options.cancelTimeoutMs ?? DEFAULT_CANCEL_TIMEOUT_MS);
           live.killTimer.unref();
         }
       },
@@ -179,7 +185,7 @@ export class PiscinaTaskRunner implements TaskRunner {
   async close(): Promise<void> {
     this.closed = true;
     for (const l of this.live.values()) this.options.shuffle.cancel(l.tdd.jobId, l.tdd.attempt, l.tdd.vertexId, l.tdd.subtaskIndex);
-    const deadline = Date.now() + (this.options.cancelTimeoutMs ?? 10_000);
+    const deadline = Date.now() + (this.options.cancelTimeoutMs ?? DEFAULT_CANCEL_TIMEOUT_MS);
     while (this.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const l of this.live.values()) l.abort.abort();
     await this.pool.destroy();

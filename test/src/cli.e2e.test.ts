@@ -1,0 +1,342 @@
+/**
+ * The real `sluice` binary as a child process: exit codes, the one line a user reads on stderr
+ * for every kind of mistake, the output of `run`, `plan` and `--help`, and Ctrl-C. Relies on the
+ * packages' dist being built (`npx tsc -b`); it does not build them itself.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { jobPath } from './harness.js';
+
+const MAIN = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
+const ANSI_FREE = { NO_COLOR: '1' };
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Every child this file starts; afterEach kills whatever is still running. */
+const children = new Set<ChildProcess>();
+let scratch = '';
+
+beforeAll(() => {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing; build first with: npx tsc -b`);
+  // realpath: the CLI reports resolved paths, and tmpdir() may be a symlink.
+  scratch = realpathSync(mkdtempSync(join(tmpdir(), 'sluice-cli-e2e-')));
+});
+
+afterEach(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+});
+
+afterAll(() => {
+  if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
+});
+
+interface Started {
+  child: ChildProcess;
+  /** Output so far (live). */
+  out: { stdout: string; stderr: string };
+  done: Promise<Outcome>;
+}
+
+function start(args: string[], cwd = scratch): Started {
+  // TMPDIR: bundles of job files outside any node_modules tree land in our scratch directory.
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, ...ANSI_FREE, TMPDIR: scratch }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
+  const done = new Promise<Outcome>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, ...out }));
+  });
+  return { child, out, done };
+}
+
+/** Runs `sluice args…` to completion; a run that outlives `timeoutMs` is killed and fails the test. */
+async function sluice(args: string[], timeoutMs = 20_000): Promise<Outcome> {
+  const s = start(args);
+  const timer = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
+  try {
+    const r = await s.done;
+    if (r.signal === 'SIGKILL') throw new Error(`sluice ${args.join(' ')} did not exit within ${timeoutMs} ms`);
+    return r;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '');
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function writeJob(name: string, source: string): string {
+  const path = join(scratch, name);
+  writeFileSync(path, source);
+  return path;
+}
+
+const NO_STACK = /^\s+at /m;
+
+describe('broken job files', () => {
+  it('reports a missing job file with exit code 1 and one line naming where it looked', async () => {
+    const r = await sluice(['run', 'missing-job.ts']);
+    expect(r).toEqual({
+      code: 1,
+      signal: null,
+      stdout: '',
+      stderr: `sluice: error: job file not found: 'missing-job.ts' (looked at ${join(scratch, 'missing-job.ts')}); check the path\n`,
+    });
+  });
+
+  it('reports a TypeScript syntax error with file:line:column', async () => {
+    writeJob('syntax-error.ts', "import type { StreamExecutionEnvironment } from '@sluice/api';\nexport default (env: StreamExecutionEnvironment) => {\n  const x = ;\n};\n");
+    // The path as the user gave it, relative to the working directory.
+    const r = await sluice(['run', 'syntax-error.ts']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('sluice: error: cannot compile job: syntax-error.ts:3:13: Unexpected ";"\n');
+  });
+
+  it('reports a job module without a default export', async () => {
+    const file = writeJob('no-default.ts', 'export function build(): void {}\n');
+    const r = await sluice(['run', file]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /^sluice: error: job module \S+no-default\.ts has no default export function; export `default \(env: StreamExecutionEnvironment\) => \{ \.\.\. \}` that builds the pipeline\n$/,
+    );
+  });
+
+  it('reports a job that throws while being built, with the thrown text', async () => {
+    const r = await sluice(['run', jobPath('failing.ts'), '-D', 'where=build']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^sluice: error: building the job in \S+ threw: the job refused to build: missing configuration "table"\n$/);
+    // Nothing was submitted: the job failed before any cluster started.
+    expect(r.stderr).not.toContain('submitted');
+  });
+
+  // ENGINE BUG (see report): both messages name the esbuild bundle (…/node_modules/.cache/sluice/
+  // failing-<hash>.mjs or $TMPDIR/sluice-jobs/no-default-<hash>.mjs) instead of the file the user
+  // passed, because loadJob() labels errors with artifact.entry. Remove `.fails` once fixed.
+  it("names the user's job file, not the compiled bundle, when the module is unusable", async () => {
+    const file = writeJob('no-default-2.ts', 'export const answer = 42;\n');
+    const [noDefault, buildThrows] = await Promise.all([sluice(['run', file]), sluice(['run', jobPath('failing.ts'), '-D', 'where=build'])]);
+    expect(noDefault.stderr).toContain(`job module ${file} has no default export`);
+    expect(buildThrows.stderr).toContain(`building the job in ${jobPath('failing.ts')} threw`);
+  });
+});
+
+describe('bad usage', () => {
+  const run = (...rest: string[]) => ['run', jobPath('smoke.ts'), ...rest];
+  const cases: [string, string[], string][] = [
+    ['an unknown flag', run('--frobnicate'), "unknown option '--frobnicate'. Run 'sluice run --help'"],
+    ['an unknown top-level flag', ['--frobnicate'], "unknown option '--frobnicate'. Run 'sluice --help'"],
+    ['-p 0', run('-p', '0'), "invalid value '0' for -p/--parallelism: expected a positive integer. Run 'sluice run --help'"],
+    ['-p abc', run('-p', 'abc'), "invalid value 'abc' for -p/--parallelism: expected a positive integer. Run 'sluice run --help'"],
+    ['plan -p 0', ['plan', jobPath('smoke.ts'), '-p', '0'], "invalid value '0' for -p/--parallelism: expected a positive integer. Run 'sluice plan --help'"],
+    [
+      '--buffer-timeout -1',
+      run('--buffer-timeout', '-1'),
+      "option --buffer-timeout needs a value (for a value starting with '-', write --buffer-timeout=-VALUE). Run 'sluice run --help'",
+    ],
+    [
+      '--buffer-timeout=-1',
+      run('--buffer-timeout=-1'),
+      "invalid value '-1' for --buffer-timeout: expected a non-negative number of milliseconds. Run 'sluice run --help'",
+    ],
+    [
+      '--metrics-port 70000',
+      run('--metrics-port', '70000'),
+      "invalid value '70000' for --metrics-port: expected a port number 0..65535 (0 picks a free port). Run 'sluice run --help'",
+    ],
+    ['-D without =', run('-D', 'table'), "invalid value 'table' for -D: expected key=value. Run 'sluice run --help'"],
+    ['-D with an empty key', run('-D', '=x'), "invalid value '=x' for -D: expected key=value. Run 'sluice run --help'"],
+    // Usage is checked before the job file is even looked at.
+    ['a bad flag with a missing file', ['run', 'missing-job.ts', '-p', '0'], "invalid value '0' for -p/--parallelism: expected a positive integer. Run 'sluice run --help'"],
+  ];
+
+  it('rejects each with exit code 2 and exactly one line on stderr', async () => {
+    // Independent processes: run them side by side.
+    const outcomes = await Promise.all(cases.map(([, args]) => sluice(args)));
+    outcomes.forEach((r, i) => {
+      const [what, , message] = cases[i]!;
+      expect({ what, ...r }).toEqual({ what, code: 2, signal: null, stdout: '', stderr: `sluice: error: ${message}\n` });
+    });
+  });
+});
+
+describe('a job whose user function throws at runtime', () => {
+  const ERROR_LINE =
+    /^sluice: error: job 'failing' failed after \d+\.\d\d s: operator 'score' \(subtask 0\) threw while processing record \{"seq":5000,"card":"card-53"\}: cannot score card card-53$/;
+
+  it('fails with exit code 1 and one error line naming the operator, the subtask and the record, without a stack', async () => {
+    const r = await sluice(['run', jobPath('failing.ts')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const err = lines(r.stderr);
+    expect(err[0]).toMatch(/^Job 'failing' \([0-9a-f]{32}\) submitted$/);
+    expect(err.filter((l) => l.startsWith('sluice: error:'))).toHaveLength(1);
+    expect(err.at(-1)).toMatch(ERROR_LINE);
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+
+  it('adds the stack trace with --verbose', async () => {
+    const r = await sluice(['run', jobPath('failing.ts'), '--verbose']);
+    expect(r.code).toBe(1);
+    const err = lines(r.stderr);
+    const at = err.findIndex((l) => ERROR_LINE.test(l));
+    expect(at).toBeGreaterThan(0);
+    expect(err[at + 1]).toBe(`UserFunctionError: ${err[at]!.replace(/^.*failed after \d+\.\d\d s: /, '')}`);
+    expect(err[at + 2]).toMatch(/^\s+at /);
+  });
+
+  // ENGINE BUG (see report): serializeError() drops `cause`, so the --verbose trace of a runtime
+  // failure shows only engine frames (chain-outputs.js, stream-task.js, …) and never the line of
+  // the user's function that threw — unlike build failures, which print "Caused by:" with it.
+  it("reaches the user's function in the --verbose stack trace", async () => {
+    const r = await sluice(['run', jobPath('failing.ts'), '--verbose']);
+    expect(r.stderr).toContain(`${jobPath('failing.ts')}:16:`);
+  });
+});
+
+describe('run and plan', () => {
+  it('runs a bounded job, prints its output and the summary line, and exits 0', async () => {
+    const r = await sluice(['run', jobPath('smoke.ts'), '-p', '2']);
+    expect(r.code).toBe(0);
+    const out = lines(r.stdout);
+    // 20 numbers doubled, rolling sums per key (x % 3) printed by 2 subtasks, then the summary.
+    const printed = out.slice(0, -1);
+    expect(printed).toHaveLength(20);
+    for (const l of printed) expect(l).toMatch(/^out [12]> \d+$/);
+    const values = printed.map((l) => Number(l.split('> ')[1]));
+    const totals = new Map<number, number>();
+    for (let x = 1; x <= 20; x++) totals.set((2 * x) % 3, (totals.get((2 * x) % 3) ?? 0) + 2 * x);
+    for (const total of totals.values()) expect(values).toContain(total);
+    expect(Math.max(...values)).toBe(Math.max(...totals.values()));
+    expect(out.at(-1)).toMatch(/^Job 'Sluice job' FINISHED in \d+\.\d\d s: 20 records from sources \([\d,]+ records\/s\)$/);
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^Job 'Sluice job' \([0-9a-f]{32}\) submitted$/)]);
+  });
+
+  it('plans a keyed job: chains, parallelism and the hash exchange', async () => {
+    const r = await sluice(['plan', jobPath('keyed-state.ts'), '-p', '3']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      [
+        "Job 'keyed state': 2 chains, 1 exchange",
+        '  default parallelism 3, max parallelism 128, buffer timeout 5 ms, watermark interval 200 ms',
+        '',
+        'v1  Source: events -> Timestamps/Watermarks  [source]',
+        '    parallelism 3, max parallelism 128',
+        '    #1 Source: events (source)',
+        '    #2 Timestamps/Watermarks (timestampsAndWatermarks)',
+        'v2  key stats -> Sink: Collect(reports)  [sink]',
+        '    parallelism 3, max parallelism 128',
+        '    #3 key stats (keyedProcess)',
+        '    #4 Sink: Collect(reports) (collect)',
+        '',
+        'Exchanges:',
+        '  v1 --hash--> v2   (#2 Timestamps/Watermarks -> #3 key stats)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints help for the top level, run and plan', async () => {
+    const [top, run, plan, helpRun] = await Promise.all([sluice(['--help']), sluice(['run', '--help']), sluice(['plan', '-h']), sluice(['help', 'run'])]);
+    for (const r of [top, run, plan, helpRun]) {
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+    }
+    expect(lines(top.stdout)[0]).toBe('Usage: sluice <command> [options]');
+    expect(top.stdout).toMatch(/^ {2}run <job> +Run a job on an embedded cluster/m);
+    expect(top.stdout).toMatch(/^ {2}plan <job> +Print the job's execution plan/m);
+    expect(lines(run.stdout)[0]).toBe('Usage: sluice run <job.ts|job.js> [options]');
+    for (const flag of ['-p, --parallelism <N>', '--buffer-timeout <ms>', '-D <key=value>', '--metrics-port <N>', '--verbose']) expect(run.stdout).toContain(flag);
+    expect(run.stdout).toContain('Exit codes: 0 finished, 1 failed, 2 bad usage, 130 cancelled.');
+    expect(helpRun.stdout).toBe(run.stdout);
+    expect(lines(plan.stdout)[0]).toBe('Usage: sluice plan <job.ts|job.js> [options]');
+    expect(plan.stdout).toContain('-p, --parallelism <N>');
+    expect(plan.stdout).not.toContain('--buffer-timeout');
+    expect(plan.stdout).not.toContain('--metrics-port');
+  });
+});
+
+describe('Ctrl-C', () => {
+  const UNBOUNDED = jobPath('unbounded-keyed.ts');
+  const CANCELLING = 'sluice: SIGINT received, cancelling the job (press Ctrl-C again to exit immediately)';
+  let cancelled: Outcome | undefined;
+
+  it('cancels a running unbounded job and exits 130', async () => {
+    const s = start(['run', UNBOUNDED, '-p', '2']);
+    const t0 = Date.now();
+    // Wait for output of the running job, but no longer than ~1.5 s.
+    await until('the job to print', () => s.out.stdout.includes('\n') || Date.now() - t0 > 1_500, 20_000);
+    s.child.kill('SIGINT');
+    const t1 = Date.now();
+    const timer = setTimeout(() => s.child.kill('SIGKILL'), 10_000);
+    const r = await s.done.finally(() => clearTimeout(timer));
+    cancelled = r;
+    expect(r.signal).toBeNull(); // it exited by itself, not killed by the 10 s guard
+    expect(r.code).toBe(130);
+    expect(Date.now() - t1).toBeLessThan(10_000);
+    expect(lines(r.stdout)[0]).toMatch(/^count[12]> k\d reached 1$/);
+    const err = lines(r.stderr);
+    expect(err[0]).toMatch(/^Job 'unbounded keyed' \([0-9a-f]{32}\) submitted$/);
+    expect(err[1]).toBe(CANCELLING);
+    expect(err.at(-1)).toMatch(/^Job 'unbounded keyed' CANCELED after \d+\.\d\d s(: [\d,]+ records? from sources \([\d,]+ records\/s\))?$/);
+    expect(r.stderr).not.toMatch(NO_STACK);
+  });
+
+  // ENGINE BUG (see report): JobMaster.updateTaskExecutionState drops `operators` of CANCELED
+  // updates (only FINISHED and FAILED keep them), so even though job-result.ts now sums every
+  // ended subtask, a cancelled job's summary says "0 records from sources" after reading
+  // hundreds of thousands. Remove `.fails` once fixed.
+  it('reports how many records the cancelled job read', () => {
+    expect(cancelled).toBeDefined();
+    const summary = lines(cancelled!.stderr).at(-1)!;
+    const n = Number(/: ([\d,]+) records? from sources/.exec(summary)?.[1]?.replaceAll(',', ''));
+    expect(n).toBeGreaterThan(0);
+  });
+
+  it('exits at once on a second Ctrl-C while the cancel is still in progress', async () => {
+    // stuckAt=0: a subtask spins forever, so the cooperative cancel cannot finish (the runner
+    // would only terminate the thread after 10 s).
+    const s = start(['run', UNBOUNDED, '-p', '2', '-D', 'stuckAt=0']);
+    await until('the job to start', () => s.out.stderr.includes('submitted'), 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    s.child.kill('SIGINT');
+    await until('the cancelling notice', () => s.out.stderr.includes(CANCELLING), 5_000);
+    expect(s.child.exitCode).toBeNull(); // still cancelling
+    s.child.kill('SIGINT');
+    const t1 = Date.now();
+    const timer = setTimeout(() => s.child.kill('SIGKILL'), 10_000);
+    const r = await s.done.finally(() => clearTimeout(timer));
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(130);
+    expect(Date.now() - t1).toBeLessThan(2_000);
+    const err = lines(r.stderr);
+    expect(err.filter((l) => l === CANCELLING)).toHaveLength(1);
+    expect(r.stderr).not.toContain('CANCELED after'); // it did not wait for the job to end
+  });
+});
