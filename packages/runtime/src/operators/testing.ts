@@ -8,7 +8,8 @@ import type { OperatorSpec } from '@sluice/api';
 import { keyGroupRangeFor } from '@sluice/common';
 import { DEFAULT_JOB_CONFIG, type JobConfig } from '@sluice/protocol';
 import { createOperator } from './factory.js';
-import type { OperatorContext, OperatorMetricGroup, Output, ProcessingTimeService, ScheduledCallback, StreamOperator } from './types.js';
+import { TaskProcessingTimeService } from '../task/processing-time.js';
+import type { OperatorContext, OperatorMetricGroup, Output, StreamOperator } from './types.js';
 
 export interface OutputRecord {
   value: unknown;
@@ -59,62 +60,25 @@ export class TestingOutput implements Output {
   }
 }
 
-interface ManualEntry extends ScheduledCallback {
-  time: number;
-  seq: number;
-  callback: (time: number) => void;
-  cancelled: boolean;
-}
-
-/** Processing time that moves only when the test says so; due callbacks run in time order. */
-export class TestingProcessingTimeService implements ProcessingTimeService {
+/**
+ * Processing time that moves only when the test says so: the task's own service on a manual
+ * clock. `advanceTo` runs every callback due on the way, each at its own time.
+ */
+export class TestingProcessingTimeService extends TaskProcessingTimeService {
   private current: number;
-  private seq = 0;
-  private readonly entries: ManualEntry[] = [];
 
   constructor(start = 0) {
+    super(() => this.current);
     this.current = start;
-  }
-
-  now(): number {
-    return this.current;
-  }
-
-  registerTimer(time: number, callback: (time: number) => void): ScheduledCallback {
-    const entry: ManualEntry = {
-      time,
-      seq: this.seq++,
-      callback,
-      cancelled: false,
-      cancel() {
-        entry.cancelled = true;
-      },
-    };
-    this.entries.push(entry);
-    return entry;
-  }
-
-  /** Pending (not cancelled) callbacks. */
-  pending(): number {
-    return this.entries.filter((e) => !e.cancelled).length;
   }
 
   /** Moves time to `time`, running every callback due on the way at its own time. */
   advanceTo(time: number): void {
-    for (;;) {
-      let next: ManualEntry | undefined;
-      for (const e of this.entries) {
-        if (e.cancelled || e.time > time) continue;
-        if (next === undefined || e.time < next.time || (e.time === next.time && e.seq < next.seq)) next = e;
-      }
-      if (next === undefined) break;
-      next.cancelled = true;
-      this.entries.splice(this.entries.indexOf(next), 1);
-      if (next.time > this.current) this.current = next.time;
-      next.callback(next.time);
+    for (let next = this.nextDeadline(); next <= time; next = this.nextDeadline()) {
+      if (next > this.current) this.current = next;
+      this.fireDue(next);
     }
     this.current = Math.max(this.current, time);
-    for (let i = this.entries.length - 1; i >= 0; i--) if (this.entries[i]!.cancelled) this.entries.splice(i, 1);
   }
 }
 

@@ -56,8 +56,11 @@ export class TaskProcessingTimeService implements ProcessingTimeService {
     return fired;
   }
 
-  get size(): number {
-    return this.heap.length;
+  /** Callbacks registered and neither fired nor cancelled. */
+  pending(): number {
+    let n = 0;
+    for (const e of this.heap) if (!e.cancelled) n++;
+    return n;
   }
 
   private less(a: Entry, b: Entry): boolean {
