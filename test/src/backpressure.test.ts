@@ -1,6 +1,7 @@
 /**
- * Backpressure end to end: an endless source of ~1 KiB records feeds a deliberately slow consumer
- * on another worker thread (jobs/backpressure.ts). Bounded channels must hold the source back, so
+ * Backpressure end to end: an endless source of ~1 KiB records feeds a deliberately slow sink on
+ * another worker thread (jobs/backpressure.ts), one that stalls its thread and one whose writes
+ * return promises. Bounded channels must hold the source back, so
  * memory stays flat while an unthrottled source would have produced hundreds of megabytes, the
  * source reports time spent backpressured, and what it sent but the consumer has not taken is at
  * most what the channel can hold.
@@ -14,7 +15,7 @@ import { jobPath } from './harness.js';
 import { scrape, sum, type Sample } from './prometheus.js';
 
 const SOURCE = { vertex: 'Source: fast source', operator: 'Source: fast source' };
-const CONSUMER = { vertex: 'slow consumer -> Sink: discard', operator: 'slow consumer' };
+const CONSUMER = { vertex: 'to seq -> Sink: slow sink', operator: 'to seq' };
 /** How often a subtask publishes its counters for /metrics (stream-task.ts), plus slack for the scrape. */
 const METRICS_STALENESS_S = 0.25;
 
@@ -23,11 +24,13 @@ afterEach(async () => {
   for (const c of open.splice(0)) await c.close();
 });
 
-async function start(delayEvery: number): Promise<{ cluster: EmbeddedCluster; handle: JobHandle; url: string; config: JobConfig }> {
+type SinkMode = 'sync' | 'async';
+
+async function start(delayEvery: number, sinkMode: SinkMode): Promise<{ cluster: EmbeddedCluster; handle: JobHandle; url: string; config: JobConfig }> {
   const cluster = await startEmbeddedCluster({ slotsPerTaskManager: 1, metricsPort: 0 });
   open.push(cluster);
   const entry = await compileJob(jobPath('backpressure.ts'));
-  const { handle, job } = await cluster.submit({ entry, params: { delayEvery: String(delayEvery) }, parallelism: 1 });
+  const { handle, job } = await cluster.submit({ entry, params: { delayEvery: String(delayEvery), sinkMode }, parallelism: 1 });
   const url = cluster.metricsUrls()[0];
   if (url === undefined) throw new Error('the TaskManager serves no /metrics');
   return { cluster, handle, url, config: job.jobGraph.config };
@@ -47,10 +50,10 @@ const consumerIn = (s: Sample[]): number => sum(s, 'sluice_operator_records_in_t
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('backpressure', () => {
-  it('holds an endless fast source to a slow consumer with flat memory and bounded in-flight records', async () => {
+  it.each<SinkMode>(['sync', 'async'])('holds an endless fast source to a slow %s sink with flat memory and bounded in-flight records', async (sinkMode) => {
     // 1. How fast the source goes when the consumer keeps up (no stalls): a lower bound on
     //    what an unthrottled source would produce.
-    const fast = await start(Number.MAX_SAFE_INTEGER);
+    const fast = await start(Number.MAX_SAFE_INTEGER, sinkMode);
     await sleep(500);
     const f0 = await scrape(fast.url);
     const tf0 = performance.now();
@@ -61,8 +64,8 @@ describe('backpressure', () => {
     await fast.cluster.close();
     open.splice(open.indexOf(fast.cluster), 1);
 
-    // 2. The slow consumer (a 1 ms stall every 50 records), for ~4 s, sampling memory.
-    const slow = await start(50);
+    // 2. The slow sink (a 1 ms stall every 50 records), for ~4 s, sampling memory.
+    const slow = await start(50, sinkMode);
     const t0 = performance.now();
     const rss: number[] = [];
     const heap: number[] = [];
