@@ -142,7 +142,9 @@ export class StreamExecutionEnvironment {
     if (source === null || typeof source !== 'object' || typeof source.createReader !== 'function') {
       throw new JobDefinitionError(`fromSource('${name}') needs a Source (an object with enumerateSplits and createReader)`);
     }
-    if (!(watermarkStrategy instanceof WatermarkStrategy)) {
+    // Structural, not instanceof: a job bundle may carry its own copy of @sluice/api, and the
+    // strategy the user built from it is just as good.
+    if (!isWatermarkStrategy(watermarkStrategy)) {
       throw new JobDefinitionError(`fromSource('${name}') needs a WatermarkStrategy, e.g. WatermarkStrategy.noWatermarks()`);
     }
     return this.addSource<T>(source, watermarkStrategy, name);
@@ -174,4 +176,9 @@ export class StreamExecutionEnvironment {
     );
     return new SingleOutputStreamOperator<T>(this.builder, node);
   }
+}
+
+function isWatermarkStrategy(v: unknown): v is WatermarkStrategy<unknown> {
+  const s = v as Partial<WatermarkStrategy<unknown>> | null;
+  return typeof s === 'object' && s !== null && typeof s.createGenerator === 'function' && typeof s.extractTimestamp === 'function';
 }
