@@ -1,0 +1,91 @@
+/**
+ * Split enumeration on the JobMaster: lists the topics' partitions with a kafkajs admin client,
+ * resolves the starting offsets (earliest, latest, by timestamp, committed) and, in bounded mode,
+ * the end offsets, and makes one split per topic-partition. Every admin call runs under one
+ * deadline, so an unreachable cluster or a missing topic fails within seconds with an error
+ * naming the brokers or the topic.
+ */
+import type { Admin } from 'kafkajs';
+import { createKafkaClient, describeBrokers, KafkaConnectorError, withKafkaDeadline, type ResolvedKafkaConnection } from './connection.js';
+import { buildSplits, type KafkaPartitionSplit, type KafkaStartingOffsets, type PartitionOffsets } from './split.js';
+
+export type KafkaTopicSelection = { topics: readonly string[] } | { topicPattern: RegExp };
+
+export interface EnumerateOptions {
+  connection: ResolvedKafkaConnection;
+  selection: KafkaTopicSelection;
+  startingOffsets: KafkaStartingOffsets;
+  bounded: boolean;
+  timeoutMs: number;
+}
+
+export async function enumerateKafkaSplits(o: EnumerateOptions): Promise<KafkaPartitionSplit[]> {
+  const admin = createKafkaClient(o.connection, 'enumerator').admin();
+  const run = <T>(what: string, action: () => Promise<T>): Promise<T> => withKafkaDeadline(o.connection, what, o.timeoutMs, action);
+  try {
+    await run('connecting to Kafka', () => admin.connect());
+    const existing = new Set((await run('listing topics', () => admin.listTopics())).filter((t) => !t.startsWith('__')));
+    const topics = selectTopics(o, existing);
+    const splits: KafkaPartitionSplit[] = [];
+    for (const topic of topics) {
+      const bounds = await run(`reading the offsets of topic '${topic}'`, () => partitionBounds(admin, topic));
+      const starts = await run(`resolving the starting offsets of topic '${topic}'`, () => startingOffsets(admin, topic, o.startingOffsets, bounds));
+      splits.push(...buildSplits(topic, bounds, (b) => starts.get(b.partition) ?? b.low, o.bounded));
+    }
+    return splits;
+  } finally {
+    // Disconnecting a client that never connected is harmless; a hanging disconnect is cut off.
+    await Promise.race([admin.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]);
+  }
+}
+
+function selectTopics(o: EnumerateOptions, existing: ReadonlySet<string>): string[] {
+  const brokers = describeBrokers(o.connection);
+  if ('topics' in o.selection) {
+    const missing = o.selection.topics.filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      throw new KafkaConnectorError(
+        'KAFKA_UNKNOWN_TOPIC',
+        `Kafka topic${missing.length > 1 ? 's' : ''} ${missing.map((t) => `'${t}'`).join(', ')} do${missing.length > 1 ? '' : 'es'} not exist on ${brokers}; create ${missing.length > 1 ? 'them' : 'it'} first or fix the name`,
+      );
+    }
+    return [...new Set(o.selection.topics)];
+  }
+  const pattern = o.selection.topicPattern;
+  const matched = [...existing].filter((t) => {
+    pattern.lastIndex = 0;
+    return pattern.test(t);
+  });
+  if (matched.length === 0) {
+    throw new KafkaConnectorError('KAFKA_UNKNOWN_TOPIC', `no Kafka topic on ${brokers} matches the pattern ${String(pattern)}`);
+  }
+  return matched.sort();
+}
+
+async function partitionBounds(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
+}
+
+async function startingOffsets(admin: Admin, topic: string, s: KafkaStartingOffsets, bounds: readonly PartitionOffsets[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (s === 'earliest' || s === 'latest') {
+    for (const b of bounds) out.set(b.partition, s === 'earliest' ? b.low : b.high);
+    return out;
+  }
+  if ('timestamp' in s) {
+    // kafkajs answers the high watermark for partitions with no record at or after the timestamp.
+    for (const p of await admin.fetchTopicOffsetsByTimestamp(topic, s.timestamp)) out.set(p.partition, Number(p.offset));
+    for (const b of bounds) if (!out.has(b.partition) || out.get(b.partition)! < 0) out.set(b.partition, b.high);
+    return out;
+  }
+  const fallback = s.committed.fallback ?? 'earliest';
+  const committed = await admin.fetchOffsets({ groupId: s.committed.groupId, topics: [topic] });
+  const byPartition = new Map<number, number>();
+  for (const t of committed) for (const p of t.partitions) byPartition.set(p.partition, Number(p.offset));
+  for (const b of bounds) {
+    const c = byPartition.get(b.partition);
+    out.set(b.partition, c !== undefined && c >= 0 ? c : fallback === 'earliest' ? b.low : b.high);
+  }
+  return out;
+}

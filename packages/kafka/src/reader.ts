@@ -1,0 +1,262 @@
+/**
+ * The per-subtask Kafka reader. kafkajs fetches on the worker thread's event loop and hands
+ * batches to a bounded FetchBuffer; `pollNext` drains it synchronously in bursts, deserializes,
+ * and emits each record with its Kafka timestamp through the record's partition output, so
+ * watermarks are generated per partition. A partition whose buffered records pass the bound is
+ * paused in the consumer (even while the task is blocked and not polling) and resumed once
+ * drained. Bad records follow the source's onError policy.
+ */
+import type { ReaderOutput, ReaderStatus, SourceReader, SourceReaderContext } from '@sluice/api';
+import { describeError, randomId } from '@sluice/common';
+import type { KafkaMessage } from 'kafkajs';
+import { BadRecordError, BadRecordTracker, deadLetterMessage } from './bad-records.js';
+import { DeadLetterWriter } from './dead-letter.js';
+import { FetchBuffer, type PartitionState } from './fetch-buffer.js';
+import { PartitionConsumer } from './partition-consumer.js';
+import { recordSize, type KafkaRecord } from './records.js';
+import type { ResolvedKafkaSourceOptions } from './source.js';
+import type { KafkaPartitionSplit } from './split.js';
+
+/** Records per pollNext at most. */
+export const KAFKA_POLL_BURST = 1024;
+
+export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit> {
+  private readonly buffer: FetchBuffer<KafkaMessage>;
+  private readonly active: PartitionState[] = [];
+  private readonly finished: KafkaPartitionSplit[] = [];
+  private readonly outputs = new Map<string, ReaderOutput<T>>();
+  private outputOwner: ReaderOutput<T> | undefined;
+  private readonly tracker: BadRecordTracker;
+  private readonly deadLetters: DeadLetterWriter | undefined;
+  private readonly groupId: string;
+  private readonly jobName: string;
+  private consumer: PartitionConsumer | undefined;
+  /** Consumer starts and stops, one at a time. */
+  private lifecycle: Promise<void> = Promise.resolve();
+  private consumerPartitions = '';
+  private restartScheduled = false;
+  private failure: unknown = undefined;
+  private noMoreSplits = false;
+  private closed = false;
+  private wakeUp: (() => void) | undefined;
+  private available: Promise<void> | undefined;
+
+  constructor(private readonly o: ResolvedKafkaSourceOptions<T>, ctx: SourceReaderContext) {
+    this.buffer = new FetchBuffer<KafkaMessage>(o.maxBufferedRecordsPerPartition);
+    this.tracker = new BadRecordTracker(o.badRecords);
+    const t = ctx.taskInfo;
+    this.jobName = o.jobName ?? t.taskName;
+    const task = t.taskName.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+    this.groupId = `${o.groupIdPrefix}-${task}-${t.subtaskIndex}-${t.attempt}-${randomId(6)}`;
+    const dlq = o.badRecords.deadLetterTopic;
+    this.deadLetters =
+      o.badRecords.onError === 'dead-letter' && dlq !== undefined ? new DeadLetterWriter(o.connection, dlq, this.groupId, () => this.signal()) : undefined;
+  }
+
+  addSplits(splits: KafkaPartitionSplit[]): void {
+    for (const s of splits) {
+      const state = this.buffer.addSplit(s);
+      if (this.buffer.isFinished(state)) this.finished.push({ ...s });
+      else if (!this.active.includes(state)) this.active.push(state);
+    }
+    this.scheduleConsumerRestart();
+    this.signal();
+  }
+
+  notifyNoMoreSplits(): void {
+    this.noMoreSplits = true;
+    this.signal();
+  }
+
+  pollNext(output: ReaderOutput<T>): ReaderStatus {
+    if (this.failure !== undefined) throw this.failure;
+    const dlqError = this.deadLetters?.error();
+    if (dlqError !== undefined) throw dlqError;
+    if (this.outputOwner !== output) {
+      this.outputs.clear();
+      this.outputOwner = output;
+    }
+    // Every assigned partition gets its watermark output up front, so an empty partition holds
+    // the watermark back until the strategy's idleness marks it idle, as in Flink.
+    for (const s of this.active) if (!this.outputs.has(s.splitId)) this.outputs.set(s.splitId, output.createSplitOutput(s.splitId));
+
+    const { deserializer } = this.o;
+    const maxBytes = this.o.badRecords.maxRecordBytes;
+    let emitted = 0;
+    while (emitted < KAFKA_POLL_BURST) {
+      const q = this.buffer.take();
+      if (q === undefined) break;
+      emitted++;
+      const record = toRecord(q.state, q.message);
+      let value: T | undefined;
+      try {
+        if (maxBytes !== undefined && recordSize(record) > maxBytes) throw new Error(`record of ${recordSize(record)} bytes exceeds maxRecordBytes ${maxBytes}`);
+        value = deserializer(record);
+      } catch (err) {
+        this.onBadRecord(record, err);
+        continue;
+      }
+      this.tracker.good();
+      if (value !== undefined) this.outputs.get(q.state.splitId)!.collect(value, record.timestamp);
+    }
+    this.deadLetters?.flush();
+    this.retireFinishedSplits(output);
+    this.applyPauseChanges();
+
+    if (this.buffer.size > 0) return 'more';
+    if (this.active.length === 0 && this.noMoreSplits) return this.deadLetters === undefined || this.deadLetters.isIdle() ? 'end' : 'nothing';
+    return 'nothing';
+  }
+
+  isAvailable(): Promise<void> {
+    if (this.closed || this.failure !== undefined || this.buffer.size > 0) return Promise.resolve();
+    if (this.active.length === 0 && this.noMoreSplits) return this.deadLetters?.whenIdle() ?? Promise.resolve();
+    this.available ??= new Promise<void>((resolve) => {
+      this.wakeUp = resolve;
+    });
+    return this.available;
+  }
+
+  snapshotState(): KafkaPartitionSplit[] {
+    const live = this.active.map((s) => {
+      const split: KafkaPartitionSplit = { splitId: s.splitId, topic: s.topic, partition: s.partition, offset: this.buffer.position(s) };
+      return s.stopOffset === undefined ? split : { ...split, stopOffset: s.stopOffset };
+    });
+    return [...live, ...this.finished.map((s) => ({ ...s }))];
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.signal();
+    this.lifecycle = this.lifecycle.then(() => this.stopConsumer());
+    await this.lifecycle;
+    await this.deadLetters?.close();
+  }
+
+  /** Bad-record counts of this reader (for tests and, later, metrics). */
+  badRecordCounts(): { records: number; bad: number; deadLettered: number } {
+    return { records: this.tracker.records, bad: this.tracker.bad, deadLettered: this.deadLetters?.sent ?? 0 };
+  }
+
+  private onBadRecord(record: KafkaRecord, err: unknown): void {
+    const reason = describeError(err);
+    // Throws for 'fail' and past the error rate: pollNext fails and so does the task.
+    const action = this.tracker.onBad(new BadRecordError(record.topic, record.partition, record.offset, reason, err));
+    if (action === 'dead-letter') this.deadLetters!.add(deadLetterMessage(record, reason, this.jobName));
+  }
+
+  private retireFinishedSplits(output: ReaderOutput<T>): void {
+    for (let i = this.active.length - 1; i >= 0; i--) {
+      const s = this.active[i]!;
+      if (!this.buffer.isFinished(s)) continue;
+      this.active.splice(i, 1);
+      this.finished.push({ splitId: s.splitId, topic: s.topic, partition: s.partition, offset: s.stopOffset!, stopOffset: s.stopOffset! });
+      if (this.outputs.delete(s.splitId)) output.releaseSplitOutput(s.splitId);
+    }
+    if (this.active.length === 0 && this.consumer !== undefined) {
+      this.lifecycle = this.lifecycle.then(() => this.stopConsumer());
+    }
+  }
+
+  private applyPauseChanges(): void {
+    const consumer = this.consumer;
+    if (consumer === undefined || !this.buffer.hasPauseChanges()) return;
+    const { pause, resume } = this.buffer.drainPauseChanges();
+    try {
+      consumer.pause(pause);
+      consumer.resume(resume);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= err;
+    this.signal();
+  }
+
+  private signal(): void {
+    const wake = this.wakeUp;
+    this.wakeUp = undefined;
+    this.available = undefined;
+    wake?.();
+  }
+
+  // --- consumer lifecycle -------------------------------------------------------------------
+
+  private scheduleConsumerRestart(): void {
+    if (this.restartScheduled) return;
+    this.restartScheduled = true;
+    // Splits usually arrive in one addSplits; waiting a tick lets several calls share one start.
+    setImmediate(() => {
+      this.restartScheduled = false;
+      this.lifecycle = this.lifecycle.then(() => this.syncConsumer());
+    });
+  }
+
+  /** (Re)starts the consumer when the set of partitions to fetch differs from what it reads. */
+  private async syncConsumer(): Promise<void> {
+    if (this.closed || this.failure !== undefined) return;
+    const fetching = this.buffer.fetchPositions();
+    const key = fetching.map((p) => `${p.topic}:${p.partition}`).sort().join(' ');
+    if (this.consumer !== undefined && key === this.consumerPartitions) return;
+    await this.stopConsumer();
+    if (fetching.length === 0) return;
+    try {
+      const consumer = await PartitionConsumer.start(
+        {
+          connection: this.o.connection,
+          groupId: this.groupId,
+          partitions: fetching.map((p) => ({ topic: p.topic, partition: p.partition })),
+          maxWaitTimeMs: this.o.maxWaitTimeMs,
+          maxBytesPerPartition: this.o.maxBytesPerPartition,
+          startTimeoutMs: this.o.consumerStartTimeoutMs,
+          maxRestarts: 5,
+        },
+        {
+          onBatch: (topic, partition, messages, lastOffset) => {
+            if (this.buffer.accept(topic, partition, messages, lastOffset) > 0 || this.buffer.hasPauseChanges()) this.signal();
+            this.applyPauseChanges();
+          },
+          onSkipped: (topic, partition, lastOffset) => {
+            this.buffer.advanceTo(topic, partition, lastOffset);
+            this.applyPauseChanges();
+            this.signal();
+          },
+          positions: () => this.buffer.fetchPositions(),
+          onFailure: (err) => this.fail(err),
+        },
+      );
+      this.consumer = consumer;
+      this.consumerPartitions = key;
+      if (this.closed) {
+        await this.stopConsumer();
+        return;
+      }
+      // A fresh consumer knows nothing of earlier pauses.
+      consumer.pause([...this.buffer.states()].filter((s) => s.paused));
+      this.applyPauseChanges();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private async stopConsumer(): Promise<void> {
+    const c = this.consumer;
+    this.consumer = undefined;
+    this.consumerPartitions = '';
+    await c?.close();
+  }
+}
+
+function toRecord(s: PartitionState, m: KafkaMessage): KafkaRecord {
+  return {
+    topic: s.topic,
+    partition: s.partition,
+    offset: Number(m.offset),
+    timestamp: Number(m.timestamp),
+    key: m.key,
+    value: m.value,
+    headers: m.headers ?? {},
+  };
+}

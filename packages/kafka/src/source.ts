@@ -1,0 +1,141 @@
+/**
+ * KafkaSource: a Sluice Source over Kafka topics. On the JobMaster it lists the partitions of the
+ * chosen topics (or of every topic matching a pattern) and makes one split per topic-partition
+ * with its start offset (and stop offset when bounded); Sluice deals the splits to subtasks, and
+ * each subtask's KafkaSourceReader reads exactly its partitions. No consumer-group rebalancing
+ * and no offset commits: positions live in the splits.
+ */
+import { ConfigurationError } from '@sluice/common';
+import type { Boundedness, Source, SourceReader, SourceReaderContext, SplitEnumeratorContext } from '@sluice/api';
+import { resolveBadRecordOptions, type BadRecordOptions, type ResolvedBadRecordOptions } from './bad-records.js';
+import { resolveKafkaConnection, type KafkaConnectionOptions, type ResolvedKafkaConnection } from './connection.js';
+import { enumerateKafkaSplits, type KafkaTopicSelection } from './enumerate.js';
+import { KafkaSourceReader } from './reader.js';
+import type { KafkaDeserializer } from './records.js';
+import { subtaskForSplit, validateStartingOffsets, type KafkaPartitionSplit, type KafkaStartingOffsets } from './split.js';
+
+export interface KafkaSourceOptions<T> extends KafkaConnectionOptions, BadRecordOptions {
+  /** One topic or several; or give `topicPattern`. */
+  topics?: string | readonly string[];
+  /** Every existing topic whose name matches, when the job starts (no discovery of later topics yet). */
+  topicPattern?: RegExp;
+  /** Turns a record into the stream's value; see KafkaDeserializers. */
+  deserializer: KafkaDeserializer<T>;
+  /** Default 'earliest'. */
+  startingOffsets?: KafkaStartingOffsets;
+  /** Stop at the end offsets current when the job starts; the job then finishes. Default false. */
+  bounded?: boolean;
+  name?: string;
+  /** Upper bound for listing partitions and offsets on the JobMaster. Default 15 s. */
+  enumerationTimeoutMs?: number;
+  /** Upper bound for a reader's consumer to connect and join its private group. Default 30 s. */
+  consumerStartTimeoutMs?: number;
+  /** Records buffered per partition before the partition is paused (backpressure). Default 2000. */
+  maxBufferedRecordsPerPartition?: number;
+  /** How long a fetch waits for data on the broker. Default 200 ms. */
+  maxWaitTimeMs?: number;
+  /** Fetch size per partition. Default 1 MiB. */
+  maxBytesPerPartition?: number;
+  /** Prefix of the private consumer-group ids (they are deleted when a reader closes). Default 'sluice'. */
+  groupIdPrefix?: string;
+  /** Named in dead-letter headers; defaults to the source task's name. */
+  jobName?: string;
+}
+
+export interface ResolvedKafkaSourceOptions<T> {
+  readonly connection: ResolvedKafkaConnection;
+  readonly badRecords: ResolvedBadRecordOptions;
+  readonly selection: KafkaTopicSelection;
+  readonly deserializer: KafkaDeserializer<T>;
+  readonly startingOffsets: KafkaStartingOffsets;
+  readonly bounded: boolean;
+  readonly name: string | undefined;
+  readonly enumerationTimeoutMs: number;
+  readonly consumerStartTimeoutMs: number;
+  readonly maxBufferedRecordsPerPartition: number;
+  readonly maxWaitTimeMs: number;
+  readonly maxBytesPerPartition: number;
+  readonly groupIdPrefix: string;
+  readonly jobName: string | undefined;
+}
+
+export const DEFAULT_KAFKA_SOURCE_OPTIONS = Object.freeze({
+  startingOffsets: 'earliest' as KafkaStartingOffsets,
+  bounded: false,
+  enumerationTimeoutMs: 15_000,
+  consumerStartTimeoutMs: 30_000,
+  maxBufferedRecordsPerPartition: 2_000,
+  maxWaitTimeMs: 200,
+  maxBytesPerPartition: 1024 * 1024,
+  groupIdPrefix: 'sluice',
+});
+
+function positiveInt(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isSafeInteger(v) || v <= 0) throw new ConfigurationError(`KafkaSource ${name} must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+export function resolveKafkaSourceOptions<T>(o: KafkaSourceOptions<T>): ResolvedKafkaSourceOptions<T> {
+  if (o === null || typeof o !== 'object') throw new ConfigurationError('KafkaSource needs an options object');
+  if (typeof o.deserializer !== 'function') throw new ConfigurationError('KafkaSource needs a deserializer, e.g. KafkaDeserializers.json()');
+  let selection: KafkaTopicSelection;
+  if (o.topicPattern !== undefined) {
+    if (o.topics !== undefined) throw new ConfigurationError('KafkaSource takes topics or topicPattern, not both');
+    if (!(o.topicPattern instanceof RegExp)) throw new ConfigurationError('KafkaSource topicPattern must be a RegExp');
+    selection = { topicPattern: o.topicPattern };
+  } else {
+    const topics = typeof o.topics === 'string' ? [o.topics] : [...(o.topics ?? [])];
+    if (topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === '')) {
+      throw new ConfigurationError('KafkaSource needs topics (a non-empty name or list of names) or a topicPattern');
+    }
+    selection = { topics };
+  }
+  const prefix = o.groupIdPrefix ?? DEFAULT_KAFKA_SOURCE_OPTIONS.groupIdPrefix;
+  if (typeof prefix !== 'string' || prefix === '') throw new ConfigurationError('KafkaSource groupIdPrefix must be a non-empty string');
+  return Object.freeze({
+    connection: resolveKafkaConnection(o),
+    badRecords: resolveBadRecordOptions(o),
+    selection,
+    deserializer: o.deserializer,
+    startingOffsets: validateStartingOffsets(o.startingOffsets ?? DEFAULT_KAFKA_SOURCE_OPTIONS.startingOffsets),
+    bounded: o.bounded ?? DEFAULT_KAFKA_SOURCE_OPTIONS.bounded,
+    name: o.name,
+    enumerationTimeoutMs: positiveInt('enumerationTimeoutMs', o.enumerationTimeoutMs, DEFAULT_KAFKA_SOURCE_OPTIONS.enumerationTimeoutMs),
+    consumerStartTimeoutMs: positiveInt('consumerStartTimeoutMs', o.consumerStartTimeoutMs, DEFAULT_KAFKA_SOURCE_OPTIONS.consumerStartTimeoutMs),
+    maxBufferedRecordsPerPartition: positiveInt('maxBufferedRecordsPerPartition', o.maxBufferedRecordsPerPartition, DEFAULT_KAFKA_SOURCE_OPTIONS.maxBufferedRecordsPerPartition),
+    maxWaitTimeMs: positiveInt('maxWaitTimeMs', o.maxWaitTimeMs, DEFAULT_KAFKA_SOURCE_OPTIONS.maxWaitTimeMs),
+    maxBytesPerPartition: positiveInt('maxBytesPerPartition', o.maxBytesPerPartition, DEFAULT_KAFKA_SOURCE_OPTIONS.maxBytesPerPartition),
+    groupIdPrefix: prefix,
+    jobName: o.jobName,
+  });
+}
+
+export class KafkaSource<T> implements Source<T, KafkaPartitionSplit> {
+  readonly boundedness: Boundedness;
+  readonly options: ResolvedKafkaSourceOptions<T>;
+
+  constructor(options: KafkaSourceOptions<T>) {
+    this.options = resolveKafkaSourceOptions(options);
+    this.boundedness = this.options.bounded ? 'bounded' : 'unbounded';
+  }
+
+  enumerateSplits(_ctx: SplitEnumeratorContext): Promise<KafkaPartitionSplit[]> {
+    const o = this.options;
+    return enumerateKafkaSplits({ connection: o.connection, selection: o.selection, startingOffsets: o.startingOffsets, bounded: o.bounded, timeoutMs: o.enumerationTimeoutMs });
+  }
+
+  assignSplit(split: KafkaPartitionSplit, _index: number, parallelism: number): number {
+    return subtaskForSplit(split, parallelism);
+  }
+
+  createReader(ctx: SourceReaderContext): SourceReader<T, KafkaPartitionSplit> {
+    return new KafkaSourceReader<T>(this.options, ctx);
+  }
+
+  describe(): string {
+    if (this.options.name !== undefined) return this.options.name;
+    const sel = this.options.selection;
+    return `Kafka(${'topics' in sel ? sel.topics.join(',') : String(sel.topicPattern)})`;
+  }
+}
