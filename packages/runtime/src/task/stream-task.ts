@@ -40,7 +40,7 @@ export class StreamTask {
   private readonly writers: RecordWriter[] = [];
   private readonly metricsView: Float64Array;
   private readonly metricsBuffer: SharedArrayBuffer;
-  private gate: InputGate | undefined;
+  private readonly outputs = new Map<number, OperatorOutput>();
   private currentWatermark = -Infinity;
   private idleMs = 0;
   private readonly startedAt = preciseNowMs();
@@ -82,7 +82,6 @@ export class StreamTask {
     const outEdges = jobGraph.edges.filter((e) => e.sourceVertex === this.vertex.id);
     const writerByEdge = new Map<string, RecordWriter>();
     for (const je of outEdges) writerByEdge.set(je.id, this.createWriter(je));
-    this.outputs = new Map();
     for (const m of this.members) {
       const main: Target[] = [];
       const side = new Map<string, Target[]>();
@@ -101,8 +100,6 @@ export class StreamTask {
     }
     this.writers.push(...writerByEdge.values());
   }
-
-  private outputs = new Map<number, OperatorOutput>();
 
   private chainedTarget(member: ChainMember, se: StreamEdge): Target {
     return new ChainedTarget(member.op, se.inputIndex, member.counters, member.node.name, this.tdd.subtaskIndex);
@@ -189,7 +186,7 @@ export class StreamTask {
   }
 
   private async closeAll(opened: number): Promise<void> {
-    // Close in open order reversed (head last opened → first closed is fine either way); never throw.
+    // Operators open tail first, so the opened ones are the last `opened` members; never throws.
     for (let i = this.members.length - 1; i >= this.members.length - opened && i >= 0; i--) {
       try {
         await this.members[i]!.op.close();
@@ -219,11 +216,15 @@ export class StreamTask {
     return next;
   }
 
-  private async idleWait(now: number, deadline: number, extra?: Promise<void>): Promise<void> {
+  /**
+   * Sleeps until the doorbell rings after `seenBell` (read before the last poll, so a ring in
+   * between is not missed), `extra` settles, or the next deadline; the time counts as idle.
+   */
+  private async idleWait(seenBell: number, now: number, deadline: number, extra?: Promise<void>): Promise<void> {
     const timeout = Math.max(0, Math.min(MAX_WAIT_MS, deadline - now));
     if (timeout === 0) return;
     const t0 = preciseNowMs();
-    const bell = this.control.waitForSignal(this.control.doorbell(), timeout);
+    const bell = this.control.waitForSignal(seenBell, timeout);
     await (extra === undefined ? bell : Promise.race([bell, extra]));
     this.idleMs += preciseNowMs() - t0;
   }
@@ -234,6 +235,7 @@ export class StreamTask {
     let sliceStart = preciseNowMs();
     for (;;) {
       this.checkCancelled();
+      const bell = this.control.doorbell();
       let status;
       try {
         status = source.emitNext();
@@ -244,7 +246,7 @@ export class StreamTask {
       const deadline = this.housekeeping(now);
       if (status === 'end') return;
       if (status === 'nothing') {
-        await this.idleWait(now, deadline, source.isAvailable());
+        await this.idleWait(bell, now, deadline, source.isAvailable());
         sliceStart = preciseNowMs();
       } else if (now - sliceStart >= YIELD_EVERY_MS) {
         await yieldToEventLoop();
@@ -260,7 +262,6 @@ export class StreamTask {
       return { inputIndex: i.inputIndex, channels: i.channels, createSerializer: () => producer.serializer ?? createRecordSerializer() };
     });
     const gate = new InputGate({ inputs, control: this.control, stats: this.stats });
-    this.gate = gate;
     const op = head.op;
     const counters = head.counters;
     const name = head.node.name;
@@ -298,12 +299,7 @@ export class StreamTask {
       const now = preciseNowMs();
       const deadline = this.housekeeping(now);
       if (n === 0 && !gate.isFinished()) {
-        const timeout = Math.max(0, Math.min(MAX_WAIT_MS, deadline - now));
-        if (timeout > 0) {
-          const t0 = preciseNowMs();
-          await this.control.waitForSignal(bell, timeout);
-          this.idleMs += preciseNowMs() - t0;
-        }
+        await this.idleWait(bell, now, deadline);
         sliceStart = preciseNowMs();
       } else if (now - sliceStart >= YIELD_EVERY_MS) {
         await yieldToEventLoop();
