@@ -162,3 +162,10 @@ function causeText(err: unknown): string {
   const text = describeError(inner);
   return text === describeError(err) ? '' : ` (${text})`;
 }
+
+/** Waits for `p` (a disconnect, say) at most `ms`, ignoring its failure: shutdown must not hang. */
+export async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}

@@ -6,7 +6,7 @@
  * naming the brokers or the topic.
  */
 import type { Admin } from 'kafkajs';
-import { createKafkaClient, describeBrokers, KafkaConnectorError, withKafkaDeadline, type ResolvedKafkaConnection } from './connection.js';
+import { bounded, createKafkaClient, describeBrokers, KafkaConnectorError, withKafkaDeadline, type ResolvedKafkaConnection } from './connection.js';
 import { buildSplits, type KafkaPartitionSplit, type KafkaStartingOffsets, type PartitionOffsets } from './split.js';
 
 export type KafkaTopicSelection = { topics: readonly string[] } | { topicPattern: RegExp };
@@ -35,7 +35,7 @@ export async function enumerateKafkaSplits(o: EnumerateOptions): Promise<KafkaPa
     return splits;
   } finally {
     // Disconnecting a client that never connected is harmless; a hanging disconnect is cut off.
-    await Promise.race([admin.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await bounded(admin.disconnect(), 2_000);
   }
 }
 

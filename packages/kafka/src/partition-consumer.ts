@@ -11,7 +11,7 @@
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { describeError } from '@sluice/common';
 import { fixedPartitionAssigner } from './assigner.js';
-import { createKafkaClient, describeBrokers, KafkaConnectorError, withKafkaDeadline, type ResolvedKafkaConnection } from './connection.js';
+import { bounded, createKafkaClient, describeBrokers, KafkaConnectorError, withKafkaDeadline, type ResolvedKafkaConnection } from './connection.js';
 
 export interface TopicPartitionOffset {
   topic: string;
@@ -149,10 +149,4 @@ function group(partitions: readonly { topic: string; partition: number }[]): { t
 function describePartitions(partitions: readonly { topic: string; partition: number }[]): string {
   const g = group(partitions);
   return g.map((t) => `${t.topic}[${t.partitions.join(',')}]`).join(' ');
-}
-
-async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
 }
