@@ -1,7 +1,8 @@
 /**
  * The sink contract. A writer lives on a worker thread. `write` is synchronous for speed; a
  * writer whose buffer is full returns a promise, and the task stops feeding it records until
- * the promise settles (backpressure). Kafka implements this interface; the two-phase-commit
+ * the promise settles (backpressure), at the latest after the input batch (one buffer of
+ * records) it is in the middle of. Kafka implements this interface; the two-phase-commit
  * hooks join it with checkpoints.
  */
 import type { TaskInfo } from './state.js';

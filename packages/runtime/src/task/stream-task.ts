@@ -290,8 +290,16 @@ export class StreamTask {
     while (!gate.isFinished()) {
       this.checkCancelled();
       const bell = this.control.doorbell();
-      const n = gate.poll(handler, 16);
-      const pending = this.pendingBackpressure();
+      // One input batch at a time, up to 16, so that a sink that asked to be left alone (a
+      // backpressure promise) is fed no more than the batch it asked in.
+      let n = 0;
+      let pending: Promise<void> | undefined;
+      for (let i = 0; i < 16; i++) {
+        const k = gate.poll(handler, 1);
+        n += k;
+        pending = this.pendingBackpressure();
+        if (k === 0 || pending !== undefined) break;
+      }
       if (pending !== undefined) {
         await pending;
         sliceStart = preciseNowMs();
