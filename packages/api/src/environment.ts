@@ -5,7 +5,7 @@
  * params and options yields the same graph and node ids on the client and on every worker.
  */
 import { ConfigurationError, JobDefinitionError } from '@sluice/common';
-import type { JobConfig, JobGraph } from '@sluice/protocol';
+import { validateRestartStrategy, type JobConfig, type JobGraph, type RestartStrategyConfig } from '@sluice/protocol';
 import { CollectionSource } from './collection-source.js';
 import { SingleOutputStreamOperator } from './datastream.js';
 import { GeneratorSource, type GeneratorSourceOptions } from './generator-source.js';
@@ -29,6 +29,17 @@ export interface StreamExecutionEnvironmentOptions {
   parallelism?: number;
   /** Runtime configuration overrides from the submitter; settings made in job code win. */
   config?: Partial<JobConfig>;
+}
+
+export interface CheckpointingOptions {
+  /** Abort a checkpoint not complete after this long (default 10 min). */
+  timeoutMs?: number;
+  /** Least time between the end of one checkpoint and the start of the next (default 0). */
+  minPauseMs?: number;
+  /** Completed checkpoints kept on disk (default 1). */
+  retained?: number;
+  /** Root directory for checkpoints; default `<os tmpdir>/sluice-checkpoints`. */
+  dir?: string;
 }
 
 export const DEFAULT_JOB_NAME = 'Sluice job';
@@ -88,6 +99,28 @@ export class StreamExecutionEnvironment {
   /** How often watermark generators emit, in ms of processing time; 0 = after every record. */
   setAutoWatermarkInterval(ms: number): this {
     this.own.autoWatermarkIntervalMs = checkNonNegativeInteger('auto watermark interval (ms)', ms);
+    return this;
+  }
+
+  /**
+   * Takes a checkpoint every `intervalMs`: a consistent snapshot of all state and source
+   * positions from which the job restarts after a failure, losing and duplicating nothing.
+   */
+  enableCheckpointing(intervalMs: number, options: CheckpointingOptions = {}): this {
+    this.own.checkpointIntervalMs = checkPositiveInteger('checkpoint interval (ms)', intervalMs);
+    if (options.timeoutMs !== undefined) this.own.checkpointTimeoutMs = checkPositiveInteger('checkpoint timeout (ms)', options.timeoutMs);
+    if (options.minPauseMs !== undefined) this.own.minPauseBetweenCheckpointsMs = checkNonNegativeInteger('min pause between checkpoints (ms)', options.minPauseMs);
+    if (options.retained !== undefined) this.own.retainedCheckpoints = checkPositiveInteger('retained checkpoints', options.retained);
+    if (options.dir !== undefined) {
+      if (typeof options.dir !== 'string' || options.dir.length === 0) throw new ConfigurationError('checkpoint dir must be a non-empty path');
+      this.own.checkpointDir = options.dir;
+    }
+    return this;
+  }
+
+  /** What happens when a task fails: `{ type: 'none' }` fails the job; the others restart it from the latest checkpoint. */
+  setRestartStrategy(strategy: RestartStrategyConfig): this {
+    this.own.restartStrategy = validateRestartStrategy(strategy);
     return this;
   }
 

@@ -4,21 +4,37 @@
  * edge, so the runtime can trust a resolved JobConfig without re-checking it.
  */
 import { ConfigurationError } from '@sluice/common';
-import { DEFAULT_JOB_CONFIG, type JobConfig } from '@sluice/protocol';
+import { DEFAULT_JOB_CONFIG, validateRestartStrategy, type JobConfig, type RestartStrategyConfig } from '@sluice/protocol';
+
+/** The restart strategy of a checkpointed job that did not choose one. */
+export const DEFAULT_CHECKPOINTING_RESTART_STRATEGY: RestartStrategyConfig = Object.freeze({
+  type: 'exponential-delay',
+  initialDelayMs: 1_000,
+  maxDelayMs: 60_000,
+  multiplier: 2,
+  resetAfterMs: 3_600_000,
+  jitter: 0.1,
+});
 
 /** Key groups are the unit of state redistribution; more than this is never useful (Flink's bound). */
 export const UPPER_BOUND_MAX_PARALLELISM = 32768;
 
 type ConfigKey = keyof JobConfig;
 
-/** How each key is checked: most are counts or sizes (positive), the buffer timeout may be 0. */
-const CONFIG_RULES: Readonly<Record<ConfigKey, 'positive' | 'nonNegative'>> = Object.freeze({
+/** How each key is checked: most are counts or sizes (positive), some may be 0. */
+const CONFIG_RULES: Readonly<Record<ConfigKey, 'positive' | 'nonNegative' | 'string' | 'restartStrategy'>> = Object.freeze({
   defaultParallelism: 'positive',
   maxParallelism: 'positive',
   bufferTimeoutMs: 'nonNegative',
   bufferSizeBytes: 'positive',
   buffersPerChannel: 'positive',
   autoWatermarkIntervalMs: 'nonNegative',
+  checkpointIntervalMs: 'nonNegative',
+  checkpointTimeoutMs: 'positive',
+  minPauseBetweenCheckpointsMs: 'nonNegative',
+  retainedCheckpoints: 'positive',
+  checkpointDir: 'string',
+  restartStrategy: 'restartStrategy',
 });
 
 const KNOWN_KEYS = Object.keys(CONFIG_RULES) as ConfigKey[];
@@ -56,9 +72,13 @@ export function validateJobConfigOverrides(overrides: Partial<JobConfig>): void 
     }
     const value = overrides[key as ConfigKey];
     if (value === undefined) continue;
+    const rule = CONFIG_RULES[key as ConfigKey];
     if (key === 'maxParallelism') checkMaxParallelism(`job config '${key}'`, value);
-    else if (CONFIG_RULES[key as ConfigKey] === 'positive') checkPositiveInteger(`job config '${key}'`, value);
-    else checkNonNegativeInteger(`job config '${key}'`, value);
+    else if (rule === 'positive') checkPositiveInteger(`job config '${key}'`, value);
+    else if (rule === 'nonNegative') checkNonNegativeInteger(`job config '${key}'`, value);
+    else if (rule === 'string') {
+      if (typeof value !== 'string') throw new ConfigurationError(`job config '${key}' must be a string, got ${typeof value}`);
+    } else validateRestartStrategy(value as RestartStrategyConfig);
   }
 }
 
@@ -68,13 +88,18 @@ export function validateJobConfigOverrides(overrides: Partial<JobConfig>): void 
  */
 export function resolveJobConfig(...layers: ReadonlyArray<Partial<JobConfig> | undefined>): JobConfig {
   const out: JobConfig = { ...DEFAULT_JOB_CONFIG };
+  let restartSet = false;
   for (const layer of layers) {
     if (layer === undefined) continue;
     for (const key of KNOWN_KEYS) {
       const v = layer[key];
-      if (v !== undefined) out[key] = v;
+      if (v !== undefined) (out as unknown as Record<string, unknown>)[key] = v;
     }
+    if (layer.restartStrategy !== undefined) restartSet = true;
   }
+  // Checkpointing without a chosen strategy restarts with backoff, as Flink does: a job that
+  // takes checkpoints is one meant to survive failures.
+  if (!restartSet && out.checkpointIntervalMs > 0) out.restartStrategy = DEFAULT_CHECKPOINTING_RESTART_STRATEGY;
   validateJobConfigOverrides(out);
   if (out.defaultParallelism > out.maxParallelism) {
     throw new ConfigurationError(

@@ -10,6 +10,12 @@ import type { TaskInfo } from './state.js';
 export interface SinkWriterContext {
   taskInfo: TaskInfo;
   params: Readonly<Record<string, string>>;
+  /**
+   * When the job restarted from a checkpoint: what `snapshotState` returned at that checkpoint
+   * (this subtask's, or after a change of parallelism every subtask's, given to subtask 0).
+   * A transactional writer commits what the checkpoint covered and discards anything later.
+   */
+  restoredState?: unknown[];
 }
 
 export interface SinkWriter<T> {
@@ -17,6 +23,18 @@ export interface SinkWriter<T> {
   /** Push buffered records out; `endOfInput` is true once at the end of a bounded input. */
   flush(endOfInput: boolean): void | Promise<void>;
   close(): void | Promise<void>;
+  /**
+   * A checkpoint barrier arrived: every record before it has been passed to `write`. Return what
+   * must be committed once the checkpoint completes (structured-cloneable data, stored in the
+   * checkpoint) — synchronously switch to a new transaction for the records that follow, and
+   * finish preparing the old one in the returned promise. Writers without this method are
+   * flushed instead, which gives at-least-once delivery.
+   */
+  snapshotState?(checkpointId: number): unknown;
+  /** Checkpoint `checkpointId` (and so every earlier one) is complete: commit what it covered. */
+  notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
+  /** Checkpoint `checkpointId` was aborted; what it prepared is covered by the next one. */
+  notifyCheckpointAborted?(checkpointId: number): void;
 }
 
 export interface Sink<T> {

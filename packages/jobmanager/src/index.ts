@@ -22,3 +22,4 @@ export { SlotManager, workersToRequest, type SlotAllocation, type SlotPlan, type
 export type { ClusterDriver, ClusterDriverEvents, WorkerSpec } from './resourcemanager/cluster-driver.js';
 export { LocalClusterDriver, type LocalClusterDriverOptions, type LocalWorker, type TaskManagerContext, type TaskManagerFactory } from './resourcemanager/local-cluster-driver.js';
 export { startEmbeddedCluster, runEmbedded, type EmbeddedCluster, type EmbeddedClusterOptions, type EmbeddedRunOptions, type EmbeddedRunResult, type SubmittedJob } from './embedded/embedded-cluster.js';
+export { createRestartBackoff, type RestartBackoff, type RestartBackoffOptions } from './jobmaster/restart-strategy.js';

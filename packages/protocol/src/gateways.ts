@@ -4,6 +4,7 @@
  * the components changing. Components hold each other only as gateways, looked up by address
  * through an RpcService.
  */
+import type { CheckpointAck, CheckpointDecline, StopMode } from './checkpoint.js';
 import type {
   CollectedRecords,
   JobOverview,
@@ -28,6 +29,8 @@ export interface DispatcherGateway {
   cancelJob(jobId: string): Promise<void>;
   /** Resolves when the job reaches a terminal state. */
   requestJobResult(jobId: string): Promise<JobResult>;
+  /** See JobMasterGateway.triggerSavepoint. */
+  triggerSavepoint(jobId: string, targetDirectory: string, stop?: StopMode): Promise<{ path: string }>;
 }
 
 export interface JobMasterGateway {
@@ -39,6 +42,15 @@ export interface JobMasterGateway {
   disconnectTaskManager(resourceId: string, reason: string): Promise<void>;
   requestJobStatus(): Promise<JobStatus>;
   cancel(): Promise<void>;
+  /** A subtask wrote its state for a checkpoint. */
+  acknowledgeCheckpoint(ack: CheckpointAck): Promise<void>;
+  /** A subtask could not take part in a checkpoint; the checkpoint is aborted. */
+  declineCheckpoint(decline: CheckpointDecline): Promise<void>;
+  /**
+   * Takes a savepoint into a new directory under `targetDirectory` and resolves with its path;
+   * with `stop` the job then ends (FINISHED) instead of running on.
+   */
+  triggerSavepoint(targetDirectory: string, stop?: StopMode): Promise<{ path: string }>;
 }
 
 export interface ResourceManagerGateway {
@@ -58,6 +70,15 @@ export interface TaskExecutorGateway {
   requestSlot(slotId: SlotId, jobId: string, allocationId: string, jobMasterAddress: string): Promise<void>;
   submitTask(tdd: TaskDeploymentDescriptor): Promise<void>;
   cancelTask(executionId: string): Promise<void>;
+  /**
+   * Starts a checkpoint at a source subtask: it snapshots and sends barriers downstream. With
+   * `stop`, the source ends its input right after (stop-with-savepoint; 'drain' sends the final
+   * watermark first, so every event-time timer fires).
+   */
+  triggerCheckpoint(executionId: string, checkpointId: number, timestamp: number, stop?: StopMode): Promise<void>;
+  /** The checkpoint completed (every subtask acknowledged, metadata written): commit side effects. */
+  notifyCheckpointComplete(executionId: string, checkpointId: number): Promise<void>;
+  notifyCheckpointAborted(executionId: string, checkpointId: number): Promise<void>;
   /** Frees a slot; tasks still running in it are cancelled. */
   freeSlot(allocationId: string, reason: string): Promise<void>;
   requestSlotReport(): Promise<SlotReport>;

@@ -4,6 +4,7 @@
  * rebuild the StreamGraph from the same module and find each operator's functions by node id, so
  * no closure is ever serialized.
  */
+import type { RestartStrategyConfig } from './restart-strategy.js';
 
 export type PartitionerKind = 'forward' | 'rebalance' | 'rescale' | 'hash' | 'broadcast' | 'global';
 
@@ -61,6 +62,21 @@ export interface JobConfig {
   buffersPerChannel: number;
   /** How often watermark generators are asked for a periodic watermark. */
   autoWatermarkIntervalMs: number;
+  /** Time between the starts of periodic checkpoints; 0 disables checkpointing. */
+  checkpointIntervalMs: number;
+  /** A checkpoint not complete after this long is aborted. */
+  checkpointTimeoutMs: number;
+  /** At least this long between the end of one checkpoint and the start of the next. */
+  minPauseBetweenCheckpointsMs: number;
+  /** Completed checkpoints kept on disk; older ones are deleted. */
+  retainedCheckpoints: number;
+  /**
+   * Root directory of checkpoints (local disk or a shared mount); checkpoints of a job go to
+   * `<dir>/<jobId>/chk-<id>/`. Empty: the JobMaster picks `<os tmpdir>/sluice-checkpoints`.
+   */
+  checkpointDir: string;
+  /** What happens when a task fails: fail the job, or restart it from the latest checkpoint. */
+  restartStrategy: RestartStrategyConfig;
 }
 
 export const DEFAULT_JOB_CONFIG: Readonly<JobConfig> = Object.freeze({
@@ -70,6 +86,12 @@ export const DEFAULT_JOB_CONFIG: Readonly<JobConfig> = Object.freeze({
   bufferSizeBytes: 32 * 1024,
   buffersPerChannel: 8,
   autoWatermarkIntervalMs: 200,
+  checkpointIntervalMs: 0,
+  checkpointTimeoutMs: 600_000,
+  minPauseBetweenCheckpointsMs: 0,
+  retainedCheckpoints: 1,
+  checkpointDir: '',
+  restartStrategy: Object.freeze({ type: 'none' }) as RestartStrategyConfig,
 });
 
 /** The number of slots a job needs: all vertices share slots, so the widest vertex decides. */

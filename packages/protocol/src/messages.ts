@@ -3,6 +3,7 @@
  * any transport (in-process, TCP, Mesos framework messages) can carry them.
  */
 import type { SerializedError } from '@sluice/common';
+import type { SubtaskRestore } from './checkpoint.js';
 import type { JobConfig, JobGraph } from './jobgraph.js';
 
 export type JobStatus =
@@ -50,6 +51,8 @@ export interface JobSubmission {
   jobName: string;
   artifact: JobArtifact;
   jobGraph: JobGraph;
+  /** Start from a savepoint or retained checkpoint (its directory or `_metadata` file). */
+  restoreFrom?: { path: string; allowNonRestoredState?: boolean };
 }
 
 export interface SlotId {
@@ -135,6 +138,8 @@ export interface TaskDeploymentDescriptor {
   outputs: ResultPartitionDescriptor[];
   /** Source splits assigned to this subtask (plain data defined by the source). */
   splits: unknown[];
+  /** Set when the subtask starts from a checkpoint or savepoint (its splits are then restored ones). */
+  restore?: SubtaskRestore;
 }
 
 /** Final record counts of one operator of one subtask (or summed over subtasks in a JobResult). */
@@ -182,6 +187,10 @@ export interface JobResult {
   collected: Record<string, unknown[]>;
   /** Per operator, summed over its subtasks (what each subtask reported when it ended, however it ended). */
   operators: OperatorRecordCounts[];
+  /** How often the job restarted after a failure (absent: never). */
+  restarts?: number;
+  /** The last completed checkpoint, when the job took any. */
+  lastCheckpoint?: { id: number; path: string };
 }
 
 export interface TaskManagerInfo {

@@ -12,6 +12,7 @@ import {
   type JobOverview,
   type JobResult,
   type JobStatus,
+  type StopMode,
   type JobSubmission,
   type RpcService,
 } from '@sluice/protocol';
@@ -168,6 +169,15 @@ export class Dispatcher implements DispatcherGateway {
     return (await this.entry(jobId)).result;
   }
 
+  async triggerSavepoint(jobId: string, targetDirectory: string, stop?: StopMode): Promise<{ path: string }> {
+    const e = await this.entry(jobId);
+    if (e.final !== undefined) {
+      throw new SluiceError('SAVEPOINT_NOT_POSSIBLE', `job ${jobId} has already ended (${e.final.status}); a savepoint needs a running job`);
+    }
+    const jm = await this.jobMasterGateway(e);
+    return jm.triggerSavepoint(targetDirectory, stop);
+  }
+
   // ---- internals ----
 
   private gatewayView(): DispatcherGateway {
@@ -177,6 +187,7 @@ export class Dispatcher implements DispatcherGateway {
       requestJobStatus: (id) => this.requestJobStatus(id),
       cancelJob: (id) => this.cancelJob(id),
       requestJobResult: (id) => this.requestJobResult(id),
+      triggerSavepoint: (id, dir, stop) => this.triggerSavepoint(id, dir, stop),
     };
   }
 

@@ -3,8 +3,8 @@
  * an empty or inconsistent graph. All problems are reported at once, each naming the field, so a
  * client can fix its submission in one go. Slot counts are not checked: slots come on demand.
  */
-import { SluiceError } from '@sluice/common';
-import { DEFAULT_JOB_CONFIG, type JobSubmission } from '@sluice/protocol';
+import { describeError, SluiceError } from '@sluice/common';
+import { DEFAULT_JOB_CONFIG, validateRestartStrategy, type JobSubmission, type RestartStrategyConfig } from '@sluice/protocol';
 
 export class InvalidSubmissionError extends SluiceError {
   readonly problems: readonly string[];
@@ -70,7 +70,16 @@ function validateConfig(where: string, c: unknown, fields: Fields, p: string[], 
   if (!fields(where, c, complete ? CONFIG_KEYS : [], complete ? [] : CONFIG_KEYS)) return;
   for (const k of CONFIG_KEYS) {
     const v = c[k];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) p.push(`${where}.${k} must be a non-negative number, got ${JSON.stringify(v)}`);
+    if (v === undefined) continue;
+    if (k === 'checkpointDir') {
+      if (typeof v !== 'string') p.push(`${where}.${k} must be a string (a directory path), got ${JSON.stringify(v)}`);
+    } else if (k === 'restartStrategy') {
+      try {
+        validateRestartStrategy(v as RestartStrategyConfig);
+      } catch (err) {
+        p.push(`${where}.${k}: ${describeError(err)}`);
+      }
+    } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) p.push(`${where}.${k} must be a non-negative number, got ${JSON.stringify(v)}`);
   }
 }
 

@@ -42,8 +42,11 @@ export interface EmbeddedCluster {
   close(): Promise<void>;
 }
 
-/** Splits of a source vertex: the head operator's source enumerates, and splits are dealt to subtasks. */
-async function enumerate(job: LoadedJob, vertexId: string, parallelism: number, params: Record<string, string>): Promise<unknown[][]> {
+/**
+ * Splits of a source vertex dealt to its subtasks: the head operator's source enumerates them,
+ * or, on restore, the splits a checkpoint recorded are dealt again (by the source's own rule).
+ */
+async function enumerate(job: LoadedJob, vertexId: string, parallelism: number, params: Record<string, string>, restored?: unknown[]): Promise<unknown[][]> {
   const perSubtask: unknown[][] = Array.from({ length: parallelism }, () => []);
   const vertex = job.jobGraph.vertices.find((v) => v.id === vertexId);
   const head = vertex?.operators[0];
@@ -51,9 +54,9 @@ async function enumerate(job: LoadedJob, vertexId: string, parallelism: number, 
   const spec = job.streamGraph.getNode(head.nodeId).spec;
   if (spec.kind !== 'source') return perSubtask;
   const source = spec.source as Source<unknown, SourceSplit>;
-  const splits = await source.enumerateSplits({ parallelism, params });
+  const splits = restored ?? (await source.enumerateSplits({ parallelism, params }));
   splits.forEach((split, i) => {
-    const target = source.assignSplit?.(split, i, parallelism) ?? i % parallelism;
+    const target = source.assignSplit?.(split as SourceSplit, i, parallelism) ?? i % parallelism;
     perSubtask[target]!.push(split);
   });
   return perSubtask;
@@ -66,9 +69,9 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   const servers: { url: string; close(): Promise<void> }[] = [];
   let tmIndex = 0;
 
-  const splitProvider: SplitProvider = async (submission: JobSubmission, vertexId, parallelism) => {
+  const splitProvider: SplitProvider = async (submission: JobSubmission, vertexId, parallelism, restored) => {
     const job = jobs.get(submission.jobId) ?? (await loadJob(submission.artifact));
-    return enumerate(job, vertexId, parallelism, submission.artifact.params);
+    return enumerate(job, vertexId, parallelism, submission.artifact.params, restored);
   };
 
   const cluster = await createLocalCluster({
@@ -116,7 +119,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       const handle = await cluster.submit({ jobId, jobName: job.jobGraph.jobName, artifact, jobGraph: job.jobGraph });
       void handle.result().finally(() => {
         jobs.delete(jobId);
-        shuffle.releaseJob(jobId, 0);
+        shuffle.releaseJob(jobId);
       });
       return { handle, job };
     },

@@ -4,17 +4,19 @@
  * inputs and outputs is testable on its own.
  */
 import { describeError, SluiceError } from '@sluice/common';
-import type { InputGateDescriptor, JobSubmission, ResultPartitionDescriptor, TaskDeploymentDescriptor } from '@sluice/protocol';
+import type { InputGateDescriptor, JobConfig, JobSubmission, ResultPartitionDescriptor, SubtaskRestore, TaskDeploymentDescriptor } from '@sluice/protocol';
 import type { Execution } from './execution-graph.js';
 
 /**
- * Enumerates the splits of a source vertex, one array per subtask. Only code that loaded the job
- * module can do this, so the JobMaster is handed one rather than knowing sources itself.
+ * Enumerates the splits of a source vertex, one array per subtask — or, given `restored` (the
+ * splits a checkpoint recorded), deals those out instead. Only code that loaded the job module
+ * can do this, so the JobMaster is handed one rather than knowing sources itself.
  */
-export type SplitProvider = (submission: JobSubmission, vertexId: string, parallelism: number) => Promise<unknown[][]>;
+export type SplitProvider = (submission: JobSubmission, vertexId: string, parallelism: number, restored?: unknown[]) => Promise<unknown[][]>;
 
 /** The default: sources get no splits (they decide their own partitioning). */
-export const noSplits: SplitProvider = async (_submission, _vertexId, parallelism) => Array.from({ length: parallelism }, () => []);
+export const noSplits: SplitProvider = async (_submission, _vertexId, parallelism, restored) =>
+  Array.from({ length: parallelism }, (_, i) => (restored ?? []).filter((_s, k) => k % parallelism === i));
 
 /** Splits per source vertex id, validated to have exactly one entry per subtask. */
 export async function enumerateSplits(submission: JobSubmission, provider: SplitProvider): Promise<Map<string, unknown[][]>> {
@@ -44,6 +46,8 @@ export function buildDeploymentDescriptor(
   allocationId: string,
   attempt: number,
   splits: ReadonlyMap<string, unknown[][]>,
+  config: JobConfig = { ...submission.jobGraph.config, ...submission.artifact.config },
+  restore?: SubtaskRestore,
 ): TaskDeploymentDescriptor {
   const graph = submission.jobGraph;
   const vertex = execution.vertex;
@@ -66,9 +70,10 @@ export function buildDeploymentDescriptor(
     maxParallelism: vertex.maxParallelism,
     allocationId,
     artifact: submission.artifact,
-    config: { ...graph.config, ...submission.artifact.config },
+    config,
     inputs,
     outputs,
     splits: splits.get(vertex.id)?.[execution.subtaskIndex] ?? [],
+    ...(restore === undefined ? {} : { restore }),
   };
 }

@@ -14,7 +14,11 @@ import {
   type JobMasterGateway,
   type JobResult,
   type JobStatus,
+  type CheckpointAck,
+  type CheckpointDecline,
+  type JobConfig,
   type JobSubmission,
+  type StopMode,
   type ResourceManagerGateway,
   type RpcService,
   type SlotOffer,
@@ -22,9 +26,16 @@ import {
   type TaskExecutionState,
   type TaskExecutorGateway,
 } from '@sluice/protocol';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { resolveCheckpoint, verifyCheckpoint } from '@sluice/runtime';
 import { buildDeploymentDescriptor, enumerateSplits, noSplits, type SplitProvider } from './deployment.js';
 import { ExecutionGraph, type Execution, type LogicalSlot } from './execution-graph.js';
 import { JobResultCollector } from './job-result.js';
+import { createRestartBackoff, type RestartBackoff } from './restart-strategy.js';
+import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/coordinator.js';
+import { copyToSavepoint } from '../checkpoint/savepoint.js';
+import { planRestore, type RestorePlan } from '../checkpoint/restore.js';
 
 export interface JobMasterOptions {
   submission: JobSubmission;
@@ -48,7 +59,7 @@ export class JobMaster implements JobMasterGateway {
   private readonly submission: JobSubmission;
   private readonly mailbox = new Mailbox();
   private readonly rmQueue = new Mailbox();
-  private readonly graph: ExecutionGraph;
+  private graph: ExecutionGraph;
   private readonly slots: (LogicalSlot | undefined)[];
   private readonly results = new JobResultCollector();
   private readonly clock: Clock;
@@ -62,16 +73,55 @@ export class JobMaster implements JobMasterGateway {
   private timer: NodeJS.Timeout | undefined;
   private result: JobResult | undefined;
   private readonly resultWaiters: ((r: JobResult) => void)[] = [];
+  /** The job's resolved configuration, as every subtask receives it. */
+  readonly config: JobConfig;
+  readonly checkpoints: CheckpointCoordinator;
+  private readonly restartBackoff: RestartBackoff;
+  private restorePlan: RestorePlan | undefined;
+  /** Splits as enumerated at the start, for restarts with no checkpoint to go back to. */
+  private initialSplits: ReadonlyMap<string, unknown[][]> = new Map();
+  /** Restarts so far (the attempt number counts the same). */
+  restarts = 0;
+  private coordinatorStarted = false;
 
   constructor(private readonly options: JobMasterOptions) {
     this.submission = options.submission;
     this.jobId = options.submission.jobId;
     this.address = options.address;
     this.graph = new ExecutionGraph(options.submission.jobGraph, this.jobId);
+    const merged: JobConfig = { ...options.submission.jobGraph.config, ...options.submission.artifact.config };
+    this.config = { ...merged, checkpointDir: resolve(merged.checkpointDir === '' ? join(tmpdir(), 'sluice-checkpoints') : merged.checkpointDir) };
     this.slots = new Array<LogicalSlot | undefined>(requiredSlots(options.submission.jobGraph)).fill(undefined);
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? createLogger()).child(`jobmaster.${this.jobId.slice(0, 8)}`);
     this.startTime = this.clock.nowMs();
+    this.restartBackoff = createRestartBackoff(this.config.restartStrategy);
+    this.checkpoints = new CheckpointCoordinator({
+      jobId: this.jobId,
+      jobName: options.submission.jobName,
+      jobGraph: options.submission.jobGraph,
+      config: this.config,
+      root: this.config.checkpointDir,
+      clock: this.clock,
+      logger: this.logger,
+      host: {
+        executions: () => this.graph.executions,
+        isRunning: () => this.status === 'RUNNING',
+        triggerAt: (executionId, id, ts, stop) => {
+          const e = this.graph.get(executionId);
+          if (e?.slot === undefined) return Promise.reject(new Error('not deployed'));
+          return this.options.rpc.connect<TaskExecutorGateway>(e.slot.taskManagerAddress).then((tm) => tm.triggerCheckpoint(executionId, id, ts, stop));
+        },
+        notify: (executionId, outcome, id) => {
+          const e = this.graph.get(executionId);
+          if (e?.slot === undefined) return;
+          this.call<TaskExecutorGateway>(e.slot.taskManagerAddress, `checkpoint ${id} ${outcome} to ${executionId}`, (tm) =>
+            outcome === 'complete' ? tm.notifyCheckpointComplete(executionId, id) : tm.notifyCheckpointAborted(executionId, id),
+          );
+        },
+        run: (action) => void this.mailbox.run(action),
+      },
+    });
   }
 
   /** Serves the gateway, enumerates splits, registers with the RM and declares the slots needed. */
@@ -79,9 +129,20 @@ export class JobMaster implements JobMasterGateway {
     this.options.rpc.register<JobMasterGateway>(this.address, this.gatewayView());
     try {
       const splits = await enumerateSplits(this.submission, this.options.splitProvider ?? noSplits);
+      this.initialSplits = splits;
+      const restoreFrom = this.submission.restoreFrom;
+      let plan: RestorePlan | undefined;
+      if (restoreFrom !== undefined) {
+        const found = await resolveCheckpoint(restoreFrom.path);
+        await verifyCheckpoint(found.dir, found.meta);
+        plan = await this.planRestoreFrom({ id: found.meta.checkpointId, dir: found.dir, meta: found.meta }, restoreFrom.allowNonRestoredState ?? false);
+        this.checkpoints.setLatest({ id: found.meta.checkpointId, dir: found.dir, meta: found.meta });
+        this.logger.info('restoring from checkpoint', { path: found.dir, checkpointId: found.meta.checkpointId });
+      }
       const registered = await this.mailbox.run(() => {
         if (this.status !== 'CREATED') return undefined;
-        this.splits = splits;
+        this.restorePlan = plan;
+        this.splits = plan === undefined ? splits : new Map([...splits, ...plan.splits]);
         this.status = 'RUNNING';
         for (const e of this.graph.executions) e.state = 'SCHEDULED';
         const timeout = this.options.slotRequestTimeoutMs ?? DEFAULT_JOB_MASTER_OPTIONS.slotRequestTimeoutMs;
@@ -124,7 +185,8 @@ export class JobMaster implements JobMasterGateway {
           accepted.push(offer);
           continue;
         }
-        if (this.status !== 'RUNNING' || this.deployed) continue;
+        const wanted = (this.status === 'RUNNING' && !this.deployed) || this.status === 'RESTARTING';
+        if (!wanted) continue;
         const free = this.slots.indexOf(undefined);
         if (free < 0) break;
         this.slots[free] = { allocationId: offer.allocationId, resourceId, taskManagerAddress };
@@ -143,6 +205,7 @@ export class JobMaster implements JobMasterGateway {
         case 'FINISHED':
           e.state = 'FINISHED';
           if (update.operators !== undefined) e.operators = update.operators;
+          this.checkpoints.executionFinished(e.executionId, e.vertex.id, e.subtaskIndex);
           break;
         case 'FAILED': {
           e.state = 'FAILED';
@@ -161,6 +224,7 @@ export class JobMaster implements JobMasterGateway {
           break;
         default:
           if (e.state !== 'CANCELING') e.state = update.state;
+          if (update.state === 'RUNNING') this.maybeStartCheckpointing();
       }
       this.checkTerminal();
     });
@@ -182,6 +246,8 @@ export class JobMaster implements JobMasterGateway {
         for (let i = 0; i < this.slots.length; i++) if (this.slots[i]?.resourceId === resourceId) this.slots[i] = undefined;
         return;
       }
+      // A restart must find new slots for these.
+      for (let i = 0; i < this.slots.length; i++) if (this.slots[i]?.resourceId === resourceId) this.slots[i] = undefined;
       if (lost.length === 0) return;
       const error = serializeError(
         new SluiceError(
@@ -203,11 +269,43 @@ export class JobMaster implements JobMasterGateway {
     return this.mailbox.run(() => this.status);
   }
 
+  acknowledgeCheckpoint(ack: CheckpointAck): Promise<void> {
+    return this.mailbox.run(() => {
+      if (ack.jobId !== this.jobId || this.graph.get(ack.executionId) === undefined) return;
+      this.checkpoints.receiveAck(ack);
+    });
+  }
+
+  declineCheckpoint(decline: CheckpointDecline): Promise<void> {
+    return this.mailbox.run(() => {
+      if (decline.jobId !== this.jobId || this.graph.get(decline.executionId) === undefined) return;
+      this.checkpoints.receiveDecline(decline);
+    });
+  }
+
+  /**
+   * Takes a checkpoint now and copies it into a new self-contained directory under
+   * `targetDirectory`; with `stop` the sources end right after it and the job finishes.
+   */
+  async triggerSavepoint(targetDirectory: string, stop?: StopMode): Promise<{ path: string }> {
+    const done = await this.mailbox.run(() => {
+      if (this.status !== 'RUNNING') {
+        throw new SluiceError('SAVEPOINT_NOT_POSSIBLE', `job ${this.jobId} is ${this.status}; a savepoint needs a running job`);
+      }
+      return this.checkpoints.triggerNow(stop);
+    });
+    const c = await done;
+    const path = await copyToSavepoint(c.dir, c.meta, targetDirectory);
+    this.logger.info('savepoint written', { path, checkpointId: c.id, stop: stop ?? 'no' });
+    return { path };
+  }
+
   cancel(): Promise<void> {
     return this.mailbox.run(() => {
-      if (this.status !== 'CREATED' && this.status !== 'RUNNING') return;
+      if (this.status !== 'CREATED' && this.status !== 'RUNNING' && this.status !== 'RESTARTING') return;
       this.logger.info('cancelling job');
       this.status = 'CANCELLING';
+      this.checkpoints.stop('the job is cancelled');
       this.cancelExecutions();
       this.checkTerminal();
     });
@@ -223,20 +321,93 @@ export class JobMaster implements JobMasterGateway {
       disconnectTaskManager: (r, reason) => this.disconnectTaskManager(r, reason),
       requestJobStatus: () => this.requestJobStatus(),
       cancel: () => this.cancel(),
+      acknowledgeCheckpoint: (ack) => this.acknowledgeCheckpoint(ack),
+      declineCheckpoint: (d) => this.declineCheckpoint(d),
+      triggerSavepoint: (dir, stop) => this.triggerSavepoint(dir, stop),
     };
   }
 
   /**
-   * What a failed subtask means for the job. Without a restart strategy the job fails; a restart
-   * strategy would decide here to cancel everything, bump `attempt` and redeploy instead.
+   * What a failed subtask means for the job: the restart strategy decides between failing the
+   * job and restarting it — every subtask cancelled, then after the backoff all redeployed as a
+   * new attempt from the latest completed checkpoint (or from the start if there is none).
    */
   private handleTaskFailure(e: Execution, error: SerializedError): void {
-    this.logger.info('subtask failed; failing the job', { subtask: this.graph.describe(e), error: error.message, attempt: this.attempt });
-    this.failJob(error);
+    const backoff = this.restartBackoff;
+    backoff.notifyFailure(this.clock.nowMs());
+    if (!backoff.canRestart()) {
+      this.logger.info('subtask failed; failing the job', { subtask: this.graph.describe(e), error: error.message, attempt: this.attempt, restartStrategy: backoff.describe() });
+      this.failJob(this.config.restartStrategy.type === 'none' ? error : { ...error, message: `${error.message} (not restarted: ${backoff.describe()})` });
+      return;
+    }
+    const delay = backoff.backoffMs();
+    this.logger.warn(`subtask ${this.graph.describe(e)} failed; restarting the job in ${Math.round(delay)} ms`, { error: error.message, attempt: this.attempt, restartStrategy: backoff.describe() });
+    this.status = 'RESTARTING';
+    this.restartDelayMs = delay;
+    this.checkpoints.stop('the job is restarting');
+    this.coordinatorStarted = false;
+    this.cancelExecutions();
+    this.checkTerminal();
+  }
+
+  private restartDelayMs = 0;
+
+  /** Every subtask of the failed attempt has stopped: wait out the backoff, then redeploy. */
+  private scheduleRestart(): void {
+    this.setTimer(this.restartDelayMs, () => {
+      if (this.status !== 'RESTARTING') return;
+      const latest = this.checkpoints.latestCompleted();
+      void (async () => {
+        let plan: RestorePlan | undefined;
+        try {
+          if (latest !== undefined) plan = await this.planRestoreFrom(latest, false);
+        } catch (err) {
+          await this.mailbox.run(() =>
+            this.failJob(serializeError(new SluiceError('RESTORE_FAILED', `could not restore checkpoint ${latest!.id} from ${latest!.dir}: ${describeError(err)}`, { cause: err }))),
+          );
+          return;
+        }
+        await this.mailbox.run(() => this.redeploy(plan));
+      })();
+    });
+  }
+
+  private restartScheduled = false;
+
+  private redeploy(plan: RestorePlan | undefined): void {
+    if (this.status !== 'RESTARTING') return;
+    this.restartScheduled = false;
+    this.attempt++;
+    this.restarts++;
+    this.graph = new ExecutionGraph(this.submission.jobGraph, this.jobId);
+    this.restorePlan = plan;
+    this.splits = plan === undefined ? this.initialSplits : new Map([...this.initialSplits, ...plan.splits]);
+    this.status = 'RUNNING';
+    for (const e of this.graph.executions) e.state = 'SCHEDULED';
+    this.logger.info('redeploying', { attempt: this.attempt, fromCheckpoint: plan?.checkpointId ?? 'none (from the start)' });
+    this.deployed = false;
+    if (!this.slots.includes(undefined)) this.deployAll();
+  }
+
+  private planRestoreFrom(c: CompletedCheckpoint, allowNonRestoredState: boolean): Promise<RestorePlan> {
+    const provider = this.options.splitProvider ?? noSplits;
+    return planRestore(c.dir, c.meta, this.submission.jobGraph, {
+      allowNonRestoredState,
+      assignSplits: (vertexId, parallelism, splits) => provider(this.submission, vertexId, parallelism, splits),
+    });
+  }
+
+  /** The first time every subtask of an attempt runs, periodic checkpoints begin. */
+  private maybeStartCheckpointing(): void {
+    if (this.coordinatorStarted || this.status !== 'RUNNING' || !this.deployed) return;
+    if (!this.graph.executions.every((x) => x.state === 'RUNNING' || x.state === 'FINISHED')) return;
+    this.coordinatorStarted = true;
+    this.checkpoints.start();
   }
 
   private failJob(error: SerializedError): void {
-    if (this.status !== 'CREATED' && this.status !== 'RUNNING') return;
+    if (this.status !== 'CREATED' && this.status !== 'RUNNING' && this.status !== 'RESTARTING') return;
+    this.checkpoints.stop('the job is failing');
     this.failure = error;
     this.status = 'FAILING';
     this.cancelExecutions();
@@ -278,7 +449,8 @@ export class JobMaster implements JobMasterGateway {
       if (slot === undefined) throw new SluiceError('INTERNAL', `no slot ${e.slotIndex} for ${this.graph.describe(e)}`);
       e.slot = slot;
       e.state = 'DEPLOYING';
-      deployments.push({ e, tdd: buildDeploymentDescriptor(this.submission, e, slot.allocationId, this.attempt, this.splits), address: slot.taskManagerAddress });
+      const restore = this.restorePlan?.subtasks.get(e.vertex.id)?.[e.subtaskIndex];
+      deployments.push({ e, tdd: buildDeploymentDescriptor(this.submission, e, slot.allocationId, this.attempt, this.splits, this.config, restore), address: slot.taskManagerAddress });
     }
     this.logger.info('deploying', { subtasks: deployments.length, slots: this.slots.length });
     for (const d of deployments) {
@@ -315,6 +487,13 @@ export class JobMaster implements JobMasterGateway {
 
   private checkTerminal(): void {
     if (this.result !== undefined || !this.graph.allTerminal()) return;
+    if (this.status === 'RESTARTING') {
+      if (!this.restartScheduled) {
+        this.restartScheduled = true;
+        this.scheduleRestart();
+      }
+      return;
+    }
     if (this.status === 'RUNNING' && this.graph.allFinished()) this.complete('FINISHED');
     else if (this.status === 'FAILING') this.complete('FAILED');
     else if (this.status === 'CANCELLING') this.complete('CANCELED');
@@ -323,8 +502,13 @@ export class JobMaster implements JobMasterGateway {
   private complete(status: JobResult['status']): void {
     this.status = status;
     this.clearTimer();
+    this.checkpoints.stop(`the job is ${status}`);
     const input = { jobId: this.jobId, jobName: this.submission.jobName, status, durationMs: Math.max(0, this.clock.nowMs() - this.startTime), executions: this.graph.executions };
-    this.result = this.results.build(status === 'FAILED' && this.failure !== undefined ? { ...input, error: this.failure } : input);
+    const result = this.results.build(status === 'FAILED' && this.failure !== undefined ? { ...input, error: this.failure } : input);
+    if (this.restarts > 0) result.restarts = this.restarts;
+    const last = this.checkpoints.latestCompleted();
+    if (last !== undefined) result.lastCheckpoint = { id: last.id, path: last.dir };
+    this.result = result;
     this.logger.info(`job ${status}`, { durationMs: this.result.durationMs });
     for (const w of this.resultWaiters.splice(0)) w(this.result);
     this.toResourceManager(async (rm) => {

@@ -47,6 +47,9 @@ class TestingTaskExecutorGateway implements TaskExecutorGateway {
   async requestSlotReport(): Promise<SlotReport> {
     throw new Error('not used');
   }
+  async triggerCheckpoint(): Promise<void> {}
+  async notifyCheckpointComplete(): Promise<void> {}
+  async notifyCheckpointAborted(): Promise<void> {}
 }
 
 class TestingJobMasterGateway implements JobMasterGateway {
@@ -63,6 +66,11 @@ class TestingJobMasterGateway implements JobMasterGateway {
     return 'RUNNING';
   }
   async cancel(): Promise<void> {}
+  async acknowledgeCheckpoint(): Promise<void> {}
+  async declineCheckpoint(): Promise<void> {}
+  async triggerSavepoint(): Promise<{ path: string }> {
+    throw new Error('not used');
+  }
 }
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 5));

@@ -88,6 +88,8 @@ async function consume(job: Job): Promise<void> {
     onWatermark() {},
     onWatermarkStatus() {},
     onEndOfInput() {},
+    onBarrier() {},
+    onBarrierAbandoned() {},
   };
   const t0 = performance.now();
   let waits = 0;

@@ -7,7 +7,7 @@
  *   STATUS_IDLE       (no payload) the channel's producer is idle
  *   STATUS_ACTIVE     (no payload) the channel's producer is active again
  *   END_OF_PARTITION  (no payload) nothing follows on this channel, ever
- *   BARRIER           reserved for checkpoint barriers (float64 checkpoint id, uint8 options)
+ *   BARRIER           float64 checkpoint id: everything before it belongs to that checkpoint
  *
  * Control events travel in the same batches as records, so they keep their order relative to
  * the data around them.

@@ -26,6 +26,14 @@ export interface InputHandler {
   onWatermarkStatus(idle: boolean, inputIndex: 0 | 1): void;
   /** Every channel of the input has ended. */
   onEndOfInput(inputIndex: 0 | 1): void;
+  /**
+   * Checkpoint barrier `checkpointId` has arrived on every channel still open: everything
+   * before it has been handed over and nothing after it yet. `alignmentMs` is the time from
+   * the first of these barriers to the last.
+   */
+  onBarrier(checkpointId: number, alignmentMs: number): void;
+  /** A newer barrier overtook the alignment of `checkpointId`, which this task gives up. */
+  onBarrierAbandoned(checkpointId: number): void;
 }
 
 export interface GateInput {
@@ -63,6 +71,10 @@ class InChannel {
   readonly consumer: RingConsumer;
   readonly input: BufferDataInput;
   ended = false;
+  /** Delivered the barrier being aligned; not read again until the alignment completes. */
+  blocked = false;
+  /** Where reading resumes inside the head batch after a barrier stopped it; −1: at its start. */
+  resumeAt = -1;
 
   constructor(
     endpoint: ChannelEndpoint,
@@ -84,6 +96,13 @@ export class InputGate {
   private handler: InputHandler | undefined;
   private cursor = 0;
   private endedInputs = 0;
+  private endedChannels = 0;
+  /** Checkpoint whose barriers are being aligned, and since when; undefined when none is. */
+  private aligning: number | undefined = undefined;
+  private alignStart = 0;
+  private blockedCount = 0;
+  /** Highest checkpoint whose barriers were all seen (older barriers are stale). */
+  private lastBarrier = 0;
   /** Doorbell value read at the start of the last poll; undefined before the first. */
   private seenDoorbell: number | undefined;
 
@@ -130,7 +149,7 @@ export class InputGate {
       while (n < maxBuffers && misses < count) {
         const ch = chs[this.cursor]!;
         this.cursor = this.cursor + 1 === count ? 0 : this.cursor + 1;
-        if (ch.ended || ch.consumer.available() === 0) {
+        if (ch.ended || ch.blocked || ch.consumer.available() === 0) {
           misses++;
           continue;
         }
@@ -156,15 +175,17 @@ export class InputGate {
 
   /** Whether some channel has a batch waiting. */
   hasData(): boolean {
-    for (const ch of this.channels) if (!ch.ended && ch.consumer.available() > 0) return true;
+    for (const ch of this.channels) if (!ch.ended && !ch.blocked && ch.consumer.available() > 0) return true;
     return false;
   }
 
   private readBatch(ch: InChannel, handler: InputHandler): void {
     const consumer = ch.consumer;
-    const start = consumer.headOffset();
+    const head = consumer.headOffset();
     const len = consumer.headLength();
-    const end = start + len;
+    const start = ch.resumeAt >= 0 ? ch.resumeAt : head;
+    const end = head + len;
+    ch.resumeAt = -1;
     const input = ch.input;
     const serializer = ch.serializer;
     const inputIndex = ch.logical.inputIndex;
@@ -191,14 +212,64 @@ export class InputGate {
           break;
         case Frame.END_OF_PARTITION:
           ch.ended = true;
+          this.endedChannels++;
           if (ch.logical.valve.endOfPartition(ch.valveIndex)) this.endInput(ch.logical);
+          // An ended channel has nothing left to align: it may have been the last one missing.
+          if (this.aligning !== undefined) this.checkAligned(handler);
+          break;
+        case Frame.BARRIER:
+          if (this.onBarrierFrame(ch, input.readFloat64(), handler) && input.pos < end) {
+            // The rest of this batch belongs after the checkpoint: keep it for later.
+            ch.resumeAt = input.pos;
+            return;
+          }
           break;
         default:
-          throw new SluiceError('CORRUPT_BATCH', `unknown frame type ${frame} at offset ${input.pos - 1 - start} of a ${len}-byte batch`);
+          throw new SluiceError('CORRUPT_BATCH', `unknown frame type ${frame} at offset ${input.pos - 1 - head} of a ${len}-byte batch`);
       }
     }
     this.stats.bytesIn += len;
     consumer.release();
+  }
+
+  /**
+   * Aligned (exactly-once) barrier handling: the channel that delivered the barrier is blocked
+   * until every open channel has delivered it; then the handler takes the checkpoint and all
+   * channels resume. Returns true when reading of this channel must stop here.
+   */
+  private onBarrierFrame(ch: InChannel, checkpointId: number, handler: InputHandler): boolean {
+    if (checkpointId <= this.lastBarrier) return false;
+    if (this.aligning !== undefined && checkpointId > this.aligning) {
+      // Some upstream task skipped the older checkpoint; it can never complete here.
+      const abandoned = this.aligning;
+      this.unblockAll();
+      handler.onBarrierAbandoned(abandoned);
+    }
+    if (this.aligning === undefined) {
+      this.aligning = checkpointId;
+      this.alignStart = performance.now();
+    } else if (checkpointId < this.aligning) {
+      return false;
+    }
+    ch.blocked = true;
+    this.blockedCount++;
+    this.checkAligned(handler);
+    return true;
+  }
+
+  private checkAligned(handler: InputHandler): void {
+    if (this.blockedCount < this.channels.length - this.endedChannels) return;
+    const id = this.aligning!;
+    const alignmentMs = performance.now() - this.alignStart;
+    this.lastBarrier = id;
+    this.unblockAll();
+    handler.onBarrier(id, alignmentMs);
+  }
+
+  private unblockAll(): void {
+    for (const c of this.channels) c.blocked = false;
+    this.blockedCount = 0;
+    this.aligning = undefined;
   }
 
   private endInput(l: LogicalInput): void {

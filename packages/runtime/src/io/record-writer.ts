@@ -108,6 +108,17 @@ export class RecordWriter {
     for (const ch of this.channels) this.writeControl(ch, idle ? Frame.STATUS_IDLE : Frame.STATUS_ACTIVE, undefined);
   }
 
+  /**
+   * Sends checkpoint barrier `checkpointId` on every channel, after everything emitted so far,
+   * and publishes at once: a barrier waiting for the buffer timeout would hold up alignment.
+   */
+  broadcastBarrier(checkpointId: number): void {
+    for (const ch of this.channels) {
+      this.writeControl(ch, Frame.BARRIER, checkpointId);
+      this.publish(ch);
+    }
+  }
+
   /** Ends every channel (end-of-partition) and publishes everything staged. Idempotent. */
   finish(): void {
     if (this.finished) return;

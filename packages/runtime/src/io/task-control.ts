@@ -7,6 +7,8 @@
  *                 its output channels, or it was cancelled. One word for everything, so a task
  *                 sleeps on one address whatever it waits for.
  *   [1] cancel    1 once the task must stop.
+ *   [2] checkpoint  the latest checkpoint id a source task is asked to take (0: none yet).
+ *   [3] stop      with that checkpoint, the source stops: 1 = stop, 2 = stop and drain (final watermark first).
  *
  * The doorbell is a counter rather than a flag so that a waiter can read it, check its
  * condition, and then wait "unless it changed" — a ring between the check and the wait is
@@ -16,6 +18,11 @@ import { CancellationError } from '@sluice/common';
 
 export const CONTROL_DOORBELL = 0;
 export const CONTROL_CANCEL = 1;
+export const CONTROL_CHECKPOINT = 2;
+export const CONTROL_STOP = 3;
+
+/** How a source ends its input at a stop-with-savepoint. */
+export type StopMode = 'terminate' | 'drain';
 /** Words in a control block; the rest are reserved (e.g. pause requests, checkpoint triggers). */
 export const CONTROL_WORDS = 16;
 
@@ -60,6 +67,25 @@ export class TaskControl {
   cancel(): void {
     Atomics.store(this.words, CONTROL_CANCEL, 1);
     ringDoorbell(this.words);
+  }
+
+  /** The latest checkpoint a source task was asked to take (0 before any). */
+  requestedCheckpoint(): number {
+    return Atomics.load(this.words, CONTROL_CHECKPOINT);
+  }
+
+  /** Asks a source task to take checkpoint `id` (and then to stop, if `stop` says so) and wakes it. */
+  requestCheckpoint(id: number, stop?: StopMode): void {
+    // The stop word first: a task that sees the new id must also see how to end.
+    Atomics.store(this.words, CONTROL_STOP, stop === undefined ? 0 : stop === 'drain' ? 2 : 1);
+    Atomics.store(this.words, CONTROL_CHECKPOINT, id);
+    ringDoorbell(this.words);
+  }
+
+  /** The stop mode that came with the latest checkpoint request. */
+  requestedStop(): StopMode | undefined {
+    const v = Atomics.load(this.words, CONTROL_STOP);
+    return v === 0 ? undefined : v === 2 ? 'drain' : 'terminate';
   }
 
   throwIfCancelled(what = 'task'): void {

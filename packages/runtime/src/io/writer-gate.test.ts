@@ -14,7 +14,7 @@ import { RecordWriter } from './record-writer.js';
 import { createIoStats } from './stats.js';
 import { TaskControl } from './task-control.js';
 
-type Seen = ['record', unknown, number | undefined, number] | ['wm', number, number] | ['status', boolean, number] | ['end', number];
+type Seen = ['record', unknown, number | undefined, number] | ['wm', number, number] | ['status', boolean, number] | ['end', number] | ['barrier', number] | ['abandoned', number];
 
 function recorder(): { seen: Seen[]; handler: InputHandler } {
   const seen: Seen[] = [];
@@ -25,6 +25,8 @@ function recorder(): { seen: Seen[]; handler: InputHandler } {
       onWatermark: (wm, i) => seen.push(['wm', wm, i]),
       onWatermarkStatus: (idle, i) => seen.push(['status', idle, i]),
       onEndOfInput: (i) => seen.push(['end', i]),
+      onBarrier: (id) => seen.push(['barrier', id]),
+      onBarrierAbandoned: (id) => seen.push(['abandoned', id]),
     },
   };
 }
@@ -342,5 +344,79 @@ describe('RecordWriter → InputGate', () => {
       g.poll(handler, 10);
       expect(seen).toEqual([['record', 'late', undefined, 0]]);
     });
+  });
+});
+
+describe('checkpoint barriers at the InputGate (aligned)', () => {
+  it('holds back a channel after its barrier until every open channel delivered it', () => {
+    const t = topology(2, 1);
+    const w0 = writer(t, 0, { kind: 'forward' });
+    const w1 = writer(t, 1, { kind: 'forward' });
+    const g = gate(t, 0);
+    const { seen, handler } = recorder();
+    w0.emit('a0', undefined);
+    w0.broadcastBarrier(1);
+    w0.emit('a1-after', undefined); // same batch as the barrier: must wait
+    w0.flushAll();
+    w1.emit('b0', undefined);
+    w1.flushAll();
+    drain(g, handler);
+    // Channel 0 is blocked after its barrier; channel 1's pre-barrier record still flows.
+    expect(seen).toEqual([
+      ['record', 'a0', undefined, 0],
+      ['record', 'b0', undefined, 0],
+    ]);
+    w1.emit('b1-before', undefined);
+    w1.broadcastBarrier(1);
+    w1.emit('b2-after', undefined);
+    w1.flushAll();
+    drain(g, handler);
+    expect(seen.slice(2, 4)).toEqual([
+      ['record', 'b1-before', undefined, 0],
+      ['barrier', 1],
+    ]);
+    // After alignment both channels resume, including the rest of the batch that held the barrier.
+    const after = seen.slice(4).map((s) => s[1]).sort();
+    expect(after).toEqual(['a1-after', 'b2-after']);
+  });
+
+  it('does not wait for a channel that ended, and completes when the last missing one ends', () => {
+    const t = topology(2, 1);
+    const w0 = writer(t, 0, { kind: 'forward' });
+    const w1 = writer(t, 1, { kind: 'forward' });
+    const g = gate(t, 0);
+    const { seen, handler } = recorder();
+    w0.broadcastBarrier(7);
+    w0.emit('late', undefined);
+    w0.flushAll();
+    drain(g, handler);
+    expect(seen).toEqual([]);
+    w1.emit('last', undefined);
+    w1.finish();
+    drain(g, handler);
+    expect(seen).toEqual([
+      ['record', 'last', undefined, 0],
+      ['barrier', 7],
+      ['record', 'late', undefined, 0],
+    ]);
+  });
+
+  it('ignores stale barriers and abandons an alignment overtaken by a newer checkpoint', () => {
+    const t = topology(2, 1);
+    const w0 = writer(t, 0, { kind: 'forward' });
+    const w1 = writer(t, 1, { kind: 'forward' });
+    const g = gate(t, 0);
+    const { seen, handler } = recorder();
+    w0.broadcastBarrier(1);
+    w1.broadcastBarrier(1);
+    drain(g, handler);
+    expect(seen).toEqual([['barrier', 1]]);
+    w0.broadcastBarrier(1); // stale: already aligned
+    w0.broadcastBarrier(2);
+    drain(g, handler);
+    w1.broadcastBarrier(3); // 2 never comes on channel 1
+    w0.broadcastBarrier(3);
+    drain(g, handler);
+    expect(seen).toEqual([['barrier', 1], ['abandoned', 2], ['barrier', 3]]);
   });
 });

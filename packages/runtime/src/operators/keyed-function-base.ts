@@ -6,9 +6,9 @@
  */
 import type { Collector, Lifecycle, OnTimerContext } from '@sluice/api';
 import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
-import { InternalTimerService, type Timer, type TimerTarget } from '../state/timer-service.js';
+import type { InternalTimerService, Timer, TimerTarget } from '../state/timer-service.js';
 import { KeyedProcessContextImpl, TimestampedCollector } from './contexts.js';
-import { closeFunction, createKeyedBackend, openFunction, OperatorRuntimeContext } from './runtime-context.js';
+import { closeFunction, createKeyedBackend, createTimerService, openFunction, OperatorRuntimeContext } from './runtime-context.js';
 import type { OperatorContext, Output, StreamOperator } from './types.js';
 
 export interface KeyedTimerFunction extends Lifecycle {
@@ -25,7 +25,7 @@ export abstract class KeyedFunctionOperator<F extends KeyedTimerFunction> implem
 
   async open(ctx: OperatorContext, output: Output): Promise<void> {
     this.backend = createKeyedBackend(ctx);
-    this.timers = new InternalTimerService(this.backend, ctx.processingTime, this);
+    this.timers = createTimerService(ctx, this.backend, this);
     this.collector = new TimestampedCollector(output);
     this.pctx = new KeyedProcessContextImpl(output, this.backend, this.timers);
     this.openInputs(output);

@@ -20,6 +20,7 @@ import type {
 } from '@sluice/api';
 import { StateAccessError } from '../state/errors.js';
 import { HeapKeyedStateBackend } from '../state/heap-backend.js';
+import { InternalTimerService, type TimerTarget } from '../state/timer-service.js';
 import type { OperatorContext } from './types.js';
 
 export class OperatorRuntimeContext implements RuntimeContext {
@@ -65,7 +66,20 @@ export async function closeFunction(fn: Lifecycle): Promise<void> {
   if (typeof fn.close === 'function') await fn.close();
 }
 
-/** The keyed state backend of a keyed operator on this subtask. */
+/**
+ * The keyed state backend of a keyed operator on this subtask, with any restored key groups
+ * loaded and registered with the task for checkpoints.
+ */
 export function createKeyedBackend(ctx: OperatorContext): HeapKeyedStateBackend {
-  return new HeapKeyedStateBackend(ctx.taskInfo.maxParallelism, ctx.keyGroupRange, ctx.operatorName);
+  const backend = new HeapKeyedStateBackend(ctx.taskInfo.maxParallelism, ctx.keyGroupRange, ctx.operatorName);
+  for (const g of ctx.restored?.keyGroups ?? []) backend.restoreSerializedGroup(g.keyGroup, g.bytes);
+  ctx.registerKeyedState?.(backend);
+  return backend;
+}
+
+/** The timer service of a keyed operator: restored timers re-registered, checkpointed with its backend. */
+export function createTimerService(ctx: OperatorContext, backend: HeapKeyedStateBackend, target: TimerTarget): InternalTimerService {
+  const timers = new InternalTimerService(backend, ctx.processingTime, target);
+  ctx.registerKeyedState?.(backend, timers);
+  return timers;
 }

@@ -27,7 +27,33 @@ export class SinkOperator implements StreamOperator {
   constructor(private readonly sink: Sink<unknown>) {}
 
   async open(ctx: OperatorContext, _output: Output): Promise<void> {
-    this.writer = await this.sink.createWriter({ taskInfo: ctx.taskInfo, params: ctx.params });
+    const restored = ctx.restored?.operatorState;
+    this.writer = await this.sink.createWriter({ taskInfo: ctx.taskInfo, params: ctx.params, ...(restored === undefined ? {} : { restoredState: restored }) });
+  }
+
+  /**
+   * At the barrier: the writer's own snapshot (a transactional writer switches transactions
+   * now), or a flush. The result settles once every write before the barrier has, so the
+   * checkpoint is acknowledged only when they are durable.
+   */
+  snapshotState(checkpointId: number): Promise<unknown> {
+    const writer = this.writer!;
+    const before = this.pending;
+    const snap = writer.snapshotState !== undefined ? writer.snapshotState(checkpointId) : writer.flush(false);
+    return (async () => {
+      if (before !== undefined) await before;
+      const value = await snap;
+      if (this.failed) throw this.failure;
+      return writer.snapshotState !== undefined ? value : undefined;
+    })();
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void | Promise<void> {
+    return this.writer?.notifyCheckpointComplete?.(checkpointId);
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.writer?.notifyCheckpointAborted?.(checkpointId);
   }
 
   processElement(value: unknown, timestamp: number | undefined): void {

@@ -61,6 +61,12 @@ class MainOutput implements ReaderOutput<unknown> {
   }
 }
 
+/** What a source subtask stores in a checkpoint (the JobMaster reads it to redistribute splits). */
+export interface SourceOperatorState {
+  splits: SourceSplit[];
+  watermark: number;
+}
+
 export class SourceOperator implements SourceStreamOperator {
   private reader!: SourceReader<unknown, SourceSplit>;
   private output!: Output;
@@ -89,6 +95,22 @@ export class SourceOperator implements SourceStreamOperator {
     this.reader = this.source.createReader({ taskInfo: ctx.taskInfo, params: ctx.params, now });
     this.periodic = new PeriodicTimer(time, ctx.config.autoWatermarkIntervalMs, () => this.emitPeriodic());
     this.periodic.start();
+    // Restored event time: downstream resumes at the checkpoint's watermark, and the fresh
+    // generators, which start from nothing, cannot send it backwards.
+    const restored = ctx.restored?.watermark;
+    if (restored !== undefined && restored > -Infinity) {
+      this.mux.current = restored;
+      output.emitWatermark(restored);
+    }
+  }
+
+  /** The splits with their positions, and the watermark sent so far. */
+  snapshotState(checkpointId: number): SourceOperatorState {
+    return { splits: this.reader.snapshotState(checkpointId), watermark: this.mux.current };
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void | Promise<void> {
+    return this.reader.notifyCheckpointComplete?.(checkpointId);
   }
 
   addSplits(splits: unknown[]): void {
@@ -112,6 +134,11 @@ export class SourceOperator implements SourceStreamOperator {
 
   isAvailable(): Promise<void> {
     return this.reader.isAvailable();
+  }
+
+  emitFinalWatermark(): void {
+    this.periodic?.stop();
+    this.mux.emitFinal();
   }
 
   /** @internal for the reader outputs */

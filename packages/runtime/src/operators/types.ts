@@ -7,6 +7,9 @@
 import type { KeyGroupRange } from '@sluice/common';
 import type { ReaderStatus, TaskInfo } from '@sluice/api';
 import type { JobConfig } from '@sluice/protocol';
+import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
+import type { KeyGroupBytes } from '../state/keyed-snapshot.js';
+import type { InternalTimerService } from '../state/timer-service.js';
 
 /** "No timestamp" is `undefined`; watermarks are numbers, −Infinity before the first. */
 export interface Output {
@@ -52,6 +55,22 @@ export interface OperatorContext {
    * thread in batches, never one by one.
    */
   readonly collectToClient: (sinkName: string, records: unknown[]) => void;
+  /** State restored for this operator when the subtask starts from a checkpoint or savepoint. */
+  readonly restored?: RestoredOperatorState;
+  /** Keyed operators register their state backend (and timers) so the task can checkpoint them. */
+  registerKeyedState?(backend: HeapKeyedStateBackend, timers?: InternalTimerService): void;
+}
+
+export interface RestoredOperatorState {
+  /** This subtask's key groups, as `HeapKeyedStateBackend.serializeGroup` wrote them. */
+  keyGroups: KeyGroupBytes[];
+  /**
+   * What `snapshotState` returned, per subtask of the checkpoint. At unchanged parallelism it
+   * is this subtask's own; after a rescale subtask 0 receives every subtask's and the others none.
+   */
+  operatorState: unknown[];
+  /** Sources: the event time reached at the checkpoint; no watermark at or below it is sent again. */
+  watermark?: number;
 }
 
 export interface StreamOperator {
@@ -72,6 +91,15 @@ export interface StreamOperator {
   close(): void | Promise<void>;
   /** A sink that is full returns a promise; the task reads no more input until it settles. */
   backpressure?(): Promise<void> | undefined;
+  /**
+   * A checkpoint barrier reached this operator: everything before it has been processed. Return
+   * the operator's non-keyed state (structured-cloneable data; keyed state is taken by the task).
+   * A promise delays this subtask's acknowledgement, not the barrier's progress downstream.
+   */
+  snapshotState?(checkpointId: number): unknown;
+  /** Every subtask acknowledged checkpoint `checkpointId` and it is stored: commit side effects. */
+  notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
+  notifyCheckpointAborted?(checkpointId: number): void;
 }
 
 /** The head of a source chain. The task loop calls `emitNext` while it returns 'more'. */
@@ -80,6 +108,8 @@ export interface SourceStreamOperator extends StreamOperator {
   noMoreSplits(): void;
   emitNext(): ReaderStatus;
   isAvailable(): Promise<void>;
+  /** Sends the final (+Infinity) watermark now: a drained stop ends event time. */
+  emitFinalWatermark(): void;
 }
 
 export function isSourceOperator(op: StreamOperator): op is SourceStreamOperator {

@@ -10,9 +10,9 @@ import { TimeWindow, type KeySelector, type OperatorSpec, type WindowAssigner } 
 import { SluiceError } from '@sluice/common';
 import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
 import type { KeyedTable, Namespace } from '../state/state-table.js';
-import { InternalTimerService, type Timer, type TimerTarget } from '../state/timer-service.js';
+import type { InternalTimerService, Timer, TimerTarget } from '../state/timer-service.js';
 import { TimestampedCollector } from './contexts.js';
-import { closeFunction, createKeyedBackend, openFunction, OperatorRuntimeContext } from './runtime-context.js';
+import { closeFunction, createKeyedBackend, createTimerService, openFunction, OperatorRuntimeContext } from './runtime-context.js';
 import { SessionMergeResult, addSessionWindow, findSessionWindow, removeSessionWindowAt } from './session-windows.js';
 import type { OperatorContext, OperatorMetricGroup, Output, ProcessingTimeService, StreamOperator } from './types.js';
 import { WindowContents, WindowContextImpl } from './window-contents.js';
@@ -59,7 +59,7 @@ export class WindowOperator implements StreamOperator, TimerTarget {
     this.metrics = ctx.metrics;
     this.operatorName = ctx.operatorName;
     this.backend = createKeyedBackend(ctx);
-    this.timers = new InternalTimerService(this.backend, ctx.processingTime, this);
+    this.timers = createTimerService(ctx, this.backend, this);
     this.collector = new TimestampedCollector(output);
     this.wctx = new WindowContextImpl(output, ctx.processingTime);
     this.contents.open(this.backend);

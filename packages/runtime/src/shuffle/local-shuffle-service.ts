@@ -116,11 +116,23 @@ export class LocalShuffleService {
   }
 
   /**
-   * Forgets all memory of one job attempt. Threads still holding the buffers keep them alive
+   * Forgets all memory of one job attempt (or of every attempt, without `attempt`). Threads still holding the buffers keep them alive
    * until they drop them; call this once every task of the attempt has ended.
    */
-  releaseJob(jobId: string, attempt: number): void {
-    this.jobs.delete(key(jobId, attempt));
+  releaseJob(jobId: string, attempt?: number): void {
+    if (attempt !== undefined) {
+      this.jobs.delete(key(jobId, attempt));
+      return;
+    }
+    for (const k of [...this.jobs.keys()]) if ((JSON.parse(k) as [string, number])[0] === jobId) this.jobs.delete(k);
+  }
+
+  /** Forgets the memory of a job's attempts older than `attempt` (their tasks have all ended). */
+  releaseAttemptsBefore(jobId: string, attempt: number): void {
+    for (const k of [...this.jobs.keys()]) {
+      const [j, a] = JSON.parse(k) as [string, number];
+      if (j === jobId && a < attempt) this.jobs.delete(k);
+    }
   }
 
   /** Number of job attempts holding memory (for tests and leak checks). */

@@ -16,6 +16,7 @@ import {
   type StateDescriptor,
   type ValueState,
 } from '@sluice/api';
+import { deserialize, serialize } from 'node:v8';
 import { keyGroupFor, truncateForMessage, type KeyGroupRange } from '@sluice/common';
 import { KeyRoutingError, StateAccessError } from './errors.js';
 import {
@@ -24,8 +25,8 @@ import {
   HeapMapState,
   HeapReducingState,
   HeapValueState,
+  UserKeyMap,
   type CurrentKey,
-  type UserKeyMap,
 } from './handles.js';
 import { normalizeKey } from './keys.js';
 import { KeyedTable, NamespacedTable, type Namespace } from './state-table.js';
@@ -45,6 +46,17 @@ export interface KeyGroupSnapshot {
   namespaced: Record<string, [Namespace, unknown, unknown][]>;
 }
 
+/** What a key group's section of a checkpoint holds: tables by state name, then timers. */
+type SerializedGroup = [keyed: [string, Map<unknown, unknown>, isMapState: boolean][], namespaced: [string, Map<Namespace, Map<unknown, unknown>>][], event: TimerEntry[], processing: TimerEntry[]];
+type TimerEntry = [unknown, Namespace, number];
+/** MapState values are UserKeyMaps (a Map plus the original object keys), stored as a pair. */
+type StoredUserKeyMap = [entries: Map<unknown, unknown>, originals: Map<string, unknown> | undefined];
+
+/** Receives a key group just before its state may change, while a snapshot is being taken. */
+export interface SnapshotGuard {
+  ensure(groupIndex: number): void;
+}
+
 export class HeapKeyedStateBackend implements CurrentKey {
   /** The key as the user's key selector returned it (what `getCurrentKey()` returns). */
   currentKey: unknown = undefined;
@@ -53,7 +65,15 @@ export class HeapKeyedStateBackend implements CurrentKey {
   groupIndex = -1;
 
   private readonly states = new Map<string, Registered>();
-  private readonly groupCount: number;
+  readonly groupCount: number;
+  /**
+   * Set while a checkpoint copies this backend's key groups out: every key switch tells it the
+   * group about to be touched, so that group is captured before its first change (copy-on-write
+   * at key-group granularity). Undefined otherwise, which costs one field check per record.
+   */
+  snapshotGuard: SnapshotGuard | undefined = undefined;
+  /** Timers restored with the key groups, waiting for the operator's timer service. */
+  private restoredTimers: { keyGroup: number; event: TimerEntry[]; processing: TimerEntry[] }[] = [];
 
   constructor(
     readonly maxParallelism: number,
@@ -73,6 +93,8 @@ export class HeapKeyedStateBackend implements CurrentKey {
           `(is the stream partitioned by the same key selector and max parallelism ${this.maxParallelism}?)`,
       );
     }
+    const guard = this.snapshotGuard;
+    if (guard !== undefined) guard.ensure(gi);
     this.currentKey = key;
     this.normalizedKey = normalizeKey(key);
     this.currentKeyGroup = kg;
@@ -81,6 +103,8 @@ export class HeapKeyedStateBackend implements CurrentKey {
 
   /** For timers, which stored the key group and normalized key when they were registered. */
   setCurrentKeyKnown(key: unknown, normalizedKey: unknown, keyGroup: number): void {
+    const guard = this.snapshotGuard;
+    if (guard !== undefined) guard.ensure(keyGroup - this.keyGroupRange.start);
     this.currentKey = key;
     this.normalizedKey = normalizedKey;
     this.currentKeyGroup = keyGroup;
@@ -174,6 +198,65 @@ export class HeapKeyedStateBackend implements CurrentKey {
     }
   }
 
+  /**
+   * One key group (by group index) as checkpoint bytes — every table's live map and the given
+   * timers, through v8's serializer — or undefined when the group holds nothing.
+   */
+  serializeGroup(groupIndex: number, timers: { snapshotKeyGroup(keyGroup: number): { event: TimerEntry[]; processing: TimerEntry[] } } | undefined): Uint8Array | undefined {
+    const keyed: SerializedGroup[0] = [];
+    const namespaced: SerializedGroup[1] = [];
+    for (const [name, r] of this.states) {
+      if (r.table instanceof NamespacedTable) {
+        const g = r.table.rawGroup(groupIndex);
+        if (g !== undefined) namespaced.push([name, g]);
+      } else {
+        const g = r.table.rawGroup(groupIndex);
+        if (g === undefined) continue;
+        const isMapState = r.kind === 'map';
+        keyed.push([name, isMapState ? storeUserKeyMaps(g as Map<unknown, UserKeyMap<unknown, unknown>>) : g, isMapState]);
+      }
+    }
+    const t = timers?.snapshotKeyGroup(groupIndex + this.keyGroupRange.start);
+    const event = t?.event ?? [];
+    const processing = t?.processing ?? [];
+    if (keyed.length === 0 && namespaced.length === 0 && event.length === 0 && processing.length === 0) return undefined;
+    return serialize([keyed, namespaced, event, processing] satisfies SerializedGroup);
+  }
+
+  /**
+   * Restores one key group from `serializeGroup`'s bytes. Tables not yet registered are kept raw
+   * and adopted when the function declares them; timers wait for `takeRestoredTimers`.
+   */
+  restoreSerializedGroup(keyGroup: number, bytes: Uint8Array): void {
+    this.checkOwned(keyGroup);
+    const gi = keyGroup - this.keyGroupRange.start;
+    const [keyed, namespaced, event, processing] = deserialize(bytes) as SerializedGroup;
+    for (const [name, map, isMapState] of keyed) {
+      const r = this.states.get(name) ?? this.rawTable(name, false);
+      (r.table as KeyedTable<unknown>).restoreRaw(gi, isMapState ? loadUserKeyMaps(map as Map<unknown, StoredUserKeyMap>) : map);
+    }
+    for (const [name, map] of namespaced) {
+      const r = this.states.get(name) ?? this.rawTable(name, true);
+      (r.table as NamespacedTable<unknown>).restoreRaw(gi, map);
+    }
+    if (event.length > 0 || processing.length > 0) this.restoredTimers.push({ keyGroup, event, processing });
+  }
+
+  /** Timers restored with key groups (once; the operator's timer service re-registers them). */
+  takeRestoredTimers(): { keyGroup: number; event: TimerEntry[]; processing: TimerEntry[] }[] {
+    const out = this.restoredTimers;
+    this.restoredTimers = [];
+    return out;
+  }
+
+  private rawTable(name: string, namespaced: boolean): Registered {
+    const r: Registered = namespaced
+      ? { kind: 'namespaced', table: new NamespacedTable<unknown>(name, this.keyGroupRange.start, this.groupCount), handle: undefined }
+      : { kind: 'internal', table: new KeyedTable<unknown>(name, this.keyGroupRange.start, this.groupCount), handle: undefined };
+    this.states.set(name, r);
+    return r;
+  }
+
   private checkOwned(keyGroup: number): void {
     if (keyGroup < this.keyGroupRange.start || keyGroup > this.keyGroupRange.end) {
       throw new StateAccessError(
@@ -206,4 +289,20 @@ export class HeapKeyedStateBackend implements CurrentKey {
     this.states.set(name, { kind, table: table as unknown as Registered['table'], handle });
     return handle;
   }
+}
+
+function storeUserKeyMaps(group: Map<unknown, UserKeyMap<unknown, unknown>>): Map<unknown, unknown> {
+  const out = new Map<unknown, StoredUserKeyMap>();
+  for (const [k, m] of group) out.set(k, [new Map(m), m.originals]);
+  return out as Map<unknown, unknown>;
+}
+
+function loadUserKeyMaps(stored: Map<unknown, StoredUserKeyMap>): Map<unknown, unknown> {
+  const out = new Map<unknown, UserKeyMap<unknown, unknown>>();
+  for (const [k, [entries, originals]] of stored) {
+    const m = new UserKeyMap<unknown, unknown>(entries);
+    if (originals !== undefined) m.originals = originals as Map<string, unknown>;
+    out.set(k, m);
+  }
+  return out;
 }

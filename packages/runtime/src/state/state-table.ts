@@ -59,6 +59,17 @@ export class KeyedTable<V> {
     }
     this.groups[idx] = new Map(entries);
   }
+
+  /** The live map of one key group (by group index), undefined when it holds nothing; for checkpoints. */
+  rawGroup(groupIndex: number): Map<unknown, V> | undefined {
+    const g = this.groups[groupIndex];
+    return g === undefined || g.size === 0 ? undefined : g;
+  }
+
+  /** Adopts a map restored from a checkpoint as one key group's contents. */
+  restoreRaw(groupIndex: number, map: Map<unknown, V>): void {
+    this.groups[groupIndex] = map.size === 0 ? undefined : map;
+  }
 }
 
 export class NamespacedTable<V> {
@@ -114,5 +125,15 @@ export class NamespacedTable<V> {
     const idx = keyGroup - this.firstGroup;
     this.groups[idx] = undefined;
     for (const [ns, k, v] of entries) this.put(idx, ns, k, v);
+  }
+
+  /** The live map (namespace → key → value) of one key group, undefined when empty; for checkpoints. */
+  rawGroup(groupIndex: number): Map<Namespace, Map<unknown, V>> | undefined {
+    const g = this.groups[groupIndex];
+    return g === undefined || g.size === 0 ? undefined : g;
+  }
+
+  restoreRaw(groupIndex: number, map: Map<Namespace, Map<unknown, V>>): void {
+    this.groups[groupIndex] = map.size === 0 ? undefined : map;
   }
 }

@@ -45,6 +45,7 @@ export class InternalTimerService {
     this.eventTimers = new TimerQueue(range.start, count);
     this.processingTimers = new TimerQueue(range.start, count);
     this.onProcessingTimeCallback = (t) => this.fireProcessingTimers(t);
+    for (const snap of backend.takeRestoredTimers()) this.restoreKeyGroup(snap);
   }
 
   currentProcessingTime(): number {
@@ -81,8 +82,9 @@ export class InternalTimerService {
     this.currentWatermark = watermark;
     const q = this.eventTimers;
     for (let t = q.peek(); t !== undefined && t.timestamp <= watermark; t = q.peek()) {
-      q.poll();
+      // Key first: a snapshot in progress captures the timer's key group before poll changes it.
       this.backend.setCurrentKeyKnown(t.key, t.normalizedKey, t.keyGroup);
+      q.poll();
       this.target.onEventTime(t);
     }
   }
@@ -99,7 +101,7 @@ export class InternalTimerService {
     return { keyGroup, event: this.eventTimers.snapshotGroup(keyGroup), processing: this.processingTimers.snapshotGroup(keyGroup) };
   }
 
-  restoreKeyGroup(snap: TimersSnapshot): void {
+  restoreKeyGroup(snap: Omit<TimersSnapshot, 'keyGroup'>): void {
     const maxP = this.backend.maxParallelism;
     for (const [key, ns, ts] of snap.event) this.eventTimers.add(key, normalizeKey(key), keyGroupFor(key, maxP), ns, ts);
     for (const [key, ns, ts] of snap.processing) this.processingTimers.add(key, normalizeKey(key), keyGroupFor(key, maxP), ns, ts);
@@ -130,8 +132,8 @@ export class InternalTimerService {
     this.firingProcessing = true;
     try {
       for (let t = q.peek(); t !== undefined && t.timestamp <= now; t = q.peek()) {
-        q.poll();
         this.backend.setCurrentKeyKnown(t.key, t.normalizedKey, t.keyGroup);
+        q.poll();
         this.target.onProcessingTime(t);
       }
     } finally {

@@ -5,7 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '@sluice/common';
-import type { OperatorRecordCounts, TaskDeploymentDescriptor } from '@sluice/protocol';
+import type { CheckpointStats, OperatorRecordCounts, SubtaskOperatorState, TaskDeploymentDescriptor } from '@sluice/protocol';
 import type { ChannelEndpoint } from '../shuffle/channel-endpoint.js';
 
 export interface InputChannels {
@@ -33,8 +33,13 @@ export interface SubtaskStart {
 export type WorkerMessage =
   | { type: 'running'; operators: { nodeId: number; name: string }[]; metrics: SharedArrayBuffer }
   | { type: 'collected'; sinkName: string; records: unknown[] }
+  | { type: 'checkpoint-ack'; checkpointId: number; operators: SubtaskOperatorState[]; stats: CheckpointStats }
+  | { type: 'checkpoint-decline'; checkpointId: number; error: SerializedError }
   /** Always the last message: after every 'collected' batch on the same (ordered) port. */
   | { type: 'done'; outcome: SubtaskOutcome };
+
+/** From the TaskManager to a running subtask (checkpoint triggers go through the control block). */
+export type TaskControlMessage = { type: 'checkpoint-complete'; checkpointId: number } | { type: 'checkpoint-aborted'; checkpointId: number };
 
 export interface SubtaskOutcome {
   state: 'FINISHED' | 'FAILED' | 'CANCELED';

@@ -17,7 +17,11 @@ import { createRecordSerializer } from '../serialization/index.js';
 import { ChainedTarget, OperatorOutput, WriterTarget, wrapUserError, type Target } from './chain-outputs.js';
 import { TaskProcessingTimeService } from './processing-time.js';
 import { TaskMetricSlot, createTaskMetricsBuffer, writeOperatorCounters, type OperatorCounters } from './task-metrics.js';
-import type { SubtaskOutcome, SubtaskStart, WorkerMessage } from './messages.js';
+import type { SubtaskOutcome, SubtaskStart, TaskControlMessage, WorkerMessage } from './messages.js';
+import { SubtaskCheckpointer, loadRestoredState, operatorUid } from './checkpointing.js';
+import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
+import type { InternalTimerService } from '../state/timer-service.js';
+import type { RestoredOperatorState } from '../operators/types.js';
 
 interface ChainMember {
   node: StreamNode;
@@ -29,6 +33,8 @@ interface ChainMember {
 const YIELD_EVERY_MS = 20;
 const PUBLISH_METRICS_EVERY_MS = 100;
 const MAX_WAIT_MS = 200;
+/** At the end of input, how long a task waits at most to hear how its last checkpoints ended. */
+const CONFIRMATION_WAIT_MS = 30_000;
 
 export class StreamTask {
   private readonly tdd: TaskDeploymentDescriptor;
@@ -45,6 +51,14 @@ export class StreamTask {
   private idleMs = 0;
   private readonly startedAt = preciseNowMs();
   private lastPublish = 0;
+  private readonly keyedByNode = new Map<number, { backend: HeapKeyedStateBackend; timers?: InternalTimerService }>();
+  private restored = new Map<number, RestoredOperatorState>();
+  private checkpointer!: SubtaskCheckpointer;
+  private readonly onControlMessage = (msg: TaskControlMessage): void => {
+    if (this.checkpointer === undefined) return;
+    if (msg.type === 'checkpoint-complete') this.checkpointer.notifyComplete(msg.checkpointId);
+    else if (msg.type === 'checkpoint-aborted') this.checkpointer.notifyAborted(msg.checkpointId);
+  };
 
   constructor(private readonly start: SubtaskStart, private readonly streamGraph: StreamGraph, private readonly jobGraph: JobGraph) {
     this.tdd = start.tdd;
@@ -144,14 +158,21 @@ export class StreamTask {
       processingTime: this.time,
       metrics: member.counters,
       collectToClient: (sinkName, records) => this.post({ type: 'collected', sinkName, records }),
+      ...(this.restored.has(member.node.id) ? { restored: this.restored.get(member.node.id)! } : {}),
+      registerKeyedState: (backend, timers) => {
+        const known = this.keyedByNode.get(member.node.id);
+        this.keyedByNode.set(member.node.id, { backend, ...(timers !== undefined ? { timers } : known?.timers !== undefined ? { timers: known.timers } : {}) });
+      },
     };
   }
 
   /** Runs the subtask to its end; never throws. */
   async run(): Promise<SubtaskOutcome> {
     let opened = 0;
+    this.start.port.on('message', this.onControlMessage);
     try {
       const range = keyGroupRangeFor(this.tdd.maxParallelism, this.tdd.parallelism, this.tdd.subtaskIndex);
+      this.restored = await loadRestoredState(this.tdd.restore, this.members[0]!.node.id);
       // Open tail first, so every operator's downstream is ready before it can emit.
       for (let i = this.members.length - 1; i >= 0; i--) {
         const m = this.members[i]!;
@@ -162,6 +183,16 @@ export class StreamTask {
         }
         opened++;
       }
+      this.checkpointer = new SubtaskCheckpointer(
+        this.tdd,
+        this.members.map((m) => {
+          const keyed = this.keyedByNode.get(m.node.id);
+          return { nodeId: m.node.id, uid: operatorUid(m.node.uid, m.node.id), name: m.node.name, op: m.op, ...(keyed === undefined ? {} : { keyed }) };
+        }),
+        this.writers,
+        (msg) => this.post(msg),
+      );
+      this.restored.clear();
       this.post({ type: 'running', operators: this.vertex.operators.map((o) => ({ nodeId: o.nodeId, name: o.name })), metrics: this.metricsBuffer });
       const head = this.members[0]!;
       if (isSourceOperator(head.op)) await this.runSource(head.op, head);
@@ -174,6 +205,10 @@ export class StreamTask {
         }
       }
       for (const w of this.writers) w.finish();
+      // Checkpoints taken before the end are written, acknowledged and confirmed (so sinks
+      // commit what they covered) before FINISHED.
+      await this.checkpointer.drain();
+      await this.checkpointer.awaitConfirmations(Math.min(this.tdd.config.checkpointTimeoutMs, CONFIRMATION_WAIT_MS), () => this.control.cancelled());
       await this.closeAll(opened);
       this.publishMetrics();
       return { state: 'FINISHED', operators: this.operatorCounts() };
@@ -182,6 +217,8 @@ export class StreamTask {
       this.publishMetrics();
       if (err instanceof CancellationError || this.control.cancelled()) return { state: 'CANCELED', operators: this.operatorCounts() };
       return { state: 'FAILED', error: serializeError(err), operators: this.operatorCounts() };
+    } finally {
+      this.start.port.off('message', this.onControlMessage);
     }
   }
 
@@ -208,6 +245,12 @@ export class StreamTask {
   private housekeeping(now: number): number {
     this.time.fireDue(now);
     let next = this.time.nextDeadline();
+    const cp = this.checkpointer;
+    if (cp.busy) {
+      cp.progress();
+      // Key groups still to capture: come back at once rather than sleep.
+      if (cp.capturing) next = now;
+    }
     for (const w of this.writers) {
       const d = w.flushDue(now);
       if (d < next) next = d;
@@ -233,9 +276,20 @@ export class StreamTask {
     source.addSplits(this.tdd.splits);
     source.noMoreSplits();
     let sliceStart = preciseNowMs();
+    const control = this.control;
+    const checkpointer = this.checkpointer;
     for (;;) {
       this.checkCancelled();
-      const bell = this.control.doorbell();
+      const bell = control.doorbell();
+      const requested = control.requestedCheckpoint();
+      if (requested > checkpointer.lastCheckpointId) {
+        const stop = control.requestedStop();
+        // Drain: the final watermark goes before the barrier, so the savepoint holds what the
+        // timers it fires produced, not timers that will never fire.
+        if (stop === 'drain') source.emitFinalWatermark();
+        checkpointer.perform(requested, 0);
+        if (stop !== undefined) return; // stop-with-savepoint: the input ends at the barrier
+      }
       let status;
       try {
         status = source.emitNext();
@@ -285,6 +339,8 @@ export class StreamTask {
       },
       onWatermarkStatus: (idle, inputIndex) => op.processWatermarkStatus(idle, inputIndex),
       onEndOfInput: () => {},
+      onBarrier: (checkpointId, alignmentMs) => this.checkpointer.perform(checkpointId, alignmentMs),
+      onBarrierAbandoned: () => {},
     };
     let sliceStart = preciseNowMs();
     while (!gate.isFinished()) {

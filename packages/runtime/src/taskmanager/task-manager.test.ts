@@ -66,6 +66,11 @@ class TestingJobMasterGateway implements JobMasterGateway {
     return 'RUNNING';
   }
   async cancel(): Promise<void> {}
+  async acknowledgeCheckpoint(): Promise<void> {}
+  async declineCheckpoint(): Promise<void> {}
+  async triggerSavepoint(): Promise<{ path: string }> {
+    throw new Error('not used');
+  }
 }
 
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));

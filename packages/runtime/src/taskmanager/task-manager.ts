@@ -12,6 +12,7 @@ import {
   Mailbox,
   RpcUnreachableError,
   type ExecutionState,
+  type StopMode,
   type JobMasterGateway,
   type OperatorRecordCounts,
   type ResourceManagerGateway,
@@ -152,6 +153,30 @@ export class TaskManager implements TaskExecutorGateway {
     });
   }
 
+  triggerCheckpoint(executionId: string, checkpointId: number, _timestamp: number, stop?: StopMode): Promise<void> {
+    return this.mailbox.run(() => {
+      const entry = this.tasks.get(executionId);
+      if (entry === undefined || entry.terminal) {
+        throw new SluiceError('TASK_NOT_RUNNING', `cannot trigger checkpoint ${checkpointId}: execution ${executionId} is not running on TaskManager '${this.resourceId}'`);
+      }
+      entry.handle?.triggerCheckpoint(checkpointId, stop);
+    });
+  }
+
+  notifyCheckpointComplete(executionId: string, checkpointId: number): Promise<void> {
+    return this.mailbox.run(() => {
+      const entry = this.tasks.get(executionId);
+      if (entry !== undefined && !entry.terminal) entry.handle?.notifyCheckpoint('complete', checkpointId);
+    });
+  }
+
+  notifyCheckpointAborted(executionId: string, checkpointId: number): Promise<void> {
+    return this.mailbox.run(() => {
+      const entry = this.tasks.get(executionId);
+      if (entry !== undefined && !entry.terminal) entry.handle?.notifyCheckpoint('aborted', checkpointId);
+    });
+  }
+
   freeSlot(allocationId: string, reason: string): Promise<void> {
     return this.mailbox.run(() => {
       if (this.slots.byAllocation(allocationId) === undefined) return;
@@ -221,6 +246,9 @@ export class TaskManager implements TaskExecutorGateway {
       cancelTask: (executionId) => this.cancelTask(executionId),
       freeSlot: (allocationId, reason) => this.freeSlot(allocationId, reason),
       requestSlotReport: () => this.requestSlotReport(),
+      triggerCheckpoint: (executionId, checkpointId, timestamp, stop) => this.triggerCheckpoint(executionId, checkpointId, timestamp, stop),
+      notifyCheckpointComplete: (executionId, checkpointId) => this.notifyCheckpointComplete(executionId, checkpointId),
+      notifyCheckpointAborted: (executionId, checkpointId) => this.notifyCheckpointAborted(executionId, checkpointId),
     };
   }
 
@@ -283,6 +311,16 @@ export class TaskManager implements TaskExecutorGateway {
       onFinished: (operators) => terminal('FINISHED', operators),
       onFailed: (error, operators) => terminal('FAILED', operators, error ?? serializeError(new Error('task failed without an error'))),
       onCanceled: (operators) => terminal('CANCELED', operators),
+      onCheckpointAck: (checkpointId, operators, stats) =>
+        post(() => {
+          const ack = { jobId: tdd.jobId, executionId: tdd.executionId, checkpointId, operators, stats };
+          this.sendToJobMaster(entry, `ack of checkpoint ${checkpointId} by ${tdd.executionId}`, (jm) => jm.acknowledgeCheckpoint(ack));
+        }),
+      onCheckpointDecline: (checkpointId, reason) =>
+        post(() => {
+          const decline = { jobId: tdd.jobId, executionId: tdd.executionId, checkpointId, reason };
+          this.sendToJobMaster(entry, `decline of checkpoint ${checkpointId} by ${tdd.executionId}`, (jm) => jm.declineCheckpoint(decline));
+        }),
     };
   }
 

@@ -5,7 +5,7 @@
  */
 import type { SerializedError } from '@sluice/common';
 import type { SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics';
-import type { OperatorRecordCounts, TaskDeploymentDescriptor } from '@sluice/protocol';
+import type { CheckpointStats, OperatorRecordCounts, SubtaskOperatorState, TaskDeploymentDescriptor } from '@sluice/protocol';
 
 export interface TaskListener {
   /** The subtask has opened its operators and processes input. */
@@ -15,12 +15,20 @@ export interface TaskListener {
   onFinished(operators: OperatorRecordCounts[]): void;
   onFailed(error: SerializedError, operators: OperatorRecordCounts[]): void;
   onCanceled(operators: OperatorRecordCounts[]): void;
+  /** The subtask wrote its state for a checkpoint. */
+  onCheckpointAck(checkpointId: number, operators: SubtaskOperatorState[], stats: CheckpointStats): void;
+  /** The subtask could not take part in a checkpoint. */
+  onCheckpointDecline(checkpointId: number, error: SerializedError): void;
 }
 
 export interface RunningTask {
   readonly executionId: string;
   /** Asks the subtask to stop; the listener's onCanceled (or onFailed/onFinished) follows. */
   cancel(): void;
+  /** Asks a source subtask to take a checkpoint (it then sends barriers downstream), and to end its input after it when `stop` is set. */
+  triggerCheckpoint(checkpointId: number, stop?: 'terminate' | 'drain'): void;
+  /** Tells the subtask a checkpoint completed or was aborted. */
+  notifyCheckpoint(outcome: 'complete' | 'aborted', checkpointId: number): void;
 }
 
 export interface TaskRunner {

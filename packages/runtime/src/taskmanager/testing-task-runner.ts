@@ -15,6 +15,8 @@ export class TestingTask implements RunningTask {
   status: TestingTaskStatus = 'started';
   ignoreCancel = false;
   cancelRequested = false;
+  /** Checkpoints this task was asked to trigger, and notifications it received, in order. */
+  readonly checkpointCalls: string[] = [];
 
   constructor(
     readonly tdd: TaskDeploymentDescriptor,
@@ -55,6 +57,23 @@ export class TestingTask implements RunningTask {
     if (this.terminal) return;
     this.status = 'failed';
     this.listener.onFailed(serializeError(error), operators);
+  }
+
+  triggerCheckpoint(checkpointId: number, stop?: 'terminate' | 'drain'): void {
+    this.checkpointCalls.push(`trigger ${checkpointId}${stop === undefined ? '' : ` ${stop}`}`);
+  }
+
+  notifyCheckpoint(outcome: 'complete' | 'aborted', checkpointId: number): void {
+    this.checkpointCalls.push(`${outcome} ${checkpointId}`);
+  }
+
+  /** Acknowledges a checkpoint with no state, as a stateless subtask would. */
+  ack(checkpointId: number): void {
+    this.listener.onCheckpointAck(checkpointId, [], { bytes: 0, syncMs: 0, asyncMs: 0, alignmentMs: 0 });
+  }
+
+  decline(checkpointId: number, error: unknown): void {
+    this.listener.onCheckpointDecline(checkpointId, serializeError(error));
   }
 
   cancel(): void {

@@ -11,7 +11,8 @@ import type { SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics
 import type { TaskDeploymentDescriptor } from '@sluice/protocol';
 import type { LocalShuffleService } from '../shuffle/local-shuffle-service.js';
 import type { RunningTask, TaskListener, TaskRunner } from '../taskmanager/task-runner.js';
-import type { SubtaskOutcome, SubtaskStart, WorkerMessage } from '../task/messages.js';
+import type { SubtaskOutcome, SubtaskStart, TaskControlMessage, WorkerMessage } from '../task/messages.js';
+import { TaskControl } from '../io/task-control.js';
 import { TaskMetricSlot, readOperatorCounters } from '../task/task-metrics.js';
 
 export interface PiscinaTaskRunnerOptions {
@@ -64,7 +65,7 @@ export class PiscinaTaskRunner implements TaskRunner {
     const executionId = tdd.executionId;
     if (this.closed) {
       queueMicrotask(() => listener.onFailed(serializeError(new SluiceError('RUNNER_CLOSED', 'the TaskManager is shutting down')), []));
-      return { executionId, cancel: () => {} };
+      return { executionId, cancel: () => {}, triggerCheckpoint: () => {}, notifyCheckpoint: () => {} };
     }
     if (this.live.size >= this.options.maxThreads) {
       const err = new SluiceError(
@@ -72,9 +73,11 @@ export class PiscinaTaskRunner implements TaskRunner {
         `subtask ${tdd.vertexName} (${tdd.subtaskIndex + 1}/${tdd.parallelism}) needs a worker thread but all ${this.options.maxThreads} are running subtasks; raise the TaskManager's worker thread limit`,
       );
       queueMicrotask(() => listener.onFailed(serializeError(err), []));
-      return { executionId, cancel: () => {} };
+      return { executionId, cancel: () => {}, triggerCheckpoint: () => {}, notifyCheckpoint: () => {} };
     }
     const shuffle = this.options.shuffle;
+    // A restarted job's earlier attempts have ended everywhere before it is redeployed.
+    if (tdd.attempt > 0) shuffle.releaseAttemptsBefore(tdd.jobId, tdd.attempt);
     const control = shuffle.taskControl(tdd.jobId, tdd.attempt, tdd.vertexId, tdd.subtaskIndex);
     const start: Omit<SubtaskStart, 'port'> = {
       tdd,
@@ -117,6 +120,12 @@ export class PiscinaTaskRunner implements TaskRunner {
         case 'collected':
           listener.onCollected(msg.sinkName, msg.records);
           break;
+        case 'checkpoint-ack':
+          listener.onCheckpointAck(msg.checkpointId, msg.operators, msg.stats);
+          break;
+        case 'checkpoint-decline':
+          listener.onCheckpointDecline(msg.checkpointId, msg.error);
+          break;
         case 'done':
           finish(msg.outcome);
           break;
@@ -141,6 +150,13 @@ export class PiscinaTaskRunner implements TaskRunner {
     );
     return {
       executionId,
+      triggerCheckpoint: (checkpointId, stop) => {
+        new TaskControl(control).requestCheckpoint(checkpointId, stop);
+      },
+      notifyCheckpoint: (outcome, checkpointId) => {
+        if (done) return;
+        port1.postMessage({ type: outcome === 'complete' ? 'checkpoint-complete' : 'checkpoint-aborted', checkpointId } satisfies TaskControlMessage);
+      },
       cancel: () => {
         shuffle.cancel(tdd.jobId, tdd.attempt, tdd.vertexId, tdd.subtaskIndex);
         if (live.killTimer === undefined) {

@@ -1,0 +1,338 @@
+/**
+ * The checkpoint coordinator of one job, living in its JobMaster (all calls run on the
+ * JobMaster's mailbox). It triggers periodic checkpoints at the source subtasks, one at a time,
+ * collects every subtask's acknowledgement, writes the checkpoint's metadata last (the moment the
+ * checkpoint exists), tells the subtasks it is complete so sinks commit, and keeps the newest N.
+ * A checkpoint that a subtask declines, or that outlives its timeout, is aborted and counted;
+ * the next one starts after the usual pause.
+ */
+import { describeError, SluiceError, type Clock, type Logger } from '@sluice/common';
+import type { CheckpointAck, CheckpointDecline, JobConfig, JobGraph, StopMode } from '@sluice/protocol';
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_FORMAT_VERSION,
+  checkpointDir,
+  operatorUid,
+  pruneCheckpoints,
+  writeMetadata,
+  type CheckpointMetadata,
+  type OperatorCheckpointState,
+} from '@sluice/runtime';
+
+/** What the coordinator needs from its JobMaster. */
+export interface CoordinatorHost {
+  /** The current attempt's subtasks: id, vertex, subtask index and state. */
+  executions(): readonly { executionId: string; vertex: { id: string; isSource: boolean }; subtaskIndex: number; state: string }[];
+  /** Whether the job is running normally (not failing, restarting or cancelling). */
+  isRunning(): boolean;
+  triggerAt(executionId: string, checkpointId: number, timestamp: number, stop?: StopMode): Promise<void>;
+  notify(executionId: string, outcome: 'complete' | 'aborted', checkpointId: number): void;
+  /** Runs `action` on the JobMaster's mailbox. */
+  run(action: () => void): void;
+}
+
+export interface CheckpointStatsSnapshot {
+  completed: number;
+  failed: number;
+  inProgress: number;
+  lastCompletedId: number;
+  lastDurationMs: number;
+  lastSizeBytes: number;
+  lastAlignmentMs: number;
+  /** Longest synchronous part (processing held) of the last checkpoint over its subtasks. */
+  lastSyncMs: number;
+}
+
+export interface CompletedCheckpoint {
+  id: number;
+  dir: string;
+  meta: CheckpointMetadata;
+}
+
+interface Pending {
+  id: number;
+  triggeredAt: number;
+  awaiting: Set<string>;
+  acks: CheckpointAck[];
+  finished: { vertexId: string; subtask: number }[];
+  timer: NodeJS.Timeout;
+  savepoint?: { resolve(c: CompletedCheckpoint): void; reject(err: unknown): void };
+}
+
+export interface CheckpointCoordinatorOptions {
+  jobId: string;
+  jobName: string;
+  jobGraph: JobGraph;
+  config: JobConfig;
+  /** The resolved checkpoint root directory. */
+  root: string;
+  host: CoordinatorHost;
+  clock: Clock;
+  logger: Logger;
+  /** Id of the last checkpoint taken before (a restore continues the numbering). */
+  lastId?: number;
+}
+
+export class CheckpointCoordinator {
+  private nextId: number;
+  private pending: Pending | undefined;
+  private periodic: NodeJS.Timeout | undefined;
+  private lastEnd = 0;
+  private stopped = false;
+  /** The periodic timer fired while a checkpoint was in progress. */
+  private overdue = false;
+  private latest: CompletedCheckpoint | undefined;
+  private readonly waitingSavepoints: (NonNullable<Pending['savepoint']> & { stop?: StopMode })[] = [];
+  readonly stats: CheckpointStatsSnapshot = { completed: 0, failed: 0, inProgress: 0, lastCompletedId: 0, lastDurationMs: 0, lastSizeBytes: 0, lastAlignmentMs: 0, lastSyncMs: 0 };
+
+  constructor(private readonly options: CheckpointCoordinatorOptions) {
+    this.nextId = (options.lastId ?? 0) + 1;
+  }
+
+  get periodicEnabled(): boolean {
+    return this.options.config.checkpointIntervalMs > 0;
+  }
+
+  /** The newest completed checkpoint of this run (or the one restored from). */
+  latestCompleted(): CompletedCheckpoint | undefined {
+    return this.latest;
+  }
+
+  setLatest(c: CompletedCheckpoint): void {
+    this.latest = c;
+    if (c.id >= this.nextId) this.nextId = c.id + 1;
+    this.stats.lastCompletedId = c.id;
+  }
+
+  /** Every subtask runs: start the periodic schedule (again, after a restart). */
+  start(): void {
+    this.stopped = false;
+    this.overdue = false;
+    if (this.periodicEnabled) this.schedule(this.options.config.checkpointIntervalMs);
+  }
+
+  /** Stops triggering and aborts the checkpoint in progress (job failing, restarting or ending). */
+  stop(reason: string): void {
+    this.stopped = true;
+    if (this.periodic !== undefined) clearTimeout(this.periodic);
+    this.periodic = undefined;
+    if (this.pending !== undefined) this.abort(this.pending, reason, false);
+    for (const s of this.waitingSavepoints.splice(0)) s.reject(new SluiceError('SAVEPOINT_FAILED', `savepoint not taken: ${reason}`));
+  }
+
+  /**
+   * Takes a checkpoint now (after the one in progress) and resolves when it is complete. With
+   * `stop`, the sources end their input right after it and no further checkpoint is taken.
+   */
+  triggerNow(stop?: StopMode): Promise<CompletedCheckpoint> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) {
+        reject(new SluiceError('CHECKPOINT_NOT_POSSIBLE', 'the job is not running (or already stopping)'));
+        return;
+      }
+      this.waitingSavepoints.push({ resolve, reject, ...(stop === undefined ? {} : { stop }) });
+      if (this.pending === undefined) this.trigger();
+    });
+  }
+
+  receiveAck(ack: CheckpointAck): void {
+    const p = this.pending;
+    if (p === undefined || ack.checkpointId !== p.id || !p.awaiting.delete(ack.executionId)) return;
+    p.acks.push(ack);
+    this.maybeComplete(p);
+  }
+
+  receiveDecline(decline: CheckpointDecline): void {
+    const p = this.pending;
+    if (p === undefined || decline.checkpointId !== p.id) return;
+    this.abort(p, `subtask ${decline.executionId} declined: ${decline.reason.message}`, true);
+  }
+
+  /** A subtask finished: it owes no acknowledgement (its inputs ended before any barrier could reach it). */
+  executionFinished(executionId: string, vertexId: string, subtask: number): void {
+    const p = this.pending;
+    if (p === undefined || !p.awaiting.delete(executionId)) return;
+    p.finished.push({ vertexId, subtask });
+    this.maybeComplete(p);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.periodic !== undefined) clearTimeout(this.periodic);
+    this.periodic = setTimeout(() => this.options.host.run(() => this.onTimer()), Math.max(0, delayMs));
+    this.periodic.unref();
+  }
+
+  private onTimer(): void {
+    this.periodic = undefined;
+    if (this.stopped) return;
+    if (this.pending !== undefined) {
+      // One at a time: the next one starts when this one ends (after the minimum pause).
+      this.overdue = true;
+      return;
+    }
+    const { checkpointIntervalMs, minPauseBetweenCheckpointsMs } = this.options.config;
+    const now = this.options.clock.nowMs();
+    const pauseLeft = this.lastEnd + minPauseBetweenCheckpointsMs - now;
+    if (pauseLeft > 0) {
+      this.schedule(pauseLeft);
+      return;
+    }
+    this.trigger();
+    if (this.periodicEnabled) this.schedule(checkpointIntervalMs);
+  }
+
+  private trigger(): void {
+    const host = this.options.host;
+    const executions = host.executions();
+    const now = this.options.clock.nowMs();
+    const running = executions.filter((e) => e.state === 'RUNNING');
+    const notReady = executions.filter((e) => e.state !== 'RUNNING' && e.state !== 'FINISHED');
+    const sources = running.filter((e) => e.vertex.isSource);
+    if (!host.isRunning() || notReady.length > 0 || sources.length === 0) {
+      // Not every subtask is up yet (or all sources have ended): try again next round.
+      this.options.logger.debug('checkpoint not triggered: subtasks not all running', { notReady: notReady.length, sources: sources.length });
+      if (this.waitingSavepoints.length > 0 && sources.length === 0 && notReady.length === 0) {
+        for (const s of this.waitingSavepoints.splice(0)) s.reject(new SluiceError('CHECKPOINT_NOT_POSSIBLE', 'every source has finished; there is nothing left to checkpoint'));
+      } else if (this.waitingSavepoints.length > 0) this.schedule(100);
+      return;
+    }
+    const id = this.nextId++;
+    const timeoutMs = this.options.config.checkpointTimeoutMs;
+    const p: Pending = {
+      id,
+      triggeredAt: now,
+      awaiting: new Set(running.map((e) => e.executionId)),
+      acks: [],
+      finished: executions.filter((e) => e.state === 'FINISHED').map((e) => ({ vertexId: e.vertex.id, subtask: e.subtaskIndex })),
+      timer: setTimeout(() => host.run(() => this.pending === p && this.abort(p, `not complete after ${timeoutMs} ms (checkpoint timeout)`, true)), timeoutMs),
+    };
+    p.timer.unref();
+    const savepoints = this.waitingSavepoints.splice(0);
+    const stop = savepoints.find((x) => x.stop !== undefined)?.stop;
+    if (stop !== undefined) {
+      // The sources end after this one: nothing further to checkpoint.
+      this.stopped = true;
+      if (this.periodic !== undefined) clearTimeout(this.periodic);
+      this.periodic = undefined;
+    }
+    if (savepoints.length > 0) {
+      p.savepoint = {
+        resolve: (c) => savepoints.forEach((s) => s.resolve(c)),
+        reject: (err) => savepoints.forEach((s) => s.reject(err)),
+      };
+    }
+    this.pending = p;
+    this.stats.inProgress = 1;
+    this.options.logger.debug('triggering checkpoint', { checkpointId: id, subtasks: p.awaiting.size });
+    for (const e of sources) {
+      host.triggerAt(e.executionId, id, now, stop).catch((err: unknown) => host.run(() => this.pending === p && this.abort(p, `could not trigger it at ${e.executionId}: ${describeError(err)}`, true)));
+    }
+  }
+
+  private maybeComplete(p: Pending): void {
+    if (p.awaiting.size > 0) return;
+    const { jobId, jobName, root, logger } = this.options;
+    const dir = checkpointDir(root, jobId, p.id);
+    const meta = this.buildMetadata(p);
+    writeMetadata(dir, meta).then(
+      () => this.options.host.run(() => this.completed(p, dir, meta)),
+      (err: unknown) => this.options.host.run(() => this.pending === p && this.abort(p, `could not write its metadata: ${describeError(err)}`, true)),
+    );
+    logger.debug('all subtasks acknowledged; writing metadata', { checkpointId: p.id, jobName });
+  }
+
+  private completed(p: Pending, dir: string, meta: CheckpointMetadata): void {
+    if (this.pending !== p) return;
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    const now = this.options.clock.nowMs();
+    this.lastEnd = now;
+    const c: CompletedCheckpoint = { id: p.id, dir, meta };
+    this.setLatest(c);
+    const s = this.stats;
+    s.completed++;
+    s.inProgress = 0;
+    s.lastDurationMs = now - p.triggeredAt;
+    s.lastSizeBytes = p.acks.reduce((n, a) => n + a.stats.bytes, 0);
+    s.lastAlignmentMs = p.acks.reduce((m, a) => Math.max(m, a.stats.alignmentMs), 0);
+    s.lastSyncMs = p.acks.reduce((m, a) => Math.max(m, a.stats.syncMs), 0);
+    this.options.logger.info('checkpoint complete', { checkpointId: p.id, durationMs: Math.round(s.lastDurationMs), bytes: s.lastSizeBytes });
+    for (const e of this.options.host.executions()) if (e.state === 'RUNNING') this.options.host.notify(e.executionId, 'complete', p.id);
+    p.savepoint?.resolve(c);
+    void pruneCheckpoints(this.options.root, this.options.jobId, this.options.config.retainedCheckpoints, this.options.logger).catch((err: unknown) =>
+      this.options.logger.warn('could not prune old checkpoints', { error: describeError(err) }),
+    );
+    if (this.waitingSavepoints.length > 0) this.trigger();
+    else this.resumeSchedule();
+  }
+
+  /** After a checkpoint ends: one the periodic timer skipped meanwhile starts after the minimum pause. */
+  private resumeSchedule(): void {
+    if (this.stopped || !this.overdue) return;
+    this.overdue = false;
+    this.schedule(0);
+  }
+
+  private abort(p: Pending, reason: string, countAsFailure: boolean): void {
+    if (this.pending !== p) return;
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    this.lastEnd = this.options.clock.nowMs();
+    this.stats.inProgress = 0;
+    if (countAsFailure) {
+      this.stats.failed++;
+      this.options.logger.warn(`checkpoint ${p.id} aborted: ${reason}`, { checkpointId: p.id });
+    }
+    for (const e of this.options.host.executions()) if (e.state === 'RUNNING') this.options.host.notify(e.executionId, 'aborted', p.id);
+    p.savepoint?.reject(new SluiceError('SAVEPOINT_FAILED', `savepoint (checkpoint ${p.id}) failed: ${reason}`));
+    if (!this.stopped && this.waitingSavepoints.length > 0) this.schedule(0);
+    else this.resumeSchedule();
+  }
+
+  private buildMetadata(p: Pending): CheckpointMetadata {
+    const graph = this.options.jobGraph;
+    const byUid = new Map<string, OperatorCheckpointState>();
+    const byNode = new Map<number, OperatorCheckpointState>();
+    for (const v of graph.vertices) {
+      for (const info of v.operators) {
+        const op: OperatorCheckpointState = {
+          uid: operatorUid(info.uid, info.nodeId),
+          name: info.name,
+          kind: info.kind,
+          parallelism: v.parallelism,
+          maxParallelism: v.maxParallelism,
+          keyed: [],
+          operator: [],
+          finishedSubtasks: p.finished.filter((f) => f.vertexId === v.id).map((f) => f.subtask).sort((a, b) => a - b),
+        };
+        byUid.set(op.uid, op);
+        byNode.set(info.nodeId, op);
+      }
+    }
+    const subtaskOf = new Map(this.options.host.executions().map((e) => [e.executionId, e.subtaskIndex] as const));
+    for (const ack of p.acks) {
+      const subtask = subtaskOf.get(ack.executionId)!;
+      for (const s of ack.operators) {
+        const op = byNode.get(s.nodeId);
+        if (op === undefined) continue;
+        if (s.keyed !== undefined) op.keyed.push({ ...s.keyed, subtask });
+        if (s.operator !== undefined) op.operator.push({ ...s.operator, subtask });
+      }
+    }
+    for (const op of byUid.values()) {
+      op.keyed.sort((a, b) => a.subtask - b.subtask);
+      op.operator.sort((a, b) => a.subtask - b.subtask);
+    }
+    return {
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_FORMAT_VERSION,
+      jobId: this.options.jobId,
+      jobName: this.options.jobName,
+      checkpointId: p.id,
+      kind: 'checkpoint',
+      triggeredAt: p.triggeredAt,
+      completedAt: this.options.clock.nowMs(),
+      operators: [...byUid.values()],
+    };
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Planning a restore: which part of a checkpoint or savepoint each subtask of the job reads.
+ * Operators match by uid. Keyed state goes by key-group ranges, so any parallelism works (the
+ * max parallelism must stay). Source positions are read here: at the same parallelism each
+ * subtask gets its own splits back; otherwise all splits are dealt out again by the source's
+ * assignment rule. Other operator state stays with its subtask, or goes to subtask 0 after a
+ * rescale. State for operators the job no longer has is refused unless the user allows it.
+ */
+import { deserialize } from 'node:v8';
+import { SluiceError } from '@sluice/common';
+import type { JobGraph, JobVertex, OperatorRestore, SubtaskRestore } from '@sluice/protocol';
+import {
+  assignKeyedState,
+  assignOperatorState,
+  operatorUid,
+  readWholeFile,
+  type CheckpointMetadata,
+  type OperatorCheckpointState,
+  type SourceOperatorState,
+} from '@sluice/runtime';
+
+export interface RestorePlan {
+  checkpointId: number;
+  /** Per vertex id, per subtask: what to restore (undefined: nothing). */
+  subtasks: Map<string, (SubtaskRestore | undefined)[]>;
+  /** Per source vertex id whose splits come from the checkpoint: splits per subtask. */
+  splits: Map<string, unknown[][]>;
+}
+
+export interface PlanRestoreOptions {
+  allowNonRestoredState: boolean;
+  /** Deals restored splits of a source vertex to `parallelism` subtasks (the source's own rule). */
+  assignSplits(vertexId: string, parallelism: number, splits: unknown[]): Promise<unknown[][]>;
+}
+
+function hasState(op: OperatorCheckpointState): boolean {
+  return op.keyed.length > 0 || op.operator.length > 0 || op.finishedSubtasks.length > 0;
+}
+
+export async function planRestore(dir: string, meta: CheckpointMetadata, graph: JobGraph, options: PlanRestoreOptions): Promise<RestorePlan> {
+  const byUid = new Map(meta.operators.map((o) => [o.uid, o] as const));
+  const jobUids = new Set<string>();
+  for (const v of graph.vertices) for (const info of v.operators) jobUids.add(operatorUid(info.uid, info.nodeId));
+  const unmatched = meta.operators.filter((o) => !jobUids.has(o.uid) && (o.keyed.length > 0 || o.operator.length > 0));
+  if (unmatched.length > 0 && !options.allowNonRestoredState) {
+    throw new SluiceError(
+      'SAVEPOINT_MISMATCH',
+      `${dir} holds state for ${unmatched.length} operator(s) this job does not have: ${unmatched.map((o) => `uid '${o.uid}' (${o.name})`).join(', ')}. ` +
+        `Give those operators the same .uid(...) as in the job that wrote it, or pass --allow-non-restored-state to drop their state.`,
+    );
+  }
+  const plan: RestorePlan = { checkpointId: meta.checkpointId, subtasks: new Map(), splits: new Map() };
+  for (const v of graph.vertices) {
+    const perSubtask: SubtaskRestore[] = Array.from({ length: v.parallelism }, () => ({ checkpointId: meta.checkpointId, operators: {} }));
+    for (const [index, info] of v.operators.entries()) {
+      const op = byUid.get(operatorUid(info.uid, info.nodeId));
+      if (op === undefined || !hasState(op)) continue;
+      const entries: OperatorRestore[] = Array.from({ length: v.parallelism }, () => ({ uid: op.uid, keyed: [], operator: [] }));
+      if (op.keyed.length > 0) {
+        for (const a of assignKeyedState(op, v.parallelism, v.maxParallelism)) {
+          entries[a.subtask]!.keyed = a.slices.map((s) => ({ dir, file: s.handle.file, bytes: s.handle.bytes, crc32: s.handle.crc32, keyGroups: s.sections }));
+        }
+      }
+      if (index === 0 && v.isSource) {
+        await restoreSource(dir, op, v, perSubtask, plan, options);
+      } else if (op.operator.length > 0) {
+        const a = assignOperatorState(op, v.parallelism);
+        if (a.mode === 'same-parallelism') a.subtasks.forEach((handles, i) => (entries[i]!.operator = handles.map((h) => ({ dir, file: h.file, bytes: h.bytes, crc32: h.crc32 }))));
+        else entries[0]!.operator = a.handles.map((h) => ({ dir, file: h.file, bytes: h.bytes, crc32: h.crc32 }));
+      }
+      entries.forEach((e, i) => {
+        if (e.keyed.length > 0 || e.operator.length > 0) perSubtask[i]!.operators[info.nodeId] = e;
+      });
+    }
+    plan.subtasks.set(
+      v.id,
+      perSubtask.map((r) => (Object.keys(r.operators).length > 0 || r.sourceWatermark !== undefined ? r : undefined)),
+    );
+  }
+  return plan;
+}
+
+/** Source positions and event time: splits back to their subtasks, or dealt out again after a rescale. */
+async function restoreSource(dir: string, op: OperatorCheckpointState, v: JobVertex, perSubtask: SubtaskRestore[], plan: RestorePlan, options: PlanRestoreOptions): Promise<void> {
+  const states: { subtask: number; state: SourceOperatorState }[] = [];
+  for (const h of op.operator) states.push({ subtask: h.subtask, state: deserialize(await readWholeFile(dir, h)) as SourceOperatorState });
+  if (op.parallelism === v.parallelism) {
+    const splits: unknown[][] = Array.from({ length: v.parallelism }, () => []);
+    for (const { subtask, state } of states) {
+      splits[subtask] = state.splits;
+      if (state.watermark > -Infinity) perSubtask[subtask]!.sourceWatermark = state.watermark;
+    }
+    plan.splits.set(v.id, splits);
+    return;
+  }
+  const all = states.flatMap((s) => s.state.splits);
+  plan.splits.set(v.id, await options.assignSplits(v.id, v.parallelism, all));
+  const live = states.map((s) => s.state.watermark).filter((w) => w < Infinity);
+  const floor = live.length > 0 ? Math.min(...live) : states.length > 0 ? Infinity : -Infinity;
+  if (floor > -Infinity && floor < Infinity) for (const r of perSubtask) r.sourceWatermark = floor;
+}

@@ -1,0 +1,82 @@
+/**
+ * Checkpoint messages between tasks and the JobMaster's checkpoint coordinator, and what a
+ * subtask is told to restore. Plain data. State itself never travels here: subtasks write it to
+ * files in the checkpoint directory and report where (file, size, checksum, key-group offsets).
+ */
+import type { SerializedError } from '@sluice/common';
+
+/** A file in a checkpoint directory, by name relative to that directory. */
+export interface StateFileRef {
+  file: string;
+  bytes: number;
+  crc32: number;
+}
+
+/** Where one key group's state sits inside a keyed state file. */
+export interface KeyGroupSectionRef {
+  keyGroup: number;
+  offset: number;
+  length: number;
+  /** CRC-32 of the section, checked when it is read back. */
+  crc32: number;
+}
+
+/** One operator's share of one subtask's snapshot. */
+export interface SubtaskOperatorState {
+  nodeId: number;
+  uid: string;
+  /** Keyed state and timers, one section per key group holding any. */
+  keyed?: StateFileRef & { keyGroups: KeyGroupSectionRef[] };
+  /** Operator (non-keyed) state: source positions, sink transactions. One opaque blob. */
+  operator?: StateFileRef;
+}
+
+export interface CheckpointStats {
+  /** Bytes written by this subtask. */
+  bytes: number;
+  /** Time processing was held for the synchronous part of the snapshot. */
+  syncMs: number;
+  /** Time from the barrier to the acknowledgement, minus the synchronous part. */
+  asyncMs: number;
+  /** Time between the first and the last barrier of the checkpoint at this subtask's inputs. */
+  alignmentMs: number;
+}
+
+export interface CheckpointAck {
+  jobId: string;
+  executionId: string;
+  checkpointId: number;
+  operators: SubtaskOperatorState[];
+  stats: CheckpointStats;
+}
+
+export interface CheckpointDecline {
+  jobId: string;
+  executionId: string;
+  checkpointId: number;
+  reason: SerializedError;
+}
+
+/** A state file to read on restore: `dir` is the checkpoint directory it lives in. */
+export interface RestoreFileRef extends StateFileRef {
+  dir: string;
+}
+
+export interface OperatorRestore {
+  uid: string;
+  /** Keyed state files with the sections of the key groups this subtask now owns. */
+  keyed: (RestoreFileRef & { keyGroups: KeyGroupSectionRef[] })[];
+  /** Operator state blobs for this subtask (non-source operators at unchanged parallelism). */
+  operator: RestoreFileRef[];
+}
+
+export interface SubtaskRestore {
+  checkpointId: number;
+  /** Operators of the chain to restore, by StreamGraph node id. */
+  operators: Record<number, OperatorRestore>;
+  /** For source chains: no watermark at or below this is emitted again (the restored event time). */
+  sourceWatermark?: number;
+}
+
+/** How a stop-with-savepoint ends the job: 'terminate' just stops; 'drain' first sends the final watermark, so all event-time timers fire. */
+export type StopMode = 'terminate' | 'drain';
