@@ -93,6 +93,7 @@ describe('records across worker threads', () => {
     expect(outcome.message).toMatch(/backpressure/);
     // The cancel rings the doorbell, so the producer wakes at once rather than after a slice.
     expect((outcome.at as number) - cancelledAt).toBeLessThan(100);
-    expect(outcome.backpressuredMs as number).toBeGreaterThan(500);
+    // The final count includes every blocked moment seen live (an absolute figure would depend on how fast the worker booted).
+    expect(outcome.backpressuredMs as number).toBeGreaterThanOrEqual(second);
   }, 30_000);
 });
