@@ -21,5 +21,5 @@ export { ResourceManager, DEFAULT_RESOURCE_MANAGER_OPTIONS, type ResourceManager
 export { SlotManager, workersToRequest, type SlotAllocation, type SlotPlan, type SlotRelease } from './resourcemanager/slot-manager.js';
 export type { ClusterDriver, ClusterDriverEvents, WorkerSpec } from './resourcemanager/cluster-driver.js';
 export { LocalClusterDriver, type LocalClusterDriverOptions, type LocalWorker, type TaskManagerContext, type TaskManagerFactory } from './resourcemanager/local-cluster-driver.js';
-export { startEmbeddedCluster, runEmbedded, type EmbeddedCluster, type EmbeddedClusterOptions, type EmbeddedRunOptions, type EmbeddedRunResult, type SubmittedJob } from './embedded/embedded-cluster.js';
+export { startEmbeddedCluster, runEmbedded, type EmbeddedCluster, type EmbeddedClusterOptions, type EmbeddedRunOptions, type EmbeddedRunResult, type SubmittedJob, type SubmitOptions } from './embedded/embedded-cluster.js';
 export { createRestartBackoff, type RestartBackoff, type RestartBackoffOptions } from './jobmaster/restart-strategy.js';

@@ -40,13 +40,18 @@ export function validateSubmission(input: unknown): JobSubmission {
     if (v !== undefined && (typeof v !== 'string' || (nonEmpty && v.length === 0))) p.push(`${where} must be a ${nonEmpty ? 'non-empty ' : ''}string`);
   };
 
-  if (fields('submission', input, ['jobId', 'jobName', 'artifact', 'jobGraph'])) {
+  if (fields('submission', input, ['jobId', 'jobName', 'artifact', 'jobGraph'], ['restoreFrom'])) {
     if (input.jobId !== undefined && (typeof input.jobId !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(input.jobId))) {
       p.push(`submission.jobId must be 1-128 characters of letters, digits, '.', '_' or '-', got ${JSON.stringify(input.jobId)}`);
     }
     str('submission.jobName', input.jobName, false);
     validateArtifact(input.artifact, fields, str, p);
     validateGraph(input.jobGraph, fields, str, p);
+    const r = input.restoreFrom;
+    if (r !== undefined && fields('submission.restoreFrom', r, ['path'], ['allowNonRestoredState'])) {
+      str('submission.restoreFrom.path', r.path);
+      if (r.allowNonRestoredState !== undefined && typeof r.allowNonRestoredState !== 'boolean') p.push('submission.restoreFrom.allowNonRestoredState must be true or false');
+    }
   }
   if (p.length > 0) throw new InvalidSubmissionError(p);
   return input as unknown as JobSubmission;

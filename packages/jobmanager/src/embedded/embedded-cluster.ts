@@ -28,6 +28,11 @@ export interface EmbeddedClusterOptions {
   logger?: Logger;
 }
 
+export interface SubmitOptions {
+  /** Start from a savepoint or retained checkpoint (its directory or `_metadata` file). */
+  restoreFrom?: { path: string; allowNonRestoredState?: boolean };
+}
+
 export interface SubmittedJob {
   handle: JobHandle;
   job: LoadedJob;
@@ -36,7 +41,7 @@ export interface SubmittedJob {
 export interface EmbeddedCluster {
   readonly cluster: LocalCluster;
   /** Loads the job module on this thread, builds its graph and submits it. */
-  submit(artifact: JobArtifact): Promise<SubmittedJob>;
+  submit(artifact: JobArtifact, options?: SubmitOptions): Promise<SubmittedJob>;
   /** Where each running TaskManager serves Prometheus metrics. */
   metricsUrls(): string[];
   close(): Promise<void>;
@@ -112,11 +117,12 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
 
   return {
     cluster,
-    async submit(artifact) {
+    async submit(artifact, submitOptions = {}) {
       const job = await loadJob(artifact);
       const jobId = randomId();
       jobs.set(jobId, job);
-      const handle = await cluster.submit({ jobId, jobName: job.jobGraph.jobName, artifact, jobGraph: job.jobGraph });
+      const restoreFrom = submitOptions.restoreFrom;
+      const handle = await cluster.submit({ jobId, jobName: job.jobGraph.jobName, artifact, jobGraph: job.jobGraph, ...(restoreFrom === undefined ? {} : { restoreFrom }) });
       void handle.result().finally(() => {
         jobs.delete(jobId);
         shuffle.releaseJob(jobId);
@@ -140,6 +146,8 @@ export interface EmbeddedRunOptions {
   /** Slots for the cluster; default: what the job needs. */
   slots?: number;
   logger?: Logger;
+  /** Start from a savepoint or retained checkpoint. */
+  restoreFrom?: SubmitOptions['restoreFrom'];
 }
 
 export interface EmbeddedRunResult extends Awaited<ReturnType<JobHandle['result']>> {
@@ -159,7 +167,7 @@ export async function runEmbedded(artifact: JobArtifact, options: EmbeddedRunOpt
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   try {
-    const { handle, job } = await embedded.submit(artifact);
+    const { handle, job } = await embedded.submit(artifact, options.restoreFrom === undefined ? {} : { restoreFrom: options.restoreFrom });
     const metricsUrl = embedded.metricsUrls()[0];
     options.onStarted?.({ jobId: handle.jobId, jobName: job.jobGraph.jobName, ...(metricsUrl === undefined ? {} : { metricsUrl }) });
     const onAbort = (): void => void handle.cancel().catch(() => undefined);
