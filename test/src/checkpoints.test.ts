@@ -5,11 +5,14 @@
  * committed must be exactly what a failure-free run commits — every record once, state intact,
  * each key's end-of-input timer firing once.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runJob } from './harness.js';
+import { compileJob } from '@sluice/cli';
+import { startEmbeddedCluster } from '@sluice/jobmanager';
+import { jobPath, runJob } from './harness.js';
+import { waitFor } from './leaks.js';
 import type { Line } from './jobs/exactly-once.js';
 
 const dirs: string[] = [];
@@ -71,5 +74,95 @@ describe('exactly-once recovery from checkpoints', () => {
     expect(r.restarts).toBeUndefined();
     expect(r.lastCheckpoint?.id).toBeGreaterThan(3);
     expect(committed(out).sort(order)).toEqual(expected(60_000, 7).sort(order));
+  }, 60_000);
+});
+
+describe('savepoints', () => {
+  /** Per key: every sequence number exactly once, counts 1..n once each, and the final line's count and sum. */
+  function summarize(lines: Line[]): Map<number, { seqs: number[]; counts: number[]; final: Line[] }> {
+    const byKey = new Map<number, { seqs: number[]; counts: number[]; final: Line[] }>();
+    for (const l of lines) {
+      let e = byKey.get(l.key);
+      if (e === undefined) byKey.set(l.key, (e = { seqs: [], counts: [], final: [] }));
+      if (l.final) e.final.push(l);
+      else {
+        e.seqs.push(l.seq);
+        e.counts.push(l.count);
+      }
+    }
+    for (const e of byKey.values()) {
+      e.seqs.sort((a, b) => a - b);
+      e.counts.sort((a, b) => a - b);
+    }
+    return byKey;
+  }
+
+  it.each([1, 4])('stopped at parallelism 2 with a savepoint, resumes at parallelism %i with nothing lost or repeated', async (newParallelism) => {
+    const out = tempDir();
+    const events = 200_000;
+    const keys = 13;
+    const params = { out, events: String(events), keys: String(keys), rate: '50000', sourceParallelism: '2', interval: '200' };
+    const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 4 });
+    try {
+      const entry = await compileJob(jobPath('exactly-once.ts'));
+      const first = await embedded.submit({ entry, params, parallelism: 2 });
+      await waitFor('20,000 committed lines', () => (committed(out).length > 20_000 ? true : undefined), 20_000);
+      const { path } = await embedded.cluster.dispatcher.triggerSavepoint(first.handle.jobId, join(out, 'savepoints'), 'terminate');
+      const r1 = await first.handle.result();
+      expect(r1.status).toBe('FINISHED');
+      expect(existsSync(join(path, '_metadata'))).toBe(true);
+      const before = committed(out).length;
+      expect(before).toBeLessThan(events);
+
+      const second = await embedded.submit({ entry, params, parallelism: newParallelism }, { restoreFrom: { path } });
+      const r2 = await second.handle.result();
+      expect(r2.error?.message).toBeUndefined();
+      expect(r2.status).toBe('FINISHED');
+    } finally {
+      await embedded.close();
+    }
+    const got = summarize(committed(out));
+    const want = summarize(expected(events, keys));
+    expect([...got.keys()].sort((a, b) => a - b)).toEqual([...want.keys()].sort((a, b) => a - b));
+    for (const [k, w] of want) {
+      const g = got.get(k)!;
+      expect(g.seqs).toEqual(w.seqs);
+      expect(g.counts).toEqual(w.counts);
+      expect(g.final.map((l) => [l.count, l.sum])).toEqual(w.final.map((l) => [l.count, l.sum]));
+    }
+  }, 90_000);
+});
+
+describe('stop with savepoint and drain; savepoints that do not fit', () => {
+  it('drain sends the final watermark before the savepoint, so every key timer fires once', async () => {
+    const out = tempDir();
+    const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2 });
+    let path = '';
+    try {
+      const entry = await compileJob(jobPath('exactly-once.ts'));
+      const job = await embedded.submit({ entry, params: { out, events: '1000000', keys: '11', rate: '40000' }, parallelism: 2 });
+      await waitFor('committed lines', () => (committed(out).length > 5_000 ? true : undefined), 20_000);
+      ({ path } = await embedded.cluster.dispatcher.triggerSavepoint(job.handle.jobId, join(out, 'savepoints'), 'drain'));
+      expect((await job.handle.result()).status).toBe('FINISHED');
+
+      // The savepoint does not fit a job with other operator uids: refused, naming them.
+      const other = await compileJob(jobPath('keyed-state.ts'));
+      const refused = await embedded.submit({ entry: other, params: { events: '1000', keys: '10' } }, { restoreFrom: { path } });
+      const r = await refused.handle.result();
+      expect(r.status).toBe('FAILED');
+      expect(r.error?.message).toMatch(/uid 'count-and-sum'/);
+      expect(r.error?.message).toMatch(/--allow-non-restored-state/);
+    } finally {
+      await embedded.close();
+    }
+    const lines = committed(out);
+    const finals = lines.filter((l) => l.final);
+    expect(finals.map((l) => l.key).sort((a, b) => a - b)).toEqual(Array.from({ length: 11 }, (_, k) => k));
+    for (const f of finals) {
+      const counts = lines.filter((l) => !l.final && l.key === f.key).map((l) => l.count);
+      expect(f.count).toBe(Math.max(...counts));
+      expect(counts.length).toBe(f.count);
+    }
+    expect(existsSync(join(path, '_metadata'))).toBe(true);
   }, 60_000);
 });

@@ -11,7 +11,8 @@
  * so no subtask can have finished when another fails (see the README on bounded jobs).
  *
  * Params: out (directory, required), events (default 300000), keys (default 50), rate (records/s,
- * default 60000), failures (default 0), interval (checkpoint ms, default 100).
+ * default 60000), failures (default 0), interval (checkpoint ms, default 100), sourceParallelism
+ * (default 1; more makes per-key order, and so the running sums, depend on timing).
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -158,7 +159,7 @@ export default function build(env: StreamExecutionEnvironment): void {
       { count: events, seed: 1, name: 'sequence', ratePerSecond: rate, generate: (seq) => seq },
       WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner((seq) => seq),
     )
-    .setParallelism(1)
+    .setParallelism(Number(env.params.sourceParallelism ?? '1'))
     .uid('sequence')
     .keyBy((seq) => seq % keys)
     .process(new CountAndSum(failures, Math.floor(events * 0.7)))

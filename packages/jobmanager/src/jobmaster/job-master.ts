@@ -292,9 +292,11 @@ export class JobMaster implements JobMasterGateway {
       if (this.status !== 'RUNNING') {
         throw new SluiceError('SAVEPOINT_NOT_POSSIBLE', `job ${this.jobId} is ${this.status}; a savepoint needs a running job`);
       }
-      return this.checkpoints.triggerNow(stop);
+      // Wrapped: a promise returned from a mailbox action would hold the mailbox until it
+      // settles, and completing the savepoint needs the mailbox.
+      return { completion: this.checkpoints.triggerNow(stop) };
     });
-    const c = await done;
+    const c = await done.completion;
     const path = await copyToSavepoint(c.dir, c.meta, targetDirectory);
     this.logger.info('savepoint written', { path, checkpointId: c.id, stop: stop ?? 'no' });
     return { path };
