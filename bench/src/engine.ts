@@ -11,6 +11,9 @@ export interface RunJobOptions {
   params: Record<string, string>;
   /** Output buffer timeout (ms); 0 flushes every record. Engine default when absent. */
   bufferTimeoutMs?: number;
+  /** Checkpoint every this many ms into `checkpointDir`. */
+  checkpointIntervalMs?: number;
+  checkpointDir?: string;
 }
 
 /** What the CLI would submit for `sluice run <jobFile> -p N -D k=v --buffer-timeout ms`. */
@@ -19,7 +22,10 @@ export function benchArtifact(jobFile: string, opts: RunJobOptions): JobArtifact
     entry: jobFile,
     params: opts.params,
     parallelism: opts.parallelism,
-    ...(opts.bufferTimeoutMs === undefined ? {} : { config: { bufferTimeoutMs: opts.bufferTimeoutMs } }),
+    config: {
+      ...(opts.bufferTimeoutMs === undefined ? {} : { bufferTimeoutMs: opts.bufferTimeoutMs }),
+      ...(opts.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: opts.checkpointIntervalMs, checkpointDir: opts.checkpointDir ?? '' }),
+    },
   };
 }
 

@@ -34,7 +34,7 @@ export interface BenchResult {
   detail?: Record<string, unknown>;
 }
 
-const USAGE = 'usage: npm run bench -- [name ...] [--quick] [--events=N]\n  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys (or q1-p2, keyed)';
+const USAGE = 'usage: npm run bench -- [name ...] [--quick] [--events=N]\n  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m (or q1-p2, keyed)';
 
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = { selectors: [], quick: false, eventsOverride: undefined };
@@ -70,12 +70,14 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
   const base = { id: runId(run), name: run.name, parallelism: run.parallelism };
   let params: Record<string, string> = {};
   const statsDir = mkdtempSync(join(os.tmpdir(), `sluice-bench-${runId(run)}-`));
+  const checkpointDir = join(statsDir, 'checkpoints');
   try {
     params = { ...run.params(ctx), ...(run.kind === 'throughput' ? { statsDir } : {}) };
     const result = await runJob(run.jobFile, {
       parallelism: run.parallelism,
       params,
       ...(run.bufferTimeoutMs === undefined ? {} : { bufferTimeoutMs: run.bufferTimeoutMs }),
+      ...(run.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: run.checkpointIntervalMs, checkpointDir }),
     });
     // The temporary stats directory is gone after the run; keep the meaningful parameters.
     const { statsDir: _dir, ...recorded } = params;
@@ -85,16 +87,34 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
       return { ...base, ...timing, status: 'failed', error: `job ${result.status}: ${result.error?.message ?? 'no error reported'}`, fields: {} };
     }
     const labels = run.labels?.(params) ?? {};
+    if (run.kind === 'checkpoint') {
+      const c = result.lastCheckpoint;
+      if (c === undefined) return { ...base, ...timing, status: 'failed', error: 'the job completed no checkpoint', fields: {} };
+      return {
+        ...base,
+        ...timing,
+        status: 'ok',
+        fields: { keys: Number(params['keys']), checkpoint_ms: c.durationMs, size_mb: c.bytes / 2 ** 20, max_pause_ms: c.maxPauseMs, checkpoints: c.id },
+        detail: { ...c },
+      };
+    }
     if (run.kind === 'state') {
       const s = stateFigures(result.collected['stats'] ?? []);
       return { ...base, ...timing, status: 'ok', fields: { keys: s.keys, heap_mb: s.heapMb, bytes_per_key: s.bytesPerKey, gc: String(s.afterGc), ...labels }, detail: { ...s } };
     }
     const t = throughputFigures(readReports(statsDir), Number(params['events']), result.durationMs);
+    const checkpointing: Record<string, number> = {};
+    if (run.checkpointIntervalMs !== undefined) {
+      checkpointing['checkpoints'] = result.lastCheckpoint?.id ?? 0;
+      checkpointing['max_pause_ms'] = result.lastCheckpoint?.maxPauseMs ?? 0;
+      const baseline = run.needs?.[0] === undefined ? undefined : ctx.measuredRate(run.needs[0]);
+      if (baseline !== undefined) checkpointing['overhead_pct'] = (100 * (baseline - t.eventsPerSec)) / baseline;
+    }
     return {
       ...base,
       ...timing,
       status: 'ok',
-      fields: { events_per_sec: Math.round(t.eventsPerSec), p50_ms: t.p50Ms, p99_ms: t.p99Ms, ...labels },
+      fields: { events_per_sec: Math.round(t.eventsPerSec), p50_ms: t.p50Ms, p99_ms: t.p99Ms, ...checkpointing, ...labels },
       detail: { ...t },
     };
   } catch (e) {

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 
-export type RunKind = 'throughput' | 'state';
+export type RunKind = 'throughput' | 'state' | 'checkpoint';
 
 export interface SizeContext {
   quick: boolean;
@@ -23,6 +23,8 @@ export interface BenchRun {
   /** Runs that must have been measured first (they are added to the selection). */
   needs?: string[];
   bufferTimeoutMs?: number;
+  /** Checkpoint every this many ms (into a temporary directory the harness removes). */
+  checkpointIntervalMs?: number;
   /** The job's -D parameters (statsDir is added by the harness). */
   params(ctx: SizeContext): Record<string, string>;
   /** Extra key=value fields for the BENCH line, e.g. the paced rate. */
@@ -109,6 +111,24 @@ const STATE_STRING_KEYS: BenchRun = {
   params: (ctx) => ({ keys: String(ctx.quick ? 200_000 : 1_000_000), keyType: 'string' }),
 };
 
+/** q5 again with a checkpoint every second: the cost of checkpointing, against q5-p2 without. */
+const Q5_CHECKPOINTED: BenchRun = {
+  ...nexmark('q5', 2, 5_000_000, 500_000, { eventRate: WINDOWED_EVENT_RATE }),
+  name: 'q5-checkpointed',
+  needs: ['q5-p2'],
+  checkpointIntervalMs: 1_000,
+};
+
+/** 1M keys of small ValueState, checkpointed every second while updates keep flowing. */
+const CHECKPOINT_1M: BenchRun = {
+  name: 'checkpoint-1m',
+  parallelism: 1,
+  kind: 'checkpoint',
+  jobFile: benchJob('checkpoint-state.js'),
+  checkpointIntervalMs: 1_000,
+  params: (ctx) => ({ keys: String(ctx.quick ? 200_000 : 1_000_000), rate: String(ctx.quick ? 200_000 : 1_000_000), updateSeconds: '4' }),
+};
+
 export const RUNS: readonly BenchRun[] = Object.freeze([
   ...[1, 2].flatMap((p) => [
     nexmark('q0', p, 10_000_000, 1_000_000),
@@ -122,6 +142,8 @@ export const RUNS: readonly BenchRun[] = Object.freeze([
   KEYED_10K,
   STATE,
   STATE_STRING_KEYS,
+  Q5_CHECKPOINTED,
+  CHECKPOINT_1M,
 ]);
 
 /**

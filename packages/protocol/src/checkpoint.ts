@@ -40,6 +40,11 @@ export interface CheckpointStats {
   asyncMs: number;
   /** Time between the first and the last barrier of the checkpoint at this subtask's inputs. */
   alignmentMs: number;
+  /**
+   * Longest time processing was held for this checkpoint: the synchronous part, or one key
+   * group's copy-on-write capture, whichever was longer.
+   */
+  maxPauseMs: number;
 }
 
 export interface CheckpointAck {

@@ -190,7 +190,7 @@ export interface JobResult {
   /** How often the job restarted after a failure (absent: never). */
   restarts?: number;
   /** The last completed checkpoint, when the job took any. */
-  lastCheckpoint?: { id: number; path: string };
+  lastCheckpoint?: { id: number; path: string; durationMs: number; bytes: number; maxPauseMs: number };
 }
 
 export interface TaskManagerInfo {

@@ -39,8 +39,10 @@ export interface CheckpointStatsSnapshot {
   lastDurationMs: number;
   lastSizeBytes: number;
   lastAlignmentMs: number;
-  /** Longest synchronous part (processing held) of the last checkpoint over its subtasks. */
+  /** Longest synchronous part of the last checkpoint over its subtasks. */
   lastSyncMs: number;
+  /** Longest time the last checkpoint held processing in any subtask (sync part or one key group's capture). */
+  lastMaxPauseMs: number;
 }
 
 export interface CompletedCheckpoint {
@@ -83,7 +85,7 @@ export class CheckpointCoordinator {
   private overdue = false;
   private latest: CompletedCheckpoint | undefined;
   private readonly waitingSavepoints: (NonNullable<Pending['savepoint']> & { stop?: StopMode })[] = [];
-  readonly stats: CheckpointStatsSnapshot = { completed: 0, failed: 0, inProgress: 0, lastCompletedId: 0, lastDurationMs: 0, lastSizeBytes: 0, lastAlignmentMs: 0, lastSyncMs: 0 };
+  readonly stats: CheckpointStatsSnapshot = { completed: 0, failed: 0, inProgress: 0, lastCompletedId: 0, lastDurationMs: 0, lastSizeBytes: 0, lastAlignmentMs: 0, lastSyncMs: 0, lastMaxPauseMs: 0 };
 
   constructor(private readonly options: CheckpointCoordinatorOptions) {
     this.nextId = (options.lastId ?? 0) + 1;
@@ -256,6 +258,7 @@ export class CheckpointCoordinator {
     s.lastSizeBytes = p.acks.reduce((n, a) => n + a.stats.bytes, 0);
     s.lastAlignmentMs = p.acks.reduce((m, a) => Math.max(m, a.stats.alignmentMs), 0);
     s.lastSyncMs = p.acks.reduce((m, a) => Math.max(m, a.stats.syncMs), 0);
+    s.lastMaxPauseMs = p.acks.reduce((m, a) => Math.max(m, a.stats.maxPauseMs), 0);
     this.options.logger.info('checkpoint complete', { checkpointId: p.id, durationMs: Math.round(s.lastDurationMs), bytes: s.lastSizeBytes });
     for (const e of this.options.host.executions()) if (e.state === 'RUNNING') this.options.host.notify(e.executionId, 'complete', p.id);
     p.savepoint?.resolve(c);

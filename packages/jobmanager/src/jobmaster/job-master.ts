@@ -509,7 +509,11 @@ export class JobMaster implements JobMasterGateway {
     const result = this.results.build(status === 'FAILED' && this.failure !== undefined ? { ...input, error: this.failure } : input);
     if (this.restarts > 0) result.restarts = this.restarts;
     const last = this.checkpoints.latestCompleted();
-    if (last !== undefined) result.lastCheckpoint = { id: last.id, path: last.dir };
+    if (last !== undefined) {
+      const st = this.checkpoints.stats;
+      const own = st.lastCompletedId === last.id && st.completed > 0;
+      result.lastCheckpoint = { id: last.id, path: last.dir, durationMs: own ? st.lastDurationMs : 0, bytes: own ? st.lastSizeBytes : 0, maxPauseMs: own ? st.lastMaxPauseMs : 0 };
+    }
     this.result = result;
     this.logger.info(`job ${status}`, { durationMs: this.result.durationMs });
     for (const w of this.resultWaiters.splice(0)) w(this.result);

@@ -63,8 +63,6 @@ export class SubtaskCheckpointer {
   private onConfirmed: (() => void) | undefined;
   /** Highest checkpoint this subtask took part in. */
   lastCheckpointId = 0;
-  /** Longest time processing waited for one key group to be captured (the copy-on-write pause). */
-  maxCapturePauseMs = 0;
 
   constructor(
     private readonly tdd: TaskDeploymentDescriptor,
@@ -114,7 +112,6 @@ export class SubtaskCheckpointer {
       let done = true;
       for (const part of p.parts) if (part.keyed !== undefined && !part.keyed.step(CAPTURE_SLICE_MS)) done = false;
       if (!done) return;
-      for (const part of p.parts) if (part.keyed !== undefined && part.keyed.maxCaptureMs > this.maxCapturePauseMs) this.maxCapturePauseMs = part.keyed.maxCaptureMs;
       const write = this.write(p);
       p.writing = write;
       this.writes.add(write);
@@ -210,7 +207,8 @@ export class SubtaskCheckpointer {
         if (entry.keyed !== undefined || entry.operator !== undefined) operators.push(entry);
       }
       const total = preciseNowMs() - p.startedAt;
-      const stats: CheckpointStats = { bytes, syncMs: p.syncMs, asyncMs: Math.max(0, total - p.syncMs), alignmentMs: p.alignmentMs };
+      const capture = p.parts.reduce((m, part) => Math.max(m, part.keyed?.maxCaptureMs ?? 0), 0);
+      const stats: CheckpointStats = { bytes, syncMs: p.syncMs, asyncMs: Math.max(0, total - p.syncMs), alignmentMs: p.alignmentMs, maxPauseMs: Math.max(p.syncMs, capture) };
       this.unconfirmed.add(p.id);
       this.post({ type: 'checkpoint-ack', checkpointId: p.id, operators, stats });
     } catch (err) {

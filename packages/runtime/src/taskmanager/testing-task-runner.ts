@@ -69,7 +69,7 @@ export class TestingTask implements RunningTask {
 
   /** Acknowledges a checkpoint with no state, as a stateless subtask would. */
   ack(checkpointId: number): void {
-    this.listener.onCheckpointAck(checkpointId, [], { bytes: 0, syncMs: 0, asyncMs: 0, alignmentMs: 0 });
+    this.listener.onCheckpointAck(checkpointId, [], { bytes: 0, syncMs: 0, asyncMs: 0, alignmentMs: 0, maxPauseMs: 0 });
   }
 
   decline(checkpointId: number, error: unknown): void {
