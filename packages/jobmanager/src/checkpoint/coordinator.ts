@@ -6,6 +6,7 @@
  * A checkpoint that a subtask declines, or that outlives its timeout, is aborted and counted;
  * the next one starts after the usual pause.
  */
+import { mkdir } from 'node:fs/promises';
 import { describeError, SluiceError, type Clock, type Logger } from '@sluice/common';
 import type { CheckpointAck, CheckpointDecline, JobConfig, JobGraph, StopMode } from '@sluice/protocol';
 import {
@@ -236,7 +237,8 @@ export class CheckpointCoordinator {
     const { jobId, jobName, root, logger } = this.options;
     const dir = checkpointDir(root, jobId, p.id);
     const meta = this.buildMetadata(p);
-    writeMetadata(dir, meta).then(
+    // Subtasks with no state write no files, so the directory may not exist yet.
+    mkdir(dir, { recursive: true }).then(() => writeMetadata(dir, meta)).then(
       () => this.options.host.run(() => this.completed(p, dir, meta)),
       (err: unknown) => this.options.host.run(() => this.pending === p && this.abort(p, `could not write its metadata: ${describeError(err)}`, true)),
     );

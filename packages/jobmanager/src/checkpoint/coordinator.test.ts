@@ -1,0 +1,131 @@
+/**
+ * The checkpoint coordinator and restarts through the real JobMaster and TaskManager, with a
+ * testing task runner standing in for worker threads: which subtasks are triggered, when a
+ * checkpoint completes or aborts, what is notified, and how the restart strategy decides.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@sluice/common';
+import { DEFAULT_JOB_CONFIG, type JobConfig, type JobGraph, type JobSubmission } from '@sluice/protocol';
+import { TaskManager } from '@sluice/runtime';
+import { TestingTaskRunner, type TestingTask } from '@sluice/runtime/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLocalCluster, type LocalCluster } from '../local-cluster.js';
+
+function job(jobId: string, config: Partial<JobConfig>): JobSubmission {
+  const jobGraph: JobGraph = {
+    jobName: `job ${jobId}`,
+    vertices: [
+      { id: 'src', name: 'Source', parallelism: 2, maxParallelism: 128, operators: [{ nodeId: 1, name: 'Source', kind: 'source', uid: 'src' }], isSource: true, isSink: false },
+      { id: 'sink', name: 'Sink', parallelism: 2, maxParallelism: 128, operators: [{ nodeId: 2, name: 'Sink', kind: 'sink', uid: 'sink' }], isSource: false, isSink: true },
+    ],
+    edges: [{ id: 'e1', sourceVertex: 'src', targetVertex: 'sink', sourceNodeId: 1, targetNodeId: 2, inputIndex: 0, partitioner: 'rebalance' }],
+    config: { ...DEFAULT_JOB_CONFIG, ...config },
+  };
+  return { jobId, jobName: jobGraph.jobName, artifact: { entry: '/jobs/test.js', params: {} }, jobGraph };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 5_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+describe('checkpoint coordinator', () => {
+  let cluster: LocalCluster | undefined;
+  let runner: TestingTaskRunner | undefined;
+  const dirs: string[] = [];
+
+  afterEach(async () => {
+    await cluster?.close();
+    cluster = undefined;
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function start(): Promise<LocalCluster> {
+    cluster = await createLocalCluster({
+      taskManagers: 1,
+      slotsPerTaskManager: 2,
+      logger: silentLogger,
+      taskManagerFactory: async (ctx) => {
+        runner = new TestingTaskRunner({ behaviour: (t) => t.running() });
+        return new TaskManager({ ...ctx, taskRunner: runner, logger: silentLogger });
+      },
+    });
+    return cluster;
+  }
+
+  const live = (attempt: number): TestingTask[] => runner!.tasks.filter((t) => t.tdd.attempt === attempt && !t.terminal);
+  const triggered = (t: TestingTask, id: number): boolean => t.checkpointCalls.includes(`trigger ${id}`);
+
+  it('triggers sources only, completes on every acknowledgement, writes metadata last and notifies', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-coord-'));
+    dirs.push(root);
+    const c = await start();
+    const handle = await c.submit(job('cp-1', { checkpointIntervalMs: 20, checkpointDir: root }));
+    const sources = await until('the first trigger', () => {
+      const s = live(0).filter((t) => t.tdd.vertexId === 'src');
+      return s.length === 2 && s.every((t) => triggered(t, 1)) ? s : undefined;
+    });
+    const sinks = live(0).filter((t) => t.tdd.vertexId === 'sink');
+    expect(sinks.every((t) => t.checkpointCalls.length === 0)).toBe(true);
+    for (const t of [...sources, sinks[0]!]) t.ack(1);
+    await sleep(50);
+    // One acknowledgement missing: not complete, no metadata, no second checkpoint yet.
+    expect(existsSync(join(root, 'cp-1', 'chk-1', '_metadata'))).toBe(false);
+    expect(sources.some((t) => triggered(t, 2))).toBe(false);
+    sinks[1]!.ack(1);
+    await until('completion notices', () => (live(0).every((t) => t.checkpointCalls.includes('complete 1')) ? true : undefined));
+    expect(existsSync(join(root, 'cp-1', 'chk-1', '_metadata'))).toBe(true);
+    await until('the next trigger', () => (sources.every((t) => triggered(t, 2)) ? true : undefined));
+
+    // A decline aborts checkpoint 2: everyone hears it, and checkpoint 3 follows.
+    sinks[0]!.decline(2, new Error('disk full'));
+    await until('abort notices', () => (live(0).every((t) => t.checkpointCalls.includes('aborted 2')) ? true : undefined));
+    await until('checkpoint 3', () => (sources.every((t) => triggered(t, 3)) ? true : undefined));
+    expect(existsSync(join(root, 'cp-1', 'chk-2', '_metadata'))).toBe(false);
+    await handle.cancel();
+    expect((await handle.result()).status).toBe('CANCELED');
+  });
+
+  it('aborts a checkpoint that outlives its timeout', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-coord-'));
+    dirs.push(root);
+    const c = await start();
+    const handle = await c.submit(job('cp-2', { checkpointIntervalMs: 10, checkpointTimeoutMs: 60, checkpointDir: root }));
+    await until('abort after the timeout', () => (live(0).some((t) => t.checkpointCalls.includes('aborted 1')) ? true : undefined));
+    await until('a new attempt at checkpointing', () => (live(0).some((t) => triggered(t, 2)) ? true : undefined));
+    await handle.cancel();
+  });
+
+  it('restarts from the latest checkpoint while the strategy allows, then fails naming it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-coord-'));
+    dirs.push(root);
+    const c = await start();
+    const handle = await c.submit(job('cp-3', { checkpointIntervalMs: 10, checkpointDir: root, restartStrategy: { type: 'fixed-delay', attempts: 1, delayMs: 10 } }));
+    await until('trigger 1', () => (live(0).filter((t) => triggered(t, 1)).length === 2 ? true : undefined));
+    for (const t of live(0)) t.ack(1);
+    await until('checkpoint 1 complete', () => (live(0).every((t) => t.checkpointCalls.includes('complete 1')) ? true : undefined));
+    live(0)[0]!.fail(new Error('boom'));
+    const restarted = await until('attempt 1 deployed', () => (live(1).length === 4 ? live(1) : undefined));
+    // Attempt 1 starts from checkpoint 1 (the testing subtasks acknowledged no state, so there
+    // is nothing to read back) and keeps numbering checkpoints after it.
+    expect(restarted.every((t) => t.tdd.restore === undefined)).toBe(true);
+    const next = await until('a trigger in attempt 1', () => live(1).flatMap((t) => t.checkpointCalls).find((c) => c.startsWith('trigger ')));
+    expect(Number(next.split(' ')[1])).toBeGreaterThan(1);
+    live(1)[1]!.fail(new Error('boom again'));
+    const r = await handle.result();
+    expect(r.status).toBe('FAILED');
+    expect(r.restarts).toBe(1);
+    expect(r.error?.message).toMatch(/boom again/);
+    expect(r.error?.message).toMatch(/fixed-delay/);
+    expect(r.lastCheckpoint?.id).toBe(1);
+  });
+});
