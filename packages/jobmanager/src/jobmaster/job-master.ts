@@ -28,7 +28,8 @@ import {
 } from '@sluice/protocol';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { resolveCheckpoint, verifyCheckpoint } from '@sluice/runtime';
+import { verifyCheckpoint } from '@sluice/runtime';
+import { locateCheckpoint } from '../checkpoint/locate.js';
 import { buildDeploymentDescriptor, enumerateSplits, noSplits, type SplitProvider } from './deployment.js';
 import { ExecutionGraph, type Execution, type LogicalSlot } from './execution-graph.js';
 import { JobResultCollector } from './job-result.js';
@@ -133,8 +134,8 @@ export class JobMaster implements JobMasterGateway {
       const restoreFrom = this.submission.restoreFrom;
       let plan: RestorePlan | undefined;
       if (restoreFrom !== undefined) {
-        const found = await resolveCheckpoint(restoreFrom.path);
-        await verifyCheckpoint(found.dir, found.meta);
+        const found = await locateCheckpoint(restoreFrom.path, this.logger);
+        await verifyCheckpoint(found.dir, found.meta, { checksums: true });
         plan = await this.planRestoreFrom({ id: found.meta.checkpointId, dir: found.dir, meta: found.meta }, restoreFrom.allowNonRestoredState ?? false);
         this.checkpoints.setLatest({ id: found.meta.checkpointId, dir: found.dir, meta: found.meta });
         this.logger.info('restoring from checkpoint', { path: found.dir, checkpointId: found.meta.checkpointId });

@@ -17,7 +17,7 @@ import type { RecordWriter } from '../io/record-writer.js';
 import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
 import { KeyedStateSnapshot, type KeyGroupBytes } from '../state/keyed-snapshot.js';
 import type { InternalTimerService } from '../state/timer-service.js';
-import { readSection, readWholeFile, writeStateFile } from '../checkpoint/state-file.js';
+import { readSections, readWholeFile, writeStateFile } from '../checkpoint/state-file.js';
 import type { WorkerMessage } from './messages.js';
 
 export interface CheckpointedOperator {
@@ -231,7 +231,8 @@ export async function loadRestoredState(restore: SubtaskRestore | undefined, hea
   for (const [nodeIdText, op] of Object.entries(restore.operators)) {
     const keyGroups: KeyGroupBytes[] = [];
     for (const file of op.keyed) {
-      for (const section of file.keyGroups) keyGroups.push({ keyGroup: section.keyGroup, bytes: await readSection(file.dir, file, section) });
+      const bytes = await readSections(file.dir, file, file.keyGroups);
+      file.keyGroups.forEach((section, i) => keyGroups.push({ keyGroup: section.keyGroup, bytes: bytes[i]! }));
     }
     const operatorState: unknown[] = [];
     for (const file of op.operator) operatorState.push(deserialize(await readWholeFile(file.dir, file)));
