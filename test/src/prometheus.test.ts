@@ -1,7 +1,7 @@
 /**
  * A real Prometheus server scrapes a running embedded cluster. Checks what users see through
  * Prometheus's HTTP API rather than the text format: the target is up, record counters grow,
- * slot, busy-time and Node process series exist, and series names and labels follow the
+ * slot, busy-time, per-job and Node process series exist, and series names and labels follow the
  * conventions of packages/metrics (counters end in `_total`, no per-record labels).
  *
  * Needs the `prometheus` binary (bash infra/prometheus/install.sh). Without it the suite is
@@ -145,10 +145,25 @@ describe.runIf(PROMETHEUS !== undefined)('Prometheus scraping a running embedded
     expect(rss[0]!.value).toBeGreaterThan(0);
     expect((await p.query(`nodejs_heap_size_used_bytes{job="${SCRAPE_JOB}"}`)).length).toBe(1);
 
+    // Per-job series, once per cluster: labelled with the job only (plus Prometheus's target labels).
+    const uptime = await p.query(`sluice_job_uptime_seconds{job="${SCRAPE_JOB}"}`);
+    expect(uptime.map((s) => s.metric)).toEqual([
+      { __name__: 'sluice_job_uptime_seconds', job: SCRAPE_JOB, instance: expect.any(String), job_name: METRICS_SCRAPE_JOB_NAME, job_id: submitted!.handle.jobId },
+    ]);
+    expect(uptime[0]!.value).toBeGreaterThan(0);
+    expect(await p.query(`sluice_job_restarts_total{job="${SCRAPE_JOB}"}`)).toEqual([expect.objectContaining({ value: 0 })]);
+
     // Naming conventions, as Prometheus stored them.
     const names = (await p.api<string[]>('/api/v1/label/__name__/values')).filter((n) => n.startsWith('sluice_'));
     expect(names).toEqual(
-      expect.arrayContaining(['sluice_operator_records_in_total', 'sluice_operator_records_out_total', 'sluice_task_busy_seconds_total', 'sluice_taskmanager_slots']),
+      expect.arrayContaining([
+        'sluice_operator_records_in_total',
+        'sluice_operator_records_out_total',
+        'sluice_task_busy_seconds_total',
+        'sluice_taskmanager_slots',
+        'sluice_job_restarts_total',
+        'sluice_job_checkpoints_completed_total',
+      ]),
     );
     const metadata = await p.api<Record<string, { type: string }[]>>('/api/v1/metadata');
     for (const name of names) {

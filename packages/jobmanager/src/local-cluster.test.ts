@@ -192,6 +192,35 @@ describe('local cluster', () => {
     await expect(c.dispatcher.requestJobResult('nope')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
   });
 
+  it('reports each job\'s metrics from its JobMaster, restarts included, and keeps them after the job ends', async () => {
+    const c = await start((t) => {
+      if (t.tdd.attempt > 0) return finishing(t);
+      t.running();
+      if (t.tdd.vertexId === 'sink' && t.tdd.subtaskIndex === 1) t.fail(new SluiceError('USER_FUNCTION', 'boom in attempt 0'));
+    });
+    expect(c.jobMetricsSnapshot()).toEqual([]);
+    const submission = twoVertexJob('job-metrics');
+    submission.jobGraph.config = { ...submission.jobGraph.config, restartStrategy: { type: 'fixed-delay', attempts: 2, delayMs: 0 } };
+    const before = Date.now();
+    const result = await (await c.submit(submission)).result();
+    expect(result.status).toBe('FINISHED');
+    expect(result.restarts).toBe(1);
+    const [m, ...more] = c.jobMetricsSnapshot();
+    expect(more).toEqual([]);
+    expect(m).toMatchObject({
+      jobId: 'job-metrics',
+      jobName: 'job job-metrics',
+      status: 'FINISHED',
+      restarts: 1,
+      checkpoints: { completed: 0, failed: 0, inProgress: 0, lastCompletedId: 0 },
+    });
+    // Wall-clock times (the JobMaster's clock; a little slack for its drift from Date.now()):
+    // the job became RUNNING again at the restart, then ended.
+    expect(m!.runningSince).toBeGreaterThan(before - 1000);
+    expect(m!.endTime).toBeGreaterThanOrEqual(m!.runningSince!);
+    expect(m!.endTime).toBeLessThan(Date.now() + 1000);
+  });
+
   it('leaves no timers behind after close()', async () => {
     const tracker = new TimerTracker();
     const activeTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;

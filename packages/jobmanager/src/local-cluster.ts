@@ -5,6 +5,7 @@
  * where the real (Piscina) or a testing TaskRunner is chosen.
  */
 import { createLogger, randomId, SluiceError, type Logger } from '@sluice/common';
+import type { JobMetricsSnapshot } from '@sluice/metrics';
 import { LocalRpcService, type DispatcherGateway, type JobResult, type JobStatus, type JobSubmission, type TaskManagerInfo, type ResourceManagerGateway } from '@sluice/protocol';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import type { SplitProvider } from './jobmaster/deployment.js';
@@ -39,6 +40,8 @@ export interface LocalCluster {
   readonly resourceManagerAddress: string;
   submit(submission: JobSubmission): Promise<JobHandle>;
   taskManagers(): Promise<TaskManagerInfo[]>;
+  /** Checkpoint statistics and restarts of the Dispatcher's jobs, for a job metrics registry. */
+  jobMetricsSnapshot(): JobMetricsSnapshot[];
   /** Cancels running jobs, stops every TaskManager and component it started; leaves no timers. */
   close(): Promise<void>;
 }
@@ -112,6 +115,7 @@ export async function createLocalCluster(options: LocalClusterOptions): Promise<
       const rmGateway = await rpc.connect<ResourceManagerGateway>(rmAddress);
       return rmGateway.requestTaskManagerInfo();
     },
+    jobMetricsSnapshot: () => dispatcher.metricsSnapshot(),
     close,
   };
 }

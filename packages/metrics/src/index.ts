@@ -1,11 +1,16 @@
 /**
  * @sluice/metrics — how Sluice is observed from Prometheus. The TaskManager hands over a
- * TaskManagerMetricsSource (plain-number snapshots of its subtasks and worker pool); this package
+ * TaskManagerMetricsSource (plain-number snapshots of its subtasks and worker pool), the
+ * Dispatcher a JobMetricsSource (checkpoint statistics and restarts of its jobs); this package
  * turns those into Prometheus series at scrape time and serves them at /metrics. It talks to no
- * other component: callers pass the source in and put the server's URL into their registration.
+ * other component: callers pass the sources in and put the server's URL into their registration.
  */
 export * from './snapshot.js';
+export * from './job-snapshot.js';
 export {
+  JOB_COUNTERS,
+  JOB_GAUGES,
+  JOB_LABELS,
   OPERATOR_COUNTERS,
   OPERATOR_LABELS,
   TASK_COUNTERS,
@@ -22,6 +27,13 @@ export {
   type MetricsRegistryOptions,
 } from './registry.js';
 export {
+  createJobMetricsRegistry,
+  resolveJobMetricsRegistryOptions,
+  DEFAULT_JOB_METRICS_REGISTRY_OPTIONS,
+  type JobMetricsRegistryOptions,
+} from './job-registry.js';
+export {
+  combineRegistries,
   createMetricsServer,
   DEFAULT_METRICS_HOST,
   type MetricsServer,

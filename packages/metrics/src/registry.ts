@@ -15,6 +15,7 @@ import {
   TASKMANAGER_SLOTS,
   WORKER_POOL,
 } from './names.js';
+import { OncePerScrape } from './per-scrape.js';
 import { ScrapeViewBuilder, type ScrapeView } from './scrape-view.js';
 import type { TaskManagerMetricsSource } from './snapshot.js';
 
@@ -66,7 +67,8 @@ export function createMetricsRegistry(
   const opts = resolveMetricsRegistryOptions(options);
   const registry = new Registry();
   if (Object.keys(opts.defaultLabels).length > 0) registry.setDefaultLabels(opts.defaultLabels);
-  const views = new ViewPerScrape(opts);
+  const builder = new ScrapeViewBuilder({ maxRetired: opts.maxRetiredSeries, retiredTtlMs: opts.retiredSeriesTtlMs });
+  const views = new OncePerScrape(() => builder.update(opts.source.snapshot(), opts.now()));
   const registers = [registry];
 
   for (const [i, def] of Object.values(OPERATOR_COUNTERS).entries()) {
@@ -134,28 +136,4 @@ export function createMetricsRegistry(
 
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   return registry;
-}
-
-/**
- * Takes one snapshot per scrape and shares it among all metrics' collect callbacks, so the
- * series of one scrape are consistent and counter history advances once per scrape. A scrape is
- * over when a metric asks for a view a second time; no timers or clocks are involved.
- */
-class ViewPerScrape {
-  private readonly builder: ScrapeViewBuilder;
-  private view: ScrapeView | undefined;
-  private readonly readers = new Set<string>();
-
-  constructor(private readonly opts: MetricsRegistryOptions) {
-    this.builder = new ScrapeViewBuilder({ maxRetired: opts.maxRetiredSeries, retiredTtlMs: opts.retiredSeriesTtlMs });
-  }
-
-  get(metric: string): ScrapeView {
-    if (this.view === undefined || this.readers.has(metric)) {
-      this.readers.clear();
-      this.view = this.builder.update(this.opts.source.snapshot(), this.opts.now());
-    }
-    this.readers.add(metric);
-    return this.view;
-  }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Counter, Registry } from 'prom-client';
-import { createMetricsServer } from './server.js';
+import { combineRegistries, createMetricsServer } from './server.js';
 
 describe('createMetricsServer', () => {
   it('serves /metrics on a random loopback port, 404s elsewhere, and closes', async () => {
@@ -59,5 +59,33 @@ describe('createMetricsServer', () => {
     } finally {
       await first.close();
     }
+  });
+});
+
+describe('combineRegistries', () => {
+  function registryWith(name: string, value: number, labels: Record<string, string>): Registry {
+    const registry = new Registry();
+    registry.setDefaultLabels(labels);
+    new Counter({ name, help: 'test', registers: [registry] }).inc(value);
+    return registry;
+  }
+
+  it('serves several registries as one target, each keeping its own default labels', async () => {
+    const tm = registryWith('sluice_a_total', 2, { taskmanager: 'tm-1' });
+    const jobs = registryWith('sluice_b_total', 3, {});
+    const combined = combineRegistries(tm, jobs);
+    expect(combined.contentType).toBe(tm.contentType);
+    const text = await combined.metrics();
+    expect(text).toBe(`${await tm.metrics()}${await jobs.metrics()}`);
+    expect(text).toContain('sluice_a_total{taskmanager="tm-1"} 2\n');
+    expect(text).toContain('sluice_b_total 3\n');
+  });
+
+  it('refuses OpenMetrics registries and mixed content types', () => {
+    const text = { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => '' };
+    const open = { contentType: 'application/openmetrics-text; version=1.0.0; charset=utf-8', metrics: async () => '# EOF\n' };
+    expect(() => combineRegistries(text, open)).toThrow(/OpenMetrics output ends with '# EOF'/);
+    expect(() => combineRegistries(text, { ...text, contentType: 'text/plain' })).toThrow('all registries must have one content type');
+    expect(() => combineRegistries()).toThrow('pass at least one registry');
   });
 });

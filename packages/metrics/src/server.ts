@@ -31,6 +31,31 @@ export interface MetricsServer {
 
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
+/**
+ * Serves several registries as one target, their series one after another — e.g. a
+ * TaskManager's registry with the job registry, each keeping its own default labels (prom-client's
+ * `Registry.merge` would drop them). Metric names must not repeat across the registries.
+ */
+export function combineRegistries(...registries: ScrapableRegistry[]): ScrapableRegistry {
+  const first = registries[0];
+  if (first === undefined) throw new ConfigurationError('combineRegistries: pass at least one registry');
+  for (const r of registries) {
+    if (r.contentType.startsWith('application/openmetrics-text')) {
+      throw new ConfigurationError(`combineRegistries: OpenMetrics output ends with '# EOF' and cannot be concatenated; use registries in the Prometheus text format, got ${r.contentType}`);
+    }
+    if (r.contentType !== first.contentType) {
+      throw new ConfigurationError(`combineRegistries: all registries must have one content type, got ${first.contentType} and ${r.contentType}`);
+    }
+  }
+  return {
+    contentType: first.contentType,
+    async metrics() {
+      const texts = await Promise.all(registries.map((r) => r.metrics()));
+      return texts.map((t) => (t === '' || t.endsWith('\n') ? t : `${t}\n`)).join('');
+    },
+  };
+}
+
 export async function createMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const host = options.host ?? DEFAULT_METRICS_HOST;
   const { port, registry } = options;

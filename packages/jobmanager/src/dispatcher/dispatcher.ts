@@ -16,6 +16,7 @@ import {
   type JobSubmission,
   type RpcService,
 } from '@sluice/protocol';
+import type { JobMetricsSnapshot } from '@sluice/metrics';
 import { JobMaster, type JobMasterOptions } from '../jobmaster/job-master.js';
 import type { SplitProvider } from '../jobmaster/deployment.js';
 import { validateSubmission } from './validate-submission.js';
@@ -28,6 +29,11 @@ export interface JobMasterService {
   jobResult(): Promise<JobResult>;
   /** Stops serving; the job is terminal or has been cancelled. */
   close(): Promise<void>;
+  /**
+   * The job's metrics, synchronously, also after it ended. An in-process JobMaster reads its own
+   * state; one in another process would return what it last reported, or undefined.
+   */
+  metricsSnapshot?(): JobMetricsSnapshot | undefined;
 }
 
 export interface JobMasterContext {
@@ -176,6 +182,20 @@ export class Dispatcher implements DispatcherGateway {
     }
     const jm = await this.jobMasterGateway(e);
     return jm.triggerSavepoint(targetDirectory, stop);
+  }
+
+  /**
+   * Metrics of every job whose JobMaster can report them, running and ended (the metrics
+   * registry decides how long ended ones stay exported). Synchronous, for scrape time: it only
+   * reads the job registry, which changes on the mailbox but never mid-read.
+   */
+  metricsSnapshot(): JobMetricsSnapshot[] {
+    const out: JobMetricsSnapshot[] = [];
+    for (const e of this.jobs.values()) {
+      const s = e.jobMaster.metricsSnapshot?.();
+      if (s !== undefined) out.push(s);
+    }
+    return out;
   }
 
   // ---- internals ----

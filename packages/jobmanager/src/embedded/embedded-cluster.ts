@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { randomId, silentLogger, type Logger } from '@sluice/common';
-import { createMetricsRegistry, createMetricsServer } from '@sluice/metrics';
+import { combineRegistries, createJobMetricsRegistry, createMetricsRegistry, createMetricsServer } from '@sluice/metrics';
 import { requiredSlots, type JobArtifact, type JobSubmission } from '@sluice/protocol';
 import { LocalShuffleService, PiscinaTaskRunner, TaskManager, loadJob, type LoadedJob } from '@sluice/runtime';
 import type { Source, SourceSplit } from '@sluice/api';
@@ -19,7 +19,10 @@ export interface EmbeddedClusterOptions {
   slotsPerTaskManager: number;
   /** TaskManagers started up front (default 1). */
   taskManagers?: number;
-  /** Serve /metrics per TaskManager: 0 = a free port each; N = ports N, N+1, …; undefined = none. */
+  /**
+   * Serve /metrics per TaskManager: 0 = a free port each; N = ports N, N+1, …; undefined = none.
+   * The first TaskManager's endpoint also serves the per-job series (checkpoints, restarts).
+   */
   metricsPort?: number;
   /** Worker threads per TaskManager; default slots × 8 (every chain of every slot needs one). */
   workerThreads?: number;
@@ -73,6 +76,10 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   const jobs = new Map<string, LoadedJob>();
   const servers: { url: string; close(): Promise<void> }[] = [];
   let tmIndex = 0;
+  // Job series are served once per cluster, next to the first TaskManager's series: on every
+  // endpoint they would be summed N times by Prometheus queries over all targets.
+  let localCluster: LocalCluster | undefined;
+  const jobMetrics = options.metricsPort === undefined ? undefined : createJobMetricsRegistry({ source: { snapshot: () => localCluster?.jobMetricsSnapshot() ?? [] } });
 
   const splitProvider: SplitProvider = async (submission: JobSubmission, vertexId, parallelism, restored) => {
     const job = jobs.get(submission.jobId) ?? (await loadJob(submission.artifact));
@@ -96,7 +103,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       let tm: TaskManager | undefined;
       if (options.metricsPort !== undefined) {
         const registry = createMetricsRegistry({ source: { snapshot: () => tm!.metricsSnapshot() }, defaultLabels: { taskmanager: ctx.resourceId } });
-        server = await createMetricsServer({ port: options.metricsPort === 0 ? 0 : options.metricsPort + index, registry });
+        server = await createMetricsServer({ port: options.metricsPort === 0 ? 0 : options.metricsPort + index, registry: index === 0 && jobMetrics !== undefined ? combineRegistries(registry, jobMetrics) : registry });
         servers.push(server);
       }
       tm = new TaskManager({ ...ctx, taskRunner: runner, logger, ...(server === undefined ? {} : { metricsUrl: server.url }) });
@@ -114,6 +121,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       };
     },
   });
+  localCluster = cluster;
 
   return {
     cluster,

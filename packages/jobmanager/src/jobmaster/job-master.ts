@@ -29,6 +29,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { verifyCheckpoint } from '@sluice/runtime';
+import type { JobMetricsSnapshot } from '@sluice/metrics';
 import { locateCheckpoint } from '../checkpoint/locate.js';
 import { buildDeploymentDescriptor, enumerateSplits, noSplits, type SplitProvider } from './deployment.js';
 import { ExecutionGraph, type Execution, type LogicalSlot } from './execution-graph.js';
@@ -84,6 +85,9 @@ export class JobMaster implements JobMasterGateway {
   /** Restarts so far (the attempt number counts the same). */
   restarts = 0;
   private coordinatorStarted = false;
+  /** When the status last became RUNNING, and when the job ended (for metrics). */
+  private runningSince: number | undefined;
+  private endTime: number | undefined;
 
   constructor(private readonly options: JobMasterOptions) {
     this.submission = options.submission;
@@ -145,6 +149,7 @@ export class JobMaster implements JobMasterGateway {
         this.restorePlan = plan;
         this.splits = plan === undefined ? splits : new Map([...splits, ...plan.splits]);
         this.status = 'RUNNING';
+        this.runningSince = this.clock.nowMs();
         for (const e of this.graph.executions) e.state = 'SCHEDULED';
         const timeout = this.options.slotRequestTimeoutMs ?? DEFAULT_JOB_MASTER_OPTIONS.slotRequestTimeoutMs;
         this.setTimer(timeout, () => this.slotRequestTimedOut(timeout));
@@ -165,6 +170,24 @@ export class JobMaster implements JobMasterGateway {
   jobResult(): Promise<JobResult> {
     if (this.result !== undefined) return Promise.resolve(this.result);
     return new Promise((resolve) => this.resultWaiters.push(resolve));
+  }
+
+  /**
+   * Status, restarts and checkpoint statistics as plain numbers, for /metrics. A synchronous
+   * read of state the mailbox owns: it changes nothing, and no mailbox action is half done
+   * while this runs. Still answers after the job ended and the JobMaster closed.
+   */
+  metricsSnapshot(): JobMetricsSnapshot {
+    const s: JobMetricsSnapshot = {
+      jobId: this.jobId,
+      jobName: this.submission.jobName,
+      status: this.status,
+      restarts: this.restarts,
+      checkpoints: { ...this.checkpoints.stats },
+    };
+    if (this.runningSince !== undefined) s.runningSince = this.runningSince;
+    if (this.endTime !== undefined) s.endTime = this.endTime;
+    return s;
   }
 
   /** Stops serving the gateway; call once the job is terminal (or after cancel()). */
@@ -386,6 +409,7 @@ export class JobMaster implements JobMasterGateway {
     this.restorePlan = plan;
     this.splits = plan === undefined ? this.initialSplits : new Map([...this.initialSplits, ...plan.splits]);
     this.status = 'RUNNING';
+    this.runningSince = this.clock.nowMs();
     for (const e of this.graph.executions) e.state = 'SCHEDULED';
     this.logger.info('redeploying', { attempt: this.attempt, fromCheckpoint: plan?.checkpointId ?? 'none (from the start)' });
     this.deployed = false;
@@ -504,6 +528,7 @@ export class JobMaster implements JobMasterGateway {
 
   private complete(status: JobResult['status']): void {
     this.status = status;
+    this.endTime = this.clock.nowMs();
     this.clearTimer();
     this.checkpoints.stop(`the job is ${status}`);
     const input = { jobId: this.jobId, jobName: this.submission.jobName, status, durationMs: Math.max(0, this.clock.nowMs() - this.startTime), executions: this.graph.executions };
