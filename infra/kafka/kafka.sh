@@ -7,6 +7,8 @@
 #   kafka.sh stop        stop the running broker (SIGTERM, then SIGKILL after a grace period)
 #   kafka.sh status      say whether a broker runs, and where; exit 1 when none does
 #   kafka.sh bootstrap   print the running broker's 127.0.0.1:PORT; exit 1 when none runs
+#   kafka.sh sasl-bootstrap
+#                        print the SASL listener's 127.0.0.1:PORT (see "SASL and ACLs" in README.md)
 #   kafka.sh resolve     only resolve the jars into target/lib (e.g. to warm a cache)
 #   kafka.sh tool CLASS [ARGS...]
 #                        run a Kafka command-line tool's main class on the same classpath, e.g.
@@ -31,6 +33,10 @@ LIB_DIR="$HERE/target/lib"
 STAMP="$LIB_DIR/.resolved"
 PID_FILE="$RUN_DIR/broker.pid"
 ADDR_FILE="$RUN_DIR/bootstrap"
+SASL_ADDR_FILE="$RUN_DIR/bootstrap-sasl"
+# Written by the test suite (test/src/kafka-broker.ts) when a test run started the broker, so a
+# later run can tell such a broker from one started by hand; a fresh start or a stop drops it.
+OWNER_FILE="$RUN_DIR/started-by-tests"
 PROPS="$RUN_DIR/server.properties"
 DATA_DIR="$RUN_DIR/data"
 LOG_DIR="$RUN_DIR/logs"
@@ -105,33 +111,45 @@ broker_alive() {
 
 running() { broker_alive && [ -s "$ADDR_FILE" ]; }
 
-clear_state() { rm -f "$PID_FILE" "$ADDR_FILE"; }
+clear_state() { rm -f "$PID_FILE" "$ADDR_FILE" "$SASL_ADDR_FILE" "$OWNER_FILE"; }
 
-# Two distinct free TCP ports on 127.0.0.1, chosen by the OS (both held open while choosing).
+# Test principals of the SASL listener (loopback only, test data only): `sluice` is a super user,
+# `nobody` authenticates but has no ACLs, so everything it asks for is refused.
+SASL_SUPER_USER=sluice
+SASL_SUPER_PASSWORD=sluice-secret
+SASL_DENIED_USER=nobody
+SASL_DENIED_PASSWORD=nobody-secret
+
+# Three distinct free TCP ports on 127.0.0.1, chosen by the OS (all held open while choosing).
 free_ports() {
   if command -v node >/dev/null 2>&1; then
     node -e '
       const net = require("node:net");
-      const a = net.createServer().listen(0, "127.0.0.1", () => {
-        const b = net.createServer().listen(0, "127.0.0.1", () => {
-          console.log(a.address().port + " " + b.address().port);
-          a.close(); b.close();
-        });
-      });'
+      const servers = [];
+      const next = () => {
+        if (servers.length === 3) {
+          console.log(servers.map((s) => s.address().port).join(" "));
+          for (const s of servers) s.close();
+          return;
+        }
+        const s = net.createServer().listen(0, "127.0.0.1", next);
+        servers.push(s);
+      };
+      next();'
   elif command -v python3 >/dev/null 2>&1; then
     python3 -c '
 import socket
-a = socket.socket(); a.bind(("127.0.0.1", 0))
-b = socket.socket(); b.bind(("127.0.0.1", 0))
-print(a.getsockname()[1], b.getsockname()[1])'
+socks = [socket.socket() for _ in range(3)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))'
   else
     # Fallback: random high ports that nothing answers on.
     local p ports=()
-    while [ "${#ports[@]}" -lt 2 ]; do
+    while [ "${#ports[@]}" -lt 3 ]; do
       p=$(( 20000 + RANDOM % 30000 ))
-      if ! port_open "$p" && [ "${ports[0]:-}" != "$p" ]; then ports+=("$p"); fi
+      if ! port_open "$p" && [[ " ${ports[*]} " != *" $p "* ]]; then ports+=("$p"); fi
     done
-    echo "${ports[0]} ${ports[1]}"
+    echo "${ports[*]}"
   fi
 }
 
@@ -149,18 +167,31 @@ new_cluster_id() {
 }
 
 write_properties() {
-  local port="$1" cport="$2"
+  local port="$1" cport="$2" sport="$3"
   cat > "$PROPS" <<EOF
 # Written by infra/kafka/kafka.sh; rewritten on every start.
 # One JVM that is both the KRaft controller (quorum of one) and the broker.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sport,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sport
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
+
+# SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and ACLs, for the connector's security tests. Clients
+# on the PLAINTEXT listener (and the controller) are User:ANONYMOUS, a super user, so they are
+# never refused. On the SASL listener, $SASL_SUPER_USER is a super user and $SASL_DENIED_USER has no
+# ACLs: with allow.everyone.if.no.acl.found=false every request of its is refused. The SCRAM
+# credentials are written into the storage by \`format --add-scram\` (see launch).
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_SUPER_USER="$SASL_SUPER_PASSWORD" user_$SASL_DENIED_USER="$SASL_DENIED_PASSWORD";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS;User:$SASL_SUPER_USER
+allow.everyone.if.no.acl.found=false
 log.dirs=$DATA_DIR
 
 # A single node: every internal topic has one replica, and one in-sync replica is enough, so
@@ -219,14 +250,19 @@ kill_broker() {
 # Start one broker on fresh ports. Returns 0 when it answers, 2 when it lost a port race (the
 # caller retries on new ports), 1 on any other failure.
 launch() {
-  local port cport pid deadline
-  read -r port cport < <(free_ports)
+  local port cport sport pid deadline
+  read -r port cport sport < <(free_ports)
   rm -rf "$DATA_DIR"
   mkdir -p "$DATA_DIR" "$LOG_DIR"
   : > "$LOG_DIR/server.log"
-  write_properties "$port" "$cport"
+  write_properties "$port" "$cport" "$sport"
 
-  if ! run_tool kafka.tools.StorageTool format -t "$(new_cluster_id)" -c "$PROPS" > "$LOG_DIR/format.log" 2>&1; then
+  local scram=() mechanism
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    scram+=(--add-scram "$mechanism=[name=$SASL_SUPER_USER,password=$SASL_SUPER_PASSWORD]")
+    scram+=(--add-scram "$mechanism=[name=$SASL_DENIED_USER,password=$SASL_DENIED_PASSWORD]")
+  done
+  if ! run_tool kafka.tools.StorageTool format -t "$(new_cluster_id)" -c "$PROPS" "${scram[@]}" > "$LOG_DIR/format.log" 2>&1; then
     cat "$LOG_DIR/format.log" >&2
     die "formatting the broker's storage in $DATA_DIR failed"
   fi
@@ -243,7 +279,7 @@ launch() {
     < /dev/null > "$LOG_DIR/stdout.log" 2>&1 9>&- &
   pid=$!
   echo "$pid" > "$PID_FILE"
-  say "broker starting (pid $pid) on 127.0.0.1:$port, controller on 127.0.0.1:$cport; logs in $LOG_DIR"
+  say "broker starting (pid $pid) on 127.0.0.1:$port (SASL on 127.0.0.1:$sport), controller on 127.0.0.1:$cport; logs in $LOG_DIR"
 
   deadline=$(( SECONDS + START_TIMEOUT ))
   while :; do
@@ -261,6 +297,7 @@ launch() {
     if grep -q "Kafka Server started" "$LOG_DIR/server.log" 2>/dev/null && port_open "$port" \
         && TOOL_TIMEOUT=20 run_tool org.apache.kafka.tools.TopicCommand \
              --bootstrap-server "127.0.0.1:$port" --list >/dev/null 2>&1; then
+      echo "127.0.0.1:$sport" > "$SASL_ADDR_FILE"
       echo "127.0.0.1:$port" > "$ADDR_FILE"
       return 0
     fi
@@ -341,6 +378,14 @@ cmd_status() {
   fi
 }
 
+cmd_sasl_bootstrap() {
+  if running && [ -s "$SASL_ADDR_FILE" ]; then
+    cat "$SASL_ADDR_FILE"
+  else
+    die "no Kafka broker with a SASL listener running; start one with \`npm run kafka:start\`"
+  fi
+}
+
 cmd_bootstrap() {
   if running; then
     cat "$ADDR_FILE"
@@ -354,6 +399,7 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   bootstrap) cmd_bootstrap ;;
+  sasl-bootstrap) cmd_sasl_bootstrap ;;
   resolve) check_java; resolve_jars; say "jars in $LIB_DIR" ;;
   tool)
     shift
@@ -363,7 +409,7 @@ case "${1:-}" in
     run_tool "$@"
     ;;
   *)
-    echo "usage: kafka.sh start|stop|status|bootstrap|resolve|tool MAIN_CLASS [ARGS...]" >&2
+    echo "usage: kafka.sh start|stop|status|bootstrap|sasl-bootstrap|resolve|tool MAIN_CLASS [ARGS...]" >&2
     exit 64
     ;;
 esac

@@ -33,6 +33,13 @@ export interface ReaderOutput<T> {
   /** A per-split output: watermarks are generated per split and combined (min) per subtask. */
   createSplitOutput(splitId: string): ReaderOutput<T>;
   releaseSplitOutput(splitId: string): void;
+  /**
+   * The reader has nothing to read for now (no splits assigned, but it stays alive because it may
+   * discover some): its watermark must not hold back downstream operators. A watermark from a
+   * new split output makes the source active again. Outputs built outside the runtime (test
+   * doubles) may leave it out.
+   */
+  markIdle?(): void;
 }
 
 export interface SourceReader<T, S extends SourceSplit> {

@@ -81,6 +81,8 @@ export type StateDescriptor =
 
 export interface TaskInfo {
   taskName: string;
+  /** The job's name (`env.setJobName`), where the runtime knows it. */
+  jobName?: string;
   subtaskIndex: number;
   parallelism: number;
   maxParallelism: number;

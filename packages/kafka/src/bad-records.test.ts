@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadRecordError, BadRecordTracker, DLQ_HEADERS, deadLetterMessage, resolveBadRecordOptions } from './bad-records.js';
 
-const bad = (offset: number) => new BadRecordError('orders', 2, offset, 'Unexpected token');
+const bad = (offset: number) => new BadRecordError('orders', 2, offset, 'deserialization', 'Unexpected token');
 
 describe('bad-record policy', () => {
   it("'fail' throws the error that names topic, partition and offset", () => {
@@ -20,6 +20,16 @@ describe('bad-record policy', () => {
     expect([d.records, d.bad]).toEqual([1, 1]);
   });
 
+  it('counts bad records per reason, the label of the failed-records counter', () => {
+    const t = new BadRecordTracker(resolveBadRecordOptions({ onError: 'skip' }));
+    t.good();
+    t.onBad(bad(1));
+    t.onBad(new BadRecordError('orders', 0, 9, 'too-large', 'record of 2000 bytes exceeds maxRecordBytes 1000'));
+    t.onBad(bad(3));
+    expect(t.failed).toEqual({ deserialization: 2, 'too-large': 1 });
+    expect([t.records, t.bad]).toEqual([4, 3]);
+  });
+
   it('rejects bad configuration at the edge', () => {
     expect(() => resolveBadRecordOptions({ onError: 'dead-letter' })).toThrow(/needs a deadLetterTopic/);
     expect(() => resolveBadRecordOptions({ onError: 'ignore' as never })).toThrow(/must be 'fail', 'skip' or 'dead-letter'/);
@@ -30,7 +40,7 @@ describe('bad-record policy', () => {
   it('a dead-letter message keeps key, value, timestamp and headers and adds its origin', () => {
     const m = deadLetterMessage(
       { topic: 'orders', partition: 2, offset: 41, timestamp: 1234, key: Buffer.from('k'), value: Buffer.from('{oops'), headers: { trace: 'x' } },
-      'Unexpected token',
+      { reason: 'deserialization', detail: 'Unexpected token' },
       'fraud job',
     );
     expect(m.key?.toString()).toBe('k');
@@ -43,6 +53,7 @@ describe('bad-record policy', () => {
       [DLQ_HEADERS.offset]: '41',
       [DLQ_HEADERS.timestamp]: '1234',
       [DLQ_HEADERS.error]: 'Unexpected token',
+      [DLQ_HEADERS.reason]: 'deserialization',
       [DLQ_HEADERS.job]: 'fraud job',
     });
   });

@@ -11,6 +11,13 @@ import type { KafkaRecord } from './records.js';
 
 export type KafkaOnError = 'fail' | 'skip' | 'dead-letter';
 
+/**
+ * Why a record was bad: the label of the planned `sluice_source_records_failed_total{reason}`
+ * series and of the dead-letter header `sluice.error.reason`.
+ */
+export type BadRecordReason = 'deserialization' | 'too-large';
+export const BAD_RECORD_REASONS: readonly BadRecordReason[] = Object.freeze(['deserialization', 'too-large']);
+
 export interface BadRecordOptions {
   onError?: KafkaOnError;
   /** Required for 'dead-letter'. Written with the source's connection settings. */
@@ -40,6 +47,8 @@ export const DLQ_HEADERS = Object.freeze({
   offset: 'sluice.source.offset',
   timestamp: 'sluice.source.timestamp',
   error: 'sluice.error',
+  /** 'deserialization' or 'too-large' (BadRecordReason). */
+  reason: 'sluice.error.reason',
   job: 'sluice.job',
 });
 
@@ -62,10 +71,17 @@ export function resolveBadRecordOptions(o: BadRecordOptions): ResolvedBadRecordO
   return Object.freeze({ onError, deadLetterTopic: o.deadLetterTopic, maxErrorRate: rate, errorRateMinRecords: min, maxRecordBytes: max });
 }
 
-/** A record the source could not accept, located precisely. */
+/** A record the source could not accept, located precisely, with why (`reason`) and the details. */
 export class BadRecordError extends SluiceError {
-  constructor(readonly topic: string, readonly partition: number, readonly offset: number, reason: string, cause?: unknown) {
-    super('KAFKA_BAD_RECORD', `bad record in Kafka topic '${topic}' partition ${partition} at offset ${offset}: ${reason}`, cause === undefined ? {} : { cause });
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+    readonly reason: BadRecordReason,
+    readonly detail: string,
+    cause?: unknown,
+  ) {
+    super('KAFKA_BAD_RECORD', `bad record in Kafka topic '${topic}' partition ${partition} at offset ${offset}: ${detail}`, cause === undefined ? {} : { cause });
     this.name = 'BadRecordError';
   }
 }
@@ -76,6 +92,7 @@ export type BadRecordAction = 'skip' | 'dead-letter';
 export class BadRecordTracker {
   records = 0;
   bad = 0;
+  readonly failed: Record<BadRecordReason, number> = { deserialization: 0, 'too-large': 0 };
 
   constructor(private readonly o: ResolvedBadRecordOptions) {}
 
@@ -87,6 +104,7 @@ export class BadRecordTracker {
   onBad(err: BadRecordError): BadRecordAction {
     this.records++;
     this.bad++;
+    this.failed[err.reason]++;
     if (this.o.onError === 'fail') throw err;
     this.checkRate(err);
     return this.o.onError === 'skip' ? 'skip' : 'dead-letter';
@@ -107,7 +125,8 @@ export class BadRecordTracker {
 }
 
 /** The dead-letter copy of a bad record: same key, value, timestamp and headers, plus where it came from. */
-export function deadLetterMessage(r: KafkaRecord, error: string, job: string): Message {
+export function deadLetterMessage(r: KafkaRecord, bad: Pick<BadRecordError, 'reason' | 'detail'>, job: string): Message {
+  const error = bad.detail;
   const headers: Record<string, Buffer | string | (Buffer | string)[]> = {};
   for (const [k, v] of Object.entries(r.headers)) if (v !== undefined) headers[k] = v;
   headers[DLQ_HEADERS.topic] = r.topic;
@@ -115,6 +134,7 @@ export function deadLetterMessage(r: KafkaRecord, error: string, job: string): M
   headers[DLQ_HEADERS.offset] = String(r.offset);
   headers[DLQ_HEADERS.timestamp] = String(r.timestamp);
   headers[DLQ_HEADERS.error] = error.length > 1000 ? `${error.slice(0, 1000)}…` : error;
+  headers[DLQ_HEADERS.reason] = bad.reason;
   headers[DLQ_HEADERS.job] = job;
   return { key: r.key, value: r.value, timestamp: String(r.timestamp), headers };
 }

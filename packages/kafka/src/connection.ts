@@ -7,6 +7,9 @@
 import type * as tls from 'node:tls';
 import { ConfigurationError, describeError, SluiceError } from '@sluice/common';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { causeText, KafkaConnectorError, refusalError, type RefusalSubject } from './errors.js';
+
+export { KafkaConnectorError } from './errors.js';
 
 export type KafkaLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -14,9 +17,16 @@ export interface KafkaConnectionOptions {
   /** `host:port` list, or one comma-separated string. */
   bootstrapServers: string | readonly string[];
   clientId?: string;
-  /** Passed to kafkajs as is (true, or Node TLS options). */
+  /**
+   * TLS to the brokers: true (system CAs), or Node TLS options (`ca`, `cert`, `key`,
+   * `servername`, `rejectUnauthorized`, …), passed to kafkajs as is.
+   */
   ssl?: boolean | tls.ConnectionOptions;
-  /** SASL plain / scram-sha-256 / scram-sha-512 (or any mechanism kafkajs supports), as is. */
+  /**
+   * SASL: `{ mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password }`, or
+   * any other mechanism kafkajs supports ('aws', 'oauthbearer'), passed to kafkajs as is. With
+   * `ssl` it is SASL_SSL, without it SASL_PLAINTEXT.
+   */
   sasl?: SASLOptions;
   /** TCP connect timeout per attempt. */
   connectionTimeoutMs?: number;
@@ -73,6 +83,11 @@ export function resolveKafkaConnection(options: KafkaConnectionOptions): Resolve
   for (const b of list) {
     if (!/^[^\s:]+:\d{1,5}$/.test(b)) throw new ConfigurationError(`Kafka bootstrap server '${b}' is not host:port`);
   }
+  const ssl = options.ssl;
+  if (ssl !== undefined && typeof ssl !== 'boolean' && (ssl === null || typeof ssl !== 'object')) {
+    throw new ConfigurationError(`Kafka ssl must be true, false or Node TLS options ({ ca, cert, key, ... }), got ${typeof ssl}`);
+  }
+  if (options.sasl !== undefined) validateSasl(options.sasl);
   const level = options.logLevel ?? DEFAULT_KAFKA_CONNECTION.logLevel;
   if (!(level in LOG_LEVELS)) throw new ConfigurationError(`Kafka logLevel must be one of ${Object.keys(LOG_LEVELS).join(', ')}, got ${String(level)}`);
   return Object.freeze({
@@ -86,6 +101,22 @@ export function resolveKafkaConnection(options: KafkaConnectionOptions): Resolve
     maxRetryTimeMs: positive('maxRetryTimeMs', options.maxRetryTimeMs, DEFAULT_KAFKA_CONNECTION.maxRetryTimeMs),
     logLevel: level,
   });
+}
+
+const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512', 'aws', 'oauthbearer'];
+
+/** Catches the mistakes kafkajs would only report as a failed login at the broker. */
+function validateSasl(sasl: SASLOptions): void {
+  if (sasl === null || typeof sasl !== 'object') throw new ConfigurationError('Kafka sasl must be an object like { mechanism: "scram-sha-512", username, password }');
+  const mechanism: unknown = (sasl as { mechanism?: unknown }).mechanism;
+  if (typeof mechanism !== 'string' || !SASL_MECHANISMS.includes(mechanism)) {
+    throw new ConfigurationError(`Kafka sasl.mechanism must be one of ${SASL_MECHANISMS.join(', ')} (lower case), got ${JSON.stringify(mechanism)}`);
+  }
+  if (mechanism === 'plain' || mechanism.startsWith('scram-')) {
+    const { username, password } = sasl as { username?: unknown; password?: unknown };
+    if (typeof username !== 'string' || username === '') throw new ConfigurationError(`Kafka sasl mechanism '${mechanism}' needs a username`);
+    if (typeof password !== 'string') throw new ConfigurationError(`Kafka sasl mechanism '${mechanism}' needs a password (a string)`);
+  }
 }
 
 export function kafkaConfig(c: ResolvedKafkaConnection, clientSuffix: string): KafkaConfig {
@@ -112,20 +143,19 @@ export function describeBrokers(c: ResolvedKafkaConnection): string {
   return c.brokers.join(',');
 }
 
-/** Kafka could not be reached or refused a request: names the brokers and what was being done. */
-export class KafkaConnectorError extends SluiceError {
-  constructor(code: string, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
-    super(code, message, options);
-    this.name = 'KafkaConnectorError';
-  }
-}
-
 /**
  * Runs `action` and turns any failure (or running past `timeoutMs`) into a KafkaConnectorError
  * that says what was attempted against which brokers. kafkajs's own retries are bounded by the
  * connection options; the timeout is the backstop that guarantees "never a silent hang".
  */
-export async function withKafkaDeadline<T>(c: ResolvedKafkaConnection, what: string, timeoutMs: number, action: () => Promise<T>): Promise<T> {
+export async function withKafkaDeadline<T>(
+  c: ResolvedKafkaConnection,
+  what: string,
+  timeoutMs: number,
+  action: () => Promise<T>,
+  /** Names the topics / group in an authorization error. */
+  subject: RefusalSubject = { access: 'read' },
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -133,7 +163,9 @@ export async function withKafkaDeadline<T>(c: ResolvedKafkaConnection, what: str
         reject(
           new KafkaConnectorError(
             'KAFKA_TIMEOUT',
-            `${what} did not complete within ${timeoutMs} ms (Kafka bootstrap servers: ${describeBrokers(c)}); check that the brokers are reachable and the address is right`,
+            `${what} did not complete within ${timeoutMs} ms (Kafka bootstrap servers: ${describeBrokers(c)}); check that the brokers are reachable and the address is right${
+              c.ssl !== undefined || c.sasl !== undefined ? ', and that the ssl / sasl settings match what that listener expects' : ''
+            }`,
             { retriable: true },
           ),
         ),
@@ -144,6 +176,8 @@ export async function withKafkaDeadline<T>(c: ResolvedKafkaConnection, what: str
     return await Promise.race([action(), deadline]);
   } catch (err) {
     if (err instanceof SluiceError) throw err;
+    const refused = refusalError(err, what, describeBrokers(c), subject);
+    if (refused !== undefined) throw refused;
     throw new KafkaConnectorError(
       'KAFKA_UNAVAILABLE',
       `${what} failed (Kafka bootstrap servers: ${describeBrokers(c)}): ${describeError(err)}${causeText(err)}`,
@@ -152,15 +186,6 @@ export async function withKafkaDeadline<T>(c: ResolvedKafkaConnection, what: str
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** kafkajs wraps the useful reason (ECONNREFUSED, unknown topic) in `cause` / `originalError`. */
-function causeText(err: unknown): string {
-  const e = err as { cause?: unknown; originalError?: unknown } | undefined;
-  const inner = e?.originalError ?? e?.cause;
-  if (inner === undefined || inner === null) return '';
-  const text = describeError(inner);
-  return text === describeError(err) ? '' : ` (${text})`;
 }
 
 /** Waits for `p` (a disconnect, say) at most `ms`, ignoring its failure: shutdown must not hang. */

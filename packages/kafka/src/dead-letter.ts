@@ -2,11 +2,16 @@
  * The dead-letter producer of one source reader: bad records collected during a pollNext burst
  * go out together in one send after it. The producer connects on first use. A failed send fails
  * the reader (a record that can neither be read nor parked must not vanish), and a bounded reader
- * does not end until every dead-letter send is acknowledged.
+ * does not end until every dead-letter send is acknowledged. close() is bounded in time, like
+ * the consumer's: a dead cluster must not hang the task's shutdown.
  */
 import { Partitioners, type Message, type Producer } from 'kafkajs';
 import { describeError } from '@sluice/common';
-import { createKafkaClient, describeBrokers, KafkaConnectorError, type ResolvedKafkaConnection } from './connection.js';
+import { bounded, createKafkaClient, describeBrokers, KafkaConnectorError, type ResolvedKafkaConnection } from './connection.js';
+import { refusalError } from './errors.js';
+
+/** How long close() waits for the producer to disconnect, after waiting for sends. */
+const DISCONNECT_TIMEOUT_MS = 5_000;
 
 export class DeadLetterWriter {
   private producer: Producer | undefined;
@@ -23,6 +28,8 @@ export class DeadLetterWriter {
     private readonly clientSuffix: string,
     /** Called when a send settles, so the reader re-checks (end of input, failure). */
     private readonly onSettled: () => void,
+    /** close() waits at most this long for unacknowledged sends. */
+    private readonly closeTimeoutMs: number,
   ) {}
 
   add(message: Message): void {
@@ -41,11 +48,14 @@ export class DeadLetterWriter {
         this.settle();
       },
       (err: unknown) => {
-        this.failure ??= new KafkaConnectorError(
-          'KAFKA_DEAD_LETTER_FAILED',
-          `could not write ${messages.length} bad record(s) to dead-letter topic '${this.topic}' at ${describeBrokers(this.connection)}: ${describeError(err)}`,
-          { cause: err },
-        );
+        const brokers = describeBrokers(this.connection);
+        this.failure ??=
+          refusalError(err, `writing ${messages.length} bad record(s) to dead-letter topic '${this.topic}'`, brokers, { access: 'write', topics: [this.topic] }) ??
+          new KafkaConnectorError(
+            'KAFKA_DEAD_LETTER_FAILED',
+            `could not write ${messages.length} bad record(s) to dead-letter topic '${this.topic}' at ${brokers}: ${describeError(err)}`,
+            { cause: err },
+          );
         this.settle();
       },
     );
@@ -66,10 +76,13 @@ export class DeadLetterWriter {
   }
 
   async close(): Promise<void> {
-    this.flush();
-    await this.whenIdle();
-    const p = this.producer ?? (await this.connecting?.catch(() => undefined));
-    await p?.disconnect().catch(() => undefined);
+    if (this.failure === undefined) this.flush();
+    const deadline = Date.now() + this.closeTimeoutMs;
+    await bounded(this.whenIdle(), this.closeTimeoutMs);
+    // A connect still under way gets the rest of the time; then whatever exists is disconnected.
+    if (this.producer === undefined && this.connecting !== undefined) await bounded(this.connecting, Math.max(0, deadline - Date.now()));
+    const p = this.producer;
+    if (p !== undefined) await bounded(p.disconnect(), Math.min(DISCONNECT_TIMEOUT_MS, this.closeTimeoutMs));
   }
 
   private async send(messages: Message[]): Promise<void> {

@@ -21,15 +21,28 @@ export interface EnumerateOptions {
 
 export async function enumerateKafkaSplits(o: EnumerateOptions): Promise<KafkaPartitionSplit[]> {
   const admin = createKafkaClient(o.connection, 'enumerator').admin();
-  const run = <T>(what: string, action: () => Promise<T>): Promise<T> => withKafkaDeadline(o.connection, what, o.timeoutMs, action);
+  const run = <T>(what: string, action: () => Promise<T>, topics?: readonly string[]): Promise<T> =>
+    withKafkaDeadline(o.connection, what, o.timeoutMs, action, topics === undefined ? { access: 'read' } : { access: 'read', topics });
   try {
     await run('connecting to Kafka', () => admin.connect());
     const existing = new Set((await run('listing topics', () => admin.listTopics())).filter((t) => !t.startsWith('__')));
+    if ('topics' in o.selection) {
+      // A topic the principal may not Describe is left out of the topic list, just like a
+      // missing one; asking for it by name tells the two apart (TOPIC_AUTHORIZATION_FAILED).
+      const missing = o.selection.topics.filter((t) => !existing.has(t));
+      if (missing.length > 0) {
+        await run(`describing topic${missing.length > 1 ? 's' : ''} ${missing.map((t) => `'${t}'`).join(', ')}`, () => admin.fetchTopicMetadata({ topics: missing }), missing).catch(
+          (err: unknown) => {
+            if (err instanceof KafkaConnectorError && err.code === 'KAFKA_NOT_AUTHORIZED') throw err;
+          },
+        );
+      }
+    }
     const topics = selectTopics(o, existing);
     const splits: KafkaPartitionSplit[] = [];
     for (const topic of topics) {
-      const bounds = await run(`reading the offsets of topic '${topic}'`, () => partitionBounds(admin, topic));
-      const starts = await run(`resolving the starting offsets of topic '${topic}'`, () => startingOffsets(admin, topic, o.startingOffsets, bounds));
+      const bounds = await run(`reading the offsets of topic '${topic}'`, () => partitionBounds(admin, topic), [topic]);
+      const starts = await run(`resolving the starting offsets of topic '${topic}'`, () => startingOffsets(admin, topic, o.startingOffsets, bounds), [topic]);
       splits.push(...buildSplits(topic, bounds, (b) => starts.get(b.partition) ?? b.low, o.bounded));
     }
     return splits;
@@ -52,14 +65,26 @@ function selectTopics(o: EnumerateOptions, existing: ReadonlySet<string>): strin
     return [...new Set(o.selection.topics)];
   }
   const pattern = o.selection.topicPattern;
-  const matched = [...existing].filter((t) => {
-    pattern.lastIndex = 0;
-    return pattern.test(t);
-  });
+  const matched = matchTopics(pattern, existing);
   if (matched.length === 0) {
-    throw new KafkaConnectorError('KAFKA_UNKNOWN_TOPIC', `no Kafka topic on ${brokers} matches the pattern ${String(pattern)}`);
+    throw new KafkaConnectorError(
+      'KAFKA_UNKNOWN_TOPIC',
+      `no Kafka topic on ${brokers} matches the pattern ${String(pattern)} (or none the client's principal may Describe); create one first or fix the pattern`,
+    );
   }
-  return matched.sort();
+  return matched;
+}
+
+/** The non-internal topics `pattern` matches (RegExp.test: anchor it, /^orders-.*$/, to match whole names), sorted. */
+export function matchTopics(pattern: RegExp, topics: Iterable<string>): string[] {
+  return [...topics]
+    .filter((t) => {
+      if (t.startsWith('__')) return false;
+      // A /g or /y pattern keeps state between test() calls.
+      pattern.lastIndex = 0;
+      return pattern.test(t);
+    })
+    .sort();
 }
 
 async function partitionBounds(admin: Admin, topic: string): Promise<PartitionOffsets[]> {

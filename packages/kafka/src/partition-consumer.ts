@@ -12,6 +12,7 @@ import type { Consumer, KafkaMessage } from 'kafkajs';
 import { describeError } from '@sluice/common';
 import { fixedPartitionAssigner } from './assigner.js';
 import { bounded, createKafkaClient, describeBrokers, KafkaConnectorError, withKafkaDeadline, type ResolvedKafkaConnection } from './connection.js';
+import { refusalError, type RefusalSubject } from './errors.js';
 
 export interface TopicPartitionOffset {
   topic: string;
@@ -64,17 +65,20 @@ export class PartitionConsumer {
       },
     });
     const pc = new PartitionConsumer(o, consumer, handlers);
+    const subject: RefusalSubject = { access: 'read', topics: Object.keys(assignment), group: o.groupId };
     consumer.on(consumer.events.GROUP_JOIN, () => pc.seekAll());
     consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
       if (e.payload.batchSize === 0) handlers.onSkipped(e.payload.topic, e.payload.partition, Number(e.payload.lastOffset));
     });
     consumer.on(consumer.events.CRASH, (e) => {
       if (e.payload.restart || pc.closed) return;
+      const what = `Kafka consumer for ${describePartitions(o.partitions)}`;
       handlers.onFailure(
-        new KafkaConnectorError('KAFKA_CONSUMER_FAILED', `Kafka consumer for ${describePartitions(o.partitions)} at ${describeBrokers(o.connection)} stopped: ${describeError(e.payload.error)}`, {
-          retriable: true,
-          cause: e.payload.error,
-        }),
+        refusalError(e.payload.error, what, describeBrokers(o.connection), subject) ??
+          new KafkaConnectorError('KAFKA_CONSUMER_FAILED', `${what} at ${describeBrokers(o.connection)} stopped: ${describeError(e.payload.error)}`, {
+            retriable: true,
+            cause: e.payload.error,
+          }),
       );
     });
     try {
@@ -88,10 +92,10 @@ export class PartitionConsumer {
             handlers.onBatch(batch.topic, batch.partition, batch.messages, Number(batch.lastOffset()));
           },
         });
-      });
+      }, subject);
     } catch (err) {
       pc.closed = true;
-      await consumer.disconnect().catch(() => undefined);
+      await bounded(consumer.disconnect(), 5_000);
       throw err;
     }
     pc.seekAll();

@@ -4,18 +4,30 @@
  * and emits each record with its Kafka timestamp through the record's partition output, so
  * watermarks are generated per partition. A partition whose buffered records pass the bound is
  * paused in the consumer (even while the task is blocked and not polling) and resumed once
- * drained. Bad records follow the source's onError policy.
+ * drained. Bad records follow the source's onError policy. Unbounded readers look for new
+ * partitions periodically (PartitionDiscovery) and take the ones their subtask owns.
  */
 import type { ReaderOutput, ReaderStatus, SourceReader, SourceReaderContext } from '@sluice/api';
 import { describeError, randomId } from '@sluice/common';
 import type { KafkaMessage } from 'kafkajs';
-import { BadRecordError, BadRecordTracker, deadLetterMessage } from './bad-records.js';
+import { BadRecordError, BadRecordTracker, deadLetterMessage, type BadRecordReason } from './bad-records.js';
 import { DeadLetterWriter } from './dead-letter.js';
+import { PartitionDiscovery, partitionKey } from './discovery.js';
 import { FetchBuffer, type PartitionState } from './fetch-buffer.js';
 import { PartitionConsumer } from './partition-consumer.js';
 import { recordSize, type KafkaRecord } from './records.js';
 import type { ResolvedKafkaSourceOptions } from './source.js';
 import type { KafkaPartitionSplit } from './split.js';
+
+/** What one reader counted (records seen, bad ones per reason, dead-lettered, partitions). */
+export interface KafkaSourceCounters {
+  records: number;
+  bad: number;
+  failedByReason: Record<BadRecordReason, number>;
+  deadLettered: number;
+  partitions: number;
+  discoveredPartitions: number;
+}
 
 /** Records per pollNext at most. */
 export const KAFKA_POLL_BURST = 1024;
@@ -28,6 +40,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   private outputOwner: ReaderOutput<T> | undefined;
   private readonly tracker: BadRecordTracker;
   private readonly deadLetters: DeadLetterWriter | undefined;
+  private readonly discovery: PartitionDiscovery | undefined;
+  /** The main output was told this reader is idle (no partitions while waiting for discovery). */
+  private idleMarked = false;
   private readonly groupId: string;
   private readonly jobName: string;
   private consumer: PartitionConsumer | undefined;
@@ -45,15 +60,37 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     this.buffer = new FetchBuffer<KafkaMessage>(o.maxBufferedRecordsPerPartition);
     this.tracker = new BadRecordTracker(o.badRecords);
     const t = ctx.taskInfo;
-    this.jobName = o.jobName ?? t.taskName;
+    this.jobName = o.jobName ?? t.jobName ?? t.taskName;
     const task = t.taskName.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
     this.groupId = `${o.groupIdPrefix}-${task}-${t.subtaskIndex}-${t.attempt}-${randomId(6)}`;
     const dlq = o.badRecords.deadLetterTopic;
     this.deadLetters =
-      o.badRecords.onError === 'dead-letter' && dlq !== undefined ? new DeadLetterWriter(o.connection, dlq, this.groupId, () => this.signal()) : undefined;
+      o.badRecords.onError === 'dead-letter' && dlq !== undefined ? new DeadLetterWriter(o.connection, dlq, this.groupId, () => this.signal(), o.closeTimeoutMs) : undefined;
+    if (o.partitionDiscoveryIntervalMs > 0) {
+      this.discovery = new PartitionDiscovery(
+        {
+          connection: o.connection,
+          selection: o.selection,
+          intervalMs: o.partitionDiscoveryIntervalMs,
+          timeoutMs: o.enumerationTimeoutMs,
+          subtask: t.subtaskIndex,
+          parallelism: t.parallelism,
+          maxConsecutiveFailures: 3,
+        },
+        {
+          known: () => new Set([...this.buffer.states()].map((s) => partitionKey(s.topic, s.partition))),
+          onNewSplits: (splits) => {
+            if (!this.closed) this.addSplits(splits);
+          },
+          onFailure: (err) => this.fail(err),
+        },
+      );
+      this.discovery.start();
+    }
   }
 
   addSplits(splits: KafkaPartitionSplit[]): void {
+    if (splits.length > 0) this.idleMarked = false;
     for (const s of splits) {
       const state = this.buffer.addSplit(s);
       if (this.buffer.isFinished(state)) this.finished.push({ ...s });
@@ -88,12 +125,15 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       if (q === undefined) break;
       emitted++;
       const record = toRecord(q.state, q.message);
+      if (maxBytes !== undefined && recordSize(record) > maxBytes) {
+        this.onBadRecord(record, 'too-large', `record of ${recordSize(record)} bytes (key + value) exceeds maxRecordBytes ${maxBytes}`, undefined);
+        continue;
+      }
       let value: T | undefined;
       try {
-        if (maxBytes !== undefined && recordSize(record) > maxBytes) throw new Error(`record of ${recordSize(record)} bytes exceeds maxRecordBytes ${maxBytes}`);
         value = deserializer(record);
       } catch (err) {
-        this.onBadRecord(record, err);
+        this.onBadRecord(record, 'deserialization', describeError(err), err);
         continue;
       }
       this.tracker.good();
@@ -104,13 +144,20 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     this.applyPauseChanges();
 
     if (this.buffer.size > 0) return 'more';
-    if (this.active.length === 0 && this.noMoreSplits) return this.deadLetters === undefined || this.deadLetters.isIdle() ? 'end' : 'nothing';
+    if (this.active.length === 0 && this.noMoreSplits) {
+      if (this.discovery === undefined) return this.deadLetters === undefined || this.deadLetters.isIdle() ? 'end' : 'nothing';
+      // Nothing to read until discovery finds a partition for this subtask: stay, but idle.
+      if (!this.idleMarked) {
+        this.idleMarked = true;
+        output.markIdle?.();
+      }
+    }
     return 'nothing';
   }
 
   isAvailable(): Promise<void> {
     if (this.closed || this.failure !== undefined || this.buffer.size > 0) return Promise.resolve();
-    if (this.active.length === 0 && this.noMoreSplits) return this.deadLetters?.whenIdle() ?? Promise.resolve();
+    if (this.active.length === 0 && this.noMoreSplits && this.discovery === undefined) return this.deadLetters?.whenIdle() ?? Promise.resolve();
     this.available ??= new Promise<void>((resolve) => {
       this.wakeUp = resolve;
     });
@@ -128,21 +175,33 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   async close(): Promise<void> {
     this.closed = true;
     this.signal();
+    await this.discovery?.close();
     this.lifecycle = this.lifecycle.then(() => this.stopConsumer());
     await this.lifecycle;
     await this.deadLetters?.close();
   }
 
-  /** Bad-record counts of this reader (for tests and, later, metrics). */
-  badRecordCounts(): { records: number; bad: number; deadLettered: number } {
-    return { records: this.tracker.records, bad: this.tracker.bad, deadLettered: this.deadLetters?.sent ?? 0 };
+  /**
+   * This reader's counters, for tests and for the connector-metrics hook being designed in the
+   * runtime (nothing exports them yet).
+   */
+  counters(): KafkaSourceCounters {
+    const t = this.tracker;
+    return {
+      records: t.records,
+      bad: t.bad,
+      failedByReason: { ...t.failed },
+      deadLettered: this.deadLetters?.sent ?? 0,
+      partitions: this.active.length + this.finished.length,
+      discoveredPartitions: this.discovery?.counts.discovered ?? 0,
+    };
   }
 
-  private onBadRecord(record: KafkaRecord, err: unknown): void {
-    const reason = describeError(err);
+  private onBadRecord(record: KafkaRecord, reason: BadRecordReason, detail: string, cause: unknown): void {
+    const bad = new BadRecordError(record.topic, record.partition, record.offset, reason, detail, cause);
     // Throws for 'fail' and past the error rate: pollNext fails and so does the task.
-    const action = this.tracker.onBad(new BadRecordError(record.topic, record.partition, record.offset, reason, err));
-    if (action === 'dead-letter') this.deadLetters!.add(deadLetterMessage(record, reason, this.jobName));
+    const action = this.tracker.onBad(bad);
+    if (action === 'dead-letter') this.deadLetters!.add(deadLetterMessage(record, bad, this.jobName));
   }
 
   private retireFinishedSplits(output: ReaderOutput<T>): void {

@@ -9,7 +9,8 @@
 import { ConfigurationError, describeError } from '@sluice/common';
 import type { Sink, SinkWriter, SinkWriterContext } from '@sluice/api';
 import { Partitioners, type ICustomPartitioner, type IHeaders, type Message, type Producer } from 'kafkajs';
-import { createKafkaClient, describeBrokers, KafkaConnectorError, resolveKafkaConnection, withKafkaDeadline, type KafkaConnectionOptions, type ResolvedKafkaConnection } from './connection.js';
+import { bounded, createKafkaClient, describeBrokers, KafkaConnectorError, resolveKafkaConnection, withKafkaDeadline, type KafkaConnectionOptions, type ResolvedKafkaConnection } from './connection.js';
+import { refusalError } from './errors.js';
 import type { KafkaBytes, KafkaSerializer } from './records.js';
 
 export type KafkaDeliveryGuarantee = 'none' | 'at-least-once';
@@ -37,6 +38,12 @@ export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
   writeTimestamps?: boolean;
   /** Upper bound for connecting the producer. Default 15 s. */
   connectTimeoutMs?: number;
+  /**
+   * Upper bound for close() to wait for sends still in flight (after a failure or a cancel; a
+   * finished job has flushed everything before). Then the producer is disconnected regardless,
+   * waiting at most min(5 s, closeTimeoutMs) more. Default 10 s.
+   */
+  closeTimeoutMs?: number;
   name?: string;
 }
 
@@ -47,9 +54,14 @@ export const DEFAULT_KAFKA_SINK_OPTIONS = Object.freeze({
   maxInFlightRecords: 10_000,
   writeTimestamps: true,
   connectTimeoutMs: 15_000,
+  closeTimeoutMs: 10_000,
 });
 
-interface ResolvedSink<T> {
+/** How long close() waits for the producer to disconnect. */
+const DISCONNECT_TIMEOUT_MS = 5_000;
+
+/** @internal exported for the unit tests */
+export interface ResolvedSink<T> {
   connection: ResolvedKafkaConnection;
   topic: string | ((value: T) => string);
   valueSerializer: KafkaSerializer<T>;
@@ -62,6 +74,7 @@ interface ResolvedSink<T> {
   maxInFlightRecords: number;
   writeTimestamps: boolean;
   connectTimeoutMs: number;
+  closeTimeoutMs: number;
 }
 
 function count(name: string, v: number | undefined, fallback: number, allowZero = false): number {
@@ -70,7 +83,8 @@ function count(name: string, v: number | undefined, fallback: number, allowZero 
   return v;
 }
 
-function userPartitioner(fn: KafkaPartitioner): ICustomPartitioner {
+/** @internal exported for the unit tests */
+export function userPartitioner(fn: KafkaPartitioner): ICustomPartitioner {
   return () => ({ topic, partitionMetadata, message }) => {
     const partitionCount = partitionMetadata.length;
     const p = fn({ topic, partitionCount, key: toBuffer(message.key), value: toBuffer(message.value) });
@@ -86,7 +100,8 @@ function toBuffer(b: Buffer | string | null | undefined): Buffer | null {
   return typeof b === 'string' ? Buffer.from(b) : b;
 }
 
-function resolveSinkOptions<T>(o: KafkaSinkOptions<T>): ResolvedSink<T> {
+/** @internal exported for the unit tests */
+export function resolveSinkOptions<T>(o: KafkaSinkOptions<T>): ResolvedSink<T> {
   if (typeof o.topic !== 'function' && (typeof o.topic !== 'string' || o.topic === '')) throw new ConfigurationError('KafkaSink needs a topic (a name or a function of the record)');
   if (typeof o.valueSerializer !== 'function') throw new ConfigurationError('KafkaSink needs a valueSerializer, e.g. KafkaSerializers.json()');
   const dg = o.deliveryGuarantee ?? DEFAULT_KAFKA_SINK_OPTIONS.deliveryGuarantee;
@@ -106,6 +121,7 @@ function resolveSinkOptions<T>(o: KafkaSinkOptions<T>): ResolvedSink<T> {
     maxInFlightRecords: count('maxInFlightRecords', o.maxInFlightRecords, DEFAULT_KAFKA_SINK_OPTIONS.maxInFlightRecords),
     writeTimestamps: o.writeTimestamps ?? DEFAULT_KAFKA_SINK_OPTIONS.writeTimestamps,
     connectTimeoutMs: count('connectTimeoutMs', o.connectTimeoutMs, DEFAULT_KAFKA_SINK_OPTIONS.connectTimeoutMs),
+    closeTimeoutMs: count('closeTimeoutMs', o.closeTimeoutMs, DEFAULT_KAFKA_SINK_OPTIONS.closeTimeoutMs),
   };
 }
 
@@ -122,8 +138,9 @@ export class KafkaSink<T> implements Sink<T> {
     const r = this.resolved;
     const suffix = `sink-${ctx.taskInfo.subtaskIndex}`;
     const producer = createKafkaClient(r.connection, suffix).producer({ allowAutoTopicCreation: false, createPartitioner: r.partitioner });
-    await withKafkaDeadline(r.connection, 'connecting the Kafka sink producer', r.connectTimeoutMs, () => producer.connect()).catch(async (err: unknown) => {
-      await producer.disconnect().catch(() => undefined);
+    const topics = typeof r.topic === 'string' ? [r.topic] : [];
+    await withKafkaDeadline(r.connection, 'connecting the Kafka sink producer', r.connectTimeoutMs, () => producer.connect(), { access: 'write', topics }).catch(async (err: unknown) => {
+      await bounded(producer.disconnect(), DISCONNECT_TIMEOUT_MS);
       throw err;
     });
     return new KafkaSinkWriter<T>(r, producer);
@@ -134,7 +151,8 @@ export class KafkaSink<T> implements Sink<T> {
   }
 }
 
-class KafkaSinkWriter<T> implements SinkWriter<T> {
+/** @internal exported for the unit tests (with a testing producer) */
+export class KafkaSinkWriter<T> implements SinkWriter<T> {
   /** Messages per topic waiting to be sent. */
   private pending = new Map<string, Message[]>();
   private pendingCount = 0;
@@ -174,10 +192,14 @@ class KafkaSinkWriter<T> implements SinkWriter<T> {
   async close(): Promise<void> {
     clearTimeout(this.linger);
     this.linger = undefined;
-    // Whatever was accepted goes out before the producer disconnects.
-    this.sendPending();
-    await Promise.allSettled([...this.sends]);
-    await this.producer.disconnect().catch(() => undefined);
+    // Whatever was accepted goes out before the producer disconnects, unless the brokers do not
+    // answer: close() is bounded, so a dead cluster cannot hang the task's shutdown.
+    if (this.failure === undefined) this.sendPending();
+    await bounded(Promise.allSettled([...this.sends]), this.r.closeTimeoutMs);
+    await bounded(this.producer.disconnect(), Math.min(DISCONNECT_TIMEOUT_MS, this.r.closeTimeoutMs));
+    // Anyone still waiting for room must not wait forever.
+    this.failure ??= new KafkaConnectorError('KAFKA_SINK_CLOSED', 'KafkaSink writer is closed');
+    for (const w of this.roomWaiters.splice(0)) w();
   }
 
   private async drain(): Promise<void> {
@@ -198,11 +220,12 @@ class KafkaSinkWriter<T> implements SinkWriter<T> {
     const send: Promise<void> = this.producer.sendBatch({ topicMessages, acks }).then(
       () => undefined,
       (err: unknown) => {
-        this.failure ??= new KafkaConnectorError(
-          'KAFKA_SEND_FAILED',
-          `KafkaSink could not write ${n} record(s) to ${topicMessages.map((t) => `'${t.topic}'`).join(', ')} at ${describeBrokers(this.r.connection)}: ${describeError(err)}`,
-          { cause: err },
-        );
+        const topics = topicMessages.map((t) => t.topic);
+        const named = topics.map((t) => `'${t}'`).join(', ');
+        const brokers = describeBrokers(this.r.connection);
+        this.failure ??=
+          refusalError(err, `KafkaSink writing ${n} record(s) to ${named}`, brokers, { access: 'write', topics }) ??
+          new KafkaConnectorError('KAFKA_SEND_FAILED', `KafkaSink could not write ${n} record(s) to ${named} at ${brokers}: ${describeError(err)}`, { cause: err });
       },
     );
     this.sends.add(send);

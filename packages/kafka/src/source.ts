@@ -3,7 +3,8 @@
  * chosen topics (or of every topic matching a pattern) and makes one split per topic-partition
  * with its start offset (and stop offset when bounded); Sluice deals the splits to subtasks, and
  * each subtask's KafkaSourceReader reads exactly its partitions. No consumer-group rebalancing
- * and no offset commits: positions live in the splits.
+ * and no offset commits: positions live in the splits. Unbounded readers discover new
+ * partitions themselves (discovery.ts), owning them by the same function `assignSplit` uses.
  */
 import { ConfigurationError } from '@sluice/common';
 import type { Boundedness, Source, SourceReader, SourceReaderContext, SplitEnumeratorContext } from '@sluice/api';
@@ -17,7 +18,10 @@ import { subtaskForSplit, validateStartingOffsets, type KafkaPartitionSplit, typ
 export interface KafkaSourceOptions<T> extends KafkaConnectionOptions, BadRecordOptions {
   /** One topic or several; or give `topicPattern`. */
   topics?: string | readonly string[];
-  /** Every existing topic whose name matches, when the job starts (no discovery of later topics yet). */
+  /**
+   * Every topic whose name matches (RegExp.test; anchor it to match whole names). Topics created
+   * later that match are picked up by partition discovery (unbounded sources).
+   */
   topicPattern?: RegExp;
   /** Turns a record into the stream's value; see KafkaDeserializers. */
   deserializer: KafkaDeserializer<T>;
@@ -25,11 +29,20 @@ export interface KafkaSourceOptions<T> extends KafkaConnectionOptions, BadRecord
   startingOffsets?: KafkaStartingOffsets;
   /** Stop at the end offsets current when the job starts; the job then finishes. Default false. */
   bounded?: boolean;
+  /**
+   * Unbounded sources: how often each reader looks for new partitions of its topics (and new
+   * topics matching `topicPattern`); new ones are read from their first offset. 0 turns
+   * discovery off. Default 60 s. With discovery on, a reader that has no partition stays alive
+   * (idle, so it does not hold watermarks back) instead of finishing.
+   */
+  partitionDiscoveryIntervalMs?: number;
   name?: string;
   /** Upper bound for listing partitions and offsets on the JobMaster. Default 15 s. */
   enumerationTimeoutMs?: number;
   /** Upper bound for a reader's consumer to connect and join its private group. Default 30 s. */
   consumerStartTimeoutMs?: number;
+  /** Upper bound for close() to wait for unacknowledged dead-letter sends. Default 10 s. */
+  closeTimeoutMs?: number;
   /** Records buffered per partition before the partition is paused (backpressure). Default 2000. */
   maxBufferedRecordsPerPartition?: number;
   /** How long a fetch waits for data on the broker. Default 200 ms. */
@@ -38,7 +51,7 @@ export interface KafkaSourceOptions<T> extends KafkaConnectionOptions, BadRecord
   maxBytesPerPartition?: number;
   /** Prefix of the private consumer-group ids (they are deleted when a reader closes). Default 'sluice'. */
   groupIdPrefix?: string;
-  /** Named in dead-letter headers; defaults to the source task's name. */
+  /** Named in dead-letter headers; defaults to the job's name (or the source task's, where unknown). */
   jobName?: string;
 }
 
@@ -49,9 +62,12 @@ export interface ResolvedKafkaSourceOptions<T> {
   readonly deserializer: KafkaDeserializer<T>;
   readonly startingOffsets: KafkaStartingOffsets;
   readonly bounded: boolean;
+  /** 0 = off (always 0 for bounded sources). */
+  readonly partitionDiscoveryIntervalMs: number;
   readonly name: string | undefined;
   readonly enumerationTimeoutMs: number;
   readonly consumerStartTimeoutMs: number;
+  readonly closeTimeoutMs: number;
   readonly maxBufferedRecordsPerPartition: number;
   readonly maxWaitTimeMs: number;
   readonly maxBytesPerPartition: number;
@@ -62,8 +78,10 @@ export interface ResolvedKafkaSourceOptions<T> {
 export const DEFAULT_KAFKA_SOURCE_OPTIONS = Object.freeze({
   startingOffsets: 'earliest' as KafkaStartingOffsets,
   bounded: false,
+  partitionDiscoveryIntervalMs: 60_000,
   enumerationTimeoutMs: 15_000,
   consumerStartTimeoutMs: 30_000,
+  closeTimeoutMs: 10_000,
   maxBufferedRecordsPerPartition: 2_000,
   maxWaitTimeMs: 200,
   maxBytesPerPartition: 1024 * 1024,
@@ -91,6 +109,12 @@ export function resolveKafkaSourceOptions<T>(o: KafkaSourceOptions<T>): Resolved
     }
     selection = { topics };
   }
+  const bounded = o.bounded ?? DEFAULT_KAFKA_SOURCE_OPTIONS.bounded;
+  if (typeof bounded !== 'boolean') throw new ConfigurationError(`KafkaSource bounded must be true or false, got ${String(bounded)}`);
+  const discovery = o.partitionDiscoveryIntervalMs ?? DEFAULT_KAFKA_SOURCE_OPTIONS.partitionDiscoveryIntervalMs;
+  if (!Number.isSafeInteger(discovery) || discovery < 0) {
+    throw new ConfigurationError(`KafkaSource partitionDiscoveryIntervalMs must be a non-negative integer (0 = off), got ${String(discovery)}`);
+  }
   const prefix = o.groupIdPrefix ?? DEFAULT_KAFKA_SOURCE_OPTIONS.groupIdPrefix;
   if (typeof prefix !== 'string' || prefix === '') throw new ConfigurationError('KafkaSource groupIdPrefix must be a non-empty string');
   return Object.freeze({
@@ -99,10 +123,12 @@ export function resolveKafkaSourceOptions<T>(o: KafkaSourceOptions<T>): Resolved
     selection,
     deserializer: o.deserializer,
     startingOffsets: validateStartingOffsets(o.startingOffsets ?? DEFAULT_KAFKA_SOURCE_OPTIONS.startingOffsets),
-    bounded: o.bounded ?? DEFAULT_KAFKA_SOURCE_OPTIONS.bounded,
+    bounded,
+    partitionDiscoveryIntervalMs: bounded ? 0 : discovery,
     name: o.name,
     enumerationTimeoutMs: positiveInt('enumerationTimeoutMs', o.enumerationTimeoutMs, DEFAULT_KAFKA_SOURCE_OPTIONS.enumerationTimeoutMs),
     consumerStartTimeoutMs: positiveInt('consumerStartTimeoutMs', o.consumerStartTimeoutMs, DEFAULT_KAFKA_SOURCE_OPTIONS.consumerStartTimeoutMs),
+    closeTimeoutMs: positiveInt('closeTimeoutMs', o.closeTimeoutMs, DEFAULT_KAFKA_SOURCE_OPTIONS.closeTimeoutMs),
     maxBufferedRecordsPerPartition: positiveInt('maxBufferedRecordsPerPartition', o.maxBufferedRecordsPerPartition, DEFAULT_KAFKA_SOURCE_OPTIONS.maxBufferedRecordsPerPartition),
     maxWaitTimeMs: positiveInt('maxWaitTimeMs', o.maxWaitTimeMs, DEFAULT_KAFKA_SOURCE_OPTIONS.maxWaitTimeMs),
     maxBytesPerPartition: positiveInt('maxBytesPerPartition', o.maxBytesPerPartition, DEFAULT_KAFKA_SOURCE_OPTIONS.maxBytesPerPartition),
@@ -125,6 +151,7 @@ export class KafkaSource<T> implements Source<T, KafkaPartitionSplit> {
     return enumerateKafkaSplits({ connection: o.connection, selection: o.selection, startingOffsets: o.startingOffsets, bounded: o.bounded, timeoutMs: o.enumerationTimeoutMs });
   }
 
+  /** Partition discovery in the readers relies on this being `subtaskForSplit`: keep them one function. */
   assignSplit(split: KafkaPartitionSplit, _index: number, parallelism: number): number {
     return subtaskForSplit(split, parallelism);
   }

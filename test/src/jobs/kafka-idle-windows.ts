@@ -2,7 +2,8 @@
  * Event-time windows on Kafka record timestamps with per-partition watermarks: an unbounded
  * source over a topic where one partition stays empty. With idleness the empty partition is
  * marked idle and windows fire; window sums go to `output`. Params: bootstrap, input, output,
- * idleMs (0 = no idleness).
+ * idleMs (0 = no idleness), timeFrom ('record' = the Kafka timestamp, the default; 'field' = the
+ * reading's own `ts` field).
  */
 import { TumblingEventTimeWindows, type StreamExecutionEnvironment, WatermarkStrategy } from '@sluice/api';
 import { KafkaDeserializers, KafkaSerializers, KafkaSink, KafkaSource } from '@sluice/kafka';
@@ -10,6 +11,7 @@ import { KafkaDeserializers, KafkaSerializers, KafkaSink, KafkaSource } from '@s
 interface Reading {
   sensor: string;
   value: number;
+  ts?: number;
 }
 
 export default function build(env: StreamExecutionEnvironment): void {
@@ -19,6 +21,7 @@ export default function build(env: StreamExecutionEnvironment): void {
   env.setAutoWatermarkInterval(50);
   let strategy = WatermarkStrategy.forBoundedOutOfOrderness<Reading>(0);
   if (idleMs > 0) strategy = strategy.withIdleness(idleMs);
+  if (env.params.timeFrom === 'field') strategy = strategy.withTimestampAssigner((r) => r.ts ?? Number.NaN);
   env
     .fromSource(new KafkaSource<Reading>({ bootstrapServers: bootstrap!, topics: input!, deserializer: KafkaDeserializers.json<Reading>() }), strategy, 'readings')
     .keyBy((r) => r.sensor)

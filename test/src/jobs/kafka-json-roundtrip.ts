@@ -1,11 +1,12 @@
 /**
  * Kafka → job → Kafka: reads JSON orders from `input` (bounded: up to the offsets current at
  * start), adds a total, and writes them as JSON keyed by order id to `output` with at-least-once
- * delivery. Params: bootstrap, input, output.
+ * delivery, keeping each record's Kafka timestamp. Params: bootstrap, input, output, partitioner
+ * ('default' = murmur2 of the key; 'qty' = partition qty % partitionCount).
  */
 import { WatermarkStrategy } from '@sluice/api';
 import type { StreamExecutionEnvironment } from '@sluice/api';
-import { KafkaDeserializers, KafkaSerializers, KafkaSink, KafkaSource } from '@sluice/kafka';
+import { KafkaDeserializers, KafkaSerializers, KafkaSink, KafkaSource, type KafkaPartitioner } from '@sluice/kafka';
 
 export interface Order {
   id: string;
@@ -17,8 +18,12 @@ export interface PricedOrder extends Order {
   total: number;
 }
 
+/** The partition of a PricedOrder from its JSON value: qty modulo the partition count. */
+const byQuantity: KafkaPartitioner = ({ value, partitionCount }) => (JSON.parse(value!.toString('utf8')) as Order).qty % partitionCount;
+
 export default function build(env: StreamExecutionEnvironment): void {
   const { bootstrap, input, output } = env.params;
+  const partitioner = env.params.partitioner === 'qty' ? byQuantity : 'default';
   env.setJobName('kafka json round trip');
   env
     .fromSource(
@@ -35,6 +40,7 @@ export default function build(env: StreamExecutionEnvironment): void {
         valueSerializer: KafkaSerializers.json(),
         headers: (o) => ({ source: 'sluice', qty: String(o.qty) }),
         deliveryGuarantee: 'at-least-once',
+        partitioner,
         batchSize: 50,
       }),
     );

@@ -15,6 +15,8 @@ class TestingReader implements SourceReader<Ev, SourceSplit> {
   finished = false;
   noMore = false;
   closed = false;
+  /** Calls output.markIdle() on the next poll that has no split (a reader waiting to discover some). */
+  idleWithoutSplits = false;
   constructor(private readonly perSplit: boolean) {}
   addSplits(splits: SourceSplit[]): void {
     for (const s of splits) this.splits.push(s.splitId);
@@ -36,6 +38,7 @@ class TestingReader implements SourceReader<Ev, SourceSplit> {
       this.queued.delete(id);
     }
     if (emitted > 0) return 'more';
+    if (this.idleWithoutSplits && this.splits.length === 0) output.markIdle?.();
     return this.finished && this.noMore ? 'end' : 'nothing';
   }
   isAvailable(): Promise<void> {
@@ -119,5 +122,28 @@ describe('SourceOperator', () => {
     expect(op.emitNext()).toBe('end');
     expect(op.emitNext()).toBe('end');
     expect(h.watermarks()).toEqual([1002, Infinity]);
+  });
+
+  it('a reader without splits that marks itself idle does not hold back downstream; a new split makes it active', async () => {
+    const reader = new TestingReader(true);
+    reader.idleWithoutSplits = true;
+    const h = await OperatorTestHarness.open(
+      { kind: 'source', source: sourceOf(reader), watermarks: WatermarkStrategy.forBoundedOutOfOrderness<Ev>(0).withTimestampAssigner((e) => e.t) },
+      { config: { autoWatermarkIntervalMs: 100 } },
+    );
+    const op = h.operator as SourceStreamOperator;
+    expect(op.emitNext()).toBe('nothing');
+    expect(h.output.statuses).toEqual([true]);
+    h.setProcessingTime(500);
+    expect(h.watermarks()).toEqual([]);
+    op.addSplits([{ splitId: 'new' }]);
+    reader.queue('new', { t: 70, s: 'new' });
+    op.emitNext();
+    h.setProcessingTime(600);
+    expect(h.output.statuses).toEqual([true, false]);
+    expect(h.watermarks()).toEqual([69]);
+    reader.finished = true;
+    op.noMoreSplits();
+    await h.end();
   });
 });

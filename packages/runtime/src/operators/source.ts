@@ -38,6 +38,10 @@ class GeneratingOutput implements ReaderOutput<unknown> {
   releaseSplitOutput(splitId: string): void {
     this.op.releaseSplitOutput(splitId);
   }
+
+  markIdle(): void {
+    this.op.markIdle();
+  }
 }
 
 /** The reader's main output; its generator exists until the reader turns to split outputs. */
@@ -58,6 +62,10 @@ class MainOutput implements ReaderOutput<unknown> {
 
   releaseSplitOutput(splitId: string): void {
     this.op.releaseSplitOutput(splitId);
+  }
+
+  markIdle(): void {
+    this.op.markIdle();
   }
 }
 
@@ -167,6 +175,14 @@ export class SourceOperator implements SourceStreamOperator {
     if (out === undefined) return;
     this.splits.delete(splitId);
     this.mux.releaseChannel(out.channel);
+  }
+
+  /** @internal: every watermark channel of this source goes idle (see ReaderOutput.markIdle). */
+  markIdle(): void {
+    // With no channel left there would be nothing to mark; a fresh main channel carries the status.
+    if (this.main.target === undefined && this.splits.size === 0) this.main.target = this.createGeneratingOutput();
+    this.main.target?.channel.markIdle();
+    for (const out of this.splits.values()) out.channel.markIdle();
   }
 
   private emitPeriodic(): void {

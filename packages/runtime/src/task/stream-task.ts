@@ -78,6 +78,7 @@ export class StreamTask {
   private taskInfo(): TaskInfo {
     return {
       taskName: this.vertex.name,
+      jobName: this.tdd.jobName,
       subtaskIndex: this.tdd.subtaskIndex,
       parallelism: this.tdd.parallelism,
       maxParallelism: this.tdd.maxParallelism,

@@ -1,0 +1,154 @@
+/**
+ * The test side of the Kafka broker tests: one kafkajs admin and producer per test file, topics
+ * with unique names (no test sees another's data), and readers that wait for an exact number of
+ * records instead of sleeping. Talks to the run's broker only (kafka-global-setup.ts).
+ */
+import { Kafka, Partitioners, logLevel, type Admin, type IHeaders, type Message, type Producer } from 'kafkajs';
+import { randomId } from '@sluice/common';
+import { runJob, type RunJobOptions } from './harness.js';
+import type { JobResult } from '@sluice/protocol';
+
+export interface ReadBack {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string | null;
+  timestamp: number;
+  headers: IHeaders;
+}
+
+export class KafkaTestKit {
+  readonly kafka: Kafka;
+  admin!: Admin;
+  producer!: Producer;
+
+  constructor(readonly bootstrap: string, clientId: string) {
+    this.kafka = new Kafka({ brokers: [bootstrap], clientId, logLevel: logLevel.NOTHING });
+  }
+
+  async open(): Promise<void> {
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    await this.producer.connect();
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.disconnect();
+    await this.admin?.disconnect();
+  }
+
+  /** A new topic, by default with a unique random name. */
+  async topic(partitions = 1, name = `t-${randomId(6)}`): Promise<string> {
+    await this.admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    return name;
+  }
+
+  /**
+   * Sends with a new producer: kafkajs's long-lived one keeps the partition list it first saw,
+   * and silently drops records addressed to partitions added since (createPartitions).
+   */
+  async sendFresh(topic: string, messages: Message[]): Promise<void> {
+    const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages });
+    } finally {
+      await producer.disconnect();
+    }
+  }
+
+  /** Records in `topic` (sum of the partitions' high watermarks). */
+  async count(topic: string): Promise<number> {
+    return (await this.admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+  }
+
+  /** Waits until `topic` holds at least `n` records. */
+  async waitForCount(topic: string, n: number, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let have = await this.count(topic); have < n; have = await this.count(topic)) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${n} records in topic '${topic}' (it has ${have})`);
+      await sleep(100);
+    }
+  }
+
+  /** Every record of `topic` (waiting until there are at least `count`), read by a plain kafkajs consumer. */
+  async readAll(topic: string, count: number, timeoutMs = 20_000): Promise<ReadBack[]> {
+    await this.waitForCount(topic, count, timeoutMs);
+    const total = await this.count(topic);
+    const consumer = this.kafka.consumer({ groupId: `reader-${randomId(6)}`, maxWaitTimeInMs: 100 });
+    const out: ReadBack[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      let done!: () => void;
+      const finished = new Promise<void>((r) => (done = r));
+      await consumer.run({
+        eachMessage: async ({ topic: t, partition, message }) => {
+          out.push({
+            topic: t,
+            partition,
+            offset: Number(message.offset),
+            key: message.key?.toString() ?? null,
+            value: message.value?.toString() ?? null,
+            timestamp: Number(message.timestamp),
+            headers: message.headers ?? {},
+          });
+          if (out.length >= total) done();
+        },
+      });
+      const timer = setTimeout(done, timeoutMs);
+      await finished;
+      clearTimeout(timer);
+    } finally {
+      await consumer.disconnect();
+    }
+    return out;
+  }
+
+  /**
+   * Commits `offsets` for consumer group `groupId` the way an application's consumer does (a
+   * member of the group committing), rather than through admin.setOffsets.
+   */
+  async commitGroupOffsets(groupId: string, topic: string, offsets: readonly { partition: number; offset: number }[]): Promise<void> {
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    try {
+      const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
+      await joined;
+      await consumer.commitOffsets(offsets.map((o) => ({ topic, partition: o.partition, offset: String(o.offset) })));
+    } finally {
+      await consumer.disconnect();
+    }
+  }
+
+  /**
+   * Runs an unbounded job until `until` resolves, then cancels it; resolves with its result
+   * (which must be CANCELED, not FAILED).
+   */
+  async runUntil(file: string, options: RunJobOptions, until: () => Promise<void>): Promise<JobResult> {
+    const abort = new AbortController();
+    const job = runJob(file, { ...options, embedded: { ...options.embedded, signal: abort.signal } });
+    // A job that ends early must not leave `until` waiting for output that never comes.
+    const early = job.then((r) => Promise.reject(new Error(`job ended before the test was done: ${r.status}${r.error === undefined ? '' : ` (${r.error.message})`}`)));
+    early.catch(() => undefined);
+    try {
+      await Promise.race([until(), early]);
+    } finally {
+      abort.abort();
+    }
+    return job;
+  }
+}
+
+/** JSON values of read-back records. */
+export function values<T>(records: readonly ReadBack[]): T[] {
+  return records.map((r) => JSON.parse(r.value ?? 'null') as T);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
