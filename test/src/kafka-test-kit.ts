@@ -4,9 +4,14 @@
  * records instead of sleeping. Talks to the run's broker only (kafka-global-setup.ts).
  */
 import { Kafka, Partitioners, logLevel, type Admin, type IHeaders, type Message, type Producer } from 'kafkajs';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { randomId } from '@sluice/common';
 import { runJob, type RunJobOptions } from './harness.js';
 import type { JobResult } from '@sluice/protocol';
+
+const execFileAsync = promisify(execFile);
 
 export interface ReadBack {
   topic: string;
@@ -105,6 +110,45 @@ export class KafkaTestKit {
       await consumer.disconnect();
     }
     return out;
+  }
+
+  /**
+   * What a read_committed consumer sees of a topic written in transactions: reads until
+   * `expected` records arrived, then `quietMs` longer, so any extra (duplicate) records show up
+   * too. Offsets cannot be counted here: transaction markers and aborted records take offsets.
+   */
+  async readCommitted(topic: string, expected: number, timeoutMs = 60_000, quietMs = 1_500, readUncommitted = false): Promise<ReadBack[]> {
+    const consumer = this.kafka.consumer({ groupId: `reader-${randomId(6)}`, maxWaitTimeInMs: 100, readUncommitted });
+    const out: ReadBack[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ topic: t, partition, message }) => {
+          out.push({ topic: t, partition, offset: Number(message.offset), key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, timestamp: Number(message.timestamp), headers: message.headers ?? {} });
+        },
+      });
+      const deadline = Date.now() + timeoutMs;
+      while (out.length < expected && Date.now() < deadline) await sleep(50);
+      await sleep(quietMs);
+    } finally {
+      await consumer.disconnect();
+    }
+    return out;
+  }
+
+  /**
+   * The topic as Kafka's own Java console consumer reads it with isolation read_committed: the
+   * reference for what a transactional writer committed. Values, one per record.
+   */
+  async readCommittedWithJava(topic: string, idleMs = 5_000): Promise<string[]> {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const { stdout } = await execFileAsync(
+      'bash',
+      ['infra/kafka/kafka.sh', 'tool', 'org.apache.kafka.tools.consumer.ConsoleConsumer', '--bootstrap-server', this.bootstrap, '--topic', topic, '--from-beginning', '--isolation-level', 'read_committed', '--timeout-ms', String(idleMs)],
+      { cwd: root, maxBuffer: 1 << 28 },
+    );
+    return stdout.split('\n').filter((l) => l !== '' && !l.startsWith('Processed a total'));
   }
 
   /**

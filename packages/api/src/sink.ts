@@ -16,6 +16,8 @@ export interface SinkWriterContext {
    * A transactional writer commits what the checkpoint covered and discards anything later.
    */
   restoredState?: unknown[];
+  /** The job's checkpoint settings (interval 0: checkpointing is off), for writers that commit per checkpoint. */
+  checkpointing?: { intervalMs: number; timeoutMs: number };
 }
 
 export interface SinkWriter<T> {

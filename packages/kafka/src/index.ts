@@ -5,6 +5,8 @@
  * batched sends and backpressure. Talks to Kafka brokers only; the runtime drives both through
  * the api contracts.
  */
+// First: kafkajs must load with the read_committed correction in place (see the file).
+import './kafkajs-read-committed.js';
 export { KafkaSource, DEFAULT_KAFKA_SOURCE_OPTIONS, type KafkaSourceOptions } from './source.js';
 export { KafkaSink, DEFAULT_KAFKA_SINK_OPTIONS, type KafkaSinkOptions, type KafkaDeliveryGuarantee, type KafkaPartitioner } from './sink.js';
 export {
@@ -24,3 +26,4 @@ export { DEFAULT_PROTOBUF_CONVERSION, type ProtobufSchema, type ProtobufDeserial
 export type { KafkaPartitionSplit, KafkaStartingOffsets } from './split.js';
 export { BadRecordError, DLQ_HEADERS, BAD_RECORD_REASONS, type KafkaOnError, type BadRecordOptions, type BadRecordReason } from './bad-records.js';
 export { KafkaConnectorError, DEFAULT_KAFKA_CONNECTION, type KafkaConnectionOptions, type KafkaLogLevel } from './connection.js';
+export { kafkajsReadCommittedFixed } from './kafkajs-read-committed.js';

@@ -81,7 +81,24 @@ describe('KafkaSink writer', () => {
 
   it('validates its options at the edge', () => {
     expect(() => new KafkaSink({ ...base, topic: '' })).toThrow(/needs a topic/);
-    expect(() => new KafkaSink({ ...base, deliveryGuarantee: 'exactly-once' as never })).toThrow(/'none' or 'at-least-once'/);
+    expect(() => new KafkaSink({ ...base, deliveryGuarantee: 'twice' as never })).toThrow(/'none', 'at-least-once' or 'exactly-once'/);
     expect(() => new KafkaSink({ ...base, closeTimeoutMs: 0 })).toThrow(/closeTimeoutMs must be a positive integer/);
+  });
+});
+
+describe('KafkaSink exactly-once settings', () => {
+  const eo = { bootstrapServers: '127.0.0.1:9', topic: 't', valueSerializer: (v: unknown) => JSON.stringify(v), deliveryGuarantee: 'exactly-once' as const };
+
+  it('needs a transactional id prefix', () => {
+    expect(() => new KafkaSink(eo)).toThrow(/transactionalIdPrefix/);
+    expect(() => new KafkaSink({ ...eo, transactionalIdPrefix: 'has space' })).toThrow(/transactionalIdPrefix/);
+    expect(() => new KafkaSink({ ...eo, transactionalIdPrefix: 'orders-job' })).not.toThrow();
+  });
+
+  it('refuses to start without checkpointing, or with a transaction timeout shorter than interval + checkpoint timeout', async () => {
+    const sink = new KafkaSink({ ...eo, transactionalIdPrefix: 'p', transactionTimeoutMs: 60_000 });
+    const taskInfo = { taskName: 'sink', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, attempt: 0 };
+    await expect(sink.createWriter({ taskInfo, params: {}, checkpointing: { intervalMs: 0, timeoutMs: 600_000 } })).rejects.toThrow(/checkpointing is off/);
+    await expect(sink.createWriter({ taskInfo, params: {}, checkpointing: { intervalMs: 1_000, timeoutMs: 600_000 } })).rejects.toThrow(/transactionTimeoutMs \(60000 ms\) is shorter/);
   });
 });

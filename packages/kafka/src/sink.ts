@@ -4,16 +4,18 @@
  * Delivery 'at-least-once' waits for every send on flush (so a finished bounded job has all its
  * records acknowledged); 'none' sends and forgets, still bounded by the in-flight window. Either
  * way `write` returns a promise when the window is full, which backpressures the task, and a
- * failed send fails the task.
+ * failed send fails the task. 'exactly-once' writes a Kafka transaction per checkpoint
+ * (exactly-once-writer.ts).
  */
-import { ConfigurationError, describeError } from '@sluice/common';
+import { ConfigurationError } from '@sluice/common';
 import type { Sink, SinkWriter, SinkWriterContext } from '@sluice/api';
-import { Partitioners, type ICustomPartitioner, type IHeaders, type Message, type Producer } from 'kafkajs';
-import { bounded, createKafkaClient, describeBrokers, KafkaConnectorError, resolveKafkaConnection, withKafkaDeadline, type KafkaConnectionOptions, type ResolvedKafkaConnection } from './connection.js';
-import { refusalError } from './errors.js';
-import type { KafkaBytes, KafkaSerializer } from './records.js';
+import { Partitioners, type ICustomPartitioner } from 'kafkajs';
+import { bounded, createKafkaClient, resolveKafkaConnection, withKafkaDeadline, type KafkaConnectionOptions, type ResolvedKafkaConnection } from './connection.js';
+import type { KafkaSerializer } from './records.js';
+import { createExactlyOnceWriter } from './exactly-once-writer.js';
+import { KafkaSinkWriter } from './sink-writer.js';
 
-export type KafkaDeliveryGuarantee = 'none' | 'at-least-once';
+export type KafkaDeliveryGuarantee = 'none' | 'at-least-once' | 'exactly-once';
 
 /** A user partitioner: the partition (0 ≤ p < partitionCount) of one serialized record. */
 export type KafkaPartitioner = (record: { topic: string; partitionCount: number; key: Buffer | null; value: Buffer | null }) => number;
@@ -26,8 +28,26 @@ export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
   headers?: (value: T) => Readonly<Record<string, string | Buffer>>;
   /** 'default' = Kafka's Java client partitioning (murmur2 of the key, round-robin-ish without). */
   partitioner?: 'default' | KafkaPartitioner;
-  /** Default 'at-least-once'. */
+  /**
+   * Default 'at-least-once' (everything written before a checkpoint is acknowledged before the
+   * checkpoint completes). 'exactly-once' writes each checkpoint's records in a Kafka
+   * transaction, committed when the checkpoint completes: read_committed consumers see every
+   * record once, at checkpoint pace. It needs checkpointing and a `transactionalIdPrefix`.
+   */
   deliveryGuarantee?: KafkaDeliveryGuarantee;
+  /**
+   * Exactly-once: the prefix of the sink's transactional ids (`<prefix>-<subtask>-<n>`). Keep it
+   * the same across restarts and savepoints of a job — a restore aborts what those ids left
+   * open — and unique among jobs writing to the same cluster.
+   */
+  transactionalIdPrefix?: string;
+  /**
+   * Exactly-once: how long the broker keeps a transaction open before aborting it. A transaction
+   * lives from one checkpoint until the next completes, so it must be at least the checkpoint
+   * interval plus the checkpoint timeout, and at most the broker's transaction.max.timeout.ms
+   * (15 min by default). Default 15 min.
+   */
+  transactionTimeoutMs?: number;
   /** Records per produce request. Default 500. */
   batchSize?: number;
   /** A partial batch is sent after this long. Default 5 ms. */
@@ -55,6 +75,7 @@ export const DEFAULT_KAFKA_SINK_OPTIONS = Object.freeze({
   writeTimestamps: true,
   connectTimeoutMs: 15_000,
   closeTimeoutMs: 10_000,
+  transactionTimeoutMs: 900_000,
 });
 
 /** How long close() waits for the producer to disconnect. */
@@ -75,6 +96,8 @@ export interface ResolvedSink<T> {
   writeTimestamps: boolean;
   connectTimeoutMs: number;
   closeTimeoutMs: number;
+  transactionalIdPrefix: string | undefined;
+  transactionTimeoutMs: number;
 }
 
 function count(name: string, v: number | undefined, fallback: number, allowZero = false): number {
@@ -105,7 +128,15 @@ export function resolveSinkOptions<T>(o: KafkaSinkOptions<T>): ResolvedSink<T> {
   if (typeof o.topic !== 'function' && (typeof o.topic !== 'string' || o.topic === '')) throw new ConfigurationError('KafkaSink needs a topic (a name or a function of the record)');
   if (typeof o.valueSerializer !== 'function') throw new ConfigurationError('KafkaSink needs a valueSerializer, e.g. KafkaSerializers.json()');
   const dg = o.deliveryGuarantee ?? DEFAULT_KAFKA_SINK_OPTIONS.deliveryGuarantee;
-  if (dg !== 'none' && dg !== 'at-least-once') throw new ConfigurationError(`KafkaSink deliveryGuarantee must be 'none' or 'at-least-once', got ${String(dg)}`);
+  if (dg !== 'none' && dg !== 'at-least-once' && dg !== 'exactly-once') {
+    throw new ConfigurationError(`KafkaSink deliveryGuarantee must be 'none', 'at-least-once' or 'exactly-once', got ${String(dg)}`);
+  }
+  const prefix = o.transactionalIdPrefix;
+  if (dg === 'exactly-once' && (typeof prefix !== 'string' || !/^[A-Za-z0-9._-]{1,200}$/.test(prefix))) {
+    throw new ConfigurationError(
+      `KafkaSink with deliveryGuarantee 'exactly-once' needs a transactionalIdPrefix (letters, digits, '.', '_', '-'), the same across restarts of the job and unique among jobs; got ${String(prefix)}`,
+    );
+  }
   const p = o.partitioner ?? 'default';
   if (p !== 'default' && typeof p !== 'function') throw new ConfigurationError("KafkaSink partitioner must be 'default' or a function");
   return {
@@ -122,6 +153,8 @@ export function resolveSinkOptions<T>(o: KafkaSinkOptions<T>): ResolvedSink<T> {
     writeTimestamps: o.writeTimestamps ?? DEFAULT_KAFKA_SINK_OPTIONS.writeTimestamps,
     connectTimeoutMs: count('connectTimeoutMs', o.connectTimeoutMs, DEFAULT_KAFKA_SINK_OPTIONS.connectTimeoutMs),
     closeTimeoutMs: count('closeTimeoutMs', o.closeTimeoutMs, DEFAULT_KAFKA_SINK_OPTIONS.closeTimeoutMs),
+    transactionalIdPrefix: prefix,
+    transactionTimeoutMs: count('transactionTimeoutMs', o.transactionTimeoutMs, DEFAULT_KAFKA_SINK_OPTIONS.transactionTimeoutMs),
   };
 }
 
@@ -136,6 +169,7 @@ export class KafkaSink<T> implements Sink<T> {
 
   async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
     const r = this.resolved;
+    if (r.deliveryGuarantee === 'exactly-once') return createExactlyOnceWriter(r, ctx);
     const suffix = `sink-${ctx.taskInfo.subtaskIndex}`;
     const producer = createKafkaClient(r.connection, suffix).producer({ allowAutoTopicCreation: false, createPartitioner: r.partitioner });
     const topics = typeof r.topic === 'string' ? [r.topic] : [];
@@ -151,90 +185,4 @@ export class KafkaSink<T> implements Sink<T> {
   }
 }
 
-/** @internal exported for the unit tests (with a testing producer) */
-export class KafkaSinkWriter<T> implements SinkWriter<T> {
-  /** Messages per topic waiting to be sent. */
-  private pending = new Map<string, Message[]>();
-  private pendingCount = 0;
-  private inFlight = 0;
-  private readonly sends = new Set<Promise<void>>();
-  private failure: Error | undefined;
-  private linger: NodeJS.Timeout | undefined;
-  private roomWaiters: (() => void)[] = [];
-
-  constructor(private readonly r: ResolvedSink<T>, private readonly producer: Producer) {}
-
-  write(value: T, timestamp: number | undefined): void | Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
-    const r = this.r;
-    const topic = typeof r.topic === 'string' ? r.topic : r.topic(value);
-    const message: Message = { value: r.valueSerializer(value) satisfies KafkaBytes };
-    if (r.keySerializer !== undefined) message.key = r.keySerializer(value);
-    if (r.headers !== undefined) message.headers = { ...r.headers(value) } as IHeaders;
-    if (r.writeTimestamps && timestamp !== undefined && Number.isFinite(timestamp)) message.timestamp = String(Math.trunc(timestamp));
-    let list = this.pending.get(topic);
-    if (list === undefined) this.pending.set(topic, (list = []));
-    list.push(message);
-    this.pendingCount++;
-    if (this.pendingCount >= r.batchSize) this.sendPending();
-    else this.linger ??= setTimeout(() => this.sendPending(), r.lingerMs);
-    if (this.inFlight + this.pendingCount >= r.maxInFlightRecords) {
-      this.sendPending();
-      return new Promise<void>((resolve, reject) => this.roomWaiters.push(() => (this.failure === undefined ? resolve() : reject(this.failure))));
-    }
-  }
-
-  async flush(endOfInput: boolean): Promise<void> {
-    this.sendPending();
-    if (this.r.deliveryGuarantee === 'at-least-once' || endOfInput) await this.drain();
-  }
-
-  async close(): Promise<void> {
-    clearTimeout(this.linger);
-    this.linger = undefined;
-    // Whatever was accepted goes out before the producer disconnects, unless the brokers do not
-    // answer: close() is bounded, so a dead cluster cannot hang the task's shutdown.
-    if (this.failure === undefined) this.sendPending();
-    await bounded(Promise.allSettled([...this.sends]), this.r.closeTimeoutMs);
-    await bounded(this.producer.disconnect(), Math.min(DISCONNECT_TIMEOUT_MS, this.r.closeTimeoutMs));
-    // Anyone still waiting for room must not wait forever.
-    this.failure ??= new KafkaConnectorError('KAFKA_SINK_CLOSED', 'KafkaSink writer is closed');
-    for (const w of this.roomWaiters.splice(0)) w();
-  }
-
-  private async drain(): Promise<void> {
-    while (this.sends.size > 0) await Promise.allSettled([...this.sends]);
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  private sendPending(): void {
-    clearTimeout(this.linger);
-    this.linger = undefined;
-    if (this.pendingCount === 0) return;
-    const topicMessages = [...this.pending].map(([topic, messages]) => ({ topic, messages }));
-    const n = this.pendingCount;
-    this.pending = new Map();
-    this.pendingCount = 0;
-    this.inFlight += n;
-    const acks = this.r.deliveryGuarantee === 'at-least-once' ? -1 : 1;
-    const send: Promise<void> = this.producer.sendBatch({ topicMessages, acks }).then(
-      () => undefined,
-      (err: unknown) => {
-        const topics = topicMessages.map((t) => t.topic);
-        const named = topics.map((t) => `'${t}'`).join(', ');
-        const brokers = describeBrokers(this.r.connection);
-        this.failure ??=
-          refusalError(err, `KafkaSink writing ${n} record(s) to ${named}`, brokers, { access: 'write', topics }) ??
-          new KafkaConnectorError('KAFKA_SEND_FAILED', `KafkaSink could not write ${n} record(s) to ${named} at ${brokers}: ${describeError(err)}`, { cause: err });
-      },
-    );
-    this.sends.add(send);
-    void send.finally(() => {
-      this.sends.delete(send);
-      this.inFlight -= n;
-      if (this.failure !== undefined || this.inFlight + this.pendingCount < this.r.maxInFlightRecords) {
-        for (const w of this.roomWaiters.splice(0)) w();
-      }
-    });
-  }
-}
+export { KafkaSinkWriter };

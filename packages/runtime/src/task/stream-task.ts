@@ -299,7 +299,10 @@ export class StreamTask {
       }
       const now = preciseNowMs();
       const deadline = this.housekeeping(now);
-      if (status === 'end') return;
+      if (status === 'end') {
+        if (this.tdd.config.checkpointIntervalMs > 0) await this.awaitFinalCheckpoint();
+        return;
+      }
       if (status === 'nothing') {
         await this.idleWait(bell, now, deadline, source.isAvailable());
         sliceStart = preciseNowMs();
@@ -307,6 +310,28 @@ export class StreamTask {
         await yieldToEventLoop();
         sliceStart = preciseNowMs();
       }
+    }
+  }
+
+  /**
+   * A checkpointed source at the end of its input takes part in one more checkpoint before it
+   * ends (Flink's final checkpoint): its barrier follows the last records and the final
+   * watermark, so the checkpoint covers all output — a two-phase-commit sink commits everything
+   * through it — and a restart after it replays nothing.
+   */
+  private async awaitFinalCheckpoint(): Promise<void> {
+    const control = this.control;
+    const checkpointer = this.checkpointer;
+    for (;;) {
+      this.checkCancelled();
+      const bell = control.doorbell();
+      const requested = control.requestedCheckpoint();
+      if (requested > checkpointer.lastCheckpointId) {
+        checkpointer.perform(requested, 0);
+        return;
+      }
+      const now = preciseNowMs();
+      await this.idleWait(bell, now, this.housekeeping(now));
     }
   }
 
