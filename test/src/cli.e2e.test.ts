@@ -170,6 +170,20 @@ describe('bad usage', () => {
       "invalid value '70000' for --metrics-port: expected a port number 0..65535 (0 picks a free port). Run 'sluice run --help'",
     ],
     ['-D without =', run('-D', 'table'), "invalid value 'table' for -D: expected key=value. Run 'sluice run --help'"],
+    [
+      '--checkpoint-interval 5',
+      run('--checkpoint-interval', '5'),
+      "invalid value '5' for --checkpoint-interval: expected a duration in whole milliseconds with a unit, like 500ms, 1s or 2min (0 turns checkpoints off). Run 'sluice run --help'",
+    ],
+    [
+      '--restart-strategy fixed-delay:attempts=x',
+      run('--restart-strategy', 'fixed-delay:attempts=x'),
+      "invalid value 'fixed-delay:attempts=x' for --restart-strategy: fixed-delay restart strategy option 'attempts' must be a whole number or 'unlimited'; got 'x'. Run 'sluice run --help'",
+    ],
+    ['--rest-port 99999', run('--rest-port', '99999'), "invalid value '99999' for --rest-port: expected a port number 0..65535 (0 picks a free port). Run 'sluice run --help'"],
+    ['--allow-non-restored-state alone', run('--allow-non-restored-state'), "--allow-non-restored-state only applies with --from-savepoint <path>. Run 'sluice run --help'"],
+    ['stop without --savepoint-path', ['stop', 'abc'], "missing --savepoint-path <dir>: stop takes a savepoint into that directory before the job ends. Run 'sluice stop --help'"],
+    ['savepoint without a job id', ['savepoint'], "missing job id: sluice savepoint <jobId> [targetDirectory] ('sluice list' shows the ids). Run 'sluice savepoint --help'"],
     ['-D with an empty key', run('-D', '=x'), "invalid value '=x' for -D: expected key=value. Run 'sluice run --help'"],
     // Usage is checked before the job file is even looked at.
     ['a bad flag with a missing file', ['run', 'missing-job.ts', '-p', '0'], "invalid value '0' for -p/--parallelism: expected a positive integer. Run 'sluice run --help'"],
@@ -190,18 +204,18 @@ describe('a job whose user function throws at runtime', () => {
     /^sluice: error: job 'failing' failed after \d+\.\d\d s: operator 'score' \(subtask 0\) threw while processing record \{"seq":5000,"card":"card-53"\}: cannot score card card-53$/;
 
   it('fails with exit code 1 and one error line naming the operator, the subtask and the record, without a stack', async () => {
-    const r = await sluice(['run', jobPath('failing.ts')]);
+    const r = await sluice(['run', jobPath('failing.ts'), '--rest-port', '0']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     const err = lines(r.stderr);
-    expect(err[0]).toMatch(/^Job 'failing' \([0-9a-f]{32}\) submitted$/);
+    expect(err[0]).toMatch(/^Job 'failing' \([0-9a-f]{32}\) submitted; REST API at http:\/\/127\.0\.0\.1:\d+$/);
     expect(err.filter((l) => l.startsWith('sluice: error:'))).toHaveLength(1);
     expect(err.at(-1)).toMatch(ERROR_LINE);
     expect(r.stderr).not.toMatch(NO_STACK);
   });
 
   it('adds the stack trace with --verbose', async () => {
-    const r = await sluice(['run', jobPath('failing.ts'), '--verbose']);
+    const r = await sluice(['run', jobPath('failing.ts'), '--verbose', '--rest-port', '0']);
     expect(r.code).toBe(1);
     const err = lines(r.stderr);
     const at = err.findIndex((l) => ERROR_LINE.test(l));
@@ -214,14 +228,14 @@ describe('a job whose user function throws at runtime', () => {
   // failure shows only engine frames (chain-outputs.js, stream-task.js, …) and never the line of
   // the user's function that threw — unlike build failures, which print "Caused by:" with it.
   it("reaches the user's function in the --verbose stack trace", async () => {
-    const r = await sluice(['run', jobPath('failing.ts'), '--verbose']);
+    const r = await sluice(['run', jobPath('failing.ts'), '--verbose', '--rest-port', '0']);
     expect(r.stderr).toContain(`${jobPath('failing.ts')}:16:`);
   });
 });
 
 describe('run and plan', () => {
   it('runs a bounded job, prints its output and the summary line, and exits 0', async () => {
-    const r = await sluice(['run', jobPath('smoke.ts'), '-p', '2']);
+    const r = await sluice(['run', jobPath('smoke.ts'), '-p', '2', '--rest-port', '0']);
     expect(r.code).toBe(0);
     const out = lines(r.stdout);
     // 20 numbers doubled, rolling sums per key (x % 3) printed by 2 subtasks, then the summary.
@@ -234,7 +248,7 @@ describe('run and plan', () => {
     for (const total of totals.values()) expect(values).toContain(total);
     expect(Math.max(...values)).toBe(Math.max(...totals.values()));
     expect(out.at(-1)).toMatch(/^Job 'Sluice job' FINISHED in \d+\.\d\d s: 20 records from sources \([\d,]+ records\/s\)$/);
-    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^Job 'Sluice job' \([0-9a-f]{32}\) submitted$/)]);
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^Job 'Sluice job' \([0-9a-f]{32}\) submitted; REST API at http:\/\/127\.0\.0\.1:\d+$/)]);
   });
 
   it('plans a keyed job: chains, parallelism and the hash exchange', async () => {
@@ -272,7 +286,10 @@ describe('run and plan', () => {
     expect(top.stdout).toMatch(/^ {2}run <job> +Run a job on an embedded cluster/m);
     expect(top.stdout).toMatch(/^ {2}plan <job> +Print the job's execution plan/m);
     expect(lines(run.stdout)[0]).toBe('Usage: sluice run <job.ts|job.js> [options]');
-    for (const flag of ['-p, --parallelism <N>', '--buffer-timeout <ms>', '-D <key=value>', '--metrics-port <N>', '--verbose']) expect(run.stdout).toContain(flag);
+    for (const flag of ['-p, --parallelism <N>', '--buffer-timeout <ms>', '-D <key=value>', '--metrics-port <N>', '--verbose', '--rest-port <N>', '--checkpoint-interval <duration>', '--checkpoint-dir <dir>', '--restart-strategy <spec>', '--from-savepoint <path>', '--allow-non-restored-state']) {
+      expect(run.stdout).toContain(flag);
+    }
+    for (const command of ['list', 'savepoint <jobId>', 'stop <jobId>', 'cancel <jobId>']) expect(top.stdout).toMatch(new RegExp(`^ {2}${command} +\\S`, 'm'));
     expect(run.stdout).toContain('Exit codes: 0 finished, 1 failed, 2 bad usage, 130 cancelled.');
     expect(helpRun.stdout).toBe(run.stdout);
     expect(lines(plan.stdout)[0]).toBe('Usage: sluice plan <job.ts|job.js> [options]');
@@ -288,7 +305,7 @@ describe('Ctrl-C', () => {
   let cancelled: Outcome | undefined;
 
   it('cancels a running unbounded job and exits 130', async () => {
-    const s = start(['run', UNBOUNDED, '-p', '2']);
+    const s = start(['run', UNBOUNDED, '-p', '2', '--rest-port', '0']);
     const t0 = Date.now();
     // Wait for output of the running job, but no longer than ~1.5 s.
     await until('the job to print', () => s.out.stdout.includes('\n') || Date.now() - t0 > 1_500, 20_000);
@@ -302,7 +319,7 @@ describe('Ctrl-C', () => {
     expect(Date.now() - t1).toBeLessThan(10_000);
     expect(lines(r.stdout)[0]).toMatch(/^count[12]> k\d reached 1$/);
     const err = lines(r.stderr);
-    expect(err[0]).toMatch(/^Job 'unbounded keyed' \([0-9a-f]{32}\) submitted$/);
+    expect(err[0]).toMatch(/^Job 'unbounded keyed' \([0-9a-f]{32}\) submitted; REST API at http:\/\/127\.0\.0\.1:\d+$/);
     expect(err[1]).toBe(CANCELLING);
     expect(err.at(-1)).toMatch(/^Job 'unbounded keyed' CANCELED after \d+\.\d\d s(: [\d,]+ records? from sources \([\d,]+ records\/s\))?$/);
     expect(r.stderr).not.toMatch(NO_STACK);
@@ -322,7 +339,7 @@ describe('Ctrl-C', () => {
   it('exits at once on a second Ctrl-C while the cancel is still in progress', async () => {
     // stuckAt=0: a subtask spins forever, so the cooperative cancel cannot finish (the runner
     // would only terminate the thread after 10 s).
-    const s = start(['run', UNBOUNDED, '-p', '2', '-D', 'stuckAt=0']);
+    const s = start(['run', UNBOUNDED, '-p', '2', '-D', 'stuckAt=0', '--rest-port', '0']);
     await until('the job to start', () => s.out.stderr.includes('submitted'), 20_000);
     await new Promise((r) => setTimeout(r, 500));
     s.child.kill('SIGINT');

@@ -4,7 +4,8 @@
  * All user-facing validation of flags happens here, at the edge.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { SluiceError } from '@sluice/common';
+import { describeError, SluiceError } from '@sluice/common';
+import { parseDuration, parseRestartStrategy, type RestartStrategyConfig } from '@sluice/protocol';
 import { COMMAND_HELP, TOP_LEVEL_HELP, type CommandName } from './usage.js';
 
 /** Bad command-line usage; the CLI exits with code 2. */
@@ -26,13 +27,57 @@ export interface JobCommandOptions {
 export interface RunCommandOptions extends JobCommandOptions {
   bufferTimeoutMs?: number;
   metricsPort?: number;
+  /** Port of the REST API while the job runs (0 = any free port). */
+  restPort: number;
+  checkpointIntervalMs?: number;
+  /** As given; resolved against the working directory later. */
+  checkpointDir?: string;
+  restartStrategy?: RestartStrategyConfig;
+  /** As given; resolved against the working directory later. */
+  fromSavepoint?: string;
+  allowNonRestoredState?: true;
+}
+
+/** Options of the commands that talk to a running job through its REST API. */
+export interface ClientCommandOptions {
+  /** `--address`, normalised (no trailing slash); undefined: SLUICE_ADDRESS or the default. */
+  address?: string;
+  verbose: boolean;
+}
+
+export interface SavepointCommandOptions extends ClientCommandOptions {
+  jobId: string;
+  /** As given; undefined: DEFAULT_SAVEPOINT_DIRECTORY. Resolved against the working directory later. */
+  targetDirectory?: string;
+}
+
+export interface StopCommandOptions extends ClientCommandOptions {
+  jobId: string;
+  /** As given; resolved against the working directory later. */
+  savepointPath: string;
+  drain: boolean;
+}
+
+export interface CancelCommandOptions extends ClientCommandOptions {
+  jobId: string;
 }
 
 export type ParsedCommand =
   | { kind: 'help'; text: string }
   | { kind: 'version' }
   | { kind: 'run'; options: RunCommandOptions }
-  | { kind: 'plan'; options: JobCommandOptions };
+  | { kind: 'plan'; options: JobCommandOptions }
+  | { kind: 'savepoint'; options: SavepointCommandOptions }
+  | { kind: 'stop'; options: StopCommandOptions }
+  | { kind: 'list'; options: ClientCommandOptions }
+  | { kind: 'cancel'; options: CancelCommandOptions };
+
+/** Where `sluice run` serves its REST API unless told otherwise, and where the client commands look. */
+export const DEFAULT_REST_PORT = 8081;
+export const DEFAULT_REST_ADDRESS = `http://127.0.0.1:${DEFAULT_REST_PORT}`;
+/** Environment variable naming the REST address for savepoint, stop, list and cancel. */
+export const ADDRESS_ENV_VAR = 'SLUICE_ADDRESS';
+export const DEFAULT_SAVEPOINT_DIRECTORY = 'savepoints';
 
 const COMMON_OPTIONS = {
   parallelism: { type: 'string', short: 'p' },
@@ -45,7 +90,27 @@ const RUN_OPTIONS = {
   ...COMMON_OPTIONS,
   'buffer-timeout': { type: 'string' },
   'metrics-port': { type: 'string' },
+  'rest-port': { type: 'string' },
+  'checkpoint-interval': { type: 'string' },
+  'checkpoint-dir': { type: 'string' },
+  'restart-strategy': { type: 'string' },
+  'from-savepoint': { type: 'string' },
+  'allow-non-restored-state': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
+
+const CLIENT_OPTIONS = {
+  address: { type: 'string' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+const STOP_OPTIONS = {
+  ...CLIENT_OPTIONS,
+  'savepoint-path': { type: 'string' },
+  drain: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+const CLIENT_COMMANDS = ['savepoint', 'stop', 'list', 'cancel'] as const;
 
 export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   const [first, ...rest] = argv;
@@ -56,6 +121,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   if (first.startsWith('-')) throw new UsageError(`unknown option '${first}'`);
   if (first === 'run') return parseRun(rest);
   if (first === 'plan') return parsePlan(rest);
+  if (first === 'savepoint') return parseSavepoint(rest);
+  if (first === 'stop') return parseStop(rest);
+  if (first === 'list') return parseList(rest);
+  if (first === 'cancel') return parseCancel(rest);
   throw new UsageError(`unknown command '${first}'`);
 }
 
@@ -63,19 +132,122 @@ function helpFor(rest: string[]): ParsedCommand {
   const [topic, extra] = rest;
   if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`);
   if (topic === undefined) return { kind: 'help', text: TOP_LEVEL_HELP };
-  if (topic === 'run' || topic === 'plan') return { kind: 'help', text: COMMAND_HELP[topic] };
+  if (topic === 'run' || topic === 'plan' || (CLIENT_COMMANDS as readonly string[]).includes(topic)) return { kind: 'help', text: COMMAND_HELP[topic as CommandName] };
   throw new UsageError(`unknown command '${topic}'`);
 }
 
 function parseRun(args: string[]): ParsedCommand {
   const { values, positionals } = strictParse('run', args, RUN_OPTIONS);
   if (values.help === true) return { kind: 'help', text: COMMAND_HELP.run };
-  const options: RunCommandOptions = jobOptions('run', values, positionals);
+  const restPort = values['rest-port'];
+  const run: RunCommandOptions = { ...jobOptions('run', values, positionals), restPort: restPort === undefined ? DEFAULT_REST_PORT : parsePort(restPort, '--rest-port') };
   const bufferTimeout = values['buffer-timeout'];
-  if (bufferTimeout !== undefined) options.bufferTimeoutMs = parseBufferTimeout(bufferTimeout);
+  if (bufferTimeout !== undefined) run.bufferTimeoutMs = parseBufferTimeout(bufferTimeout);
   const metricsPort = values['metrics-port'];
-  if (metricsPort !== undefined) options.metricsPort = parsePort(metricsPort);
-  return { kind: 'run', options };
+  if (metricsPort !== undefined) run.metricsPort = parsePort(metricsPort, '--metrics-port');
+  const interval = values['checkpoint-interval'];
+  if (interval !== undefined) run.checkpointIntervalMs = parseCheckpointInterval(interval);
+  const dir = values['checkpoint-dir'];
+  if (dir !== undefined) run.checkpointDir = nonEmpty(dir, '--checkpoint-dir', 'a directory', 'run');
+  const strategy = values['restart-strategy'];
+  if (strategy !== undefined) {
+    try {
+      run.restartStrategy = parseRestartStrategy(strategy);
+    } catch (err) {
+      throw new UsageError(`invalid value '${strategy}' for --restart-strategy: ${describeError(err)}`, 'run');
+    }
+  }
+  const savepoint = values['from-savepoint'];
+  if (savepoint !== undefined) run.fromSavepoint = nonEmpty(savepoint, '--from-savepoint', 'the path of a savepoint or retained checkpoint', 'run');
+  if (values['allow-non-restored-state'] === true) {
+    if (savepoint === undefined) throw new UsageError('--allow-non-restored-state only applies with --from-savepoint <path>', 'run');
+    run.allowNonRestoredState = true;
+  }
+  return { kind: 'run', options: run };
+}
+
+function parseCheckpointInterval(raw: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(raw, '--checkpoint-interval');
+  } catch {
+    ms = NaN;
+  }
+  if (!Number.isSafeInteger(ms)) {
+    throw new UsageError(`invalid value '${raw}' for --checkpoint-interval: expected a duration in whole milliseconds with a unit, like 500ms, 1s or 2min (0 turns checkpoints off)`, 'run');
+  }
+  return ms;
+}
+
+function parseSavepoint(args: string[]): ParsedCommand {
+  const { values, positionals } = strictParse('savepoint', args, CLIENT_OPTIONS);
+  if (values.help === true) return { kind: 'help', text: COMMAND_HELP.savepoint };
+  const [jobId, targetDirectory, extra] = positionals;
+  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, 'savepoint');
+  const options: SavepointCommandOptions = { ...clientOptions('savepoint', values), jobId: parseJobId(jobId, 'savepoint <jobId> [targetDirectory]', 'savepoint') };
+  if (targetDirectory !== undefined) options.targetDirectory = nonEmpty(targetDirectory, 'targetDirectory', 'a directory', 'savepoint');
+  return { kind: 'savepoint', options };
+}
+
+function parseStop(args: string[]): ParsedCommand {
+  const { values, positionals } = strictParse('stop', args, STOP_OPTIONS);
+  if (values.help === true) return { kind: 'help', text: COMMAND_HELP.stop };
+  const [jobId, extra] = positionals;
+  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, 'stop');
+  const id = parseJobId(jobId, 'stop <jobId> --savepoint-path <dir>', 'stop');
+  const path = values['savepoint-path'];
+  if (path === undefined) throw new UsageError('missing --savepoint-path <dir>: stop takes a savepoint into that directory before the job ends', 'stop');
+  return { kind: 'stop', options: { ...clientOptions('stop', values), jobId: id, savepointPath: nonEmpty(path, '--savepoint-path', 'a directory', 'stop'), drain: values.drain === true } };
+}
+
+function parseList(args: string[]): ParsedCommand {
+  const { values, positionals } = strictParse('list', args, CLIENT_OPTIONS);
+  if (values.help === true) return { kind: 'help', text: COMMAND_HELP.list };
+  if (positionals[0] !== undefined) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'list');
+  return { kind: 'list', options: clientOptions('list', values) };
+}
+
+function parseCancel(args: string[]): ParsedCommand {
+  const { values, positionals } = strictParse('cancel', args, CLIENT_OPTIONS);
+  if (values.help === true) return { kind: 'help', text: COMMAND_HELP.cancel };
+  const [jobId, extra] = positionals;
+  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, 'cancel');
+  return { kind: 'cancel', options: { ...clientOptions('cancel', values), jobId: parseJobId(jobId, 'cancel <jobId>', 'cancel') } };
+}
+
+function clientOptions(command: CommandName, values: { address?: string | undefined; verbose?: boolean | undefined }): ClientCommandOptions {
+  const options: ClientCommandOptions = { verbose: values.verbose === true };
+  if (values.address !== undefined) options.address = parseAddress(values.address, '--address', command);
+  return options;
+}
+
+function parseJobId(raw: string | undefined, synopsis: string, command: CommandName): string {
+  if (raw === undefined) throw new UsageError(`missing job id: sluice ${synopsis} ('sluice list' shows the ids)`, command);
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(raw)) throw new UsageError(`invalid job id '${raw}': expected letters, digits, '.', '_' or '-' as 'sluice list' shows them`, command);
+  return raw;
+}
+
+/**
+ * A REST address as given by `--address` or SLUICE_ADDRESS: `http://host:port[/prefix]`, or just
+ * `host:port`. Returned without a trailing slash.
+ */
+export function parseAddress(raw: string, source: string, command: CommandName): string {
+  const invalid = (why: string): UsageError => new UsageError(`invalid value '${raw}' for ${source}: ${why}`, command);
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid(`expected a URL like ${DEFAULT_REST_ADDRESS}`);
+  }
+  if (url.protocol !== 'http:') throw invalid(`expected an http:// URL like ${DEFAULT_REST_ADDRESS} (the REST API speaks plain HTTP)`);
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') throw invalid(`expected a URL like ${DEFAULT_REST_ADDRESS}, without query, fragment or credentials`);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function nonEmpty(raw: string, flag: string, what: string, command: CommandName): string {
+  if (raw.trim() === '') throw new UsageError(`invalid value '' for ${flag}: expected ${what}`, command);
+  return raw;
 }
 
 function parsePlan(args: string[]): ParsedCommand {
@@ -115,10 +287,10 @@ function parseBufferTimeout(raw: string): number {
   return n;
 }
 
-function parsePort(raw: string): number {
+function parsePort(raw: string, flag: string): number {
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!(n >= 0 && n <= 65535)) {
-    throw new UsageError(`invalid value '${raw}' for --metrics-port: expected a port number 0..65535 (0 picks a free port)`, 'run');
+    throw new UsageError(`invalid value '${raw}' for ${flag}: expected a port number 0..65535 (0 picks a free port)`, 'run');
   }
   return n;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '@sluice/common';
+import { ConfigurationError, SluiceError } from '@sluice/common';
 import type { JobArtifact } from '@sluice/protocol';
 import { runCli, type CliDependencies, type CliSignal, type SignalSource } from './cli.js';
 import type { Engine, EngineRunOptions, EngineRunResult } from './engine.js';
@@ -16,7 +16,12 @@ class TestingEngine implements Engine {
   run(artifact: JobArtifact, options: EngineRunOptions): Promise<EngineRunResult> {
     this.artifacts.push(artifact);
     this.runOptions = options;
-    options.onStarted?.({ jobId: 'j1', jobName: 'numbers', ...(options.metricsPort === undefined ? {} : { metricsUrl: 'http://127.0.0.1:9999/metrics' }) });
+    options.onStarted?.({
+      jobId: 'j1',
+      jobName: 'numbers',
+      ...(options.restPort === undefined ? {} : { restUrl: `http://127.0.0.1:${options.restPort === 0 ? 40123 : options.restPort}` }),
+      ...(options.metricsPort === undefined ? {} : { metricsUrl: 'http://127.0.0.1:9999/metrics' }),
+    });
     return this.outcome(options);
   }
 }
@@ -63,6 +68,8 @@ function harness(engine: Engine, compile: (p: string) => Promise<string> = async
     compileJob: compile,
     signals,
     exitNow: (c) => exits.push(c),
+    cwd: () => '/home/u/work',
+    env: {},
   };
   return { deps, out, err, exits, signals };
 }
@@ -75,9 +82,32 @@ describe('runCli', () => {
     expect(code).toBe(0);
     expect(engine.artifacts).toEqual([{ entry: '/abs/job.ts.mjs', source: 'job.ts', params: { n: '5' }, parallelism: 2, config: { bufferTimeoutMs: 0 } }]);
     expect(engine.runOptions?.metricsPort).toBe(0);
-    expect(h.err.join('')).toBe("Job 'numbers' (j1) submitted; metrics at http://127.0.0.1:9999/metrics\n");
+    expect(engine.runOptions?.restPort).toBe(8081);
+    expect(engine.runOptions?.restoreFrom).toBeUndefined();
+    expect(h.err.join('')).toBe("Job 'numbers' (j1) submitted; REST API at http://127.0.0.1:8081; metrics at http://127.0.0.1:9999/metrics\n");
     expect(h.out.join('')).toBe("Job 'numbers' FINISHED in 2.00 s: 5,000 records from sources (2,500 records/s)\n");
     expect(h.signals.count()).toBe(0);
+  });
+
+  it('passes checkpoint, restart and savepoint flags on, with paths resolved against the working directory', async () => {
+    const engine = new TestingEngine(async () => finished());
+    const h = harness(engine);
+    const argv = ['run', 'job.ts', '--checkpoint-interval', '500ms', '--checkpoint-dir', 'chk', '--restart-strategy', 'fixed-delay:attempts=2', '--from-savepoint', '../sp/savepoint-1', '--allow-non-restored-state', '--rest-port', '0'];
+    expect(await runCli(argv, h.deps)).toBe(0);
+    expect(engine.artifacts[0]?.config).toEqual({ checkpointIntervalMs: 500, checkpointDir: '/home/u/work/chk', restartStrategy: { type: 'fixed-delay', attempts: 2, delayMs: 1000 } });
+    expect(engine.runOptions?.restoreFrom).toEqual({ path: '/home/u/sp/savepoint-1', allowNonRestoredState: true });
+    expect(engine.runOptions?.restPort).toBe(0);
+    expect(h.err[0]).toBe("Job 'numbers' (j1) submitted; REST API at http://127.0.0.1:40123\n");
+  });
+
+  it('suggests --rest-port 0 when the REST port is taken', async () => {
+    const busy = new SluiceError('REST_PORT_IN_USE', 'the REST API cannot listen on 127.0.0.1:8081: the port is already in use');
+    const engine: Engine = { plan: () => Promise.reject(new Error('unused')), run: () => Promise.reject(busy) };
+    const h = harness(engine);
+    expect(await runCli(['run', 'job.ts'], h.deps)).toBe(1);
+    expect(h.err).toEqual([
+      "sluice: error: cannot serve the REST API on 127.0.0.1:8081: the port is already in use (another 'sluice run'?); pass --rest-port 0 for any free port, or --rest-port <N>\n",
+    ]);
   });
 
   it('reports a failed job in one line, with the stack only when verbose', async () => {

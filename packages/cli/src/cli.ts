@@ -3,15 +3,18 @@
  * (output streams, the engine, signals, exiting) comes in through CliDependencies, so tests run
  * commands in-process with fakes and main.ts only wires in the real process.
  *
- * Exit codes: 0 success, 1 runtime failure (job failed, job file broken), 2 bad usage,
- * 130 cancelled (Ctrl-C), as shells expect.
+ * Exit codes: 0 success, 1 runtime failure (job failed, job file broken, REST call refused or
+ * unreachable), 2 bad usage, 130 cancelled (Ctrl-C or `sluice cancel`), as shells expect.
  */
 import { readFileSync } from 'node:fs';
-import { describeError } from '@sluice/common';
-import type { JobArtifact } from '@sluice/protocol';
+import { resolve } from 'node:path';
+import { ConfigurationError, describeError, SluiceError } from '@sluice/common';
+import type { JobArtifact, JobConfig } from '@sluice/protocol';
 import { parseCommandLine, UsageError, type JobCommandOptions, type RunCommandOptions } from './args.js';
+import { resolveAddress, runClientCommand, type ClientCommand } from './client-commands.js';
 import { compileJob as defaultCompileJob } from './compile-job.js';
 import type { Engine, EngineLoader, EngineRunOptions } from './engine.js';
+import { createRestClient, type RestClient } from './rest-client.js';
 import { formatDuration, summarizeResult } from './summary.js';
 
 export const EXIT_OK = 0;
@@ -36,6 +39,12 @@ export interface CliDependencies {
   signals?: SignalSource;
   /** Exits without waiting (second Ctrl-C). */
   exitNow?: (code: number) => void;
+  /** Environment variables (SLUICE_ADDRESS); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Directory relative paths are resolved against; default process.cwd(). */
+  cwd?: () => string;
+  /** The REST client for savepoint, stop, list and cancel; default createRestClient. */
+  restClient?: (address: string) => RestClient;
 }
 
 export async function runCli(argv: readonly string[], deps: CliDependencies): Promise<number> {
@@ -58,7 +67,23 @@ export async function runCli(argv: readonly string[], deps: CliDependencies): Pr
       return guarded(deps, command.options.verbose, () => planCommand(command.options, deps));
     case 'run':
       return guarded(deps, command.options.verbose, () => runCommand(command.options, deps));
+    case 'savepoint':
+    case 'stop':
+    case 'list':
+    case 'cancel':
+      return guarded(deps, command.options.verbose, () => clientCommand(command, deps));
   }
+}
+
+async function clientCommand(command: ClientCommand, deps: CliDependencies): Promise<number> {
+  const address = resolveAddress(command, deps.env ?? process.env);
+  const client = (deps.restClient ?? ((a) => createRestClient({ address: a })))(address);
+  await runClientCommand(command, { client, cwd: cwdOf(deps), stdout: deps.stdout, now: () => Date.now() });
+  return EXIT_OK;
+}
+
+function cwdOf(deps: CliDependencies): string {
+  return (deps.cwd ?? (() => process.cwd()))();
 }
 
 async function planCommand(options: JobCommandOptions, deps: CliDependencies): Promise<number> {
@@ -90,13 +115,29 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
 
     const runOptions: EngineRunOptions = {
       signal: controller.signal,
+      restPort: options.restPort,
       onStarted(info) {
+        const rest = info.restUrl === undefined ? '' : `; REST API at ${info.restUrl}`;
         const metrics = info.metricsUrl === undefined ? '' : `; metrics at ${info.metricsUrl}`;
-        deps.stderr(`Job '${info.jobName}' (${info.jobId}) submitted${metrics}\n`);
+        deps.stderr(`Job '${info.jobName}' (${info.jobId}) submitted${rest}${metrics}\n`);
       },
     };
     if (options.metricsPort !== undefined) runOptions.metricsPort = options.metricsPort;
-    const result = await engine.run(artifact, runOptions);
+    if (options.fromSavepoint !== undefined) {
+      runOptions.restoreFrom = { path: resolve(cwdOf(deps), options.fromSavepoint), ...(options.allowNonRestoredState === true ? { allowNonRestoredState: true } : {}) };
+    }
+    let result;
+    try {
+      result = await engine.run(artifact, runOptions);
+    } catch (err) {
+      if (err instanceof SluiceError && err.code === 'REST_PORT_IN_USE') {
+        throw new ConfigurationError(
+          `cannot serve the REST API on 127.0.0.1:${options.restPort}: the port is already in use (another 'sluice run'?); pass --rest-port 0 for any free port, or --rest-port <N>`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
 
     switch (result.status) {
       case 'FINISHED':
@@ -118,11 +159,16 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
   }
 }
 
-async function artifactFor(options: JobCommandOptions & { bufferTimeoutMs?: number }, deps: CliDependencies): Promise<JobArtifact> {
+async function artifactFor(options: JobCommandOptions & Partial<RunCommandOptions>, deps: CliDependencies): Promise<JobArtifact> {
   const entry = await (deps.compileJob ?? defaultCompileJob)(options.jobFile);
   const artifact: JobArtifact = { entry, source: options.jobFile, params: options.params };
   if (options.parallelism !== undefined) artifact.parallelism = options.parallelism;
-  if (options.bufferTimeoutMs !== undefined) artifact.config = { bufferTimeoutMs: options.bufferTimeoutMs };
+  const config: Partial<JobConfig> = {};
+  if (options.bufferTimeoutMs !== undefined) config.bufferTimeoutMs = options.bufferTimeoutMs;
+  if (options.checkpointIntervalMs !== undefined) config.checkpointIntervalMs = options.checkpointIntervalMs;
+  if (options.checkpointDir !== undefined) config.checkpointDir = resolve(cwdOf(deps), options.checkpointDir);
+  if (options.restartStrategy !== undefined) config.restartStrategy = options.restartStrategy;
+  if (Object.keys(config).length > 0) artifact.config = config;
   return artifact;
 }
 
@@ -131,6 +177,10 @@ async function guarded(deps: CliDependencies, verbose: boolean, body: () => Prom
   try {
     return await body();
   } catch (err) {
+    if (err instanceof UsageError) {
+      deps.stderr(`sluice: error: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
     deps.stderr(`sluice: error: ${describeError(err)}\n`);
     if (verbose) deps.stderr(stackChain(err));
     return EXIT_FAILURE;

@@ -19,6 +19,8 @@ export function createEmbeddedEngine(): Engine {
         signal: options.signal,
         logger: createLogger(),
         ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
+        ...(options.restPort === undefined ? {} : { restPort: options.restPort }),
+        ...(options.restoreFrom === undefined ? {} : { restoreFrom: options.restoreFrom }),
         ...(options.onStarted === undefined ? {} : { onStarted: options.onStarted }),
       });
     },

@@ -10,11 +10,17 @@ export interface JobStartedInfo {
   jobName: string;
   /** Where the engine serves Prometheus metrics, when `metricsPort` was given. */
   metricsUrl?: string;
+  /** Where the engine serves the REST API, when `restPort` was given (e.g. `http://127.0.0.1:8081`). */
+  restUrl?: string;
 }
 
 export interface EngineRunOptions {
   /** Serve Prometheus metrics on this port while the job runs (0 = any free port). */
   metricsPort?: number;
+  /** Serve the REST API on this port while the job runs (0 = any free port). */
+  restPort?: number;
+  /** Start the job from a savepoint or retained checkpoint (an absolute path). */
+  restoreFrom?: { path: string; allowNonRestoredState?: boolean };
   /** Aborted on Ctrl-C: the engine cancels the job and resolves with status CANCELED. */
   signal: AbortSignal;
   /** Called once the job is submitted and has an id. */

@@ -3,22 +3,28 @@
  * stays a pure function over argv and the texts can be read in one place.
  */
 
-export type CommandName = 'run' | 'plan';
+export type CommandName = 'run' | 'plan' | 'savepoint' | 'stop' | 'list' | 'cancel';
 
 export const TOP_LEVEL_HELP = `Usage: sluice <command> [options]
 
 Flink-style stream processing for TypeScript.
 
 Commands:
-  run <job>     Run a job on an embedded cluster until it finishes (Ctrl-C cancels)
-  plan <job>    Print the job's execution plan without running it
-  help [cmd]    Show help for a command
+  run <job>            Run a job on an embedded cluster until it finishes (Ctrl-C cancels)
+  plan <job>           Print the job's execution plan without running it
+  list                 List the jobs of a running 'sluice run' (through its REST API)
+  savepoint <jobId>    Take a savepoint of a running job
+  stop <jobId>         Take a savepoint and stop the job
+  cancel <jobId>       Cancel a running job
+  help [cmd]           Show help for a command
 
 Options:
-  -h, --help    Show this help
-  --version     Print the Sluice version
+  -h, --help           Show this help
+  --version            Print the Sluice version
 
 A job is a .ts, .mts, .js or .mjs ES module whose default export builds a pipeline.
+list, savepoint, stop and cancel talk to the REST API that 'sluice run' serves (default
+http://127.0.0.1:8081; --address URL or SLUICE_ADDRESS to point elsewhere).
 Run 'sluice <command> --help' for the options of a command.
 `;
 
@@ -35,6 +41,19 @@ Options:
   -D <key=value>              Job parameter, visible to the job as env.params (repeatable)
   --metrics-port <N>          Serve Prometheus metrics on 127.0.0.1:<N>/metrics
                               (0..65535; 0 picks a free port)
+  --rest-port <N>             Serve the REST API on 127.0.0.1:<N> (default 8081;
+                              0 picks a free port). The address is printed at start.
+  --checkpoint-interval <duration>
+                              Take a checkpoint this often, e.g. 500ms, 1s, 5min
+                              (0 turns checkpoints off; overrides the job's setting)
+  --checkpoint-dir <dir>      Directory for checkpoints (default: <os tmpdir>/sluice-checkpoints)
+  --restart-strategy <spec>   What a task failure does: none | fixed-delay:attempts=3,delay=2s
+                              | failure-rate:max-failures=3,interval=5min,delay=1s
+                              | exponential-delay:initial=1s,max=1min,multiplier=2,
+                                reset-after=1h,jitter=0.1[,attempts=10]
+  --from-savepoint <path>     Start from a savepoint (or retained checkpoint) directory
+  --allow-non-restored-state  With --from-savepoint: drop the state of operators (by uid)
+                              that the job no longer has instead of refusing to start
   --verbose                   Print stack traces of errors
   -h, --help                  Show this help
 
@@ -50,4 +69,44 @@ Options:
   --verbose                   Print stack traces of errors
   -h, --help                  Show this help
 `,
+  savepoint: `Usage: sluice savepoint <jobId> [targetDirectory] [options]
+
+Takes a savepoint of a running job and prints its path once it is complete. The savepoint is a
+new directory inside targetDirectory (default ./savepoints, relative to this directory); start
+the job from it with 'sluice run <job> --from-savepoint <path>'.
+
+Options:
+${clientOptionsHelp()}`,
+  stop: `Usage: sluice stop <jobId> --savepoint-path <dir> [options]
+
+Takes a savepoint of a running job, then ends the job (it finishes with status FINISHED and its
+'sluice run' exits 0). Prints the savepoint's path.
+
+Options:
+  --savepoint-path <dir>      Directory to write the savepoint into (required)
+  --drain                     Send the final watermark first, so every event-time timer and
+                              window fires before the savepoint (for a job not meant to resume)
+${clientOptionsHelp()}`,
+  list: `Usage: sluice list [options]
+
+Lists the jobs of a running 'sluice run': id, status, start time, duration and name.
+
+Options:
+${clientOptionsHelp()}`,
+  cancel: `Usage: sluice cancel <jobId> [options]
+
+Cancels a running job without a savepoint; its 'sluice run' exits 130.
+
+Options:
+${clientOptionsHelp()}`,
 };
+
+function clientOptionsHelp(): string {
+  return `  --address <url>             REST address of the 'sluice run' (default: $SLUICE_ADDRESS, else
+                              http://127.0.0.1:8081; 'sluice run' prints it when it starts)
+  --verbose                   Print stack traces of errors
+  -h, --help                  Show this help
+
+Exit codes: 0 done, 1 failed (job unknown or not running, address unreachable), 2 bad usage.
+`;
+}

@@ -2,8 +2,9 @@
  * @sluice/jobmanager — the control plane: the Dispatcher (job registry, one JobMaster per job),
  * the JobMaster (execution graph, slots, deployment, job status and results), the
  * ResourceManager with its pure SlotManager and the ClusterDriver seam (local driver here, Mesos
- * elsewhere), and `createLocalCluster` for the embedded mode. Components reach each other and the
- * TaskManagers only as gateways looked up through an RpcService.
+ * elsewhere), the Dispatcher's REST API, and `createLocalCluster` for the embedded mode.
+ * Components reach each other and the TaskManagers only as gateways looked up through an
+ * RpcService.
  */
 export { createLocalCluster, LOCAL_CLUSTER_ADDRESSES, type JobHandle, type LocalCluster, type LocalClusterOptions } from './local-cluster.js';
 export {
@@ -23,3 +24,4 @@ export type { ClusterDriver, ClusterDriverEvents, WorkerSpec } from './resourcem
 export { LocalClusterDriver, type LocalClusterDriverOptions, type LocalWorker, type TaskManagerContext, type TaskManagerFactory } from './resourcemanager/local-cluster-driver.js';
 export { startEmbeddedCluster, runEmbedded, type EmbeddedCluster, type EmbeddedClusterOptions, type EmbeddedRunOptions, type EmbeddedRunResult, type SubmittedJob, type SubmitOptions } from './embedded/embedded-cluster.js';
 export { createRestartBackoff, type RestartBackoff, type RestartBackoffOptions } from './jobmaster/restart-strategy.js';
+export * from './rest/index.js';

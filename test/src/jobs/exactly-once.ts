@@ -39,7 +39,7 @@ export interface Line {
   final?: true;
 }
 
-class CountAndSum implements KeyedProcessFunction<number, number, Line> {
+export class CountAndSum implements KeyedProcessFunction<number, number, Line> {
   private count!: ValueState<number>;
   private sum!: ValueState<number>;
   private failAfter = Infinity;
@@ -84,7 +84,7 @@ class CountAndSum implements KeyedProcessFunction<number, number, Line> {
  * renamed into the output directory when the checkpoint completes. On restore, the files the
  * restored checkpoint covered are committed and any later pending ones deleted.
  */
-class TransactionalFileSink implements Sink<Line> {
+export class TransactionalFileSink implements Sink<Line> {
   constructor(private readonly dir: string) {}
 
   createWriter(ctx: SinkWriterContext): SinkWriter<Line> {

@@ -2,8 +2,8 @@
  * The embedded cluster — what a new user meets first: Dispatcher, ResourceManager and
  * TaskManagers in this process, subtasks on a Piscina worker-thread pool, channels in shared
  * memory. It is the local cluster of `local-cluster.ts` with the real TaskManager, the real task
- * runner, a Prometheus endpoint per TaskManager, and source splits enumerated from the job
- * module loaded on this thread.
+ * runner, a Prometheus endpoint per TaskManager, optionally the Dispatcher's REST API, and
+ * source splits enumerated from the job module loaded on this thread.
  */
 import { availableParallelism } from 'node:os';
 import { randomId, silentLogger, type Logger } from '@sluice/common';
@@ -12,6 +12,7 @@ import { requiredSlots, type JobArtifact, type JobSubmission } from '@sluice/pro
 import { LocalShuffleService, PiscinaTaskRunner, TaskManager, loadJob, type LoadedJob } from '@sluice/runtime';
 import type { Source, SourceSplit } from '@sluice/api';
 import { createLocalCluster, type JobHandle, type LocalCluster } from '../local-cluster.js';
+import { createRestServer, type RestServer } from '../rest/rest-server.js';
 import type { SplitProvider } from '../jobmaster/deployment.js';
 
 export interface EmbeddedClusterOptions {
@@ -28,6 +29,8 @@ export interface EmbeddedClusterOptions {
   workerThreads?: number;
   /** How long a cancelled subtask may take to stop before its worker thread is terminated (default 5 s). */
   taskCancelTimeoutMs?: number;
+  /** Serve the Dispatcher's REST API on 127.0.0.1 at this port (0 = a free port); undefined = none. */
+  restPort?: number;
   logger?: Logger;
 }
 
@@ -47,6 +50,8 @@ export interface EmbeddedCluster {
   submit(artifact: JobArtifact, options?: SubmitOptions): Promise<SubmittedJob>;
   /** Where each running TaskManager serves Prometheus metrics. */
   metricsUrls(): string[];
+  /** Where the REST API is served (e.g. `http://127.0.0.1:8081`), when `restPort` was given. */
+  readonly restUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -123,8 +128,20 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   });
   localCluster = cluster;
 
+  let rest: RestServer | undefined;
+  if (options.restPort !== undefined) {
+    try {
+      rest = await createRestServer({ dispatcher: cluster.dispatcher, port: options.restPort, logger });
+    } catch (err) {
+      await cluster.close();
+      for (const s of servers.splice(0)) await s.close();
+      throw err;
+    }
+  }
+
   return {
     cluster,
+    restUrl: rest?.url,
     async submit(artifact, submitOptions = {}) {
       const job = await loadJob(artifact);
       const jobId = randomId();
@@ -139,7 +156,9 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     },
     metricsUrls: () => servers.map((s) => s.url),
     close: async () => {
-      await cluster.close();
+      // Side by side: a request in flight (a stop-with-savepoint answering as its job ends) gets
+      // its grace period while the cluster shuts down.
+      await Promise.all([rest?.close(), cluster.close()]);
       for (const s of servers.splice(0)) await s.close();
     },
   };
@@ -148,9 +167,11 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
 export interface EmbeddedRunOptions {
   /** Serve /metrics while the job runs (0 = a free port). */
   metricsPort?: number;
+  /** Serve the REST API while the job runs (0 = a free port). */
+  restPort?: number;
   /** Aborting cancels the job; the result then has status CANCELED. */
   signal?: AbortSignal;
-  onStarted?(info: { jobId: string; jobName: string; metricsUrl?: string }): void;
+  onStarted?(info: { jobId: string; jobName: string; metricsUrl?: string; restUrl?: string }): void;
   /** Slots for the cluster; default: what the job needs. */
   slots?: number;
   logger?: Logger;
@@ -171,13 +192,15 @@ export async function runEmbedded(artifact: JobArtifact, options: EmbeddedRunOpt
   const embedded = await startEmbeddedCluster({
     slotsPerTaskManager: slots,
     ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
+    ...(options.restPort === undefined ? {} : { restPort: options.restPort }),
     workerThreads: Math.max(slots * probe.jobGraph.vertices.length, availableParallelism()),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   try {
     const { handle, job } = await embedded.submit(artifact, options.restoreFrom === undefined ? {} : { restoreFrom: options.restoreFrom });
     const metricsUrl = embedded.metricsUrls()[0];
-    options.onStarted?.({ jobId: handle.jobId, jobName: job.jobGraph.jobName, ...(metricsUrl === undefined ? {} : { metricsUrl }) });
+    const restUrl = embedded.restUrl;
+    options.onStarted?.({ jobId: handle.jobId, jobName: job.jobGraph.jobName, ...(metricsUrl === undefined ? {} : { metricsUrl }), ...(restUrl === undefined ? {} : { restUrl }) });
     const onAbort = (): void => void handle.cancel().catch(() => undefined);
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,0 +1,75 @@
+/**
+ * What each REST route does, over a DispatcherGateway and nothing else (no HTTP here), and how
+ * errors from the Dispatcher map to HTTP statuses. The server in rest-server.ts is the I/O shell.
+ */
+import { describeError, SluiceError } from '@sluice/common';
+import { TERMINAL_JOB_STATUSES, type DispatcherGateway, type JobResult } from '@sluice/protocol';
+import type { CancelResponse, JobDetailsResponse, JobsResponse, RestErrorResponse, RestJobResult, SavepointResponse } from './api.js';
+import { emptyRequest, RestRequestError, savepointRequest, stopRequest } from './requests.js';
+import type { Route } from './routes.js';
+
+export interface RestResponse {
+  status: number;
+  body: JobsResponse | JobDetailsResponse | SavepointResponse | CancelResponse | RestErrorResponse;
+}
+
+export async function handleRoute(route: Route, body: unknown, dispatcher: DispatcherGateway): Promise<RestResponse> {
+  switch (route.name) {
+    case 'listJobs': {
+      const jobs = (await dispatcher.listJobs()).sort((a, b) => a.startTime - b.startTime);
+      return { status: 200, body: { jobs } };
+    }
+    case 'jobDetails': {
+      // The status call is the Dispatcher's word on whether the job exists (404 otherwise).
+      const status = await dispatcher.requestJobStatus(route.jobId);
+      const overview = (await dispatcher.listJobs()).find((j) => j.jobId === route.jobId);
+      if (overview === undefined) throw new RestRequestError(404, 'JOB_NOT_FOUND', `no job with id '${route.jobId}' is known; GET /jobs lists the known ids`);
+      const details: JobDetailsResponse = { ...overview, status };
+      if (TERMINAL_JOB_STATUSES.has(status)) details.result = restResult(await dispatcher.requestJobResult(route.jobId));
+      return { status: 200, body: details };
+    }
+    case 'triggerSavepoint': {
+      const request = savepointRequest(body);
+      return { status: 200, body: await dispatcher.triggerSavepoint(route.jobId, request.targetDirectory) };
+    }
+    case 'stopJob': {
+      const request = stopRequest(body);
+      return { status: 200, body: await dispatcher.triggerSavepoint(route.jobId, request.targetDirectory, request.drain === true ? 'drain' : 'terminate') };
+    }
+    case 'cancelJob': {
+      emptyRequest(body, 'POST /jobs/:id/cancel');
+      const status = await dispatcher.requestJobStatus(route.jobId);
+      if (TERMINAL_JOB_STATUSES.has(status)) {
+        throw new RestRequestError(409, 'JOB_NOT_RUNNING', `job ${route.jobId} has already ended (${status}); there is nothing to cancel`);
+      }
+      await dispatcher.cancelJob(route.jobId);
+      return { status: 202, body: { jobId: route.jobId, status: 'CANCELLING' } };
+    }
+  }
+}
+
+/** Error codes of the Dispatcher and JobMaster that mean "the job is not in a state for this". */
+const CONFLICT_CODES: ReadonlySet<string> = new Set(['JOB_NOT_RUNNING', 'SAVEPOINT_NOT_POSSIBLE', 'CHECKPOINT_NOT_POSSIBLE']);
+const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['JOB_NOT_FOUND', 'NOT_FOUND']);
+
+/** The HTTP status and body for an error thrown while handling a request. */
+export function errorResponse(err: unknown): RestResponse {
+  const code = err instanceof SluiceError ? err.code : 'INTERNAL';
+  let status = 500;
+  if (err instanceof RestRequestError) status = err.status;
+  else if (NOT_FOUND_CODES.has(code)) status = 404;
+  else if (CONFLICT_CODES.has(code)) status = 409;
+  else if (code === 'CONFIGURATION') status = 400;
+  return { status, body: { error: { code, message: describeError(err) } } };
+}
+
+function restResult(r: JobResult): RestJobResult {
+  const out: RestJobResult = { status: r.status, durationMs: r.durationMs, operators: r.operators };
+  if (r.error !== undefined) {
+    const { stack: _stack, ...error } = r.error;
+    out.error = error;
+  }
+  if (r.restarts !== undefined) out.restarts = r.restarts;
+  if (r.lastCheckpoint !== undefined) out.lastCheckpoint = r.lastCheckpoint;
+  return out;
+}

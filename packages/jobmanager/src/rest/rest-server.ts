@@ -1,0 +1,176 @@
+/**
+ * The REST API of a Dispatcher on node:http: reads size-limited JSON bodies, routes
+ * (routes.ts), runs the handler (handlers.ts) and writes JSON. Binds loopback unless told
+ * otherwise. Closing stops accepting connections, lets requests in flight finish for a grace
+ * period (a stop-with-savepoint answers just as its job ends and the cluster shuts down), then
+ * drops every connection, keep-alive ones included.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConfigurationError, describeError, SluiceError, silentLogger, type Logger } from '@sluice/common';
+import type { DispatcherGateway } from '@sluice/protocol';
+import { errorResponse, handleRoute, type RestResponse } from './handlers.js';
+import { parseJsonBody, RestRequestError } from './requests.js';
+import { matchRoute } from './routes.js';
+
+export interface RestServerOptions {
+  dispatcher: DispatcherGateway;
+  /** TCP port; 0 picks a free one (see `RestServer.port`). */
+  port: number;
+  /** Interface to bind; loopback by default so the API is not exposed by accident. */
+  host?: string;
+  /** Larger request bodies are refused with 413. */
+  maxBodyBytes?: number;
+  /** How long `close()` lets requests in flight finish before dropping their connections. */
+  closeGraceMs?: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_REST_SERVER_OPTIONS = Object.freeze({ host: '127.0.0.1', maxBodyBytes: 64 * 1024, closeGraceMs: 10_000 });
+
+type ResolvedRestServerOptions = Required<RestServerOptions>;
+
+export function resolveRestServerOptions(options: RestServerOptions): ResolvedRestServerOptions {
+  const o = { ...DEFAULT_REST_SERVER_OPTIONS, logger: silentLogger, ...options };
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
+    throw new ConfigurationError(`REST API: port must be an integer in 0..65535 (0 = any free port), got ${String(o.port)}`);
+  }
+  if (!Number.isInteger(o.maxBodyBytes) || o.maxBodyBytes <= 0) throw new ConfigurationError(`REST API: maxBodyBytes must be a positive integer, got ${String(o.maxBodyBytes)}`);
+  if (!(o.closeGraceMs >= 0)) throw new ConfigurationError(`REST API: closeGraceMs must be ≥ 0, got ${String(o.closeGraceMs)}`);
+  return o;
+}
+
+export interface RestServer {
+  /** e.g. `http://127.0.0.1:8081` (no trailing slash). */
+  readonly url: string;
+  readonly port: number;
+  /** Stops serving: see the file comment. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The port is taken: callers turn this into advice about their own flag or option. */
+export class RestPortInUseError extends SluiceError {
+  constructor(readonly host: string, readonly port: number, cause: unknown) {
+    super('REST_PORT_IN_USE', `the REST API cannot listen on ${host}:${port}: the port is already in use; choose another port, or 0 for any free port`, { cause });
+    this.name = 'RestPortInUseError';
+  }
+}
+
+export async function createRestServer(options: RestServerOptions): Promise<RestServer> {
+  const o = resolveRestServerOptions(options);
+  const logger = o.logger.child('rest');
+  let inFlight = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
+
+  const server = createServer((req, res) => {
+    inFlight++;
+    void serve(req, res).finally(() => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let response: RestResponse;
+    try {
+      const match = matchRoute(req.method ?? 'GET', req.url ?? '/');
+      if (match.type === 'notFound') throw new RestRequestError(404, 'NOT_FOUND', match.message);
+      if (match.type === 'methodNotAllowed') {
+        res.setHeader('Allow', match.allow.join(', '));
+        throw new RestRequestError(405, 'METHOD_NOT_ALLOWED', match.message);
+      }
+      const text = await readBody(req, res, o.maxBodyBytes);
+      response = await handleRoute(match.route, req.method === 'GET' ? undefined : parseJsonBody(text), o.dispatcher);
+    } catch (err) {
+      response = errorResponse(err);
+      if (response.status >= 500) logger.warn(`${req.method ?? '?'} ${req.url ?? '?'} failed`, { error: describeError(err) });
+    }
+    send(res, response, closing);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') reject(new RestPortInUseError(o.host, o.port, err));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new ConfigurationError(`the REST API cannot listen on ${o.host}: not an address of this machine; use 127.0.0.1 or 0.0.0.0`, { cause: err }));
+      else reject(new SluiceError('REST_LISTEN_FAILED', `the REST API cannot listen on ${o.host}:${o.port}: ${describeError(err)}`, { cause: err }));
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(o.port, o.host);
+  });
+  server.on('error', (err) => logger.warn('REST server error', { error: describeError(err) }));
+
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = o.host.includes(':') ? `[${o.host}]` : o.host;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (inFlight > 0) {
+          let timer: NodeJS.Timeout | undefined;
+          await new Promise<void>((resolve) => {
+            drained = resolve;
+            timer = setTimeout(resolve, o.closeGraceMs);
+          });
+          clearTimeout(timer);
+        }
+        server.closeAllConnections();
+        await stopped;
+      })();
+      return closed;
+    },
+  };
+}
+
+/** The request body as text; refuses (413) more than `limit` bytes, announced or actually sent. */
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<string> {
+  const tooLarge = (): RestRequestError => {
+    // Stop reading: the connection closes once the answer is out.
+    res.setHeader('Connection', 'close');
+    res.once('finish', () => req.destroy());
+    return new RestRequestError(413, 'BODY_TOO_LARGE', `request body larger than ${limit} bytes; the API's bodies are small JSON objects`);
+  };
+  const announced = Number(req.headers['content-length'] ?? '0');
+  if (announced > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.pause();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
+}
+
+function send(res: ServerResponse, response: RestResponse, closing: boolean): void {
+  // The client went away (e.g. gave up on a long savepoint): nothing to answer.
+  if (res.writableEnded || res.destroyed) return;
+  const text = `${JSON.stringify(response.body)}\n`;
+  if (closing) res.setHeader('Connection', 'close');
+  res.writeHead(response.status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  res.end(text);
+}

@@ -1,0 +1,94 @@
+/**
+ * Routing of the REST API as a pure function: method and URL in, the route (with its job id) or
+ * the reason there is none out. The route table is the one list of what the API serves.
+ */
+
+export type Route =
+  | { name: 'listJobs' }
+  | { name: 'jobDetails'; jobId: string }
+  | { name: 'triggerSavepoint'; jobId: string }
+  | { name: 'stopJob'; jobId: string }
+  | { name: 'cancelJob'; jobId: string };
+
+export type RouteName = Route['name'];
+
+export type RouteMatch =
+  | { type: 'route'; route: Route }
+  | { type: 'notFound'; message: string }
+  | { type: 'methodNotAllowed'; allow: string[]; message: string };
+
+interface RouteSpec {
+  method: 'GET' | 'POST';
+  /** Path segments; ':jobId' matches any one non-empty segment. */
+  pattern: readonly string[];
+  name: RouteName;
+}
+
+const ROUTES: readonly RouteSpec[] = [
+  { method: 'GET', pattern: ['jobs'], name: 'listJobs' },
+  { method: 'GET', pattern: ['jobs', ':jobId'], name: 'jobDetails' },
+  { method: 'POST', pattern: ['jobs', ':jobId', 'savepoints'], name: 'triggerSavepoint' },
+  { method: 'POST', pattern: ['jobs', ':jobId', 'stop'], name: 'stopJob' },
+  { method: 'POST', pattern: ['jobs', ':jobId', 'cancel'], name: 'cancelJob' },
+];
+
+/** One line per route, for 404 messages and documentation. */
+export const ROUTE_SUMMARY = ROUTES.map((r) => `${r.method} /${r.pattern.join('/')}`).join(', ');
+
+export function matchRoute(method: string, url: string): RouteMatch {
+  const path = url.split(/[?#]/, 1)[0] ?? '';
+  const segments = splitPath(path);
+  const notFound: RouteMatch = { type: 'notFound', message: `no such resource: ${path}; this API serves ${ROUTE_SUMMARY}` };
+  if (segments === undefined) return notFound;
+  const allow: string[] = [];
+  for (const spec of ROUTES) {
+    const jobId = matchPattern(spec.pattern, segments);
+    if (jobId === undefined) continue;
+    if (spec.method !== method) {
+      allow.push(spec.method);
+      continue;
+    }
+    return { type: 'route', route: toRoute(spec.name, jobId) };
+  }
+  if (allow.length > 0) {
+    return { type: 'methodNotAllowed', allow, message: `method ${method} is not allowed on ${path}; use ${allow.join(' or ')}` };
+  }
+  return notFound;
+}
+
+/** Segments of a path, decoded; a trailing slash is ignored. Undefined when a segment is not valid percent-encoding. */
+function splitPath(path: string): string[] | undefined {
+  const parts = path.split('/').filter((s, i, all) => !(s === '' && (i === 0 || i === all.length - 1)));
+  try {
+    return parts.map((s) => decodeURIComponent(s));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The job id when `segments` fit `pattern` ('' for patterns without one), else undefined. */
+function matchPattern(pattern: readonly string[], segments: readonly string[]): string | undefined {
+  if (pattern.length !== segments.length) return undefined;
+  let jobId = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    const s = segments[i]!;
+    if (p === ':jobId') {
+      if (s === '') return undefined;
+      jobId = s;
+    } else if (p !== s) return undefined;
+  }
+  return jobId;
+}
+
+function toRoute(name: RouteName, jobId: string): Route {
+  switch (name) {
+    case 'listJobs':
+      return { name };
+    case 'jobDetails':
+    case 'triggerSavepoint':
+    case 'stopJob':
+    case 'cancelJob':
+      return { name, jobId };
+  }
+}
