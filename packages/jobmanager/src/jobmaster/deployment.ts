@@ -46,7 +46,7 @@ export function buildDeploymentDescriptor(
   allocationId: string,
   attempt: number,
   splits: ReadonlyMap<string, unknown[][]>,
-  config: JobConfig = { ...submission.jobGraph.config, ...submission.artifact.config },
+  config: JobConfig = submission.jobGraph.config,
   restore?: SubtaskRestore,
 ): TaskDeploymentDescriptor {
   const graph = submission.jobGraph;

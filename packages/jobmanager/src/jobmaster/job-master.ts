@@ -94,7 +94,10 @@ export class JobMaster implements JobMasterGateway {
     this.jobId = options.submission.jobId;
     this.address = options.address;
     this.graph = new ExecutionGraph(options.submission.jobGraph, this.jobId);
-    const merged: JobConfig = { ...options.submission.jobGraph.config, ...options.submission.artifact.config };
+    // The graph's config already layers the submitter's settings (artifact.config) under the
+    // job code's, exactly as the client resolved it; applying artifact.config again here would
+    // let the flags win at runtime but not in the plan.
+    const merged: JobConfig = options.submission.jobGraph.config;
     this.config = { ...merged, checkpointDir: resolve(merged.checkpointDir === '' ? join(tmpdir(), 'sluice-checkpoints') : merged.checkpointDir) };
     this.slots = new Array<LogicalSlot | undefined>(requiredSlots(options.submission.jobGraph)).fill(undefined);
     this.clock = options.clock ?? systemClock;
