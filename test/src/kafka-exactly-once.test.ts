@@ -46,10 +46,15 @@ describe.runIf(bootstrap !== '')('Kafka exactly-once (real broker)', () => {
     const keys = 7;
     const input = await fill(events);
     const output = await kit.topic(3);
-    const r = await runJob('kafka-exactly-once.ts', { parallelism: 2, params: { bootstrap, input, output, events: String(events), keys: String(keys), failures: '4', prefix: `eo-${randomId(6)}` } });
+    const group = `lag-${randomId(6)}`;
+    const r = await runJob('kafka-exactly-once.ts', { parallelism: 2, params: { bootstrap, input, output, events: String(events), keys: String(keys), failures: '4', prefix: `eo-${randomId(6)}`, group } });
     expect(r.error?.message).toBeUndefined();
     expect(r.status).toBe('FINISHED');
     expect(r.restarts).toBe(4);
+    // The final checkpoint's offsets (the end of the input) were committed to the lag group.
+    const committed = await kit.admin.fetchOffsets({ groupId: group, topics: [input] });
+    const ends = await kit.admin.fetchTopicOffsets(input);
+    expect(committed[0]!.partitions.map((p) => [p.partition, Number(p.offset)]).sort()).toEqual(ends.map((p) => [p.partition, Number(p.high)]).sort());
     // Kafka's own consumer is the reference for what was committed ...
     check(
       (await kit.readCommittedWithJava(output)).map((v) => JSON.parse(v) as Counted),

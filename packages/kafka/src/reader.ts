@@ -14,6 +14,7 @@ import { BadRecordError, BadRecordTracker, deadLetterMessage, type BadRecordReas
 import { DeadLetterWriter } from './dead-letter.js';
 import { PartitionDiscovery, partitionKey } from './discovery.js';
 import { FetchBuffer, type PartitionState } from './fetch-buffer.js';
+import { GroupOffsetCommitter, type CommittedOffset } from './offset-committer.js';
 import { PartitionConsumer } from './partition-consumer.js';
 import { recordSize, type KafkaRecord } from './records.js';
 import type { ResolvedKafkaSourceOptions } from './source.js';
@@ -27,6 +28,9 @@ export interface KafkaSourceCounters {
   deadLettered: number;
   partitions: number;
   discoveredPartitions: number;
+  /** Checkpoint offsets committed to `commitOffsetsToGroup`, and commits that failed. */
+  offsetCommits: number;
+  offsetCommitFailures: number;
 }
 
 /** Records per pollNext at most. */
@@ -41,6 +45,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   private readonly tracker: BadRecordTracker;
   private readonly deadLetters: DeadLetterWriter | undefined;
   private readonly discovery: PartitionDiscovery | undefined;
+  private readonly committer: GroupOffsetCommitter | undefined;
+  /** Offsets of checkpoints taken and not yet completed, by checkpoint id. */
+  private readonly checkpointOffsets = new Map<number, CommittedOffset[]>();
   /** The main output was told this reader is idle (no partitions while waiting for discovery). */
   private idleMarked = false;
   private readonly groupId: string;
@@ -63,6 +70,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     this.jobName = o.jobName ?? t.jobName ?? t.taskName;
     const task = t.taskName.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
     this.groupId = `${o.groupIdPrefix}-${task}-${t.subtaskIndex}-${t.attempt}-${randomId(6)}`;
+    this.committer = o.commitOffsetsToGroup === undefined ? undefined : new GroupOffsetCommitter(o.connection, o.commitOffsetsToGroup, `commit-${task}-${t.subtaskIndex}`, o.consumerStartTimeoutMs);
     const dlq = o.badRecords.deadLetterTopic;
     this.deadLetters =
       o.badRecords.onError === 'dead-letter' && dlq !== undefined ? new DeadLetterWriter(o.connection, dlq, this.groupId, () => this.signal(), o.closeTimeoutMs) : undefined;
@@ -164,12 +172,21 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     return this.available;
   }
 
-  snapshotState(): KafkaPartitionSplit[] {
+  snapshotState(checkpointId: number): KafkaPartitionSplit[] {
     const live = this.active.map((s) => {
       const split: KafkaPartitionSplit = { splitId: s.splitId, topic: s.topic, partition: s.partition, offset: this.buffer.position(s) };
       return s.stopOffset === undefined ? split : { ...split, stopOffset: s.stopOffset };
     });
-    return [...live, ...this.finished.map((s) => ({ ...s }))];
+    const splits = [...live, ...this.finished.map((s) => ({ ...s }))];
+    if (this.committer !== undefined) this.checkpointOffsets.set(checkpointId, splits.map((s) => ({ topic: s.topic, partition: s.partition, offset: s.offset })));
+    return splits;
+  }
+
+  /** The checkpoint is complete: its offsets go to the lag-monitoring group, if one is set. */
+  notifyCheckpointComplete(checkpointId: number): void {
+    const offsets = this.checkpointOffsets.get(checkpointId);
+    for (const id of [...this.checkpointOffsets.keys()]) if (id <= checkpointId) this.checkpointOffsets.delete(id);
+    if (offsets !== undefined) this.committer?.commit(offsets);
   }
 
   async close(): Promise<void> {
@@ -179,6 +196,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     this.lifecycle = this.lifecycle.then(() => this.stopConsumer());
     await this.lifecycle;
     await this.deadLetters?.close();
+    await this.committer?.close();
   }
 
   /**
@@ -194,6 +212,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       deadLettered: this.deadLetters?.sent ?? 0,
       partitions: this.active.length + this.finished.length,
       discoveredPartitions: this.discovery?.counts.discovered ?? 0,
+      offsetCommits: this.committer?.committed ?? 0,
+      offsetCommitFailures: this.committer?.failed ?? 0,
     };
   }
 

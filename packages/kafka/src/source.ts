@@ -51,6 +51,12 @@ export interface KafkaSourceOptions<T> extends KafkaConnectionOptions, BadRecord
   maxBytesPerPartition?: number;
   /** Prefix of the private consumer-group ids (they are deleted when a reader closes). Default 'sluice'. */
   groupIdPrefix?: string;
+  /**
+   * A consumer group to commit the offsets of every completed checkpoint to, for lag monitoring
+   * (Sluice reads its positions from checkpoints, never from this group). Use a group only this
+   * job uses: its readers join it as members that are assigned nothing.
+   */
+  commitOffsetsToGroup?: string;
   /** Named in dead-letter headers; defaults to the job's name (or the source task's, where unknown). */
   jobName?: string;
 }
@@ -72,6 +78,7 @@ export interface ResolvedKafkaSourceOptions<T> {
   readonly maxWaitTimeMs: number;
   readonly maxBytesPerPartition: number;
   readonly groupIdPrefix: string;
+  readonly commitOffsetsToGroup: string | undefined;
   readonly jobName: string | undefined;
 }
 
@@ -92,6 +99,11 @@ function positiveInt(name: string, v: number | undefined, fallback: number): num
   if (v === undefined) return fallback;
   if (!Number.isSafeInteger(v) || v <= 0) throw new ConfigurationError(`KafkaSource ${name} must be a positive integer, got ${String(v)}`);
   return v;
+}
+
+function commitGroup(g: string | undefined): string | undefined {
+  if (g !== undefined && (typeof g !== 'string' || g === '')) throw new ConfigurationError('KafkaSource commitOffsetsToGroup must be a non-empty consumer group id');
+  return g;
 }
 
 export function resolveKafkaSourceOptions<T>(o: KafkaSourceOptions<T>): ResolvedKafkaSourceOptions<T> {
@@ -133,6 +145,7 @@ export function resolveKafkaSourceOptions<T>(o: KafkaSourceOptions<T>): Resolved
     maxWaitTimeMs: positiveInt('maxWaitTimeMs', o.maxWaitTimeMs, DEFAULT_KAFKA_SOURCE_OPTIONS.maxWaitTimeMs),
     maxBytesPerPartition: positiveInt('maxBytesPerPartition', o.maxBytesPerPartition, DEFAULT_KAFKA_SOURCE_OPTIONS.maxBytesPerPartition),
     groupIdPrefix: prefix,
+    commitOffsetsToGroup: commitGroup(o.commitOffsetsToGroup),
     jobName: o.jobName,
   });
 }

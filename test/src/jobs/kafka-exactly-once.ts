@@ -5,7 +5,7 @@
  * exactly-once.ts (throw / worker exit on attempts below `failures`, before 70% of the input),
  * so a read_committed consumer of `output` must see every record exactly once.
  * Params: bootstrap, input, output, events, prefix (transactional id prefix), failures (default 0),
- * keys (default 7), interval (checkpoint ms, default 150).
+ * keys (default 7), interval (checkpoint ms, default 150), group (commit checkpointed offsets there).
  */
 import { ValueStateDescriptor, WatermarkStrategy, type Collector, type KeyedProcessContext, type KeyedProcessFunction, type RuntimeContext, type StreamExecutionEnvironment, type ValueState } from '@sluice/api';
 import { KafkaDeserializers, KafkaSerializers, KafkaSink, KafkaSource } from '@sluice/kafka';
@@ -56,7 +56,13 @@ export default function build(env: StreamExecutionEnvironment): void {
   env.enableCheckpointing(Number(env.params.interval ?? '150'), { timeoutMs: 30_000 });
   env.setRestartStrategy({ type: 'fixed-delay', attempts: failures + 2, delayMs: 100 });
   env
-    .fromSource(new KafkaSource<{ seq: number }>({ bootstrapServers: bootstrap!, topics: [input!], bounded: true, deserializer: KafkaDeserializers.json<{ seq: number }>() }), WatermarkStrategy.noWatermarks(), 'numbers')
+    .fromSource(new KafkaSource<{ seq: number }>({
+        bootstrapServers: bootstrap!,
+        topics: [input!],
+        bounded: true,
+        deserializer: KafkaDeserializers.json<{ seq: number }>(),
+        ...(env.params.group === undefined ? {} : { commitOffsetsToGroup: env.params.group }),
+      }), WatermarkStrategy.noWatermarks(), 'numbers')
     .uid('numbers')
     .keyBy((r) => r.seq % keys)
     .process(new Count(failures, Math.floor(events * 0.7)))
