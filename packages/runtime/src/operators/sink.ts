@@ -28,7 +28,7 @@ export class SinkOperator implements StreamOperator {
 
   async open(ctx: OperatorContext, _output: Output): Promise<void> {
     const restored = ctx.restored?.operatorState;
-    this.writer = await this.sink.createWriter({ taskInfo: ctx.taskInfo, params: ctx.params, ...(restored === undefined ? {} : { restoredState: restored }) });
+    this.writer = await this.sink.createWriter({ taskInfo: ctx.taskInfo, params: ctx.params, metrics: ctx.customMetrics, ...(restored === undefined ? {} : { restoredState: restored }) });
   }
 
   /**
