@@ -25,6 +25,9 @@ export class TestingKeyedDriver<K, I, O> {
       getMapState: () => unsupported('map'),
       getReducingState: () => unsupported('reducing'),
       getAggregatingState: () => unsupported('aggregating'),
+      getMetricGroup: () => {
+        throw new Error('TestingKeyedDriver does not support custom metrics');
+      },
     } satisfies RuntimeContext;
     void fn.open?.(runtime);
   }

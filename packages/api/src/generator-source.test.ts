@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GENERATOR_BURST, GeneratorSource, type GeneratorSplit } from './generator-source.js';
 import { SeededRandom } from './seeded-random.js';
+import type { MetricGroup } from './metrics.js';
 import type { ReaderOutput, Source, SourceReaderContext, SourceSplit } from './source.js';
 
 /** Collects records with the split they came through. */
@@ -22,11 +23,19 @@ class TestingReaderOutput<T> implements ReaderOutput<T> {
   }
 }
 
+/** The generator source defines no metrics; this group refuses any, so a test would notice. */
+const NO_METRICS: MetricGroup = {
+  counter: () => expect.fail('unexpected metric'),
+  gauge: () => expect.fail('unexpected metric'),
+  histogram: () => expect.fail('unexpected metric'),
+};
+
 function readerContext(subtask: number, parallelism: number, now: () => number = () => 0): SourceReaderContext {
   return {
     taskInfo: { taskName: 'src', subtaskIndex: subtask, parallelism, maxParallelism: 128, attempt: 0 },
     params: {},
     now,
+    metrics: NO_METRICS,
   };
 }
 

@@ -10,6 +10,7 @@ export * from './windows.js';
 export * from './watermarks.js';
 export * from './source.js';
 export * from './sink.js';
+export * from './metrics.js';
 export * from './serializer.js';
 export * from './spec.js';
 export { resolveJobConfig, validateJobConfigOverrides, UPPER_BOUND_MAX_PARALLELISM } from './job-config.js';

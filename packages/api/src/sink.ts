@@ -5,11 +5,14 @@
  * records) it is in the middle of. Kafka implements this interface; the two-phase-commit
  * hooks join it with checkpoints.
  */
+import type { MetricGroup } from './metrics.js';
 import type { TaskInfo } from './state.js';
 
 export interface SinkWriterContext {
   taskInfo: TaskInfo;
   params: Readonly<Record<string, string>>;
+  /** The sink's own metrics (records, bytes, latency, commits), exported by the TaskManager. */
+  metrics: MetricGroup;
   /**
    * When the job restarted from a checkpoint: what `snapshotState` returned at that checkpoint
    * (this subtask's, or after a change of parallelism every subtask's, given to subtask 0).

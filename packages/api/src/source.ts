@@ -5,6 +5,7 @@
  * positions — is exactly what a checkpoint stores, and redistributing splits rescales a source.
  * Kafka implements this interface: a split is a topic-partition, its position an offset.
  */
+import type { MetricGroup } from './metrics.js';
 import type { TaskInfo } from './state.js';
 
 export type Boundedness = 'bounded' | 'unbounded';
@@ -23,6 +24,8 @@ export interface SourceReaderContext {
   params: Readonly<Record<string, string>>;
   /** Processing time in ms. */
   now(): number;
+  /** The source's own metrics (records, bytes, lag per partition), exported by the TaskManager. */
+  metrics: MetricGroup;
 }
 
 export type ReaderStatus = 'more' | 'nothing' | 'end';

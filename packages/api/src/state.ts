@@ -4,6 +4,7 @@
  * so it can be snapshotted and redistributed on rescale.
  */
 import type { AggregateFunction, ReduceFunction } from './functions.js';
+import type { MetricGroup } from './metrics.js';
 
 export interface ValueState<T> {
   value(): T | undefined;
@@ -99,4 +100,6 @@ export interface RuntimeContext {
   getMapState<UK, UV>(descriptor: MapStateDescriptor<UK, UV>): MapState<UK, UV>;
   getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
   getAggregatingState<I, ACC, O>(descriptor: AggregatingStateDescriptor<I, ACC, O>): AggregatingState<I, O>;
+  /** This operator's custom metrics (see MetricGroup); define them in `open`. */
+  getMetricGroup(): MetricGroup;
 }

@@ -1,3 +1,4 @@
+import type { MetricGroup } from '@sluice/api';
 import { describe, expect, it } from 'vitest';
 import type { Producer, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { KafkaSink, KafkaSinkWriter, resolveSinkOptions, userPartitioner } from './sink.js';
@@ -98,7 +99,8 @@ describe('KafkaSink exactly-once settings', () => {
   it('refuses to start without checkpointing, or with a transaction timeout shorter than interval + checkpoint timeout', async () => {
     const sink = new KafkaSink({ ...eo, transactionalIdPrefix: 'p', transactionTimeoutMs: 60_000 });
     const taskInfo = { taskName: 'sink', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, attempt: 0 };
-    await expect(sink.createWriter({ taskInfo, params: {}, checkpointing: { intervalMs: 0, timeoutMs: 600_000 } })).rejects.toThrow(/checkpointing is off/);
-    await expect(sink.createWriter({ taskInfo, params: {}, checkpointing: { intervalMs: 1_000, timeoutMs: 600_000 } })).rejects.toThrow(/transactionTimeoutMs \(60000 ms\) is shorter/);
+    const metrics = {} as MetricGroup; // never reached: the settings are refused first
+    await expect(sink.createWriter({ taskInfo, params: {}, metrics, checkpointing: { intervalMs: 0, timeoutMs: 600_000 } })).rejects.toThrow(/checkpointing is off/);
+    await expect(sink.createWriter({ taskInfo, params: {}, metrics, checkpointing: { intervalMs: 1_000, timeoutMs: 600_000 } })).rejects.toThrow(/transactionTimeoutMs \(60000 ms\) is shorter/);
   });
 });

@@ -4,8 +4,11 @@
  * Dispatcher a JobMetricsSource (checkpoint statistics and restarts of its jobs); this package
  * turns those into Prometheus series at scrape time and serves them at /metrics. It talks to no
  * other component: callers pass the sources in and put the server's URL into their registration.
+ * `@sluice/metrics/custom` is the prom-client-free part worker threads import: the rules and
+ * snapshot shape of custom metrics (series defined by sources, sinks and user functions).
  */
 export * from './snapshot.js';
+export * from './custom-metrics.js';
 export * from './job-snapshot.js';
 export {
   JOB_COUNTERS,

@@ -32,4 +32,20 @@ describe('MonotonicCounters', () => {
       { b: 1 },
     ]);
   });
+
+  it('with a reset index, folds all values when that one drops, and only then', () => {
+    // [bucket, sum, count] of one histogram series
+    const counters = new MonotonicCounters<string>();
+    const values = (raw: number[]): readonly number[] => {
+      counters.beginSnapshot();
+      counters.observe('h', 'h', raw, 2);
+      counters.endSnapshot(0);
+      return [...counters.samples()][0]!.values;
+    };
+    expect(values([2, 1.5, 3])).toEqual([2, 1.5, 3]);
+    // The sum may fall (a negative observation) without a restart.
+    expect(values([2, -0.5, 4])).toEqual([2, -0.5, 4]);
+    // The count fell: a restart, although the bucket grew meanwhile.
+    expect(values([3, 0.25, 3])).toEqual([5, -0.25, 7]);
+  });
 });

@@ -54,8 +54,13 @@ export class MonotonicCounters<L> {
   /**
    * Records the raw cumulative counts of one identity. A count lower than the previous one means
    * the counted thing restarted from zero, so the previous count is folded into the base.
+   *
+   * With `resetIndex`, only a drop of `raw[resetIndex]` means a restart, and then every value is
+   * folded at once; the others are taken as they are, negative ones included. Histograms need
+   * this: their sum may fall (negative observations), and after a restart one bucket may have
+   * overtaken its old count before anyone looked, while their count cannot fall without one.
    */
-  observe(identity: string, labels: L, raw: readonly number[]): void {
+  observe(identity: string, labels: L, raw: readonly number[], resetIndex?: number): void {
     let e = this.entries.get(identity);
     if (e === undefined) {
       e = { labels, base: raw.map(() => 0), last: raw.map(() => 0), seen: true };
@@ -64,6 +69,14 @@ export class MonotonicCounters<L> {
     this.retired.delete(identity);
     e.seen = true;
     e.labels = labels;
+    if (resetIndex !== undefined) {
+      const restarted = finite(raw[resetIndex]) < (e.last[resetIndex] ?? 0);
+      for (let i = 0; i < raw.length; i++) {
+        if (restarted) e.base[i] = (e.base[i] ?? 0) + (e.last[i] ?? 0);
+        e.last[i] = finite(raw[i]);
+      }
+      return;
+    }
     for (let i = 0; i < raw.length; i++) {
       const value = sanitize(raw[i]);
       const last = e.last[i] ?? 0;
@@ -100,6 +113,10 @@ export class MonotonicCounters<L> {
   get size(): number {
     return this.entries.size;
   }
+}
+
+function finite(v: number | undefined): number {
+  return v !== undefined && Number.isFinite(v) ? v : 0;
 }
 
 function sanitize(v: number | undefined): number {

@@ -3,9 +3,12 @@
  * callback from one TaskManagerMetricsSnapshot per scrape, so nothing happens per record and
  * prom-client never runs on a worker thread. Node's default process metrics are added under
  * their usual names (`process_*`, `nodejs_*`) so stock Node dashboards and alerts work unchanged.
+ * Custom metrics (defined by sources, sinks and user functions) come and go with jobs, so their
+ * families are registered anew at the start of every scrape (see custom-families.ts).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { ConfigurationError } from '@sluice/common';
+import { ConfigurationError, createLogger, type Logger } from '@sluice/common';
+import { CustomFamilies } from './custom-families.js';
 import {
   OPERATOR_COUNTERS,
   OPERATOR_LABELS,
@@ -31,6 +34,8 @@ export interface MetricsRegistryOptions {
   maxRetiredSeries: number;
   /** How long final counter values of ended subtasks stay exported. */
   retiredSeriesTtlMs: number;
+  /** Where custom metrics that cannot be exported (conflicting definitions) are reported, once each. */
+  logger: Logger;
 }
 
 export const DEFAULT_METRICS_REGISTRY_OPTIONS: Readonly<Omit<MetricsRegistryOptions, 'source'>> = Object.freeze({
@@ -39,6 +44,7 @@ export const DEFAULT_METRICS_REGISTRY_OPTIONS: Readonly<Omit<MetricsRegistryOpti
   now: () => Date.now(),
   maxRetiredSeries: 10_000,
   retiredSeriesTtlMs: 60 * 60 * 1000,
+  logger: createLogger().child('metrics'),
 });
 
 export function resolveMetricsRegistryOptions(
@@ -65,10 +71,16 @@ export function createMetricsRegistry(
   options: Partial<MetricsRegistryOptions> & Pick<MetricsRegistryOptions, 'source'>,
 ): Registry {
   const opts = resolveMetricsRegistryOptions(options);
-  const registry = new Registry();
-  if (Object.keys(opts.defaultLabels).length > 0) registry.setDefaultLabels(opts.defaultLabels);
-  const builder = new ScrapeViewBuilder({ maxRetired: opts.maxRetiredSeries, retiredTtlMs: opts.retiredSeriesTtlMs });
+  const builder = new ScrapeViewBuilder({
+    maxRetired: opts.maxRetiredSeries,
+    retiredTtlMs: opts.retiredSeriesTtlMs,
+    defaultLabelNames: new Set(Object.keys(opts.defaultLabels)),
+    warn: (message) => opts.logger.warn(message),
+  });
   const views = new OncePerScrape(() => builder.update(opts.source.snapshot(), opts.now()));
+  const customFamilies = new CustomFamilies((message) => opts.logger.warn(message));
+  const registry = new TaskManagerRegistry((r) => customFamilies.refresh(r, views.get(CUSTOM_VIEW).custom));
+  if (Object.keys(opts.defaultLabels).length > 0) registry.setDefaultLabels(opts.defaultLabels);
   const registers = [registry];
 
   for (const [i, def] of Object.values(OPERATOR_COUNTERS).entries()) {
@@ -136,4 +148,27 @@ export function createMetricsRegistry(
 
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/** The key under which custom families take the scrape's view: before any built-in metric does. */
+const CUSTOM_VIEW = '(custom metrics)';
+
+/**
+ * A registry that brings its custom families up to date before each scrape; prom-client takes
+ * the list of metrics before calling any `collect`, so they cannot be added from one.
+ */
+class TaskManagerRegistry extends Registry {
+  constructor(private readonly beforeScrape: (registry: Registry) => void) {
+    super();
+  }
+
+  override metrics(): Promise<string> {
+    this.beforeScrape(this);
+    return super.metrics();
+  }
+
+  override getMetricsAsJSON(): ReturnType<Registry['getMetricsAsJSON']> {
+    this.beforeScrape(this);
+    return super.getMetricsAsJSON();
+  }
 }

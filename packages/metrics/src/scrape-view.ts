@@ -5,6 +5,7 @@
  */
 import type { OperatorLabel, TaskLabel } from './names.js';
 import { MonotonicCounters, type MonotonicCountersOptions } from './monotonic-counters.js';
+import { CustomScrapeViewBuilder, type CustomFamilyView } from './custom-scrape-view.js';
 import type { SubtaskMetricsSnapshot, TaskManagerMetricsSnapshot } from './snapshot.js';
 
 export type OperatorLabels = Record<OperatorLabel, string>;
@@ -28,6 +29,15 @@ export interface ScrapeView {
   poolUtilization: number;
   poolQueueSize: number;
   poolCompletedTasks: number;
+  /** Series defined by sources, sinks and user functions, by family. */
+  custom: CustomFamilyView[];
+}
+
+export interface ScrapeViewBuilderOptions extends MonotonicCountersOptions {
+  /** Labels the registry adds to every series; custom metrics may not define them. */
+  defaultLabelNames: ReadonlySet<string>;
+  /** Told once about each custom metric that cannot be exported. */
+  warn: (message: string) => void;
 }
 
 /** Holds counter history between snapshots; `update` is called once per snapshot. */
@@ -35,11 +45,14 @@ export class ScrapeViewBuilder {
   private readonly operators: MonotonicCounters<OperatorLabels>;
   private readonly tasks: MonotonicCounters<TaskLabels>;
   private readonly pool: MonotonicCounters<null>;
+  private readonly custom: CustomScrapeViewBuilder;
 
-  constructor(options: Partial<MonotonicCountersOptions> = {}) {
-    this.operators = new MonotonicCounters(options);
-    this.tasks = new MonotonicCounters(options);
-    this.pool = new MonotonicCounters(options);
+  constructor(options: Partial<ScrapeViewBuilderOptions> = {}) {
+    const { defaultLabelNames = new Set<string>(), warn = () => {}, ...counters } = options;
+    this.operators = new MonotonicCounters(counters);
+    this.tasks = new MonotonicCounters(counters);
+    this.pool = new MonotonicCounters(counters);
+    this.custom = new CustomScrapeViewBuilder(counters, defaultLabelNames, warn);
   }
 
   /** `now` is wall-clock ms, the time base of watermarks. */
@@ -98,6 +111,7 @@ export class ScrapeViewBuilder {
       poolUtilization: snapshot.pool.utilization,
       poolQueueSize: snapshot.pool.queueSize,
       poolCompletedTasks,
+      custom: this.custom.update(snapshot.custom ?? [], now),
     };
   }
 }

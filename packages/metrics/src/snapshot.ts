@@ -4,6 +4,8 @@
  * the registry turns snapshots into Prometheus series at scrape time. prom-client never runs on
  * a worker thread and never runs per record.
  */
+import type { SubtaskCustomMetricsSnapshot } from './custom-metrics.js';
+
 export interface OperatorMetricsSnapshot {
   nodeId: number;
   operator: string;
@@ -44,6 +46,11 @@ export interface TaskManagerMetricsSnapshot {
   slotsFree: number;
   subtasks: SubtaskMetricsSnapshot[];
   pool: WorkerPoolSnapshot;
+  /**
+   * Series defined by sources, sinks and user functions, per subtask; running subtasks and, for a
+   * while, ended ones (their final counter and histogram values).
+   */
+  custom?: readonly SubtaskCustomMetricsSnapshot[];
 }
 
 export interface TaskManagerMetricsSource {

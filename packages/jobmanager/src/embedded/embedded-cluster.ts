@@ -107,7 +107,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       let server: { url: string; close(): Promise<void> } | undefined;
       let tm: TaskManager | undefined;
       if (options.metricsPort !== undefined) {
-        const registry = createMetricsRegistry({ source: { snapshot: () => tm!.metricsSnapshot() }, defaultLabels: { taskmanager: ctx.resourceId } });
+        const registry = createMetricsRegistry({ source: { snapshot: () => tm!.metricsSnapshot() }, defaultLabels: { taskmanager: ctx.resourceId }, logger });
         server = await createMetricsServer({ port: options.metricsPort === 0 ? 0 : options.metricsPort + index, registry: index === 0 && jobMetrics !== undefined ? combineRegistries(registry, jobMetrics) : registry });
         servers.push(server);
       }

@@ -10,6 +10,7 @@ import type {
   ListState,
   ListStateDescriptor,
   MapState,
+  MetricGroup,
   MapStateDescriptor,
   ReducingState,
   ReducingStateDescriptor,
@@ -31,6 +32,9 @@ export class OperatorRuntimeContext implements RuntimeContext {
   }
   getParams(): Readonly<Record<string, string>> {
     return this.ctx.params;
+  }
+  getMetricGroup(): MetricGroup {
+    return this.ctx.customMetrics;
   }
   getState<T>(d: ValueStateDescriptor<T>): ValueState<T> {
     return this.keyed(d.name).getState(d);

@@ -31,6 +31,7 @@ export class SinkOperator implements StreamOperator {
     this.writer = await this.sink.createWriter({
       taskInfo: ctx.taskInfo,
       params: ctx.params,
+      metrics: ctx.customMetrics,
       checkpointing: { intervalMs: ctx.config.checkpointIntervalMs, timeoutMs: ctx.config.checkpointTimeoutMs },
       ...(restored === undefined ? {} : { restoredState: restored }),
     });

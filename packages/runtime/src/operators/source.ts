@@ -100,7 +100,7 @@ export class SourceOperator implements SourceStreamOperator {
     this.main = new MainOutput(this);
     // Created up front so that an idle timeout runs even before the first record.
     this.main.target = this.createGeneratingOutput();
-    this.reader = this.source.createReader({ taskInfo: ctx.taskInfo, params: ctx.params, now });
+    this.reader = this.source.createReader({ taskInfo: ctx.taskInfo, params: ctx.params, now, metrics: ctx.customMetrics });
     this.periodic = new PeriodicTimer(time, ctx.config.autoWatermarkIntervalMs, () => this.emitPeriodic());
     this.periodic.start();
     // Restored event time: downstream resumes at the checkpoint's watermark, and the fresh

@@ -10,6 +10,7 @@ import { DEFAULT_JOB_CONFIG, type JobConfig } from '@sluice/protocol';
 import { createOperator } from './factory.js';
 import { TaskProcessingTimeService } from '../task/processing-time.js';
 import type { OperatorContext, OperatorMetricGroup, Output, StreamOperator } from './types.js';
+import { SubtaskCustomMetrics } from '../metrics/custom-metric-group.js';
 
 export interface OutputRecord {
   value: unknown;
@@ -98,6 +99,8 @@ export class OperatorTestHarness {
   readonly output = new TestingOutput();
   readonly time: TestingProcessingTimeService;
   readonly metrics: OperatorMetricGroup = { lateRecordsDropped: 0 };
+  /** Custom metrics the operator (its reader, writer or function) defined; `customMetrics.read()` shows their values. */
+  readonly customMetrics = new SubtaskCustomMetrics();
   /** Batches shipped by collect sinks, per sink name. */
   readonly collected = new Map<string, unknown[][]>();
   readonly context: OperatorContext;
@@ -119,6 +122,7 @@ export class OperatorTestHarness {
       keyGroupRange: keyGroupRangeFor(maxParallelism, parallelism, subtaskIndex),
       processingTime: this.time,
       metrics: this.metrics,
+      customMetrics: this.customMetrics.group(1, name),
       collectToClient: (sinkName, records) => {
         let list = this.collected.get(sinkName);
         if (list === undefined) {

@@ -5,7 +5,7 @@
  * Operators never see threads, channels or batches.
  */
 import type { KeyGroupRange } from '@sluice/common';
-import type { ReaderStatus, TaskInfo } from '@sluice/api';
+import type { MetricGroup, ReaderStatus, TaskInfo } from '@sluice/api';
 import type { JobConfig } from '@sluice/protocol';
 import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
 import type { KeyGroupBytes } from '../state/keyed-snapshot.js';
@@ -50,6 +50,8 @@ export interface OperatorContext {
   readonly keyGroupRange: KeyGroupRange;
   readonly processingTime: ProcessingTimeService;
   readonly metrics: OperatorMetricGroup;
+  /** The operator's custom metrics, for its source reader, sink writer or user function. */
+  readonly customMetrics: MetricGroup;
   /**
    * For sinks: ship records to the client (collect sink). Records are posted to the main
    * thread in batches, never one by one.

@@ -7,6 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '@sluice/common';
 import type { CheckpointStats, OperatorRecordCounts, SubtaskOperatorState, TaskDeploymentDescriptor } from '@sluice/protocol';
 import type { ChannelEndpoint } from '../shuffle/channel-endpoint.js';
+import type { CustomMetricsUpdate } from '../metrics/custom-metric-group.js';
 
 export interface InputChannels {
   edgeId: string;
@@ -33,6 +34,8 @@ export interface SubtaskStart {
 export type WorkerMessage =
   | { type: 'running'; operators: { nodeId: number; name: string }[]; metrics: SharedArrayBuffer }
   | { type: 'collected'; sinkName: string; records: unknown[] }
+  /** Custom metrics that changed; every ~500 ms while running, and once more before 'done'. */
+  | { type: 'custom-metrics'; update: CustomMetricsUpdate }
   | { type: 'checkpoint-ack'; checkpointId: number; operators: SubtaskOperatorState[]; stats: CheckpointStats }
   | { type: 'checkpoint-decline'; checkpointId: number; error: SerializedError }
   /** Always the last message: after every 'collected' batch on the same (ordered) port. */

@@ -19,6 +19,7 @@ import { TaskProcessingTimeService } from './processing-time.js';
 import { TaskMetricSlot, createTaskMetricsBuffer, writeOperatorCounters, type OperatorCounters } from './task-metrics.js';
 import type { SubtaskOutcome, SubtaskStart, TaskControlMessage, WorkerMessage } from './messages.js';
 import { SubtaskCheckpointer, loadRestoredState, operatorUid } from './checkpointing.js';
+import { SubtaskCustomMetrics } from '../metrics/custom-metric-group.js';
 import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
 import type { InternalTimerService } from '../state/timer-service.js';
 import type { RestoredOperatorState } from '../operators/types.js';
@@ -32,6 +33,8 @@ interface ChainMember {
 /** Time slices: how long a busy loop runs before yielding to the event loop (control messages, waitAsync wake-ups). */
 const YIELD_EVERY_MS = 20;
 const PUBLISH_METRICS_EVERY_MS = 100;
+/** Custom metrics travel by postMessage, so less often than the shared-memory counters; scrapes are seconds apart. */
+const PUBLISH_CUSTOM_METRICS_EVERY_MS = 500;
 const MAX_WAIT_MS = 200;
 /** At the end of input, how long a task waits at most to hear how its last checkpoints ended. */
 const CONFIRMATION_WAIT_MS = 30_000;
@@ -51,6 +54,8 @@ export class StreamTask {
   private idleMs = 0;
   private readonly startedAt = preciseNowMs();
   private lastPublish = 0;
+  private readonly customMetrics = new SubtaskCustomMetrics();
+  private lastCustomPublish = 0;
   private readonly keyedByNode = new Map<number, { backend: HeapKeyedStateBackend; timers?: InternalTimerService }>();
   private restored = new Map<number, RestoredOperatorState>();
   private checkpointer!: SubtaskCheckpointer;
@@ -158,6 +163,7 @@ export class StreamTask {
       keyGroupRange: range,
       processingTime: this.time,
       metrics: member.counters,
+      customMetrics: this.customMetrics.group(member.node.id, member.node.name),
       collectToClient: (sinkName, records) => this.post({ type: 'collected', sinkName, records }),
       ...(this.restored.has(member.node.id) ? { restored: this.restored.get(member.node.id)! } : {}),
       registerKeyedState: (backend, timers) => {
@@ -212,10 +218,12 @@ export class StreamTask {
       await this.checkpointer.awaitConfirmations(Math.min(this.tdd.config.checkpointTimeoutMs, CONFIRMATION_WAIT_MS), () => this.control.cancelled());
       await this.closeAll(opened);
       this.publishMetrics();
+      this.publishCustomMetrics();
       return { state: 'FINISHED', operators: this.operatorCounts() };
     } catch (err) {
       await this.closeAll(opened);
       this.publishMetrics();
+      this.publishCustomMetrics();
       if (err instanceof CancellationError || this.control.cancelled()) return { state: 'CANCELED', operators: this.operatorCounts() };
       return { state: 'FAILED', error: serializeError(err), operators: this.operatorCounts() };
     } finally {
@@ -424,6 +432,14 @@ export class StreamTask {
     v[TaskMetricSlot.BytesOut] = this.stats.bytesOut;
     v[TaskMetricSlot.BuffersOut] = this.stats.buffersOut;
     this.members.forEach((m, i) => writeOperatorCounters(v, i, m.counters));
+    if (now - this.lastCustomPublish >= PUBLISH_CUSTOM_METRICS_EVERY_MS) this.publishCustomMetrics();
+  }
+
+  /** What changed in the custom metrics, to the TaskManager; the values' buffer is transferred. */
+  private publishCustomMetrics(): void {
+    this.lastCustomPublish = preciseNowMs();
+    const update = this.customMetrics.takeUpdate();
+    if (update !== undefined) this.start.port.postMessage({ type: 'custom-metrics', update } satisfies WorkerMessage, [update.values.buffer]);
   }
 }
 

@@ -196,8 +196,8 @@ export class TaskManager implements TaskExecutorGateway {
   // ---- local API ----
 
   metricsSnapshot(): TaskManagerMetricsSnapshot {
-    const { subtasks, pool } = this.options.taskRunner.metrics();
-    return { resourceId: this.resourceId, slotsTotal: this.slots.size, slotsFree: this.slots.freeCount(), subtasks, pool };
+    const { subtasks, pool, custom } = this.options.taskRunner.metrics();
+    return { resourceId: this.resourceId, slotsTotal: this.slots.size, slotsFree: this.slots.freeCount(), subtasks, pool, ...(custom === undefined ? {} : { custom }) };
   }
 
   /** Cancels all tasks, closes the runner, tells its JobMasters and the ResourceManager, stops serving. */

@@ -4,7 +4,7 @@
  * worker pool; tests may use a Testing runner. The TaskManager never knows which it has.
  */
 import type { SerializedError } from '@sluice/common';
-import type { SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics';
+import type { SubtaskCustomMetricsSnapshot, SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics';
 import type { CheckpointStats, OperatorRecordCounts, SubtaskOperatorState, TaskDeploymentDescriptor } from '@sluice/protocol';
 
 export interface TaskListener {
@@ -34,8 +34,11 @@ export interface RunningTask {
 export interface TaskRunner {
   /** Starts a subtask. Exactly one terminal listener callback follows, always. */
   start(tdd: TaskDeploymentDescriptor, listener: TaskListener): RunningTask;
-  /** Live metrics of the running subtasks. */
-  metrics(): { subtasks: SubtaskMetricsSnapshot[]; pool: WorkerPoolSnapshot };
+  /**
+   * Live metrics of the running subtasks, and the custom metrics (defined by sources, sinks and
+   * user functions) of running and recently ended ones.
+   */
+  metrics(): { subtasks: SubtaskMetricsSnapshot[]; pool: WorkerPoolSnapshot; custom?: SubtaskCustomMetricsSnapshot[] };
   /** Cancels everything still running and stops all worker threads. */
   close(): Promise<void>;
 }

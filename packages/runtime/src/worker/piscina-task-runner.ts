@@ -1,19 +1,20 @@
 /**
  * The production TaskRunner: subtasks run on a Piscina pool of worker threads, one subtask per
  * thread for its whole life (a subtask is a long-running loop, not a short task). Channels and
- * control blocks come from the process's LocalShuffleService; only control messages and final
- * outcomes cross the thread boundary through postMessage.
+ * control blocks come from the process's LocalShuffleService; only control messages, custom
+ * metric updates (a few a second) and final outcomes cross the thread boundary through postMessage.
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { SluiceError, deserializeError, serializeError, type Logger, silentLogger } from '@sluice/common';
-import type { SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics';
+import type { SubtaskCustomMetricsSnapshot, SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics';
 import type { TaskDeploymentDescriptor } from '@sluice/protocol';
 import type { LocalShuffleService } from '../shuffle/local-shuffle-service.js';
 import type { RunningTask, TaskListener, TaskRunner } from '../taskmanager/task-runner.js';
 import type { SubtaskOutcome, SubtaskStart, TaskControlMessage, WorkerMessage } from '../task/messages.js';
 import { TaskControl } from '../io/task-control.js';
 import { TaskMetricSlot, readOperatorCounters } from '../task/task-metrics.js';
+import { CustomMetricsStore, type CustomMetricsStoreOptions } from '../metrics/custom-metrics-store.js';
 
 export interface PiscinaTaskRunnerOptions {
   shuffle: LocalShuffleService;
@@ -24,6 +25,8 @@ export interface PiscinaTaskRunnerOptions {
    * (default 5 s: shorter than the JobMaster's 10 s, so the kill lands before it gives up).
    */
   cancelTimeoutMs?: number;
+  /** How long ended subtasks' custom counters and histograms stay in snapshots, and how many at most. */
+  customMetrics?: Partial<CustomMetricsStoreOptions>;
   logger?: Logger;
 }
 
@@ -42,11 +45,13 @@ const WORKER_URL = new URL('./entry.js', import.meta.url).href;
 export class PiscinaTaskRunner implements TaskRunner {
   private readonly pool: Piscina;
   private readonly live = new Map<string, Live>();
+  private readonly customMetrics: CustomMetricsStore;
   private readonly logger: Logger;
   private closed = false;
 
   constructor(private readonly options: PiscinaTaskRunnerOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.customMetrics = new CustomMetricsStore(options.customMetrics);
     this.pool = new Piscina({
       filename: WORKER_URL,
       minThreads: 0,
@@ -99,12 +104,14 @@ export class PiscinaTaskRunner implements TaskRunner {
     const { port1, port2 } = new MessageChannel();
     const live: Live = { tdd, operators: [], metrics: undefined, abort: new AbortController(), killTimer: undefined };
     this.live.set(executionId, live);
+    this.customMetrics.start(tdd);
     let done = false;
     const finish = (outcome: SubtaskOutcome): void => {
       if (done) return;
       done = true;
       if (live.killTimer !== undefined) clearTimeout(live.killTimer);
       this.live.delete(executionId);
+      this.customMetrics.end(executionId, Date.now());
       port1.close();
       if (outcome.state === 'FINISHED') listener.onFinished(outcome.operators);
       else if (outcome.state === 'CANCELED') listener.onCanceled(outcome.operators);
@@ -119,6 +126,10 @@ export class PiscinaTaskRunner implements TaskRunner {
           break;
         case 'collected':
           listener.onCollected(msg.sinkName, msg.records);
+          break;
+        case 'custom-metrics':
+          this.customMetrics.apply(executionId, msg.update);
+          for (const warning of msg.update.warnings) this.logger.warn(warning, { job: tdd.jobName, task: tdd.vertexName, subtask: tdd.subtaskIndex });
           break;
         case 'checkpoint-ack':
           listener.onCheckpointAck(msg.checkpointId, msg.operators, msg.stats);
@@ -171,7 +182,7 @@ export class PiscinaTaskRunner implements TaskRunner {
     };
   }
 
-  metrics(): { subtasks: SubtaskMetricsSnapshot[]; pool: WorkerPoolSnapshot } {
+  metrics(): { subtasks: SubtaskMetricsSnapshot[]; pool: WorkerPoolSnapshot; custom: SubtaskCustomMetricsSnapshot[] } {
     const subtasks: SubtaskMetricsSnapshot[] = [];
     for (const l of this.live.values()) {
       const v = l.metrics;
@@ -195,6 +206,7 @@ export class PiscinaTaskRunner implements TaskRunner {
     return {
       subtasks,
       pool: { threads: this.pool.threads.length, utilization: this.pool.utilization, queueSize: this.pool.queueSize, completedTasks: this.pool.completed },
+      custom: this.customMetrics.snapshot(Date.now()),
     };
   }
 
