@@ -47,7 +47,34 @@ describe.runIf(bootstrap !== '')('Kafka exactly-once (real broker)', () => {
     const input = await fill(events);
     const output = await kit.topic(3);
     const group = `lag-${randomId(6)}`;
-    const r = await runJob('kafka-exactly-once.ts', { parallelism: 2, params: { bootstrap, input, output, events: String(events), keys: String(keys), failures: '4', prefix: `eo-${randomId(6)}`, group } });
+    // Scrape the TaskManager's /metrics while the job runs: the connectors' own series.
+    let metricsUrl: string | undefined;
+    let lastScrape = '';
+    let lagSeries = '';
+    let scraping = true;
+    const scraper = (async () => {
+      while (scraping) {
+        if (metricsUrl !== undefined) {
+          const text = await fetch(metricsUrl).then((res) => res.text(), () => '');
+          if (text.includes('sluice_kafka_sink_transactions_total')) lastScrape = text;
+          // A gauge: it goes away with its (bounded) source subtask, so keep the last one seen.
+          const lag = text.split('\n').find((l) => l.startsWith('sluice_kafka_consumer_lag{'));
+          if (lag !== undefined) lagSeries = lag;
+        }
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    })();
+    const r = await runJob('kafka-exactly-once.ts', {
+      parallelism: 2,
+      params: { bootstrap, input, output, events: String(events), keys: String(keys), failures: '4', prefix: `eo-${randomId(6)}`, group },
+      embedded: { metricsPort: 0, onStarted: (info) => (metricsUrl = info.metricsUrl) },
+    });
+    scraping = false;
+    await scraper;
+    expect(lastScrape).toMatch(/^sluice_kafka_sink_transactions_total\{[^}]*result="committed"[^}]*\} [1-9]/m);
+    expect(lastScrape).toMatch(/^sluice_kafka_source_records_in_total\{[^}]*topic="[^"]+",partition="[01]"[^}]*\} [1-9]/m);
+    expect(lagSeries).toMatch(/^sluice_kafka_consumer_lag\{[^}]*partition="[01]"[^}]*\} \d/);
+    expect(lastScrape).toMatch(/^sluice_kafka_sink_produce_latency_seconds_count\{[^}]*\} [1-9]/m);
     expect(r.error?.message).toBeUndefined();
     expect(r.status).toBe('FINISHED');
     expect(r.restarts).toBe(4);

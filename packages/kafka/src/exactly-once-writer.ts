@@ -21,6 +21,7 @@ import type { Message, Transaction } from 'kafkajs';
 import { bounded, KafkaConnectorError } from './connection.js';
 import type { ResolvedSink } from './sink.js';
 import { KafkaSinkWriter } from './sink-writer.js';
+import { KafkaSinkMetrics } from './kafka-metrics.js';
 import { abortLingering, recoverCommit, TransactionalProducer, type KafkaCommittable, type KafkaSinkState } from './transactions.js';
 
 interface OpenTransaction {
@@ -50,14 +51,17 @@ export async function createExactlyOnceWriter<T>(r: ResolvedSink<T>, ctx: SinkWr
   const prefix = r.transactionalIdPrefix!;
   const states = (ctx.restoredState ?? []) as KafkaSinkState[];
   // Commit what the restored checkpoint covered, then abort what came after it.
-  await recoverCommit(r.connection, states.flatMap((s) => s.transactions), r.connectTimeoutMs);
+  const metrics = new KafkaSinkMetrics(ctx.metrics);
+  const recovered = states.flatMap((s) => s.transactions);
+  await recoverCommit(r.connection, recovered, r.connectTimeoutMs);
+  if (recovered.length > 0) metrics.transaction('recovered', recovered.length);
   const known = new Set<string>(states.flatMap((s) => s.transactionalIds));
   const own = (n: number): string => `${prefix}-${subtask}-${n}`;
   const ownUsed = [...known].filter((id) => id.startsWith(`${prefix}-${subtask}-`)).map((id) => Number(id.slice(`${prefix}-${subtask}-`.length)));
   const highest = ownUsed.length === 0 ? 1 : Math.max(...ownUsed);
   for (let n = 0; n <= highest + EXTRA_IDS_TO_ABORT; n++) known.add(own(n));
   await abortLingering(r.connection, [...known], r.transactionTimeoutMs, r.partitioner, r.connectTimeoutMs);
-  const writer = new ExactlyOnceKafkaWriter<T>(r, subtask, own);
+  const writer = new ExactlyOnceKafkaWriter<T>(r, subtask, own, metrics);
   await writer.start();
   return writer;
 }
@@ -68,15 +72,14 @@ class ExactlyOnceKafkaWriter<T> extends KafkaSinkWriter<T> {
   private current!: OpenTransaction;
   /** Prepared transactions by checkpoint id, oldest first. */
   private readonly prepared = new Map<number, OpenTransaction>();
-  commits = 0;
-  aborts = 0;
 
   constructor(
     r: ResolvedSink<T>,
     private readonly subtask: number,
     private readonly idFor: (n: number) => string,
+    metrics: KafkaSinkMetrics,
   ) {
-    super(r, undefined);
+    super(r, undefined, metrics);
   }
 
   async start(): Promise<void> {
@@ -127,7 +130,7 @@ class ExactlyOnceKafkaWriter<T> extends KafkaSinkWriter<T> {
     const current = this.current;
     if (current !== undefined) {
       await bounded(
-        current.txn.then((t) => t.abort()).then(() => void this.aborts++),
+        current.txn.then((t) => t.abort()).then(() => this.metrics.transaction('aborted')),
         this.r.closeTimeoutMs,
       ).catch(() => undefined);
     }
@@ -176,7 +179,7 @@ class ExactlyOnceKafkaWriter<T> extends KafkaSinkWriter<T> {
     } catch (err) {
       throw new KafkaConnectorError('KAFKA_COMMIT_FAILED', `could not commit Kafka transaction '${t.producer.transactionalId}': ${describeError(err)}`, { cause: err });
     }
-    this.commits++;
+    this.metrics.transaction('committed');
     this.idle.push(t.producer);
   }
 

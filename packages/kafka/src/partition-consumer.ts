@@ -22,7 +22,7 @@ export interface TopicPartitionOffset {
 
 export interface PartitionConsumerHandlers {
   /** Records of one partition, in offset order; `lastOffset` includes records kafkajs filtered out. */
-  onBatch(topic: string, partition: number, messages: KafkaMessage[], lastOffset: number): void;
+  onBatch(topic: string, partition: number, messages: KafkaMessage[], lastOffset: number, highWatermark: number): void;
   /** A batch with nothing for the user (only transaction markers or aborted records). */
   onSkipped(topic: string, partition: number, lastOffset: number): void;
   /** Where each still-fetching partition must continue. */
@@ -89,7 +89,7 @@ export class PartitionConsumer {
           autoCommit: false,
           eachBatchAutoResolve: true,
           eachBatch: async ({ batch }) => {
-            handlers.onBatch(batch.topic, batch.partition, batch.messages, Number(batch.lastOffset()));
+            handlers.onBatch(batch.topic, batch.partition, batch.messages, Number(batch.lastOffset()), Number(batch.highWatermark));
           },
         });
       }, subject);

@@ -15,10 +15,11 @@ import { DeadLetterWriter } from './dead-letter.js';
 import { PartitionDiscovery, partitionKey } from './discovery.js';
 import { FetchBuffer, type PartitionState } from './fetch-buffer.js';
 import { GroupOffsetCommitter, type CommittedOffset } from './offset-committer.js';
+import { KafkaSourceMetrics, type SourcePartitionMetrics } from './kafka-metrics.js';
 import { PartitionConsumer } from './partition-consumer.js';
 import { recordSize, type KafkaRecord } from './records.js';
 import type { ResolvedKafkaSourceOptions } from './source.js';
-import type { KafkaPartitionSplit } from './split.js';
+import { splitIdOf, type KafkaPartitionSplit } from './split.js';
 
 /** What one reader counted (records seen, bad ones per reason, dead-lettered, partitions). */
 export interface KafkaSourceCounters {
@@ -46,6 +47,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   private readonly deadLetters: DeadLetterWriter | undefined;
   private readonly discovery: PartitionDiscovery | undefined;
   private readonly committer: GroupOffsetCommitter | undefined;
+  private readonly metrics: KafkaSourceMetrics;
+  /** Per split id: bound series and the partition's log end offset from the last fetch. */
+  private readonly partitionMetrics = new Map<string, { m: SourcePartitionMetrics; highWatermark: number }>();
   /** Offsets of checkpoints taken and not yet completed, by checkpoint id. */
   private readonly checkpointOffsets = new Map<number, CommittedOffset[]>();
   /** The main output was told this reader is idle (no partitions while waiting for discovery). */
@@ -66,6 +70,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   constructor(private readonly o: ResolvedKafkaSourceOptions<T>, ctx: SourceReaderContext) {
     this.buffer = new FetchBuffer<KafkaMessage>(o.maxBufferedRecordsPerPartition);
     this.tracker = new BadRecordTracker(o.badRecords);
+    this.metrics = new KafkaSourceMetrics(ctx.metrics);
     const t = ctx.taskInfo;
     this.jobName = o.jobName ?? t.jobName ?? t.taskName;
     const task = t.taskName.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
@@ -133,6 +138,11 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       if (q === undefined) break;
       emitted++;
       const record = toRecord(q.state, q.message);
+      const pm = this.partitionMetrics.get(q.state.splitId);
+      if (pm !== undefined) {
+        pm.m.records.inc();
+        pm.m.bytes.inc((record.key?.length ?? 0) + (record.value?.length ?? 0));
+      }
       if (maxBytes !== undefined && recordSize(record) > maxBytes) {
         this.onBadRecord(record, 'too-large', `record of ${recordSize(record)} bytes (key + value) exceeds maxRecordBytes ${maxBytes}`, undefined);
         continue;
@@ -148,6 +158,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       if (value !== undefined) this.outputs.get(q.state.splitId)!.collect(value, record.timestamp);
     }
     this.deadLetters?.flush();
+    if (emitted > 0) this.updateLag();
     this.retireFinishedSplits(output);
     this.applyPauseChanges();
 
@@ -217,7 +228,27 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     };
   }
 
+  private updateLag(): void {
+    for (const s of this.active) {
+      const pm = this.partitionMetrics.get(s.splitId);
+      if (pm !== undefined && pm.highWatermark >= 0) pm.m.lag.set(Math.max(0, pm.highWatermark - this.buffer.position(s)));
+    }
+  }
+
+  private observeFetch(topic: string, partition: number, highWatermark: number): void {
+    const splitId = splitIdOf(topic, partition);
+    let pm = this.partitionMetrics.get(splitId);
+    if (pm === undefined) {
+      const m = this.metrics.partition(topic, partition);
+      if (m === undefined) return;
+      pm = { m, highWatermark: -1 };
+      this.partitionMetrics.set(splitId, pm);
+    }
+    if (Number.isFinite(highWatermark)) pm.highWatermark = highWatermark;
+  }
+
   private onBadRecord(record: KafkaRecord, reason: BadRecordReason, detail: string, cause: unknown): void {
+    this.metrics.failedRecord(reason);
     const bad = new BadRecordError(record.topic, record.partition, record.offset, reason, detail, cause);
     // Throws for 'fail' and past the error rate: pollNext fails and so does the task.
     const action = this.tracker.onBad(bad);
@@ -293,7 +324,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
           maxRestarts: 5,
         },
         {
-          onBatch: (topic, partition, messages, lastOffset) => {
+          onBatch: (topic, partition, messages, lastOffset, highWatermark) => {
+            this.observeFetch(topic, partition, highWatermark);
             if (this.buffer.accept(topic, partition, messages, lastOffset) > 0 || this.buffer.hasPauseChanges()) this.signal();
             this.applyPauseChanges();
           },

@@ -12,6 +12,18 @@ import { bounded, describeBrokers, KafkaConnectorError } from './connection.js';
 import { refusalError } from './errors.js';
 import type { KafkaBytes } from './records.js';
 import type { ResolvedSink } from './sink.js';
+import { KafkaSinkMetrics } from './kafka-metrics.js';
+
+function byteLength(b: Message['value'] | Message['key']): number {
+  if (b === null || b === undefined) return 0;
+  return typeof b === 'string' ? Buffer.byteLength(b) : b.length;
+}
+
+function messageBytes(messages: readonly Message[]): number {
+  let n = 0;
+  for (const m of messages) n += byteLength(m.key) + byteLength(m.value);
+  return n;
+}
 
 /** How long close() waits for the producer to disconnect. */
 const DISCONNECT_TIMEOUT_MS = 5_000;
@@ -27,7 +39,11 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
   private linger: NodeJS.Timeout | undefined;
   private roomWaiters: (() => void)[] = [];
 
-  constructor(protected readonly r: ResolvedSink<T>, private readonly producer: Producer | undefined) {}
+  constructor(
+    protected readonly r: ResolvedSink<T>,
+    private readonly producer: Producer | undefined,
+    protected readonly metrics: KafkaSinkMetrics = new KafkaSinkMetrics(undefined),
+  ) {}
 
   write(value: T, timestamp: number | undefined): void | Promise<void> {
     if (this.failure !== undefined) throw this.failure;
@@ -93,8 +109,12 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
     this.pending = new Map();
     this.pendingCount = 0;
     this.inFlight += n;
+    const sentAt = performance.now();
     const send: Promise<void> = this.dispatch(topicMessages).then(
-      () => undefined,
+      () => {
+        const seconds = (performance.now() - sentAt) / 1000;
+        for (const { topic, messages } of topicMessages) this.metrics.acknowledged(topic, messages.length, messageBytes(messages), seconds);
+      },
       (err: unknown) => {
         const topics = topicMessages.map((t) => t.topic);
         const named = topics.map((t) => `'${t}'`).join(', ');

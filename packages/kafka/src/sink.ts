@@ -14,6 +14,7 @@ import { bounded, createKafkaClient, resolveKafkaConnection, withKafkaDeadline, 
 import type { KafkaSerializer } from './records.js';
 import { createExactlyOnceWriter } from './exactly-once-writer.js';
 import { KafkaSinkWriter } from './sink-writer.js';
+import { KafkaSinkMetrics } from './kafka-metrics.js';
 
 export type KafkaDeliveryGuarantee = 'none' | 'at-least-once' | 'exactly-once';
 
@@ -177,7 +178,7 @@ export class KafkaSink<T> implements Sink<T> {
       await bounded(producer.disconnect(), DISCONNECT_TIMEOUT_MS);
       throw err;
     });
-    return new KafkaSinkWriter<T>(r, producer);
+    return new KafkaSinkWriter<T>(r, producer, new KafkaSinkMetrics(ctx.metrics));
   }
 
   describe(): string {
