@@ -29,7 +29,10 @@ export function benchArtifact(jobFile: string, opts: RunJobOptions): JobArtifact
   };
 }
 
-/** Runs one job on a fresh embedded cluster (no shared heaps or JIT state between runs), then closes it. */
-export async function runJob(jobFile: string, opts: RunJobOptions): Promise<JobResult> {
-  return runEmbedded(benchArtifact(jobFile, opts));
+/**
+ * Runs one job on a fresh embedded cluster (no shared heaps or JIT state between runs), then
+ * closes it. Aborting `signal` cancels the job (an unbounded job's only way to end).
+ */
+export async function runJob(jobFile: string, opts: RunJobOptions, signal?: AbortSignal): Promise<JobResult> {
+  return runEmbedded(benchArtifact(jobFile, opts), signal === undefined ? {} : { signal });
 }

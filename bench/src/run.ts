@@ -3,7 +3,8 @@
  * benchmarks one after another, each on a fresh embedded cluster (see engine.ts), prints one
  * `BENCH name=… parallelism=… …` line per run and writes all results as JSON to
  * bench/results/<timestamp>.json. Measurement operators report through a temporary stats
- * directory per run (see examples/src/nexmark/reports.ts and measure.ts).
+ * directory per run (see examples/src/nexmark/reports.ts and measure.ts). The Kafka runs
+ * (kafka/) also need a broker: the one given, or one this process starts and stops.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readReports } from '@sluice/examples/nexmark';
 import { runJob } from './engine.js';
+import { BrokerSession, executeKafkaRun, givenBootstrap, KAFKA_BENCH_HINT, missingBrokerTools } from './kafka/index.js';
 import { stateFigures, throughputFigures } from './measure.js';
 import { runId, selectRuns, type BenchRun, type SizeContext } from './runs.js';
 
@@ -18,6 +20,7 @@ interface Options {
   selectors: string[];
   quick: boolean;
   eventsOverride: number | undefined;
+  kafkaBootstrap: string | undefined;
 }
 
 export interface BenchResult {
@@ -34,16 +37,22 @@ export interface BenchResult {
   detail?: Record<string, unknown>;
 }
 
-const USAGE = 'usage: npm run bench -- [name ...] [--quick] [--events=N]\n  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m (or q1-p2, keyed)';
+const USAGE = [
+  'usage: npm run bench -- [name ...] [--quick] [--events=N] [--kafka-bootstrap=host:port]',
+  '  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m kafka-throughput kafka-latency (or q1-p2, keyed, kafka)',
+  '  Kafka runs use the broker given by --kafka-bootstrap or SLUICE_KAFKA_BOOTSTRAP, else start one with infra/kafka/kafka.sh (Java 17+ and Maven).',
+].join('\n');
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { selectors: [], quick: false, eventsOverride: undefined };
+  const o: Options = { selectors: [], quick: false, eventsOverride: undefined, kafkaBootstrap: undefined };
   for (const a of argv) {
     if (a === '--quick') o.quick = true;
     else if (a.startsWith('--events=')) {
       const n = Number(a.slice('--events='.length).replaceAll('_', ''));
       if (!Number.isSafeInteger(n) || n < 1000) throw new Error(`--events needs an integer ≥ 1000, got '${a}'`);
       o.eventsOverride = n;
+    } else if (a.startsWith('--kafka-bootstrap=')) {
+      o.kafkaBootstrap = a.slice('--kafka-bootstrap='.length);
     } else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -64,6 +73,29 @@ function benchLine(r: BenchResult): string {
   const fields = Object.entries(r.fields).map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : v}`);
   if (r.status === 'failed') fields.push(`status=failed error=${JSON.stringify(r.error ?? 'unknown')}`);
   return ['BENCH', `name=${r.name}`, `parallelism=${r.parallelism}`, ...fields].join(' ');
+}
+
+async function executeKafka(run: BenchRun, ctx: SizeContext, brokers: BrokerSession): Promise<BenchResult & { notes?: string[] }> {
+  const base = { id: runId(run), name: run.name, parallelism: run.parallelism };
+  const params = run.params(ctx);
+  // The broker, the harness and the job share the machine; a busy one shows here first.
+  const loadAverage1m = Math.round(os.loadavg()[0]! * 100) / 100;
+  const timing = { params, ...(run.bufferTimeoutMs === undefined ? {} : { bufferTimeoutMs: run.bufferTimeoutMs }) };
+  try {
+    const broker = await brokers.get();
+    const outcome = await executeKafkaRun(run, ctx, broker.bootstrap, params);
+    return {
+      ...base,
+      ...timing,
+      jobDurationMs: outcome.jobDurationMs,
+      status: 'ok',
+      fields: { ...outcome.fields, ...(run.labels?.(params) ?? {}) },
+      detail: { ...outcome.detail, broker: broker.origin, loadAverage1m },
+      ...(outcome.notes === undefined ? {} : { notes: outcome.notes }),
+    };
+  } catch (e) {
+    return { ...base, ...timing, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };
+  }
 }
 
 async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
@@ -126,7 +158,16 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
 
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
-  const runs = selectRuns(options.selectors);
+  const kafkaBootstrap = givenBootstrap(options.kafkaBootstrap);
+  let runs = selectRuns(options.selectors);
+  // Asked for by name, a Kafka run without a broker fails (with what to do); in the default
+  // selection it is skipped with one line, so `npm run bench` works on a machine without Java.
+  const noBroker = kafkaBootstrap === undefined ? missingBrokerTools() : undefined;
+  if (options.selectors.length === 0 && noBroker !== undefined && runs.some((r) => r.kind === 'kafka')) {
+    console.log(`Kafka benchmarks skipped (${noBroker}); ${KAFKA_BENCH_HINT}`);
+    runs = runs.filter((r) => r.kind !== 'kafka');
+  }
+  const brokers = new BrokerSession(kafkaBootstrap);
   const startedAt = new Date();
   const results: BenchResult[] = [];
   const ctx: SizeContext = {
@@ -138,10 +179,21 @@ async function main(): Promise<number> {
       return typeof v === 'number' ? v : undefined;
     },
   };
-  for (const run of runs) {
-    const r = await execute(run, ctx);
-    results.push(r);
-    console.log(benchLine(r));
+  try {
+    for (const run of runs) {
+      if (run.kind === 'kafka') {
+        const { notes, ...r } = await executeKafka(run, ctx, brokers);
+        results.push(r);
+        console.log(benchLine(r));
+        for (const line of notes ?? []) console.log(line);
+        continue;
+      }
+      const r = await execute(run, ctx);
+      results.push(r);
+      console.log(benchLine(r));
+    }
+  } finally {
+    await brokers.close();
   }
   const dir = fileURLToPath(new URL('../results/', import.meta.url));
   mkdirSync(dir, { recursive: true });

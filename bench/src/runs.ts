@@ -1,11 +1,17 @@
 /**
  * The benchmark catalogue: which job each run executes, with which parallelism, parameters and
  * buffer timeout, and how big it is in normal and `--quick` mode. Sizes aim at 5–15 s per run
- * on a small machine; `--events=N` overrides the Nexmark and keyed sizes.
+ * on a small machine; `--events=N` overrides the Nexmark, keyed and Kafka throughput sizes.
  */
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-export type RunKind = 'throughput' | 'state' | 'checkpoint';
+export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka';
+
+/** A Kafka run (kind 'kafka'): against a real broker, driven by bench/src/kafka/. */
+export type KafkaRunSpec =
+  | { type: 'throughput'; partitions: number; records(ctx: SizeContext): number }
+  | { type: 'latency'; partitions: number; rate: number; burstRecords(ctx: SizeContext): number; warmupSeconds(ctx: SizeContext): number; measureSeconds(ctx: SizeContext): number };
 
 export interface SizeContext {
   quick: boolean;
@@ -29,6 +35,8 @@ export interface BenchRun {
   params(ctx: SizeContext): Record<string, string>;
   /** Extra key=value fields for the BENCH line, e.g. the paced rate. */
   labels?(params: Record<string, string>): Record<string, string | number>;
+  /** Kafka runs only. */
+  kafka?: KafkaRunSpec;
 }
 
 export function runId(run: BenchRun): string {
@@ -129,6 +137,41 @@ const CHECKPOINT_1M: BenchRun = {
   params: (ctx) => ({ keys: String(ctx.quick ? 200_000 : 1_000_000), rate: String(ctx.quick ? 200_000 : 1_000_000), updateSeconds: '4' }),
 };
 
+/**
+ * Kafka topic → map → topic (bench/src/jobs/kafka-map.ts) at one subtask per core, on 4
+ * partitions (2 per subtask on a 2-core machine). See bench/src/kafka/ for how each is measured
+ * and README.md for why the connector settings are what they are.
+ */
+const KAFKA_PARALLELISM = availableParallelism();
+const KAFKA_PARTITIONS = Math.max(4, KAFKA_PARALLELISM);
+
+const KAFKA_THROUGHPUT: BenchRun = {
+  name: 'kafka-throughput',
+  parallelism: KAFKA_PARALLELISM,
+  kind: 'kafka',
+  jobFile: benchJob('kafka-map.js'),
+  kafka: { type: 'throughput', partitions: KAFKA_PARTITIONS, records: (ctx) => size(ctx, 1_000_000, 200_000) },
+  params: () => ({}),
+};
+
+const KAFKA_LATENCY: BenchRun = {
+  name: 'kafka-latency',
+  parallelism: KAFKA_PARALLELISM,
+  kind: 'kafka',
+  jobFile: benchJob('kafka-map.js'),
+  bufferTimeoutMs: 0,
+  kafka: {
+    type: 'latency',
+    partitions: KAFKA_PARTITIONS,
+    rate: 5_000,
+    burstRecords: (ctx) => (ctx.quick ? 50_000 : 200_000),
+    warmupSeconds: (ctx) => (ctx.quick ? 2 : 5),
+    measureSeconds: (ctx) => (ctx.quick ? 5 : 20),
+  },
+  params: () => ({ lingerMs: '0' }),
+  labels: () => ({ buffer_timeout_ms: 0 }),
+};
+
 export const RUNS: readonly BenchRun[] = Object.freeze([
   ...[1, 2].flatMap((p) => [
     nexmark('q0', p, 10_000_000, 1_000_000),
@@ -144,6 +187,8 @@ export const RUNS: readonly BenchRun[] = Object.freeze([
   STATE_STRING_KEYS,
   Q5_CHECKPOINTED,
   CHECKPOINT_1M,
+  KAFKA_THROUGHPUT,
+  KAFKA_LATENCY,
 ]);
 
 /**

@@ -7,24 +7,31 @@
  *
  *   npm run demo                        # 1,000,000 transactions
  *   sluice run examples/dist/fraud-detection.js -p 2 -D events=200000
+ *
+ * Kafka mode reads the transactions as JSON from a topic and writes alerts as JSON to another
+ * (fill the input with examples/src/fraud-produce.ts; the README walks through it):
+ *
+ *   sluice run examples/src/fraud-detection.ts -p 2 -D source=kafka -D bootstrap=127.0.0.1:PORT \
+ *     -D input-topic=transactions -D output-topic=alerts [-D bounded=true]
  */
-import { WatermarkStrategy, type StreamExecutionEnvironment } from '@sluice/api';
+import type { StreamExecutionEnvironment } from '@sluice/api';
 import { FraudDetector, formatAlert } from './fraud/detector.js';
-import { generateTransaction, type Transaction } from './fraud/transactions.js';
-import { intParam } from './params.js';
+import { alertSink, fraudKafkaConfig, transactionSourceKind } from './fraud/kafka.js';
+import { generatedTransactions, kafkaTransactions } from './fraud/streams.js';
 
 export default function fraudDetection(env: StreamExecutionEnvironment): void {
   env.setJobName('fraud-detection');
-  const events = intParam(env.params, 'events', 1_000_000, { min: 1 });
-  const seed = intParam(env.params, 'seed', 7);
-  const transactions = env
-    .fromGenerator<Transaction>(
-      { count: events, seed, name: 'Transactions', generate: (index, rng) => generateTransaction(index, rng) },
-      WatermarkStrategy.forMonotonousTimestamps<Transaction>().withTimestampAssigner((tx) => tx.timestamp),
-    )
-    .setParallelism(1)
-    .name('Transactions');
-  transactions
+  if (transactionSourceKind(env.params) === 'kafka') {
+    const kafka = fraudKafkaConfig(env.params);
+    kafkaTransactions(env, kafka)
+      .keyBy((tx) => tx.accountId)
+      .process(new FraudDetector())
+      .name('Fraud detector')
+      .sinkTo(alertSink(kafka))
+      .name('Alerts to Kafka');
+    return;
+  }
+  generatedTransactions(env)
     .keyBy((tx) => tx.accountId)
     .process(new FraudDetector())
     .name('Fraud detector')

@@ -1,6 +1,7 @@
 import { SeededRandom, StreamExecutionEnvironment } from '@sluice/api';
 import { describe, expect, it } from 'vitest';
 import fraudDetection from './fraud-detection.js';
+import fraudProduce from './fraud-produce.js';
 import q0 from './nexmark/queries/q0.js';
 import q1 from './nexmark/queries/q1.js';
 import q2 from './nexmark/queries/q2.js';
@@ -25,6 +26,24 @@ describe('example job files', () => {
       expect(build()).toEqual(build());
     });
   }
+
+  it('fraud detection in Kafka mode and the producer job build deterministically, without touching Kafka', () => {
+    const kafka = { bootstrap: '127.0.0.1:9', 'input-topic': 'tx', 'output-topic': 'alerts', topic: 'tx', events: '1000' };
+    for (const [job, params] of [
+      [fraudDetection, { ...kafka, source: 'kafka' }],
+      [fraudProduce, kafka],
+    ] as const) {
+      const build = (): { graph: unknown; operators: string[] } => {
+        const env = new StreamExecutionEnvironment({ params, parallelism: 2 });
+        job(env);
+        const graph = env.getJobGraph();
+        return { graph: JSON.parse(JSON.stringify(graph)) as unknown, operators: graph.vertices.flatMap((v) => v.operators.map((o) => o.name)) };
+      };
+      const first = build();
+      expect(build()).toEqual(first);
+      expect(first.operators.join(' ')).toMatch(/Kafka/);
+    }
+  });
 
   it('rejects a malformed parameter with its name', () => {
     const env = new StreamExecutionEnvironment({ params: { events: 'lots' } });

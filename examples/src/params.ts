@@ -46,3 +46,10 @@ export function stringParam(params: Params, name: string, fallback: string): str
   const raw = params[name];
   return raw === undefined || raw === '' ? fallback : raw;
 }
+
+/** A parameter the job cannot run without; `why` says what it is for and gives an example. */
+export function requiredParam(params: Params, name: string, why: string): string {
+  const raw = params[name];
+  if (raw === undefined || raw.trim() === '') throw new ConfigurationError(`parameter -D ${name}=... is missing: ${why}`);
+  return raw.trim();
+}

@@ -60,7 +60,9 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
     if (this.pendingCount >= r.batchSize) this.sendPending();
     else this.linger ??= setTimeout(() => this.sendPending(), r.lingerMs);
     if (this.inFlight + this.pendingCount >= r.maxInFlightRecords) {
-      this.sendPending();
+      // Full: wait for room. A partial batch goes out only when nothing else is in flight (or
+      // the linger timer fires), so a full window keeps sending whole batches, not single records.
+      if (this.inFlight === 0) this.sendPending();
       return new Promise<void>((resolve, reject) => this.roomWaiters.push(() => (this.failure === undefined ? resolve() : reject(this.failure))));
     }
   }
@@ -129,7 +131,8 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
     void send.finally(() => {
       this.sends.delete(send);
       this.inFlight -= n;
-      if (this.failure !== undefined || this.inFlight + this.pendingCount < this.r.maxInFlightRecords) {
+      // Writers resume once a whole batch fits again (or nothing is in flight), not at every ack.
+      if (this.failure !== undefined || this.inFlight === 0 || this.inFlight + this.pendingCount + this.r.batchSize <= this.r.maxInFlightRecords) {
         for (const w of this.roomWaiters.splice(0)) w();
       }
     });

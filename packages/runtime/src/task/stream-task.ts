@@ -311,7 +311,12 @@ export class StreamTask {
         if (this.tdd.config.checkpointIntervalMs > 0) await this.awaitFinalCheckpoint();
         return;
       }
-      if (status === 'nothing') {
+      // A sink chained to the source asked to be left alone: emit no more until it is ready.
+      const pending = this.pendingBackpressure();
+      if (pending !== undefined) {
+        await pending;
+        sliceStart = preciseNowMs();
+      } else if (status === 'nothing') {
         await this.idleWait(bell, now, deadline, source.isAvailable());
         sliceStart = preciseNowMs();
       } else if (now - sliceStart >= YIELD_EVERY_MS) {
