@@ -24,7 +24,9 @@ export function throughputFigures(reports: readonly Report[], expectedEvents: nu
   const sinks = reports.filter((r): r is LatencyReport => r.type === 'latency');
   const probeEvents = probes.reduce((n, p) => n + p.events, 0);
   const warmupEnd = Math.max(...probes.map((p) => p.warmupEndedAtMs));
-  const end = Math.max(...sinks.map((s) => s.endOfInputAtMs));
+  // The last record at a sink ends the span (a checkpointed job's end of input waits for its
+  // final checkpoint, up to an interval later); end of input where no record was timed.
+  const end = Math.max(...sinks.map((s) => (s.lastRecordAtMs !== undefined && Number.isFinite(s.lastRecordAtMs) ? s.lastRecordAtMs : s.endOfInputAtMs)));
   const afterWarmup = probes.reduce((n, p) => n + Math.max(0, p.events - p.warmupEvents), 0);
   const usable = probes.length > 0 && sinks.length > 0 && probeEvents === expectedEvents && Number.isFinite(warmupEnd) && end > warmupEnd && afterWarmup > 0;
   const histogram = mergeHistograms(sinks.map((s) => s.histogram));

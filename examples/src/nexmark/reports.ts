@@ -46,6 +46,11 @@ export interface LatencyReport {
   records: number;
   /** Wall-clock ms of the first record and of end of input. */
   firstRecordAtMs: number;
+  /**
+   * Wall-clock ms of the last record timed (NaN if none was). End of input can come later than
+   * the last record: a checkpointed job's sources end with a final checkpoint.
+   */
+  lastRecordAtMs?: number;
   endOfInputAtMs: number;
   histogram: HistogramData;
 }

@@ -37,19 +37,25 @@ class LatencyWriter<T extends Stamped> implements SinkWriter<T> {
   private readonly histogram = new LatencyHistogram();
   private records = 0;
   private firstRecordAtMs = NaN;
+  /** Wall clock of the last record timed (every stamped one, and every 1024th): ends the throughput span. */
+  private lastRecordAtMs = NaN;
 
   constructor(private readonly subtask: number, private readonly statsDir: string | undefined) {}
 
   write(value: T): void {
     if (this.records++ === 0) this.firstRecordAtMs = wallClockMs();
     const emitted = value.emitMs;
-    if (emitted !== undefined && emitted > 0) this.histogram.record(wallClockMs() - emitted);
+    if (emitted !== undefined && emitted > 0) {
+      const now = wallClockMs();
+      this.histogram.record(now - emitted);
+      this.lastRecordAtMs = now;
+    } else if ((this.records & 1023) === 0) this.lastRecordAtMs = wallClockMs();
   }
 
   flush(endOfInput: boolean): void {
     if (!endOfInput) return;
     const histogram = this.histogram.toData();
-    const report = { type: 'latency', subtask: this.subtask, records: this.records, firstRecordAtMs: this.firstRecordAtMs, endOfInputAtMs: wallClockMs(), histogram } as const;
+    const report = { type: 'latency', subtask: this.subtask, records: this.records, firstRecordAtMs: this.firstRecordAtMs, lastRecordAtMs: this.lastRecordAtMs, endOfInputAtMs: wallClockMs(), histogram } as const;
     if (this.statsDir !== undefined) {
       writeReport(this.statsDir, report);
     } else {

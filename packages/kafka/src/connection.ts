@@ -4,9 +4,10 @@
  * counts are bounded on purpose: a wrong address or a missing topic must surface as an error
  * within seconds, not as kafkajs retrying for minutes.
  */
-import type * as tls from 'node:tls';
 import { ConfigurationError, describeError, SluiceError } from '@sluice/common';
-import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import { causeText, KafkaConnectorError, refusalError, type RefusalSubject } from './errors.js';
 
 export { KafkaConnectorError } from './errors.js';
@@ -119,8 +120,23 @@ function validateSasl(sasl: SASLOptions): void {
   }
 }
 
+/**
+ * kafkajs's own socket factory, plus TCP_NODELAY: with Nagle's algorithm on, a small fetch or
+ * produce request can wait for the peer's delayed ACK (tens of ms on Linux) — latency Sluice
+ * pipelines cannot afford. Kafka's Java clients disable Nagle too.
+ */
+const noDelaySocketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = ssl
+    ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...(ssl as tls.ConnectionOptions), noDelay: true } as tls.ConnectionOptions, onConnect)
+    : net.connect({ host, port, noDelay: true }, onConnect);
+  socket.setNoDelay(true);
+  socket.setKeepAlive(true, 60_000);
+  return socket;
+};
+
 export function kafkaConfig(c: ResolvedKafkaConnection, clientSuffix: string): KafkaConfig {
   const config: KafkaConfig = {
+    socketFactory: noDelaySocketFactory,
     brokers: [...c.brokers],
     clientId: `${c.clientId}-${clientSuffix}`,
     connectionTimeout: c.connectionTimeoutMs,
