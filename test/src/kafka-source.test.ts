@@ -178,4 +178,34 @@ describe.runIf(bootstrap !== '')('KafkaSource (real broker)', () => {
     expect(headerText(dead!.headers, DLQ_HEADERS.partition)).toBe('1');
     expect(headerText(dead!.headers, DLQ_HEADERS.error)).toMatch(/not a valid protobuf sluice\.test\.Payment/);
   });
+
+  describe('metrics', () => {
+    it('exports records, bytes and consumer lag per partition while an unbounded source runs', async () => {
+      const input = await kit.topic(2);
+      const output = await kit.topic(1);
+      await kit.producer.send({ topic: input, messages: Array.from({ length: 300 }, (_, i) => ({ partition: i % 2, value: `v${i}` })) });
+      let metricsUrl: string | undefined;
+      let text = '';
+      const r = await kit.runUntil(
+        'kafka-read.ts',
+        { parallelism: 1, params: { bootstrap, topics: input, bounded: 'false', output }, embedded: { metricsPort: 0, onStarted: (info) => (metricsUrl = info.metricsUrl) } },
+        async () => {
+          await kit.waitForCount(output, 300);
+          // Custom series reach the TaskManager every 500 ms.
+          for (let i = 0; i < 60 && !/^sluice_kafka_consumer_lag\{[^}]*partition="1"/m.test(text); i++) {
+            await sleep(100);
+            if (metricsUrl !== undefined) text = await fetch(metricsUrl).then((res) => res.text());
+          }
+        },
+      );
+      expect(r.status).toBe('CANCELED');
+      for (const partition of ['0', '1']) {
+        const labels = `[^}]*topic="${input}",partition="${partition}"[^}]*`;
+        expect(text).toMatch(new RegExp(`^sluice_kafka_source_records_in_total\\{${labels}\\} 150$`, 'm'));
+        expect(text).toMatch(new RegExp(`^sluice_kafka_source_bytes_in_total\\{${labels}\\} [1-9]`, 'm'));
+        // Caught up: nothing after the position.
+        expect(text).toMatch(new RegExp(`^sluice_kafka_consumer_lag\\{${labels}\\} 0$`, 'm'));
+      }
+    }, 60_000);
+  });
 });
