@@ -3,7 +3,7 @@
  * checkpoint completes — so the usual Kafka lag tooling (kafka-consumer-groups, Burrow, lag
  * exporters) sees how far the job has read. Sluice never reads these offsets back: its
  * positions live in checkpoints. A commit that fails (the group is rebalancing, a broker is
- * away) is skipped; the next checkpoint commits newer offsets anyway.
+ * away) is retried a few times, then skipped; the next checkpoint commits newer offsets anyway.
  *
  * kafkajs commits only as a group member, so the committer joins the group with an assigner
  * that assigns nothing (each subtask is one member; nothing is fetched). `admin.setOffsets`
@@ -13,6 +13,8 @@ import { AssignerProtocol, type Consumer, type PartitionAssigner } from 'kafkajs
 import { bounded, createKafkaClient, withKafkaDeadline, type ResolvedKafkaConnection } from './connection.js';
 
 export const COMMIT_ONLY_ASSIGNER_NAME = 'SluiceCommitOnly';
+const COMMIT_ATTEMPTS = 4;
+const RETRY_DELAY_MS = 300;
 
 const commitOnlyAssigner: PartitionAssigner = () => ({
   name: COMMIT_ONLY_ASSIGNER_NAME,
@@ -37,6 +39,7 @@ export class GroupOffsetCommitter {
   private joined: Promise<void> | undefined;
   private busy: Promise<void> = Promise.resolve();
   private closed = false;
+  private requested = 0;
   committed = 0;
   failed = 0;
 
@@ -47,20 +50,33 @@ export class GroupOffsetCommitter {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Commits in the background, one commit at a time; never throws. */
+  /**
+   * Commits in the background, one commit at a time; never throws. A failed commit (typically
+   * the group rebalancing while the job's other readers join it) is retried a few times, unless
+   * a newer one is already waiting — it would supersede this one.
+   */
   commit(offsets: readonly CommittedOffset[]): void {
     if (this.closed || offsets.length === 0) return;
+    const seq = ++this.requested;
     this.busy = this.busy.then(async () => {
-      try {
-        const consumer = await this.member(offsets.map((o) => o.topic));
-        await withKafkaDeadline(this.c, `committing offsets to consumer group '${this.groupId}'`, this.timeoutMs, () =>
-          consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) }))),
-        );
-        this.committed++;
-      } catch {
-        this.failed++;
-        // Rejoin next time: the membership may be what went wrong.
-        await this.leave();
+      for (let attempt = 0; ; attempt++) {
+        if (seq !== this.requested && attempt > 0) return;
+        try {
+          const consumer = await this.member(offsets.map((o) => o.topic));
+          await withKafkaDeadline(this.c, `committing offsets to consumer group '${this.groupId}'`, this.timeoutMs, () =>
+            consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) }))),
+          );
+          this.committed++;
+          return;
+        } catch {
+          // Rejoin next time: the membership may be what went wrong.
+          await this.leave();
+          if (attempt >= COMMIT_ATTEMPTS - 1) {
+            this.failed++;
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * (attempt + 1)));
+        }
       }
     });
   }
