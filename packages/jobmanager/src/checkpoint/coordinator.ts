@@ -7,6 +7,7 @@
  * the next one starts after the usual pause.
  */
 import { mkdir } from 'node:fs/promises';
+import type { CheckpointMetricsSnapshot } from '@sluice/metrics';
 import { describeError, SluiceError, type Clock, type Logger } from '@sluice/common';
 import type { CheckpointAck, CheckpointDecline, JobConfig, JobGraph, StopMode } from '@sluice/protocol';
 import {
@@ -30,20 +31,6 @@ export interface CoordinatorHost {
   notify(executionId: string, outcome: 'complete' | 'aborted', checkpointId: number): void;
   /** Runs `action` on the JobMaster's mailbox. */
   run(action: () => void): void;
-}
-
-export interface CheckpointStatsSnapshot {
-  completed: number;
-  failed: number;
-  inProgress: number;
-  lastCompletedId: number;
-  lastDurationMs: number;
-  lastSizeBytes: number;
-  lastAlignmentMs: number;
-  /** Longest synchronous part of the last checkpoint over its subtasks. */
-  lastSyncMs: number;
-  /** Longest time the last checkpoint held processing in any subtask (sync part or one key group's capture). */
-  lastMaxPauseMs: number;
 }
 
 export interface CompletedCheckpoint {
@@ -86,7 +73,8 @@ export class CheckpointCoordinator {
   private overdue = false;
   private latest: CompletedCheckpoint | undefined;
   private readonly waitingSavepoints: (NonNullable<Pending['savepoint']> & { stop?: StopMode })[] = [];
-  readonly stats: CheckpointStatsSnapshot = { completed: 0, failed: 0, inProgress: 0, lastCompletedId: 0, lastDurationMs: 0, lastSizeBytes: 0, lastAlignmentMs: 0, lastSyncMs: 0, lastMaxPauseMs: 0 };
+  /** What the job's metrics export (the one definition lives with them). */
+  readonly stats: CheckpointMetricsSnapshot = { completed: 0, failed: 0, inProgress: 0, lastCompletedId: 0, lastDurationMs: 0, lastSizeBytes: 0, lastAlignmentMs: 0, lastSyncMs: 0, lastMaxPauseMs: 0 };
 
   constructor(private readonly options: CheckpointCoordinatorOptions) {
     this.nextId = (options.lastId ?? 0) + 1;
