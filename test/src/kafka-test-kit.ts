@@ -117,8 +117,8 @@ export class KafkaTestKit {
    * `expected` records arrived, then `quietMs` longer, so any extra (duplicate) records show up
    * too. Offsets cannot be counted here: transaction markers and aborted records take offsets.
    */
-  async readCommitted(topic: string, expected: number, timeoutMs = 60_000, quietMs = 1_500, readUncommitted = false): Promise<ReadBack[]> {
-    const consumer = this.kafka.consumer({ groupId: `reader-${randomId(6)}`, maxWaitTimeInMs: 100, readUncommitted });
+  async readCommitted(topic: string, expected: number, timeoutMs = 60_000, quietMs = 1_500): Promise<ReadBack[]> {
+    const consumer = this.kafka.consumer({ groupId: `reader-${randomId(6)}`, maxWaitTimeInMs: 100, readUncommitted: false });
     const out: ReadBack[] = [];
     await consumer.connect();
     try {
