@@ -286,19 +286,11 @@ export class StreamTask {
     source.noMoreSplits();
     let sliceStart = preciseNowMs();
     const control = this.control;
-    const checkpointer = this.checkpointer;
     for (;;) {
       this.checkCancelled();
       const bell = control.doorbell();
-      const requested = control.requestedCheckpoint();
-      if (requested > checkpointer.lastCheckpointId) {
-        const stop = control.requestedStop();
-        // Drain: the final watermark goes before the barrier, so the savepoint holds what the
-        // timers it fires produced, not timers that will never fire.
-        if (stop === 'drain') source.emitFinalWatermark();
-        checkpointer.perform(requested, 0);
-        if (stop !== undefined) return; // stop-with-savepoint: the input ends at the barrier
-      }
+      // Stop-with-savepoint: the input ends at the barrier.
+      if (this.checkpointIfRequested(source) === 'stop') return;
       let status;
       try {
         status = source.emitNext();
@@ -308,7 +300,7 @@ export class StreamTask {
       const now = preciseNowMs();
       const deadline = this.housekeeping(now);
       if (status === 'end') {
-        if (this.tdd.config.checkpointIntervalMs > 0) await this.awaitFinalCheckpoint();
+        if (this.tdd.config.checkpointIntervalMs > 0) await this.awaitFinalCheckpoint(source);
         return;
       }
       // A sink chained to the source asked to be left alone: emit no more until it is ready.
@@ -332,20 +324,31 @@ export class StreamTask {
    * watermark, so the checkpoint covers all output — a two-phase-commit sink commits everything
    * through it — and a restart after it replays nothing.
    */
-  private async awaitFinalCheckpoint(): Promise<void> {
+  private async awaitFinalCheckpoint(source: SourceStreamOperator): Promise<void> {
     const control = this.control;
-    const checkpointer = this.checkpointer;
     for (;;) {
       this.checkCancelled();
       const bell = control.doorbell();
-      const requested = control.requestedCheckpoint();
-      if (requested > checkpointer.lastCheckpointId) {
-        checkpointer.perform(requested, 0);
-        return;
-      }
+      if (this.checkpointIfRequested(source) !== 'none') return;
       const now = preciseNowMs();
       await this.idleWait(bell, now, this.housekeeping(now));
     }
+  }
+
+  /**
+   * Takes the checkpoint the TaskManager asked this source task for, if there is a new one;
+   * 'stop' when it came with a stop-with-savepoint, after which the input must end.
+   */
+  private checkpointIfRequested(source: SourceStreamOperator): 'none' | 'taken' | 'stop' {
+    const control = this.control;
+    const requested = control.requestedCheckpoint();
+    if (requested <= this.checkpointer.lastCheckpointId) return 'none';
+    const stop = control.requestedStop();
+    // Drain: the final watermark goes before the barrier, so the savepoint holds what the
+    // timers it fires produced, not timers that will never fire.
+    if (stop === 'drain') source.emitFinalWatermark();
+    this.checkpointer.perform(requested, 0);
+    return stop === undefined ? 'taken' : 'stop';
   }
 
   private async runInputs(head: ChainMember): Promise<void> {
