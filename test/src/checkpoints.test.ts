@@ -5,7 +5,7 @@
  * committed must be exactly what a failure-free run commits — every record once, state intact,
  * each key's end-of-input timer firing once.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { compileJob } from '@sluice/cli';
 import { startEmbeddedCluster } from '@sluice/jobmanager';
 import { jobPath, runJob } from './harness.js';
 import { waitFor } from './leaks.js';
-import type { Line } from './jobs/exactly-once.js';
+import { committedLines as committed, type Line } from './jobs/exactly-once.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -26,15 +26,6 @@ function tempDir(): string {
   return d;
 }
 
-/** Every committed line (pending files excluded). */
-function committed(dir: string): Line[] {
-  const out: Line[] = [];
-  for (const f of readdirSync(dir)) {
-    if (!f.startsWith('part-')) continue;
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line !== '') out.push(JSON.parse(line) as Line);
-  }
-  return out;
-}
 
 /** What a failure-free run must produce: per key, its sequence numbers in order with running count and sum. */
 function expected(events: number, keys: number): Line[] {

@@ -4,14 +4,14 @@
  * processes, and a second `sluice run --from-savepoint` that must continue the committed output
  * of the first without a gap or a duplicate. Every process binds 127.0.0.1 on a free port.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cliProcesses, exitWithin, lines, submitted, until, type CliProcesses } from './cli-process.js';
 import { jobPath } from './harness.js';
-import type { Line } from './jobs/exactly-once.js';
+import { committedLines as committed, type Line } from './jobs/exactly-once.js';
 
 const RESUMABLE = jobPath('resumable.ts');
 const KEYS = 5;
@@ -30,16 +30,6 @@ afterAll(() => {
   if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Every committed line of the file sink (pending files excluded). */
-function committed(dir: string): Line[] {
-  if (!existsSync(dir)) return [];
-  const out: Line[] = [];
-  for (const f of readdirSync(dir)) {
-    if (!f.startsWith('part-')) continue;
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line !== '') out.push(JSON.parse(line) as Line);
-  }
-  return out;
-}
 
 /** Completed checkpoints (directories with `_metadata`) of `jobId` under a checkpoint root. */
 function completedCheckpoints(root: string, jobId: string): string[] {

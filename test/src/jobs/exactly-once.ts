@@ -14,7 +14,7 @@
  * default 60000), failures (default 0), interval (checkpoint ms, default 100), sourceParallelism
  * (default 1; more makes per-key order, and so the running sums, depend on timing).
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ValueStateDescriptor,
@@ -90,6 +90,17 @@ export class TransactionalFileSink implements Sink<Line> {
   createWriter(ctx: SinkWriterContext): SinkWriter<Line> {
     return new TransactionalFileWriter(this.dir, ctx);
   }
+}
+
+/** For tests: every line the sink has committed in `dir` (pending files excluded). */
+export function committedLines(dir: string): Line[] {
+  if (!existsSync(dir)) return [];
+  const out: Line[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.startsWith('part-')) continue;
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line !== '') out.push(JSON.parse(line) as Line);
+  }
+  return out;
 }
 
 class TransactionalFileWriter implements SinkWriter<Line> {
