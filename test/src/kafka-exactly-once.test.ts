@@ -70,6 +70,7 @@ describe.runIf(bootstrap !== '')('Kafka exactly-once (real broker)', () => {
     expect(lastScrape).toMatch(/^sluice_kafka_sink_transactions_total\{[^}]*result="committed"[^}]*\} [1-9]/m);
     expect(lastScrape).toMatch(/^sluice_kafka_source_records_in_total\{[^}]*topic="[^"]+",partition="[01]"[^}]*\} [1-9]/m);
     expect(lastScrape).toMatch(/^sluice_kafka_sink_produce_latency_seconds_count\{[^}]*\} [1-9]/m);
+    expect(lastScrape).toMatch(/^sluice_kafka_source_offset_commits_total\{[^}]*result="committed"[^}]*\} [1-9]/m);
     expect(r.error?.message).toBeUndefined();
     expect(r.status).toBe('FINISHED');
     expect(r.restarts).toBe(4);

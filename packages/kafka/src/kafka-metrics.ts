@@ -18,6 +18,7 @@ export class KafkaSourceMetrics {
   private readonly bytes;
   private readonly lag;
   private readonly failed;
+  private readonly offsetCommits;
   private readonly byPartition = new Map<string, SourcePartitionMetrics>();
 
   constructor(group: MetricGroup | undefined) {
@@ -25,6 +26,7 @@ export class KafkaSourceMetrics {
     this.bytes = group?.counter('kafka_source_bytes_in_total', 'Key and value bytes read from Kafka.', ['topic', 'partition']);
     this.lag = group?.gauge('kafka_consumer_lag', 'Records in the partition after the next one the source will emit (log end offset minus position), as of the last fetch.', ['topic', 'partition']);
     this.failed = group?.counter('source_records_failed_total', 'Records that failed: could not be deserialized, or exceeded maxRecordBytes; handled by onError.', ['reason']);
+    this.offsetCommits = group?.counter('kafka_source_offset_commits_total', 'Completed checkpoints\' offsets committed to the commitOffsetsToGroup consumer group, by result (failed: after retries).', ['result']);
   }
 
   /** The bound series of one partition (undefined without a metric group). */
@@ -42,6 +44,10 @@ export class KafkaSourceMetrics {
 
   failedRecord(reason: BadRecordReason): void {
     this.failed?.inc(1, { reason });
+  }
+
+  offsetCommit(ok: boolean): void {
+    this.offsetCommits?.inc(1, { result: ok ? 'committed' : 'failed' });
   }
 }
 

@@ -75,7 +75,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     this.jobName = o.jobName ?? t.jobName ?? t.taskName;
     const task = t.taskName.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
     this.groupId = `${o.groupIdPrefix}-${task}-${t.subtaskIndex}-${t.attempt}-${randomId(6)}`;
-    this.committer = o.commitOffsetsToGroup === undefined ? undefined : new GroupOffsetCommitter(o.connection, o.commitOffsetsToGroup, `commit-${task}-${t.subtaskIndex}`, o.consumerStartTimeoutMs);
+    this.committer = o.commitOffsetsToGroup === undefined ? undefined : new GroupOffsetCommitter(o.connection, o.commitOffsetsToGroup, `commit-${task}-${t.subtaskIndex}`, o.consumerStartTimeoutMs, (ok) => this.metrics.offsetCommit(ok));
     const dlq = o.badRecords.deadLetterTopic;
     this.deadLetters =
       o.badRecords.onError === 'dead-letter' && dlq !== undefined ? new DeadLetterWriter(o.connection, dlq, this.groupId, () => this.signal(), o.closeTimeoutMs) : undefined;
@@ -210,10 +210,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     await this.committer?.close();
   }
 
-  /**
-   * This reader's counters, for tests and for the connector-metrics hook being designed in the
-   * runtime (nothing exports them yet).
-   */
+  /** This reader's counters, for tests (the TaskManager exports the metric group's series). */
   counters(): KafkaSourceCounters {
     const t = this.tracker;
     return {

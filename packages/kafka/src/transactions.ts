@@ -15,9 +15,10 @@
  * Lingering transactions (opened after the restored checkpoint) are aborted by initializing a
  * producer with the same transactional id, which is what Kafka's InitProducerId does.
  */
-import { ConfigurationError, describeError } from '@sluice/common';
+import { describeError } from '@sluice/common';
 import { Kafka, logLevel as kafkaLogLevel, type ICustomPartitioner, type LogEntry, type Producer, type Transaction } from 'kafkajs';
 import { bounded, describeBrokers, kafkaConfig, KafkaConnectorError, withKafkaDeadline, type ResolvedKafkaConnection } from './connection.js';
+import { internalCluster, TRANSACTION_COORDINATOR } from './kafkajs-internal.js';
 
 /** What a checkpoint stores for one prepared transaction. */
 export interface KafkaCommittable {
@@ -37,7 +38,6 @@ export interface KafkaSinkState {
 }
 
 const INIT_LOG_MESSAGE = 'Initialized producer id & epoch';
-const TRANSACTION_COORDINATOR = 1;
 const DISCONNECT_TIMEOUT_MS = 5_000;
 
 const LEVEL_ORDER: Record<string, number> = { nothing: 0, error: 1, warn: 2, info: 4, debug: 5 };
@@ -94,32 +94,13 @@ export class TransactionalProducer {
   }
 }
 
-interface InternalBroker {
-  endTxn(args: { producerId: number; producerEpoch: number; transactionalId: string; transactionResult: boolean }): Promise<unknown>;
-}
-interface InternalCluster {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  findGroupCoordinator(args: { groupId: string; coordinatorType: number }): Promise<InternalBroker>;
-}
-
-/** kafkajs's private cluster factory (an own symbol property of every Kafka client). */
-function internalCluster(kafka: Kafka): InternalCluster {
-  const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
-  const create = sym === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[sym];
-  if (typeof create !== 'function') {
-    throw new ConfigurationError('this kafkajs version does not expose what the exactly-once Kafka sink needs to recover transactions (kafkajs 2.2.x is supported)');
-  }
-  return (create as (o: object) => InternalCluster)({ allowAutoTopicCreation: false });
-}
-
 /**
  * Commits prepared transactions a restored checkpoint covered. Committing one that was already
  * committed succeeds; one that expired meanwhile fails with an error saying so.
  */
 export async function recoverCommit(c: ResolvedKafkaConnection, committables: readonly KafkaCommittable[], timeoutMs: number): Promise<void> {
   if (committables.length === 0) return;
-  const cluster = internalCluster(new Kafka(kafkaConfig(c, 'txn-recovery')));
+  const cluster = internalCluster(c, 'txn-recovery', 'the exactly-once Kafka sink to recover transactions');
   try {
     await withKafkaDeadline(c, 'connecting to recover Kafka transactions', timeoutMs, () => cluster.connect());
     for (const t of committables) {
