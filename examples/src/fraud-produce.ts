@@ -7,9 +7,8 @@
  *   npm run fraud:produce -- -D bootstrap=127.0.0.1:PORT -D topic=transactions [-D events=N]
  *
  * One producer (parallelism 1) writes in generation order, so each account's transactions are
- * in order within their partition. The sink runs as its own task, not chained to the generator:
- * a source task does not yet wait when a sink chained to it asks for backpressure, and the
- * generator is far faster than a Kafka producer, so chained it would pile records up in memory.
+ * in order within their partition. The sink runs as its own task, not chained to the generator,
+ * so generating and producing use two threads.
  */
 import type { StreamExecutionEnvironment } from '@sluice/api';
 import { fraudProduceConfig, transactionSink } from './fraud/kafka.js';

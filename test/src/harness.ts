@@ -3,15 +3,22 @@
  * fresh embedded cluster (real worker threads), returning the JobResult.
  */
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { compileJob } from '@sluice/cli';
 import { runEmbedded, type EmbeddedRunOptions } from '@sluice/jobmanager';
 import type { JobResult } from '@sluice/protocol';
 
-const JOBS = join(dirname(fileURLToPath(import.meta.url)), 'jobs');
+const HERE = dirname(fileURLToPath(import.meta.url));
+const JOBS = join(HERE, 'jobs');
 
+/** A job file in test/src/jobs; an absolute path is taken as it is. */
 export function jobPath(file: string): string {
-  return join(JOBS, file);
+  return isAbsolute(file) ? file : join(JOBS, file);
+}
+
+/** A job of the examples (examples/src), as users run them. */
+export function examplePath(file: string): string {
+  return join(HERE, '..', '..', 'examples', 'src', file);
 }
 
 export interface RunJobOptions {
