@@ -246,6 +246,16 @@ describe.runIf(bootstrap !== '')('Kafka connector (real broker)', () => {
       expect(took).toBeLessThan(20_000);
     });
 
+    it('a missing sink topic fails the job within bounded time, naming the topic and the broker', async () => {
+      const input = await kit.topic(1);
+      await kit.producer.send({ topic: input, messages: [{ key: 'o1', value: JSON.stringify({ id: 'o1', qty: 1, price: 1 }) }] });
+      const t0 = Date.now();
+      const r = await runJob('kafka-json-roundtrip.ts', { parallelism: 1, params: { bootstrap, input, output: 'no-such-output-topic' } });
+      expect(r.status).toBe('FAILED');
+      expect(r.error?.message).toMatch(/'no-such-output-topic' does not exist on 127\.0\.0\.1:\d+/);
+      expect(Date.now() - t0).toBeLessThan(20_000);
+    });
+
     it('a missing topic is named in the error', async () => {
       const source = new KafkaSource({ bootstrapServers: bootstrap, topics: ['no-such-topic-here'], deserializer: KafkaDeserializers.string() });
       await expect(source.enumerateSplits({ parallelism: 1, params: {} })).rejects.toThrow(/'no-such-topic-here' does not exist on 127\.0\.0\.1:\d+/);

@@ -113,6 +113,21 @@ export function refusalError(err: unknown, what: string, brokers: string, subjec
   );
 }
 
+/**
+ * A produce to a topic the cluster does not have (UNKNOWN_TOPIC_OR_PARTITION, which kafkajs
+ * words as "This server does not host this topic-partition"): the sink never creates topics.
+ */
+export function unknownTopicError(err: unknown, what: string, brokers: string, topics: readonly string[]): KafkaConnectorError | undefined {
+  const unknown = findInChain(err, ({ type }) => (type === 'UNKNOWN_TOPIC_OR_PARTITION' ? true : undefined));
+  if (unknown !== true) return undefined;
+  const named = topics.map((t) => `'${t}'`).join(', ');
+  return new KafkaConnectorError(
+    'KAFKA_UNKNOWN_TOPIC',
+    `${what} failed: Kafka topic ${named} does not exist on ${brokers} (or lacks the partition written to); the sink does not create topics: create ${topics.length > 1 ? 'them' : 'it'} first or fix the name`,
+    { retriable: false, cause: err },
+  );
+}
+
 /** kafkajs wraps the useful reason (ECONNREFUSED, unknown topic) in `cause` / `originalError`. */
 export function causeText(err: unknown): string {
   const e = err as { cause?: unknown; originalError?: unknown } | undefined;

@@ -9,7 +9,7 @@ import { describeError } from '@sluice/common';
 import type { SinkWriter } from '@sluice/api';
 import type { IHeaders, Message, Producer } from 'kafkajs';
 import { bounded, describeBrokers, KafkaConnectorError } from './connection.js';
-import { refusalError } from './errors.js';
+import { refusalError, unknownTopicError } from './errors.js';
 import type { KafkaBytes } from './records.js';
 import type { ResolvedSink } from './sink.js';
 import { KafkaSinkMetrics } from './kafka-metrics.js';
@@ -123,6 +123,7 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
         const brokers = describeBrokers(this.r.connection);
         this.failure ??=
           refusalError(err, `KafkaSink writing ${n} record(s) to ${named}`, brokers, { access: 'write', topics }) ??
+          unknownTopicError(err, `KafkaSink writing ${n} record(s)`, brokers, topics) ??
           new KafkaConnectorError('KAFKA_SEND_FAILED', `KafkaSink could not write ${n} record(s) to ${named} at ${brokers}: ${describeError(err)}`, { cause: err });
       },
     );
