@@ -36,7 +36,8 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
   private inFlight = 0;
   private readonly sends = new Set<Promise<void>>();
   protected failure: Error | undefined;
-  private linger: NodeJS.Timeout | undefined;
+  /** The pending linger: a timer, or with lingerMs 0 an immediate (a 0 ms timer waits ~1 ms). */
+  private linger: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private roomWaiters: (() => void)[] = [];
 
   constructor(
@@ -58,7 +59,7 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
     list.push(message);
     this.pendingCount++;
     if (this.pendingCount >= r.batchSize) this.sendPending();
-    else this.linger ??= setTimeout(() => this.sendPending(), r.lingerMs);
+    else this.linger ??= r.lingerMs === 0 ? setImmediate(() => this.sendPending()) : setTimeout(() => this.sendPending(), r.lingerMs);
     if (this.inFlight + this.pendingCount >= r.maxInFlightRecords) {
       // Full: wait for room. A partial batch goes out only when nothing else is in flight (or
       // the linger timer fires), so a full window keeps sending whole batches, not single records.
@@ -73,8 +74,7 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.linger);
-    this.linger = undefined;
+    this.cancelLinger();
     // Whatever was accepted goes out before the producer disconnects, unless the brokers do not
     // answer: close() is bounded, so a dead cluster cannot hang the task's shutdown.
     if (this.failure === undefined) this.sendPending();
@@ -102,9 +102,15 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
     if (this.producer !== undefined) await bounded(this.producer.disconnect(), Math.min(DISCONNECT_TIMEOUT_MS, this.r.closeTimeoutMs));
   }
 
-  protected sendPending(): void {
-    clearTimeout(this.linger);
+  private cancelLinger(): void {
+    if (this.linger === undefined) return;
+    if (this.r.lingerMs === 0) clearImmediate(this.linger as NodeJS.Immediate);
+    else clearTimeout(this.linger as NodeJS.Timeout);
     this.linger = undefined;
+  }
+
+  protected sendPending(): void {
+    this.cancelLinger();
     if (this.pendingCount === 0) return;
     const topicMessages = [...this.pending].map(([topic, messages]) => ({ topic, messages }));
     const n = this.pendingCount;

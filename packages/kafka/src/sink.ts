@@ -51,7 +51,10 @@ export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
   transactionTimeoutMs?: number;
   /** Records per produce request. Default 500. */
   batchSize?: number;
-  /** A partial batch is sent after this long. Default 5 ms. */
+  /**
+   * A partial batch is sent after this long. Default 5 ms. 0 sends it as soon as the task
+   * returns to its event loop, i.e. after the records at hand have been written.
+   */
   lingerMs?: number;
   /** Records sent but not yet acknowledged, at most; then write() backpressures. Default 10 000. */
   maxInFlightRecords?: number;
