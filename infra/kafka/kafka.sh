@@ -217,6 +217,7 @@ group.initial.rebalance.delay.ms=0
 # Small and quick to clean; test data is thrown away on every start anyway.
 log.retention.hours=24
 log.segment.bytes=16777216
+log.retention.check.interval.ms=2000
 num.network.threads=2
 num.io.threads=4
 EOF

@@ -44,9 +44,17 @@ export class KafkaTestKit {
     await this.admin?.disconnect();
   }
 
-  /** A new topic, by default with a unique random name. */
+  /**
+   * A new topic, by default with a unique random name. Time-based retention is off: tests write
+   * records with event-time timestamps near the epoch (1970) or years old, and the broker's
+   * retention check (every 5 minutes; 24 h retention) deletes such records whenever it runs,
+   * possibly before the job or the test has read them (a gap at the start of a partition).
+   */
   async topic(partitions = 1, name = `t-${randomId(6)}`): Promise<string> {
-    await this.admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    await this.admin.createTopics({
+      topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] }],
+      waitForLeaders: true,
+    });
     return name;
   }
 
