@@ -217,7 +217,11 @@ group.initial.rebalance.delay.ms=0
 # Small and quick to clean; test data is thrown away on every start anyway.
 log.retention.hours=24
 log.segment.bytes=16777216
+# Retention is checked every 2 s (Kafka: 5 min), so a test that writes old timestamps to a topic
+# without turning retention off loses them at once, not one run in several. Deleted topics'
+# files go 1 s after the deletion (Kafka: 1 min), not in the middle of the next benchmark.
 log.retention.check.interval.ms=2000
+file.delete.delay.ms=1000
 num.network.threads=2
 num.io.threads=4
 EOF
