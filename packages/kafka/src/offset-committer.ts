@@ -35,8 +35,6 @@ export class GroupOffsetCommitter {
   private requested = 0;
   committed = 0;
   failed = 0;
-  /** Why the last failed commit failed (after its retries). */
-  lastError: unknown = undefined;
 
   constructor(
     private readonly c: ResolvedKafkaConnection,
@@ -72,12 +70,11 @@ export class GroupOffsetCommitter {
           this.committed++;
           this.onResult(true);
           return;
-        } catch (err) {
+        } catch {
           // Reconnect next time: the connection may be what went wrong.
           await this.disconnect();
           if (attempt >= COMMIT_ATTEMPTS - 1) {
             this.failed++;
-            this.lastError = err;
             this.onResult(false);
             return;
           }
