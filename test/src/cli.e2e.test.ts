@@ -3,87 +3,36 @@
  * for every kind of mistake, the output of `run`, `plan` and `--help`, and Ctrl-C. Relies on the
  * packages' dist being built (`npx tsc -b`); it does not build them itself.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cliProcesses, exitWithin, lines, until, type CliProcesses, type Outcome, type Started } from './cli-process.js';
 import { jobPath } from './harness.js';
 
-const MAIN = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
-const ANSI_FREE = { NO_COLOR: '1' };
-
-interface Outcome {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Every child this file starts; afterEach kills whatever is still running. */
-const children = new Set<ChildProcess>();
 let scratch = '';
+/** Every child the file starts runs in `scratch`; afterEach kills whatever is still running. */
+let cli: CliProcesses;
 
 beforeAll(() => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing; build first with: npx tsc -b`);
   // realpath: the CLI reports resolved paths, and tmpdir() may be a symlink.
   scratch = realpathSync(mkdtempSync(join(tmpdir(), 'sluice-cli-e2e-')));
+  cli = cliProcesses(scratch);
 });
 
-afterEach(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  children.clear();
-});
+afterEach(() => cli.killAll());
 
 afterAll(() => {
   if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
 });
 
-interface Started {
-  child: ChildProcess;
-  /** Output so far (live). */
-  out: { stdout: string; stderr: string };
-  done: Promise<Outcome>;
-}
-
-function start(args: string[], cwd = scratch): Started {
-  // TMPDIR: bundles of job files outside any node_modules tree land in our scratch directory.
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, ...ANSI_FREE, TMPDIR: scratch }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const out = { stdout: '', stderr: '' };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  const done = new Promise<Outcome>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, ...out }));
-  });
-  return { child, out, done };
+function start(args: string[]): Started {
+  return cli.start(args);
 }
 
 /** Runs `sluice args…` to completion; a run that outlives `timeoutMs` is killed and fails the test. */
-async function sluice(args: string[], timeoutMs = 20_000): Promise<Outcome> {
-  const s = start(args);
-  const timer = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
-  try {
-    const r = await s.done;
-    if (r.signal === 'SIGKILL') throw new Error(`sluice ${args.join(' ')} did not exit within ${timeoutMs} ms`);
-    return r;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function lines(text: string): string[] {
-  return text.split('\n').filter((l) => l !== '');
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function sluice(args: string[], timeoutMs = 20_000): Promise<Outcome> {
+  return cli.run(args, { timeoutMs });
 }
 
 function writeJob(name: string, source: string): string {
@@ -311,8 +260,7 @@ describe('Ctrl-C', () => {
     await until('the job to print', () => s.out.stdout.includes('\n') || Date.now() - t0 > 1_500, 20_000);
     s.child.kill('SIGINT');
     const t1 = Date.now();
-    const timer = setTimeout(() => s.child.kill('SIGKILL'), 10_000);
-    const r = await s.done.finally(() => clearTimeout(timer));
+    const r = await exitWithin(s, 10_000);
     cancelled = r;
     expect(r.signal).toBeNull(); // it exited by itself, not killed by the 10 s guard
     expect(r.code).toBe(130);
@@ -347,8 +295,7 @@ describe('Ctrl-C', () => {
     expect(s.child.exitCode).toBeNull(); // still cancelling
     s.child.kill('SIGINT');
     const t1 = Date.now();
-    const timer = setTimeout(() => s.child.kill('SIGKILL'), 10_000);
-    const r = await s.done.finally(() => clearTimeout(timer));
+    const r = await exitWithin(s, 10_000);
     expect(r.signal).toBeNull();
     expect(r.code).toBe(130);
     expect(Date.now() - t1).toBeLessThan(2_000);

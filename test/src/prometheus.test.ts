@@ -10,7 +10,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { compileJob } from '@sluice/cli';
 import { startEmbeddedCluster, type EmbeddedCluster, type SubmittedJob } from '@sluice/jobmanager';
 import { jobPath } from './harness.js';
 import { METRICS_SCRAPE_JOB_NAME } from './jobs/metrics-scrape.js';
+import { unusedPort } from './ports.js';
 
 const PROMETHEUS = findOnPath('prometheus');
 const IN_CI = process.env.CI === 'true';
@@ -196,7 +196,7 @@ interface PrometheusProcess {
 }
 
 async function startPrometheus(binary: string, configFile: string, storage: string): Promise<PrometheusProcess> {
-  const port = await freePort();
+  const port = await unusedPort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const child = spawn(
     binary,
@@ -282,17 +282,6 @@ async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promi
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function findOnPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

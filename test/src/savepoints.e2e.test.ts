@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cliProcesses, exitWithin, lines, submitted, until, type CliProcesses } from './cli-process.js';
 import { jobPath } from './harness.js';
 import { committedLines as committed, type Line } from './jobs/exactly-once.js';
+import { unusedPort } from './ports.js';
 
 const RESUMABLE = jobPath('resumable.ts');
 const KEYS = 5;
@@ -53,15 +54,6 @@ function expectedRecords(events: number): Line[] {
 }
 
 const bySeq = (a: Line, b: Line): number => a.seq - b.seq;
-
-/** A port nothing listens on: bound by the OS, then released. */
-async function closedPort(): Promise<number> {
-  const s: Server = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const MISMATCH = (path: string): RegExp =>
   new RegExp(
@@ -161,7 +153,7 @@ describe('savepoints from the command line', () => {
   }, 60_000);
 
   it('names an unreachable address in one line within seconds', async () => {
-    const port = await closedPort();
+    const port = await unusedPort();
     const t0 = Date.now();
     const r = await sluice.run(['savepoint', '0123456789abcdef0123456789abcdef', '--address', `127.0.0.1:${port}`]);
     expect(Date.now() - t0).toBeLessThan(5_000);
