@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomId } from '@sluice/common';
-import { examplePath, runJob } from './harness.js';
+import { examplePath, runJob, sortBy } from './harness.js';
 import { KafkaTestKit } from './kafka-test-kit.js';
 import { expectedFraudAlerts } from '../../examples/src/testing/fraud-reference.js';
 
@@ -41,7 +41,6 @@ describe.runIf(bootstrap !== '')('fraud detection over Kafka (real broker)', () 
     const key = (a: { accountId: number; large: { timestamp: number } }) => `${a.accountId}/${a.large.timestamp}`;
     const got = written.map((r) => ({ key: r.key, alert: JSON.parse(r.value!) as (typeof expected)[number] }));
     expect(got.every((g) => g.key === String(g.alert.accountId))).toBe(true);
-    const sorted = <T extends (typeof expected)[number]>(xs: T[]) => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-    expect(sorted(got.map((g) => g.alert))).toEqual(sorted(expected));
+    expect(sortBy(got.map((g) => g.alert), key)).toEqual(sortBy(expected, key));
   });
 });
