@@ -14,8 +14,12 @@ export const CHECKPOINT_FORMAT = 'sluice-checkpoint';
 /**
  * Version of both the metadata document and the state-file header. Bump it when either changes
  * incompatibly; readers refuse versions newer than their own with `CHECKPOINT_VERSION`.
+ *
+ *   1 — first format.
+ *   2 — keyed state sections encode maps and timers as columns (state/group-codec.ts). Format 1
+ *       checkpoints and savepoints are still read.
  */
-export const CHECKPOINT_FORMAT_VERSION = 1;
+export const CHECKPOINT_FORMAT_VERSION = 2;
 export const METADATA_FILE_NAME = '_metadata';
 export const METADATA_TEMP_FILE_NAME = '_metadata.tmp';
 

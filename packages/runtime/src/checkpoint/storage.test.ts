@@ -134,7 +134,7 @@ describe('checkpoint metadata', () => {
     });
     await expect(readMetadata(dir)).rejects.toMatchObject({
       code: 'CHECKPOINT_VERSION',
-      message: expect.stringMatching(/format version 2.*reads format versions up to 1.*newer Sluice release/),
+      message: expect.stringMatching(new RegExp(`format version ${CHECKPOINT_FORMAT_VERSION + 1}.*reads format versions up to ${CHECKPOINT_FORMAT_VERSION}.*newer Sluice release`)),
     });
   });
 

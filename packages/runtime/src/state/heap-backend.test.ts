@@ -7,6 +7,7 @@ import {
   type AggregateFunction,
 } from '@sluice/api';
 import { keyGroupFor, keyGroupRangeFor } from '@sluice/common';
+import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { KeyRoutingError, StateAccessError } from './errors.js';
 import { HeapKeyedStateBackend } from './heap-backend.js';
@@ -139,6 +140,35 @@ describe('HeapKeyedStateBackend', () => {
       expect(list2.get()).toEqual([Number(k.slice(1))]);
     }
     expect(b.stateSize('v')).toBe(inGroup.length);
+  });
+
+  it('restores a key group written in checkpoint format 1 (v8 data, timers as triples)', () => {
+    const group = keyGroupFor('k1', MAXP);
+    const v1 = serialize([
+      [['count', new Map([['k1', 41]]), false]],
+      [['__sluice.window-contents', new Map([[1000, new Map([['k1', { n: 2 }]])]])]],
+      [['k1', 1000, 1999]],
+      [],
+    ]);
+    const b = new HeapKeyedStateBackend(MAXP, { start: group, end: group }, 'restored');
+    b.restoreSerializedGroup(group, v1);
+    const count = b.getState(new ValueStateDescriptor<number>('count'));
+    b.setCurrentKey('k1');
+    expect(count.value()).toBe(41);
+    expect(b.namespacedTable('window-contents').get(0, 1000, 'k1')).toEqual({ n: 2 });
+    expect(b.takeRestoredTimers()).toEqual([{ keyGroup: group, event: [['k1', 1000, 1999]], processing: [] }]);
+  });
+
+  it('refuses a damaged format 2 section, naming the key group', () => {
+    const a = full();
+    const value = a.getState(new ValueStateDescriptor<number>('v'));
+    a.setCurrentKey('k1');
+    value.update(1);
+    const bytes = a.serializeGroup(a.groupIndex, undefined)!;
+    const b = full();
+    expect(() => b.restoreSerializedGroup(a.currentKeyGroup, bytes.subarray(0, bytes.length - 3))).toThrow(
+      new RegExp(`key group ${a.currentKeyGroup} is malformed`),
+    );
   });
 
   it('holds 1,000,000 keys of a small ValueState in well under 400 MB of heap', () => {

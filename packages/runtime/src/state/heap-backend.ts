@@ -29,6 +29,7 @@ import {
   type CurrentKey,
 } from './handles.js';
 import { normalizeKey } from './keys.js';
+import { readMap, readTimers, SECTION_FORMAT, SectionFormatError, SectionReader, SectionWriter, writeMap, writeTimers, type TimerSource } from './section-codec.js';
 import { KeyedTable, NamespacedTable, type Namespace } from './state-table.js';
 
 type Kind = StateDescriptor['kind'] | 'internal' | 'namespaced';
@@ -46,9 +47,14 @@ export interface KeyGroupSnapshot {
   namespaced: Record<string, [Namespace, unknown, unknown][]>;
 }
 
-/** What a key group's section of a checkpoint holds: tables by state name, then timers. */
-type SerializedGroup = [keyed: [string, Map<unknown, unknown>, isMapState: boolean][], namespaced: [string, Map<Namespace, Map<unknown, unknown>>][], event: TimerEntry[], processing: TimerEntry[]];
+/**
+ * A key group's section in checkpoint format 1: v8 data of the tables by state name, then
+ * timers as `[key, namespace, timestamp]`. Still read; format 2 sections are section-codec.ts's.
+ */
+type SerializedGroupV1 = [keyed: [string, Map<unknown, unknown>, isMapState: boolean][], namespaced: [string, Map<Namespace, Map<unknown, unknown>>][], event: TimerEntry[], processing: TimerEntry[]];
 type TimerEntry = [unknown, Namespace, number];
+/** The v8 serializer's first byte (its version tag): how a format 1 section starts. */
+const V8_VERSION_TAG = 0xff;
 /** MapState values are UserKeyMaps (a Map plus the original object keys), stored as a pair. */
 type StoredUserKeyMap = [entries: Map<unknown, unknown>, originals: Map<string, unknown> | undefined];
 
@@ -200,37 +206,56 @@ export class HeapKeyedStateBackend implements CurrentKey {
 
   /**
    * One key group (by group index) as checkpoint bytes — every table's live map and the given
-   * timers, through v8's serializer — or undefined when the group holds nothing.
+   * timers, in section-codec.ts's format, built in `writer` (which starts over) — or undefined
+   * when the group holds nothing.
    */
-  serializeGroup(groupIndex: number, timers: { snapshotKeyGroup(keyGroup: number): { event: TimerEntry[]; processing: TimerEntry[] } } | undefined): Uint8Array | undefined {
-    const keyed: SerializedGroup[0] = [];
-    const namespaced: SerializedGroup[1] = [];
+  serializeGroup(groupIndex: number, timers: { event: TimerSource; processing: TimerSource } | undefined, writer = new SectionWriter()): Uint8Array | undefined {
+    const keyGroup = groupIndex + this.keyGroupRange.start;
+    const keyed: [string, Registered, Map<unknown, unknown>][] = [];
+    const namespaced: [string, Map<Namespace, Map<unknown, unknown>>][] = [];
     for (const [name, r] of this.states) {
-      if (r.table instanceof NamespacedTable) {
-        const g = r.table.rawGroup(groupIndex);
-        if (g !== undefined) namespaced.push([name, g]);
-      } else {
-        const g = r.table.rawGroup(groupIndex);
-        if (g === undefined) continue;
-        const isMapState = r.kind === 'map';
-        keyed.push([name, isMapState ? storeUserKeyMaps(g as Map<unknown, UserKeyMap<unknown, unknown>>) : g, isMapState]);
+      const g = r.table.rawGroup(groupIndex);
+      if (g === undefined) continue;
+      if (r.table instanceof NamespacedTable) namespaced.push([name, g as Map<Namespace, Map<unknown, unknown>>]);
+      else keyed.push([name, r, g]);
+    }
+    const w = writer;
+    w.rewind(0);
+    w.u8(SECTION_FORMAT);
+    w.u32(keyed.length);
+    for (const [name, r, g] of keyed) {
+      const isMapState = r.kind === 'map';
+      w.str(name);
+      w.u8(isMapState ? 1 : 0);
+      writeMap(w, isMapState ? storeUserKeyMaps(g as Map<unknown, UserKeyMap<unknown, unknown>>) : g);
+    }
+    w.u32(namespaced.length);
+    for (const [name, g] of namespaced) {
+      w.str(name);
+      w.u32(g.size);
+      for (const [ns, byNs] of g) {
+        if (!w.value(ns)) throw new StateAccessError(`state '${name}' of operator '${this.operatorName}' has namespace ${truncateForMessage(ns)}; namespaces must be numbers or strings`);
+        writeMap(w, byNs);
       }
     }
-    const t = timers?.snapshotKeyGroup(groupIndex + this.keyGroupRange.start);
-    const event = t?.event ?? [];
-    const processing = t?.processing ?? [];
-    if (keyed.length === 0 && namespaced.length === 0 && event.length === 0 && processing.length === 0) return undefined;
-    return serialize([keyed, namespaced, event, processing] satisfies SerializedGroup);
+    const eventTimers = writeTimers(w, timers?.event, keyGroup);
+    const processingTimers = writeTimers(w, timers?.processing, keyGroup);
+    if (keyed.length === 0 && namespaced.length === 0 && !eventTimers && !processingTimers) {
+      w.rewind(0);
+      return undefined;
+    }
+    return w.take();
   }
 
   /**
-   * Restores one key group from `serializeGroup`'s bytes. Tables not yet registered are kept raw
-   * and adopted when the function declares them; timers wait for `takeRestoredTimers`.
+   * Restores one key group from `serializeGroup`'s bytes (or checkpoint format 1's). Tables not
+   * yet registered are kept raw and adopted when the function declares them; timers wait for
+   * `takeRestoredTimers`.
    */
   restoreSerializedGroup(keyGroup: number, bytes: Uint8Array): void {
     this.checkOwned(keyGroup);
     const gi = keyGroup - this.keyGroupRange.start;
-    const [keyed, namespaced, event, processing] = deserialize(bytes) as SerializedGroup;
+    const { keyed, namespaced, event, processing } = bytes[0] === V8_VERSION_TAG ? readSectionV1(bytes) : readSection(bytes, keyGroup);
     for (const [name, map, isMapState] of keyed) {
       const r = this.states.get(name) ?? this.rawTable(name, false);
       (r.table as KeyedTable<unknown>).restoreRaw(gi, isMapState ? loadUserKeyMaps(map as Map<unknown, StoredUserKeyMap>) : map);
@@ -289,6 +314,49 @@ export class HeapKeyedStateBackend implements CurrentKey {
     this.states.set(name, { kind, table: table as unknown as Registered['table'], handle });
     return handle;
   }
+}
+
+interface DecodedSection {
+  keyed: [name: string, map: Map<unknown, unknown>, isMapState: boolean][];
+  namespaced: [name: string, map: Map<Namespace, Map<unknown, unknown>>][];
+  event: TimerEntry[];
+  processing: TimerEntry[];
+}
+
+function readSection(bytes: Uint8Array, keyGroup: number): DecodedSection {
+  try {
+    const r = new SectionReader(bytes);
+    const format = r.u8();
+    if (format !== SECTION_FORMAT) throw new SectionFormatError(`unknown section format ${format}`);
+    const keyed: DecodedSection['keyed'] = [];
+    for (let n = r.u32(); n > 0; n--) {
+      const name = r.str();
+      const isMapState = r.u8() === 1;
+      keyed.push([name, readMap(r), isMapState]);
+    }
+    const namespaced: DecodedSection['namespaced'] = [];
+    for (let n = r.u32(); n > 0; n--) {
+      const name = r.str();
+      const byNs = new Map<Namespace, Map<unknown, unknown>>();
+      for (let m = r.u32(); m > 0; m--) {
+        const ns = r.value();
+        byNs.set(ns, readMap(r));
+      }
+      namespaced.push([name, byNs]);
+    }
+    const event = readTimers(r) as TimerEntry[];
+    const processing = readTimers(r) as TimerEntry[];
+    if (!r.atEnd) throw new SectionFormatError('bytes left over after the timers');
+    return { keyed, namespaced, event, processing };
+  } catch (err) {
+    if (!(err instanceof SectionFormatError)) throw err;
+    throw new StateAccessError(`the checkpoint section of key group ${keyGroup} is malformed (${err.message}); it was not written by this version of Sluice or is damaged`);
+  }
+}
+
+function readSectionV1(bytes: Uint8Array): DecodedSection {
+  const [keyed, namespaced, event, processing] = deserialize(bytes) as SerializedGroupV1;
+  return { keyed, namespaced, event, processing };
 }
 
 function storeUserKeyMaps(group: Map<unknown, UserKeyMap<unknown, unknown>>): Map<unknown, unknown> {

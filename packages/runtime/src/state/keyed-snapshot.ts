@@ -14,6 +14,7 @@
  */
 import { preciseNowMs } from '@sluice/common';
 import type { HeapKeyedStateBackend, SnapshotGuard } from './heap-backend.js';
+import { SectionWriter } from './section-codec.js';
 import type { InternalTimerService } from './timer-service.js';
 
 export interface KeyGroupBytes {
@@ -28,6 +29,8 @@ export class KeyedStateSnapshot implements SnapshotGuard {
   private readonly captured: (Uint8Array | undefined)[];
   private remaining: number;
   private cursor = 0;
+  /** Reused for every key group of this snapshot. */
+  private readonly writer = new SectionWriter();
   /** Longest single capture, for the pause metric. */
   maxCaptureMs = 0;
 
@@ -76,7 +79,7 @@ export class KeyedStateSnapshot implements SnapshotGuard {
 
   private capture(groupIndex: number): void {
     const t0 = preciseNowMs();
-    this.captured[groupIndex] = this.backend.serializeGroup(groupIndex, this.timers) ?? EMPTY;
+    this.captured[groupIndex] = this.backend.serializeGroup(groupIndex, this.timers?.sources, this.writer) ?? EMPTY;
     const took = preciseNowMs() - t0;
     if (took > this.maxCaptureMs) this.maxCaptureMs = took;
     if (--this.remaining === 0 && this.backend.snapshotGuard === this) this.backend.snapshotGuard = undefined;

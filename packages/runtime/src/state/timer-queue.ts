@@ -6,6 +6,7 @@
  * per-key-group index (key → linked list of that key's timers) makes registration idempotent
  * and deletion cheap: a deleted timer is unlinked and marked, and its bucket skips it.
  */
+import type { TimerSource } from './section-codec.js';
 import type { Namespace } from './state-table.js';
 
 export interface Timer {
@@ -27,7 +28,7 @@ interface Bucket {
   pos: number;
 }
 
-export class TimerQueue {
+export class TimerQueue implements TimerSource {
   /** Distinct pending timestamps, a binary min-heap. */
   private readonly times: number[] = [];
   private readonly buckets = new Map<number, Bucket>();
@@ -116,6 +117,12 @@ export class TimerQueue {
     const out: [unknown, Namespace, number][] = [];
     if (byKey !== undefined) for (const head of byKey.values()) for (let t: Timer | undefined = head; t !== undefined; t = t.next) out.push([t.key, t.namespace, t.timestamp]);
     return out;
+  }
+
+  /** One key group's timers: per normalized key, the head of that key's list (for checkpoints). */
+  chainsOfGroup(keyGroup: number): ReadonlyMap<unknown, Timer> | undefined {
+    const byKey = this.index[keyGroup - this.firstGroup];
+    return byKey === undefined || byKey.size === 0 ? undefined : byKey;
   }
 
   private unlink(byKey: Map<unknown, Timer>, t: Timer, prev: Timer | undefined): void {

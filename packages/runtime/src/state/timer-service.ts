@@ -9,6 +9,7 @@ import { keyGroupFor } from '@sluice/common';
 import type { ProcessingTimeService, ScheduledCallback } from '../operators/types.js';
 import type { HeapKeyedStateBackend } from './heap-backend.js';
 import { normalizeKey } from './keys.js';
+import type { TimerSource } from './section-codec.js';
 import type { Namespace } from './state-table.js';
 import { TimerQueue, type Timer } from './timer-queue.js';
 
@@ -99,6 +100,11 @@ export class InternalTimerService {
 
   snapshotKeyGroup(keyGroup: number): TimersSnapshot {
     return { keyGroup, event: this.eventTimers.snapshotGroup(keyGroup), processing: this.processingTimers.snapshotGroup(keyGroup) };
+  }
+
+  /** The timers by domain, for checkpoints (`HeapKeyedStateBackend.serializeGroup`). */
+  get sources(): { event: TimerSource; processing: TimerSource } {
+    return { event: this.eventTimers, processing: this.processingTimers };
   }
 
   restoreKeyGroup(snap: Omit<TimersSnapshot, 'keyGroup'>): void {
