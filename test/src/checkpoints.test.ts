@@ -14,6 +14,7 @@ import { startEmbeddedCluster } from '@sluice/jobmanager';
 import { jobPath, runJob } from './harness.js';
 import { waitFor } from './leaks.js';
 import { committedLines as committed, type Line } from './jobs/exactly-once.js';
+import { expectedWindows, type WindowLine } from './jobs/exactly-once-windows.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -54,6 +55,21 @@ describe('exactly-once recovery from checkpoints', () => {
     expect(r.lastCheckpoint?.id).toBeGreaterThan(6);
     const lines = committed(out).sort(order);
     const want = expected(events, keys).sort(order);
+    expect(lines.length).toBe(want.length);
+    expect(lines).toEqual(want);
+  }, 120_000);
+
+  it('restores window accumulators and their timers: sliding windows fire exactly once with exact counts despite failures', async () => {
+    const out = tempDir();
+    const events = 200_000;
+    const keys = 40;
+    const r = await runJob('exactly-once-windows.ts', { parallelism: 2, params: { out, events: String(events), keys: String(keys), failures: '4', rate: '50000' } });
+    expect(r.error?.message).toBeUndefined();
+    expect(r.status).toBe('FINISHED');
+    expect(r.restarts).toBe(4);
+    const byWindow = (a: WindowLine, b: WindowLine): number => a.key.localeCompare(b.key) || a.start - b.start;
+    const lines = committed<WindowLine>(out).sort(byWindow);
+    const want = expectedWindows(events, keys).sort(byWindow);
     expect(lines.length).toBe(want.length);
     expect(lines).toEqual(want);
   }, 120_000);

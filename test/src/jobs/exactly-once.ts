@@ -84,26 +84,26 @@ export class CountAndSum implements KeyedProcessFunction<number, number, Line> {
  * renamed into the output directory when the checkpoint completes. On restore, the files the
  * restored checkpoint covered are committed and any later pending ones deleted.
  */
-export class TransactionalFileSink implements Sink<Line> {
+export class TransactionalFileSink<T = Line> implements Sink<T> {
   constructor(private readonly dir: string) {}
 
-  createWriter(ctx: SinkWriterContext): SinkWriter<Line> {
-    return new TransactionalFileWriter(this.dir, ctx);
+  createWriter(ctx: SinkWriterContext): SinkWriter<T> {
+    return new TransactionalFileWriter<T>(this.dir, ctx);
   }
 }
 
 /** For tests: every line the sink has committed in `dir` (pending files excluded). */
-export function committedLines(dir: string): Line[] {
+export function committedLines<T = Line>(dir: string): T[] {
   if (!existsSync(dir)) return [];
-  const out: Line[] = [];
+  const out: T[] = [];
   for (const f of readdirSync(dir)) {
     if (!f.startsWith('part-')) continue;
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line !== '') out.push(JSON.parse(line) as Line);
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) if (line !== '') out.push(JSON.parse(line) as T);
   }
   return out;
 }
 
-class TransactionalFileWriter implements SinkWriter<Line> {
+class TransactionalFileWriter<T> implements SinkWriter<T> {
   private lines: string[] = [];
   private readonly pending = new Map<number, string>();
   private readonly subtask: number;
@@ -120,7 +120,7 @@ class TransactionalFileWriter implements SinkWriter<Line> {
     for (const f of readdirSync(this.pendingDir)) if (f.startsWith(`part-${this.subtask}-`) && !covered.has(f)) rmSync(join(this.pendingDir, f));
   }
 
-  write(value: Line): void {
+  write(value: T): void {
     this.lines.push(JSON.stringify(value));
   }
 
