@@ -139,8 +139,6 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
     if (run.checkpointIntervalMs !== undefined) {
       checkpointing['checkpoints'] = result.lastCheckpoint?.id ?? 0;
       checkpointing['max_pause_ms'] = result.lastCheckpoint?.maxPauseMs ?? 0;
-      const baseline = run.needs?.[0] === undefined ? undefined : ctx.measuredRate(run.needs[0]);
-      if (baseline !== undefined) checkpointing['overhead_pct'] = (100 * (baseline - t.eventsPerSec)) / baseline;
     }
     return {
       ...base,
@@ -154,6 +152,52 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
   } finally {
     rmSync(statsDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A run with `comparePairs`: the job without checkpoints and with, alternating, so that drift in
+ * the machine's speed hits both alike. The BENCH line gives the checkpointed median, the
+ * baseline median and the overhead between the medians; the JSON keeps every run.
+ */
+async function executeComparison(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
+  const pairs = run.comparePairs!(ctx);
+  const { checkpointIntervalMs: _interval, comparePairs: _pairs, ...plain } = run;
+  const checkpointed: BenchRun = { ...plain, ...(run.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: run.checkpointIntervalMs }) };
+  const baselines: BenchResult[] = [];
+  const withCheckpoints: BenchResult[] = [];
+  for (let i = 0; i < pairs; i++) {
+    for (const [spec, into] of [[plain, baselines], [checkpointed, withCheckpoints]] as const) {
+      const r = await execute(spec, ctx);
+      if (r.status === 'failed') return { ...r, id: runId(run), error: `${spec === plain ? 'baseline' : 'checkpointed'} run ${i + 1} of ${pairs}: ${r.error ?? 'failed'}` };
+      into.push(r);
+    }
+  }
+  const rate = (r: BenchResult): number => r.fields['events_per_sec'] as number;
+  const base = median(baselines.map(rate));
+  const withCp = median(withCheckpoints.map(rate));
+  const middle = withCheckpoints.find((r) => rate(r) === withCp) ?? withCheckpoints[0]!;
+  const pairOverheads = baselines.map((b, i) => (100 * (rate(b) - rate(withCheckpoints[i]!))) / rate(b));
+  return {
+    ...middle,
+    id: runId(run),
+    fields: {
+      events_per_sec: withCp,
+      baseline_events_per_sec: base,
+      overhead_pct: (100 * (base - withCp)) / base,
+      pairs,
+      checkpoints: middle.fields['checkpoints'] ?? 0,
+      max_pause_ms: Math.max(...withCheckpoints.map((r) => Number(r.fields['max_pause_ms'] ?? 0))),
+      p50_ms: middle.fields['p50_ms'] ?? NaN,
+      p99_ms: middle.fields['p99_ms'] ?? NaN,
+    },
+    detail: { baselineRuns: baselines.map(rate), checkpointedRuns: withCheckpoints.map(rate), pairOverheadsPct: pairOverheads },
+  };
+}
+
+/** The median; of an even count, the lower middle (so it is one of the measured values). */
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 async function main(): Promise<number> {
@@ -188,7 +232,7 @@ async function main(): Promise<number> {
         for (const line of notes ?? []) console.log(line);
         continue;
       }
-      const r = await execute(run, ctx);
+      const r = run.comparePairs === undefined ? await execute(run, ctx) : await executeComparison(run, ctx);
       results.push(r);
       console.log(benchLine(r));
     }
