@@ -41,6 +41,15 @@ describe('section codec: maps', () => {
     expect(Number.isNaN(back.get(2 ** 53))).toBe(true);
   });
 
+  it('writes integers in one or four bytes and everything else as a float64, exactly', () => {
+    const numbers = [0, 1, 255, 256, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, 0.5, -0, 1e-300, 1732412345678];
+    const map = new Map<unknown, unknown>(numbers.map((n, i) => [i, n]));
+    const { back, bytes } = roundTrip(map);
+    expect([...back.values()].map((v) => Object.is(v, -0) ? '-0' : v)).toEqual(numbers.map((v) => Object.is(v, -0) ? '-0' : v));
+    // kind + count, then per entry a one-byte key and its value: 2, 2, 2, 5, 5, 5, 5, 9, 9, 9, 9, 9, 9.
+    expect(bytes.length).toBe(1 + 4 + numbers.length * 2 + 3 * 2 + 4 * 5 + 6 * 9);
+  });
+
   it('packs plain objects of number fields, keeping field order and integer-like field names', () => {
     const map = new Map<unknown, unknown>();
     for (let i = 0; i < 1000; i++) map.set(i % 2 === 0 ? i : `k${i}`, { count: i, emitMs: i * 1.5, 2: -i, 10: 0 });

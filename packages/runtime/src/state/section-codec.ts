@@ -5,9 +5,10 @@
  * was most of what a checkpoint cost the task thread. This codec writes the common shapes
  * straight into one growing buffer instead:
  *
- *   - keys, namespaces and timer keys that are numbers or strings: a tag byte, then a float64
- *     or length-prefixed UTF-8;
- *   - map values that are all numbers: one float64 each;
+ *   - keys, namespaces and timer keys that are numbers or strings, and numbers anywhere: a tag
+ *     byte, then one byte (integers 0–255), four (other 32-bit integers), a float64, or
+ *     length-prefixed UTF-8;
+ *   - map values that are all numbers: one number each;
  *   - map values that are all plain objects with the same number-valued fields in the same
  *     order (accumulators, small records): the field names once per map, then the numbers.
  *
@@ -16,7 +17,8 @@
  * restore sees what v8 would have restored: numbers as the same doubles (-0 and NaN included),
  * plain objects as plain objects with the same own enumerable properties in the same order.
  *
- * Layout (little-endian; `str` = u32 byte length + UTF-8; `value` = u8 tag + f64 | str):
+ * Layout (little-endian; `str` = u32 byte length + UTF-8; `num` = u8 tag + u8 | i32 | f64;
+ * `value` = num | u8 tag + str):
  *
  *   u8 2 (format 1 sections are v8 data and start with 0xFF)
  *   u32 tables, each: str name, u8 isMapState, map
@@ -24,10 +26,10 @@
  *   timers (event), timers (processing)
  *
  *   map:    u8 kind, then V8: u32 length + v8 bytes of the Map
- *                         NUMBERS: u32 n, n × (value key, f64)
- *                         RECORDS: u32 n, u16 fields, fields × str, n × (value key, fields × f64)
+ *                         NUMBERS: u32 n, n × (value key, num)
+ *                         RECORDS: u32 n, u16 fields, fields × str, n × (value key, fields × num)
  *   timers: u8 kind, then NONE | V8: u32 length + v8 bytes of [key, namespace, timestamp][]
- *                         | PACKED: u32 keys, each: value key, u32 n, n × (value namespace, f64 timestamp)
+ *                         | PACKED: u32 keys, each: value key, u32 n, n × (value namespace, num timestamp)
  */
 import { deserialize, serialize } from 'node:v8';
 
@@ -43,6 +45,8 @@ const TIMERS_PACKED = 2;
 
 const VALUE_NUMBER = 0;
 const VALUE_STRING = 1;
+const VALUE_UINT8 = 2;
+const VALUE_INT32 = 3;
 
 export type TimerEntry = [key: unknown, namespace: unknown, timestamp: number];
 
@@ -106,12 +110,6 @@ export class SectionWriter {
     this.pos += 4;
   }
 
-  f64(v: number): void {
-    this.reserve(8);
-    this.view.setFloat64(this.pos, v, true);
-    this.pos += 8;
-  }
-
   str(s: string): void {
     this.reserve(4 + 3 * s.length);
     const n = this.buf.write(s, this.pos + 4, 'utf8');
@@ -134,10 +132,7 @@ export class SectionWriter {
   /** A number or string with its tag; false (nothing written) for any other value. */
   value(v: unknown): boolean {
     if (typeof v === 'number') {
-      this.reserve(9);
-      this.buf[this.pos] = VALUE_NUMBER;
-      this.view.setFloat64(this.pos + 1, v, true);
-      this.pos += 9;
+      this.num(v);
       return true;
     }
     if (typeof v === 'string') {
@@ -146,6 +141,28 @@ export class SectionWriter {
       return true;
     }
     return false;
+  }
+
+  /** A number with its tag: small integers in 1 or 4 bytes, anything else (-0 too) as a float64. */
+  num(v: number): void {
+    this.reserve(9);
+    const p = this.pos;
+    const i = v | 0;
+    if (i === v && (i !== 0 || 1 / v > 0)) {
+      if (i >= 0 && i < 256) {
+        this.buf[p] = VALUE_UINT8;
+        this.buf[p + 1] = i;
+        this.pos = p + 2;
+      } else {
+        this.buf[p] = VALUE_INT32;
+        this.view.setInt32(p + 1, i, true);
+        this.pos = p + 5;
+      }
+    } else {
+      this.buf[p] = VALUE_NUMBER;
+      this.view.setFloat64(p + 1, v, true);
+      this.pos = p + 9;
+    }
   }
 
   private reserve(n: number): void {
@@ -217,9 +234,28 @@ export class SectionReader {
 
   value(): number | string {
     const tag = this.u8();
-    if (tag === VALUE_NUMBER) return this.f64();
-    if (tag === VALUE_STRING) return this.str();
-    throw new SectionFormatError(`unknown value tag ${tag} at byte ${this.pos - 1}`);
+    switch (tag) {
+      case VALUE_UINT8:
+        return this.u8();
+      case VALUE_INT32: {
+        this.need(4);
+        const v = this.view.getInt32(this.pos, true);
+        this.pos += 4;
+        return v;
+      }
+      case VALUE_NUMBER:
+        return this.f64();
+      case VALUE_STRING:
+        return this.str();
+      default:
+        throw new SectionFormatError(`unknown value tag ${tag} at byte ${this.pos - 1}`);
+    }
+  }
+
+  num(): number {
+    const v = this.value();
+    if (typeof v !== 'number') throw new SectionFormatError(`a number was expected before byte ${this.pos}, found a string`);
+    return v;
   }
 
   private need(n: number): void {
@@ -252,7 +288,7 @@ function writePacked(w: SectionWriter, map: Map<unknown, unknown>): boolean {
     w.u32(map.size);
     for (const [k, v] of map) {
       if (typeof v !== 'number' || !w.value(k)) return false;
-      w.f64(v);
+      w.num(v);
     }
     return true;
   }
@@ -270,7 +306,7 @@ function writePacked(w: SectionWriter, map: Map<unknown, unknown>): boolean {
       if (f === width || name !== fields[f]) return false;
       const x = (v as Record<string, unknown>)[name];
       if (typeof x !== 'number') return false;
-      w.f64(x);
+      w.num(x);
       f++;
     }
     if (f !== width) return false;
@@ -287,7 +323,7 @@ export function readMap(r: SectionReader): Map<unknown, unknown> {
   if (kind === MAP_NUMBERS) {
     for (let i = 0; i < n; i++) {
       const k = r.value();
-      out.set(k, r.f64());
+      out.set(k, r.num());
     }
     return out;
   }
@@ -297,7 +333,7 @@ export function readMap(r: SectionReader): Map<unknown, unknown> {
   for (let i = 0; i < n; i++) {
     const k = r.value();
     const v: Record<string, number> = {};
-    for (let f = 0; f < width; f++) v[fields[f]!] = r.f64();
+    for (let f = 0; f < width; f++) v[fields[f]!] = r.num();
     out.set(k, v);
   }
   return out;
@@ -332,7 +368,7 @@ function writePackedTimers(w: SectionWriter, chains: ReadonlyMap<unknown, TimerL
     let n = 0;
     for (let t: TimerLink | undefined = head; t !== undefined; t = t.next) {
       if (!w.value(t.namespace)) return false;
-      w.f64(t.timestamp);
+      w.num(t.timestamp);
       n++;
     }
     w.patchU32(countAt, n);
@@ -350,7 +386,7 @@ export function readTimers(r: SectionReader): TimerEntry[] {
     const key = r.value();
     for (let n = r.u32(); n > 0; n--) {
       const namespace = r.value();
-      out.push([key, namespace, r.f64()]);
+      out.push([key, namespace, r.num()]);
     }
   }
   return out;
