@@ -9,7 +9,7 @@ import { keyGroupRangeFor } from '@sluice/common';
 import { DEFAULT_JOB_CONFIG, type JobConfig } from '@sluice/protocol';
 import { createOperator } from './factory.js';
 import { TaskProcessingTimeService } from '../task/processing-time.js';
-import type { OperatorContext, OperatorMetricGroup, Output, StreamOperator } from './types.js';
+import type { OperatorContext, OperatorMetricGroup, Output, RestoredOperatorState, StreamOperator } from './types.js';
 import { SubtaskCustomMetrics } from '../metrics/custom-metric-group.js';
 
 export interface OutputRecord {
@@ -92,6 +92,8 @@ export interface HarnessOptions {
   config?: Partial<JobConfig>;
   /** Initial processing time. */
   startTime?: number;
+  /** State to restore, as a checkpoint would hand it to the operator. */
+  restored?: RestoredOperatorState;
 }
 
 export class OperatorTestHarness {
@@ -120,6 +122,7 @@ export class OperatorTestHarness {
       params: options.params ?? {},
       config,
       keyGroupRange: keyGroupRangeFor(maxParallelism, parallelism, subtaskIndex),
+      ...(options.restored === undefined ? {} : { restored: options.restored }),
       processingTime: this.time,
       metrics: this.metrics,
       customMetrics: this.customMetrics.group(1, name),

@@ -46,6 +46,11 @@ export class WindowContents {
     this.table = backend.namespacedTable('window-contents');
   }
 
+  /** Every (group index, window namespace, normalized key) with contents. */
+  forEachKey(visit: (groupIndex: number, ns: Namespace, key: unknown) => void): void {
+    this.table.forEachKey(visit);
+  }
+
   add(ns: Namespace, value: unknown): void {
     const gi = this.backend.groupIndex;
     const key = this.backend.normalizedKey;

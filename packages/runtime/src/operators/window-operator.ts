@@ -40,6 +40,15 @@ export class WindowOperator implements StreamOperator, TimerTarget {
   private wctx!: WindowContextImpl;
   private sessions: KeyedTable<number[]> | undefined;
   private readonly mergeResult = new SessionMergeResult();
+  /**
+   * Fixed-size windows without allowed lateness have exactly one timer per (key, window) with
+   * contents, at the window's max timestamp: it fires and clears the window together, and a
+   * window past it takes no more elements. Such timers are rebuilt from the contents on restore
+   * instead of being checkpointed, which halves what a checkpoint walks and writes. The
+   * contents table keeps keys normalized, so this holds only while every key is a primitive;
+   * the first object key turns timer checkpointing back on.
+   */
+  private timersFromContents: boolean;
 
   constructor(spec: WindowSpec, nodeName: string) {
     this.keySelector = spec.keySelector;
@@ -51,6 +60,7 @@ export class WindowOperator implements StreamOperator, TimerTarget {
     const probe = this.merging ? undefined : spec.assigner.assignWindows(0)[0];
     this.size = probe === undefined ? 0 : probe.end - probe.start;
     this.contents = new WindowContents(spec.function, this.merging, nodeName);
+    this.timersFromContents = !this.merging && this.lateness === 0;
   }
 
   async open(ctx: OperatorContext, output: Output): Promise<void> {
@@ -64,11 +74,20 @@ export class WindowOperator implements StreamOperator, TimerTarget {
     this.wctx = new WindowContextImpl(output, ctx.processingTime);
     this.contents.open(this.backend);
     if (this.merging) this.sessions = this.backend.internalTable<number[]>('session-windows');
+    if (this.timersFromContents) {
+      this.timers.inCheckpoints = false;
+      this.rebuildTimers();
+    }
     if (this.contents.windowFn !== undefined) await openFunction(this.contents.windowFn, new OperatorRuntimeContext(ctx, this.backend));
   }
 
   processElement(value: unknown, timestamp: number | undefined): void {
-    this.backend.setCurrentKey(this.keySelector(value));
+    const key = this.keySelector(value);
+    if (typeof key === 'object' && key !== null && this.timersFromContents) {
+      this.timersFromContents = false;
+      this.timers.inCheckpoints = true;
+    }
+    this.backend.setCurrentKey(key);
     let elementTime: number;
     if (this.isEventTime) {
       if (timestamp === undefined) {
@@ -91,6 +110,22 @@ export class WindowOperator implements StreamOperator, TimerTarget {
       if (this.lateTag !== undefined) this.output.collectSide(this.lateTag, value, timestamp);
       else this.metrics.lateRecordsDropped++;
     }
+  }
+
+  /**
+   * The timer of every restored (key, window), as `onElementTrigger` registered it. Timers that
+   * came back with the checkpoint (an older format, or object keys) are not registered twice.
+   */
+  private rebuildTimers(): void {
+    const b = this.backend;
+    const first = b.keyGroupRange.start;
+    this.contents.forEachKey((gi, ns, key) => {
+      b.setCurrentKeyKnown(key, key, first + gi);
+      const maxTs = (ns as number) + this.size - 1;
+      if (this.isEventTime) this.timers.registerEventTimeTimer(ns, maxTs);
+      else this.timers.registerProcessingTimeTimer(ns, maxTs);
+    });
+    b.clearCurrentKey();
   }
 
   /** Scratch for window starts of fixed-size assigners: no allocation per record. */

@@ -117,6 +117,14 @@ export class HeapKeyedStateBackend implements CurrentKey {
     this.groupIndex = keyGroup - this.keyGroupRange.start;
   }
 
+  /** Back to no current key (as before the first record). */
+  clearCurrentKey(): void {
+    this.currentKey = undefined;
+    this.normalizedKey = undefined;
+    this.currentKeyGroup = -1;
+    this.groupIndex = -1;
+  }
+
   requireKey(): void {
     if (this.groupIndex < 0) {
       throw new StateAccessError(

@@ -79,7 +79,7 @@ export class KeyedStateSnapshot implements SnapshotGuard {
 
   private capture(groupIndex: number): void {
     const t0 = preciseNowMs();
-    this.captured[groupIndex] = this.backend.serializeGroup(groupIndex, this.timers?.sources, this.writer) ?? EMPTY;
+    this.captured[groupIndex] = this.backend.serializeGroup(groupIndex, this.timers?.inCheckpoints === true ? this.timers.sources : undefined, this.writer) ?? EMPTY;
     const took = preciseNowMs() - t0;
     if (took > this.maxCaptureMs) this.maxCaptureMs = took;
     if (--this.remaining === 0 && this.backend.snapshotGuard === this) this.backend.snapshotGuard = undefined;

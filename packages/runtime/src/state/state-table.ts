@@ -136,4 +136,11 @@ export class NamespacedTable<V> {
   restoreRaw(groupIndex: number, map: Map<Namespace, Map<unknown, V>>): void {
     this.groups[groupIndex] = map.size === 0 ? undefined : map;
   }
+
+  /** Every (group index, namespace, key) that holds a value. */
+  forEachKey(visit: (groupIndex: number, ns: Namespace, key: unknown) => void): void {
+    this.groups.forEach((g, gi) => {
+      if (g !== undefined) for (const [ns, byNs] of g) for (const key of byNs.keys()) visit(gi, ns, key);
+    });
+  }
 }

@@ -29,6 +29,11 @@ export interface TimersSnapshot {
 export class InternalTimerService {
   /** −Infinity until the first watermark. */
   currentWatermark = -Infinity;
+  /**
+   * False when the operator re-creates every timer from its state on restore (windows without
+   * allowed lateness: one timer per window's contents); checkpoints then leave timers out.
+   */
+  inCheckpoints = true;
   private readonly eventTimers: TimerQueue;
   private readonly processingTimers: TimerQueue;
   private scheduled: ScheduledCallback | undefined;
