@@ -127,14 +127,14 @@ const STATE_STRING_KEYS: BenchRun = {
 /**
  * q5 with a checkpoint every second, against the same q5 without. One pair of runs says little
  * (q5 alone varies by several percent from run to run on two shared cores), so the two
- * alternate, `pairs` times each, and the overhead compares their medians. Runs are twice as long
+ * alternate, six times each, and the overhead compares their medians. Runs are twice as long
  * as q5-p2's, for about eight checkpoints each.
  */
 const Q5_CHECKPOINTED: BenchRun = {
   ...nexmark('q5', 2, 10_000_000, 500_000, { eventRate: WINDOWED_EVENT_RATE }),
   name: 'q5-checkpointed',
   checkpointIntervalMs: 1_000,
-  comparePairs: (ctx) => (ctx.quick ? 1 : 3),
+  comparePairs: (ctx) => (ctx.quick ? 1 : 6),
 };
 
 /** 1M keys of small ValueState, checkpointed every second while updates keep flowing. */
