@@ -2,8 +2,16 @@
  * The one place the bench harness touches the engine: run a compiled job file on a fresh
  * embedded cluster and wait for its JobResult. Everything else in bench/ is engine-agnostic.
  */
+import type { Logger } from '@sluice/common';
 import { runEmbedded } from '@sluice/jobmanager';
 import type { JobArtifact, JobResult } from '@sluice/protocol';
+
+/** One completed checkpoint, as the JobMaster's checkpoint coordinator logs it. */
+export interface CompletedCheckpointInfo {
+  checkpointId: number;
+  durationMs: number;
+  bytes: number;
+}
 
 export interface RunJobOptions {
   parallelism: number;
@@ -14,6 +22,8 @@ export interface RunJobOptions {
   /** Checkpoint every this many ms into `checkpointDir`. */
   checkpointIntervalMs?: number;
   checkpointDir?: string;
+  /** Called for every completed checkpoint. */
+  onCheckpoint?(c: CompletedCheckpointInfo): void;
 }
 
 /** What the CLI would submit for `sluice run <jobFile> -p N -D k=v --buffer-timeout ms`. */
@@ -34,5 +44,25 @@ export function benchArtifact(jobFile: string, opts: RunJobOptions): JobArtifact
  * closes it. Aborting `signal` cancels the job (an unbounded job's only way to end).
  */
 export async function runJob(jobFile: string, opts: RunJobOptions, signal?: AbortSignal): Promise<JobResult> {
-  return runEmbedded(benchArtifact(jobFile, opts), signal === undefined ? {} : { signal });
+  return runEmbedded(benchArtifact(jobFile, opts), {
+    ...(signal === undefined ? {} : { signal }),
+    ...(opts.onCheckpoint === undefined ? {} : { logger: checkpointListener(opts.onCheckpoint) }),
+  });
+}
+
+/** A logger that prints nothing (the bench's output is its BENCH lines) and reports completed checkpoints. */
+function checkpointListener(onCheckpoint: (c: CompletedCheckpointInfo) => void): Logger {
+  const ignore = (): void => {};
+  const logger: Logger = {
+    debug: ignore,
+    info(msg, fields) {
+      if (msg === 'checkpoint complete' && fields !== undefined) {
+        onCheckpoint({ checkpointId: Number(fields['checkpointId']), durationMs: Number(fields['durationMs']), bytes: Number(fields['bytes']) });
+      }
+    },
+    warn: ignore,
+    error: ignore,
+    child: () => logger,
+  };
+  return logger;
 }

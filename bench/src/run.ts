@@ -11,7 +11,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readReports } from '@sluice/examples/nexmark';
-import { runJob } from './engine.js';
+import { runJob, type CompletedCheckpointInfo } from './engine.js';
 import { BrokerSession, executeKafkaRun, givenBootstrap, KAFKA_BENCH_HINT, missingBrokerTools } from './kafka/index.js';
 import { stateFigures, throughputFigures } from './measure.js';
 import { runId, selectRuns, type BenchRun, type SizeContext } from './runs.js';
@@ -105,7 +105,9 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
   const checkpointDir = join(statsDir, 'checkpoints');
   try {
     params = { ...run.params(ctx), ...(run.kind === 'throughput' ? { statsDir } : {}) };
+    const checkpoints: CompletedCheckpointInfo[] = [];
     const result = await runJob(run.jobFile, {
+      onCheckpoint: (c) => checkpoints.push(c),
       parallelism: run.parallelism,
       params,
       ...(run.bufferTimeoutMs === undefined ? {} : { bufferTimeoutMs: run.bufferTimeoutMs }),
@@ -139,13 +141,19 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
     if (run.checkpointIntervalMs !== undefined) {
       checkpointing['checkpoints'] = result.lastCheckpoint?.id ?? 0;
       checkpointing['max_pause_ms'] = result.lastCheckpoint?.maxPauseMs ?? 0;
+      // The job's final checkpoint, after its input ended, holds almost nothing.
+      const sized = checkpoints.slice(0, -1);
+      if (sized.length > 0) {
+        checkpointing['checkpoint_ms'] = median(sized.map((c) => c.durationMs));
+        checkpointing['checkpoint_mb'] = median(sized.map((c) => c.bytes)) / 2 ** 20;
+      }
     }
     return {
       ...base,
       ...timing,
       status: 'ok',
       fields: { events_per_sec: Math.round(t.eventsPerSec), p50_ms: t.p50Ms, p99_ms: t.p99Ms, ...checkpointing, ...labels },
-      detail: { ...t },
+      detail: { ...t, ...(checkpoints.length > 0 ? { checkpoints } : {}) },
     };
   } catch (e) {
     return { ...base, params, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };
@@ -189,6 +197,8 @@ async function executeComparison(run: BenchRun, ctx: SizeContext): Promise<Bench
       overhead_pct: (100 * (base - withCp)) / base,
       pairs,
       checkpoints: middle.fields['checkpoints'] ?? 0,
+      checkpoint_ms: middle.fields['checkpoint_ms'] ?? NaN,
+      checkpoint_mb: middle.fields['checkpoint_mb'] ?? NaN,
       max_pause_ms: Math.max(...withCheckpoints.map((r) => Number(r.fields['max_pause_ms'] ?? 0))),
       p50_ms: middle.fields['p50_ms'] ?? NaN,
       p99_ms: middle.fields['p99_ms'] ?? NaN,
