@@ -5,7 +5,7 @@
  * committed must be exactly what a failure-free run commits — every record once, state intact,
  * each key's end-of-input timer firing once.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -141,6 +141,29 @@ describe('savepoints', () => {
 });
 
 describe('stop with savepoint and drain; savepoints that do not fit', () => {
+  it('refuses a savepoint directory it cannot write before stopping anything; the job keeps running', async () => {
+    const out = tempDir();
+    const notADirectory = join(out, 'a-file');
+    writeFileSync(notADirectory, 'not a directory\n');
+    const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2 });
+    try {
+      const entry = await compileJob(jobPath('exactly-once.ts'));
+      const job = await embedded.submit({ entry, params: { out, events: '1000000', keys: '5', rate: '20000' }, parallelism: 1 });
+      await waitFor('committed lines', () => (committed(out).length > 1_000 ? true : undefined), 20_000);
+      const dispatcher = embedded.cluster.dispatcher;
+      await expect(dispatcher.triggerSavepoint(job.handle.jobId, join(notADirectory, 'savepoints'), 'terminate')).rejects.toMatchObject({
+        code: 'SAVEPOINT_TARGET',
+        message: expect.stringMatching(/savepoint directory .*a-file.savepoints cannot be written/),
+      });
+      expect(await dispatcher.requestJobStatus(job.handle.jobId)).toBe('RUNNING');
+      const { path } = await dispatcher.triggerSavepoint(job.handle.jobId, join(out, 'savepoints'), 'terminate');
+      expect((await job.handle.result()).status).toBe('FINISHED');
+      expect(existsSync(join(path, '_metadata'))).toBe(true);
+    } finally {
+      await embedded.close();
+    }
+  }, 60_000);
+
   it('drain sends the final watermark before the savepoint, so every key timer fires once', async () => {
     const out = tempDir();
     const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2 });

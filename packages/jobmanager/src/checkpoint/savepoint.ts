@@ -4,9 +4,9 @@
  * archived, and restored by a later job — at another parallelism, after job changes — long after
  * the job's own checkpoints were pruned.
  */
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { randomId } from '@sluice/common';
+import { describeError, randomId, SluiceError } from '@sluice/common';
 import { writeMetadata, type CheckpointMetadata } from '@sluice/runtime';
 
 /** Copies checkpoint `dir` into a new `savepoint-<job>-<id>-<random>` directory under `target`; returns its path. */
@@ -21,4 +21,22 @@ export async function copyToSavepoint(dir: string, meta: CheckpointMetadata, tar
   for (const f of files) await copyFile(join(dir, f), join(out, f));
   await writeMetadata(out, { ...meta, kind: 'savepoint' });
   return out;
+}
+
+/**
+ * Refuses (`SAVEPOINT_TARGET`) a target directory that cannot be created or written, before
+ * the savepoint is triggered: a stop-with-savepoint must not end the job and then fail the copy.
+ */
+export async function checkSavepointTarget(target: string): Promise<void> {
+  const dir = resolve(target);
+  const probe = join(dir, `.sluice-write-test-${randomId(6)}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  } catch (err) {
+    throw new SluiceError('SAVEPOINT_TARGET', `savepoint directory ${dir} cannot be written (${describeError(err)}); choose a directory this process can create and write to`, {
+      cause: err,
+    });
+  }
 }

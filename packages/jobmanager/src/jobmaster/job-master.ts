@@ -35,7 +35,7 @@ import { ExecutionGraph, type Execution, type LogicalSlot } from './execution-gr
 import { JobResultCollector } from './job-result.js';
 import { createRestartBackoff, type RestartBackoff } from './restart-strategy.js';
 import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/coordinator.js';
-import { copyToSavepoint } from '../checkpoint/savepoint.js';
+import { checkSavepointTarget, copyToSavepoint } from '../checkpoint/savepoint.js';
 import { planRestore, type RestorePlan } from '../checkpoint/restore.js';
 
 export interface JobMasterOptions {
@@ -316,6 +316,7 @@ export class JobMaster implements JobMasterGateway {
    * `targetDirectory`; with `stop` the sources end right after it and the job finishes.
    */
   async triggerSavepoint(targetDirectory: string, stop?: StopMode): Promise<{ path: string }> {
+    await checkSavepointTarget(targetDirectory);
     const done = await this.mailbox.run(() => {
       if (this.status !== 'RUNNING') {
         throw new SluiceError('SAVEPOINT_NOT_POSSIBLE', `job ${this.jobId} is ${this.status}; a savepoint needs a running job`);
@@ -325,7 +326,14 @@ export class JobMaster implements JobMasterGateway {
       return { completion: this.checkpoints.triggerNow(stop) };
     });
     const c = await done.completion;
-    const path = await copyToSavepoint(c.dir, c.meta, targetDirectory);
+    let path: string;
+    try {
+      path = await copyToSavepoint(c.dir, c.meta, targetDirectory);
+    } catch (err) {
+      // After a stop the job has ended at this checkpoint, which stays where it is: say so.
+      const resume = stop === undefined ? '' : `; the job stopped at that checkpoint, which is kept in ${c.dir}: resume from it with --from-savepoint ${c.dir}`;
+      throw new SluiceError('SAVEPOINT_FAILED', `could not copy checkpoint ${c.id} into a savepoint under ${targetDirectory}: ${describeError(err)}${resume}`, { cause: err });
+    }
     this.logger.info('savepoint written', { path, checkpointId: c.id, stop: stop ?? 'no' });
     return { path };
   }

@@ -59,7 +59,7 @@ export function errorResponse(err: unknown): RestResponse {
   if (err instanceof RestRequestError) status = err.status;
   else if (NOT_FOUND_CODES.has(code)) status = 404;
   else if (CONFLICT_CODES.has(code)) status = 409;
-  else if (code === 'CONFIGURATION') status = 400;
+  else if (code === 'CONFIGURATION' || code === 'SAVEPOINT_TARGET') status = 400;
   return { status, body: { error: { code, message: describeError(err) } } };
 }
 

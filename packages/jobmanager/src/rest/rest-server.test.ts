@@ -200,6 +200,15 @@ describe('REST API', () => {
     expect((await call(server.url, 'POST', '/jobs/b2/cancel', { force: true })).status).toBe(400);
   });
 
+  it('answers 400 when the savepoint directory cannot be written', async () => {
+    const d = fixture();
+    const server = await start(d);
+    const reply = call(server.url, 'POST', '/jobs/b2/stop', { targetDirectory: '/etc/passwd/sp' });
+    await until('the stop request', () => d.savepoints.length === 1);
+    d.savepoints[0]!.reject(new SluiceError('SAVEPOINT_TARGET', 'savepoint directory /etc/passwd/sp cannot be written (ENOTDIR)'));
+    expect(await reply).toMatchObject({ status: 400, body: { error: { code: 'SAVEPOINT_TARGET', message: expect.stringContaining('cannot be written') } } });
+  });
+
   it('answers 409 when a savepoint is asked of a job that is not running', async () => {
     const server = await start(fixture());
     const r = await call(server.url, 'POST', '/jobs/a1/savepoints', { targetDirectory: '/sp' });
