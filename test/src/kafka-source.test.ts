@@ -3,12 +3,17 @@
  * (latest, a timestamp, a group's committed offsets), topic patterns, partition discovery while
  * running, and protobuf values. Pipelines, watermarks and bad records: kafka.test.ts.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { compileJob } from '@sluice/cli';
+import { startEmbeddedCluster } from '@sluice/jobmanager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomId } from '@sluice/common';
 import { DLQ_HEADERS, headerText, type KafkaRecordWithValue } from '@sluice/kafka';
-import { runJob, sortBy } from './harness.js';
+import { jobPath, runJob, sortBy } from './harness.js';
 import { KafkaTestKit, sleep, values } from './kafka-test-kit.js';
 import type { Origin } from './jobs/kafka-read.js';
 import type { Payment } from './jobs/kafka-protobuf.js';
@@ -177,6 +182,50 @@ describe.runIf(bootstrap !== '')('KafkaSource (real broker)', () => {
     expect(headerText(dead!.headers, DLQ_HEADERS.reason)).toBe('deserialization');
     expect(headerText(dead!.headers, DLQ_HEADERS.partition)).toBe('1');
     expect(headerText(dead!.headers, DLQ_HEADERS.error)).toMatch(/not a valid protobuf sluice\.test\.Payment/);
+  });
+
+  describe('records deleted before they are read', () => {
+    it('a bounded job resumed after retention deleted the rest of its range finishes instead of waiting forever', async () => {
+      const input = await kit.topic(1);
+      const total = 3_000;
+      const padding = 'x'.repeat(2_000);
+      for (let i = 0; i < total; i += 200) {
+        await kit.producer.send({ topic: input, messages: Array.from({ length: 200 }, (_, j) => ({ value: `v${i + j} ${padding}` })) });
+      }
+      const scratch = mkdtempSync(join(tmpdir(), 'sluice-kafka-deleted-'));
+      const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2 });
+      try {
+        const entry = await compileJob(jobPath('kafka-slow-read.ts'));
+        const params = { bootstrap, topic: input, delayMs: '2', checkpointDir: join(scratch, 'checkpoints') };
+        const first = await embedded.submit({ entry, params, parallelism: 1 });
+        await sleep(1_500);
+        const { path } = await embedded.cluster.dispatcher.triggerSavepoint(first.handle.jobId, join(scratch, 'savepoints'), 'terminate');
+        const r1 = await first.handle.result();
+        expect(r1.status).toBe('FINISHED');
+        const read = r1.collected['records']?.length ?? 0;
+        expect(read).toBeGreaterThan(0);
+        expect(read).toBeLessThan(total);
+
+        // While the job is down, retention (here: DeleteRecords) removes everything left. kafkajs
+        // finds the partition's leader only in metadata it has fetched for this topic.
+        await kit.admin.fetchTopicMetadata({ topics: [input] });
+        await kit.admin.deleteTopicRecords({ topic: input, partitions: [{ partition: 0, offset: String(total) }] });
+        expect((await kit.admin.fetchTopicOffsets(input))[0]).toMatchObject({ low: String(total), high: String(total) });
+        const second = await embedded.submit({ entry, params, parallelism: 1 }, { restoreFrom: { path } });
+        const r2 = await Promise.race([
+          second.handle.result(),
+          sleep(30_000).then(() => {
+            throw new Error('the resumed bounded job did not finish within 30 s');
+          }),
+        ]);
+        expect(r2.error?.message).toBeUndefined();
+        expect(r2.status).toBe('FINISHED');
+        expect(r2.collected['records'] ?? []).toEqual([]);
+      } finally {
+        await embedded.close();
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    }, 90_000);
   });
 
   describe('metrics', () => {

@@ -19,6 +19,7 @@ export class KafkaSourceMetrics {
   private readonly lag;
   private readonly failed;
   private readonly offsetCommits;
+  private readonly deleted;
   private readonly byPartition = new Map<string, SourcePartitionMetrics>();
 
   constructor(group: MetricGroup | undefined) {
@@ -27,6 +28,7 @@ export class KafkaSourceMetrics {
     this.lag = group?.gauge('kafka_consumer_lag', 'Records in the partition after the next one the source will emit (log end offset minus position), as of the last fetch.', ['topic', 'partition']);
     this.failed = group?.counter('source_records_failed_total', 'Records that failed: could not be deserialized, or exceeded maxRecordBytes; handled by onError.', ['reason']);
     this.offsetCommits = group?.counter('kafka_source_offset_commits_total', 'Completed checkpoints\' offsets committed to the commitOffsetsToGroup consumer group, by result (failed: after retries).', ['result']);
+    this.deleted = group?.counter('kafka_source_records_deleted_total', 'Records of a bounded read that the broker deleted (retention, DeleteRecords) before the source read them; skipped.', ['topic', 'partition']);
   }
 
   /** The bound series of one partition (undefined without a metric group). */
@@ -44,6 +46,10 @@ export class KafkaSourceMetrics {
 
   failedRecord(reason: BadRecordReason): void {
     this.failed?.inc(1, { reason });
+  }
+
+  deletedRecords(topic: string, partition: number, n: number): void {
+    this.deleted?.inc(n, { topic, partition: String(partition) });
   }
 
   offsetCommit(ok: boolean): void {

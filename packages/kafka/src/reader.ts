@@ -8,9 +8,10 @@
  * partitions periodically (PartitionDiscovery) and take the ones their subtask owns.
  */
 import type { ReaderOutput, ReaderStatus, SourceReader, SourceReaderContext } from '@sluice/api';
-import { describeError, randomId } from '@sluice/common';
+import { createLogger, describeError, randomId } from '@sluice/common';
 import type { KafkaMessage } from 'kafkajs';
 import { BadRecordError, BadRecordTracker, deadLetterMessage, type BadRecordReason } from './bad-records.js';
+import { bounded, createKafkaClient, withKafkaDeadline } from './connection.js';
 import { DeadLetterWriter } from './dead-letter.js';
 import { PartitionDiscovery, partitionKey } from './discovery.js';
 import { FetchBuffer, type PartitionState } from './fetch-buffer.js';
@@ -36,6 +37,13 @@ export interface KafkaSourceCounters {
 
 /** Records per pollNext at most. */
 export const KAFKA_POLL_BURST = 1024;
+
+/**
+ * How often a bounded reader asks the broker whether a partition it waits on lost its unread
+ * records. kafkajs moves a fetch below the log's start to the start without saying so; when
+ * nothing is left before the stop offset no batch ever comes, and the read would never end.
+ */
+const DELETED_RECORDS_CHECK_MS = 5_000;
 
 export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit> {
   private readonly buffer: FetchBuffer<KafkaMessage>;
@@ -66,6 +74,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   private closed = false;
   private wakeUp: (() => void) | undefined;
   private available: Promise<void> | undefined;
+  private deletedCheck: NodeJS.Timeout | undefined;
+  private deletedCheckRun: Promise<void> | undefined;
+  private readonly log = createLogger(undefined, 'kafka-source');
 
   constructor(private readonly o: ResolvedKafkaSourceOptions<T>, ctx: SourceReaderContext) {
     this.buffer = new FetchBuffer<KafkaMessage>(o.maxBufferedRecordsPerPartition);
@@ -110,6 +121,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       else if (!this.active.includes(state)) this.active.push(state);
     }
     this.scheduleConsumerRestart();
+    this.scheduleDeletedRecordsCheck();
     this.signal();
   }
 
@@ -202,8 +214,10 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.deletedCheck);
     this.signal();
     await this.discovery?.close();
+    if (this.deletedCheckRun !== undefined) await bounded(this.deletedCheckRun, 3_000);
     this.lifecycle = this.lifecycle.then(() => this.stopConsumer());
     await this.lifecycle;
     await this.deadLetters?.close();
@@ -263,6 +277,60 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     if (this.active.length === 0 && this.consumer !== undefined) {
       this.lifecycle = this.lifecycle.then(() => this.stopConsumer());
     }
+  }
+
+  private scheduleDeletedRecordsCheck(): void {
+    if (this.deletedCheck !== undefined || this.closed || !this.active.some((s) => s.stopOffset !== undefined)) return;
+    this.deletedCheck = setTimeout(() => {
+      this.deletedCheckRun = this.checkDeletedRecords().finally(() => {
+        this.deletedCheck = undefined;
+        this.deletedCheckRun = undefined;
+        this.scheduleDeletedRecordsCheck();
+      });
+    }, DELETED_RECORDS_CHECK_MS);
+  }
+
+  /**
+   * Bounded partitions with nothing fetched to hand out: where the log starts now. Records below
+   * that start were deleted before this reader read them; they are counted, logged and skipped,
+   * which also ends a partition whose stop offset lies below the new start. Best effort: a
+   * broker that does not answer is asked again next time.
+   */
+  private async checkDeletedRecords(): Promise<void> {
+    const waiting = this.active.filter((s) => s.stopOffset !== undefined && s.queued === 0 && !this.buffer.isFinished(s));
+    if (waiting.length === 0 || this.closed || this.failure !== undefined) return;
+    const admin = createKafkaClient(this.o.connection, `deleted-records-${this.groupId}`).admin();
+    try {
+      await withKafkaDeadline(this.o.connection, 'reading log start offsets', this.o.enumerationTimeoutMs, async () => {
+        await admin.connect();
+        for (const topic of new Set(waiting.map((s) => s.topic))) {
+          const asked = waiting.filter((s) => s.topic === topic).map((s) => ({ s, position: this.buffer.position(s) }));
+          const offsets = await admin.fetchTopicOffsets(topic);
+          for (const { s, position } of asked) {
+            const low = Number(offsets.find((o) => o.partition === s.partition)?.low);
+            // Records may have arrived while the broker answered: then kafkajs is reading again.
+            if (!(low > position) || s.queued > 0 || this.buffer.position(s) !== position) continue;
+            const resumeAt = Math.min(low, s.stopOffset!);
+            this.buffer.advanceTo(s.topic, s.partition, resumeAt - 1);
+            this.metrics.deletedRecords(s.topic, s.partition, resumeAt - position);
+            this.log.warn('records were deleted before they were read; skipping them', {
+              topic: s.topic,
+              partition: s.partition,
+              skipped: `${position}..${resumeAt - 1}`,
+              count: resumeAt - position,
+              logStartOffset: low,
+              stopOffset: s.stopOffset,
+            });
+          }
+        }
+      });
+    } catch {
+      // Asked again at the next check.
+    } finally {
+      await bounded(admin.disconnect(), 2_000);
+    }
+    this.applyPauseChanges();
+    this.signal();
   }
 
   private applyPauseChanges(): void {
