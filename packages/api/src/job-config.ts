@@ -4,17 +4,13 @@
  * edge, so the runtime can trust a resolved JobConfig without re-checking it.
  */
 import { ConfigurationError } from '@sluice/common';
-import { DEFAULT_JOB_CONFIG, validateRestartStrategy, type JobConfig, type RestartStrategyConfig } from '@sluice/protocol';
+import { DEFAULT_JOB_CONFIG, RESTART_STRATEGY_DEFAULTS, validateRestartStrategy, type JobConfig, type RestartStrategyConfig } from '@sluice/protocol';
 
-/** The restart strategy of a checkpointed job that did not choose one. */
-export const DEFAULT_CHECKPOINTING_RESTART_STRATEGY: RestartStrategyConfig = Object.freeze({
-  type: 'exponential-delay',
-  initialDelayMs: 1_000,
-  maxDelayMs: 60_000,
-  multiplier: 2,
-  resetAfterMs: 3_600_000,
-  jitter: 0.1,
-});
+/**
+ * The restart strategy of a checkpointed job that did not choose one: exponential delay with the
+ * same defaults as `--restart-strategy exponential-delay` (Flink's: 1 s to 1 min, ×1.5).
+ */
+export const DEFAULT_CHECKPOINTING_RESTART_STRATEGY: RestartStrategyConfig = RESTART_STRATEGY_DEFAULTS['exponential-delay'];
 
 /** Key groups are the unit of state redistribution; more than this is never useful (Flink's bound). */
 export const UPPER_BOUND_MAX_PARALLELISM = 32768;

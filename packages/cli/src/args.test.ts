@@ -99,7 +99,7 @@ describe('parseCommandLine', () => {
     [
       'unknown restart strategy',
       ['run', 'job.ts', '--restart-strategy', 'always'],
-      "invalid value 'always' for --restart-strategy: unknown restart strategy 'always'; expected none | fixed-delay:attempts=3,delay=2s | failure-rate:max-failures=3,interval=5min,delay=1s | exponential-delay:initial=1s,max=1min,multiplier=2,reset-after=1h,jitter=0.1[,attempts=10]. Run 'sluice run --help'",
+      "invalid value 'always' for --restart-strategy: unknown restart strategy 'always'; expected none | fixed-delay:attempts=3,delay=2s | failure-rate:max-failures=3,interval=5min,delay=1s | exponential-delay:initial=1s,max=1min,multiplier=1.5,reset-after=1h,jitter=0.1[,attempts=10]. Run 'sluice run --help'",
     ],
     [
       'bad restart option',

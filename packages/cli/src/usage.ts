@@ -49,7 +49,7 @@ Options:
   --checkpoint-dir <dir>      Directory for checkpoints (default: <os tmpdir>/sluice-checkpoints)
   --restart-strategy <spec>   What a task failure does: none | fixed-delay:attempts=3,delay=2s
                               | failure-rate:max-failures=3,interval=5min,delay=1s
-                              | exponential-delay:initial=1s,max=1min,multiplier=2,
+                              | exponential-delay:initial=1s,max=1min,multiplier=1.5,
                                 reset-after=1h,jitter=0.1[,attempts=10]
   --from-savepoint <path>     Start from a savepoint (or retained checkpoint) directory
   --allow-non-restored-state  With --from-savepoint: drop the state of operators (by uid)

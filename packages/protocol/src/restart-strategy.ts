@@ -147,7 +147,7 @@ const CLI_KEYS: { readonly [T in RestartStrategyType]: Readonly<Record<string, {
 
 export const RESTART_STRATEGY_SYNTAX =
   'none | fixed-delay:attempts=3,delay=2s | failure-rate:max-failures=3,interval=5min,delay=1s | ' +
-  'exponential-delay:initial=1s,max=1min,multiplier=2,reset-after=1h,jitter=0.1[,attempts=10]';
+  'exponential-delay:initial=1s,max=1min,multiplier=1.5,reset-after=1h,jitter=0.1[,attempts=10]';
 
 /**
  * Parses the CLI form, e.g. `fixed-delay:attempts=3,delay=2s`. Keys left out take the values in
