@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileJob } from '@sluice/cli';
+import type { Logger } from '@sluice/common';
 import { startEmbeddedCluster } from '@sluice/jobmanager';
 import { jobPath, runJob } from './harness.js';
 import { waitFor } from './leaks.js';
@@ -20,6 +21,19 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** A logger that keeps warning lines (message and fields) and drops the rest. */
+function captureWarnings(into: string[]): Logger {
+  const ignore = (): void => {};
+  const logger: Logger = {
+    debug: ignore,
+    info: ignore,
+    warn: (msg, fields) => into.push(`${msg} ${JSON.stringify(fields ?? {})}`),
+    error: ignore,
+    child: () => logger,
+  };
+  return logger;
+}
 
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'sluice-eo-'));
@@ -109,7 +123,8 @@ describe('savepoints', () => {
     const events = 200_000;
     const keys = 13;
     const params = { out, events: String(events), keys: String(keys), rate: '50000', sourceParallelism: '2', interval: '200' };
-    const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 4 });
+    const warnings: string[] = [];
+    const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 4, logger: captureWarnings(warnings) });
     try {
       const entry = await compileJob(jobPath('exactly-once.ts'));
       const first = await embedded.submit({ entry, params, parallelism: 2 });
@@ -125,6 +140,8 @@ describe('savepoints', () => {
       const r2 = await second.handle.result();
       expect(r2.error?.message).toBeUndefined();
       expect(r2.status).toBe('FINISHED');
+      // Not drained: event time goes on from where it was, with no warning.
+      expect(warnings.filter((w) => w.includes('--drain'))).toEqual([]);
     } finally {
       await embedded.close();
     }
@@ -164,9 +181,11 @@ describe('stop with savepoint and drain; savepoints that do not fit', () => {
     }
   }, 60_000);
 
-  it('drain sends the final watermark before the savepoint, so every key timer fires once', async () => {
+  it('drain sends the final watermark before the savepoint, so every key timer fires once; resuming it warns', async () => {
     const out = tempDir();
-    const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2 });
+    const warnings: string[] = [];
+    const logger = captureWarnings(warnings);
+    const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2, logger });
     let path = '';
     try {
       const entry = await compileJob(jobPath('exactly-once.ts'));
@@ -174,6 +193,12 @@ describe('stop with savepoint and drain; savepoints that do not fit', () => {
       await waitFor('committed lines', () => (committed(out).length > 5_000 ? true : undefined), 20_000);
       ({ path } = await embedded.cluster.dispatcher.triggerSavepoint(job.handle.jobId, join(out, 'savepoints'), 'drain'));
       expect((await job.handle.result()).status).toBe('FINISHED');
+
+      // Resumed, the drained job's event time is over: the JobMaster says so.
+      const resumed = await embedded.submit({ entry, params: { out: tempDir(), events: '1000000', keys: '11', rate: '40000' }, parallelism: 2 }, { restoreFrom: { path } });
+      await waitFor('the drain warning', () => warnings.find((w) => w.includes('was taken with --drain')), 20_000);
+      await resumed.handle.cancel();
+      expect(warnings.find((w) => w.includes('was taken with --drain'))).toMatch(/event time of .*sequence.* is at its end/);
 
       // The savepoint does not fit a job with other operator uids: refused, naming them.
       const other = await compileJob(jobPath('keyed-state.ts'));

@@ -25,6 +25,8 @@ export interface RestorePlan {
   subtasks: Map<string, (SubtaskRestore | undefined)[]>;
   /** Per source vertex id whose splits come from the checkpoint: splits per subtask. */
   splits: Map<string, unknown[][]>;
+  /** Sources whose event time in the checkpoint is at its end (a savepoint taken with drain). */
+  drainedSources: string[];
 }
 
 export interface PlanRestoreOptions {
@@ -49,7 +51,7 @@ export async function planRestore(dir: string, meta: CheckpointMetadata, graph: 
         `Give those operators the same .uid(...) as in the job that wrote it, or pass --allow-non-restored-state to drop their state.`,
     );
   }
-  const plan: RestorePlan = { checkpointId: meta.checkpointId, subtasks: new Map(), splits: new Map() };
+  const plan: RestorePlan = { checkpointId: meta.checkpointId, subtasks: new Map(), splits: new Map(), drainedSources: [] };
   for (const v of graph.vertices) {
     const perSubtask: SubtaskRestore[] = Array.from({ length: v.parallelism }, () => ({ checkpointId: meta.checkpointId, operators: {} }));
     for (const [index, info] of v.operators.entries()) {
@@ -84,6 +86,7 @@ export async function planRestore(dir: string, meta: CheckpointMetadata, graph: 
 async function restoreSource(dir: string, op: OperatorCheckpointState, v: JobVertex, perSubtask: SubtaskRestore[], plan: RestorePlan, options: PlanRestoreOptions): Promise<void> {
   const states: { subtask: number; state: SourceOperatorState }[] = [];
   for (const h of op.operator) states.push({ subtask: h.subtask, state: deserialize(await readWholeFile(dir, h)) as SourceOperatorState });
+  if (states.length > 0 && states.every((s) => s.state.watermark === Infinity)) plan.drainedSources.push(v.name);
   if (op.parallelism === v.parallelism) {
     const splits: unknown[][] = Array.from({ length: v.parallelism }, () => []);
     for (const { subtask, state } of states) {
@@ -97,5 +100,6 @@ async function restoreSource(dir: string, op: OperatorCheckpointState, v: JobVer
   plan.splits.set(v.id, await options.assignSplits(v.id, v.parallelism, all));
   const live = states.map((s) => s.state.watermark).filter((w) => w < Infinity);
   const floor = live.length > 0 ? Math.min(...live) : states.length > 0 ? Infinity : -Infinity;
-  if (floor > -Infinity && floor < Infinity) for (const r of perSubtask) r.sourceWatermark = floor;
+  // All at the end (drained, or every input over): the end, as at the same parallelism.
+  if (floor > -Infinity) for (const r of perSubtask) r.sourceWatermark = floor;
 }

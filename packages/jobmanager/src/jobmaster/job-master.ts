@@ -147,6 +147,13 @@ export class JobMaster implements JobMasterGateway {
         plan = await this.planRestoreFrom({ id: found.meta.checkpointId, dir: found.dir, meta: found.meta }, restoreFrom.allowNonRestoredState ?? false);
         this.checkpoints.setLatest({ id: found.meta.checkpointId, dir: found.dir, meta: found.meta });
         this.logger.info('restoring from checkpoint', { path: found.dir, checkpointId: found.meta.checkpointId });
+        if (plan.drainedSources.length > 0) {
+          this.logger.warn(
+            `${found.dir} was taken with --drain: event time of ${plan.drainedSources.join(', ')} is at its end, so every record with an event time is late ` +
+              `(windows drop it) and no event-time timer will fire again; to continue where the job was, resume a savepoint taken without --drain`,
+            { checkpointId: found.meta.checkpointId },
+          );
+        }
       }
       const registered = await this.mailbox.run(() => {
         if (this.status !== 'CREATED') return undefined;
