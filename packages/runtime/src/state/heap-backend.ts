@@ -29,7 +29,7 @@ import {
   type CurrentKey,
 } from './handles.js';
 import { normalizeKey } from './keys.js';
-import { readMap, readTimers, SECTION_FORMAT, SectionFormatError, SectionReader, SectionWriter, writeMap, writeTimers, type TimerSource } from './section-codec.js';
+import { readingSection, readMap, readTimers, SECTION_FORMAT, SectionFormatError, SectionReader, SectionWriter, writeMap, writeTimers, type TimerSource } from './section-codec.js';
 import { KeyedTable, NamespacedTable, type Namespace } from './state-table.js';
 
 type Kind = StateDescriptor['kind'] | 'internal' | 'namespaced';
@@ -228,19 +228,20 @@ export class HeapKeyedStateBackend implements CurrentKey {
       else keyed.push([name, r, g]);
     }
     const w = writer;
+    const out = w.out;
     w.rewind(0);
-    w.u8(SECTION_FORMAT);
-    w.u32(keyed.length);
+    out.writeUint8(SECTION_FORMAT);
+    out.writeVarUint(keyed.length);
     for (const [name, r, g] of keyed) {
       const isMapState = r.kind === 'map';
-      w.str(name);
-      w.u8(isMapState ? 1 : 0);
+      out.writeString(name);
+      out.writeUint8(isMapState ? 1 : 0);
       writeMap(w, isMapState ? storeUserKeyMaps(g as Map<unknown, UserKeyMap<unknown, unknown>>) : g);
     }
-    w.u32(namespaced.length);
+    out.writeVarUint(namespaced.length);
     for (const [name, g] of namespaced) {
-      w.str(name);
-      w.u32(g.size);
+      out.writeString(name);
+      out.writeVarUint(g.size);
       for (const [ns, byNs] of g) {
         if (!w.value(ns)) throw new StateAccessError(`state '${name}' of operator '${this.operatorName}' has namespace ${truncateForMessage(ns)}; namespaces must be numbers or strings`);
         writeMap(w, byNs);
@@ -333,29 +334,32 @@ interface DecodedSection {
 
 function readSection(bytes: Uint8Array, keyGroup: number): DecodedSection {
   try {
-    const r = new SectionReader(bytes);
-    const format = r.u8();
-    if (format !== SECTION_FORMAT) throw new SectionFormatError(`unknown section format ${format}`);
-    const keyed: DecodedSection['keyed'] = [];
-    for (let n = r.u32(); n > 0; n--) {
-      const name = r.str();
-      const isMapState = r.u8() === 1;
-      keyed.push([name, readMap(r), isMapState]);
-    }
-    const namespaced: DecodedSection['namespaced'] = [];
-    for (let n = r.u32(); n > 0; n--) {
-      const name = r.str();
-      const byNs = new Map<Namespace, Map<unknown, unknown>>();
-      for (let m = r.u32(); m > 0; m--) {
-        const ns = r.value();
-        byNs.set(ns, readMap(r));
+    return readingSection(() => {
+      const r = new SectionReader(bytes);
+      const input = r.in;
+      const format = input.readUint8();
+      if (format !== SECTION_FORMAT) throw new SectionFormatError(`unknown section format ${format}`);
+      const keyed: DecodedSection['keyed'] = [];
+      for (let n = input.readVarUint(); n > 0; n--) {
+        const name = input.readString();
+        const isMapState = input.readUint8() === 1;
+        keyed.push([name, readMap(r), isMapState]);
       }
-      namespaced.push([name, byNs]);
-    }
-    const event = readTimers(r) as TimerEntry[];
-    const processing = readTimers(r) as TimerEntry[];
-    if (!r.atEnd) throw new SectionFormatError('bytes left over after the timers');
-    return { keyed, namespaced, event, processing };
+      const namespaced: DecodedSection['namespaced'] = [];
+      for (let n = input.readVarUint(); n > 0; n--) {
+        const name = input.readString();
+        const byNs = new Map<Namespace, Map<unknown, unknown>>();
+        for (let m = input.readVarUint(); m > 0; m--) {
+          const ns = r.value();
+          byNs.set(ns, readMap(r));
+        }
+        namespaced.push([name, byNs]);
+      }
+      const event = readTimers(r) as TimerEntry[];
+      const processing = readTimers(r) as TimerEntry[];
+      if (!r.atEnd) throw new SectionFormatError('bytes left over after the timers');
+      return { keyed, namespaced, event, processing };
+    });
   } catch (err) {
     if (!(err instanceof SectionFormatError)) throw err;
     throw new StateAccessError(`the checkpoint section of key group ${keyGroup} is malformed (${err.message}); it was not written by this version of Sluice or is damaged`);

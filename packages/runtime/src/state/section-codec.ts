@@ -17,21 +17,25 @@
  * restore sees what v8 would have restored: numbers as the same doubles (-0 and NaN included),
  * plain objects as plain objects with the same own enumerable properties in the same order.
  *
- * Layout (little-endian; `str` = u32 byte length + UTF-8; `num` = u8 tag + u8 | i32 | f64;
- * `value` = num | u8 tag + str):
+ * Layout, written with the runtime's BufferDataOutput (little-endian; `n` = unsigned LEB128
+ * varint; `str` = n byte length + UTF-8; `bytes` = n length + bytes; `num` = u8 tag + u8 | i32 |
+ * f64; `value` = num | u8 tag + str):
  *
  *   u8 2 (format 1 sections are v8 data and start with 0xFF)
- *   u32 tables, each: str name, u8 isMapState, map
- *   u32 namespaced tables, each: str name, u32 namespaces, each: value namespace, map
+ *   n tables, each: str name, u8 isMapState, map
+ *   n namespaced tables, each: str name, n namespaces, each: value namespace, map
  *   timers (event), timers (processing)
  *
- *   map:    u8 kind, then V8: u32 length + v8 bytes of the Map
- *                         NUMBERS: u32 n, n × (value key, num)
- *                         RECORDS: u32 n, u16 fields, fields × str, n × (value key, fields × num)
- *   timers: u8 kind, then NONE | V8: u32 length + v8 bytes of [key, namespace, timestamp][]
- *                         | PACKED: u32 keys, each: value key, u32 n, n × (value namespace, num timestamp)
+ *   map:    u8 kind, then V8: bytes (v8 data of the Map)
+ *                         NUMBERS: n entries, each: value key, num
+ *                         RECORDS: n entries, n fields, fields × str, each entry: value key, fields × num
+ *   timers: u8 kind, then NONE | V8: bytes (v8 data of [key, namespace, timestamp][])
+ *                         | PACKED: n keys, each: value key, i32 timers, each: value namespace, num timestamp
  */
 import { deserialize, serialize } from 'node:v8';
+import { SluiceError } from '@sluice/common';
+import { BufferDataInput } from '../serialization/data-input.js';
+import { BufferDataOutput } from '../serialization/data-output.js';
 
 export const SECTION_FORMAT = 2;
 
@@ -64,80 +68,44 @@ export interface TimerSource {
 }
 
 /**
- * A growing byte buffer for sections; one per snapshot so the buffer is reused across key
- * groups. `take()` returns a copy of what was written and starts over.
+ * Writes sections into one growing buffer, reused across the key groups of a snapshot: the
+ * runtime's BufferDataOutput (varint counts and lengths, UTF-8 strings) plus tagged values.
+ * `take()` returns a copy of what was written and starts over.
  */
 export class SectionWriter {
-  private buf: Buffer;
-  private view: DataView;
-  private pos = 0;
+  readonly out: BufferDataOutput;
 
   constructor(initialBytes = 64 * 1024) {
-    this.buf = Buffer.allocUnsafeSlow(initialBytes);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.out = new BufferDataOutput(new Uint8Array(initialBytes), { growable: true });
   }
 
   get position(): number {
-    return this.pos;
+    return this.out.pos;
   }
 
   /** Discards what was written after `position` (a shape that did not fit). */
   rewind(position: number): void {
-    this.pos = position;
+    this.out.pos = position;
   }
 
   take(): Uint8Array {
-    const out = new Uint8Array(this.pos);
-    out.set(this.buf.subarray(0, this.pos));
-    this.pos = 0;
+    const out = this.out.bytes.slice(0, this.out.pos);
+    this.out.pos = 0;
     return out;
   }
 
-  u8(v: number): void {
-    this.reserve(1);
-    this.buf[this.pos++] = v;
-  }
-
-  u16(v: number): void {
-    this.reserve(2);
-    this.view.setUint16(this.pos, v, true);
-    this.pos += 2;
-  }
-
-  u32(v: number): void {
-    this.reserve(4);
-    this.view.setUint32(this.pos, v, true);
-    this.pos += 4;
-  }
-
-  str(s: string): void {
-    this.reserve(4 + 3 * s.length);
-    const n = this.buf.write(s, this.pos + 4, 'utf8');
-    this.view.setUint32(this.pos, n, true);
-    this.pos += 4 + n;
-  }
-
-  /** Overwrites four bytes written earlier (a count known only afterwards). */
-  patchU32(at: number, v: number): void {
-    this.view.setUint32(at, v, true);
-  }
-
-  bytes(b: Uint8Array): void {
-    this.u32(b.length);
-    this.reserve(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  /** A number or string with its tag; false (nothing written) for any other value. */
+  /**
+   * A number or string with its tag; false (nothing written) for any other value, and for a
+   * string with a lone surrogate, which UTF-8 cannot carry (v8's serializer keeps it).
+   */
   value(v: unknown): boolean {
     if (typeof v === 'number') {
       this.num(v);
       return true;
     }
-    if (typeof v === 'string') {
-      this.u8(VALUE_STRING);
-      this.str(v);
+    if (typeof v === 'string' && isWellFormed(v)) {
+      this.out.writeUint8(VALUE_STRING);
+      this.out.writeString(v);
       return true;
     }
     return false;
@@ -145,121 +113,55 @@ export class SectionWriter {
 
   /** A number with its tag: small integers in 1 or 4 bytes, anything else (-0 too) as a float64. */
   num(v: number): void {
-    this.reserve(9);
-    const p = this.pos;
+    const out = this.out;
     const i = v | 0;
     if (i === v && (i !== 0 || 1 / v > 0)) {
       if (i >= 0 && i < 256) {
-        this.buf[p] = VALUE_UINT8;
-        this.buf[p + 1] = i;
-        this.pos = p + 2;
+        out.writeUint8(VALUE_UINT8);
+        out.writeUint8(i);
       } else {
-        this.buf[p] = VALUE_INT32;
-        this.view.setInt32(p + 1, i, true);
-        this.pos = p + 5;
+        out.writeUint8(VALUE_INT32);
+        out.writeInt32(i);
       }
     } else {
-      this.buf[p] = VALUE_NUMBER;
-      this.view.setFloat64(p + 1, v, true);
-      this.pos = p + 9;
+      out.writeUint8(VALUE_NUMBER);
+      out.writeFloat64(v);
     }
-  }
-
-  private reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafeSlow(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 }
 
+/** Reads what SectionWriter wrote; reading past the end throws SectionFormatError. */
 export class SectionReader {
-  private readonly buf: Buffer;
-  private readonly view: DataView;
-  private pos = 0;
+  readonly in: BufferDataInput;
 
   constructor(bytes: Uint8Array) {
-    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.in = new BufferDataInput(bytes);
   }
 
   get atEnd(): boolean {
-    return this.pos === this.buf.length;
-  }
-
-  u8(): number {
-    this.need(1);
-    return this.buf[this.pos++]!;
-  }
-
-  u16(): number {
-    this.need(2);
-    const v = this.view.getUint16(this.pos, true);
-    this.pos += 2;
-    return v;
-  }
-
-  u32(): number {
-    this.need(4);
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
-  }
-
-  f64(): number {
-    this.need(8);
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
-  }
-
-  str(): string {
-    const n = this.u32();
-    this.need(n);
-    const s = this.buf.toString('utf8', this.pos, this.pos + n);
-    this.pos += n;
-    return s;
-  }
-
-  bytes(): Uint8Array {
-    const n = this.u32();
-    this.need(n);
-    const b = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return b;
+    return this.in.pos === this.in.end;
   }
 
   value(): number | string {
-    const tag = this.u8();
+    const tag = this.in.readUint8();
     switch (tag) {
       case VALUE_UINT8:
-        return this.u8();
-      case VALUE_INT32: {
-        this.need(4);
-        const v = this.view.getInt32(this.pos, true);
-        this.pos += 4;
-        return v;
-      }
+        return this.in.readUint8();
+      case VALUE_INT32:
+        return this.in.readInt32();
       case VALUE_NUMBER:
-        return this.f64();
+        return this.in.readFloat64();
       case VALUE_STRING:
-        return this.str();
+        return this.in.readString();
       default:
-        throw new SectionFormatError(`unknown value tag ${tag} at byte ${this.pos - 1}`);
+        throw new SectionFormatError(`unknown value tag ${tag} at byte ${this.in.pos - 1}`);
     }
   }
 
   num(): number {
     const v = this.value();
-    if (typeof v !== 'number') throw new SectionFormatError(`a number was expected before byte ${this.pos}, found a string`);
+    if (typeof v !== 'number') throw new SectionFormatError(`a number was expected before byte ${this.in.pos}, found a string`);
     return v;
-  }
-
-  private need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new SectionFormatError(`section ends at byte ${this.buf.length}, ${n} more bytes expected at byte ${this.pos}`);
   }
 }
 
@@ -267,13 +169,23 @@ export class SectionFormatError extends Error {
   override name = 'SectionFormatError';
 }
 
+/** Runs `read`, reporting a section that ends too early as a SectionFormatError. */
+export function readingSection<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof SluiceError && err.code === 'CORRUPT_BATCH') throw new SectionFormatError(`the section ends too early (${err.message.split(';')[0]})`);
+    throw err;
+  }
+}
+
 /** Writes a map's entries packed when their shape allows, else as v8 data. */
 export function writeMap(w: SectionWriter, map: Map<unknown, unknown>): void {
   const start = w.position;
   if (!writePacked(w, map)) {
     w.rewind(start);
-    w.u8(MAP_V8);
-    w.bytes(serialize(map));
+    w.out.writeUint8(MAP_V8);
+    w.out.writeBytes(serialize(map));
   }
 }
 
@@ -284,8 +196,8 @@ function writePacked(w: SectionWriter, map: Map<unknown, unknown>): boolean {
     break;
   }
   if (typeof first === 'number') {
-    w.u8(MAP_NUMBERS);
-    w.u32(map.size);
+    w.out.writeUint8(MAP_NUMBERS);
+    w.out.writeVarUint(map.size);
     for (const [k, v] of map) {
       if (typeof v !== 'number' || !w.value(k)) return false;
       w.num(v);
@@ -295,10 +207,10 @@ function writePacked(w: SectionWriter, map: Map<unknown, unknown>): boolean {
   const fields = numberRecordFields(first);
   if (fields === undefined) return false;
   const width = fields.length;
-  w.u8(MAP_RECORDS);
-  w.u32(map.size);
-  w.u16(width);
-  for (const f of fields) w.str(f);
+  w.out.writeUint8(MAP_RECORDS);
+  w.out.writeVarUint(map.size);
+  w.out.writeVarUint(width);
+  for (const f of fields) w.out.writeString(f);
   for (const [k, v] of map) {
     if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype || !w.value(k)) return false;
     let f = 0;
@@ -315,11 +227,12 @@ function writePacked(w: SectionWriter, map: Map<unknown, unknown>): boolean {
 }
 
 export function readMap(r: SectionReader): Map<unknown, unknown> {
-  const kind = r.u8();
-  if (kind === MAP_V8) return deserialize(r.bytes()) as Map<unknown, unknown>;
+  const input = r.in;
+  const kind = input.readUint8();
+  if (kind === MAP_V8) return deserialize(input.readBytes()) as Map<unknown, unknown>;
   if (kind !== MAP_NUMBERS && kind !== MAP_RECORDS) throw new SectionFormatError(`unknown map encoding ${kind}`);
   const out = new Map<unknown, unknown>();
-  const n = r.u32();
+  const n = input.readVarUint();
   if (kind === MAP_NUMBERS) {
     for (let i = 0; i < n; i++) {
       const k = r.value();
@@ -327,9 +240,9 @@ export function readMap(r: SectionReader): Map<unknown, unknown> {
     }
     return out;
   }
-  const width = r.u16();
+  const width = input.readVarUint();
   const fields: string[] = [];
-  for (let f = 0; f < width; f++) fields.push(r.str());
+  for (let f = 0; f < width; f++) fields.push(input.readString());
   for (let i = 0; i < n; i++) {
     const k = r.value();
     const v: Record<string, number> = {};
@@ -343,7 +256,7 @@ export function readMap(r: SectionReader): Map<unknown, unknown> {
 export function writeTimers(w: SectionWriter, source: TimerSource | undefined, keyGroup: number): boolean {
   const chains = source?.chainsOfGroup(keyGroup);
   if (chains === undefined) {
-    w.u8(TIMERS_NONE);
+    w.out.writeUint8(TIMERS_NONE);
     return false;
   }
   const start = w.position;
@@ -351,45 +264,56 @@ export function writeTimers(w: SectionWriter, source: TimerSource | undefined, k
     w.rewind(start);
     const entries: TimerEntry[] = [];
     for (const head of chains.values()) for (let t: TimerLink | undefined = head; t !== undefined; t = t.next) entries.push([t.key, t.namespace, t.timestamp]);
-    w.u8(TIMERS_V8);
-    w.bytes(serialize(entries));
+    w.out.writeUint8(TIMERS_V8);
+    w.out.writeBytes(serialize(entries));
   }
   return true;
 }
 
 /** Per key: the key once (its first timer's), the count, then each timer's namespace and timestamp. */
 function writePackedTimers(w: SectionWriter, chains: ReadonlyMap<unknown, TimerLink>): boolean {
-  w.u8(TIMERS_PACKED);
-  w.u32(chains.size);
+  w.out.writeUint8(TIMERS_PACKED);
+  w.out.writeVarUint(chains.size);
   for (const head of chains.values()) {
     if (!w.value(head.key)) return false;
+    // The count is known only after the walk: a fixed-width slot, filled in afterwards.
     const countAt = w.position;
-    w.u32(0);
+    w.out.writeInt32(0);
     let n = 0;
     for (let t: TimerLink | undefined = head; t !== undefined; t = t.next) {
       if (!w.value(t.namespace)) return false;
       w.num(t.timestamp);
       n++;
     }
-    w.patchU32(countAt, n);
+    const b = w.out.bytes;
+    b[countAt] = n & 0xff;
+    b[countAt + 1] = (n >>> 8) & 0xff;
+    b[countAt + 2] = (n >>> 16) & 0xff;
+    b[countAt + 3] = n >>> 24;
   }
   return true;
 }
 
 export function readTimers(r: SectionReader): TimerEntry[] {
-  const kind = r.u8();
+  const input = r.in;
+  const kind = input.readUint8();
   if (kind === TIMERS_NONE) return [];
-  if (kind === TIMERS_V8) return deserialize(r.bytes()) as TimerEntry[];
+  if (kind === TIMERS_V8) return deserialize(input.readBytes()) as TimerEntry[];
   if (kind !== TIMERS_PACKED) throw new SectionFormatError(`unknown timer encoding ${kind}`);
   const out: TimerEntry[] = [];
-  for (let keys = r.u32(); keys > 0; keys--) {
+  for (let keys = input.readVarUint(); keys > 0; keys--) {
     const key = r.value();
-    for (let n = r.u32(); n > 0; n--) {
+    for (let n = input.readInt32(); n > 0; n--) {
       const namespace = r.value();
       out.push([key, namespace, r.num()]);
     }
   }
   return out;
+}
+
+/** String.prototype.isWellFormed (Node ≥ 20; only in TypeScript's ES2024 lib): no lone surrogates. */
+function isWellFormed(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 /** The field names of a plain object whose own enumerable properties are all numbers; else undefined. */
@@ -401,5 +325,5 @@ function numberRecordFields(v: unknown): string[] | undefined {
     if (name === '__proto__' || !Object.hasOwn(v, name) || typeof (v as Record<string, unknown>)[name] !== 'number') return undefined;
     fields.push(name);
   }
-  return fields.length === 0 || fields.length > 0xffff ? undefined : fields;
+  return fields.length === 0 ? undefined : fields;
 }
