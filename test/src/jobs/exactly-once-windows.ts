@@ -12,12 +12,11 @@
  * the input.
  *
  * Params: out (directory, required), events (default 200000), keys (default 40), rate (records/s,
- * default 50000), failures (default 0), interval (checkpoint ms, default 100).
+ * default 50000), failures (default 0), interval (checkpoint ms, default 100); see
+ * `checkpointedSequence`.
  */
-import { join } from 'node:path';
 import {
   SlidingEventTimeWindows,
-  WatermarkStrategy,
   type AggregateFunction,
   type Collector,
   type ProcessWindowFunction,
@@ -25,7 +24,7 @@ import {
   type StreamExecutionEnvironment,
   type WindowContext,
 } from '@sluice/api';
-import { TransactionalFileSink } from './exactly-once.js';
+import { checkpointedSequence, FailureInjector, TransactionalFileSink } from './exactly-once.js';
 
 export const WINDOW_MS = 1000;
 export const SLIDE_MS = 250;
@@ -54,29 +53,19 @@ const countAndSum: AggregateFunction<number, CountSum, CountSum> = {
 };
 
 class LabelWindow implements ProcessWindowFunction<CountSum, WindowLine, string> {
-  private failAfter = Infinity;
-  private fired = 0;
-  private attempt = 0;
+  private readonly failure: FailureInjector;
 
-  constructor(
-    private readonly failures: number,
-    private readonly failBefore: number,
-  ) {}
+  constructor(failures: number, failBefore: number) {
+    this.failure = new FailureInjector(failures, failBefore, 300, 3_000);
+  }
 
   open(ctx: RuntimeContext): void {
-    const info = ctx.getTaskInfo();
-    this.attempt = info.attempt;
-    if (info.attempt < this.failures && info.subtaskIndex === info.attempt % info.parallelism) {
-      this.failAfter = 300 + Math.floor(Math.random() * 3_000);
-    }
+    this.failure.open(ctx);
   }
 
   process(key: string, ctx: WindowContext, results: Iterable<CountSum>, out: Collector<WindowLine>): void {
     const start = ctx.window().start;
-    if (++this.fired >= this.failAfter && start < this.failBefore) {
-      if (this.attempt % 2 === 1) process.exit(3); // the worker thread dies, as in a crash
-      throw new Error(`injected failure after ${this.fired} windows (attempt ${this.attempt})`);
-    }
+    this.failure.call(start, 'windows');
     for (const r of results) out.collect({ key, start, count: r.count, sum: r.sum });
   }
 }
@@ -102,21 +91,9 @@ export function expectedWindows(events: number, keys: number): WindowLine[] {
 }
 
 export default function build(env: StreamExecutionEnvironment): void {
-  const out = env.params.out;
-  if (out === undefined) throw new Error('exactly-once-windows job needs -D out=<directory>');
-  const events = Number(env.params.events ?? '200000');
   const keys = Number(env.params.keys ?? '40');
-  const failures = Number(env.params.failures ?? '0');
-  env.setJobName('exactly-once-windows');
-  env.enableCheckpointing(Number(env.params.interval ?? '100'), { dir: join(out, '.checkpoints'), retained: 2 });
-  env.setRestartStrategy({ type: 'fixed-delay', attempts: failures + 2, delayMs: 50 });
-  env
-    .fromGenerator(
-      { count: events, seed: 1, name: 'sequence', ratePerSecond: Number(env.params.rate ?? '50000'), generate: (seq) => seq },
-      WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner((seq) => seq),
-    )
-    .setParallelism(1)
-    .uid('sequence')
+  const { out, events, failures, sequence } = checkpointedSequence(env, 'exactly-once-windows', { events: 200_000, rate: 50_000 });
+  sequence
     .keyBy((seq) => `k${seq % keys}`)
     .window(SlidingEventTimeWindows.of(WINDOW_MS, SLIDE_MS))
     .aggregate(countAndSum, new LabelWindow(failures, Math.floor(events * 0.7)))

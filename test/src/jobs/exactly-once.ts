@@ -27,6 +27,7 @@ import {
   type Sink,
   type SinkWriter,
   type SinkWriterContext,
+  type DataStream,
   type StreamExecutionEnvironment,
   type ValueState,
 } from '@sluice/api';
@@ -39,33 +40,57 @@ export interface Line {
   final?: true;
 }
 
-export class CountAndSum implements KeyedProcessFunction<number, number, Line> {
-  private count!: ValueState<number>;
-  private sum!: ValueState<number>;
+/**
+ * The injected failures: while the job's attempt number is below `failures`, subtask
+ * `attempt % parallelism` dies after a random number (`from` + up to `spread`) of calls — even
+ * attempts by throwing, odd ones by ending its worker thread — but only for input positions
+ * before `failBefore`.
+ */
+export class FailureInjector {
   private failAfter = Infinity;
-  private seen = 0;
+  private calls = 0;
   private attempt = 0;
 
   constructor(
     private readonly failures: number,
     private readonly failBefore: number,
+    private readonly from: number,
+    private readonly spread: number,
   ) {}
+
+  open(ctx: RuntimeContext): void {
+    const info = ctx.getTaskInfo();
+    this.attempt = info.attempt;
+    if (info.attempt < this.failures && info.subtaskIndex === info.attempt % info.parallelism) {
+      this.failAfter = this.from + Math.floor(Math.random() * this.spread);
+    }
+  }
+
+  /** Counts a call at input position `at`; fails when its time has come. */
+  call(at: number, what: string): void {
+    if (++this.calls < this.failAfter || at >= this.failBefore) return;
+    if (this.attempt % 2 === 1) process.exit(3); // the worker thread dies, as in a crash
+    throw new Error(`injected failure after ${this.calls} ${what} (attempt ${this.attempt})`);
+  }
+}
+
+export class CountAndSum implements KeyedProcessFunction<number, number, Line> {
+  private count!: ValueState<number>;
+  private sum!: ValueState<number>;
+  private readonly failure: FailureInjector;
+
+  constructor(failures: number, failBefore: number) {
+    this.failure = new FailureInjector(failures, failBefore, 2_000, 10_000);
+  }
 
   open(ctx: RuntimeContext): void {
     this.count = ctx.getState(new ValueStateDescriptor<number>('count', 0));
     this.sum = ctx.getState(new ValueStateDescriptor<number>('sum', 0));
-    const info = ctx.getTaskInfo();
-    this.attempt = info.attempt;
-    if (info.attempt < this.failures && info.subtaskIndex === info.attempt % info.parallelism) {
-      this.failAfter = 2_000 + Math.floor(Math.random() * 10_000);
-    }
+    this.failure.open(ctx);
   }
 
   processElement(seq: number, ctx: KeyedProcessContext<number>, out: Collector<Line>): void {
-    if (++this.seen >= this.failAfter && seq < this.failBefore) {
-      if (this.attempt % 2 === 1) process.exit(3); // the worker thread dies, as in a crash
-      throw new Error(`injected failure after ${this.seen} records (attempt ${this.attempt})`);
-    }
+    this.failure.call(seq, 'records');
     const count = this.count.value()! + 1;
     const sum = this.sum.value()! + seq;
     if (count === 1) ctx.timerService().registerEventTimeTimer(Number.MAX_SAFE_INTEGER);
@@ -155,23 +180,38 @@ class TransactionalFileWriter<T> implements SinkWriter<T> {
   }
 }
 
-export default function build(env: StreamExecutionEnvironment): void {
+/**
+ * What both exactly-once jobs start with: the output directory, checkpoints into it every
+ * `interval` ms, a fixed-delay restart strategy that outlasts the injected failures, and the
+ * sequence generator (event time = the sequence number) at `sourceParallelism` (default 1).
+ */
+export function checkpointedSequence(env: StreamExecutionEnvironment, jobName: string, defaults: { events: number; rate: number }): {
+  out: string;
+  events: number;
+  failures: number;
+  sequence: DataStream<number>;
+} {
   const out = env.params.out;
-  if (out === undefined) throw new Error('exactly-once job needs -D out=<directory>');
-  const events = Number(env.params.events ?? '300000');
-  const keys = Number(env.params.keys ?? '50');
-  const rate = Number(env.params.rate ?? '60000');
+  if (out === undefined) throw new Error(`${jobName} job needs -D out=<directory>`);
+  const events = Number(env.params.events ?? String(defaults.events));
   const failures = Number(env.params.failures ?? '0');
-  env.setJobName('exactly-once');
+  env.setJobName(jobName);
   env.enableCheckpointing(Number(env.params.interval ?? '100'), { dir: join(out, '.checkpoints'), retained: 2 });
   env.setRestartStrategy({ type: 'fixed-delay', attempts: failures + 2, delayMs: 50 });
-  env
+  const sequence = env
     .fromGenerator(
-      { count: events, seed: 1, name: 'sequence', ratePerSecond: rate, generate: (seq) => seq },
+      { count: events, seed: 1, name: 'sequence', ratePerSecond: Number(env.params.rate ?? String(defaults.rate)), generate: (seq) => seq },
       WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner((seq) => seq),
     )
     .setParallelism(Number(env.params.sourceParallelism ?? '1'))
-    .uid('sequence')
+    .uid('sequence');
+  return { out, events, failures, sequence };
+}
+
+export default function build(env: StreamExecutionEnvironment): void {
+  const keys = Number(env.params.keys ?? '50');
+  const { out, events, failures, sequence } = checkpointedSequence(env, 'exactly-once', { events: 300_000, rate: 60_000 });
+  sequence
     .keyBy((seq) => seq % keys)
     .process(new CountAndSum(failures, Math.floor(events * 0.7)))
     .uid('count-and-sum')
