@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileJob } from '@sluice/cli';
 import type { Logger } from '@sluice/common';
-import { startEmbeddedCluster } from '@sluice/jobmanager';
+import { startEmbeddedCluster, type CheckpointsResponse } from '@sluice/jobmanager';
 import { jobPath, runJob } from './harness.js';
 import { waitFor } from './leaks.js';
 import { committedLines as committed, type Line } from './jobs/exactly-once.js';
@@ -162,12 +162,19 @@ describe('stop with savepoint and drain; savepoints that do not fit', () => {
     const out = tempDir();
     const notADirectory = join(out, 'a-file');
     writeFileSync(notADirectory, 'not a directory\n');
-    const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2 });
+    const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2, restPort: 0 });
     try {
       const entry = await compileJob(jobPath('exactly-once.ts'));
       const job = await embedded.submit({ entry, params: { out, events: '1000000', keys: '5', rate: '20000' }, parallelism: 1 });
       await waitFor('committed lines', () => (committed(out).length > 1_000 ? true : undefined), 20_000);
       const dispatcher = embedded.cluster.dispatcher;
+
+      // Committed lines mean completed checkpoints; the REST API counts them and names the latest.
+      const stats = (await fetch(`${embedded.restUrl}/jobs/${job.handle.jobId}/checkpoints`).then((r) => r.json())) as CheckpointsResponse;
+      expect(stats.counts.completed).toBeGreaterThan(0);
+      expect(stats.latest).toMatchObject({ restored: false, id: expect.any(Number), sizeBytes: expect.any(Number) });
+      expect(existsSync(join(stats.latest!.path, '_metadata'))).toBe(true);
+
       await expect(dispatcher.triggerSavepoint(job.handle.jobId, join(notADirectory, 'savepoints'), 'terminate')).rejects.toMatchObject({
         code: 'SAVEPOINT_TARGET',
         message: expect.stringMatching(/savepoint directory .*a-file.savepoints cannot be written/),

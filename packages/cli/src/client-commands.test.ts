@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SluiceError } from '@sluice/common';
 import { createRestServer, JobNotFoundError, type RestServer } from '@sluice/jobmanager';
-import type { DispatcherGateway, JobOverview, JobResult, JobStatus, StopMode } from '@sluice/protocol';
+import type { CheckpointStatistics, DispatcherGateway, JobOverview, JobResult, JobStatus, StopMode } from '@sluice/protocol';
 import { runCli, type CliDependencies } from './cli.js';
 import { formatJobList } from './client-commands.js';
 import { createRestClient } from './rest-client.js';
@@ -40,6 +40,9 @@ class TestingDispatcherGateway implements DispatcherGateway {
     if (job.status !== 'RUNNING') throw new SluiceError('SAVEPOINT_NOT_POSSIBLE', `job ${jobId} is ${job.status}; a savepoint needs a running job`);
     this.savepoints.push({ jobId, dir, stop });
     return { path: `${dir}/savepoint-012345-${this.savepoints.length}` };
+  }
+  async requestCheckpointStatistics(): Promise<CheckpointStatistics> {
+    throw new Error('unused');
   }
   private job(jobId: string): JobOverview {
     const j = this.jobs.get(jobId);

@@ -6,6 +6,7 @@
  */
 import type { CheckpointAck, CheckpointDecline, StopMode } from './checkpoint.js';
 import type {
+  CheckpointStatistics,
   CollectedRecords,
   JobOverview,
   JobResult,
@@ -31,6 +32,8 @@ export interface DispatcherGateway {
   requestJobResult(jobId: string): Promise<JobResult>;
   /** See JobMasterGateway.triggerSavepoint. */
   triggerSavepoint(jobId: string, targetDirectory: string, stop?: StopMode): Promise<{ path: string }>;
+  /** The job's checkpoint counts and latest checkpoint, running or ended. */
+  requestCheckpointStatistics(jobId: string): Promise<CheckpointStatistics>;
 }
 
 export interface JobMasterGateway {

@@ -169,6 +169,30 @@ export interface CollectedRecords {
   records: unknown[];
 }
 
+/** A job's checkpoints so far, as its JobMaster counts them (REST `GET /jobs/:id/checkpoints`). */
+export interface CheckpointStatistics {
+  counts: {
+    completed: number;
+    /** Declined, timed out or not written (abandoned by a restart or the job's end: not counted). */
+    failed: number;
+    inProgress: number;
+  };
+  /** The latest completed checkpoint, or the one the job was restored from; absent before either. */
+  latest?: {
+    id: number;
+    /** Its directory: `--from-savepoint` accepts it. */
+    path: string;
+    /** True when it is the checkpoint or savepoint the job started from (no figures of its own). */
+    restored: boolean;
+    durationMs?: number;
+    sizeBytes?: number;
+    /** Longest barrier alignment, synchronous part and processing hold over the subtasks. */
+    alignmentMs?: number;
+    syncMs?: number;
+    maxPauseMs?: number;
+  };
+}
+
 export interface JobOverview {
   jobId: string;
   jobName: string;

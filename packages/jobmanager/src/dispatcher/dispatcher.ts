@@ -7,6 +7,7 @@
 import { createLogger, describeError, SluiceError, systemClock, type Clock, type Logger } from '@sluice/common';
 import {
   Mailbox,
+  type CheckpointStatistics,
   type DispatcherGateway,
   type JobMasterGateway,
   type JobOverview,
@@ -34,6 +35,8 @@ export interface JobMasterService {
    * state; one in another process would return what it last reported, or undefined.
    */
   metricsSnapshot?(): JobMetricsSnapshot | undefined;
+  /** The job's checkpoint statistics, like `metricsSnapshot` (undefined: not known here). */
+  checkpointStatistics?(): CheckpointStatistics | undefined;
 }
 
 export interface JobMasterContext {
@@ -184,6 +187,12 @@ export class Dispatcher implements DispatcherGateway {
     return jm.triggerSavepoint(targetDirectory, stop);
   }
 
+  async requestCheckpointStatistics(jobId: string): Promise<CheckpointStatistics> {
+    const stats = (await this.entry(jobId)).jobMaster.checkpointStatistics?.();
+    if (stats === undefined) throw new SluiceError('NOT_FOUND', `the JobMaster of job ${jobId} does not report checkpoint statistics here`);
+    return stats;
+  }
+
   /**
    * Metrics of every job whose JobMaster can report them, running and ended (the metrics
    * registry decides how long ended ones stay exported). Synchronous, for scrape time: it only
@@ -208,6 +217,7 @@ export class Dispatcher implements DispatcherGateway {
       cancelJob: (id) => this.cancelJob(id),
       requestJobResult: (id) => this.requestJobResult(id),
       triggerSavepoint: (id, dir, stop) => this.triggerSavepoint(id, dir, stop),
+      requestCheckpointStatistics: (id) => this.requestCheckpointStatistics(id),
     };
   }
 

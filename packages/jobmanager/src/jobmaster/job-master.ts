@@ -15,6 +15,7 @@ import {
   type JobResult,
   type JobStatus,
   type CheckpointAck,
+  type CheckpointStatistics,
   type CheckpointDecline,
   type JobConfig,
   type JobSubmission,
@@ -199,6 +200,20 @@ export class JobMaster implements JobMasterGateway {
     if (this.runningSince !== undefined) s.runningSince = this.runningSince;
     if (this.endTime !== undefined) s.endTime = this.endTime;
     return s;
+  }
+
+  /** Checkpoint counts and the latest checkpoint; a synchronous read like `metricsSnapshot`. */
+  checkpointStatistics(): CheckpointStatistics {
+    const st = this.checkpoints.stats;
+    const out: CheckpointStatistics = { counts: { completed: st.completed, failed: st.failed, inProgress: st.inProgress } };
+    const last = this.checkpoints.latestCompleted();
+    if (last !== undefined) {
+      const own = st.completed > 0 && st.lastCompletedId === last.id;
+      out.latest = own
+        ? { id: last.id, path: last.dir, restored: false, durationMs: st.lastDurationMs, sizeBytes: st.lastSizeBytes, alignmentMs: st.lastAlignmentMs, syncMs: st.lastSyncMs, maxPauseMs: st.lastMaxPauseMs }
+        : { id: last.id, path: last.dir, restored: true };
+    }
+    return out;
   }
 
   /** Stops serving the gateway; call once the job is terminal (or after cancel()). */

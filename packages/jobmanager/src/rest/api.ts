@@ -4,6 +4,7 @@
  *
  *   GET  /jobs                    → JobsResponse
  *   GET  /jobs/:id                → JobDetailsResponse
+ *   GET  /jobs/:id/checkpoints    → CheckpointsResponse
  *   POST /jobs/:id/savepoints     SavepointRequest → SavepointResponse (when the savepoint is complete)
  *   POST /jobs/:id/stop           StopRequest → SavepointResponse (then the job ends FINISHED)
  *   POST /jobs/:id/cancel         (empty or {}) → CancelResponse (202: cancelling has begun)
@@ -12,7 +13,7 @@
  * method, 409 job not running, 413 body too large, 500 anything else.
  */
 import type { SerializedError } from '@sluice/common';
-import type { JobOverview, JobResult, JobStatus } from '@sluice/protocol';
+import type { CheckpointStatistics, JobOverview, JobResult, JobStatus } from '@sluice/protocol';
 
 export interface JobsResponse {
   /** Oldest first. */
@@ -30,6 +31,11 @@ export interface RestJobResult extends Omit<JobResult, 'jobId' | 'jobName' | 'co
 export interface JobDetailsResponse extends JobOverview {
   /** Present once the job has ended (FINISHED, FAILED or CANCELED). */
   result?: RestJobResult;
+}
+
+/** Checkpoint counts and the latest checkpoint of a job, running or ended. */
+export interface CheckpointsResponse extends CheckpointStatistics {
+  jobId: string;
 }
 
 export interface SavepointRequest {

@@ -4,13 +4,13 @@
  */
 import { describeError, SluiceError } from '@sluice/common';
 import { TERMINAL_JOB_STATUSES, type DispatcherGateway, type JobResult } from '@sluice/protocol';
-import type { CancelResponse, JobDetailsResponse, JobsResponse, RestErrorResponse, RestJobResult, SavepointResponse } from './api.js';
+import type { CancelResponse, CheckpointsResponse, JobDetailsResponse, JobsResponse, RestErrorResponse, RestJobResult, SavepointResponse } from './api.js';
 import { emptyRequest, RestRequestError, savepointRequest, stopRequest } from './requests.js';
 import type { Route } from './routes.js';
 
 export interface RestResponse {
   status: number;
-  body: JobsResponse | JobDetailsResponse | SavepointResponse | CancelResponse | RestErrorResponse;
+  body: JobsResponse | JobDetailsResponse | CheckpointsResponse | SavepointResponse | CancelResponse | RestErrorResponse;
 }
 
 export async function handleRoute(route: Route, body: unknown, dispatcher: DispatcherGateway): Promise<RestResponse> {
@@ -27,6 +27,10 @@ export async function handleRoute(route: Route, body: unknown, dispatcher: Dispa
       const details: JobDetailsResponse = { ...overview, status };
       if (TERMINAL_JOB_STATUSES.has(status)) details.result = restResult(await dispatcher.requestJobResult(route.jobId));
       return { status: 200, body: details };
+    }
+    case 'checkpointStatistics': {
+      const stats = await dispatcher.requestCheckpointStatistics(route.jobId);
+      return { status: 200, body: { jobId: route.jobId, ...stats } };
     }
     case 'triggerSavepoint': {
       const request = savepointRequest(body);

@@ -2,7 +2,7 @@ import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { createServer as createTcpServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SluiceError } from '@sluice/common';
-import { TERMINAL_JOB_STATUSES, type DispatcherGateway, type JobOverview, type JobResult, type JobStatus, type JobSubmission, type StopMode } from '@sluice/protocol';
+import { TERMINAL_JOB_STATUSES, type CheckpointStatistics, type DispatcherGateway, type JobOverview, type JobResult, type JobStatus, type JobSubmission, type StopMode } from '@sluice/protocol';
 import { JobNotFoundError } from '../dispatcher/dispatcher.js';
 import { createRestServer, RestPortInUseError, type RestServer, type RestServerOptions } from './rest-server.js';
 
@@ -49,6 +49,10 @@ class TestingDispatcherGateway implements DispatcherGateway {
     const r = this.job(jobId).result;
     if (r === undefined) throw new Error('the fake only answers for ended jobs');
     return r;
+  }
+  async requestCheckpointStatistics(jobId: string): Promise<CheckpointStatistics> {
+    this.job(jobId);
+    return { counts: { completed: 3, failed: 1, inProgress: 0 }, latest: { id: 4, path: `/ck/${jobId}/chk-4`, restored: false, durationMs: 40, sizeBytes: 2048, alignmentMs: 1, syncMs: 0.5, maxPauseMs: 2 } };
   }
   triggerSavepoint(jobId: string, dir: string, stop?: StopMode): Promise<{ path: string }> {
     const job = this.job(jobId);
@@ -156,7 +160,7 @@ describe('REST API', () => {
     }
     const route = await call(server.url, 'GET', '/overview');
     expect(route.status).toBe(404);
-    expect(route.body).toEqual({ error: { code: 'NOT_FOUND', message: expect.stringMatching(/^no such resource: \/overview; this API serves GET \/jobs, GET \/jobs\/:jobId, POST/) } });
+    expect(route.body).toEqual({ error: { code: 'NOT_FOUND', message: expect.stringMatching(/^no such resource: \/overview; this API serves GET \/jobs, GET \/jobs\/:jobId, GET \/jobs\/:jobId\/checkpoints, POST/) } });
     expect((await call(server.url, 'GET', '/jobs/a1/savepoints/extra')).status).toBe(404);
     const wrong = await call(server.url, 'DELETE', '/jobs/a1');
     expect(wrong.status).toBe(405);
@@ -198,6 +202,16 @@ describe('REST API', () => {
     const ended = await call(server.url, 'POST', '/jobs/a1/cancel');
     expect(ended).toEqual(expect.objectContaining({ status: 409, body: { error: { code: 'JOB_NOT_RUNNING', message: 'job a1 has already ended (FINISHED); there is nothing to cancel' } } }));
     expect((await call(server.url, 'POST', '/jobs/b2/cancel', { force: true })).status).toBe(400);
+  });
+
+  it('serves a job\'s checkpoint statistics, and 404 for an unknown job', async () => {
+    const server = await start(fixture());
+    expect(await call(server.url, 'GET', '/jobs/b2/checkpoints')).toMatchObject({
+      status: 200,
+      body: { jobId: 'b2', counts: { completed: 3, failed: 1, inProgress: 0 }, latest: { id: 4, path: '/ck/b2/chk-4', restored: false, sizeBytes: 2048 } },
+    });
+    expect((await call(server.url, 'GET', '/jobs/nope/checkpoints')).status).toBe(404);
+    expect((await call(server.url, 'POST', '/jobs/b2/checkpoints')).status).toBe(405);
   });
 
   it('answers 400 when the savepoint directory cannot be written', async () => {

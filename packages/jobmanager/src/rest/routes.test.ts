@@ -9,6 +9,7 @@ describe('matchRoute', () => {
     ['GET', '/jobs/abc', 'route', { name: 'jobDetails', jobId: 'abc' }],
     ['GET', '/jobs/a%20b', 'route', { name: 'jobDetails', jobId: 'a b' }],
     ['POST', '/jobs/abc/savepoints', 'route', { name: 'triggerSavepoint', jobId: 'abc' }],
+    ['GET', '/jobs/abc/checkpoints', 'route', { name: 'checkpointStatistics', jobId: 'abc' }],
     ['POST', '/jobs/abc/stop/', 'route', { name: 'stopJob', jobId: 'abc' }],
     ['POST', '/jobs/abc/cancel', 'route', { name: 'cancelJob', jobId: 'abc' }],
     ['GET', '/', 'notFound', undefined],

@@ -6,6 +6,7 @@
 export type Route =
   | { name: 'listJobs' }
   | { name: 'jobDetails'; jobId: string }
+  | { name: 'checkpointStatistics'; jobId: string }
   | { name: 'triggerSavepoint'; jobId: string }
   | { name: 'stopJob'; jobId: string }
   | { name: 'cancelJob'; jobId: string };
@@ -27,6 +28,7 @@ interface RouteSpec {
 const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', pattern: ['jobs'], name: 'listJobs' },
   { method: 'GET', pattern: ['jobs', ':jobId'], name: 'jobDetails' },
+  { method: 'GET', pattern: ['jobs', ':jobId', 'checkpoints'], name: 'checkpointStatistics' },
   { method: 'POST', pattern: ['jobs', ':jobId', 'savepoints'], name: 'triggerSavepoint' },
   { method: 'POST', pattern: ['jobs', ':jobId', 'stop'], name: 'stopJob' },
   { method: 'POST', pattern: ['jobs', ':jobId', 'cancel'], name: 'cancelJob' },
@@ -86,6 +88,7 @@ function toRoute(name: RouteName, jobId: string): Route {
     case 'listJobs':
       return { name };
     case 'jobDetails':
+    case 'checkpointStatistics':
     case 'triggerSavepoint':
     case 'stopJob':
     case 'cancelJob':
