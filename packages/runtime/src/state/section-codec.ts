@@ -12,8 +12,9 @@
  *   - map values that are all plain objects with the same number-valued fields in the same
  *     order (accumulators, small records): the field names once per map, then the numbers.
  *
- * A map or timer list with anything else in it (other key types, strings or objects as values,
- * mixed shapes, class instances) is written whole by v8's serializer, as before. Either way a
+ * A map or timer list with anything else in it (other key types, strings with lone surrogates,
+ * strings or objects as values, mixed shapes, class instances) is written whole by v8's
+ * serializer, as before. Either way a
  * restore sees what v8 would have restored: numbers as the same doubles (-0 and NaN included),
  * plain objects as plain objects with the same own enumerable properties in the same order.
  *
@@ -130,7 +131,7 @@ export class SectionWriter {
   }
 }
 
-/** Reads what SectionWriter wrote; reading past the end throws SectionFormatError. */
+/** Reads what SectionWriter wrote; wrap reads in `readingSection` so a short section throws SectionFormatError. */
 export class SectionReader {
   readonly in: BufferDataInput;
 
