@@ -16,7 +16,6 @@ import {
   type StateDescriptor,
   type ValueState,
 } from '@sluice/api';
-import { deserialize, serialize } from 'node:v8';
 import { keyGroupFor, truncateForMessage, type KeyGroupRange } from '@sluice/common';
 import { KeyRoutingError, StateAccessError } from './errors.js';
 import {
@@ -29,7 +28,8 @@ import {
   type CurrentKey,
 } from './handles.js';
 import { normalizeKey } from './keys.js';
-import { readingSection, readMap, readTimers, SECTION_FORMAT, SectionFormatError, SectionReader, SectionWriter, writeMap, writeTimers, type TimerSource } from './section-codec.js';
+import { readSection, SectionFormatError, SectionWriter, writeSection, type DecodedSection, type SectionContents, type TimerSource } from './section-codec.js';
+import type { TimersSnapshot } from './timer-service.js';
 import { KeyedTable, NamespacedTable, type Namespace } from './state-table.js';
 
 type Kind = StateDescriptor['kind'] | 'internal' | 'namespaced';
@@ -47,14 +47,6 @@ export interface KeyGroupSnapshot {
   namespaced: Record<string, [Namespace, unknown, unknown][]>;
 }
 
-/**
- * A key group's section in checkpoint format 1: v8 data of the tables by state name, then
- * timers as `[key, namespace, timestamp]`. Still read; format 2 sections are section-codec.ts's.
- */
-type SerializedGroupV1 = [keyed: [string, Map<unknown, unknown>, isMapState: boolean][], namespaced: [string, Map<Namespace, Map<unknown, unknown>>][], event: TimerEntry[], processing: TimerEntry[]];
-type TimerEntry = [unknown, Namespace, number];
-/** The v8 serializer's first byte (its version tag): how a format 1 section starts. */
-const V8_VERSION_TAG = 0xff;
 /** MapState values are UserKeyMaps (a Map plus the original object keys), stored as a pair. */
 type StoredUserKeyMap = [entries: Map<unknown, unknown>, originals: Map<string, unknown> | undefined];
 
@@ -79,7 +71,7 @@ export class HeapKeyedStateBackend implements CurrentKey {
    */
   snapshotGuard: SnapshotGuard | undefined = undefined;
   /** Timers restored with the key groups, waiting for the operator's timer service. */
-  private restoredTimers: { keyGroup: number; event: TimerEntry[]; processing: TimerEntry[] }[] = [];
+  private restoredTimers: TimersSnapshot[] = [];
 
   constructor(
     readonly maxParallelism: number,
@@ -214,46 +206,19 @@ export class HeapKeyedStateBackend implements CurrentKey {
 
   /**
    * One key group (by group index) as checkpoint bytes — every table's live map and the given
-   * timers, in section-codec.ts's format, built in `writer` (which starts over) — or undefined
-   * when the group holds nothing.
+   * timers, in section-codec.ts's format, built in `writer` — or undefined when the group holds
+   * nothing.
    */
   serializeGroup(groupIndex: number, timers: { event: TimerSource; processing: TimerSource } | undefined, writer = new SectionWriter()): Uint8Array | undefined {
-    const keyGroup = groupIndex + this.keyGroupRange.start;
-    const keyed: [string, Registered, Map<unknown, unknown>][] = [];
-    const namespaced: [string, Map<Namespace, Map<unknown, unknown>>][] = [];
+    const contents: SectionContents = { keyed: [], namespaced: [] };
     for (const [name, r] of this.states) {
       const g = r.table.rawGroup(groupIndex);
       if (g === undefined) continue;
-      if (r.table instanceof NamespacedTable) namespaced.push([name, g as Map<Namespace, Map<unknown, unknown>>]);
-      else keyed.push([name, r, g]);
+      if (r.table instanceof NamespacedTable) contents.namespaced.push([name, g as Map<Namespace, Map<unknown, unknown>>]);
+      else if (r.kind === 'map') contents.keyed.push([name, storeUserKeyMaps(g as Map<unknown, UserKeyMap<unknown, unknown>>), true]);
+      else contents.keyed.push([name, g, false]);
     }
-    const w = writer;
-    const out = w.out;
-    w.rewind(0);
-    out.writeUint8(SECTION_FORMAT);
-    out.writeVarUint(keyed.length);
-    for (const [name, r, g] of keyed) {
-      const isMapState = r.kind === 'map';
-      out.writeString(name);
-      out.writeUint8(isMapState ? 1 : 0);
-      writeMap(w, isMapState ? storeUserKeyMaps(g as Map<unknown, UserKeyMap<unknown, unknown>>) : g);
-    }
-    out.writeVarUint(namespaced.length);
-    for (const [name, g] of namespaced) {
-      out.writeString(name);
-      out.writeVarUint(g.size);
-      for (const [ns, byNs] of g) {
-        if (!w.value(ns)) throw new StateAccessError(`state '${name}' of operator '${this.operatorName}' has namespace ${truncateForMessage(ns)}; namespaces must be numbers or strings`);
-        writeMap(w, byNs);
-      }
-    }
-    const eventTimers = writeTimers(w, timers?.event, keyGroup);
-    const processingTimers = writeTimers(w, timers?.processing, keyGroup);
-    if (keyed.length === 0 && namespaced.length === 0 && !eventTimers && !processingTimers) {
-      w.rewind(0);
-      return undefined;
-    }
-    return w.take();
+    return writeSection(writer, contents, timers, groupIndex + this.keyGroupRange.start, this.operatorName);
   }
 
   /**
@@ -264,7 +229,14 @@ export class HeapKeyedStateBackend implements CurrentKey {
   restoreSerializedGroup(keyGroup: number, bytes: Uint8Array): void {
     this.checkOwned(keyGroup);
     const gi = keyGroup - this.keyGroupRange.start;
-    const { keyed, namespaced, event, processing } = bytes[0] === V8_VERSION_TAG ? readSectionV1(bytes) : readSection(bytes, keyGroup);
+    let section: DecodedSection;
+    try {
+      section = readSection(bytes);
+    } catch (err) {
+      if (!(err instanceof SectionFormatError)) throw err;
+      throw new StateAccessError(`the checkpoint section of key group ${keyGroup} is malformed (${err.message}); it was not written by this version of Sluice or is damaged`);
+    }
+    const { keyed, namespaced, event, processing } = section;
     for (const [name, map, isMapState] of keyed) {
       const r = this.states.get(name) ?? this.rawTable(name, false);
       (r.table as KeyedTable<unknown>).restoreRaw(gi, isMapState ? loadUserKeyMaps(map as Map<unknown, StoredUserKeyMap>) : map);
@@ -277,7 +249,7 @@ export class HeapKeyedStateBackend implements CurrentKey {
   }
 
   /** Timers restored with key groups (once; the operator's timer service re-registers them). */
-  takeRestoredTimers(): { keyGroup: number; event: TimerEntry[]; processing: TimerEntry[] }[] {
+  takeRestoredTimers(): TimersSnapshot[] {
     const out = this.restoredTimers;
     this.restoredTimers = [];
     return out;
@@ -323,52 +295,6 @@ export class HeapKeyedStateBackend implements CurrentKey {
     this.states.set(name, { kind, table: table as unknown as Registered['table'], handle });
     return handle;
   }
-}
-
-interface DecodedSection {
-  keyed: [name: string, map: Map<unknown, unknown>, isMapState: boolean][];
-  namespaced: [name: string, map: Map<Namespace, Map<unknown, unknown>>][];
-  event: TimerEntry[];
-  processing: TimerEntry[];
-}
-
-function readSection(bytes: Uint8Array, keyGroup: number): DecodedSection {
-  try {
-    return readingSection(() => {
-      const r = new SectionReader(bytes);
-      const input = r.in;
-      const format = input.readUint8();
-      if (format !== SECTION_FORMAT) throw new SectionFormatError(`unknown section format ${format}`);
-      const keyed: DecodedSection['keyed'] = [];
-      for (let n = input.readVarUint(); n > 0; n--) {
-        const name = input.readString();
-        const isMapState = input.readUint8() === 1;
-        keyed.push([name, readMap(r), isMapState]);
-      }
-      const namespaced: DecodedSection['namespaced'] = [];
-      for (let n = input.readVarUint(); n > 0; n--) {
-        const name = input.readString();
-        const byNs = new Map<Namespace, Map<unknown, unknown>>();
-        for (let m = input.readVarUint(); m > 0; m--) {
-          const ns = r.value();
-          byNs.set(ns, readMap(r));
-        }
-        namespaced.push([name, byNs]);
-      }
-      const event = readTimers(r) as TimerEntry[];
-      const processing = readTimers(r) as TimerEntry[];
-      if (!r.atEnd) throw new SectionFormatError('bytes left over after the timers');
-      return { keyed, namespaced, event, processing };
-    });
-  } catch (err) {
-    if (!(err instanceof SectionFormatError)) throw err;
-    throw new StateAccessError(`the checkpoint section of key group ${keyGroup} is malformed (${err.message}); it was not written by this version of Sluice or is damaged`);
-  }
-}
-
-function readSectionV1(bytes: Uint8Array): DecodedSection {
-  const [keyed, namespaced, event, processing] = deserialize(bytes) as SerializedGroupV1;
-  return { keyed, namespaced, event, processing };
 }
 
 function storeUserKeyMaps(group: Map<unknown, UserKeyMap<unknown, unknown>>): Map<unknown, unknown> {

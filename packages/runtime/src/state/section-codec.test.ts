@@ -1,6 +1,6 @@
 import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { readingSection, readMap, readTimers, SectionFormatError, SectionReader, SectionWriter, writeMap, writeTimers, type TimerLink, type TimerSource } from './section-codec.js';
+import { readingSection, readMap, readTimers, SectionFormatError, SectionReader, SectionWriter, writeMap, writeTimers, type TimerEntry, type TimerLink, type TimerSource } from './section-codec.js';
 
 function roundTrip(map: Map<unknown, unknown>): { back: Map<unknown, unknown>; bytes: Uint8Array } {
   const w = new SectionWriter(16);
@@ -16,7 +16,7 @@ function roundTrip(map: Map<unknown, unknown>): { back: Map<unknown, unknown>; b
 const kindOf = (bytes: Uint8Array): number => bytes[0]!;
 
 /** Timers as TimerQueue links them: per key, a list. */
-function timerSource(timers: [unknown, unknown, number][]): TimerSource {
+function timerSource(timers: TimerEntry[]): TimerSource {
   const chains = new Map<unknown, TimerLink>();
   for (const [key, namespace, timestamp] of timers) {
     const norm = typeof key === 'object' ? JSON.stringify(key) : key;
@@ -113,16 +113,16 @@ describe('section codec: maps', () => {
 });
 
 describe('section codec: timers', () => {
-  const read = (bytes: Uint8Array): [unknown, unknown, number][] => {
+  const read = (bytes: Uint8Array): TimerEntry[] => {
     const r = new SectionReader(bytes);
     const out = readTimers(r);
     expect(r.atEnd).toBe(true);
     return out;
   };
-  const sorted = (xs: [unknown, unknown, number][]): [unknown, unknown, number][] => [...xs].sort((a, b) => a[2] - b[2]);
+  const sorted = (xs: TimerEntry[]): TimerEntry[] => [...xs].sort((a, b) => a[2] - b[2]);
 
   it('packs timers with number or string keys and namespaces, one key entry per key', () => {
-    const timers: [unknown, unknown, number][] = [];
+    const timers: TimerEntry[] = [];
     for (let k = 0; k < 100; k++) for (let w = 0; w < 5; w++) timers.push([k % 2 === 0 ? k : `user-${k}`, w % 2 === 0 ? w * 2000 : `ns-${w}`, k * 10 + w]);
     const w = new SectionWriter(8);
     writeTimers(w, timerSource(timers), 7);
@@ -132,7 +132,7 @@ describe('section codec: timers', () => {
   });
 
   it('writes timers with object keys as v8 data', () => {
-    const timers: [unknown, unknown, number][] = [
+    const timers: TimerEntry[] = [
       [{ user: 1 }, 0, 5],
       [{ user: 2 }, 0, 6],
     ];

@@ -34,9 +34,11 @@
  *                         | PACKED: n keys, each: value key, i32 timers, each: value namespace, num timestamp
  */
 import { deserialize, serialize } from 'node:v8';
-import { SluiceError } from '@sluice/common';
+import { SluiceError, truncateForMessage } from '@sluice/common';
 import { BufferDataInput } from '../serialization/data-input.js';
 import { BufferDataOutput } from '../serialization/data-output.js';
+import { StateAccessError } from './errors.js';
+import type { Namespace } from './state-table.js';
 
 export const SECTION_FORMAT = 2;
 
@@ -53,12 +55,20 @@ const VALUE_STRING = 1;
 const VALUE_UINT8 = 2;
 const VALUE_INT32 = 3;
 
-export type TimerEntry = [key: unknown, namespace: unknown, timestamp: number];
+export type TimerEntry = [key: unknown, namespace: Namespace, timestamp: number];
+
+/**
+ * A key group's section in checkpoint format 1: v8 data of the tables by state name, then
+ * timers as `[key, namespace, timestamp]`. Still read.
+ */
+type SectionV1 = [keyed: SectionContents['keyed'], namespaced: SectionContents['namespaced'], event: TimerEntry[], processing: TimerEntry[]];
+/** The v8 serializer's first byte (its version tag): how a format 1 section starts. */
+const V8_VERSION_TAG = 0xff;
 
 /** A timer as the codec reads it: one of a key's timers, linked to that key's next one. */
 export interface TimerLink {
   readonly key: unknown;
-  readonly namespace: unknown;
+  readonly namespace: Namespace;
   readonly timestamp: number;
   readonly next: TimerLink | undefined;
 }
@@ -178,6 +188,86 @@ export function readingSection<T>(read: () => T): T {
     if (err instanceof SluiceError && err.code === 'CORRUPT_BATCH') throw new SectionFormatError(`the section ends too early (${err.message.split(';')[0]})`);
     throw err;
   }
+}
+
+/** What one key group holds, as the backend hands it over and gets it back. */
+export interface SectionContents {
+  /** Tables of the default namespace: name, the group's map, whether its values are stored MapState maps. */
+  keyed: [name: string, map: Map<unknown, unknown>, isMapState: boolean][];
+  /** Tables by namespace (window contents): name, namespace → the group's map. */
+  namespaced: [name: string, map: Map<Namespace, Map<unknown, unknown>>][];
+}
+
+export interface DecodedSection extends SectionContents {
+  event: TimerEntry[];
+  processing: TimerEntry[];
+}
+
+/**
+ * One key group's section (format 2), built in `w` (which starts over); undefined when the group
+ * holds no state and no timers. Throws StateAccessError for a namespace that is neither a number
+ * nor a string, naming `owner` (the operator).
+ */
+export function writeSection(w: SectionWriter, contents: SectionContents, timers: { event: TimerSource; processing: TimerSource } | undefined, keyGroup: number, owner: string): Uint8Array | undefined {
+  const out = w.out;
+  w.rewind(0);
+  out.writeUint8(SECTION_FORMAT);
+  out.writeVarUint(contents.keyed.length);
+  for (const [name, map, isMapState] of contents.keyed) {
+    out.writeString(name);
+    out.writeUint8(isMapState ? 1 : 0);
+    writeMap(w, map);
+  }
+  out.writeVarUint(contents.namespaced.length);
+  for (const [name, byNamespace] of contents.namespaced) {
+    out.writeString(name);
+    out.writeVarUint(byNamespace.size);
+    for (const [ns, map] of byNamespace) {
+      if (!w.value(ns)) throw new StateAccessError(`state '${name}' of operator '${owner}' has namespace ${truncateForMessage(ns)}; namespaces must be numbers or strings`);
+      writeMap(w, map);
+    }
+  }
+  const eventTimers = writeTimers(w, timers?.event, keyGroup);
+  const processingTimers = writeTimers(w, timers?.processing, keyGroup);
+  if (contents.keyed.length === 0 && contents.namespaced.length === 0 && !eventTimers && !processingTimers) {
+    w.rewind(0);
+    return undefined;
+  }
+  return w.take();
+}
+
+/** Reads a section of either format; a damaged one throws SectionFormatError. */
+export function readSection(bytes: Uint8Array): DecodedSection {
+  if (bytes[0] === V8_VERSION_TAG) {
+    const [keyed, namespaced, event, processing] = deserialize(bytes) as SectionV1;
+    return { keyed, namespaced, event, processing };
+  }
+  return readingSection(() => {
+    const r = new SectionReader(bytes);
+    const input = r.in;
+    const format = input.readUint8();
+    if (format !== SECTION_FORMAT) throw new SectionFormatError(`unknown section format ${format}`);
+    const keyed: DecodedSection['keyed'] = [];
+    for (let n = input.readVarUint(); n > 0; n--) {
+      const name = input.readString();
+      const isMapState = input.readUint8() === 1;
+      keyed.push([name, readMap(r), isMapState]);
+    }
+    const namespaced: DecodedSection['namespaced'] = [];
+    for (let n = input.readVarUint(); n > 0; n--) {
+      const name = input.readString();
+      const byNamespace = new Map<Namespace, Map<unknown, unknown>>();
+      for (let m = input.readVarUint(); m > 0; m--) {
+        const ns = r.value();
+        byNamespace.set(ns, readMap(r));
+      }
+      namespaced.push([name, byNamespace]);
+    }
+    const event = readTimers(r);
+    const processing = readTimers(r);
+    if (!r.atEnd) throw new SectionFormatError('bytes left over after the timers');
+    return { keyed, namespaced, event, processing };
+  });
 }
 
 /** Writes a map's entries packed when their shape allows, else as v8 data. */

@@ -111,14 +111,6 @@ export class TimerQueue implements TimerSource {
     return top;
   }
 
-  /** The timers of one key group as plain data: `[key, namespace, timestamp]`. */
-  snapshotGroup(keyGroup: number): [unknown, Namespace, number][] {
-    const byKey = this.index[keyGroup - this.firstGroup];
-    const out: [unknown, Namespace, number][] = [];
-    if (byKey !== undefined) for (const head of byKey.values()) for (let t: Timer | undefined = head; t !== undefined; t = t.next) out.push([t.key, t.namespace, t.timestamp]);
-    return out;
-  }
-
   /** One key group's timers: per normalized key, the head of that key's list (for checkpoints). */
   chainsOfGroup(keyGroup: number): ReadonlyMap<unknown, Timer> | undefined {
     const byKey = this.index[keyGroup - this.firstGroup];

@@ -75,11 +75,15 @@ describe('InternalTimerService', () => {
     b.setCurrentKey('x');
     timers.registerEventTimeTimer(0, 42);
     timers.registerProcessingTimeTimer(0, 7);
-    const snap = timers.snapshotKeyGroup(b.currentKeyGroup);
-    expect(snap.event).toEqual([['x', 0, 42]]);
-    expect(snap.processing).toEqual([['x', 0, 7]]);
+    // Through the key group's checkpoint section, as a restore sees it.
+    const section = b.serializeGroup(b.groupIndex, timers.sources)!;
+    const restored = new HeapKeyedStateBackend(128, { start: 0, end: 127 }, 'restored');
+    restored.restoreSerializedGroup(b.currentKeyGroup, section);
+    const [snap] = restored.takeRestoredTimers();
+    expect(snap!.event).toEqual([['x', 0, 42]]);
+    expect(snap!.processing).toEqual([['x', 0, 7]]);
     const other = setup();
-    other.timers.restoreKeyGroup(snap);
+    other.timers.restoreKeyGroup(snap!);
     other.timers.advanceWatermark(50);
     other.time.advanceTo(10);
     expect(other.fired).toEqual(['event x@42/0', 'proc x@7/0']);

@@ -9,7 +9,7 @@ import { keyGroupFor } from '@sluice/common';
 import type { ProcessingTimeService, ScheduledCallback } from '../operators/types.js';
 import type { HeapKeyedStateBackend } from './heap-backend.js';
 import { normalizeKey } from './keys.js';
-import type { TimerSource } from './section-codec.js';
+import type { TimerEntry, TimerSource } from './section-codec.js';
 import type { Namespace } from './state-table.js';
 import { TimerQueue, type Timer } from './timer-queue.js';
 
@@ -20,10 +20,11 @@ export interface TimerTarget {
   onProcessingTime(timer: Timer): void;
 }
 
+/** One key group's timers as a checkpoint restores them. */
 export interface TimersSnapshot {
   keyGroup: number;
-  event: [unknown, Namespace, number][];
-  processing: [unknown, Namespace, number][];
+  event: TimerEntry[];
+  processing: TimerEntry[];
 }
 
 export class InternalTimerService {
@@ -101,10 +102,6 @@ export class InternalTimerService {
 
   numProcessingTimers(): number {
     return this.processingTimers.size;
-  }
-
-  snapshotKeyGroup(keyGroup: number): TimersSnapshot {
-    return { keyGroup, event: this.eventTimers.snapshotGroup(keyGroup), processing: this.processingTimers.snapshotGroup(keyGroup) };
   }
 
   /** The timers by domain, for checkpoints (`HeapKeyedStateBackend.serializeGroup`). */
