@@ -40,15 +40,6 @@ export class WindowOperator implements StreamOperator, TimerTarget {
   private wctx!: WindowContextImpl;
   private sessions: KeyedTable<number[]> | undefined;
   private readonly mergeResult = new SessionMergeResult();
-  /**
-   * Fixed-size windows without allowed lateness have exactly one timer per (key, window) with
-   * contents, at the window's max timestamp: it fires and clears the window together, and a
-   * window past it takes no more elements. Such timers are rebuilt from the contents on restore
-   * instead of being checkpointed, which halves what a checkpoint walks and writes. The
-   * contents table keeps keys normalized, so this holds only while every key is a primitive;
-   * the first object key turns timer checkpointing back on.
-   */
-  private timersFromContents: boolean;
 
   constructor(spec: WindowSpec, nodeName: string) {
     this.keySelector = spec.keySelector;
@@ -60,7 +51,6 @@ export class WindowOperator implements StreamOperator, TimerTarget {
     const probe = this.merging ? undefined : spec.assigner.assignWindows(0)[0];
     this.size = probe === undefined ? 0 : probe.end - probe.start;
     this.contents = new WindowContents(spec.function, this.merging, nodeName);
-    this.timersFromContents = !this.merging && this.lateness === 0;
   }
 
   async open(ctx: OperatorContext, output: Output): Promise<void> {
@@ -74,7 +64,13 @@ export class WindowOperator implements StreamOperator, TimerTarget {
     this.wctx = new WindowContextImpl(output, ctx.processingTime);
     this.contents.open(this.backend);
     if (this.merging) this.sessions = this.backend.internalTable<number[]>('session-windows');
-    if (this.timersFromContents) {
+    // Fixed-size windows without allowed lateness have exactly one timer per (key, window) with
+    // contents, at the window's max timestamp: it fires and clears the window together, and a
+    // window past it takes no more elements. Such timers are rebuilt from the contents on restore
+    // instead of being checkpointed, which halves what a checkpoint walks and writes. The
+    // contents keep keys normalized, so this holds only while every key is a primitive: the
+    // first object key turns timer checkpointing back on (processElement).
+    if (!this.merging && this.lateness === 0) {
       this.timers.inCheckpoints = false;
       this.rebuildTimers();
     }
@@ -83,10 +79,7 @@ export class WindowOperator implements StreamOperator, TimerTarget {
 
   processElement(value: unknown, timestamp: number | undefined): void {
     const key = this.keySelector(value);
-    if (typeof key === 'object' && key !== null && this.timersFromContents) {
-      this.timersFromContents = false;
-      this.timers.inCheckpoints = true;
-    }
+    if (typeof key === 'object' && key !== null) this.timers.inCheckpoints = true;
     this.backend.setCurrentKey(key);
     let elementTime: number;
     if (this.isEventTime) {
