@@ -565,11 +565,9 @@ export class JobMaster implements JobMasterGateway {
     const input = { jobId: this.jobId, jobName: this.submission.jobName, status, durationMs: Math.max(0, this.clock.nowMs() - this.startTime), executions: this.graph.executions };
     const result = this.results.build(status === 'FAILED' && this.failure !== undefined ? { ...input, error: this.failure } : input);
     if (this.restarts > 0) result.restarts = this.restarts;
-    const last = this.checkpoints.latestCompleted();
+    const last = this.checkpointStatistics().latest;
     if (last !== undefined) {
-      const st = this.checkpoints.stats;
-      const own = st.lastCompletedId === last.id && st.completed > 0;
-      result.lastCheckpoint = { id: last.id, path: last.dir, durationMs: own ? st.lastDurationMs : 0, bytes: own ? st.lastSizeBytes : 0, maxPauseMs: own ? st.lastMaxPauseMs : 0 };
+      result.lastCheckpoint = { id: last.id, path: last.path, durationMs: last.durationMs ?? 0, bytes: last.sizeBytes ?? 0, maxPauseMs: last.maxPauseMs ?? 0 };
     }
     this.result = result;
     this.logger.info(`job ${status}`, { durationMs: this.result.durationMs });

@@ -9,8 +9,9 @@
  *   POST /jobs/:id/stop           StopRequest → SavepointResponse (then the job ends FINISHED)
  *   POST /jobs/:id/cancel         (empty or {}) → CancelResponse (202: cancelling has begun)
  *
- * Every error is a RestErrorResponse: 400 malformed body, 404 unknown job or route, 405 wrong
- * method, 409 job not running, 413 body too large, 500 anything else.
+ * Every error is a RestErrorResponse: 400 malformed body or a savepoint directory this process
+ * cannot write, 404 unknown job or route, 405 wrong method, 409 job not running, 413 body too
+ * large, 500 anything else.
  */
 import type { SerializedError } from '@sluice/common';
 import type { CheckpointStatistics, JobOverview, JobResult, JobStatus } from '@sluice/protocol';
