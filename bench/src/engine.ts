@@ -2,7 +2,7 @@
  * The one place the bench harness touches the engine: run a compiled job file on a fresh
  * embedded cluster and wait for its JobResult. Everything else in bench/ is engine-agnostic.
  */
-import type { Logger } from '@sluice/common';
+import { silentLogger, type Logger } from '@sluice/common';
 import { runEmbedded } from '@sluice/jobmanager';
 import type { JobArtifact, JobResult } from '@sluice/protocol';
 
@@ -52,16 +52,13 @@ export async function runJob(jobFile: string, opts: RunJobOptions, signal?: Abor
 
 /** A logger that prints nothing (the bench's output is its BENCH lines) and reports completed checkpoints. */
 function checkpointListener(onCheckpoint: (c: CompletedCheckpointInfo) => void): Logger {
-  const ignore = (): void => {};
   const logger: Logger = {
-    debug: ignore,
+    ...silentLogger,
     info(msg, fields) {
       if (msg === 'checkpoint complete' && fields !== undefined) {
         onCheckpoint({ checkpointId: Number(fields['checkpointId']), durationMs: Number(fields['durationMs']), bytes: Number(fields['bytes']) });
       }
     },
-    warn: ignore,
-    error: ignore,
     child: () => logger,
   };
   return logger;

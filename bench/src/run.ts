@@ -169,8 +169,8 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
  */
 async function executeComparison(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
   const pairs = run.comparePairs!(ctx);
-  const { checkpointIntervalMs: _interval, comparePairs: _pairs, ...plain } = run;
-  const checkpointed: BenchRun = { ...plain, ...(run.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: run.checkpointIntervalMs }) };
+  const { comparePairs: _pairs, ...checkpointed } = run;
+  const { checkpointIntervalMs: _interval, ...plain } = checkpointed;
   const baselines: BenchResult[] = [];
   const withCheckpoints: BenchResult[] = [];
   for (let i = 0; i < pairs; i++) {

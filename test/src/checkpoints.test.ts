@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileJob } from '@sluice/cli';
-import type { Logger } from '@sluice/common';
+import { silentLogger, type Logger } from '@sluice/common';
 import { startEmbeddedCluster, type CheckpointsResponse } from '@sluice/jobmanager';
 import { jobPath, runJob } from './harness.js';
 import { waitFor } from './leaks.js';
@@ -24,14 +24,7 @@ afterAll(() => {
 
 /** A logger that keeps warning lines (message and fields) and drops the rest. */
 function captureWarnings(into: string[]): Logger {
-  const ignore = (): void => {};
-  const logger: Logger = {
-    debug: ignore,
-    info: ignore,
-    warn: (msg, fields) => into.push(`${msg} ${JSON.stringify(fields ?? {})}`),
-    error: ignore,
-    child: () => logger,
-  };
+  const logger: Logger = { ...silentLogger, warn: (msg, fields) => into.push(`${msg} ${JSON.stringify(fields ?? {})}`), child: () => logger };
   return logger;
 }
 
