@@ -9,7 +9,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 java_ok() {
   command -v java >/dev/null 2>&1 || return 1
   local v
-  v="$(java -version 2>&1 | head -n 1 | sed -E 's/^[^"]*"([^".]*).*$/\1/')"
+  v="$(java -version 2>&1 | sed -n 1p | sed -E 's/^[^"]*"([^".]*).*$/\1/')"
   [[ "$v" =~ ^[0-9]+$ ]] && [ "$v" -ge 17 ]
 }
 
@@ -32,6 +32,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-java -version 2>&1 | head -n 1
-mvn -v 2>/dev/null | head -n 1 | sed -E 's/\x1b\[[0-9;]*m//g'
+# `sed -n 1p`, not `head -n 1`: head exits after one line, and a command still writing to the
+# closed pipe then fails the whole pipeline under pipefail (mvn -v did, about one run in three).
+java -version 2>&1 | sed -n 1p
+mvn -v 2>/dev/null | sed -n -E "1s/\x1b\[[0-9;]*m//gp"
 bash "$HERE/kafka.sh" resolve

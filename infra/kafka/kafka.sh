@@ -60,7 +60,7 @@ check_java() {
   local java version major
   java="$(java_bin)"
   # First line looks like: openjdk version "17.0.15" 2025-04-15  (or "1.8.0_392" for Java 8)
-  version="$("$java" -version 2>&1 | head -n 1 | sed -E 's/^[^"]*"([^"]*)".*$/\1/')"
+  version="$("$java" -version 2>&1 | sed -n 1p | sed -E 's/^[^"]*"([^"]*)".*$/\1/')"
   major="${version%%.*}"
   [ "$major" = "1" ] && major="$(echo "$version" | cut -d. -f2)"
   if ! [[ "$major" =~ ^[0-9]+$ ]] || [ "$major" -lt 17 ]; then
@@ -106,7 +106,7 @@ broker_alive() {
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
   # Guard against a recycled pid: the process must be our broker.
-  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $PROPS" || return 1
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -F "kafka.Kafka $PROPS" >/dev/null || return 1
 }
 
 running() { broker_alive && [ -s "$ADDR_FILE" ]; }

@@ -10,7 +10,7 @@ set -euo pipefail
 
 if command -v prometheus >/dev/null 2>&1; then
   echo "prometheus already installed: $(command -v prometheus)"
-  prometheus --version 2>&1 | head -n 1
+  prometheus --version 2>&1 | sed -n 1p
   exit 0
 fi
 
@@ -62,4 +62,4 @@ if ! command -v prometheus >/dev/null 2>&1; then
   echo "infra/prometheus/install.sh: the prometheus package installed but no prometheus binary is on PATH" >&2
   exit 1
 fi
-prometheus --version 2>&1 | head -n 1
+prometheus --version 2>&1 | sed -n 1p
