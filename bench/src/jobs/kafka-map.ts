@@ -7,7 +7,7 @@
  *
  * Params: bootstrap, input, output (required); bounded (default false); source knobs
  * maxWaitMs, maxBytesPerPartition, maxBufferedPerPartition; sink knobs lingerMs, batchSize,
- * maxInFlight, delivery (none | at-least-once); chainSink (default true; false puts the sink
+ * maxInFlight, maxConcurrentSends, delivery (none | at-least-once); chainSink (default true; false puts the sink
  * in its own task); trace (default false; the latency run's per-hop trace, see withTrace).
  * Unset knobs keep the connectors' defaults.
  */
@@ -78,6 +78,7 @@ export default function kafkaMapBench(env: StreamExecutionEnvironment): void {
       lingerMs: { param: 'lingerMs', min: 0 },
       batchSize: { param: 'batchSize', min: 1 },
       maxInFlightRecords: { param: 'maxInFlight', min: 1 },
+      maxConcurrentSends: { param: 'maxConcurrentSends', min: 1 },
     }),
   };
 

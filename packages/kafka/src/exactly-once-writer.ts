@@ -17,10 +17,10 @@
  */
 import { ConfigurationError, describeError } from '@sluice/common';
 import type { SinkWriter, SinkWriterContext } from '@sluice/api';
-import type { Message, Transaction } from 'kafkajs';
+import type { Transaction } from 'kafkajs';
 import { bounded, KafkaConnectorError } from './connection.js';
 import type { ResolvedSink } from './sink.js';
-import { KafkaSinkWriter } from './sink-writer.js';
+import { KafkaSinkWriter, type TopicMessages } from './sink-writer.js';
 import { KafkaSinkMetrics } from './kafka-metrics.js';
 import { abortLingering, recoverCommit, TransactionalProducer, type KafkaCommittable, type KafkaSinkState } from './transactions.js';
 
@@ -28,7 +28,6 @@ interface OpenTransaction {
   producer: TransactionalProducer;
   /** Resolves once the producer is connected and the transaction begun. */
   txn: Promise<Transaction>;
-  sends: Set<Promise<void>>;
   records: number;
   committable?: KafkaCommittable;
 }
@@ -88,13 +87,15 @@ class ExactlyOnceKafkaWriter<T> extends KafkaSinkWriter<T> {
   }
 
   snapshotState(checkpointId: number): Promise<KafkaSinkState> {
-    this.sendPending();
+    // Records written from now on go into a new transaction; those queued before the barrier
+    // still go into the closing one, ahead of the new one's.
     const closing = this.current;
     this.prepared.set(checkpointId, closing);
     this.current = this.open();
+    this.sendPending();
     return (async () => {
       await closing.txn;
-      await Promise.allSettled([...closing.sends]);
+      await this.sentAll(closing);
       if (this.failure !== undefined) throw this.failure;
       if (closing.records > 0) closing.committable = closing.producer.committable(checkpointId);
       return this.state();
@@ -137,16 +138,14 @@ class ExactlyOnceKafkaWriter<T> extends KafkaSinkWriter<T> {
     await Promise.all(this.producers.map((p) => p.close()));
   }
 
-  protected override dispatch(topicMessages: { topic: string; messages: Message[] }[]): Promise<unknown> {
-    const t = this.current;
-    t.records += topicMessages.reduce((n, m) => n + m.messages.length, 0);
-    return t.txn.then((txn) => txn.sendBatch({ topicMessages, acks: -1 }));
+  protected override target(): OpenTransaction {
+    return this.current;
   }
 
-  protected override track(send: Promise<void>): void {
-    const t = this.current;
-    t.sends.add(send);
-    void send.finally(() => t.sends.delete(send));
+  protected override dispatch(topicMessages: TopicMessages, target: unknown): Promise<unknown> {
+    const t = target as OpenTransaction;
+    t.records += topicMessages.reduce((n, m) => n + m.messages.length, 0);
+    return t.txn.then((txn) => txn.sendBatch({ topicMessages, acks: -1 }));
   }
 
   protected override async disconnect(): Promise<void> {
@@ -167,12 +166,12 @@ class ExactlyOnceKafkaWriter<T> extends KafkaSinkWriter<T> {
     txn.catch((err: unknown) => {
       this.failure ??= err instanceof Error ? err : new KafkaConnectorError('KAFKA_TRANSACTION_FAILED', describeError(err));
     });
-    return { producer, txn, sends: new Set(), records: 0 };
+    return { producer, txn, records: 0 };
   }
 
   private async commit(t: OpenTransaction): Promise<void> {
     const txn = await t.txn;
-    await Promise.allSettled([...t.sends]);
+    await this.sentAll(t);
     if (this.failure !== undefined) throw this.failure;
     try {
       await txn.commit();

@@ -1,9 +1,16 @@
 /**
  * The KafkaSink writer for 'none' and 'at-least-once': records are serialized on write and
- * accumulated per topic, sent as one produce request per batch (full, or after `lingerMs`),
- * with at most `maxInFlightRecords` unacknowledged — past that `write` returns a promise, which
+ * queued, then sent as produce requests — when `batchSize` records wait, or after `lingerMs` —
+ * with at most `maxInFlightRecords` unacknowledged; past that `write` returns a promise, which
  * backpressures the task. A failed send fails the task. The exactly-once writer extends it and
  * sends into transactions instead.
+ *
+ * Order: by default one request is in flight at a time (`maxConcurrentSends` 1, like the Java
+ * client's max.in.flight.requests.per.connection=1 without idempotence), and records that queue
+ * up meanwhile go out together in the next request, up to `maxRequestBytes`. kafkajs retries a
+ * failed request before it settles, so a retried request can never land behind a later one and
+ * the records of each partition reach Kafka in the order they were written. A writer allowed
+ * several concurrent sends trades that guarantee for throughput.
  */
 import { describeError } from '@sluice/common';
 import type { SinkWriter } from '@sluice/api';
@@ -19,22 +26,83 @@ function byteLength(b: Message['value'] | Message['key']): number {
   return typeof b === 'string' ? Buffer.byteLength(b) : b.length;
 }
 
-function messageBytes(messages: readonly Message[]): number {
-  let n = 0;
-  for (const m of messages) n += byteLength(m.key) + byteLength(m.value);
+function messageBytes(m: Message): number {
+  return byteLength(m.key) + byteLength(m.value);
+}
+
+/**
+ * Bytes a record may add to a record batch besides its key and value: length, attributes,
+ * timestamp and offset deltas, key and value lengths and the header count, each a varint.
+ */
+const RECORD_OVERHEAD_BYTES = 24;
+
+/** A record's size in a produce request, rounded up: key, value, headers and varint framing. */
+function encodedBytes(m: Message): number {
+  let n = messageBytes(m) + RECORD_OVERHEAD_BYTES;
+  if (m.headers !== undefined) {
+    for (const [k, v] of Object.entries(m.headers)) {
+      const values = Array.isArray(v) ? v : [v];
+      for (const one of values) n += Buffer.byteLength(k) + byteLength(one as Message['value']) + 10;
+    }
+  }
   return n;
 }
 
 /** How long close() waits for the producer to disconnect. */
 const DISCONNECT_TIMEOUT_MS = 5_000;
 
+export type TopicMessages = { topic: string; messages: Message[] }[];
+
+/**
+ * Records waiting to be sent that share one dispatch target (for the exactly-once writer, the
+ * transaction they belong to; a single target otherwise), by topic in write order.
+ */
+interface Queued {
+  readonly target: unknown;
+  readonly byTopic: Map<string, Message[]>;
+  count: number;
+}
+
+/**
+ * Takes the oldest records of `q`, at most `maxBytes` of them as encoded but at least one record,
+ * keeping each topic's order; what is left stays at the front of `q`.
+ */
+function takeRequest(q: Queued, maxBytes: number): { topicMessages: TopicMessages; count: number } {
+  const topicMessages: TopicMessages = [];
+  let count = 0;
+  let bytes = 0;
+  for (const [topic, messages] of q.byTopic) {
+    let i = 0;
+    while (i < messages.length) {
+      const size = encodedBytes(messages[i]!);
+      if (count > 0 && bytes + size > maxBytes) break;
+      bytes += size;
+      count++;
+      i++;
+    }
+    if (i === messages.length) {
+      topicMessages.push({ topic, messages });
+      q.byTopic.delete(topic);
+      continue;
+    }
+    if (i > 0) {
+      topicMessages.push({ topic, messages: messages.slice(0, i) });
+      q.byTopic.set(topic, messages.slice(i));
+    }
+    break;
+  }
+  q.count -= count;
+  return { topicMessages, count };
+}
+
 /** @internal exported for the unit tests (with a testing producer) */
 export class KafkaSinkWriter<T> implements SinkWriter<T> {
-  /** Messages per topic waiting to be sent. */
-  private pending = new Map<string, Message[]>();
+  /** Records not sent yet, oldest first; the last entry takes new writes while its target is current. */
+  private readonly queue: Queued[] = [];
   private pendingCount = 0;
   private inFlight = 0;
-  private readonly sends = new Set<Promise<void>>();
+  /** Requests in flight, with the target each was sent to. */
+  private readonly sends = new Map<Promise<void>, unknown>();
   protected failure: Error | undefined;
   /** The pending linger: a timer, or with lingerMs 0 an immediate (a 0 ms timer waits ~1 ms). */
   private linger: NodeJS.Timeout | NodeJS.Immediate | undefined;
@@ -54,9 +122,13 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
     if (r.keySerializer !== undefined) message.key = r.keySerializer(value);
     if (r.headers !== undefined) message.headers = { ...r.headers(value) } as IHeaders;
     if (r.writeTimestamps && timestamp !== undefined && Number.isFinite(timestamp)) message.timestamp = String(Math.trunc(timestamp));
-    let list = this.pending.get(topic);
-    if (list === undefined) this.pending.set(topic, (list = []));
+    const target = this.target();
+    let q = this.queue[this.queue.length - 1];
+    if (q === undefined || q.target !== target) this.queue.push((q = { target, byTopic: new Map(), count: 0 }));
+    let list = q.byTopic.get(topic);
+    if (list === undefined) q.byTopic.set(topic, (list = []));
     list.push(message);
+    q.count++;
     this.pendingCount++;
     if (this.pendingCount >= r.batchSize) this.sendPending();
     else this.linger ??= r.lingerMs === 0 ? setImmediate(() => this.sendPending()) : setTimeout(() => this.sendPending(), r.lingerMs);
@@ -78,25 +150,46 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
     // Whatever was accepted goes out before the producer disconnects, unless the brokers do not
     // answer: close() is bounded, so a dead cluster cannot hang the task's shutdown.
     if (this.failure === undefined) this.sendPending();
-    await bounded(Promise.allSettled([...this.sends]), this.r.closeTimeoutMs);
+    await bounded(this.settled(), this.r.closeTimeoutMs);
     await this.disconnect();
     // Anyone still waiting for room must not wait forever.
     this.failure ??= new KafkaConnectorError('KAFKA_SINK_CLOSED', 'KafkaSink writer is closed');
     for (const w of this.roomWaiters.splice(0)) w();
   }
 
+  /** Sends everything queued and waits until all of it is acknowledged; throws the first failure. */
   protected async drain(): Promise<void> {
-    while (this.sends.size > 0) await Promise.allSettled([...this.sends]);
+    this.sendPending();
+    await this.settled();
     if (this.failure !== undefined) throw this.failure;
   }
 
-  /** Sends one batch; the exactly-once writer sends into its open transaction instead. */
-  protected dispatch(topicMessages: { topic: string; messages: Message[] }[]): Promise<unknown> {
-    return this.producer!.sendBatch({ topicMessages, acks: this.r.deliveryGuarantee === 'none' ? 1 : -1 });
+  /**
+   * Waits until no record written for `target` is queued or in flight, or a send has failed (the
+   * caller checks `failure`). Records of other targets queued behind them may still be pending.
+   */
+  protected async sentAll(target: unknown): Promise<void> {
+    const waiting = (): boolean => this.queue.some((q) => q.target === target) || [...this.sends.values()].includes(target);
+    while (this.failure === undefined && waiting()) {
+      if (this.sends.size === 0) this.sendPending();
+      await Promise.allSettled([...this.sends.keys()]);
+    }
   }
 
-  /** Called with every send as it starts (the exactly-once writer groups them by transaction). */
-  protected track(_send: Promise<void>): void {}
+  /** Until nothing is in flight: the queue is sent request after request, unless a send fails. */
+  private async settled(): Promise<void> {
+    while (this.sends.size > 0) await Promise.allSettled([...this.sends.keys()]);
+  }
+
+  /** Where records written now go: the exactly-once writer's open transaction; one target otherwise. */
+  protected target(): unknown {
+    return undefined;
+  }
+
+  /** Sends one request to `target`; the exactly-once writer sends into that transaction instead. */
+  protected dispatch(topicMessages: TopicMessages, _target: unknown): Promise<unknown> {
+    return this.producer!.sendBatch({ topicMessages, acks: this.r.deliveryGuarantee === 'none' ? 1 : -1 });
+  }
 
   protected async disconnect(): Promise<void> {
     if (this.producer !== undefined) await bounded(this.producer.disconnect(), Math.min(DISCONNECT_TIMEOUT_MS, this.r.closeTimeoutMs));
@@ -109,19 +202,33 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
     this.linger = undefined;
   }
 
+  /**
+   * Starts requests for queued records, oldest first, while fewer than `maxConcurrentSends` are in
+   * flight. Whatever cannot go now goes when a request settles.
+   */
   protected sendPending(): void {
     this.cancelLinger();
-    if (this.pendingCount === 0) return;
-    const topicMessages = [...this.pending].map(([topic, messages]) => ({ topic, messages }));
-    const n = this.pendingCount;
-    this.pending = new Map();
-    this.pendingCount = 0;
+    while (this.failure === undefined && this.sends.size < this.r.maxConcurrentSends) {
+      const q = this.queue[0];
+      if (q === undefined) return;
+      const { topicMessages, count } = takeRequest(q, this.r.maxRequestBytes);
+      if (q.count === 0) this.queue.shift();
+      this.send(topicMessages, count, q.target);
+    }
+  }
+
+  private send(topicMessages: TopicMessages, n: number, target: unknown): void {
+    this.pendingCount -= n;
     this.inFlight += n;
     const sentAt = performance.now();
-    const send: Promise<void> = this.dispatch(topicMessages).then(
+    const send: Promise<void> = this.dispatch(topicMessages, target).then(
       () => {
         const seconds = (performance.now() - sentAt) / 1000;
-        for (const { topic, messages } of topicMessages) this.metrics.acknowledged(topic, messages.length, messageBytes(messages), seconds);
+        for (const { topic, messages } of topicMessages) {
+          let bytes = 0;
+          for (const m of messages) bytes += messageBytes(m);
+          this.metrics.acknowledged(topic, messages.length, bytes, seconds);
+        }
       },
       (err: unknown) => {
         const topics = topicMessages.map((t) => t.topic);
@@ -133,11 +240,12 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
           new KafkaConnectorError('KAFKA_SEND_FAILED', `KafkaSink could not write ${n} record(s) to ${named} at ${brokers}: ${describeError(err)}`, { cause: err });
       },
     );
-    this.sends.add(send);
-    this.track(send);
+    this.sends.set(send, target);
     void send.finally(() => {
       this.sends.delete(send);
       this.inFlight -= n;
+      // Records that queued up behind this request go out now, in order.
+      this.sendPending();
       // Writers resume once a whole batch fits again (or nothing is in flight), not at every ack.
       if (this.failure !== undefined || this.inFlight === 0 || this.inFlight + this.pendingCount + this.r.batchSize <= this.r.maxInFlightRecords) {
         for (const w of this.roomWaiters.splice(0)) w();

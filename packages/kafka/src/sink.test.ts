@@ -2,6 +2,7 @@ import type { MetricGroup } from '@sluice/api';
 import { describe, expect, it } from 'vitest';
 import type { Producer, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { KafkaSink, KafkaSinkWriter, resolveSinkOptions, userPartitioner } from './sink.js';
+import type { TopicMessages } from './sink-writer.js';
 import { KafkaSerializers } from './records.js';
 
 interface Reading {
@@ -15,15 +16,28 @@ interface Reading {
  */
 class TestingProducer {
   readonly batches: ProducerBatch[] = [];
-  private pending: (() => void)[] = [];
+  private pending: { resolve: () => void; reject: (err: Error) => void }[] = [];
   disconnected = false;
   constructor(private readonly hangOnDisconnect = false) {}
   sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     this.batches.push(batch);
-    return new Promise((resolve) => this.pending.push(() => resolve([])));
+    return new Promise((resolve, reject) => this.pending.push({ resolve: () => resolve([]), reject }));
+  }
+  /** Requests sent and not answered yet. */
+  get unanswered(): number {
+    return this.pending.length;
   }
   ack(): void {
-    for (const p of this.pending.splice(0)) p();
+    for (const p of this.pending.splice(0)) p.resolve();
+  }
+  /** Answers the oldest request only, then lets the writer react to it. */
+  async ackOldest(): Promise<void> {
+    this.pending.shift()?.resolve();
+    await settle();
+  }
+  async failOldest(err: Error): Promise<void> {
+    this.pending.shift()?.reject(err);
+    await settle();
   }
   disconnect(): Promise<void> {
     this.disconnected = true;
@@ -36,6 +50,37 @@ class TestingProducer {
 }
 
 const base = { bootstrapServers: 'k:9092', topic: 'out', valueSerializer: KafkaSerializers.json<Reading>() };
+
+/** Lets promise callbacks (the writer's reaction to an answer) run. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The values of one request, in the order sent, as `topic:n`. */
+function valuesOf(batch: ProducerBatch): string[] {
+  return (batch.topicMessages ?? []).flatMap((t) => t.messages.map((m) => `${t.topic}:${(JSON.parse(String(m.value)) as Reading).n}`));
+}
+
+/** A writer whose dispatch target can be switched, as the exactly-once writer's transactions are. */
+class TargetedWriter extends KafkaSinkWriter<Reading> {
+  current = 'T1';
+  readonly requests: { target: unknown; values: string[] }[] = [];
+  private readonly answers: (() => void)[] = [];
+  protected override target(): unknown {
+    return this.current;
+  }
+  protected override dispatch(topicMessages: TopicMessages, target: unknown): Promise<unknown> {
+    this.requests.push({ target, values: valuesOf({ topicMessages }) });
+    return new Promise<void>((resolve) => this.answers.push(resolve));
+  }
+  async ackOldest(): Promise<void> {
+    this.answers.shift()?.();
+    await settle();
+  }
+  waitForTarget(target: string): Promise<void> {
+    return this.sentAll(target);
+  }
+}
 
 describe('KafkaSink writer', () => {
   it('serializes key, value and headers, keeps record timestamps, and routes by a topic function', async () => {
@@ -71,6 +116,96 @@ describe('KafkaSink writer', () => {
     expect(() => w.write({ id: 'b', n: 2 }, 2)).toThrow(/closed/);
   });
 
+  it('keeps one request in flight; records written meanwhile go out together next, in write order', async () => {
+    const p = new TestingProducer();
+    const w = new KafkaSinkWriter<Reading>(resolveSinkOptions<Reading>({ ...base, batchSize: 1 }), p.asProducer());
+    for (let n = 1; n <= 4; n++) w.write({ id: 'a', n }, n);
+    // The first record went out alone; the rest wait, as they would while kafkajs retries it.
+    expect(p.batches.map(valuesOf)).toEqual([['out:1']]);
+    await settle();
+    expect(p.unanswered).toBe(1);
+    await p.ackOldest();
+    expect(p.batches.map(valuesOf)).toEqual([['out:1'], ['out:2', 'out:3', 'out:4']]);
+    w.write({ id: 'a', n: 5 }, 5);
+    expect(p.batches).toHaveLength(2);
+    const flushed = w.flush(false);
+    await p.ackOldest();
+    await p.ackOldest();
+    await flushed;
+    expect(p.batches.map(valuesOf)).toEqual([['out:1'], ['out:2', 'out:3', 'out:4'], ['out:5']]);
+    await w.close();
+  });
+
+  it('with maxConcurrentSends, that many requests are in flight at once', async () => {
+    const p = new TestingProducer();
+    const w = new KafkaSinkWriter<Reading>(resolveSinkOptions<Reading>({ ...base, batchSize: 1, maxConcurrentSends: 3 }), p.asProducer());
+    for (let n = 1; n <= 5; n++) w.write({ id: 'a', n }, n);
+    expect(p.unanswered).toBe(3);
+    expect(p.batches.map(valuesOf)).toEqual([['out:1'], ['out:2'], ['out:3']]);
+    await p.ackOldest();
+    expect(p.batches.map(valuesOf).at(-1)).toEqual(['out:4', 'out:5']);
+    p.ack();
+    await w.close();
+  });
+
+  it('splits what queued up into requests of at most maxRequestBytes, in order; a larger record goes alone', async () => {
+    const p = new TestingProducer();
+    // Each record: about 20 bytes of JSON plus 24 bytes of framing, so 100 bytes hold two.
+    const w = new KafkaSinkWriter<Reading>(
+      resolveSinkOptions<Reading>({ ...base, topic: (r) => (r.id === 'big' ? 'big' : r.n % 2 === 0 ? 'even' : 'odd'), batchSize: 1, maxRequestBytes: 100 }),
+      p.asProducer(),
+    );
+    for (let n = 1; n <= 7; n++) w.write({ id: n === 4 ? 'big'.padEnd(200, '!') : 'r', n }, n);
+    const flushed = w.flush(false);
+    while (p.unanswered > 0) await p.ackOldest();
+    await flushed;
+    const requests = p.batches.map(valuesOf);
+    expect(requests[0]).toEqual(['odd:1']);
+    for (const r of requests.slice(1)) expect(r.length).toBeLessThanOrEqual(2);
+    const sent = requests.flat();
+    expect(sent).toHaveLength(7);
+    // Per topic, the order written.
+    for (const topic of ['odd', 'even']) expect(sent.filter((v) => v.startsWith(`${topic}:`))).toEqual(sent.filter((v) => v.startsWith(`${topic}:`)).sort());
+    expect(requests.find((r) => r.some((v) => v.endsWith(':4')))).toHaveLength(1);
+    await w.close();
+  });
+
+  it('a failed request stops the queue: nothing queued behind it is sent, and the writer reports the failure', async () => {
+    const p = new TestingProducer();
+    const w = new KafkaSinkWriter<Reading>(resolveSinkOptions<Reading>({ ...base, batchSize: 1 }), p.asProducer());
+    w.write({ id: 'a', n: 1 }, 1);
+    w.write({ id: 'a', n: 2 }, 2);
+    const flushed = w.flush(false).then(
+      () => 'flushed',
+      (err: unknown) => err,
+    );
+    await p.failOldest(new Error('NOT_ENOUGH_REPLICAS after retries'));
+    expect(String(await flushed)).toMatch(/could not write 1 record\(s\) to 'out'.*NOT_ENOUGH_REPLICAS/);
+    expect(p.batches).toHaveLength(1);
+    expect(() => w.write({ id: 'a', n: 3 }, 3)).toThrow(/NOT_ENOUGH_REPLICAS/);
+    await w.close();
+  });
+
+  it('records keep the target they were written for: a switch (a new transaction) sends them after the old target\'s, separately', async () => {
+    const w = new TargetedWriter(resolveSinkOptions<Reading>({ ...base, batchSize: 1 }), undefined);
+    w.write({ id: 'a', n: 1 }, 1);
+    w.write({ id: 'a', n: 2 }, 2);
+    w.current = 'T2';
+    w.write({ id: 'a', n: 3 }, 3);
+    let t1Done = false;
+    const t1 = w.waitForTarget('T1').then(() => (t1Done = true));
+    expect(w.requests).toEqual([{ target: 'T1', values: ['out:1'] }]);
+    await w.ackOldest();
+    expect(w.requests.at(-1)).toEqual({ target: 'T1', values: ['out:2'] });
+    expect(t1Done).toBe(false);
+    await w.ackOldest();
+    await t1;
+    // T1 is fully acknowledged while T2's request is still out.
+    expect(w.requests.at(-1)).toEqual({ target: 'T2', values: ['out:3'] });
+    await w.ackOldest();
+    await w.close();
+  });
+
   it('a user partitioner sees the serialized record and must return a valid partition', () => {
     const pick = userPartitioner(({ key, partitionCount }) => (key === null ? 0 : key.length % partitionCount))();
     const partitionMetadata = [0, 1, 2].map((partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
@@ -84,6 +219,8 @@ describe('KafkaSink writer', () => {
     expect(() => new KafkaSink({ ...base, topic: '' })).toThrow(/needs a topic/);
     expect(() => new KafkaSink({ ...base, deliveryGuarantee: 'twice' as never })).toThrow(/'none', 'at-least-once' or 'exactly-once'/);
     expect(() => new KafkaSink({ ...base, closeTimeoutMs: 0 })).toThrow(/closeTimeoutMs must be a positive integer/);
+    expect(() => new KafkaSink({ ...base, maxConcurrentSends: 0 })).toThrow(/maxConcurrentSends must be a positive integer/);
+    expect(() => new KafkaSink({ ...base, maxRequestBytes: 1.5 })).toThrow(/maxRequestBytes must be a positive integer/);
   });
 });
 

@@ -49,15 +49,29 @@ export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
    * (15 min by default). Default 15 min.
    */
   transactionTimeoutMs?: number;
-  /** Records per produce request. Default 500. */
+  /** A produce request starts once this many records wait (or after `lingerMs`). Default 500. */
   batchSize?: number;
   /**
    * A partial batch is sent after this long. Default 5 ms. 0 sends it as soon as the task
    * returns to its event loop, i.e. after the records at hand have been written.
    */
   lingerMs?: number;
-  /** Records sent but not yet acknowledged, at most; then write() backpressures. Default 10 000. */
+  /** Records sent or waiting but not yet acknowledged, at most; then write() backpressures. Default 10 000. */
   maxInFlightRecords?: number;
+  /**
+   * Produce requests in flight at once. Default 1: records that wait meanwhile go out together in
+   * the next request, and a request kafkajs retries can never land behind a later one, so each
+   * partition receives records in the order they were written. More than 1 sends in parallel and
+   * may reorder a partition's records when a request is retried (Kafka's
+   * max.in.flight.requests.per.connection without idempotence).
+   */
+  maxConcurrentSends?: number;
+  /**
+   * Upper bound on one produce request: keys, values, headers and per-record framing, estimated.
+   * Keep it below the broker's message.max.bytes (1,048,588 by default), which applies to each
+   * partition's batch in a request; a single larger record is still sent, alone. Default 1,000,000.
+   */
+  maxRequestBytes?: number;
   /** Use the stream record's timestamp as the Kafka timestamp (default true); false lets the broker/producer set it. */
   writeTimestamps?: boolean;
   /** Upper bound for connecting the producer. Default 15 s. */
@@ -76,6 +90,8 @@ export const DEFAULT_KAFKA_SINK_OPTIONS = Object.freeze({
   batchSize: 500,
   lingerMs: 5,
   maxInFlightRecords: 10_000,
+  maxConcurrentSends: 1,
+  maxRequestBytes: 1_000_000,
   writeTimestamps: true,
   connectTimeoutMs: 15_000,
   closeTimeoutMs: 10_000,
@@ -97,6 +113,8 @@ export interface ResolvedSink<T> {
   batchSize: number;
   lingerMs: number;
   maxInFlightRecords: number;
+  maxConcurrentSends: number;
+  maxRequestBytes: number;
   writeTimestamps: boolean;
   connectTimeoutMs: number;
   closeTimeoutMs: number;
@@ -154,6 +172,8 @@ export function resolveSinkOptions<T>(o: KafkaSinkOptions<T>): ResolvedSink<T> {
     batchSize: count('batchSize', o.batchSize, DEFAULT_KAFKA_SINK_OPTIONS.batchSize),
     lingerMs: count('lingerMs', o.lingerMs, DEFAULT_KAFKA_SINK_OPTIONS.lingerMs, true),
     maxInFlightRecords: count('maxInFlightRecords', o.maxInFlightRecords, DEFAULT_KAFKA_SINK_OPTIONS.maxInFlightRecords),
+    maxConcurrentSends: count('maxConcurrentSends', o.maxConcurrentSends, DEFAULT_KAFKA_SINK_OPTIONS.maxConcurrentSends),
+    maxRequestBytes: count('maxRequestBytes', o.maxRequestBytes, DEFAULT_KAFKA_SINK_OPTIONS.maxRequestBytes),
     writeTimestamps: o.writeTimestamps ?? DEFAULT_KAFKA_SINK_OPTIONS.writeTimestamps,
     connectTimeoutMs: count('connectTimeoutMs', o.connectTimeoutMs, DEFAULT_KAFKA_SINK_OPTIONS.connectTimeoutMs),
     closeTimeoutMs: count('closeTimeoutMs', o.closeTimeoutMs, DEFAULT_KAFKA_SINK_OPTIONS.closeTimeoutMs),
