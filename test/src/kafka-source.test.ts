@@ -226,6 +226,50 @@ describe.runIf(bootstrap !== '')('KafkaSource (real broker)', () => {
         rmSync(scratch, { recursive: true, force: true });
       }
     }, 90_000);
+
+    it('an unbounded job resumed below the log start counts and reports the deleted records, then reads on', async () => {
+      const input = await kit.topic(1);
+      const total = 3_000;
+      const padding = 'x'.repeat(2_000);
+      for (let i = 0; i < total; i += 200) {
+        await kit.producer.send({ topic: input, messages: Array.from({ length: 200 }, (_, j) => ({ value: `v${i + j} ${padding}` })) });
+      }
+      const scratch = mkdtempSync(join(tmpdir(), 'sluice-kafka-deleted-'));
+      const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2, metricsPort: 0 });
+      try {
+        const entry = await compileJob(jobPath('kafka-slow-read.ts'));
+        const params = { bootstrap, topic: input, delayMs: '2', checkpointDir: join(scratch, 'checkpoints'), bounded: 'false' };
+        const first = await embedded.submit({ entry, params, parallelism: 1 });
+        await sleep(1_500);
+        const { path } = await embedded.cluster.dispatcher.triggerSavepoint(first.handle.jobId, join(scratch, 'savepoints'), 'terminate');
+        const r1 = await first.handle.result();
+        const read = r1.collected['records']?.length ?? 0;
+        expect(read).toBeGreaterThan(0);
+        expect(read).toBeLessThan(total);
+
+        // While the job is down, the rest is deleted and new records arrive after it.
+        await kit.admin.fetchTopicMetadata({ topics: [input] });
+        await kit.admin.deleteTopicRecords({ topic: input, partitions: [{ partition: 0, offset: String(total) }] });
+        await kit.producer.send({ topic: input, messages: Array.from({ length: 50 }, (_, j) => ({ value: `new${j}` })) });
+        const second = await embedded.submit({ entry, params, parallelism: 1 }, { restoreFrom: { path } });
+        const deleted = new RegExp(`^sluice_kafka_source_records_deleted_total\\{[^}]*topic="${input}"[^}]*\\} (\\d+)`, 'm');
+        let count: number | undefined;
+        for (let i = 0; i < 200 && count === undefined; i++) {
+          await sleep(100);
+          for (const url of embedded.metricsUrls()) {
+            const m = deleted.exec(await fetch(url).then((res) => res.text()));
+            if (m !== null) count = Number(m[1]);
+          }
+        }
+        await second.handle.cancel();
+        const r2 = await second.handle.result();
+        expect(count).toBe(total - read);
+        expect(r2.collected['records']).toEqual(Array.from({ length: 50 }, (_, j) => `new${j}`));
+      } finally {
+        await embedded.close();
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    }, 90_000);
   });
 
   describe('metrics', () => {

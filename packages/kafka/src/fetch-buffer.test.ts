@@ -40,6 +40,26 @@ describe('FetchBuffer', () => {
     expect(b.fetchPositions()).toEqual([{ topic: 't', partition: 0, offset: 10 }]);
   });
 
+  it('notes the offsets a fetch stepped over (deleted, compacted or markers), not re-fetches or contiguous batches', () => {
+    const b = new FetchBuffer<{ offset: string }>(100);
+    const s0 = b.addSplit(split(0, 10));
+    const s1 = b.addSplit(split(1, 0, 50));
+    b.accept('t', 0, msgs(10, 11), 11);
+    b.accept('t', 0, msgs(8, 9, 10, 11, 12), 12); // a re-fetch: duplicates, then the next offset
+    expect(b.hasGaps).toBe(false);
+    b.accept('t', 0, msgs(40, 41), 41); // 13..39 gone
+    b.accept('t', 1, msgs(60), 60); // beyond the stop offset: the gap ends there
+    expect(b.drainGaps()).toEqual([
+      { state: s0, from: 13, to: 40 },
+      { state: s1, from: 0, to: 50 },
+    ]);
+    expect(b.drainGaps()).toEqual([]);
+    for (let i = 0; i < 300; i++) b.accept('t', 0, msgs(100 + 2 * i), 100 + 2 * i);
+    const kept = b.drainGaps();
+    expect(kept).toHaveLength(256);
+    expect(kept.at(-1)).toEqual({ state: s0, from: 697, to: 698 });
+  });
+
   it('stops a bounded partition at its stop offset, pauses it for good and reports it finished once drained', () => {
     const b = new FetchBuffer<{ offset: string }>(100);
     const s = b.addSplit(split(0, 0, 3));

@@ -33,6 +33,21 @@ export interface QueuedRecord<M> {
   readonly message: M;
 }
 
+/**
+ * Offsets `[from, to)` of one partition that a fetch stepped over: the first record it delivered
+ * lay beyond the next offset expected. Compaction, transaction markers and aborted records leave
+ * such gaps, and so does kafkajs when the expected offset was deleted (retention, DeleteRecords)
+ * and it moved to the log's new start; only the log start offset tells which.
+ */
+export interface OffsetGap {
+  readonly state: PartitionState;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Gaps kept until the reader looks at them; beyond this the oldest are dropped. */
+const MAX_GAPS = 256;
+
 export interface PauseChanges {
   pause: PartitionState[];
   resume: PartitionState[];
@@ -44,6 +59,7 @@ export class FetchBuffer<M extends OffsetMessage> {
   private head = 0;
   private toPause = new Set<PartitionState>();
   private toResume = new Set<PartitionState>();
+  private gaps: OffsetGap[] = [];
 
   /**
    * @param highWater queued records of one partition at which it is paused
@@ -95,6 +111,7 @@ export class FetchBuffer<M extends OffsetMessage> {
     for (const message of messages) {
       const offset = Number(message.offset);
       if (offset < state.fetched) continue;
+      if (added === 0 && offset > state.fetched) this.noteGap({ state, from: state.fetched, to: Math.min(offset, stop) });
       if (offset >= stop) break;
       this.queue.push({ state, message });
       state.fetched = offset + 1;
@@ -132,6 +149,17 @@ export class FetchBuffer<M extends OffsetMessage> {
     return r;
   }
 
+  /** Gaps stepped over since the last call, oldest first. */
+  drainGaps(): OffsetGap[] {
+    const gaps = this.gaps;
+    this.gaps = [];
+    return gaps;
+  }
+
+  get hasGaps(): boolean {
+    return this.gaps.length > 0;
+  }
+
   /** Pause / resume decisions since the last call; the caller applies them to the consumer. */
   drainPauseChanges(): PauseChanges {
     const changes = { pause: [...this.toPause], resume: [...this.toResume] };
@@ -167,6 +195,11 @@ export class FetchBuffer<M extends OffsetMessage> {
     // Never backwards: a stale batch (fetched before a seek) ends below what was accepted.
     const next = Math.min(lastOffset + 1, state.stopOffset ?? Infinity);
     if (Number.isFinite(lastOffset) && next > state.fetched) state.fetched = next;
+  }
+
+  private noteGap(gap: OffsetGap): void {
+    if (this.gaps.length >= MAX_GAPS) this.gaps.shift();
+    this.gaps.push(gap);
   }
 
   private requestPause(state: PartitionState): void {

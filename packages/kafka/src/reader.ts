@@ -39,9 +39,10 @@ export interface KafkaSourceCounters {
 export const KAFKA_POLL_BURST = 1024;
 
 /**
- * How often a bounded reader asks the broker whether a partition it waits on lost its unread
- * records. kafkajs moves a fetch below the log's start to the start without saying so; when
- * nothing is left before the stop offset no batch ever comes, and the read would never end.
+ * How often a reader asks the broker whether records it has not read were deleted: after a fetch
+ * stepped over offsets, and while a bounded partition waits. kafkajs moves a fetch below the
+ * log's start to the start without saying so; a bounded partition with nothing left before its
+ * stop offset would then never end.
  */
 const DELETED_RECORDS_CHECK_MS = 5_000;
 
@@ -280,7 +281,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   }
 
   private scheduleDeletedRecordsCheck(): void {
-    if (this.deletedCheck !== undefined || this.closed || !this.active.some((s) => s.stopOffset !== undefined)) return;
+    if (this.deletedCheck !== undefined || this.closed) return;
+    if (!this.buffer.hasGaps && !this.active.some((s) => s.stopOffset !== undefined)) return;
     this.deletedCheck = setTimeout(() => {
       this.deletedCheckRun = this.checkDeletedRecords().finally(() => {
         this.deletedCheck = undefined;
@@ -291,46 +293,62 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   }
 
   /**
-   * Bounded partitions with nothing fetched to hand out: where the log starts now. Records below
-   * that start were deleted before this reader read them; they are counted, logged and skipped,
-   * which also ends a partition whose stop offset lies below the new start. Best effort: a
-   * broker that does not answer is asked again next time.
+   * Asks the broker where the log starts now, for two kinds of partitions:
+   *   - those a fetch stepped over offsets of (any read): records of such a gap below the log
+   *     start were deleted before they were read, and kafkajs had moved on to the new start;
+   *   - bounded partitions with nothing fetched to hand out: records below the log start were
+   *     deleted, and are skipped, which also ends a partition whose stop offset lies below it.
+   * Either way they are counted and logged. A gap the log start has not reached was compaction,
+   * transaction markers or aborted records, and is not reported. Best effort: a broker that does
+   * not answer is asked again next time (bounded waits) or not (gaps, which the log then shows).
    */
   private async checkDeletedRecords(): Promise<void> {
+    const gaps = this.buffer.drainGaps();
     const waiting = this.active.filter((s) => s.stopOffset !== undefined && s.queued === 0 && !this.buffer.isFinished(s));
-    if (waiting.length === 0 || this.closed || this.failure !== undefined) return;
+    if ((gaps.length === 0 && waiting.length === 0) || this.closed || this.failure !== undefined) return;
     const admin = createKafkaClient(this.o.connection, `deleted-records-${this.groupId}`).admin();
     try {
       await withKafkaDeadline(this.o.connection, 'reading log start offsets', this.o.enumerationTimeoutMs, async () => {
         await admin.connect();
-        for (const topic of new Set(waiting.map((s) => s.topic))) {
+        for (const topic of new Set([...gaps.map((g) => g.state.topic), ...waiting.map((s) => s.topic)])) {
           const asked = waiting.filter((s) => s.topic === topic).map((s) => ({ s, position: this.buffer.position(s) }));
           const offsets = await admin.fetchTopicOffsets(topic);
+          const logStart = (partition: number) => Number(offsets.find((o) => o.partition === partition)?.low);
+          for (const g of gaps) {
+            if (g.state.topic !== topic) continue;
+            const low = logStart(g.state.partition);
+            const end = Math.min(low, g.to);
+            if (end > g.from) this.reportDeleted(g.state, g.from, end, low);
+          }
           for (const { s, position } of asked) {
-            const low = Number(offsets.find((o) => o.partition === s.partition)?.low);
+            const low = logStart(s.partition);
             // Records may have arrived while the broker answered: then kafkajs is reading again.
             if (!(low > position) || s.queued > 0 || this.buffer.position(s) !== position) continue;
             const resumeAt = Math.min(low, s.stopOffset!);
             this.buffer.advanceTo(s.topic, s.partition, resumeAt - 1);
-            this.metrics.deletedRecords(s.topic, s.partition, resumeAt - position);
-            this.log.warn('records were deleted before they were read; skipping them', {
-              topic: s.topic,
-              partition: s.partition,
-              skipped: `${position}..${resumeAt - 1}`,
-              count: resumeAt - position,
-              logStartOffset: low,
-              stopOffset: s.stopOffset,
-            });
+            this.reportDeleted(s, position, resumeAt, low);
           }
         }
       });
     } catch {
-      // Asked again at the next check.
+      // Bounded waits are asked again at the next check.
     } finally {
       await bounded(admin.disconnect(), 2_000);
     }
     this.applyPauseChanges();
     this.signal();
+  }
+
+  private reportDeleted(s: PartitionState, from: number, to: number, logStart: number): void {
+    this.metrics.deletedRecords(s.topic, s.partition, to - from);
+    this.log.warn('records were deleted before they were read; skipping them', {
+      topic: s.topic,
+      partition: s.partition,
+      skipped: `${from}..${to - 1}`,
+      count: to - from,
+      logStartOffset: logStart,
+      ...(s.stopOffset === undefined ? {} : { stopOffset: s.stopOffset }),
+    });
   }
 
   private applyPauseChanges(): void {
@@ -393,6 +411,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
             this.observeFetch(topic, partition, highWatermark);
             if (this.buffer.accept(topic, partition, messages, lastOffset) > 0 || this.buffer.hasPauseChanges()) this.signal();
             this.applyPauseChanges();
+            if (this.buffer.hasGaps) this.scheduleDeletedRecordsCheck();
           },
           onSkipped: (topic, partition, lastOffset) => {
             this.buffer.advanceTo(topic, partition, lastOffset);

@@ -3,7 +3,7 @@
  * a map in its own thread that waits `delayMs` per record → collect sink `records` (the
  * values). The source runs ahead only as far as the channel between them holds, so with large
  * records a savepoint taken early leaves most of the topic unread. Params: bootstrap, topic,
- * delayMs (default 1), checkpointDir.
+ * delayMs (default 1), checkpointDir, bounded (default true).
  */
 import { WatermarkStrategy } from '@sluice/api';
 import type { StreamExecutionEnvironment } from '@sluice/api';
@@ -18,7 +18,7 @@ export default function build(env: StreamExecutionEnvironment): void {
   env.enableCheckpointing(100, p.checkpointDir === undefined ? {} : { dir: p.checkpointDir });
   env
     .fromSource(
-      new KafkaSource<string>({ bootstrapServers: p.bootstrap!, topics: [p.topic!], bounded: true, deserializer: (r) => r.value?.toString('utf8') ?? '' }),
+      new KafkaSource<string>({ bootstrapServers: p.bootstrap!, topics: [p.topic!], bounded: p.bounded !== 'false', deserializer: (r) => r.value?.toString('utf8') ?? '' }),
       WatermarkStrategy.noWatermarks(),
       'records',
     )
