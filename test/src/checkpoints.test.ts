@@ -135,6 +135,8 @@ describe('savepoints', () => {
       expect(r2.status).toBe('FINISHED');
       // Not drained: event time goes on from where it was, with no warning.
       expect(warnings.filter((w) => w.includes('--drain'))).toEqual([]);
+      // Every stateful operator of this job has a uid.
+      expect(warnings.filter((w) => w.includes('have no .uid'))).toEqual([]);
     } finally {
       await embedded.close();
     }
@@ -148,6 +150,21 @@ describe('savepoints', () => {
       expect(g.final.map((l) => [l.count, l.sum])).toEqual(w.final.map((l) => [l.count, l.sum]));
     }
   }, 90_000);
+
+  it('warns at the start of a checkpointed job whose stateful operators have no uid, naming them', async () => {
+    const warnings: string[] = [];
+    const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2, logger: captureWarnings(warnings) });
+    try {
+      const entry = await compileJob(jobPath('smoke.ts'));
+      const { handle } = await embedded.submit({ entry, params: {}, parallelism: 1, config: { checkpointIntervalMs: 50, checkpointDir: tempDir() } });
+      expect((await handle.result()).status).toBe('FINISHED');
+    } finally {
+      await embedded.close();
+    }
+    const uidWarnings = warnings.filter((w) => w.includes('have no .uid'));
+    expect(uidWarnings).toHaveLength(1);
+    expect(uidWarnings[0]).toMatch(/^2 stateful operator\(s\) have no \.uid\(\.\.\.\): 'Source: [^']*' \(node-\d+\), 'Keyed Reduce' \(node-\d+\)\. /);
+  });
 });
 
 describe('stop with savepoint and drain; savepoints that do not fit', () => {

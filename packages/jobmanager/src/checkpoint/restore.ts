@@ -35,6 +35,23 @@ export interface PlanRestoreOptions {
   assignSplits(vertexId: string, parallelism: number, splits: unknown[]): Promise<unknown[][]>;
 }
 
+/** Operator kinds that can put state into a checkpoint (source positions, keyed state, sink state). */
+const STATEFUL_KINDS: ReadonlySet<string> = new Set(['source', 'reduce', 'aggregate', 'keyedProcess', 'keyedCoProcess', 'window', 'sink']);
+
+/**
+ * Operators that can hold state but have no uid of their own, as `'name' (node-N)`. Checkpoints
+ * know them by their position in the graph, so their state restores only into the same graph.
+ */
+export function statefulOperatorsWithoutUid(graph: JobGraph): string[] {
+  const out: string[] = [];
+  for (const v of graph.vertices) {
+    for (const info of v.operators) {
+      if (info.uid === undefined && STATEFUL_KINDS.has(info.kind)) out.push(`'${info.name}' (${operatorUid(undefined, info.nodeId)})`);
+    }
+  }
+  return out;
+}
+
 function hasState(op: OperatorCheckpointState): boolean {
   return op.keyed.length > 0 || op.operator.length > 0 || op.finishedSubtasks.length > 0;
 }
@@ -48,7 +65,10 @@ export async function planRestore(dir: string, meta: CheckpointMetadata, graph: 
     throw new SluiceError(
       'SAVEPOINT_MISMATCH',
       `${dir} holds state for ${unmatched.length} operator(s) this job does not have: ${unmatched.map((o) => `uid '${o.uid}' (${o.name})`).join(', ')}. ` +
-        `Give those operators the same .uid(...) as in the job that wrote it, or pass --allow-non-restored-state to drop their state.`,
+        `Give those operators the same .uid(...) as in the job that wrote it, or pass --allow-non-restored-state to drop their state.` +
+        (unmatched.some((o) => /^node-\d+$/.test(o.uid))
+          ? ' (A node-<n> uid is an operator that had no .uid(...): it is known by its position in the graph, which this job changed.)'
+          : ''),
     );
   }
   const plan: RestorePlan = { checkpointId: meta.checkpointId, subtasks: new Map(), splits: new Map(), drainedSources: [] };

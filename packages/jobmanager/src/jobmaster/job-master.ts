@@ -37,7 +37,7 @@ import { JobResultCollector } from './job-result.js';
 import { createRestartBackoff, type RestartBackoff } from './restart-strategy.js';
 import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/coordinator.js';
 import { checkSavepointTarget, copyToSavepoint } from '../checkpoint/savepoint.js';
-import { planRestore, type RestorePlan } from '../checkpoint/restore.js';
+import { planRestore, statefulOperatorsWithoutUid, type RestorePlan } from '../checkpoint/restore.js';
 
 export interface JobMasterOptions {
   submission: JobSubmission;
@@ -136,11 +136,23 @@ export class JobMaster implements JobMasterGateway {
   }
 
   /** Serves the gateway, enumerates splits, registers with the RM and declares the slots needed. */
+  /** Checkpointed operators without a uid restore only into the same graph: say so once, at the start. */
+  private warnAboutMissingUids(): void {
+    if (!(this.config.checkpointIntervalMs > 0)) return;
+    const missing = statefulOperatorsWithoutUid(this.submission.jobGraph);
+    if (missing.length === 0) return;
+    this.logger.warn(
+      `${missing.length} stateful operator(s) have no .uid(...): ${missing.join(', ')}. Checkpoints and savepoints know them by their position in the graph, ` +
+        `so their state restores only into a job with the same graph; give each a .uid('...') that stays the same across versions of the job`,
+    );
+  }
+
   async start(): Promise<void> {
     this.options.rpc.register<JobMasterGateway>(this.address, this.gatewayView());
     try {
       const splits = await enumerateSplits(this.submission, this.options.splitProvider ?? noSplits);
       this.initialSplits = splits;
+      this.warnAboutMissingUids();
       const restoreFrom = this.submission.restoreFrom;
       let plan: RestorePlan | undefined;
       if (restoreFrom !== undefined) {
