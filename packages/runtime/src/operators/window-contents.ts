@@ -51,23 +51,25 @@ export class WindowContents {
     this.table.forEachKey(visit);
   }
 
-  add(ns: Namespace, value: unknown): void {
+  /** Adds an element to the current key's window `ns`; true when the window held nothing before. */
+  add(ns: Namespace, value: unknown): boolean {
     const gi = this.backend.groupIndex;
     const key = this.backend.normalizedKey;
     const prev = this.table.get(gi, ns, key);
     switch (this.mode) {
       case REDUCE:
         this.table.put(gi, ns, key, prev === undefined ? value : this.reduceFn!(prev, value));
-        return;
+        break;
       case AGGREGATE: {
         const fn = this.aggregateFn!;
         this.table.put(gi, ns, key, fn.add(value, prev === undefined ? fn.createAccumulator() : prev));
-        return;
+        break;
       }
       default:
         if (prev === undefined) this.table.put(gi, ns, key, [value]);
         else (prev as unknown[]).push(value);
     }
+    return prev === undefined;
   }
 
   /** Folds the contents of `source` into `target` and clears `source`. */

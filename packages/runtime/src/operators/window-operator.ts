@@ -133,11 +133,24 @@ export class WindowOperator implements StreamOperator, TimerTarget {
       const end = start + size;
       if (this.isWindowLate(end)) continue;
       skipped = false;
-      this.contents.add(start, value);
-      if (this.onElementTrigger(start, end)) this.fire(new TimeWindow(start, end), start);
-      this.registerCleanupTimer(start, end);
+      this.addToWindow(start, end, value);
     }
     return skipped;
+  }
+
+  /**
+   * Adds to one window of a non-merging assigner and applies the default trigger. A window's
+   * timers are registered with its first element and live as long as its contents (the cleanup
+   * timer clears both), so an element for a window that already holds contents only needs the
+   * trigger's fire-now check, not another round of timer look-ups.
+   */
+  private addToWindow(start: number, end: number, value: unknown): void {
+    if (this.contents.add(start, value)) {
+      if (this.onElementTrigger(start, end)) this.fire(new TimeWindow(start, end), start);
+      this.registerCleanupTimer(start, end);
+    } else if (this.isEventTime && end - 1 <= this.timers.currentWatermark) {
+      this.fire(new TimeWindow(start, end), start);
+    }
   }
 
   /** Returns true if every window was already past its lateness (the element was skipped). */
@@ -147,9 +160,7 @@ export class WindowOperator implements StreamOperator, TimerTarget {
       const w = windows[i]!;
       if (this.isWindowLate(w.end)) continue;
       skipped = false;
-      this.contents.add(w.start, value);
-      if (this.onElementTrigger(w.start, w.end)) this.fire(w, w.start);
-      this.registerCleanupTimer(w.start, w.end);
+      this.addToWindow(w.start, w.end, value);
     }
     return skipped;
   }
