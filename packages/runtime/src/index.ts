@@ -14,7 +14,7 @@ export { LocalShuffleService } from './shuffle/local-shuffle-service.js';
 export { loadJob, buildJob, importJobBuilder, type LoadedJob, type JobBuilder } from './task/job-loader.js';
 export { createOperator } from './operators/factory.js';
 export { createRecordSerializer, RecordSerializer } from './serialization/index.js';
-export { HeapKeyedStateBackend, type KeyGroupSnapshot } from './state/heap-backend.js';
+export { HeapKeyedStateBackend } from './state/heap-backend.js';
 export { InternalTimerService, type TimersSnapshot } from './state/timer-service.js';
 export { KeyRoutingError, StateAccessError } from './state/errors.js';
 export { operatorUid } from './task/checkpointing.js';

@@ -116,7 +116,7 @@ describe('HeapKeyedStateBackend', () => {
     expect(b.getState(new ValueStateDescriptor<number>('v'))).toBe(value);
   });
 
-  it('snapshots a key group as plain data and restores it into a backend of another range', () => {
+  it('serializes a key group and restores it into a backend of another range (a rescale)', () => {
     const a = full();
     const value = a.getState(new ValueStateDescriptor<number>('v'));
     const list = a.getListState(new ListStateDescriptor<number>('l'));
@@ -127,9 +127,9 @@ describe('HeapKeyedStateBackend', () => {
       list.add(i);
     }
     const group = keyGroupFor('k7', MAXP);
-    const snap = JSON.parse(JSON.stringify(a.snapshotKeyGroup(group)));
+    const bytes = a.serializeGroup(group - a.keyGroupRange.start, undefined)!;
     const b = new HeapKeyedStateBackend(MAXP, { start: group, end: group }, 'restored');
-    b.restoreKeyGroup(snap);
+    b.restoreSerializedGroup(group, bytes);
     const value2 = b.getState(new ValueStateDescriptor<number>('v'));
     const list2 = b.getListState(new ListStateDescriptor<number>('l'));
     const inGroup = keys.filter((k) => keyGroupFor(k, MAXP) === group);

@@ -40,13 +40,6 @@ interface Registered {
   handle: unknown;
 }
 
-/** One key group's state as plain data: per state name, its entries. */
-export interface KeyGroupSnapshot {
-  keyGroup: number;
-  keyed: Record<string, [unknown, unknown][]>;
-  namespaced: Record<string, [Namespace, unknown, unknown][]>;
-}
-
 /** MapState values are UserKeyMaps (a Map plus the original object keys), stored as a pair. */
 type StoredUserKeyMap = [entries: Map<unknown, unknown>, originals: Map<string, unknown> | undefined];
 
@@ -168,40 +161,6 @@ export class HeapKeyedStateBackend implements CurrentKey {
   /** Number of keys holding a value in the named user state (tests, metrics). */
   stateSize(name: string): number {
     return this.states.get(name)?.table.size() ?? 0;
-  }
-
-  snapshotKeyGroup(keyGroup: number): KeyGroupSnapshot {
-    this.checkOwned(keyGroup);
-    const snap: KeyGroupSnapshot = { keyGroup, keyed: {}, namespaced: {} };
-    for (const [name, r] of this.states) {
-      if (r.table instanceof NamespacedTable) snap.namespaced[name] = r.table.snapshotGroup(keyGroup);
-      else snap.keyed[name] = r.table.snapshotGroup(keyGroup);
-    }
-    return snap;
-  }
-
-  /**
-   * Restores one key group. States not yet registered are created lazily as raw tables and
-   * adopted when the function registers its descriptor in `open()`.
-   */
-  restoreKeyGroup(snap: KeyGroupSnapshot): void {
-    this.checkOwned(snap.keyGroup);
-    for (const [name, entries] of Object.entries(snap.keyed)) {
-      let r = this.states.get(name);
-      if (r === undefined) {
-        r = { kind: 'internal', table: new KeyedTable<unknown>(name, this.keyGroupRange.start, this.groupCount), handle: undefined };
-        this.states.set(name, r);
-      }
-      (r.table as KeyedTable<unknown>).restoreGroup(snap.keyGroup, entries);
-    }
-    for (const [name, entries] of Object.entries(snap.namespaced)) {
-      let r = this.states.get(name);
-      if (r === undefined) {
-        r = { kind: 'namespaced', table: new NamespacedTable<unknown>(name, this.keyGroupRange.start, this.groupCount), handle: undefined };
-        this.states.set(name, r);
-      }
-      (r.table as NamespacedTable<unknown>).restoreGroup(snap.keyGroup, entries);
-    }
   }
 
   /**

@@ -45,21 +45,6 @@ export class KeyedTable<V> {
     return n;
   }
 
-  /** Plain data for one key group: `[key, value]` pairs (values are live references). */
-  snapshotGroup(keyGroup: number): [unknown, V][] {
-    const g = this.groups[keyGroup - this.firstGroup];
-    return g === undefined ? [] : Array.from(g);
-  }
-
-  restoreGroup(keyGroup: number, entries: readonly (readonly [unknown, V])[]): void {
-    const idx = keyGroup - this.firstGroup;
-    if (entries.length === 0) {
-      this.groups[idx] = undefined;
-      return;
-    }
-    this.groups[idx] = new Map(entries);
-  }
-
   /** The live map of one key group (by group index), undefined when it holds nothing; for checkpoints. */
   rawGroup(groupIndex: number): Map<unknown, V> | undefined {
     const g = this.groups[groupIndex];
@@ -112,19 +97,6 @@ export class NamespacedTable<V> {
     let n = 0;
     for (const g of this.groups) if (g !== undefined) for (const byNs of g.values()) n += byNs.size;
     return n;
-  }
-
-  snapshotGroup(keyGroup: number): [Namespace, unknown, V][] {
-    const g = this.groups[keyGroup - this.firstGroup];
-    const out: [Namespace, unknown, V][] = [];
-    if (g !== undefined) for (const [ns, byNs] of g) for (const [k, v] of byNs) out.push([ns, k, v]);
-    return out;
-  }
-
-  restoreGroup(keyGroup: number, entries: readonly (readonly [Namespace, unknown, V])[]): void {
-    const idx = keyGroup - this.firstGroup;
-    this.groups[idx] = undefined;
-    for (const [ns, k, v] of entries) this.put(idx, ns, k, v);
   }
 
   /** The live map (namespace → key → value) of one key group, undefined when empty; for checkpoints. */
