@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { compileJob } from '@sluice/cli';
-import { startEmbeddedCluster } from '@sluice/jobmanager';
+import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/jobmanager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomId } from '@sluice/common';
 import { DLQ_HEADERS, headerText, type KafkaRecordWithValue } from '@sluice/kafka';
@@ -185,32 +185,41 @@ describe.runIf(bootstrap !== '')('KafkaSource (real broker)', () => {
   });
 
   describe('records deleted before they are read', () => {
-    it('a bounded job resumed after retention deleted the rest of its range finishes instead of waiting forever', async () => {
+    const TOTAL = 3_000;
+
+    /**
+     * Fills a one-partition topic with TOTAL large records, runs kafka-slow-read.ts on `embedded`
+     * until a savepoint stops it part-way, then deletes every record up to TOTAL (as retention
+     * would while the job is down). Returns what a resumed run needs and how much was read.
+     */
+    async function readPartWayThenDelete(embedded: EmbeddedCluster, scratch: string, bounded: boolean) {
       const input = await kit.topic(1);
-      const total = 3_000;
       const padding = 'x'.repeat(2_000);
-      for (let i = 0; i < total; i += 200) {
+      for (let i = 0; i < TOTAL; i += 200) {
         await kit.producer.send({ topic: input, messages: Array.from({ length: 200 }, (_, j) => ({ value: `v${i + j} ${padding}` })) });
       }
+      const entry = await compileJob(jobPath('kafka-slow-read.ts'));
+      const params = { bootstrap, topic: input, delayMs: '2', checkpointDir: join(scratch, 'checkpoints'), bounded: String(bounded) };
+      const first = await embedded.submit({ entry, params, parallelism: 1 });
+      await sleep(1_500);
+      const { path } = await embedded.cluster.dispatcher.triggerSavepoint(first.handle.jobId, join(scratch, 'savepoints'), 'terminate');
+      const r1 = await first.handle.result();
+      expect(r1.status).toBe('FINISHED');
+      const read = r1.collected['records']?.length ?? 0;
+      expect(read).toBeGreaterThan(0);
+      expect(read).toBeLessThan(TOTAL);
+      // kafkajs finds the partition's leader only in metadata it has fetched for this topic.
+      await kit.admin.fetchTopicMetadata({ topics: [input] });
+      await kit.admin.deleteTopicRecords({ topic: input, partitions: [{ partition: 0, offset: String(TOTAL) }] });
+      expect((await kit.admin.fetchTopicOffsets(input))[0]).toMatchObject({ low: String(TOTAL), high: String(TOTAL) });
+      return { input, entry, params, path, read };
+    }
+
+    it('a bounded job resumed after retention deleted the rest of its range finishes instead of waiting forever', async () => {
       const scratch = mkdtempSync(join(tmpdir(), 'sluice-kafka-deleted-'));
       const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2 });
       try {
-        const entry = await compileJob(jobPath('kafka-slow-read.ts'));
-        const params = { bootstrap, topic: input, delayMs: '2', checkpointDir: join(scratch, 'checkpoints') };
-        const first = await embedded.submit({ entry, params, parallelism: 1 });
-        await sleep(1_500);
-        const { path } = await embedded.cluster.dispatcher.triggerSavepoint(first.handle.jobId, join(scratch, 'savepoints'), 'terminate');
-        const r1 = await first.handle.result();
-        expect(r1.status).toBe('FINISHED');
-        const read = r1.collected['records']?.length ?? 0;
-        expect(read).toBeGreaterThan(0);
-        expect(read).toBeLessThan(total);
-
-        // While the job is down, retention (here: DeleteRecords) removes everything left. kafkajs
-        // finds the partition's leader only in metadata it has fetched for this topic.
-        await kit.admin.fetchTopicMetadata({ topics: [input] });
-        await kit.admin.deleteTopicRecords({ topic: input, partitions: [{ partition: 0, offset: String(total) }] });
-        expect((await kit.admin.fetchTopicOffsets(input))[0]).toMatchObject({ low: String(total), high: String(total) });
+        const { entry, params, path } = await readPartWayThenDelete(embedded, scratch, true);
         const second = await embedded.submit({ entry, params, parallelism: 1 }, { restoreFrom: { path } });
         const r2 = await Promise.race([
           second.handle.result(),
@@ -228,28 +237,11 @@ describe.runIf(bootstrap !== '')('KafkaSource (real broker)', () => {
     }, 90_000);
 
     it('an unbounded job resumed below the log start counts and reports the deleted records, then reads on', async () => {
-      const input = await kit.topic(1);
-      const total = 3_000;
-      const padding = 'x'.repeat(2_000);
-      for (let i = 0; i < total; i += 200) {
-        await kit.producer.send({ topic: input, messages: Array.from({ length: 200 }, (_, j) => ({ value: `v${i + j} ${padding}` })) });
-      }
       const scratch = mkdtempSync(join(tmpdir(), 'sluice-kafka-deleted-'));
       const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2, metricsPort: 0 });
       try {
-        const entry = await compileJob(jobPath('kafka-slow-read.ts'));
-        const params = { bootstrap, topic: input, delayMs: '2', checkpointDir: join(scratch, 'checkpoints'), bounded: 'false' };
-        const first = await embedded.submit({ entry, params, parallelism: 1 });
-        await sleep(1_500);
-        const { path } = await embedded.cluster.dispatcher.triggerSavepoint(first.handle.jobId, join(scratch, 'savepoints'), 'terminate');
-        const r1 = await first.handle.result();
-        const read = r1.collected['records']?.length ?? 0;
-        expect(read).toBeGreaterThan(0);
-        expect(read).toBeLessThan(total);
-
-        // While the job is down, the rest is deleted and new records arrive after it.
-        await kit.admin.fetchTopicMetadata({ topics: [input] });
-        await kit.admin.deleteTopicRecords({ topic: input, partitions: [{ partition: 0, offset: String(total) }] });
+        const { input, entry, params, path, read } = await readPartWayThenDelete(embedded, scratch, false);
+        // New records arrive after the deleted ones.
         await kit.producer.send({ topic: input, messages: Array.from({ length: 50 }, (_, j) => ({ value: `new${j}` })) });
         const second = await embedded.submit({ entry, params, parallelism: 1 }, { restoreFrom: { path } });
         const deleted = new RegExp(`^sluice_kafka_source_records_deleted_total\\{[^}]*topic="${input}"[^}]*\\} (\\d+)`, 'm');
@@ -263,7 +255,7 @@ describe.runIf(bootstrap !== '')('KafkaSource (real broker)', () => {
         }
         await second.handle.cancel();
         const r2 = await second.handle.result();
-        expect(count).toBe(total - read);
+        expect(count).toBe(TOTAL - read);
         expect(r2.collected['records']).toEqual(Array.from({ length: 50 }, (_, j) => `new${j}`));
       } finally {
         await embedded.close();
