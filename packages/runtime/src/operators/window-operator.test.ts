@@ -247,4 +247,31 @@ describe('WindowOperator, checkpoint and restore', () => {
     expect(restored.values()).toEqual([2]);
     expect((restored.operator as WindowOperator).backend.stateSize('__sluice.window-contents')).toBe(0);
   });
+
+  it('a savepoint of windows without lateness (no timers stored) restores into windows with lateness: each fires once, then is cleaned up', async () => {
+    const h = await OperatorTestHarness.open(windowSpec(TumblingEventTimeWindows.of(10), aggregate()));
+    h.processElement({ k: 'a', v: 0 }, 1);
+    h.processElement({ k: 'b', v: 0 }, 12);
+    const { restored, timersInCheckpoint } = await restoreCopy(h, windowSpec(TumblingEventTimeWindows.of(10), aggregate(), 5));
+    expect(timersInCheckpoint).toBe(0);
+    restored.processWatermark(9);
+    expect(restored.records()).toEqual([{ value: 1, timestamp: 9 }]);
+    restored.processElement({ k: 'a', v: 0 }, 3); // late, within lateness: the window has its contents and fires again
+    expect(restored.values()).toEqual([1, 2]);
+    restored.processWatermark(30);
+    expect(restored.values()).toEqual([1, 2, 1]);
+    expect((restored.operator as WindowOperator).backend.stateSize('__sluice.window-contents')).toBe(0);
+  });
+
+  it('a savepoint of windows with lateness restores into windows without: nothing fires twice and nothing is left behind', async () => {
+    const h = await OperatorTestHarness.open(windowSpec(TumblingEventTimeWindows.of(10), aggregate(), 5));
+    h.processElement({ k: 'a', v: 0 }, 1);
+    h.processElement({ k: 'b', v: 0 }, 12);
+    h.processWatermark(9); // [0,10) fires for a and waits for its cleanup at 14
+    expect(h.values()).toEqual([1]);
+    const { restored } = await restoreCopy(h, windowSpec(TumblingEventTimeWindows.of(10), aggregate()));
+    restored.processWatermark(30);
+    expect(restored.values()).toEqual([1]);
+    expect(restored.records()).toEqual([{ value: 1, timestamp: 19 }]);
+  });
 });

@@ -70,8 +70,8 @@ export class WindowOperator implements StreamOperator, TimerTarget {
     // instead of being checkpointed, which halves what a checkpoint walks and writes. The
     // contents keep keys normalized, so this holds only while every key is a primitive: the
     // first object key turns timer checkpointing back on (processElement).
-    if (!this.merging && this.lateness === 0) {
-      this.timers.inCheckpoints = false;
+    if (!this.merging) {
+      if (this.lateness === 0) this.timers.inCheckpoints = false;
       this.rebuildTimers();
     }
     if (this.contents.windowFn !== undefined) await openFunction(this.contents.windowFn, new OperatorRuntimeContext(ctx, this.backend));
@@ -106,17 +106,24 @@ export class WindowOperator implements StreamOperator, TimerTarget {
   }
 
   /**
-   * The timer of every restored (key, window), as `onElementTrigger` registered it. Timers that
-   * came back with the checkpoint (an older format, or object keys) are not registered twice.
+   * Restored (key, window)s without any timer get the timers their first element registered:
+   * they come from a checkpoint that left timers out (no allowed lateness), so none of them has
+   * fired yet. A window whose timers came back keeps exactly those (a window with lateness that
+   * already fired has only its cleanup timer left), and gets its cleanup timer if this job's
+   * lateness asks for one. So a savepoint restores whatever the lateness was when it was taken.
    */
   private rebuildTimers(): void {
     const b = this.backend;
     const first = b.keyGroupRange.start;
     this.contents.forEachKey((gi, ns, key) => {
       b.setCurrentKeyKnown(key, key, first + gi);
-      const maxTs = (ns as number) + this.size - 1;
-      if (this.isEventTime) this.timers.registerEventTimeTimer(ns, maxTs);
-      else this.timers.registerProcessingTimeTimer(ns, maxTs);
+      const start = ns as number;
+      if (!this.timers.hasTimerIn(ns)) {
+        const maxTs = start + this.size - 1;
+        if (this.isEventTime) this.timers.registerEventTimeTimer(ns, maxTs);
+        else this.timers.registerProcessingTimeTimer(ns, maxTs);
+      }
+      this.registerCleanupTimer(start, start + this.size);
     });
     b.clearCurrentKey();
   }
@@ -265,7 +272,8 @@ export class WindowOperator implements StreamOperator, TimerTarget {
     const maxTs = window.end - 1;
     if (time === maxTs) this.fire(window, stateNs);
     const cleanupTime = this.isEventTime ? maxTs + this.lateness : maxTs;
-    if (time === cleanupTime) {
+    // At or past: a cleanup timer restored from a savepoint taken with more lateness comes later.
+    if (time >= cleanupTime) {
       this.contents.clear(stateNs);
       if (set !== undefined) {
         removeSessionWindowAt(set, index);

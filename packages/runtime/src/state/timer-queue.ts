@@ -57,6 +57,14 @@ export class TimerQueue implements TimerSource {
     }
   }
 
+  /** True when the key has a pending timer in `namespace`, at any time. */
+  hasAny(normalizedKey: unknown, keyGroup: number, namespace: Namespace): boolean {
+    for (let t = this.index[keyGroup - this.firstGroup]?.get(normalizedKey); t !== undefined; t = t.next) {
+      if (t.namespace === namespace) return true;
+    }
+    return false;
+  }
+
   /** Adds a timer unless an equal one exists; returns true if it was added. */
   add(key: unknown, normalizedKey: unknown, keyGroup: number, namespace: Namespace, timestamp: number): boolean {
     const gi = keyGroup - this.firstGroup;

@@ -96,6 +96,13 @@ export class InternalTimerService {
     }
   }
 
+  /** True when the current key has a timer of either domain in `namespace`. */
+  hasTimerIn(namespace: Namespace): boolean {
+    const b = this.backend;
+    if (b.groupIndex < 0) b.requireKey();
+    return this.eventTimers.hasAny(b.normalizedKey, b.currentKeyGroup, namespace) || this.processingTimers.hasAny(b.normalizedKey, b.currentKeyGroup, namespace);
+  }
+
   numEventTimers(): number {
     return this.eventTimers.size;
   }
