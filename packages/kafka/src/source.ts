@@ -45,7 +45,13 @@ export interface KafkaSourceOptions<T> extends KafkaConnectionOptions, BadRecord
   closeTimeoutMs?: number;
   /** Records buffered per partition before the partition is paused (backpressure). Default 2000. */
   maxBufferedRecordsPerPartition?: number;
-  /** How long a fetch waits for data on the broker. Default 200 ms. */
+  /**
+   * How long a fetch waits on the broker for data to arrive (a fetch returns as soon as there
+   * is some, so this does not delay records). kafkajs also sleeps this long before fetching again
+   * while every partition of the reader is paused (backpressure), so it bounds how long a
+   * drained buffer waits for the next fetch. Default 50 ms: an idle reader then sends 20 fetch
+   * requests a second.
+   */
   maxWaitTimeMs?: number;
   /** Fetch size per partition. Default 1 MiB. */
   maxBytesPerPartition?: number;
@@ -90,7 +96,7 @@ export const DEFAULT_KAFKA_SOURCE_OPTIONS = Object.freeze({
   consumerStartTimeoutMs: 30_000,
   closeTimeoutMs: 10_000,
   maxBufferedRecordsPerPartition: 2_000,
-  maxWaitTimeMs: 200,
+  maxWaitTimeMs: 50,
   maxBytesPerPartition: 1024 * 1024,
   groupIdPrefix: 'sluice',
 });
