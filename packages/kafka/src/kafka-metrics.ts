@@ -28,7 +28,7 @@ export class KafkaSourceMetrics {
     this.lag = group?.gauge('kafka_consumer_lag', 'Records in the partition after the next one the source will emit (log end offset minus position), as of the last fetch.', ['topic', 'partition']);
     this.failed = group?.counter('source_records_failed_total', 'Records that failed: could not be deserialized, or exceeded maxRecordBytes; handled by onError.', ['reason']);
     this.offsetCommits = group?.counter('kafka_source_offset_commits_total', 'Completed checkpoints\' offsets committed to the commitOffsetsToGroup consumer group, by result (failed: after retries).', ['result']);
-    this.deleted = group?.counter('kafka_source_records_deleted_total', 'Records of a bounded read that the broker deleted (retention, DeleteRecords) before the source read them; skipped.', ['topic', 'partition']);
+    this.deleted = group?.counter('kafka_source_records_deleted_total', 'Records the broker deleted (retention, DeleteRecords) before the source read them; skipped.', ['topic', 'partition']);
   }
 
   /** The bound series of one partition (undefined without a metric group). */

@@ -135,7 +135,6 @@ export class JobMaster implements JobMasterGateway {
     });
   }
 
-  /** Serves the gateway, enumerates splits, registers with the RM and declares the slots needed. */
   /** Checkpointed operators without a uid restore only into the same graph: say so once, at the start. */
   private warnAboutMissingUids(): void {
     if (!(this.config.checkpointIntervalMs > 0)) return;
@@ -147,6 +146,7 @@ export class JobMaster implements JobMasterGateway {
     );
   }
 
+  /** Serves the gateway, enumerates splits, registers with the RM and declares the slots needed. */
   async start(): Promise<void> {
     this.options.rpc.register<JobMasterGateway>(this.address, this.gatewayView());
     try {

@@ -16,8 +16,8 @@ export const CHECKPOINT_FORMAT = 'sluice-checkpoint';
  * incompatibly; readers refuse versions newer than their own with `CHECKPOINT_VERSION`.
  *
  *   1 — first format.
- *   2 — keyed state sections encode maps and timers as columns (state/group-codec.ts). Format 1
- *       checkpoints and savepoints are still read.
+ *   2 — keyed state sections pack numbers, strings, number-field records and timers
+ *       (state/section-codec.ts). Format 1 checkpoints and savepoints are still read.
  */
 export const CHECKPOINT_FORMAT_VERSION = 2;
 export const METADATA_FILE_NAME = '_metadata';
