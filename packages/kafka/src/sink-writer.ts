@@ -36,9 +36,9 @@ function messageBytes(m: Message): number {
  */
 const RECORD_OVERHEAD_BYTES = 24;
 
-/** A record's size in a produce request, rounded up: key, value, headers and varint framing. */
-function encodedBytes(m: Message): number {
-  let n = messageBytes(m) + RECORD_OVERHEAD_BYTES;
+/** What a record adds to a produce request besides its key and value, rounded up: headers and varint framing. */
+function framingBytes(m: Message): number {
+  let n = RECORD_OVERHEAD_BYTES;
   if (m.headers !== undefined) {
     for (const [k, v] of Object.entries(m.headers)) {
       const values = Array.isArray(v) ? v : [v];
@@ -52,6 +52,13 @@ function encodedBytes(m: Message): number {
 const DISCONNECT_TIMEOUT_MS = 5_000;
 
 export type TopicMessages = { topic: string; messages: Message[] }[];
+
+/** One produce request: its records by topic, how many, and each topic entry's key and value bytes (for the metrics). */
+interface Request {
+  topicMessages: TopicMessages;
+  count: number;
+  keyValueBytes: number[];
+}
 
 /**
  * Records waiting to be sent that share one dispatch target (for the exactly-once writer, the
@@ -67,19 +74,25 @@ interface Queued {
  * Takes the oldest records of `q`, at most `maxBytes` of them as encoded but at least one record,
  * keeping each topic's order; what is left stays at the front of `q`.
  */
-function takeRequest(q: Queued, maxBytes: number): { topicMessages: TopicMessages; count: number } {
+function takeRequest(q: Queued, maxBytes: number): Request {
   const topicMessages: TopicMessages = [];
+  const keyValueBytes: number[] = [];
   let count = 0;
   let bytes = 0;
   for (const [topic, messages] of q.byTopic) {
     let i = 0;
+    let topicBytes = 0;
     while (i < messages.length) {
-      const size = encodedBytes(messages[i]!);
+      const m = messages[i]!;
+      const keyValue = messageBytes(m);
+      const size = keyValue + framingBytes(m);
       if (count > 0 && bytes + size > maxBytes) break;
       bytes += size;
+      topicBytes += keyValue;
       count++;
       i++;
     }
+    if (i > 0) keyValueBytes.push(topicBytes);
     if (i === messages.length) {
       topicMessages.push({ topic, messages });
       q.byTopic.delete(topic);
@@ -92,7 +105,7 @@ function takeRequest(q: Queued, maxBytes: number): { topicMessages: TopicMessage
     break;
   }
   q.count -= count;
-  return { topicMessages, count };
+  return { topicMessages, count, keyValueBytes };
 }
 
 /** @internal exported for the unit tests (with a testing producer) */
@@ -211,24 +224,20 @@ export class KafkaSinkWriter<T> implements SinkWriter<T> {
     while (this.failure === undefined && this.sends.size < this.r.maxConcurrentSends) {
       const q = this.queue[0];
       if (q === undefined) return;
-      const { topicMessages, count } = takeRequest(q, this.r.maxRequestBytes);
+      const request = takeRequest(q, this.r.maxRequestBytes);
       if (q.count === 0) this.queue.shift();
-      this.send(topicMessages, count, q.target);
+      this.send(request, q.target);
     }
   }
 
-  private send(topicMessages: TopicMessages, n: number, target: unknown): void {
+  private send({ topicMessages, count: n, keyValueBytes }: Request, target: unknown): void {
     this.pendingCount -= n;
     this.inFlight += n;
     const sentAt = performance.now();
     const send: Promise<void> = this.dispatch(topicMessages, target).then(
       () => {
         const seconds = (performance.now() - sentAt) / 1000;
-        for (const { topic, messages } of topicMessages) {
-          let bytes = 0;
-          for (const m of messages) bytes += messageBytes(m);
-          this.metrics.acknowledged(topic, messages.length, bytes, seconds);
-        }
+        topicMessages.forEach(({ topic, messages }, i) => this.metrics.acknowledged(topic, messages.length, keyValueBytes[i]!, seconds));
       },
       (err: unknown) => {
         const topics = topicMessages.map((t) => t.topic);

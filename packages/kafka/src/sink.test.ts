@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Producer, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { KafkaSink, KafkaSinkWriter, resolveSinkOptions, userPartitioner } from './sink.js';
 import type { TopicMessages } from './sink-writer.js';
+import { KafkaSinkMetrics } from './kafka-metrics.js';
 import { KafkaSerializers } from './records.js';
 
 interface Reading {
@@ -150,10 +151,17 @@ describe('KafkaSink writer', () => {
 
   it('splits what queued up into requests of at most maxRequestBytes, in order; a larger record goes alone', async () => {
     const p = new TestingProducer();
+    const acked: { topic: string; records: number; bytes: number }[] = [];
+    const metrics = new (class extends KafkaSinkMetrics {
+      override acknowledged(topic: string, records: number, bytes: number): void {
+        acked.push({ topic, records, bytes });
+      }
+    })(undefined);
     // Each record: about 20 bytes of JSON plus 24 bytes of framing, so 100 bytes hold two.
     const w = new KafkaSinkWriter<Reading>(
       resolveSinkOptions<Reading>({ ...base, topic: (r) => (r.id === 'big' ? 'big' : r.n % 2 === 0 ? 'even' : 'odd'), batchSize: 1, maxRequestBytes: 100 }),
       p.asProducer(),
+      metrics,
     );
     for (let n = 1; n <= 7; n++) w.write({ id: n === 4 ? 'big'.padEnd(200, '!') : 'r', n }, n);
     const flushed = w.flush(false);
@@ -167,6 +175,11 @@ describe('KafkaSink writer', () => {
     // Per topic, the order written.
     for (const topic of ['odd', 'even']) expect(sent.filter((v) => v.startsWith(`${topic}:`))).toEqual(sent.filter((v) => v.startsWith(`${topic}:`)).sort());
     expect(requests.find((r) => r.some((v) => v.endsWith(':4')))).toHaveLength(1);
+    // Acknowledged records and their value bytes (no keys here), per topic entry of each request.
+    const valueBytes = (n: number): number => JSON.stringify({ id: n === 4 ? 'big'.padEnd(200, '!') : 'r', n }).length;
+    const want = p.batches.flatMap((b) => (b.topicMessages ?? []).map((t) => ({ topic: t.topic, records: t.messages.length, bytes: t.messages.reduce((sum, m) => sum + valueBytes((JSON.parse(String(m.value)) as Reading).n), 0) })));
+    expect(acked).toEqual(want);
+    expect(acked.reduce((n, a) => n + a.records, 0)).toBe(7);
     await w.close();
   });
 
