@@ -155,7 +155,7 @@ export class WindowOperator implements StreamOperator, TimerTarget {
     if (this.contents.add(start, value)) {
       if (this.onElementTrigger(start, end)) this.fire(new TimeWindow(start, end), start);
       this.registerCleanupTimer(start, end);
-    } else if (this.isEventTime && end - 1 <= this.timers.currentWatermark) {
+    } else if (this.isEventTime && this.isDue(end)) {
       this.fire(new TimeWindow(start, end), start);
     }
   }
@@ -228,9 +228,14 @@ export class WindowOperator implements StreamOperator, TimerTarget {
       this.timers.registerProcessingTimeTimer(start, maxTs);
       return false;
     }
-    if (maxTs <= this.timers.currentWatermark) return true;
+    if (this.isDue(end)) return true;
     this.timers.registerEventTimeTimer(start, maxTs);
     return false;
+  }
+
+  /** An event-time window the watermark has passed: an element for it fires it at once. */
+  private isDue(end: number): boolean {
+    return end - 1 <= this.timers.currentWatermark;
   }
 
   private registerCleanupTimer(start: number, end: number): void {
