@@ -49,7 +49,7 @@ export interface KafkaSourceOptions<T> extends KafkaConnectionOptions, BadRecord
    * How long a fetch waits on the broker for data to arrive (a fetch returns as soon as there
    * is some, so this does not delay records). kafkajs also sleeps this long before fetching again
    * while every partition of the reader is paused (backpressure), so it bounds how long a
-   * drained buffer waits for the next fetch. Default 50 ms: an idle reader then sends 20 fetch
+   * drained buffer waits for the next fetch. Default 200 ms: an idle reader sends 5 fetch
    * requests a second.
    */
   maxWaitTimeMs?: number;
@@ -96,7 +96,7 @@ export const DEFAULT_KAFKA_SOURCE_OPTIONS = Object.freeze({
   consumerStartTimeoutMs: 30_000,
   closeTimeoutMs: 10_000,
   maxBufferedRecordsPerPartition: 2_000,
-  maxWaitTimeMs: 50,
+  maxWaitTimeMs: 200,
   maxBytesPerPartition: 1024 * 1024,
   groupIdPrefix: 'sluice',
 });
