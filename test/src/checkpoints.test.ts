@@ -187,7 +187,12 @@ describe('stop with savepoint and drain; savepoints that do not fit', () => {
 
       await expect(dispatcher.triggerSavepoint(job.handle.jobId, join(notADirectory, 'savepoints'), 'terminate')).rejects.toMatchObject({
         code: 'SAVEPOINT_TARGET',
-        message: expect.stringMatching(/savepoint directory .*a-file.savepoints cannot be written/),
+        message: expect.stringMatching(/savepoint directory .*a-file.savepoints cannot be used: .*a-file exists and is not a directory/),
+      });
+      // Under /proc Node's recursive mkdir would loop forever: refused at once, naming the path.
+      await expect(dispatcher.triggerSavepoint(job.handle.jobId, '/proc/sluice-test/savepoints', 'terminate')).rejects.toMatchObject({
+        code: 'SAVEPOINT_TARGET',
+        message: expect.stringContaining('savepoint directory /proc/sluice-test/savepoints cannot be used: /proc is on procfs'),
       });
       expect(await dispatcher.requestJobStatus(job.handle.jobId)).toBe('RUNNING');
       const { path } = await dispatcher.triggerSavepoint(job.handle.jobId, join(out, 'savepoints'), 'terminate');

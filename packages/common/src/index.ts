@@ -8,3 +8,4 @@ export * from './retry.js';
 export * from './logger.js';
 export * from './clock.js';
 export * from './ids.js';
+export * from './storage-directory.js';

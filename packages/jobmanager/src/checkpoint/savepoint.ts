@@ -4,15 +4,15 @@
  * archived, and restored by a later job — at another parallelism, after job changes — long after
  * the job's own checkpoints were pruned.
  */
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { describeError, randomId, SluiceError } from '@sluice/common';
+import { checkStorageDirectory, ensureDirectory, randomId, SluiceError } from '@sluice/common';
 import { writeMetadata, type CheckpointMetadata } from '@sluice/runtime';
 
 /** Copies checkpoint `dir` into a new `savepoint-<job>-<id>-<random>` directory under `target`; returns its path. */
 export async function copyToSavepoint(dir: string, meta: CheckpointMetadata, target: string): Promise<string> {
   const out = join(resolve(target), `savepoint-${meta.jobId.slice(0, 6)}-${meta.checkpointId}-${randomId(3)}`);
-  await mkdir(out, { recursive: true });
+  await ensureDirectory(out, 'savepoint directory');
   const files = new Set<string>();
   for (const op of meta.operators) {
     for (const h of op.keyed) files.add(h.file);
@@ -24,19 +24,14 @@ export async function copyToSavepoint(dir: string, meta: CheckpointMetadata, tar
 }
 
 /**
- * Refuses (`SAVEPOINT_TARGET`) a target directory that cannot be created or written, before
- * the savepoint is triggered: a stop-with-savepoint must not end the job and then fail the copy.
+ * Refuses (`SAVEPOINT_TARGET`) a target directory that cannot be created or written, or that
+ * lies on a kernel pseudo-filesystem, before the savepoint is triggered: a stop-with-savepoint
+ * must not end the job and then fail the copy. Bounded in time (see checkStorageDirectory).
  */
 export async function checkSavepointTarget(target: string): Promise<void> {
-  const dir = resolve(target);
-  const probe = join(dir, `.sluice-write-test-${randomId(6)}`);
   try {
-    await mkdir(dir, { recursive: true });
-    await writeFile(probe, '');
-    await rm(probe, { force: true });
+    await checkStorageDirectory(target, { what: 'savepoint directory' });
   } catch (err) {
-    throw new SluiceError('SAVEPOINT_TARGET', `savepoint directory ${dir} cannot be written (${describeError(err)}); choose a directory this process can create and write to`, {
-      cause: err,
-    });
+    throw new SluiceError('SAVEPOINT_TARGET', (err as Error).message, { cause: err });
   }
 }

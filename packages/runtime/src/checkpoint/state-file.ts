@@ -6,10 +6,10 @@
  * Runs on worker threads. Sections are written with gathered writes in bounded batches, so a
  * 60 MB snapshot is never copied into one buffer; checksums are computed as the bytes go out.
  */
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { describeError, SluiceError } from '@sluice/common';
+import { describeError, ensureDirectory, SluiceError } from '@sluice/common';
 import {
   checkpointError,
   encodeStateFileHeader,
@@ -58,7 +58,7 @@ export async function writeStateFile(dir: string, fileName: string, sections: re
   const path = join(dir, fileName);
   let fh: FileHandle | undefined;
   try {
-    await mkdir(dir, { recursive: true });
+    await ensureDirectory(dir, 'checkpoint directory');
     fh = await open(path, 'w');
     const header = encodeStateFileHeader();
     let fileCrc = crc32(header);

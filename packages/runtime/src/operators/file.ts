@@ -3,9 +3,9 @@
  * synchronous on purpose: they run on the task's worker thread, in chunks, and a synchronous
  * write keeps chunk order and makes finish()/close() durable without promise bookkeeping.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { SluiceError } from '@sluice/common';
+import { describeError, ensureDirectorySync, SluiceError } from '@sluice/common';
 import { LineBuffer, toJson } from './line-buffer.js';
 import type { OperatorContext, Output, StreamOperator } from './types.js';
 
@@ -19,10 +19,10 @@ export class FileSinkOperator implements StreamOperator {
   open(ctx: OperatorContext, _output: Output): void {
     this.file = join(this.path, `part-${ctx.taskInfo.subtaskIndex}`);
     try {
-      mkdirSync(this.path, { recursive: true });
+      ensureDirectorySync(this.path, `directory of file sink '${ctx.operatorName}'`);
       this.fd = openSync(this.file, 'a');
     } catch (err) {
-      throw new SluiceError('FILE_SINK', `file sink '${ctx.operatorName}' cannot open ${this.file} for appending: ${(err as Error).message}`, { cause: err });
+      throw new SluiceError('FILE_SINK', `file sink '${ctx.operatorName}' cannot open ${this.file} for appending: ${describeError(err)}`, { cause: err });
     }
     const fd = this.fd;
     this.buffer = new LineBuffer((chunk) => {

@@ -8,9 +8,8 @@
  * back before the operators open.
  */
 import { deserialize, serialize } from 'node:v8';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeError, preciseNowMs, serializeError, SluiceError } from '@sluice/common';
+import { describeError, ensureDirectory, preciseNowMs, serializeError, SluiceError } from '@sluice/common';
 import type { CheckpointStats, SubtaskOperatorState, SubtaskRestore, TaskDeploymentDescriptor } from '@sluice/protocol';
 import type { RestoredOperatorState, StreamOperator } from '../operators/types.js';
 import type { RecordWriter } from '../io/record-writer.js';
@@ -185,7 +184,7 @@ export class SubtaskCheckpointer {
     const tdd = this.tdd;
     try {
       const dir = checkpointDirectory(tdd, p.id);
-      await mkdir(dir, { recursive: true });
+      await ensureDirectory(dir, 'checkpoint directory');
       const operators: SubtaskOperatorState[] = [];
       let bytes = 0;
       for (const part of p.parts) {
