@@ -40,6 +40,11 @@ export interface CheckpointingOptions {
   retained?: number;
   /** Root directory for checkpoints; default `<os tmpdir>/sluice-checkpoints`. */
   dir?: string;
+  /**
+   * Periodic checkpoints that may fail in a row (time out, be declined, not be written) before
+   * the job fails over; a completed one resets the count. Default 0: the first failure does.
+   */
+  tolerableFailedCheckpoints?: number;
 }
 
 export const DEFAULT_JOB_NAME = 'Sluice job';
@@ -111,6 +116,9 @@ export class StreamExecutionEnvironment {
     if (options.timeoutMs !== undefined) this.own.checkpointTimeoutMs = checkPositiveInteger('checkpoint timeout (ms)', options.timeoutMs);
     if (options.minPauseMs !== undefined) this.own.minPauseBetweenCheckpointsMs = checkNonNegativeInteger('min pause between checkpoints (ms)', options.minPauseMs);
     if (options.retained !== undefined) this.own.retainedCheckpoints = checkPositiveInteger('retained checkpoints', options.retained);
+    if (options.tolerableFailedCheckpoints !== undefined) {
+      this.own.tolerableFailedCheckpoints = checkNonNegativeInteger('tolerable failed checkpoints', options.tolerableFailedCheckpoints);
+    }
     if (options.dir !== undefined) {
       if (typeof options.dir !== 'string' || options.dir.length === 0) throw new ConfigurationError('checkpoint dir must be a non-empty path');
       this.own.checkpointDir = options.dir;

@@ -29,6 +29,7 @@ const CONFIG_RULES: Readonly<Record<ConfigKey, 'positive' | 'nonNegative' | 'str
   checkpointTimeoutMs: 'positive',
   minPauseBetweenCheckpointsMs: 'nonNegative',
   retainedCheckpoints: 'positive',
+  tolerableFailedCheckpoints: 'nonNegative',
   checkpointDir: 'string',
   restartStrategy: 'restartStrategy',
 });

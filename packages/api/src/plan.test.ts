@@ -21,6 +21,8 @@ describe('describePlan', () => {
       [
         "Job 'counts': 3 chains, 2 exchanges",
         '  default parallelism 2, max parallelism 128, buffer timeout 5 ms, watermark interval 200 ms',
+        '  checkpoints off',
+        '  restart strategy none',
         '',
         'v1  Source: Sequence(1..100)  [source]',
         '    parallelism 2, max parallelism 128',
@@ -55,5 +57,16 @@ describe('describePlan', () => {
     const text = describePlan(single.getJobGraph());
     expect(text).toContain("Job 'Sluice job': 1 chain, 0 exchanges");
     expect(text).not.toContain('Exchanges:');
+  });
+
+  it('shows the checkpoint interval, directory, limits and the restart strategy', () => {
+    const env = new StreamExecutionEnvironment({ config: { checkpointIntervalMs: 1000 } });
+    env.enableCheckpointing(2000, { dir: '/var/ck', retained: 3, tolerableFailedCheckpoints: 2 }).fromElements(1).print();
+    const lines = describePlan(env.getJobGraph()).split('\n');
+    expect(lines[2]).toBe('  checkpoints every 2s into /var/ck (timeout 10min, min pause 0ms, 3 retained, 2 failed in a row tolerated)');
+    // A checkpointed job without a strategy of its own restarts with exponential backoff.
+    expect(lines[3]).toBe('  restart strategy exponential-delay:initial=1s,max=1min,multiplier=1.5,reset-after=1h,jitter=0.1');
+    const resolved = describePlan(env.getJobGraph(), { checkpointRoot: '/abs/ck' });
+    expect(resolved).toContain(' into /abs/ck (');
   });
 });

@@ -16,12 +16,12 @@ export {
   type JobMasterService,
 } from './dispatcher/dispatcher.js';
 export { InvalidSubmissionError, validateSubmission } from './dispatcher/validate-submission.js';
-export { JobMaster, DEFAULT_JOB_MASTER_OPTIONS, type JobMasterOptions } from './jobmaster/job-master.js';
+export { JobMaster, DEFAULT_JOB_MASTER_OPTIONS, resolveCheckpointRoot, type JobMasterOptions } from './jobmaster/job-master.js';
 export { noSplits, type SplitProvider } from './jobmaster/deployment.js';
 export { ResourceManager, DEFAULT_RESOURCE_MANAGER_OPTIONS, type ResourceManagerOptions } from './resourcemanager/resource-manager.js';
 export { SlotManager, workersToRequest, type SlotAllocation, type SlotPlan, type SlotRelease } from './resourcemanager/slot-manager.js';
 export type { ClusterDriver, ClusterDriverEvents, WorkerSpec } from './resourcemanager/cluster-driver.js';
 export { LocalClusterDriver, type LocalClusterDriverOptions, type LocalWorker, type TaskManagerContext, type TaskManagerFactory } from './resourcemanager/local-cluster-driver.js';
-export { startEmbeddedCluster, runEmbedded, type EmbeddedCluster, type EmbeddedClusterOptions, type EmbeddedRunOptions, type EmbeddedRunResult, type SubmittedJob, type SubmitOptions } from './embedded/embedded-cluster.js';
+export { startEmbeddedCluster, runEmbedded, type EmbeddedCluster, type EmbeddedClusterOptions, type EmbeddedRunOptions, type EmbeddedRunResult, type EmbeddedJobStarted, type JobProgress, type SubmittedJob, type SubmitOptions } from './embedded/embedded-cluster.js';
 export { createRestartBackoff, type RestartBackoff, type RestartBackoffOptions } from './jobmaster/restart-strategy.js';
 export * from './rest/index.js';

@@ -71,6 +71,11 @@ export interface JobConfig {
   /** Completed checkpoints kept on disk; older ones are deleted. */
   retainedCheckpoints: number;
   /**
+   * Periodic checkpoints that may fail in a row before the job fails over (restarts under its
+   * restart strategy, or fails without one). Flink's `tolerable-failed-checkpoints`, default 0.
+   */
+  tolerableFailedCheckpoints: number;
+  /**
    * Root directory of checkpoints (local disk or a shared mount); checkpoints of a job go to
    * `<dir>/<jobId>/chk-<id>/`. Empty: the JobMaster picks `<os tmpdir>/sluice-checkpoints`.
    */
@@ -90,6 +95,7 @@ export const DEFAULT_JOB_CONFIG: Readonly<JobConfig> = Object.freeze({
   checkpointTimeoutMs: 600_000,
   minPauseBetweenCheckpointsMs: 0,
   retainedCheckpoints: 1,
+  tolerableFailedCheckpoints: 0,
   checkpointDir: '',
   restartStrategy: Object.freeze({ type: 'none' }) as RestartStrategyConfig,
 });

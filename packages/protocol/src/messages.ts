@@ -177,6 +177,8 @@ export interface CheckpointStatistics {
     failed: number;
     inProgress: number;
   };
+  /** The most recent failed checkpoint and why it failed; absent while none has. */
+  lastFailure?: CheckpointFailure;
   /** The latest completed checkpoint, or the one the job was restored from; absent before either. */
   latest?: {
     id: number;
@@ -191,6 +193,13 @@ export interface CheckpointStatistics {
     syncMs?: number;
     maxPauseMs?: number;
   };
+}
+
+export interface CheckpointFailure {
+  checkpointId: number;
+  /** When it was given up (ms since the epoch). */
+  timestamp: number;
+  reason: string;
 }
 
 export interface JobOverview {
@@ -209,10 +218,15 @@ export interface JobResult {
   error?: SerializedError;
   /** Collect-sink name → records, in arrival order per subtask. */
   collected: Record<string, unknown[]>;
-  /** Per operator, summed over its subtasks (what each subtask reported when it ended, however it ended). */
+  /**
+   * Per operator, summed over its subtasks and over every attempt (what each subtask reported
+   * when it ended, however it ended), so records replayed after a restart count again.
+   */
   operators: OperatorRecordCounts[];
   /** How often the job restarted after a failure (absent: never). */
   restarts?: number;
+  /** Checkpoints completed and failed over the job's life, when it took or tried any. */
+  checkpoints?: { completed: number; failed: number; lastFailure?: CheckpointFailure };
   /** The last completed checkpoint, when the job took any. */
   lastCheckpoint?: { id: number; path: string; durationMs: number; bytes: number; maxPauseMs: number };
 }

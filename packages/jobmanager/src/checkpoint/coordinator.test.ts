@@ -69,7 +69,7 @@ describe('checkpoint coordinator', () => {
     const root = mkdtempSync(join(tmpdir(), 'sluice-coord-'));
     dirs.push(root);
     const c = await start();
-    const handle = await c.submit(job('cp-1', { checkpointIntervalMs: 20, checkpointDir: root }));
+    const handle = await c.submit(job('cp-1', { checkpointIntervalMs: 20, checkpointDir: root, tolerableFailedCheckpoints: 1 }));
     const sources = await until('the first trigger', () => {
       const s = live(0).filter((t) => t.tdd.vertexId === 'src');
       return s.length === 2 && s.every((t) => triggered(t, 1)) ? s : undefined;
@@ -99,7 +99,7 @@ describe('checkpoint coordinator', () => {
     const root = mkdtempSync(join(tmpdir(), 'sluice-coord-'));
     dirs.push(root);
     const c = await start();
-    const handle = await c.submit(job('cp-2', { checkpointIntervalMs: 10, checkpointTimeoutMs: 60, checkpointDir: root }));
+    const handle = await c.submit(job('cp-2', { checkpointIntervalMs: 10, checkpointTimeoutMs: 60, checkpointDir: root, tolerableFailedCheckpoints: 1 }));
     await until('abort after the timeout', () => (live(0).some((t) => t.checkpointCalls.includes('aborted 1')) ? true : undefined));
     await until('a new attempt at checkpointing', () => (live(0).some((t) => triggered(t, 2)) ? true : undefined));
     await handle.cancel();
@@ -127,5 +127,36 @@ describe('checkpoint coordinator', () => {
     expect(r.error?.message).toMatch(/boom again/);
     expect(r.error?.message).toMatch(/fixed-delay/);
     expect(r.lastCheckpoint?.id).toBe(1);
+  });
+
+  it('fails the job over once more checkpoints fail in a row than it tolerates; a completed one resets the count', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-coord-'));
+    dirs.push(root);
+    const c = await start();
+    const handle = await c.submit(job('cp-4', { checkpointIntervalMs: 10, checkpointDir: root, tolerableFailedCheckpoints: 1 }));
+    const sinks = (): TestingTask[] => live(0).filter((t) => t.tdd.vertexId === 'sink');
+    const aborted = (id: number): boolean | undefined => (live(0).every((t) => t.checkpointCalls.includes(`aborted ${id}`)) ? true : undefined);
+    // Failure, success, failure: never two in a row, so the job keeps running.
+    await until('trigger 1', () => (live(0).filter((t) => triggered(t, 1)).length === 2 ? true : undefined));
+    sinks()[0]!.decline(1, new Error('disk full'));
+    await until('abort of 1', () => aborted(1));
+    await until('trigger 2', () => (live(0).filter((t) => triggered(t, 2)).length === 2 ? true : undefined));
+    for (const t of live(0)) t.ack(2);
+    await until('checkpoint 2 complete', () => (live(0).every((t) => t.checkpointCalls.includes('complete 2')) ? true : undefined));
+    await until('trigger 3', () => (live(0).filter((t) => triggered(t, 3)).length === 2 ? true : undefined));
+    sinks()[1]!.decline(3, new Error('disk full'));
+    await until('abort of 3', () => aborted(3));
+    const running = await c.dispatcher.requestCheckpointStatistics('cp-4');
+    expect(running.counts).toMatchObject({ completed: 1, failed: 2 });
+    expect(running.lastFailure).toMatchObject({ checkpointId: 3, reason: expect.stringContaining('disk full') });
+    expect(await handle.status()).toBe('RUNNING');
+    // A second failure in a row: the job fails over; without a restart strategy it fails.
+    await until('trigger 4', () => (live(0).filter((t) => triggered(t, 4)).length === 2 ? true : undefined));
+    sinks()[0]!.decline(4, new Error('disk still full'));
+    const r = await handle.result();
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toMatchObject({ code: 'CHECKPOINTS_FAILED' });
+    expect(r.error?.message).toMatch(/^2 checkpoints failed in a row, more than the 1 tolerated \(tolerable-failed-checkpoints\); checkpoint 4: subtask .* declined: disk still full/);
+    expect(r.checkpoints).toEqual({ completed: 1, failed: 3, lastFailure: { checkpointId: 4, timestamp: expect.any(Number), reason: expect.stringContaining('disk still full') } });
   });
 });

@@ -6,10 +6,9 @@
  * A checkpoint that a subtask declines, or that outlives its timeout, is aborted and counted;
  * the next one starts after the usual pause.
  */
-import { mkdir } from 'node:fs/promises';
 import type { CheckpointMetricsSnapshot } from '@sluice/metrics';
-import { describeError, SluiceError, type Clock, type Logger } from '@sluice/common';
-import type { CheckpointAck, CheckpointDecline, JobConfig, JobGraph, StopMode } from '@sluice/protocol';
+import { describeError, ensureDirectory, SluiceError, type Clock, type Logger } from '@sluice/common';
+import type { CheckpointAck, CheckpointDecline, CheckpointFailure, JobConfig, JobGraph, StopMode } from '@sluice/protocol';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
@@ -31,6 +30,8 @@ export interface CoordinatorHost {
   notify(executionId: string, outcome: 'complete' | 'aborted', checkpointId: number): void;
   /** Runs `action` on the JobMaster's mailbox. */
   run(action: () => void): void;
+  /** More periodic checkpoints failed in a row than the job tolerates: restart it, or fail it. */
+  failOver(reason: string): void;
 }
 
 export interface CompletedCheckpoint {
@@ -75,6 +76,10 @@ export class CheckpointCoordinator {
   private readonly waitingSavepoints: (NonNullable<Pending['savepoint']> & { stop?: StopMode })[] = [];
   /** What the job's metrics export (the one definition lives with them). */
   readonly stats: CheckpointMetricsSnapshot = { completed: 0, failed: 0, inProgress: 0, lastCompletedId: 0, lastDurationMs: 0, lastSizeBytes: 0, lastAlignmentMs: 0, lastSyncMs: 0, lastMaxPauseMs: 0 };
+  /** The most recent failed checkpoint, for the job's result and the REST API. */
+  lastFailure: CheckpointFailure | undefined;
+  /** Periodic checkpoints failed since the last one completed (savepoints do not count). */
+  private failuresInARow = 0;
 
   constructor(private readonly options: CheckpointCoordinatorOptions) {
     this.nextId = (options.lastId ?? 0) + 1;
@@ -216,7 +221,10 @@ export class CheckpointCoordinator {
     this.stats.inProgress = 1;
     this.options.logger.debug('triggering checkpoint', { checkpointId: id, subtasks: p.awaiting.size });
     for (const e of sources) {
-      host.triggerAt(e.executionId, id, now, stop).catch((err: unknown) => host.run(() => this.pending === p && this.abort(p, `could not trigger it at ${e.executionId}: ${describeError(err)}`, true)));
+      host.triggerAt(e.executionId, id, now, stop).catch((err: unknown) =>
+        // A source that ended just now is no failure of checkpointing (Flink does not count it either).
+        host.run(() => this.pending === p && this.abort(p, `could not trigger it at ${e.executionId}: ${describeError(err)}`, (err as { code?: unknown }).code !== 'TASK_NOT_RUNNING')),
+      );
     }
   }
 
@@ -226,7 +234,7 @@ export class CheckpointCoordinator {
     const dir = checkpointDir(root, jobId, p.id);
     const meta = this.buildMetadata(p);
     // Subtasks with no state write no files, so the directory may not exist yet.
-    mkdir(dir, { recursive: true }).then(() => writeMetadata(dir, meta)).then(
+    ensureDirectory(dir, 'checkpoint directory').then(() => writeMetadata(dir, meta)).then(
       () => this.options.host.run(() => this.completed(p, dir, meta)),
       (err: unknown) => this.options.host.run(() => this.pending === p && this.abort(p, `could not write its metadata: ${describeError(err)}`, true)),
     );
@@ -241,6 +249,7 @@ export class CheckpointCoordinator {
     this.lastEnd = now;
     const c: CompletedCheckpoint = { id: p.id, dir, meta };
     this.setLatest(c);
+    this.failuresInARow = 0;
     const s = this.stats;
     s.completed++;
     s.inProgress = 0;
@@ -274,12 +283,28 @@ export class CheckpointCoordinator {
     this.stats.inProgress = 0;
     if (countAsFailure) {
       this.stats.failed++;
+      this.lastFailure = { checkpointId: p.id, timestamp: this.lastEnd, reason };
       this.options.logger.warn(`checkpoint ${p.id} aborted: ${reason}`, { checkpointId: p.id });
     }
     for (const e of this.options.host.executions()) if (e.state === 'RUNNING') this.options.host.notify(e.executionId, 'aborted', p.id);
     p.savepoint?.reject(new SluiceError('SAVEPOINT_FAILED', `savepoint (checkpoint ${p.id}) failed: ${reason}`));
     if (!this.stopped && this.waitingSavepoints.length > 0) this.schedule(0);
     else this.resumeSchedule();
+    // A savepoint's failure is its caller's answer; only periodic checkpoints count, as in Flink.
+    if (countAsFailure && p.savepoint === undefined) this.countFailure(p.id, reason);
+  }
+
+  /** Last in `abort`: failing over stops this coordinator. */
+  private countFailure(id: number, reason: string): void {
+    this.failuresInARow++;
+    const tolerable = this.options.config.tolerableFailedCheckpoints;
+    if (this.failuresInARow <= tolerable) return;
+    const inARow = this.failuresInARow;
+    this.failuresInARow = 0;
+    this.options.host.failOver(
+      `${inARow === 1 ? 'a checkpoint failed' : `${inARow} checkpoints failed in a row`}, more than the ${tolerable} tolerated (tolerable-failed-checkpoints); ` +
+        `checkpoint ${id}: ${reason}`,
+    );
   }
 
   private buildMetadata(p: Pending): CheckpointMetadata {

@@ -6,14 +6,15 @@
  * source splits enumerated from the job module loaded on this thread.
  */
 import { availableParallelism } from 'node:os';
-import { randomId, silentLogger, type Logger } from '@sluice/common';
-import { combineRegistries, createJobMetricsRegistry, createMetricsRegistry, createMetricsServer } from '@sluice/metrics';
-import { requiredSlots, type JobArtifact, type JobSubmission } from '@sluice/protocol';
+import { checkStorageDirectory, randomId, silentLogger, type Logger } from '@sluice/common';
+import { combineRegistries, createJobMetricsRegistry, createMetricsRegistry, createMetricsServer, type TaskManagerMetricsSnapshot } from '@sluice/metrics';
+import { requiredSlots, type JobArtifact, type JobConfig, type JobStatus, type JobSubmission } from '@sluice/protocol';
 import { LocalShuffleService, PiscinaTaskRunner, TaskManager, loadJob, type LoadedJob } from '@sluice/runtime';
-import type { Source, SourceSplit } from '@sluice/api';
+import { isSinkKind, type OperatorKind, type Source, type SourceSplit } from '@sluice/api';
 import { createLocalCluster, type JobHandle, type LocalCluster } from '../local-cluster.js';
 import { createRestServer, type RestServer } from '../rest/rest-server.js';
 import type { SplitProvider } from '../jobmaster/deployment.js';
+import { resolveCheckpointRoot } from '../jobmaster/job-master.js';
 
 export interface EmbeddedClusterOptions {
   /** Slots per TaskManager. */
@@ -50,6 +51,8 @@ export interface EmbeddedCluster {
   submit(artifact: JobArtifact, options?: SubmitOptions): Promise<SubmittedJob>;
   /** Where each running TaskManager serves Prometheus metrics. */
   metricsUrls(): string[];
+  /** What each running TaskManager's subtasks have counted so far (read from shared memory). */
+  taskManagerMetrics(): TaskManagerMetricsSnapshot[];
   /** Where the REST API is served (e.g. `http://127.0.0.1:8081`), when `restPort` was given. */
   readonly restUrl: string | undefined;
   close(): Promise<void>;
@@ -80,6 +83,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   const shuffle = new LocalShuffleService();
   const jobs = new Map<string, LoadedJob>();
   const servers: { url: string; close(): Promise<void> }[] = [];
+  const taskManagers = new Set<TaskManager>();
   let tmIndex = 0;
   // Job series are served once per cluster, next to the first TaskManager's series: on every
   // endpoint they would be summed N times by Prometheus queries over all targets.
@@ -113,10 +117,12 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       }
       tm = new TaskManager({ ...ctx, taskRunner: runner, logger, ...(server === undefined ? {} : { metricsUrl: server.url }) });
       const started = tm;
+      taskManagers.add(started);
       return {
         ...(server === undefined ? {} : { metricsUrl: server.url }),
         start: () => started.start(),
         stop: async () => {
+          taskManagers.delete(started);
           await started.stop();
           if (server !== undefined) {
             servers.splice(servers.indexOf(server), 1);
@@ -155,6 +161,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       return { handle, job };
     },
     metricsUrls: () => servers.map((s) => s.url),
+    taskManagerMetrics: () => [...taskManagers].map((t) => t.metricsSnapshot()),
     close: async () => {
       // Side by side: a request in flight (a stop-with-savepoint answering as its job ends) gets
       // its grace period while the cluster shuts down.
@@ -171,7 +178,7 @@ export interface EmbeddedRunOptions {
   restPort?: number;
   /** Aborting cancels the job; the result then has status CANCELED. */
   signal?: AbortSignal;
-  onStarted?(info: { jobId: string; jobName: string; metricsUrl?: string; restUrl?: string }): void;
+  onStarted?(info: EmbeddedJobStarted): void;
   /** Slots for the cluster; default: what the job needs. */
   slots?: number;
   logger?: Logger;
@@ -179,15 +186,63 @@ export interface EmbeddedRunOptions {
   restoreFrom?: SubmitOptions['restoreFrom'];
 }
 
+/** A running job as `runEmbedded` announces it. */
+export interface EmbeddedJobStarted {
+  jobId: string;
+  jobName: string;
+  metricsUrl?: string;
+  restUrl?: string;
+  /** The configuration the job runs with: defaults, then the submitter's settings, then the job code's. */
+  config: JobConfig;
+  /** A synchronous reading of how the job is doing, cheap enough to take every second. */
+  progress(): JobProgress;
+}
+
+/** Live figures of a running job, for a status line. */
+export interface JobProgress {
+  status: JobStatus;
+  /** Records the sources have emitted and the sinks have taken in, over the subtasks running now. */
+  recordsIn: number;
+  recordsOut: number;
+  checkpoints: { completed: number; failed: number };
+  restarts: number;
+}
+
 export interface EmbeddedRunResult extends Awaited<ReturnType<JobHandle['result']>> {
   /** Node ids of the source operators, to count records read. */
   sourceNodeIds: number[];
+}
+
+function progressReader(embedded: EmbeddedCluster, jobId: string, job: LoadedJob): () => JobProgress {
+  const sources = new Set(job.jobGraph.vertices.filter((v) => v.isSource).map((v) => v.operators[0]!.nodeId));
+  const sinks = new Set(job.jobGraph.vertices.flatMap((v) => v.operators.filter((o) => isSinkKind(o.kind as OperatorKind)).map((o) => o.nodeId)));
+  return () => {
+    const p: JobProgress = { status: 'CREATED', recordsIn: 0, recordsOut: 0, checkpoints: { completed: 0, failed: 0 }, restarts: 0 };
+    const jm = embedded.cluster.jobMetricsSnapshot().find((j) => j.jobId === jobId);
+    if (jm !== undefined) {
+      p.status = jm.status;
+      p.restarts = jm.restarts;
+      p.checkpoints = { completed: jm.checkpoints.completed, failed: jm.checkpoints.failed };
+    }
+    for (const tm of embedded.taskManagerMetrics()) {
+      for (const st of tm.subtasks) {
+        if (st.jobId !== jobId) continue;
+        for (const op of st.operators) {
+          if (sources.has(op.nodeId)) p.recordsIn += op.recordsOut;
+          if (sinks.has(op.nodeId)) p.recordsOut += op.recordsIn;
+        }
+      }
+    }
+    return p;
+  };
 }
 
 /** Runs one job on a fresh embedded cluster sized for it, and tears the cluster down. */
 export async function runEmbedded(artifact: JobArtifact, options: EmbeddedRunOptions = {}): Promise<EmbeddedRunResult> {
   // Build once up front: a job that cannot be built fails here, before any thread starts.
   const probe = await loadJob(artifact);
+  // Likewise a checkpointed job whose checkpoints could not be written.
+  if (probe.jobGraph.config.checkpointIntervalMs > 0) await checkStorageDirectory(resolveCheckpointRoot(probe.jobGraph.config), { what: 'checkpoint directory' });
   const slots = options.slots ?? Math.max(1, requiredSlots(probe.jobGraph));
   const embedded = await startEmbeddedCluster({
     slotsPerTaskManager: slots,
@@ -200,7 +255,14 @@ export async function runEmbedded(artifact: JobArtifact, options: EmbeddedRunOpt
     const { handle, job } = await embedded.submit(artifact, options.restoreFrom === undefined ? {} : { restoreFrom: options.restoreFrom });
     const metricsUrl = embedded.metricsUrls()[0];
     const restUrl = embedded.restUrl;
-    options.onStarted?.({ jobId: handle.jobId, jobName: job.jobGraph.jobName, ...(metricsUrl === undefined ? {} : { metricsUrl }), ...(restUrl === undefined ? {} : { restUrl }) });
+    options.onStarted?.({
+      jobId: handle.jobId,
+      jobName: job.jobGraph.jobName,
+      ...(metricsUrl === undefined ? {} : { metricsUrl }),
+      ...(restUrl === undefined ? {} : { restUrl }),
+      config: job.jobGraph.config,
+      progress: progressReader(embedded, handle.jobId, job),
+    });
     const onAbort = (): void => void handle.cancel().catch(() => undefined);
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });

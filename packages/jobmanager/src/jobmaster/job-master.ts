@@ -6,7 +6,7 @@
  * fails the job (the single place a restart strategy will hook in is `handleTaskFailure`).
  * State changes run on one Mailbox; calls to TaskManagers and the RM are never awaited inside it.
  */
-import { createLogger, describeError, serializeError, SluiceError, systemClock, type Clock, type Logger, type SerializedError } from '@sluice/common';
+import { checkStorageDirectory, createLogger, describeError, serializeError, SluiceError, systemClock, type Clock, type Logger, type SerializedError } from '@sluice/common';
 import {
   Mailbox,
   requiredSlots,
@@ -55,6 +55,11 @@ export interface JobMasterOptions {
 
 export const DEFAULT_JOB_MASTER_OPTIONS = Object.freeze({ cancelTimeoutMs: 10_000, slotRequestTimeoutMs: 300_000 });
 
+/** The directory a job's checkpoints go under: the configured one, or `<os tmpdir>/sluice-checkpoints`. */
+export function resolveCheckpointRoot(config: Pick<JobConfig, 'checkpointDir'>): string {
+  return resolve(config.checkpointDir === '' ? join(tmpdir(), 'sluice-checkpoints') : config.checkpointDir);
+}
+
 export class JobMaster implements JobMasterGateway {
   readonly jobId: string;
   readonly address: string;
@@ -85,6 +90,10 @@ export class JobMaster implements JobMasterGateway {
   /** Restarts so far (the attempt number counts the same). */
   restarts = 0;
   private coordinatorStarted = false;
+  /** When the running attempt failed, until the next attempt has every subtask running again. */
+  private failedAt: number | undefined;
+  /** The checkpoint root's check, once it has passed (a failed check is tried again next time). */
+  private checkpointRootChecked: Promise<void> | undefined;
   /** Backoff before the pending restart, and whether it has been scheduled (all subtasks stopped). */
   private restartDelayMs = 0;
   private restartScheduled = false;
@@ -101,7 +110,7 @@ export class JobMaster implements JobMasterGateway {
     // job code's, exactly as the client resolved it; applying artifact.config again here would
     // let the flags win at runtime but not in the plan.
     const merged: JobConfig = options.submission.jobGraph.config;
-    this.config = { ...merged, checkpointDir: resolve(merged.checkpointDir === '' ? join(tmpdir(), 'sluice-checkpoints') : merged.checkpointDir) };
+    this.config = { ...merged, checkpointDir: resolveCheckpointRoot(merged) };
     this.slots = new Array<LogicalSlot | undefined>(requiredSlots(options.submission.jobGraph)).fill(undefined);
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? createLogger()).child(`jobmaster.${this.jobId.slice(0, 8)}`);
@@ -131,7 +140,18 @@ export class JobMaster implements JobMasterGateway {
           );
         },
         run: (action) => void this.mailbox.run(action),
+        failOver: (reason) => {
+          if (this.status === 'RUNNING') this.failOver('checkpoints are failing', serializeError(new SluiceError('CHECKPOINTS_FAILED', reason, { retriable: true })));
+        },
       },
+    });
+  }
+
+  private checkCheckpointRoot(): Promise<void> {
+    const check = (this.checkpointRootChecked ??= checkStorageDirectory(this.config.checkpointDir, { what: 'checkpoint directory' }));
+    return check.catch((err: unknown) => {
+      if (this.checkpointRootChecked === check) this.checkpointRootChecked = undefined;
+      throw err;
     });
   }
 
@@ -150,6 +170,8 @@ export class JobMaster implements JobMasterGateway {
   async start(): Promise<void> {
     this.options.rpc.register<JobMasterGateway>(this.address, this.gatewayView());
     try {
+      // Before anything runs: a checkpointed job whose checkpoints cannot be written must not start.
+      if (this.config.checkpointIntervalMs > 0) await this.checkCheckpointRoot();
       const splits = await enumerateSplits(this.submission, this.options.splitProvider ?? noSplits);
       this.initialSplits = splits;
       this.warnAboutMissingUids();
@@ -218,6 +240,7 @@ export class JobMaster implements JobMasterGateway {
   checkpointStatistics(): CheckpointStatistics {
     const st = this.checkpoints.stats;
     const out: CheckpointStatistics = { counts: { completed: st.completed, failed: st.failed, inProgress: st.inProgress } };
+    if (this.checkpoints.lastFailure !== undefined) out.lastFailure = { ...this.checkpoints.lastFailure };
     const last = this.checkpoints.latestCompleted();
     if (last !== undefined) {
       const own = st.completed > 0 && st.lastCompletedId === last.id;
@@ -350,7 +373,8 @@ export class JobMaster implements JobMasterGateway {
    * `targetDirectory`; with `stop` the sources end right after it and the job finishes.
    */
   async triggerSavepoint(targetDirectory: string, stop?: StopMode): Promise<{ path: string }> {
-    await checkSavepointTarget(targetDirectory);
+    // A savepoint is a checkpoint copied out: both directories must take files.
+    await Promise.all([checkSavepointTarget(targetDirectory), this.checkCheckpointRoot()]);
     const done = await this.mailbox.run(() => {
       if (this.status !== 'RUNNING') {
         throw new SluiceError('SAVEPOINT_NOT_POSSIBLE', `job ${this.jobId} is ${this.status}; a savepoint needs a running job`);
@@ -405,15 +429,21 @@ export class JobMaster implements JobMasterGateway {
    * new attempt from the latest completed checkpoint (or from the start if there is none).
    */
   private handleTaskFailure(e: Execution, error: SerializedError): void {
+    this.failOver(`subtask ${this.graph.describe(e)} failed`, error);
+  }
+
+  /** A failure of the running job (`what` says which, for the log): restart it or fail it. */
+  private failOver(what: string, error: SerializedError): void {
     const backoff = this.restartBackoff;
     backoff.notifyFailure(this.clock.nowMs());
     if (!backoff.canRestart()) {
-      this.logger.info('subtask failed; failing the job', { subtask: this.graph.describe(e), error: error.message, attempt: this.attempt, restartStrategy: backoff.describe() });
+      this.logger.info(`${what}; failing the job`, { error: error.message, attempt: this.attempt, restartStrategy: backoff.describe() });
       this.failJob(this.config.restartStrategy.type === 'none' ? error : { ...error, message: `${error.message} (not restarted: ${backoff.describe()})` });
       return;
     }
     const delay = backoff.backoffMs();
-    this.logger.warn(`subtask ${this.graph.describe(e)} failed; restarting the job in ${Math.round(delay)} ms`, { error: error.message, attempt: this.attempt, restartStrategy: backoff.describe() });
+    this.logger.warn(`${what}; restarting the job in ${Math.round(delay)} ms`, { error: error.message, attempt: this.attempt, restartStrategy: backoff.describe() });
+    this.failedAt = this.clock.nowMs();
     this.status = 'RESTARTING';
     this.restartDelayMs = delay;
     this.checkpoints.stop('the job is restarting');
@@ -448,6 +478,8 @@ export class JobMaster implements JobMasterGateway {
     this.restartScheduled = false;
     this.attempt++;
     this.restarts++;
+    // What the failed attempt's subtasks counted belongs in the job's totals.
+    this.results.addAttempt(this.graph.executions);
     this.graph = new ExecutionGraph(this.submission.jobGraph, this.jobId);
     this.restorePlan = plan;
     this.splits = plan === undefined ? this.initialSplits : new Map([...this.initialSplits, ...plan.splits]);
@@ -472,6 +504,15 @@ export class JobMaster implements JobMasterGateway {
     if (this.coordinatorStarted || this.status !== 'RUNNING' || !this.deployed) return;
     if (!this.graph.executions.every((x) => x.state === 'RUNNING' || x.state === 'FINISHED')) return;
     this.coordinatorStarted = true;
+    if (this.failedAt !== undefined) {
+      // At the default log level the restart was announced as a warning: so is its end.
+      this.logger.warn(
+        `job recovered: all ${this.graph.executions.length} subtasks run again after restart ${this.restarts}, ` +
+          `${this.restorePlan === undefined ? 'from the start (no checkpoint to go back to)' : `from checkpoint ${this.restorePlan.checkpointId}`}, ` +
+          `${Math.round(this.clock.nowMs() - this.failedAt)} ms after the failure`,
+      );
+      this.failedAt = undefined;
+    }
     this.checkpoints.start();
   }
 
@@ -577,7 +618,11 @@ export class JobMaster implements JobMasterGateway {
     const input = { jobId: this.jobId, jobName: this.submission.jobName, status, durationMs: Math.max(0, this.clock.nowMs() - this.startTime), executions: this.graph.executions };
     const result = this.results.build(status === 'FAILED' && this.failure !== undefined ? { ...input, error: this.failure } : input);
     if (this.restarts > 0) result.restarts = this.restarts;
-    const last = this.checkpointStatistics().latest;
+    const stats = this.checkpointStatistics();
+    if (stats.counts.completed + stats.counts.failed > 0) {
+      result.checkpoints = { completed: stats.counts.completed, failed: stats.counts.failed, ...(stats.lastFailure === undefined ? {} : { lastFailure: stats.lastFailure }) };
+    }
+    const last = stats.latest;
     if (last !== undefined) {
       result.lastCheckpoint = { id: last.id, path: last.path, durationMs: last.durationMs ?? 0, bytes: last.sizeBytes ?? 0, maxPauseMs: last.maxPauseMs ?? 0 };
     }

@@ -1,6 +1,6 @@
 /**
  * What a job produced: collect-sink records in arrival order and operator record counts summed
- * over finished subtasks, assembled into the JobResult the Dispatcher hands back to clients.
+ * over ended subtasks of every attempt, assembled into the JobResult the Dispatcher hands back to clients.
  */
 import type { SerializedError } from '@sluice/common';
 import type { CollectedRecords, JobResult, OperatorRecordCounts } from '@sluice/protocol';
@@ -8,6 +8,13 @@ import type { Execution } from './execution-graph.js';
 
 export class JobResultCollector {
   private readonly collected: Record<string, unknown[]> = {};
+  /** Operator counts of attempts that ended in a restart. */
+  private readonly earlierAttempts: OperatorRecordCounts[] = [];
+
+  /** Keeps what the subtasks of an attempt that is being replaced counted. */
+  addAttempt(executions: readonly Execution[]): void {
+    for (const e of executions) if (e.operators !== undefined) this.earlierAttempts.push(...e.operators);
+  }
 
   addCollected(batch: CollectedRecords): void {
     const list = (this.collected[batch.sinkName] ??= []);
@@ -21,7 +28,7 @@ export class JobResultCollector {
       status: input.status,
       durationMs: input.durationMs,
       collected: Object.fromEntries(Object.entries(this.collected).map(([k, v]) => [k, v.slice()])),
-      operators: sumOperators(input.executions.flatMap((e) => e.operators ?? [])),
+      operators: sumOperators([...this.earlierAttempts, ...input.executions.flatMap((e) => e.operators ?? [])]),
     };
     if (input.error !== undefined) result.error = input.error;
     return result;

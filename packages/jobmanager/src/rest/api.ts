@@ -14,7 +14,7 @@
  * large, 500 anything else.
  */
 import type { SerializedError } from '@sluice/common';
-import type { CheckpointStatistics, JobOverview, JobResult, JobStatus } from '@sluice/protocol';
+import type { CheckpointFailure, CheckpointStatistics, JobOverview, JobResult, JobStatus } from '@sluice/protocol';
 
 export interface JobsResponse {
   /** Oldest first. */
@@ -30,6 +30,8 @@ export interface RestJobResult extends Omit<JobResult, 'jobId' | 'jobName' | 'co
 }
 
 export interface JobDetailsResponse extends JobOverview {
+  /** Checkpoints so far, and the last failed one's reason (running or ended). */
+  checkpoints: CheckpointStatistics['counts'] & { lastFailure?: CheckpointFailure };
   /** Present once the job has ended (FINISHED, FAILED or CANCELED). */
   result?: RestJobResult;
 }

@@ -24,7 +24,8 @@ export async function handleRoute(route: Route, body: unknown, dispatcher: Dispa
       const status = await dispatcher.requestJobStatus(route.jobId);
       const overview = (await dispatcher.listJobs()).find((j) => j.jobId === route.jobId);
       if (overview === undefined) throw new RestRequestError(404, 'JOB_NOT_FOUND', `no job with id '${route.jobId}' is known; GET /jobs lists the known ids`);
-      const details: JobDetailsResponse = { ...overview, status };
+      const { counts, lastFailure } = await dispatcher.requestCheckpointStatistics(route.jobId);
+      const details: JobDetailsResponse = { ...overview, status, checkpoints: { ...counts, ...(lastFailure === undefined ? {} : { lastFailure }) } };
       if (TERMINAL_JOB_STATUSES.has(status)) details.result = restResult(await dispatcher.requestJobResult(route.jobId));
       return { status: 200, body: details };
     }
@@ -75,5 +76,6 @@ function restResult(r: JobResult): RestJobResult {
   }
   if (r.restarts !== undefined) out.restarts = r.restarts;
   if (r.lastCheckpoint !== undefined) out.lastCheckpoint = r.lastCheckpoint;
+  if (r.checkpoints !== undefined) out.checkpoints = r.checkpoints;
   return out;
 }

@@ -6,6 +6,9 @@ import { TERMINAL_JOB_STATUSES, type CheckpointStatistics, type DispatcherGatewa
 import { JobNotFoundError } from '../dispatcher/dispatcher.js';
 import { createRestServer, RestPortInUseError, type RestServer, type RestServerOptions } from './rest-server.js';
 
+const LAST_FAILURE = { checkpointId: 2, timestamp: 1500, reason: 'not complete after 600000 ms (checkpoint timeout)' };
+const CHECKPOINTS = { completed: 3, failed: 1, inProgress: 0, lastFailure: LAST_FAILURE };
+
 interface TestingJob {
   overview: JobOverview;
   result?: JobResult;
@@ -52,7 +55,7 @@ class TestingDispatcherGateway implements DispatcherGateway {
   }
   async requestCheckpointStatistics(jobId: string): Promise<CheckpointStatistics> {
     this.job(jobId);
-    return { counts: { completed: 3, failed: 1, inProgress: 0 }, latest: { id: 4, path: `/ck/${jobId}/chk-4`, restored: false, durationMs: 40, sizeBytes: 2048, alignmentMs: 1, syncMs: 0.5, maxPauseMs: 2 } };
+    return { counts: { completed: 3, failed: 1, inProgress: 0 }, lastFailure: LAST_FAILURE, latest: { id: 4, path: `/ck/${jobId}/chk-4`, restored: false, durationMs: 40, sizeBytes: 2048, alignmentMs: 1, syncMs: 0.5, maxPauseMs: 2 } };
   }
   triggerSavepoint(jobId: string, dir: string, stop?: StopMode): Promise<{ path: string }> {
     const job = this.job(jobId);
@@ -106,7 +109,7 @@ async function start(dispatcher: DispatcherGateway, options: Partial<RestServerO
 function fixture(): TestingDispatcherGateway {
   const d = new TestingDispatcherGateway();
   d.addJob('b2', 'RUNNING', 2000);
-  d.addJob('a1', 'FINISHED', 1000, { error: { name: 'E', code: 'X', message: 'm', stack: 'E: m\n at /srv/x.js:1' }, restarts: 2, lastCheckpoint: { id: 7, path: '/chk/7', durationMs: 12, bytes: 345, maxPauseMs: 1 } });
+  d.addJob('a1', 'FINISHED', 1000, { error: { name: 'E', code: 'X', message: 'm', stack: 'E: m\n at /srv/x.js:1' }, restarts: 2, lastCheckpoint: { id: 7, path: '/chk/7', durationMs: 12, bytes: 345, maxPauseMs: 1 }, checkpoints: { completed: 3, failed: 1, lastFailure: LAST_FAILURE } });
   return d;
 }
 
@@ -137,7 +140,7 @@ describe('REST API', () => {
 
   it('describes one job, with its result (no collected records, no stacks) once it has ended', async () => {
     const server = await start(fixture());
-    expect((await call(server.url, 'GET', '/jobs/b2')).body).toEqual({ jobId: 'b2', jobName: 'job b2', status: 'RUNNING', startTime: 2000 });
+    expect((await call(server.url, 'GET', '/jobs/b2')).body).toEqual({ jobId: 'b2', jobName: 'job b2', status: 'RUNNING', startTime: 2000, checkpoints: CHECKPOINTS });
     const done = await call(server.url, 'GET', '/jobs/a1');
     expect(done.status).toBe(200);
     expect(done.body).toEqual({
@@ -146,7 +149,16 @@ describe('REST API', () => {
       status: 'FINISHED',
       startTime: 1000,
       endTime: 2000,
-      result: { status: 'FINISHED', durationMs: 1000, operators: [], error: { name: 'E', code: 'X', message: 'm' }, restarts: 2, lastCheckpoint: { id: 7, path: '/chk/7', durationMs: 12, bytes: 345, maxPauseMs: 1 } },
+      checkpoints: CHECKPOINTS,
+      result: {
+        status: 'FINISHED',
+        durationMs: 1000,
+        operators: [],
+        error: { name: 'E', code: 'X', message: 'm' },
+        restarts: 2,
+        lastCheckpoint: { id: 7, path: '/chk/7', durationMs: 12, bytes: 345, maxPauseMs: 1 },
+        checkpoints: { completed: 3, failed: 1, lastFailure: LAST_FAILURE },
+      },
     });
   });
 
