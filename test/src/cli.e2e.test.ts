@@ -3,7 +3,7 @@
  * for every kind of mistake, the output of `run`, `plan` and `--help`, and Ctrl-C. Relies on the
  * packages' dist being built (`npx tsc -b`); it does not build them itself.
  */
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -208,6 +208,8 @@ describe('run and plan', () => {
       [
         "Job 'keyed state': 2 chains, 1 exchange",
         '  default parallelism 3, max parallelism 128, buffer timeout 5 ms, watermark interval 200 ms',
+        '  checkpoints off',
+        '  restart strategy none',
         '',
         'v1  Source: events -> Timestamps/Watermarks  [source]',
         '    parallelism 3, max parallelism 128',
@@ -225,6 +227,16 @@ describe('run and plan', () => {
     );
   });
 
+  it('plans the checkpoints a run would take: interval, resolved directory, restart strategy', async () => {
+    const r = await sluice(['plan', jobPath('keyed-state.ts'), '--checkpoint-interval', '2s', '--checkpoint-dir', 'ck', '--tolerable-failed-checkpoints', '2']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(lines(r.stdout).slice(2, 4)).toEqual([
+      `  checkpoints every 2s into ${join(scratch, 'ck')} (timeout 10min, min pause 0ms, 1 retained, 2 failed in a row tolerated)`,
+      '  restart strategy exponential-delay:initial=1s,max=1min,multiplier=1.5,reset-after=1h,jitter=0.1',
+    ]);
+  });
+
   it('prints help for the top level, run and plan', async () => {
     const [top, run, plan, helpRun] = await Promise.all([sluice(['--help']), sluice(['run', '--help']), sluice(['plan', '-h']), sluice(['help', 'run'])]);
     for (const r of [top, run, plan, helpRun]) {
@@ -239,11 +251,12 @@ describe('run and plan', () => {
       expect(run.stdout).toContain(flag);
     }
     for (const command of ['list', 'savepoint <jobId>', 'stop <jobId>', 'cancel <jobId>']) expect(top.stdout).toMatch(new RegExp(`^ {2}${command} +\\S`, 'm'));
-    expect(run.stdout).toContain('Exit codes: 0 finished, 1 failed, 2 bad usage, 130 cancelled.');
+    expect(run.stdout).toContain('Exit codes: 0 finished, 1 failed, 2 bad usage or unusable checkpoint directory, 130 cancelled.');
     expect(helpRun.stdout).toBe(run.stdout);
     expect(lines(plan.stdout)[0]).toBe('Usage: sluice plan <job.ts|job.js> [options]');
     expect(plan.stdout).toContain('-p, --parallelism <N>');
-    expect(plan.stdout).not.toContain('--buffer-timeout');
+    expect(plan.stdout).toContain('--checkpoint-interval <duration>');
+    expect(plan.stdout).not.toContain('--rest-port');
     expect(plan.stdout).not.toContain('--metrics-port');
   });
 });
@@ -284,20 +297,57 @@ describe('Ctrl-C', () => {
   it('exits at once on a second Ctrl-C while the cancel is still in progress', async () => {
     // stuckAt=0: a subtask spins forever, so the cooperative cancel cannot finish (the runner
     // would only terminate the thread after 10 s).
-    const s = start(['run', UNBOUNDED, '-p', '2', '-D', 'stuckAt=0', '--rest-port', '0']);
-    await until('the job to start', () => s.out.stderr.includes('submitted'), 20_000);
-    await new Promise((r) => setTimeout(r, 500));
+    const marker = join(scratch, 'stuck-js');
+    const s = start(['run', UNBOUNDED, '-p', '2', '-D', 'stuckAt=0', '-D', `stuckMarker=${marker}`, '--rest-port', '0']);
+    await until('a subtask to be stuck', () => existsSync(marker), 30_000);
     s.child.kill('SIGINT');
     await until('the cancelling notice', () => s.out.stderr.includes(CANCELLING), 5_000);
     expect(s.child.exitCode).toBeNull(); // still cancelling
     s.child.kill('SIGINT');
     const t1 = Date.now();
     const r = await exitWithin(s, 10_000);
-    expect(r.signal).toBeNull();
-    expect(r.code).toBe(130);
-    expect(Date.now() - t1).toBeLessThan(2_000);
+    // It ends the way an un-handled Ctrl-C does (the shell reports 130), without waiting for threads.
+    expect(r.signal).toBe('SIGINT');
+    expect(Date.now() - t1).toBeLessThan(10_000);
     const err = lines(r.stderr);
     expect(err.filter((l) => l === CANCELLING)).toHaveLength(1);
     expect(r.stderr).not.toContain('CANCELED after'); // it did not wait for the job to end
+  });
+
+  it('ends within --shutdown-timeout after SIGTERM even when a thread hangs in a system call', async () => {
+    // stuck=native: a subtask hangs in the kernel (as on a hung mount); neither cancelling nor
+    // terminating its thread can end it, and without the bound the process would never exit.
+    const marker = join(scratch, 'stuck-native');
+    const s = start(['run', UNBOUNDED, '-D', 'stuckAt=0', '-D', 'stuck=native', '-D', `stuckMarker=${marker}`, '--rest-port', '0', '--shutdown-timeout', '2s']);
+    await until('a subtask to be stuck', () => existsSync(marker), 30_000);
+    s.child.kill('SIGTERM');
+    const r = await exitWithin(s, 30_000);
+    expect(r, r.stderr).toMatchObject({ signal: 'SIGTERM' }); // ended by the bound, not by the test's SIGKILL guard
+    const err = lines(r.stderr);
+    const notice = err.indexOf('sluice: SIGTERM received, cancelling the job (press Ctrl-C again to exit immediately)');
+    const bound = err.indexOf('sluice: the job did not stop within 2s of SIGTERM (--shutdown-timeout); ending the process without waiting for it');
+    expect(notice).toBeGreaterThanOrEqual(0);
+    expect(bound).toBeGreaterThan(notice);
+  });
+});
+
+describe('storage paths', () => {
+  it('refuses a checkpoint directory under /proc with exit 2 and one line, before the job starts', async () => {
+    const r = await sluice(['run', jobPath('smoke.ts'), '--checkpoint-interval', '1s', '--checkpoint-dir', '/proc/sluice-e2e/checkpoints']);
+    expect(r).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+      stderr:
+        'sluice: error: checkpoint directory /proc/sluice-e2e/checkpoints cannot be used: /proc is on procfs, a kernel pseudo-filesystem that cannot hold files; ' +
+        'choose a directory on a local disk or a shared mount that this process can write\n',
+    });
+  });
+
+  it('refuses a checkpoint directory that is a file', async () => {
+    const file = writeJob('not-a-dir', 'x\n');
+    const r = await sluice(['run', jobPath('smoke.ts'), '--checkpoint-interval', '1s', '--checkpoint-dir', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`sluice: error: checkpoint directory ${file} cannot be used: it exists and is not a directory; choose a directory on a local disk or a shared mount that this process can write\n`);
   });
 });

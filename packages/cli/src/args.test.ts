@@ -3,6 +3,8 @@ import { parseCommandLine, UsageError, type ParsedCommand } from './args.js';
 import { COMMAND_HELP, TOP_LEVEL_HELP } from './usage.js';
 
 const R = 8081; // default --rest-port
+/** What every run command has unless its flags say otherwise. */
+const D = { restPort: R, quiet: false, shutdownTimeoutMs: 30_000 };
 
 describe('parseCommandLine', () => {
   it.each<[string, string[], ParsedCommand]>([
@@ -13,19 +15,19 @@ describe('parseCommandLine', () => {
     ['run --help', ['run', '--help'], { kind: 'help', text: COMMAND_HELP.run }],
     ['plan -h with a job', ['plan', 'job.ts', '-h'], { kind: 'help', text: COMMAND_HELP.plan }],
     ['--version', ['--version'], { kind: 'version' }],
-    ['run with defaults', ['run', 'job.ts'], { kind: 'run', options: { jobFile: 'job.ts', params: {}, verbose: false, restPort: R } }],
+    ['run with defaults', ['run', 'job.ts'], { kind: 'run', options: { jobFile: 'job.ts', params: {}, verbose: false, ...D } }],
     [
       'run with every option',
       ['run', '-p', '4', 'job.ts', '--buffer-timeout', '0.5', '-D', 'a=1', '-Db=x=y', '--metrics-port=0', '--verbose', '-D', 'a=2'],
       {
         kind: 'run',
-        options: { jobFile: 'job.ts', params: { a: '2', b: 'x=y' }, parallelism: 4, bufferTimeoutMs: 0.5, metricsPort: 0, verbose: true, restPort: R },
+        options: { jobFile: 'job.ts', params: { a: '2', b: 'x=y' }, parallelism: 4, bufferTimeoutMs: 0.5, metricsPort: 0, verbose: true, ...D },
       },
     ],
-    ['run with long parallelism and empty param value', ['run', '--parallelism=2', '-D', 'k=', 'j.mjs'], { kind: 'run', options: { jobFile: 'j.mjs', params: { k: '' }, parallelism: 2, verbose: false, restPort: R } }],
-    ['job file after --', ['run', '--', '-odd.ts'], { kind: 'run', options: { jobFile: '-odd.ts', params: {}, verbose: false, restPort: R } }],
+    ['run with long parallelism and empty param value', ['run', '--parallelism=2', '-D', 'k=', 'j.mjs'], { kind: 'run', options: { jobFile: 'j.mjs', params: { k: '' }, parallelism: 2, verbose: false, ...D } }],
+    ['job file after --', ['run', '--', '-odd.ts'], { kind: 'run', options: { jobFile: '-odd.ts', params: {}, verbose: false, ...D } }],
     ['plan', ['plan', 'job.ts', '-p', '3', '-D', 'x=1'], { kind: 'plan', options: { jobFile: 'job.ts', params: { x: '1' }, parallelism: 3, verbose: false } }],
-    ['max port', ['run', 'j.ts', '--metrics-port', '65535'], { kind: 'run', options: { jobFile: 'j.ts', params: {}, metricsPort: 65535, verbose: false, restPort: R } }],
+    ['max port', ['run', 'j.ts', '--metrics-port', '65535'], { kind: 'run', options: { jobFile: 'j.ts', params: {}, metricsPort: 65535, verbose: false, ...D } }],
     [
       'run with checkpoint and savepoint flags',
       ['run', 'j.ts', '--checkpoint-interval', '1s', '--checkpoint-dir', 'chk', '--restart-strategy', 'fixed-delay:attempts=3,delay=2s', '--from-savepoint=sp/s-1', '--allow-non-restored-state', '--rest-port', '0'],
@@ -35,6 +37,7 @@ describe('parseCommandLine', () => {
           jobFile: 'j.ts',
           params: {},
           verbose: false,
+          ...D,
           restPort: 0,
           checkpointIntervalMs: 1000,
           checkpointDir: 'chk',
@@ -44,7 +47,13 @@ describe('parseCommandLine', () => {
         },
       },
     ],
-    ['checkpoints off', ['run', 'j.ts', '--checkpoint-interval', '0', '--restart-strategy', 'none'], { kind: 'run', options: { jobFile: 'j.ts', params: {}, verbose: false, restPort: R, checkpointIntervalMs: 0, restartStrategy: { type: 'none' } } }],
+    ['checkpoints off', ['run', 'j.ts', '--checkpoint-interval', '0', '--restart-strategy', 'none'], { kind: 'run', options: { jobFile: 'j.ts', params: {}, verbose: false, ...D, checkpointIntervalMs: 0, restartStrategy: { type: 'none' } } }],
+    [
+      'run with status, shutdown and checkpoint-failure flags',
+      ['run', 'j.ts', '-q', '--shutdown-timeout', '5s', '--tolerable-failed-checkpoints', '3'],
+      { kind: 'run', options: { jobFile: 'j.ts', params: {}, verbose: false, ...D, quiet: true, shutdownTimeoutMs: 5000, tolerableFailedCheckpoints: 3 } },
+    ],
+    ['plan with configuration flags', ['plan', 'job.ts', '--checkpoint-interval', '1s', '--checkpoint-dir', 'ck', '--tolerable-failed-checkpoints=2'], { kind: 'plan', options: { jobFile: 'job.ts', params: {}, verbose: false, checkpointIntervalMs: 1000, checkpointDir: 'ck', tolerableFailedCheckpoints: 2 } }],
     ['savepoint with defaults', ['savepoint', 'abc123'], { kind: 'savepoint', options: { jobId: 'abc123', verbose: false } }],
     [
       'savepoint with a directory and address',
@@ -75,6 +84,10 @@ describe('parseCommandLine', () => {
     ['-p without value', ['run', 'job.ts', '-p'], "option -p/--parallelism needs a value. Run 'sluice run --help'"],
     ['-p followed by a flag', ['run', 'job.ts', '-p', '--verbose'], "option -p/--parallelism needs a value (for a value starting with '-', write --parallelism=-VALUE). Run 'sluice run --help'"],
     ['boolean with value', ['run', 'job.ts', '--verbose=yes'], "option --verbose takes no value. Run 'sluice run --help'"],
+    ['negative tolerable failures', ['run', 'job.ts', '--tolerable-failed-checkpoints', '-1'], "option --tolerable-failed-checkpoints needs a value (for a value starting with '-', write --tolerable-failed-checkpoints=-VALUE). Run 'sluice run --help'"],
+    ['word for tolerable failures', ['run', 'job.ts', '--tolerable-failed-checkpoints=some'], "invalid value 'some' for --tolerable-failed-checkpoints: expected a non-negative integer (0 fails over on the first failed checkpoint). Run 'sluice run --help'"],
+    ['shutdown timeout without unit', ['run', 'job.ts', '--shutdown-timeout', '30'], "invalid value '30' for --shutdown-timeout: expected a positive duration with a unit, like 10s or 2min. Run 'sluice run --help'"],
+    ['zero shutdown timeout', ['run', 'job.ts', '--shutdown-timeout', '0'], "invalid value '0' for --shutdown-timeout: expected a positive duration with a unit, like 10s or 2min. Run 'sluice run --help'"],
     ['-p zero', ['run', 'job.ts', '-p', '0'], "invalid value '0' for -p/--parallelism: expected a positive integer. Run 'sluice run --help'"],
     ['-p fraction', ['run', 'job.ts', '-p', '1.5'], "invalid value '1.5' for -p/--parallelism: expected a positive integer. Run 'sluice run --help'"],
     ['-p word', ['plan', 'job.ts', '-p', 'four'], "invalid value 'four' for -p/--parallelism: expected a positive integer. Run 'sluice plan --help'"],

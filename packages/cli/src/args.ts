@@ -16,26 +16,32 @@ export class UsageError extends SluiceError {
   }
 }
 
+/** What `run` and `plan` share: the job, its parameters and the flags that configure it. */
 export interface JobCommandOptions {
   /** As given on the command line; resolved against the working directory later. */
   jobFile: string;
   params: Record<string, string>;
   parallelism?: number;
   verbose: boolean;
-}
-
-export interface RunCommandOptions extends JobCommandOptions {
   bufferTimeoutMs?: number;
-  metricsPort?: number;
-  /** Port of the REST API while the job runs (0 = any free port). */
-  restPort: number;
   checkpointIntervalMs?: number;
   /** As given; resolved against the working directory later. */
   checkpointDir?: string;
   restartStrategy?: RestartStrategyConfig;
+  tolerableFailedCheckpoints?: number;
+}
+
+export interface RunCommandOptions extends JobCommandOptions {
+  metricsPort?: number;
+  /** Port of the REST API while the job runs (0 = any free port). */
+  restPort: number;
   /** As given; resolved against the working directory later. */
   fromSavepoint?: string;
   allowNonRestoredState?: true;
+  /** No live status line on stderr. */
+  quiet: boolean;
+  /** After Ctrl-C or SIGTERM, how long the job may take to stop before the process ends anyway. */
+  shutdownTimeoutMs: number;
 }
 
 /** Options of the commands that talk to a running job through its REST API. */
@@ -78,24 +84,29 @@ export const DEFAULT_REST_ADDRESS = `http://127.0.0.1:${DEFAULT_REST_PORT}`;
 /** Environment variable naming the REST address for savepoint, stop, list and cancel. */
 export const ADDRESS_ENV_VAR = 'SLUICE_ADDRESS';
 export const DEFAULT_SAVEPOINT_DIRECTORY = 'savepoints';
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 
-const COMMON_OPTIONS = {
+/** Flags of `run` and `plan`: the job and its configuration. */
+const JOB_OPTIONS = {
   parallelism: { type: 'string', short: 'p' },
   D: { type: 'string', short: 'D', multiple: true },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
-
-const RUN_OPTIONS = {
-  ...COMMON_OPTIONS,
   'buffer-timeout': { type: 'string' },
-  'metrics-port': { type: 'string' },
-  'rest-port': { type: 'string' },
   'checkpoint-interval': { type: 'string' },
   'checkpoint-dir': { type: 'string' },
   'restart-strategy': { type: 'string' },
+  'tolerable-failed-checkpoints': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+const RUN_OPTIONS = {
+  ...JOB_OPTIONS,
+  'metrics-port': { type: 'string' },
+  'rest-port': { type: 'string' },
   'from-savepoint': { type: 'string' },
   'allow-non-restored-state': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  'shutdown-timeout': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 const CLIENT_OPTIONS = {
@@ -140,23 +151,15 @@ function parseRun(args: string[]): ParsedCommand {
   const { values, positionals } = strictParse('run', args, RUN_OPTIONS);
   if (values.help === true) return { kind: 'help', text: COMMAND_HELP.run };
   const restPort = values['rest-port'];
-  const run: RunCommandOptions = { ...jobOptions('run', values, positionals), restPort: restPort === undefined ? DEFAULT_REST_PORT : parsePort(restPort, '--rest-port') };
-  const bufferTimeout = values['buffer-timeout'];
-  if (bufferTimeout !== undefined) run.bufferTimeoutMs = parseBufferTimeout(bufferTimeout);
+  const shutdownTimeout = values['shutdown-timeout'];
+  const run: RunCommandOptions = {
+    ...jobOptions('run', values, positionals),
+    restPort: restPort === undefined ? DEFAULT_REST_PORT : parsePort(restPort, '--rest-port'),
+    quiet: values.quiet === true,
+    shutdownTimeoutMs: shutdownTimeout === undefined ? DEFAULT_SHUTDOWN_TIMEOUT_MS : parseShutdownTimeout(shutdownTimeout),
+  };
   const metricsPort = values['metrics-port'];
   if (metricsPort !== undefined) run.metricsPort = parsePort(metricsPort, '--metrics-port');
-  const interval = values['checkpoint-interval'];
-  if (interval !== undefined) run.checkpointIntervalMs = parseCheckpointInterval(interval);
-  const dir = values['checkpoint-dir'];
-  if (dir !== undefined) run.checkpointDir = nonEmpty(dir, '--checkpoint-dir', 'a directory', 'run');
-  const strategy = values['restart-strategy'];
-  if (strategy !== undefined) {
-    try {
-      run.restartStrategy = parseRestartStrategy(strategy);
-    } catch (err) {
-      throw new UsageError(`invalid value '${strategy}' for --restart-strategy: ${describeError(err)}`, 'run');
-    }
-  }
   const savepoint = values['from-savepoint'];
   if (savepoint !== undefined) run.fromSavepoint = nonEmpty(savepoint, '--from-savepoint', 'the path of a savepoint or retained checkpoint', 'run');
   if (values['allow-non-restored-state'] === true) {
@@ -166,7 +169,31 @@ function parseRun(args: string[]): ParsedCommand {
   return { kind: 'run', options: run };
 }
 
-function parseCheckpointInterval(raw: string): number {
+/** The flags that configure the job, shared by `run` and `plan`. */
+function configureJob(options: JobCommandOptions, values: JobValues, command: CommandName): void {
+  const bufferTimeout = values['buffer-timeout'];
+  if (bufferTimeout !== undefined) options.bufferTimeoutMs = parseBufferTimeout(bufferTimeout, command);
+  const interval = values['checkpoint-interval'];
+  if (interval !== undefined) options.checkpointIntervalMs = parseCheckpointInterval(interval, command);
+  const dir = values['checkpoint-dir'];
+  if (dir !== undefined) options.checkpointDir = nonEmpty(dir, '--checkpoint-dir', 'a directory', command);
+  const strategy = values['restart-strategy'];
+  if (strategy !== undefined) {
+    try {
+      options.restartStrategy = parseRestartStrategy(strategy);
+    } catch (err) {
+      throw new UsageError(`invalid value '${strategy}' for --restart-strategy: ${describeError(err)}`, command);
+    }
+  }
+  const tolerable = values['tolerable-failed-checkpoints'];
+  if (tolerable !== undefined) {
+    const n = /^\d+$/.test(tolerable) ? Number(tolerable) : NaN;
+    if (!Number.isSafeInteger(n)) throw new UsageError(`invalid value '${tolerable}' for --tolerable-failed-checkpoints: expected a non-negative integer (0 fails over on the first failed checkpoint)`, command);
+    options.tolerableFailedCheckpoints = n;
+  }
+}
+
+function parseCheckpointInterval(raw: string, command: CommandName): number {
   let ms: number;
   try {
     ms = parseDuration(raw, '--checkpoint-interval');
@@ -174,7 +201,20 @@ function parseCheckpointInterval(raw: string): number {
     ms = NaN;
   }
   if (!Number.isSafeInteger(ms)) {
-    throw new UsageError(`invalid value '${raw}' for --checkpoint-interval: expected a duration in whole milliseconds with a unit, like 500ms, 1s or 2min (0 turns checkpoints off)`, 'run');
+    throw new UsageError(`invalid value '${raw}' for --checkpoint-interval: expected a duration in whole milliseconds with a unit, like 500ms, 1s or 2min (0 turns checkpoints off)`, command);
+  }
+  return ms;
+}
+
+function parseShutdownTimeout(raw: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(raw, '--shutdown-timeout');
+  } catch {
+    ms = NaN;
+  }
+  if (!Number.isSafeInteger(ms) || ms <= 0) {
+    throw new UsageError(`invalid value '${raw}' for --shutdown-timeout: expected a positive duration with a unit, like 10s or 2min`, 'run');
   }
   return ms;
 }
@@ -251,23 +291,20 @@ function nonEmpty(raw: string, flag: string, what: string, command: CommandName)
 }
 
 function parsePlan(args: string[]): ParsedCommand {
-  const { values, positionals } = strictParse('plan', args, COMMON_OPTIONS);
+  const { values, positionals } = strictParse('plan', args, JOB_OPTIONS);
   if (values.help === true) return { kind: 'help', text: COMMAND_HELP.plan };
   return { kind: 'plan', options: jobOptions('plan', values, positionals) };
 }
 
-interface CommonValues {
-  parallelism?: string | undefined;
-  D?: string[] | undefined;
-  verbose?: boolean | undefined;
-}
+type JobValues = { [K in keyof typeof JOB_OPTIONS]?: (typeof JOB_OPTIONS)[K] extends { type: 'boolean' } ? boolean | undefined : (typeof JOB_OPTIONS)[K] extends { multiple: true } ? string[] | undefined : string | undefined };
 
-function jobOptions(command: CommandName, values: CommonValues, positionals: string[]): JobCommandOptions {
+function jobOptions(command: CommandName, values: JobValues, positionals: string[]): JobCommandOptions {
   const [jobFile, extra] = positionals;
   if (jobFile === undefined) throw new UsageError(`missing job file: sluice ${command} <job.ts|job.js>`, command);
   if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`, command);
   const options: JobCommandOptions = { jobFile, params: parseParams(values.D ?? [], command), verbose: values.verbose === true };
   if (values.parallelism !== undefined) options.parallelism = parseParallelism(values.parallelism, command);
+  configureJob(options, values, command);
   return options;
 }
 
@@ -279,10 +316,10 @@ function parseParallelism(raw: string, command: CommandName): number {
   return n;
 }
 
-function parseBufferTimeout(raw: string): number {
+function parseBufferTimeout(raw: string, command: CommandName): number {
   const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isFinite(n)) {
-    throw new UsageError(`invalid value '${raw}' for --buffer-timeout: expected a non-negative number of milliseconds`, 'run');
+    throw new UsageError(`invalid value '${raw}' for --buffer-timeout: expected a non-negative number of milliseconds`, command);
   }
   return n;
 }

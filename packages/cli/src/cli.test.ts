@@ -1,17 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, SluiceError } from '@sluice/common';
-import type { JobArtifact } from '@sluice/protocol';
+import { DEFAULT_JOB_CONFIG, type JobArtifact, type JobConfig } from '@sluice/protocol';
 import { runCli, type CliDependencies, type CliSignal, type SignalSource } from './cli.js';
-import type { Engine, EngineRunOptions, EngineRunResult } from './engine.js';
+import type { Engine, EnginePlan, EngineRunOptions, EngineRunResult, JobProgress } from './engine.js';
+import type { StatusTerminal } from './status-line.js';
 
 /** An engine whose run outcome each test scripts; it records what it was asked to do. */
 class TestingEngine implements Engine {
   artifacts: JobArtifact[] = [];
   runOptions: EngineRunOptions | undefined;
-  constructor(private readonly outcome: (options: EngineRunOptions) => Promise<EngineRunResult>) {}
-  async plan(artifact: JobArtifact): Promise<string> {
+  /** `jobSets`: what the job's own code configures, which wins over the flags. */
+  constructor(
+    private readonly outcome: (options: EngineRunOptions) => Promise<EngineRunResult>,
+    private readonly jobSets: Partial<JobConfig> = {},
+    private readonly progress?: () => JobProgress,
+  ) {}
+  async plan(artifact: JobArtifact): Promise<EnginePlan> {
     this.artifacts.push(artifact);
-    return 'Vertex 1: Source: numbers (parallelism 2)';
+    return { text: 'Vertex 1: Source: numbers (parallelism 2)', config: this.config(artifact) };
+  }
+  private config(artifact: JobArtifact): JobConfig {
+    return { ...DEFAULT_JOB_CONFIG, ...artifact.config, ...(artifact.parallelism === undefined ? {} : { defaultParallelism: artifact.parallelism }), ...this.jobSets };
   }
   run(artifact: JobArtifact, options: EngineRunOptions): Promise<EngineRunResult> {
     this.artifacts.push(artifact);
@@ -21,6 +30,8 @@ class TestingEngine implements Engine {
       jobName: 'numbers',
       ...(options.restPort === undefined ? {} : { restUrl: `http://127.0.0.1:${options.restPort === 0 ? 40123 : options.restPort}` }),
       ...(options.metricsPort === undefined ? {} : { metricsUrl: 'http://127.0.0.1:9999/metrics' }),
+      config: this.config(artifact),
+      ...(this.progress === undefined ? {} : { progress: this.progress }),
     });
     return this.outcome(options);
   }
@@ -59,7 +70,7 @@ function finished(status: EngineRunResult['status'] = 'FINISHED', extra: Partial
 function harness(engine: Engine, compile: (p: string) => Promise<string> = async (p) => `/abs/${p}.mjs`) {
   const out: string[] = [];
   const err: string[] = [];
-  const exits: number[] = [];
+  const terminated: CliSignal[] = [];
   const signals = new TestingSignals();
   const deps: CliDependencies = {
     stdout: (t) => out.push(t),
@@ -67,11 +78,11 @@ function harness(engine: Engine, compile: (p: string) => Promise<string> = async
     loadEngine: async () => engine,
     compileJob: compile,
     signals,
-    exitNow: (c) => exits.push(c),
+    terminate: (s) => terminated.push(s),
     cwd: () => '/home/u/work',
     env: {},
   };
-  return { deps, out, err, exits, signals };
+  return { deps, out, err, terminated, signals };
 }
 
 describe('runCli', () => {
@@ -148,7 +159,7 @@ describe('runCli', () => {
     await new Promise((r) => setTimeout(r, 1));
     h.signals.emit('SIGINT');
     h.signals.emit('SIGINT');
-    expect(h.exits).toEqual([130]);
+    expect(h.terminated).toEqual(['SIGINT']);
     expect(await running).toBe(130);
     expect(h.err).toContain('sluice: SIGINT received, cancelling the job (press Ctrl-C again to exit immediately)\n');
     expect(h.err.at(-1)).toBe("Job 'numbers' CANCELED after 2.00 s: 5,000 records from sources (2,500 records/s)\n");
@@ -164,4 +175,99 @@ describe('runCli', () => {
     expect(await runCli(['--version'], h.deps)).toBe(0);
     expect(h.out.at(-1)).toMatch(/^sluice \d+\.\d+\.\d+\n$/);
   });
+
+  it('ends the process with the signal when the job does not stop within --shutdown-timeout', async () => {
+    let release: (() => void) | undefined;
+    // A job whose cancellation never completes (say, its storage hangs) until the test lets go.
+    const engine = new TestingEngine((options) => new Promise((resolve) => options.signal.addEventListener('abort', () => (release = () => resolve(finished('CANCELED'))))));
+    const h = harness(engine);
+    const running = runCli(['run', 'job.ts', '--shutdown-timeout', '20ms'], h.deps);
+    await until('the job to start', () => h.err.length > 0);
+    expect(h.terminated).toEqual([]);
+    h.signals.emit('SIGTERM');
+    await until('the shutdown timeout', () => h.terminated.length > 0);
+    expect(h.terminated).toEqual(['SIGTERM']);
+    expect(h.err.slice(-2)).toEqual([
+      'sluice: SIGTERM received, cancelling the job (press Ctrl-C again to exit immediately)\n',
+      'sluice: the job did not stop within 20ms of SIGTERM (--shutdown-timeout); ending the process without waiting for it\n',
+    ]);
+    release!();
+    expect(await running).toBe(130);
+    expect(h.signals.count()).toBe(0);
+  });
+
+  it('does not end the process when the job stops within the shutdown timeout', async () => {
+    const engine = new TestingEngine((options) => new Promise((resolve) => options.signal.addEventListener('abort', () => resolve(finished('CANCELED')))));
+    const h = harness(engine);
+    const running = runCli(['run', 'job.ts', '--shutdown-timeout', '20ms'], h.deps);
+    await until('the job to start', () => h.err.length > 0);
+    h.signals.emit('SIGINT');
+    expect(await running).toBe(130);
+    // Well past the timeout: it was cleared when the job ended.
+    await new Promise((r) => setTimeout(r, 60));
+    expect(h.terminated).toEqual([]);
+  });
+
+  it('refuses a checkpoint directory the job cannot use with exit 2, before anything runs', async () => {
+    const unusable = new SluiceError('STORAGE_DIRECTORY', 'checkpoint directory /proc/x cannot be used: /proc is on procfs, a kernel pseudo-filesystem that cannot hold files; choose a directory on a local disk or a shared mount that this process can write');
+    const engine: Engine = { plan: () => Promise.reject(new Error('unused')), run: () => Promise.reject(unusable) };
+    const h = harness(engine);
+    expect(await runCli(['run', 'job.ts', '--checkpoint-dir', '/proc/x'], h.deps)).toBe(2);
+    expect(h.err).toEqual([`sluice: error: ${unusable.message}\n`]);
+  });
+
+  it('warns once per flag that the job\'s code overrides, in run and plan', async () => {
+    const engine = new TestingEngine(async () => finished(), { checkpointIntervalMs: 5000, defaultParallelism: 3 });
+    const h = harness(engine);
+    expect(await runCli(['run', 'job.ts', '--checkpoint-interval', '1s', '-p', '3', '--buffer-timeout', '2'], h.deps)).toBe(0);
+    const warnings = h.err.filter((l) => l.startsWith('sluice: warning:'));
+    expect(warnings).toEqual(["sluice: warning: the job's code sets the checkpoint interval to 5s, which wins over --checkpoint-interval 1s\n"]);
+    const p = harness(new TestingEngine(async () => finished(), { defaultParallelism: 4 }));
+    expect(await runCli(['plan', 'job.ts', '-p', '2'], p.deps)).toBe(0);
+    expect(p.err).toEqual(["sluice: warning: the job's code sets the default parallelism to 4, which wins over -p 2\n"]);
+  });
+
+  it('summarises restarts and checkpoints with the last failure', async () => {
+    const h = harness(
+      new TestingEngine(async () =>
+        finished('FINISHED', { restarts: 1, checkpoints: { completed: 14, failed: 2, lastFailure: { checkpointId: 9, timestamp: 1, reason: 'not complete after 60000 ms (checkpoint timeout)' } } }),
+      ),
+    );
+    expect(await runCli(['run', 'job.ts'], h.deps)).toBe(0);
+    expect(h.out).toEqual([
+      "Job 'numbers' FINISHED in 2.00 s: 5,000 records from sources (2,500 records/s); 1 restart; checkpoints: 14 completed, 2 failed (the last failed one, checkpoint 9: not complete after 60000 ms (checkpoint timeout))\n",
+    ]);
+  });
+
+  it('keeps a live status line on an interactive terminal, cleared before the summary; none with --quiet', async () => {
+    let progress: JobProgress = { status: 'RUNNING', recordsIn: 0, recordsOut: 0, checkpoints: { completed: 0, failed: 0 }, restarts: 0 };
+    let finish: (() => void) | undefined;
+    const engine = new TestingEngine(() => new Promise((resolve) => (finish = () => resolve(finished()))), {}, () => progress);
+    const events: string[] = [];
+    const terminal: StatusTerminal = { columns: () => 200, draw: (l) => events.push(`draw ${l}`), clear: () => events.push('clear') };
+    const h = harness(engine);
+    const running = runCli(['run', 'job.ts'], { ...h.deps, statusTerminal: terminal, stdout: (t) => events.push(`out ${t}`) });
+    await until('the first draw', () => events.length > 0);
+    expect(events[0]).toMatch(/^draw RUNNING 0\.\d\d s \| in … records\/s \| out … records\/s \| restarts 0$/);
+    progress = { status: 'RUNNING', recordsIn: 5000, recordsOut: 100, checkpoints: { completed: 3, failed: 1 }, restarts: 1 };
+    await until('a redraw with rates', () => events.some((e) => e.includes('checkpoints 3 (1 failed) | restarts 1')));
+    expect(events.find((e) => e.includes('checkpoints 3'))).toMatch(/^draw RUNNING \d+\.\d\d s \| in [\d,]+ records\/s \| out [\d,]+ records\/s \| checkpoints 3 \(1 failed\) \| restarts 1$/);
+    finish!();
+    expect(await running).toBe(0);
+    // The line goes before the summary is printed, and is not drawn again.
+    expect(events.slice(-2)).toEqual(['clear', "out Job 'numbers' FINISHED in 2.00 s: 5,000 records from sources (2,500 records/s)\n"]);
+
+    const quiet: string[] = [];
+    const q = harness(new TestingEngine(async () => finished(), {}, () => progress));
+    expect(await runCli(['run', 'job.ts', '--quiet'], { ...q.deps, statusTerminal: { columns: () => 80, draw: (l) => quiet.push(l), clear: () => quiet.push('clear') } })).toBe(0);
+    expect(quiet).toEqual([]);
+  });
 });
+
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

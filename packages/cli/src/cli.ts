@@ -9,12 +9,14 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigurationError, describeError, SluiceError } from '@sluice/common';
-import type { JobArtifact, JobConfig } from '@sluice/protocol';
+import { formatDuration as formatFlagDuration, type JobArtifact, type JobConfig } from '@sluice/protocol';
 import { parseCommandLine, UsageError, type JobCommandOptions, type RunCommandOptions } from './args.js';
 import { resolveAddress, runClientCommand, type ClientCommand } from './client-commands.js';
 import { compileJob as defaultCompileJob } from './compile-job.js';
 import type { Engine, EngineLoader, EngineRunOptions } from './engine.js';
+import { overriddenFlagWarnings } from './overrides.js';
 import { createRestClient, type RestClient } from './rest-client.js';
+import { StatusLine, type StatusTerminal } from './status-line.js';
 import { formatDuration, summarizeResult } from './summary.js';
 
 export const EXIT_OK = 0;
@@ -37,8 +39,13 @@ export interface CliDependencies {
   loadEngine: EngineLoader;
   compileJob?: (path: string) => Promise<string>;
   signals?: SignalSource;
-  /** Exits without waiting (second Ctrl-C). */
-  exitNow?: (code: number) => void;
+  /**
+   * Ends the process at once, as the signal's default action would (a second Ctrl-C, or a job
+   * that does not stop within the shutdown timeout): no waiting for threads stuck in the kernel.
+   */
+  terminate?: (signal: CliSignal) => void;
+  /** An interactive stderr for the live status line; undefined when stderr is not a terminal. */
+  statusTerminal?: StatusTerminal;
   /** Environment variables (SLUICE_ADDRESS); default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Directory relative paths are resolved against; default process.cwd(). */
@@ -90,20 +97,41 @@ async function planCommand(options: JobCommandOptions, deps: CliDependencies): P
   const artifact = await artifactFor(options, deps);
   const engine = await deps.loadEngine();
   const plan = await engine.plan(artifact);
-  deps.stdout(plan.endsWith('\n') ? plan : `${plan}\n`);
+  warnAboutOverriddenFlags(options, plan.config, deps);
+  deps.stdout(plan.text.endsWith('\n') ? plan.text : `${plan.text}\n`);
   return EXIT_OK;
+}
+
+function warnAboutOverriddenFlags(options: JobCommandOptions & Partial<RunCommandOptions>, config: JobConfig, deps: CliDependencies): void {
+  for (const w of overriddenFlagWarnings(options, config, cwdOf(deps))) deps.stderr(`sluice: warning: ${w}\n`);
+}
+
+/** The default `terminate`: no handler left for the signal, then the signal itself. */
+function terminateProcess(signal: CliSignal): void {
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
 }
 
 async function runCommand(options: RunCommandOptions, deps: CliDependencies): Promise<number> {
   const controller = new AbortController();
+  const terminate = deps.terminate ?? terminateProcess;
   let interrupts = 0;
+  let shutdownTimer: NodeJS.Timeout | undefined;
+  let status: StatusLine | undefined;
   const onSignal = (signal: CliSignal): void => {
     interrupts++;
     if (interrupts === 1) {
       deps.stderr(`sluice: ${signal} received, cancelling the job (press Ctrl-C again to exit immediately)\n`);
       controller.abort();
+      // Whatever the job or its storage does, the process ends within the shutdown timeout.
+      shutdownTimer = setTimeout(() => {
+        status?.stop();
+        deps.stderr(`sluice: the job did not stop within ${formatFlagDuration(options.shutdownTimeoutMs)} of ${signal} (--shutdown-timeout); ending the process without waiting for it\n`);
+        terminate(signal);
+      }, options.shutdownTimeoutMs);
     } else {
-      (deps.exitNow ?? ((code) => process.exit(code)))(EXIT_CANCELLED);
+      status?.stop();
+      terminate(signal);
     }
   };
   deps.signals?.on('SIGINT', onSignal);
@@ -120,6 +148,11 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
         const rest = info.restUrl === undefined ? '' : `; REST API at ${info.restUrl}`;
         const metrics = info.metricsUrl === undefined ? '' : `; metrics at ${info.metricsUrl}`;
         deps.stderr(`Job '${info.jobName}' (${info.jobId}) submitted${rest}${metrics}\n`);
+        warnAboutOverriddenFlags(options, info.config, deps);
+        if (deps.statusTerminal !== undefined && !options.quiet && info.progress !== undefined) {
+          status = new StatusLine({ terminal: deps.statusTerminal, progress: info.progress, now: () => Date.now() });
+          status.start();
+        }
       },
     };
     if (options.metricsPort !== undefined) runOptions.metricsPort = options.metricsPort;
@@ -129,7 +162,9 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
     let result;
     try {
       result = await engine.run(artifact, runOptions);
+      status?.stop();
     } catch (err) {
+      status?.stop();
       if (err instanceof SluiceError && err.code === 'REST_PORT_IN_USE') {
         throw new ConfigurationError(
           `cannot serve the REST API on 127.0.0.1:${options.restPort}: the port is already in use (another 'sluice run'?); pass --rest-port 0 for any free port, or --rest-port <N>`,
@@ -154,6 +189,7 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
     if (options.verbose && result.error?.stack !== undefined) deps.stderr(`${result.error.stack}\n`);
     return EXIT_FAILURE;
   } finally {
+    clearTimeout(shutdownTimer);
     deps.signals?.off('SIGINT', onSignal);
     deps.signals?.off('SIGTERM', onSignal);
   }
@@ -168,6 +204,7 @@ async function artifactFor(options: JobCommandOptions & Partial<RunCommandOption
   if (options.checkpointIntervalMs !== undefined) config.checkpointIntervalMs = options.checkpointIntervalMs;
   if (options.checkpointDir !== undefined) config.checkpointDir = resolve(cwdOf(deps), options.checkpointDir);
   if (options.restartStrategy !== undefined) config.restartStrategy = options.restartStrategy;
+  if (options.tolerableFailedCheckpoints !== undefined) config.tolerableFailedCheckpoints = options.tolerableFailedCheckpoints;
   if (Object.keys(config).length > 0) artifact.config = config;
   return artifact;
 }
@@ -178,6 +215,11 @@ async function guarded(deps: CliDependencies, verbose: boolean, body: () => Prom
     return await body();
   } catch (err) {
     if (err instanceof UsageError) {
+      deps.stderr(`sluice: error: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    // A directory the job cannot write is a setting to change, like a bad flag; nothing ran.
+    if (err instanceof SluiceError && err.code === 'STORAGE_DIRECTORY') {
       deps.stderr(`sluice: error: ${err.message}\n`);
       return EXIT_USAGE;
     }

@@ -4,7 +4,7 @@
  */
 import { describePlan } from '@sluice/api';
 import { createLogger } from '@sluice/common';
-import { runEmbedded } from '@sluice/jobmanager';
+import { resolveCheckpointRoot, runEmbedded } from '@sluice/jobmanager';
 import { loadJob } from '@sluice/runtime';
 import type { Engine } from './engine.js';
 
@@ -12,7 +12,8 @@ export function createEmbeddedEngine(): Engine {
   return {
     async plan(artifact) {
       const job = await loadJob(artifact);
-      return describePlan(job.jobGraph);
+      const config = job.jobGraph.config;
+      return { text: describePlan(job.jobGraph, { checkpointRoot: resolveCheckpointRoot(config) }), config };
     },
     async run(artifact, options) {
       return runEmbedded(artifact, {

@@ -3,7 +3,7 @@
  * job file and reports results; an Engine builds the graph and executes it. The embedded engine
  * (an in-process cluster) is loaded from `./embedded-engine.js`; tests inject their own.
  */
-import type { JobArtifact, JobResult } from '@sluice/protocol';
+import type { JobArtifact, JobConfig, JobResult, JobStatus } from '@sluice/protocol';
 
 export interface JobStartedInfo {
   jobId: string;
@@ -12,6 +12,26 @@ export interface JobStartedInfo {
   metricsUrl?: string;
   /** Where the engine serves the REST API, when `restPort` was given (e.g. `http://127.0.0.1:8081`). */
   restUrl?: string;
+  /** The configuration the job runs with, after the job's code applied its own settings. */
+  config: JobConfig;
+  /** Live figures for the status line; read about once a second. */
+  progress?(): JobProgress;
+}
+
+/** How a running job is doing. */
+export interface JobProgress {
+  status: JobStatus;
+  /** Records emitted by the sources and taken in by the sinks so far (by the subtasks running now). */
+  recordsIn: number;
+  recordsOut: number;
+  checkpoints: { completed: number; failed: number };
+  restarts: number;
+}
+
+/** What `sluice plan` prints, and the configuration behind it. */
+export interface EnginePlan {
+  text: string;
+  config: JobConfig;
 }
 
 export interface EngineRunOptions {
@@ -38,7 +58,7 @@ export interface EngineRunResult extends JobResult {
 
 export interface Engine {
   /** A human-readable execution plan (vertices, parallelism, exchanges) for `sluice plan`. */
-  plan(artifact: JobArtifact): Promise<string>;
+  plan(artifact: JobArtifact): Promise<EnginePlan>;
   /**
    * Runs the job to a terminal state. Resolves with FINISHED, FAILED (with `error`) or CANCELED;
    * rejects only when the job could not be started at all (e.g. building the graph threw).

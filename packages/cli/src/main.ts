@@ -4,18 +4,21 @@
  * loads the embedded engine lazily, so `sluice --help` never starts the runtime.
  */
 import { runCli } from './cli.js';
+import { createStderrStatusTerminal } from './terminal.js';
 import type { Engine } from './engine.js';
 
 // Stack traces of bundled TypeScript jobs point at the .ts sources (inline source maps).
 process.setSourceMapsEnabled(true);
 
+const statusTerminal = createStderrStatusTerminal();
 const code = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   loadEngine: async (): Promise<Engine> => (await import('./embedded-engine.js')).createEmbeddedEngine(),
   signals: process,
-  exitNow: (c) => process.exit(c),
+  ...(statusTerminal === undefined ? {} : { statusTerminal }),
 });
+statusTerminal?.dispose();
 
 // Exit once output is flushed, even if an engine left a handle open: the job is over.
 process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

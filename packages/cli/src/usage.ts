@@ -28,44 +28,66 @@ http://127.0.0.1:8081; --address URL or SLUICE_ADDRESS to point elsewhere).
 Run 'sluice <command> --help' for the options of a command.
 `;
 
+/** The flags that configure a job, the same for `run` and `plan`. */
+const JOB_OPTIONS_HELP = `  -p, --parallelism <N>       Default parallelism of the job's operators (positive integer)
+  -D <key=value>              Job parameter, visible to the job as env.params (repeatable)
+  --buffer-timeout <ms>       Flush output batches at the latest after this many ms
+                              (non-negative; 0 flushes every record)
+  --checkpoint-interval <duration>
+                              Take a checkpoint this often, e.g. 500ms, 1s, 5min
+                              (0 turns checkpoints off)
+  --checkpoint-dir <dir>      Directory for checkpoints (default: <os tmpdir>/sluice-checkpoints);
+                              checked before the job starts
+  --tolerable-failed-checkpoints <N>
+                              Checkpoints that may fail in a row before the job fails over
+                              (restarts, or fails without a restart strategy); default 0
+  --restart-strategy <spec>   What a task failure does: none | fixed-delay:attempts=3,delay=2s
+                              | failure-rate:max-failures=3,interval=5min,delay=1s
+                              | exponential-delay:initial=1s,max=1min,multiplier=1.5,
+                                reset-after=1h,jitter=0.1[,attempts=10]`;
+
+const PRECEDENCE = `What the job's code sets (env.setParallelism, env.enableCheckpointing, env.setRestartStrategy,
+...) wins over these flags; each flag the job overrides gets a warning.`;
+
 export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
   run: `Usage: sluice run <job.ts|job.js> [options]
 
 Compiles the job file (TypeScript is bundled with esbuild), runs it on an embedded cluster and
-prints a summary when it ends. Ctrl-C cancels the job; a second Ctrl-C exits at once.
+prints a summary when it ends. Ctrl-C (or SIGTERM) cancels the job; a second Ctrl-C ends the
+process at once, and so does a job that has not stopped within --shutdown-timeout.
+
+${PRECEDENCE} 'sluice plan' with the same flags shows what will run.
 
 Options:
-  -p, --parallelism <N>       Default parallelism of the job's operators (positive integer)
-  --buffer-timeout <ms>       Flush output batches at the latest after this many ms
-                              (non-negative; 0 flushes every record)
-  -D <key=value>              Job parameter, visible to the job as env.params (repeatable)
+${JOB_OPTIONS_HELP}
   --metrics-port <N>          Serve Prometheus metrics on 127.0.0.1:<N>/metrics
                               (0..65535; 0 picks a free port)
   --rest-port <N>             Serve the REST API on 127.0.0.1:<N> (default 8081;
                               0 picks a free port). The address is printed at start.
-  --checkpoint-interval <duration>
-                              Take a checkpoint this often, e.g. 500ms, 1s, 5min
-                              (0 turns checkpoints off; overrides the job's setting)
-  --checkpoint-dir <dir>      Directory for checkpoints (default: <os tmpdir>/sluice-checkpoints)
-  --restart-strategy <spec>   What a task failure does: none | fixed-delay:attempts=3,delay=2s
-                              | failure-rate:max-failures=3,interval=5min,delay=1s
-                              | exponential-delay:initial=1s,max=1min,multiplier=1.5,
-                                reset-after=1h,jitter=0.1[,attempts=10]
   --from-savepoint <path>     Start from a savepoint (or retained checkpoint) directory
   --allow-non-restored-state  With --from-savepoint: drop the state of operators (by uid)
                               that the job no longer has instead of refusing to start
+  -q, --quiet                 No live status line on stderr (there is none when stderr is
+                              not a terminal)
+  --shutdown-timeout <duration>
+                              After Ctrl-C or SIGTERM, how long the job may take to stop
+                              before the process ends anyway (default 30s)
   --verbose                   Print stack traces of errors
   -h, --help                  Show this help
 
-Exit codes: 0 finished, 1 failed, 2 bad usage, 130 cancelled.
+Logging: SLUICE_LOG_LEVEL=debug|info|warn|error|silent (default warn) on stderr.
+Exit codes: 0 finished, 1 failed, 2 bad usage or unusable checkpoint directory, 130 cancelled.
 `,
   plan: `Usage: sluice plan <job.ts|job.js> [options]
 
-Compiles the job file and prints its execution plan (chains, parallelism, exchanges).
+Compiles the job file and prints its execution plan: chains, parallelism, exchanges,
+checkpointing (interval, directory, limits) and the restart strategy, as 'sluice run' with the
+same flags would run it.
+
+${PRECEDENCE}
 
 Options:
-  -p, --parallelism <N>       Default parallelism of the job's operators (positive integer)
-  -D <key=value>              Job parameter, visible to the job as env.params (repeatable)
+${JOB_OPTIONS_HELP}
   --verbose                   Print stack traces of errors
   -h, --help                  Show this help
 `,

@@ -5,8 +5,12 @@
  * records, so a watcher sees output early and then rarely.
  * Params: keys (default 8), output ('print' to stdout, the default, or 'collect' into the
  * 'milestones' collect sink), stuckAt (a sequence number at which the function spins forever
- * without looking at any cancel flag; default none).
+ * without looking at any cancel flag; default none), stuck ('js', the default: a JavaScript
+ * loop, which terminating the worker thread ends; 'native': a system call that never returns
+ * (Node's recursive mkdir under /proc), like storage that hangs: nothing ends that thread),
+ * stuckMarker (a file written just before it gets stuck, so a test knows it is).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { ValueStateDescriptor, type KeyedProcessFunction, type RuntimeContext, type StreamExecutionEnvironment, type ValueState } from '@sluice/api';
 
 interface Tick {
@@ -17,13 +21,19 @@ interface Tick {
 class CountPerKey implements KeyedProcessFunction<string, Tick, string> {
   private count!: ValueState<number>;
 
-  constructor(private readonly stuckAt: number) {}
+  constructor(
+    private readonly stuckAt: number,
+    private readonly stuck: string,
+    private readonly stuckMarker: string | undefined,
+  ) {}
 
   open(ctx: RuntimeContext): void {
     this.count = ctx.getState(new ValueStateDescriptor<number>('count'));
   }
 
   processElement(t: Tick, _ctx: unknown, out: { collect(line: string): void }): void {
+    if (t.seq === this.stuckAt && this.stuckMarker !== undefined) writeFileSync(this.stuckMarker, `stuck at ${t.seq}\n`);
+    if (t.seq === this.stuckAt && this.stuck === 'native') mkdirSync('/proc/sluice-stuck/forever', { recursive: true });
     if (t.seq === this.stuckAt) {
       // A user bug the engine cannot interrupt cooperatively: only terminating the thread stops it.
       for (;;) {
@@ -43,7 +53,7 @@ export default function build(env: StreamExecutionEnvironment): void {
   const milestones = env
     .fromGenerator<Tick>({ seed: 11, name: 'ticks', generate: (seq) => ({ key: `k${seq % keys}`, seq }) })
     .keyBy((t) => t.key)
-    .process(new CountPerKey(stuckAt))
+    .process(new CountPerKey(stuckAt, env.params.stuck ?? 'js', env.params.stuckMarker))
     .name('count per key');
   if (env.params.output === 'collect') milestones.collect('milestones');
   else milestones.print('count');
