@@ -140,6 +140,28 @@ describe('savepoints from the command line', () => {
     expect(lines(allowed.stdout).at(-1)).toMatch(/^Job 'Sluice job' FINISHED in .*: 20 records from sources/);
   }, 60_000);
 
+  it('refuses a checkpoint of a job that reuses the uids with another kind of source, also with --allow-non-restored-state; one of another name that fits restores with one warning', async () => {
+    const fit = jobPath('savepoint-fit.ts');
+    const r = await sluice.run(['run', fit, '-D', 'events=3000', '-D', 'rate=3000', '--checkpoint-interval', '50ms', '--checkpoint-dir', 'chk-fit', '--rest-port', '0']);
+    expect(r.code).toBe(0);
+    const jobId = /\(([0-9a-f]{32})\) submitted/.exec(r.stderr)?.[1];
+    const [checkpoint] = completedCheckpoints(join(scratch, 'chk-fit'), jobId!);
+    expect(checkpoint).toBeDefined();
+
+    const refused = await sluice.run(['run', fit, '-D', 'source=collection', '--rest-port', '0', '--from-savepoint', checkpoint!, '--allow-non-restored-state']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(lines(refused.stderr).at(-1)).toContain(
+      `${checkpoint!} does not fit job 'fit A': operator 'Source: numbers' (uid 'src'): its source splits are generator splits in the checkpoint, but are collection splits in this job.`,
+    );
+
+    const other = await sluice.run(['run', fit, '-D', 'name=fit B', '-D', 'events=3000', '--rest-port', '0', '--from-savepoint', checkpoint!]);
+    expect(other.code).toBe(0);
+    const named = lines(other.stderr).filter((l) => l.includes("'fit A'"));
+    expect(named).toHaveLength(1);
+    expect(named[0]).toMatch(/WARN.* is a checkpoint of job 'fit A', restored into job 'fit B': its state fits the operators with the same uids/);
+  }, 60_000);
+
   it('cancels a running job with sluice cancel; its run exits 130', async () => {
     const run = sluice.start(['run', jobPath('unbounded-keyed.ts'), '-p', '2', '--rest-port', '0']);
     const { jobId, address } = await submitted(run);

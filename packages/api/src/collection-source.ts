@@ -23,6 +23,7 @@ const SPLIT_ID = 'collection';
 
 export class CollectionSource<T> implements Source<T, CollectionSplit> {
   readonly boundedness: Boundedness = 'bounded';
+  readonly splitType = 'collection';
   readonly items: readonly T[];
 
   constructor(items: readonly T[], private readonly name = 'Collection') {

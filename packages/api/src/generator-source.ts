@@ -42,6 +42,7 @@ export const GENERATOR_BURST = 1024;
 
 export class GeneratorSource<T> implements Source<T, GeneratorSplit> {
   readonly boundedness: Boundedness;
+  readonly splitType = 'generator';
   readonly count: number | undefined;
   readonly ratePerSecond: number | undefined;
   readonly seed: number;

@@ -7,6 +7,7 @@
 import { JobDefinitionError } from '@sluice/common';
 import type { ChainedOperatorInfo, JobEdge, JobGraph, JobVertex } from '@sluice/protocol';
 import type { StreamEdge, StreamNode } from './spec.js';
+import { operatorStateShapes } from './state-shapes.js';
 import { isSinkKind, type StreamGraph } from './streamgraph.js';
 
 /**
@@ -86,6 +87,8 @@ export function createJobGraph(graph: StreamGraph): JobGraph {
 function operatorInfo(node: StreamNode): ChainedOperatorInfo {
   const info: ChainedOperatorInfo = { nodeId: node.id, name: node.name, kind: node.spec.kind };
   if (node.uid !== undefined) info.uid = node.uid;
+  const states = operatorStateShapes(node.spec);
+  if (states !== undefined) info.states = states;
   return info;
 }
 

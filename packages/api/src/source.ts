@@ -65,6 +65,13 @@ export interface SourceReader<T, S extends SourceSplit> {
 
 export interface Source<T, S extends SourceSplit = SourceSplit> {
   readonly boundedness: Boundedness;
+  /**
+   * The kind of split this source reads and checkpoints ('kafka-partition', 'generator'): two
+   * sources can take each other's splits exactly when their split types are equal, so a restore
+   * refuses a checkpoint whose source under the same uid had another. Defaults to the class name;
+   * a source that is a plain object and sets none is not checked.
+   */
+  readonly splitType?: string;
   /** Runs on the JobMaster: the splits to read. */
   enumerateSplits(ctx: SplitEnumeratorContext): S[] | Promise<S[]>;
   /** Subtask that reads `split` (the `index`-th split); defaults to `index % parallelism`. */

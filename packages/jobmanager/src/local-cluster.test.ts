@@ -221,6 +221,28 @@ describe('local cluster', () => {
     expect(m!.endTime).toBeLessThan(Date.now() + 1000);
   });
 
+  it('fails the job at once, whatever its restart strategy, when a subtask finds restored state the job would misread', async () => {
+    const c = await start((t) => {
+      t.running();
+      if (t.tdd.vertexId === 'sink' && t.tdd.subtaskIndex === 0) t.fail(new SluiceError('STATE_INCOMPATIBLE', "state 'count' is value state in the checkpoint"));
+      else if (t.tdd.vertexId !== 'sink') t.finish(counts(t, 1));
+    });
+    const submission = twoVertexJob('incompatible');
+    submission.jobGraph.config = { ...submission.jobGraph.config, restartStrategy: { type: 'fixed-delay', attempts: 5, delayMs: 0 } };
+    const result = await (await c.submit(submission)).result();
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toMatchObject({ code: 'STATE_INCOMPATIBLE', message: "state 'count' is value state in the checkpoint" });
+    expect(result.restarts).toBeUndefined();
+    expect(new Set(allTasks().map((t) => t.tdd.attempt))).toEqual(new Set([0]));
+  });
+
+  it('checks the state shapes a submitted job graph declares', async () => {
+    const c = await start(finishing);
+    const bad = twoVertexJob('bad-states');
+    bad.jobGraph.vertices[0]!.operators[0]!.states = [{ name: 'splits', kind: '' }, { name: 'x' } as never];
+    await expect(c.submit(bad)).rejects.toThrow(/operators\[0\]\.states\[0\]\.kind must be a non-empty string[\s\S]*operators\[0\]\.states\[1\]\.kind is missing/);
+  });
+
   it('leaves no timers behind after close()', async () => {
     const tracker = new TimerTracker();
     const activeTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;

@@ -158,6 +158,7 @@ export function resolveKafkaSourceOptions<T>(o: KafkaSourceOptions<T>): Resolved
 
 export class KafkaSource<T> implements Source<T, KafkaPartitionSplit> {
   readonly boundedness: Boundedness;
+  readonly splitType = 'kafka-partition';
   readonly options: ResolvedKafkaSourceOptions<T>;
 
   constructor(options: KafkaSourceOptions<T>) {

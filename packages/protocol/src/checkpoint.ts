@@ -21,10 +21,26 @@ export interface KeyGroupSectionRef {
   crc32: number;
 }
 
+/**
+ * What one piece of an operator's state is, so a restore can tell whether a checkpoint's state
+ * fits the job it is restored into. Keyed states come from the subtasks (user state as declared:
+ * 'value', 'list', 'map', 'reducing', 'aggregating'; the runtime's own tables, named
+ * `__sluice.<table>`: 'internal', 'namespaced', 'timers'); the operator's own state comes from the
+ * job graph ('source' splits, 'sink' state, 'window' contents), with `type` saying what it holds.
+ */
+export interface StateShape {
+  name: string;
+  kind: string;
+  /** What the state holds where the kind does not say it: a source's split type, a sink's type, a window's contents. */
+  type?: string;
+}
+
 /** One operator's share of one subtask's snapshot. */
 export interface SubtaskOperatorState {
   nodeId: number;
   uid: string;
+  /** The keyed states this subtask's operator has declared (its backend's tables and timers). */
+  states?: StateShape[];
   /** Keyed state and timers, one section per key group holding any. */
   keyed?: StateFileRef & { keyGroups: KeyGroupSectionRef[] };
   /** Operator (non-keyed) state: source positions, sink transactions. One opaque blob. */
@@ -73,6 +89,11 @@ export interface OperatorRestore {
   keyed: (RestoreFileRef & { keyGroups: KeyGroupSectionRef[] })[];
   /** Operator state blobs for this subtask (non-source operators at unchanged parallelism). */
   operator: RestoreFileRef[];
+  /**
+   * The keyed states the checkpoint recorded for this operator; a state the job declares under
+   * one of these names must have the same kind. Absent for checkpoints that did not record them.
+   */
+  states?: StateShape[];
 }
 
 export interface SubtaskRestore {

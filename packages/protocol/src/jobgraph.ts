@@ -4,6 +4,7 @@
  * rebuild the StreamGraph from the same module and find each operator's functions by node id, so
  * no closure is ever serialized.
  */
+import type { StateShape } from './checkpoint.js';
 import type { RestartStrategyConfig } from './restart-strategy.js';
 
 export type PartitionerKind = 'forward' | 'rebalance' | 'rescale' | 'hash' | 'broadcast' | 'global';
@@ -15,6 +16,11 @@ export interface ChainedOperatorInfo {
   uid?: string;
   /** Operator kind from the OperatorSpec ('map', 'window', 'keyedProcess', 'source', 'sink', ...). */
   kind: string;
+  /**
+   * The operator's own state as far as the job's definition tells it (a source's split type, a
+   * window's contents); checked against a checkpoint's before its state is restored.
+   */
+  states?: StateShape[];
 }
 
 export interface JobVertex {

@@ -16,7 +16,7 @@ export { createOperator } from './operators/factory.js';
 export { createRecordSerializer, RecordSerializer } from './serialization/index.js';
 export { HeapKeyedStateBackend } from './state/heap-backend.js';
 export { InternalTimerService, type TimersSnapshot } from './state/timer-service.js';
-export { KeyRoutingError, StateAccessError } from './state/errors.js';
+export { KeyRoutingError, StateAccessError, StateIncompatibleError } from './state/errors.js';
 export { operatorUid } from './task/checkpointing.js';
 export type { SourceOperatorState } from './operators/source.js';
 export {

@@ -322,6 +322,8 @@ export class CheckpointCoordinator {
           keyed: [],
           operator: [],
           finishedSubtasks: p.finished.filter((f) => f.vertexId === v.id).map((f) => f.subtask).sort((a, b) => a - b),
+          // What the job's definition says; the subtasks add the keyed states they declared.
+          states: [...(info.states ?? [])],
         };
         byUid.set(op.uid, op);
         byNode.set(info.nodeId, op);
@@ -335,6 +337,7 @@ export class CheckpointCoordinator {
         if (op === undefined) continue;
         if (s.keyed !== undefined) op.keyed.push({ ...s.keyed, subtask });
         if (s.operator !== undefined) op.operator.push({ ...s.operator, subtask });
+        for (const shape of s.states ?? []) if (!op.states!.some((x) => x.name === shape.name && x.kind === shape.kind)) op.states!.push(shape);
       }
     }
     for (const op of byUid.values()) {

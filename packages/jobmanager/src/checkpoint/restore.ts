@@ -4,10 +4,12 @@
  * max parallelism must stay). Source positions are read here: at the same parallelism each
  * subtask gets its own splits back; otherwise all splits are dealt out again by the source's
  * assignment rule. Other operator state stays with its subtask, or goes to subtask 0 after a
- * rescale. State for operators the job no longer has is refused unless the user allows it.
+ * rescale. State for operators the job no longer has is refused unless the user allows it;
+ * state the job would misread is always refused (compatibility.ts).
  */
 import { deserialize } from 'node:v8';
 import { SluiceError } from '@sluice/common';
+import { checkStateFits, isKeyedStateShape } from './compatibility.js';
 import type { JobGraph, JobVertex, OperatorRestore, SubtaskRestore } from '@sluice/protocol';
 import {
   assignKeyedState,
@@ -27,6 +29,9 @@ export interface RestorePlan {
   splits: Map<string, unknown[][]>;
   /** Sources whose event time in the checkpoint is at its end (a savepoint taken with drain). */
   drainedSources: string[];
+  /** For the log when a job starts from it: another job's name (warnings), state restored unchecked (notes). */
+  warnings: string[];
+  notes: string[];
 }
 
 export interface PlanRestoreOptions {
@@ -71,13 +76,15 @@ export async function planRestore(dir: string, meta: CheckpointMetadata, graph: 
           : ''),
     );
   }
-  const plan: RestorePlan = { checkpointId: meta.checkpointId, subtasks: new Map(), splits: new Map(), drainedSources: [] };
+  const { warnings, notes } = checkStateFits(dir, meta, graph);
+  const plan: RestorePlan = { checkpointId: meta.checkpointId, subtasks: new Map(), splits: new Map(), drainedSources: [], warnings, notes };
   for (const v of graph.vertices) {
     const perSubtask: SubtaskRestore[] = Array.from({ length: v.parallelism }, () => ({ checkpointId: meta.checkpointId, operators: {} }));
     for (const [index, info] of v.operators.entries()) {
       const op = byUid.get(operatorUid(info.uid, info.nodeId));
       if (op === undefined || !hasState(op)) continue;
-      const entries: OperatorRestore[] = Array.from({ length: v.parallelism }, () => ({ uid: op.uid, keyed: [], operator: [] }));
+      const keyedStates = op.states?.filter(isKeyedStateShape);
+      const entries: OperatorRestore[] = Array.from({ length: v.parallelism }, () => ({ uid: op.uid, keyed: [], operator: [], ...(keyedStates === undefined ? {} : { states: keyedStates }) }));
       if (op.keyed.length > 0) {
         for (const a of assignKeyedState(op, v.parallelism, v.maxParallelism)) {
           entries[a.subtask]!.keyed = a.slices.map((s) => ({ dir, file: s.handle.file, bytes: s.handle.bytes, crc32: s.handle.crc32, keyGroups: s.sections }));

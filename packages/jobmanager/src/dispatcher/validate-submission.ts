@@ -88,6 +88,21 @@ function validateConfig(where: string, c: unknown, fields: Fields, p: string[], 
   }
 }
 
+function validateOperator(where: string, op: unknown, fields: Fields, str: Str, p: string[]): void {
+  if (!fields(where, op, ['nodeId', 'name', 'kind'], ['uid', 'states']) || op.states === undefined) return;
+  if (!Array.isArray(op.states)) {
+    p.push(`${where}.states must be an array`);
+    return;
+  }
+  op.states.forEach((s: unknown, i: number) => {
+    const at = `${where}.states[${i}]`;
+    if (!fields(at, s, ['name', 'kind'], ['type'])) return;
+    str(`${at}.name`, s.name);
+    str(`${at}.kind`, s.kind);
+    str(`${at}.type`, s.type);
+  });
+}
+
 function validateGraph(g: unknown, fields: Fields, str: Str, p: string[]): void {
   if (!fields('jobGraph', g, ['jobName', 'vertices', 'edges', 'config'])) return;
   validateConfig('jobGraph.config', g.config, fields, p, true);
@@ -110,7 +125,7 @@ function validateGraph(g: unknown, fields: Fields, str: Str, p: string[]): void 
       p.push(`${where}.maxParallelism must be an integer ≥ parallelism, got ${JSON.stringify(v.maxParallelism)}`);
     }
     if (!Array.isArray(v.operators)) p.push(`${where}.operators must be an array`);
-    else v.operators.forEach((op: unknown, j: number) => fields(`${where}.operators[${j}]`, op, ['nodeId', 'name', 'kind'], ['uid']));
+    else v.operators.forEach((op: unknown, j: number) => validateOperator(`${where}.operators[${j}]`, op, fields, str, p));
     if (typeof v.isSource !== 'boolean') p.push(`${where}.isSource must be a boolean`);
     if (typeof v.isSink !== 'boolean') p.push(`${where}.isSink must be a boolean`);
   });

@@ -34,7 +34,7 @@ import { locateCheckpoint } from '../checkpoint/locate.js';
 import { buildDeploymentDescriptor, enumerateSplits, noSplits, type SplitProvider } from './deployment.js';
 import { ExecutionGraph, type Execution, type LogicalSlot } from './execution-graph.js';
 import { JobResultCollector } from './job-result.js';
-import { createRestartBackoff, type RestartBackoff } from './restart-strategy.js';
+import { createRestartBackoff, failsWithoutRestart, type RestartBackoff } from './restart-strategy.js';
 import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/coordinator.js';
 import { checkSavepointTarget, copyToSavepoint } from '../checkpoint/savepoint.js';
 import { planRestore, statefulOperatorsWithoutUid, type RestorePlan } from '../checkpoint/restore.js';
@@ -182,6 +182,8 @@ export class JobMaster implements JobMasterGateway {
         plan = await this.planRestoreFrom({ id: found.meta.checkpointId, dir: found.dir, meta: found.meta }, restoreFrom.allowNonRestoredState ?? false);
         this.checkpoints.setLatest({ id: found.meta.checkpointId, dir: found.dir, meta: found.meta });
         this.logger.info('restoring from checkpoint', { path: found.dir, checkpointId: found.meta.checkpointId });
+        for (const w of plan.warnings) this.logger.warn(w, { checkpointId: found.meta.checkpointId });
+        for (const n of plan.notes) this.logger.info(n, { checkpointId: found.meta.checkpointId });
         if (plan.drainedSources.length > 0) {
           this.logger.warn(
             `${found.dir} was taken with --drain: event time of ${plan.drainedSources.join(', ')} is at its end, so every record with an event time is late ` +
@@ -434,6 +436,11 @@ export class JobMaster implements JobMasterGateway {
 
   /** A failure of the running job (`what` says which, for the log): restart it or fail it. */
   private failOver(what: string, error: SerializedError): void {
+    if (failsWithoutRestart(error)) {
+      this.logger.info(`${what} in a way no restart can cure; failing the job`, { error: error.message });
+      this.failJob(error);
+      return;
+    }
     const backoff = this.restartBackoff;
     backoff.notifyFailure(this.clock.nowMs());
     if (!backoff.canRestart()) {

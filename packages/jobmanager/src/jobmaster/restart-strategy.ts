@@ -20,6 +20,15 @@ export interface RestartBackoff {
   describe(): string;
 }
 
+/**
+ * Failures a restart cannot cure, which fail the job whatever its restart strategy: a restart
+ * restores the same checkpoint into the same job and fails the same way (`STATE_INCOMPATIBLE`:
+ * restored state the job would misread).
+ */
+export function failsWithoutRestart(error: { code: string }): boolean {
+  return error.code === 'STATE_INCOMPATIBLE';
+}
+
 export interface RestartBackoffOptions {
   /** Source of jitter, uniform in [0, 1); defaults to Math.random. */
   random?: () => number;

@@ -9,6 +9,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { SluiceError } from '@sluice/common';
+import type { StateShape } from '@sluice/protocol';
 
 export const CHECKPOINT_FORMAT = 'sluice-checkpoint';
 /**
@@ -17,9 +18,13 @@ export const CHECKPOINT_FORMAT = 'sluice-checkpoint';
  *
  *   1 — first format.
  *   2 — keyed state sections pack numbers, strings, number-field records and timers
- *       (state/section-codec.ts). Format 1 checkpoints and savepoints are still read.
+ *       (state/section-codec.ts).
+ *   3 — each operator records what its state is (`states`), so a restore can refuse a
+ *       checkpoint whose state the job would misread. A Sluice that reads format 2 at most
+ *       would skip that check, so it must refuse these.
+ * Formats 1 and 2 are still read; their state restores unchecked.
  */
-export const CHECKPOINT_FORMAT_VERSION = 2;
+export const CHECKPOINT_FORMAT_VERSION = 3;
 export const METADATA_FILE_NAME = '_metadata';
 export const METADATA_TEMP_FILE_NAME = '_metadata.tmp';
 
@@ -93,6 +98,8 @@ export interface OperatorCheckpointState {
   operator: OperatorStateHandle[];
   /** Subtasks that had already finished (end of input) when the checkpoint was taken. */
   finishedSubtasks: number[];
+  /** What the operator's state is (see StateShape); absent when not recorded (formats 1 and 2). */
+  states?: StateShape[];
 }
 
 export interface CheckpointMetadata {
@@ -244,6 +251,7 @@ function canonicalMetadata(meta: CheckpointMetadata): CheckpointMetadata {
       })),
       operator: op.operator.map((h) => ({ file: h.file, bytes: h.bytes, crc32: h.crc32, subtask: h.subtask })),
       finishedSubtasks: [...op.finishedSubtasks],
+      ...(op.states === undefined ? {} : { states: op.states.map((x) => (x.type === undefined ? { name: x.name, kind: x.kind } : { name: x.name, kind: x.kind, type: x.type })) }),
     })),
   };
 }
@@ -348,7 +356,7 @@ function checkOperator(raw: unknown, at: string): OperatorCheckpointState {
     finished.add(s);
     return s;
   });
-  return {
+  const op: OperatorCheckpointState = {
     uid: asString(o.uid, `${at}.uid`, true),
     name: asString(o.name, `${at}.name`),
     kind: asString(o.kind, `${at}.kind`),
@@ -358,6 +366,23 @@ function checkOperator(raw: unknown, at: string): OperatorCheckpointState {
     operator,
     finishedSubtasks,
   };
+  if (o.states !== undefined) op.states = checkStates(o.states, `${at}.states`);
+  return op;
+}
+
+function checkStates(raw: unknown, at: string): StateShape[] {
+  const seen = new Set<string>();
+  return asArray(raw, at).map((v, i) => {
+    const where = `${at}[${i}]`;
+    const s = asObject(v, where);
+    const shape: StateShape = { name: asString(s.name, `${where}.name`, true), kind: asString(s.kind, `${where}.kind`, true) };
+    if (s.type !== undefined) shape.type = asString(s.type, `${where}.type`, true);
+    // A name is unique within its kind's family (keyed tables, or the operator's own state).
+    const key = `${shape.kind}\0${shape.name}`;
+    if (seen.has(key)) fail(`${where}.name`, `${describe(shape.name)} appears twice as ${shape.kind} state`);
+    seen.add(key);
+    return shape;
+  });
 }
 
 function checkFileHandle(raw: unknown, at: string): StateFileHandle {

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { createLogger, keyGroupRangeFor, type Logger } from '@sluice/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, METADATA_FILE_NAME, type CheckpointMetadata, type OperatorCheckpointState } from './format.js';
@@ -23,8 +24,11 @@ function capturingLogger(): { logger: Logger; warnings: string[] } {
   return { logger: createLogger('warn', 'test', (line) => warnings.push(line)), warnings };
 }
 
-/** Writes a complete checkpoint like subtasks and the coordinator would: a keyed operator at parallelism 2 (max 8) and a source. */
-async function writeCheckpoint(dir: string, id: number, kind: 'checkpoint' | 'savepoint' = 'checkpoint'): Promise<CheckpointMetadata> {
+/**
+ * Writes a complete checkpoint like subtasks and the coordinator would: a keyed operator at
+ * parallelism 2 (max 8) and a source; with `withStates`, what their state is, as format 3 records it.
+ */
+async function writeCheckpoint(dir: string, id: number, kind: 'checkpoint' | 'savepoint' = 'checkpoint', withStates = false): Promise<CheckpointMetadata> {
   const keyed: OperatorCheckpointState = { uid: 'counter', name: 'Count per card', kind: 'keyed-process', parallelism: 2, maxParallelism: 8, keyed: [], operator: [], finishedSubtasks: [] };
   const source: OperatorCheckpointState = { uid: 'source', name: 'Kafka', kind: 'source', parallelism: 2, maxParallelism: 8, keyed: [], operator: [], finishedSubtasks: [1] };
   for (let subtask = 0; subtask < 2; subtask++) {
@@ -47,6 +51,10 @@ async function writeCheckpoint(dir: string, id: number, kind: 'checkpoint' | 'sa
     completedAt: 1_700_000_000_050.25 + id,
     operators: [keyed, source],
   };
+  if (withStates) {
+    keyed.states = [{ name: 'count', kind: 'value' }, { name: '__sluice.timers', kind: 'timers' }];
+    source.states = [{ name: 'splits', kind: 'source', type: 'kafka-partition' }];
+  }
   await writeMetadata(dir, meta);
   return meta;
 }
@@ -123,6 +131,27 @@ describe('checkpoint metadata', () => {
     const overlapping = structuredClone(meta);
     overlapping.operators[0]!.keyed[1]!.keyGroups[0]!.keyGroup = 0;
     await expect(writeMetadata(join(root, 'other'), overlapping)).rejects.toMatchObject({ code: 'CHECKPOINT_INVALID', message: expect.stringContaining('also claimed') });
+  });
+
+  it('records what each operator\'s state is (format 3), and reads format 2 metadata, which did not', async () => {
+    const dir = checkpointDir(root, JOB, 4);
+    const meta = await writeCheckpoint(dir, 4, 'checkpoint', true);
+    expect(await readMetadata(dir)).toEqual(meta);
+
+    const twice = structuredClone(meta);
+    twice.operators[0]!.states!.push({ name: 'count', kind: 'value' });
+    await expect(writeMetadata(join(root, 'other'), twice)).rejects.toMatchObject({ code: 'CHECKPOINT_INVALID', message: expect.stringContaining("operators[0].states[2].name \"count\" appears twice as value state") });
+
+    // Format 2 as its writer left it: no states, its own version, its own checksum.
+    const doc = JSON.parse(await readFile(join(dir, METADATA_FILE_NAME), 'utf8')) as { version: number; checksum?: string; operators: { states?: unknown }[] };
+    doc.version = 2;
+    for (const op of doc.operators) delete op.states;
+    delete doc.checksum;
+    doc.checksum = (crc32(JSON.stringify(doc)) >>> 0).toString(16).padStart(8, '0');
+    await writeFile(join(dir, METADATA_FILE_NAME), JSON.stringify(doc));
+    const old = await readMetadata(dir);
+    expect(old.version).toBe(2);
+    expect(old.operators.map((o) => o.states)).toEqual([undefined, undefined]);
   });
 
   it('refuses metadata written by a newer format version, saying what is needed', async () => {

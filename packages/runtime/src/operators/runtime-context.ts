@@ -76,6 +76,7 @@ export async function closeFunction(fn: Lifecycle): Promise<void> {
  */
 export function createKeyedBackend(ctx: OperatorContext): HeapKeyedStateBackend {
   const backend = new HeapKeyedStateBackend(ctx.taskInfo.maxParallelism, ctx.keyGroupRange, ctx.operatorName);
+  if (ctx.restored?.shapes !== undefined) backend.expectRestoredStates(ctx.restored.shapes);
   for (const g of ctx.restored?.keyGroups ?? []) backend.restoreSerializedGroup(g.keyGroup, g.bytes);
   ctx.registerKeyedState?.(backend);
   return backend;

@@ -7,7 +7,7 @@
 import type { KeyGroupRange } from '@sluice/common';
 import type { MetricGroup, ReaderStatus, TaskInfo } from '@sluice/api';
 import type { JobConfig } from '@sluice/protocol';
-import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
+import type { HeapKeyedStateBackend, RestoredStateShapes } from '../state/heap-backend.js';
 import type { KeyGroupBytes } from '../state/keyed-snapshot.js';
 import type { InternalTimerService } from '../state/timer-service.js';
 
@@ -73,6 +73,8 @@ export interface RestoredOperatorState {
   operatorState: unknown[];
   /** Sources: the event time reached at the checkpoint; no watermark at or below it is sent again. */
   watermark?: number;
+  /** What the checkpoint recorded about the keyed states restored (absent for checkpoints that did not record it). */
+  shapes?: RestoredStateShapes;
 }
 
 export interface StreamOperator {

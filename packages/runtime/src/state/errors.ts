@@ -19,3 +19,15 @@ export class StateAccessError extends SluiceError {
     this.name = 'StateAccessError';
   }
 }
+
+/**
+ * Restored state the job would misread: a checkpoint holds a state under a name this job
+ * declares with another kind. Never retriable, and never a fault of the user function that
+ * declared it: a restart would restore the same checkpoint and fail the same way.
+ */
+export class StateIncompatibleError extends SluiceError {
+  constructor(message: string) {
+    super('STATE_INCOMPATIBLE', message);
+    this.name = 'StateIncompatibleError';
+  }
+}

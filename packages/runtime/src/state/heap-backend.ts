@@ -17,7 +17,8 @@ import {
   type ValueState,
 } from '@sluice/api';
 import { keyGroupFor, truncateForMessage, type KeyGroupRange } from '@sluice/common';
-import { KeyRoutingError, StateAccessError } from './errors.js';
+import type { StateShape } from '@sluice/protocol';
+import { KeyRoutingError, StateAccessError, StateIncompatibleError } from './errors.js';
 import {
   HeapAggregatingState,
   HeapListState,
@@ -43,6 +44,14 @@ interface Registered {
 /** MapState values are UserKeyMaps (a Map plus the original object keys), stored as a pair. */
 type StoredUserKeyMap = [entries: Map<unknown, unknown>, originals: Map<string, unknown> | undefined];
 
+/** The keyed states a restored checkpoint recorded for this operator, and where they come from (for messages). */
+export interface RestoredStateShapes {
+  uid: string;
+  /** The checkpoint or savepoint directory. */
+  from: string;
+  states: readonly StateShape[];
+}
+
 /** Receives a key group just before its state may change, while a snapshot is being taken. */
 export interface SnapshotGuard {
   ensure(groupIndex: number): void;
@@ -65,6 +74,9 @@ export class HeapKeyedStateBackend implements CurrentKey {
   snapshotGuard: SnapshotGuard | undefined = undefined;
   /** Timers restored with the key groups, waiting for the operator's timer service. */
   private restoredTimers: TimersSnapshot[] = [];
+  /** What the restored checkpoint says each of its states is, by name; undefined when it does not say. */
+  private restoredShapes: Map<string, StateShape> | undefined;
+  private restoredFrom: Omit<RestoredStateShapes, 'states'> | undefined;
 
   constructor(
     readonly maxParallelism: number,
@@ -207,6 +219,28 @@ export class HeapKeyedStateBackend implements CurrentKey {
     if (event.length > 0 || processing.length > 0) this.restoredTimers.push({ keyGroup, event, processing });
   }
 
+  /**
+   * The shapes of the states being restored: from now on, declaring one of them with another
+   * kind throws StateIncompatibleError instead of adopting state the handle would misread.
+   */
+  expectRestoredStates(restored: RestoredStateShapes): void {
+    this.restoredShapes = new Map(restored.states.map((s) => [s.name, s] as const));
+    this.restoredFrom = { uid: restored.uid, from: restored.from };
+  }
+
+  /**
+   * The keyed states of this operator for checkpoint metadata: every declared state with its
+   * kind, and restored ones not declared (yet) with the kind their checkpoint recorded.
+   */
+  stateShapes(): StateShape[] {
+    const out: StateShape[] = [];
+    for (const [name, r] of this.states) {
+      const kind = r.handle !== undefined ? r.kind : this.restoredShapes?.get(name)?.kind;
+      if (kind !== undefined) out.push({ name, kind });
+    }
+    return out;
+  }
+
   /** Timers restored with key groups (once; the operator's timer service re-registers them). */
   takeRestoredTimers(): TimersSnapshot[] {
     const out = this.restoredTimers;
@@ -220,6 +254,18 @@ export class HeapKeyedStateBackend implements CurrentKey {
       : { kind: 'internal', table: new KeyedTable<unknown>(name, this.keyGroupRange.start, this.groupCount), handle: undefined };
     this.states.set(name, r);
     return r;
+  }
+
+  private checkRestoredKind(name: string, kind: Kind): void {
+    const restored = this.restoredShapes?.get(name);
+    if (restored === undefined || restored.kind === kind) return;
+    const { uid, from } = this.restoredFrom!;
+    throw new StateIncompatibleError(
+      `cannot restore ${from} into operator '${this.operatorName}' (uid '${uid}'): the checkpoint holds its state '${name}' as ${restored.kind} state, ` +
+        `but this job declares '${name}' as ${kind} state. State of another kind needs another name — rename the state in this job, ` +
+        `or give the operator a new .uid(...) and pass --allow-non-restored-state to drop its old state; --allow-non-restored-state alone ` +
+        `does not drop the state of an operator the job still has`,
+    );
   }
 
   private checkOwned(keyGroup: number): void {
@@ -236,6 +282,7 @@ export class HeapKeyedStateBackend implements CurrentKey {
     createTable: () => Tb,
     createHandle: (t: Tb) => unknown,
   ): unknown {
+    this.checkRestoredKind(name, kind);
     const existing = this.states.get(name);
     if (existing !== undefined) {
       if (existing.handle !== undefined && existing.kind === kind) return existing.handle;

@@ -6,6 +6,7 @@
  */
 import { CancellationError, UserFunctionError, truncateForMessage } from '@sluice/common';
 import type { Output, StreamOperator } from '../operators/types.js';
+import { StateIncompatibleError } from '../state/errors.js';
 import type { OperatorCounters } from './task-metrics.js';
 
 export interface Target {
@@ -22,7 +23,8 @@ export interface ExchangeWriter {
 }
 
 export function wrapUserError(err: unknown, operator: string, subtask: number, record: unknown, hasRecord: boolean): unknown {
-  if (err instanceof UserFunctionError || err instanceof CancellationError) return err;
+  // State a restore cannot use is not the user function's failure: it keeps its own code, which fails the job at once.
+  if (err instanceof UserFunctionError || err instanceof CancellationError || err instanceof StateIncompatibleError) return err;
   return new UserFunctionError(operator, subtask, hasRecord ? truncateForMessage(record) : undefined, err);
 }
 

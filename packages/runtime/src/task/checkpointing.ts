@@ -10,7 +10,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { join } from 'node:path';
 import { describeError, ensureDirectory, preciseNowMs, serializeError, SluiceError } from '@sluice/common';
-import type { CheckpointStats, SubtaskOperatorState, SubtaskRestore, TaskDeploymentDescriptor } from '@sluice/protocol';
+import type { CheckpointStats, StateShape, SubtaskOperatorState, SubtaskRestore, TaskDeploymentDescriptor } from '@sluice/protocol';
 import type { RestoredOperatorState, StreamOperator } from '../operators/types.js';
 import type { RecordWriter } from '../io/record-writer.js';
 import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
@@ -190,6 +190,7 @@ export class SubtaskCheckpointer {
       for (const part of p.parts) {
         const m = part.member;
         const entry: SubtaskOperatorState = { nodeId: m.nodeId, uid: m.uid };
+        if (m.keyed !== undefined) entry.states = keyedStateShapes(m.keyed);
         const base = `${tdd.vertexId}-${tdd.subtaskIndex}-${m.nodeId}`;
         const sections = part.keyed?.sections() ?? [];
         if (sections.length > 0) {
@@ -203,7 +204,7 @@ export class SubtaskCheckpointer {
           entry.operator = handle;
           bytes += handle.bytes;
         }
-        if (entry.keyed !== undefined || entry.operator !== undefined) operators.push(entry);
+        if (entry.keyed !== undefined || entry.operator !== undefined || (entry.states?.length ?? 0) > 0) operators.push(entry);
       }
       const total = preciseNowMs() - p.startedAt;
       const capture = p.parts.reduce((m, part) => Math.max(m, part.keyed?.maxCaptureMs ?? 0), 0);
@@ -215,6 +216,13 @@ export class SubtaskCheckpointer {
       this.post({ type: 'checkpoint-decline', checkpointId: p.id, error: serializeError(error) });
     }
   }
+}
+
+/** An operator's keyed states for the checkpoint metadata; its timers count as one more, the runtime's. */
+function keyedStateShapes(keyed: NonNullable<CheckpointedOperator['keyed']>): StateShape[] {
+  const states = keyed.backend.stateShapes();
+  if (keyed.timers !== undefined) states.push({ name: '__sluice.timers', kind: 'timers' });
+  return states;
 }
 
 /** Where the subtasks of a job write the files of checkpoint `id`. */
@@ -235,7 +243,10 @@ export async function loadRestoredState(restore: SubtaskRestore | undefined, hea
     }
     const operatorState: unknown[] = [];
     for (const file of op.operator) operatorState.push(deserialize(await readWholeFile(file.dir, file)));
-    out.set(Number(nodeIdText), { keyGroups, operatorState });
+    const restored: RestoredOperatorState = { keyGroups, operatorState };
+    const from = op.keyed[0]?.dir ?? op.operator[0]?.dir;
+    if (op.states !== undefined && from !== undefined) restored.shapes = { uid: op.uid, from, states: op.states };
+    out.set(Number(nodeIdText), restored);
   }
   if (restore.sourceWatermark !== undefined) {
     const head = out.get(headNodeId) ?? { keyGroups: [], operatorState: [] };
