@@ -15,6 +15,8 @@ import { resolveAddress, runClientCommand, type ClientCommand } from './client-c
 import { compileJob as defaultCompileJob } from './compile-job.js';
 import type { Engine, EngineLoader, EngineRunOptions } from './engine.js';
 import { createRestClient, type RestClient } from './rest-client.js';
+import { findClientToken, type ClientToken } from './rest-token.js';
+import { runRest, type RunRest } from './run-rest.js';
 import { formatDuration, summarizeResult } from './summary.js';
 
 export const EXIT_OK = 0;
@@ -44,7 +46,7 @@ export interface CliDependencies {
   /** Directory relative paths are resolved against; default process.cwd(). */
   cwd?: () => string;
   /** The REST client for savepoint, stop, list and cancel; default createRestClient. */
-  restClient?: (address: string) => RestClient;
+  restClient?: (address: string, token: () => ClientToken) => RestClient;
 }
 
 export async function runCli(argv: readonly string[], deps: CliDependencies): Promise<number> {
@@ -76,8 +78,10 @@ export async function runCli(argv: readonly string[], deps: CliDependencies): Pr
 }
 
 async function clientCommand(command: ClientCommand, deps: CliDependencies): Promise<number> {
-  const address = resolveAddress(command, deps.env ?? process.env);
-  const client = (deps.restClient ?? ((a) => createRestClient({ address: a })))(address);
+  const env = deps.env ?? process.env;
+  const address = resolveAddress(command, env);
+  const token = (): ClientToken => findClientToken(address, command.options.restTokenFile, env, cwdOf(deps));
+  const client = (deps.restClient ?? ((a, t) => createRestClient({ address: a, token: t })))(address, token);
   await runClientCommand(command, { client, cwd: cwdOf(deps), stdout: deps.stdout, now: () => Date.now() });
   return EXIT_OK;
 }
@@ -97,12 +101,14 @@ async function planCommand(options: JobCommandOptions, deps: CliDependencies): P
 async function runCommand(options: RunCommandOptions, deps: CliDependencies): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
+  let restSetup: RunRest | undefined;
   const onSignal = (signal: CliSignal): void => {
     interrupts++;
     if (interrupts === 1) {
       deps.stderr(`sluice: ${signal} received, cancelling the job (press Ctrl-C again to exit immediately)\n`);
       controller.abort();
     } else {
+      restSetup?.cleanUp();
       (deps.exitNow ?? ((code) => process.exit(code)))(EXIT_CANCELLED);
     }
   };
@@ -112,14 +118,19 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
     const artifact = await artifactFor(options, deps);
     const engine: Engine = await deps.loadEngine();
     if (controller.signal.aborted) return EXIT_CANCELLED;
+    const restApi = runRest(options, deps.env ?? process.env, cwdOf(deps));
+    restSetup = restApi;
+    restApi.prepare();
 
     const runOptions: EngineRunOptions = {
       signal: controller.signal,
       restPort: options.restPort,
+      rest: restApi.options,
       onStarted(info) {
         const rest = info.restUrl === undefined ? '' : `; REST API at ${info.restUrl}`;
         const metrics = info.metricsUrl === undefined ? '' : `; metrics at ${info.metricsUrl}`;
         deps.stderr(`Job '${info.jobName}' (${info.jobId}) submitted${rest}${metrics}\n`);
+        if (info.restUrl !== undefined && info.restToken !== undefined) deps.stderr(restApi.publish(info.restUrl, info.restToken));
       },
     };
     if (options.metricsPort !== undefined) runOptions.metricsPort = options.metricsPort;
@@ -154,6 +165,7 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
     if (options.verbose && result.error?.stack !== undefined) deps.stderr(`${result.error.stack}\n`);
     return EXIT_FAILURE;
   } finally {
+    restSetup?.cleanUp();
     deps.signals?.off('SIGINT', onSignal);
     deps.signals?.off('SIGTERM', onSignal);
   }
