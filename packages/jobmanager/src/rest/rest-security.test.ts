@@ -8,6 +8,7 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger, type Logger } from '@sluice/common';
 import type { CheckpointStatistics, DispatcherGateway, JobOverview, JobResult, JobStatus, StopMode } from '@sluice/protocol';
 import { JobNotFoundError } from '../dispatcher/dispatcher.js';
 import { createRestServer, type RestServer, type RestServerOptions } from './rest-server.js';
@@ -98,6 +99,18 @@ describe('requests from browsers', () => {
     expect(d.savepoints).toEqual([]);
     // No CORS headers, ever.
     expect(Object.keys(cancel.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
+  });
+
+  it('logs a warning for the first refusal of each kind only', async () => {
+    const warnings: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (msg, fields) => warnings.push(`${msg} ${JSON.stringify(fields)}`), child: () => logger };
+    const { server } = await start({ logger });
+    for (let i = 0; i < 3; i++) await send(server, 'POST', '/jobs/j1/cancel', { 'content-type': 'text/plain', origin: 'https://evil.example' }, '{}');
+    await send(server, 'POST', '/jobs/j1/cancel', JSON_TYPE, '{}');
+    expect(warnings).toEqual([
+      'refused POST /jobs/j1/cancel (Origin https://evil.example) with 403; further refusals of this kind are not logged {"code":"FORBIDDEN_ORIGIN"}',
+      'refused POST /jobs/j1/cancel with 401; further refusals of this kind are not logged {"code":"UNAUTHORIZED"}',
+    ]);
   });
 
   it('answers its own origin', async () => {
