@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const SLUICE_MAIN = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
@@ -25,7 +26,10 @@ export interface Started {
 }
 
 export interface CliProcesses {
-  /** Starts `sluice args…` in `cwd` with `env` added to this process's environment. */
+  /**
+   * Starts `sluice args…` in `cwd` with `env` added to this process's environment. SLUICE_HOME is
+   * `<cwd>/.sluice` unless `env` says otherwise, so REST token files stay out of the real home.
+   */
   start(args: string[], env?: Record<string, string>): Started;
   /** Runs `sluice args…` to completion; one that outlives `timeoutMs` is killed and the call throws. */
   run(args: string[], options?: { timeoutMs?: number; env?: Record<string, string> }): Promise<Outcome>;
@@ -38,7 +42,8 @@ export function cliProcesses(cwd: string): CliProcesses {
   const children = new Set<ChildProcess>();
   const start = (args: string[], env: Record<string, string> = {}): Started => {
     // TMPDIR: job bundles outside any node_modules tree and default checkpoint directories land in `cwd`.
-    const child = spawn(process.execPath, [SLUICE_MAIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', TMPDIR: cwd, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const childEnv = { ...process.env, NO_COLOR: '1', TMPDIR: cwd, SLUICE_HOME: join(cwd, '.sluice'), ...env };
+    const child = spawn(process.execPath, [SLUICE_MAIN, ...args], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     const out = { stdout: '', stderr: '' };
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
@@ -98,10 +103,14 @@ export async function until(what: string, cond: () => boolean, timeoutMs: number
 /** The "submitted" line of `sluice run`: job id and REST address. */
 export const SUBMITTED = /^Job '([^']*)' \(([0-9a-f]{32})\) submitted; REST API at (http:\/\/127\.0\.0\.1:\d+)$/m;
 
-/** Waits for a started `sluice run` to print its job id and REST address. */
-export async function submitted(s: Started, timeoutMs = 30_000): Promise<{ jobName: string; jobId: string; address: string }> {
-  await until('the job to be submitted', () => SUBMITTED.test(s.out.stderr) || s.child.exitCode !== null, timeoutMs);
+/** The line of `sluice run` after "submitted": the REST API's token and the file that holds it. */
+export const TOKEN_LINE = /^REST API token \(savepoint, stop and cancel need it\): ([A-Za-z0-9_-]{43}); kept in (\S+) until the run ends$/m;
+
+/** Waits for a started `sluice run` to print its job id, REST address and token. */
+export async function submitted(s: Started, timeoutMs = 30_000): Promise<{ jobName: string; jobId: string; address: string; token: string; tokenFile: string }> {
+  await until('the job to be submitted', () => TOKEN_LINE.test(s.out.stderr) || s.child.exitCode !== null, timeoutMs);
   const m = SUBMITTED.exec(s.out.stderr);
-  if (m === null) throw new Error(`sluice run exited before submitting a job: ${s.out.stderr}`);
-  return { jobName: m[1]!, jobId: m[2]!, address: m[3]! };
+  const t = TOKEN_LINE.exec(s.out.stderr);
+  if (m === null || t === null) throw new Error(`sluice run exited before submitting a job: ${s.out.stderr}`);
+  return { jobName: m[1]!, jobId: m[2]!, address: m[3]!, token: t[1]!, tokenFile: t[2]! };
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cliProcesses, exitWithin, lines, until, type CliProcesses, type Outcome, type Started } from './cli-process.js';
+import { cliProcesses, exitWithin, lines, TOKEN_LINE, until, type CliProcesses, type Outcome, type Started } from './cli-process.js';
 import { jobPath } from './harness.js';
 
 let scratch = '';
@@ -197,7 +197,7 @@ describe('run and plan', () => {
     for (const total of totals.values()) expect(values).toContain(total);
     expect(Math.max(...values)).toBe(Math.max(...totals.values()));
     expect(out.at(-1)).toMatch(/^Job 'Sluice job' FINISHED in \d+\.\d\d s: 20 records from sources \([\d,]+ records\/s\)$/);
-    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^Job 'Sluice job' \([0-9a-f]{32}\) submitted; REST API at http:\/\/127\.0\.0\.1:\d+$/)]);
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^Job 'Sluice job' \([0-9a-f]{32}\) submitted; REST API at http:\/\/127\.0\.0\.1:\d+$/), expect.stringMatching(TOKEN_LINE)]);
   });
 
   it('plans a keyed job: chains, parallelism and the hash exchange', async () => {
@@ -281,7 +281,8 @@ describe('Ctrl-C', () => {
     expect(lines(r.stdout)[0]).toMatch(/^count[12]> k\d reached 1$/);
     const err = lines(r.stderr);
     expect(err[0]).toMatch(/^Job 'unbounded keyed' \([0-9a-f]{32}\) submitted; REST API at http:\/\/127\.0\.0\.1:\d+$/);
-    expect(err[1]).toBe(CANCELLING);
+    expect(err[1]).toMatch(TOKEN_LINE);
+    expect(err[2]).toBe(CANCELLING);
     expect(err.at(-1)).toMatch(/^Job 'unbounded keyed' CANCELED after \d+\.\d\d s(: [\d,]+ records? from sources \([\d,]+ records\/s\))?$/);
     expect(r.stderr).not.toMatch(NO_STACK);
   });
@@ -312,6 +313,8 @@ describe('Ctrl-C', () => {
     const err = lines(r.stderr);
     expect(err.filter((l) => l === CANCELLING)).toHaveLength(1);
     expect(r.stderr).not.toContain('CANCELED after'); // it did not wait for the job to end
+    // Even so, the REST token file is gone.
+    expect(existsSync(TOKEN_LINE.exec(r.stderr)![2]!)).toBe(false);
   });
 
   it('ends within --shutdown-timeout after SIGTERM even when a thread hangs in a system call', async () => {

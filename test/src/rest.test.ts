@@ -1,6 +1,7 @@
 /**
  * The REST API served by a real embedded cluster (real worker threads): runEmbedded reports its
- * address, the API sees the running job, cancels it, and is gone once the run returns.
+ * address and token, the API sees the running job, refuses a cancel without the token or from
+ * another site's page, cancels it with the token, and is gone once the run returns.
  */
 import { describe, expect, it } from 'vitest';
 import { compileJob } from '@sluice/cli';
@@ -16,6 +17,7 @@ describe('REST API of the embedded cluster', () => {
   it('serves the running job, cancels it on request, and closes with the cluster', async () => {
     const entry = await compileJob(jobPath('unbounded-keyed.ts'));
     let restUrl: string | undefined;
+    let token = '';
     let jobId = '';
     let onStarted = (): void => {};
     const started = new Promise<void>((resolve) => (onStarted = resolve));
@@ -25,6 +27,7 @@ describe('REST API of the embedded cluster', () => {
         restPort: 0,
         onStarted: (info) => {
           restUrl = info.restUrl;
+          token = info.restToken ?? '';
           jobId = info.jobId;
           onStarted();
         },
@@ -39,7 +42,14 @@ describe('REST API of the embedded cluster', () => {
     expect(details.status).toBe(200);
     expect((details.body as { status: string }).status).toMatch(/^(CREATED|RUNNING)$/);
 
-    const cancel = await json(`${restUrl}/jobs/${jobId}/cancel`, { method: 'POST' });
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const cancelUrl = `${restUrl}/jobs/${jobId}/cancel`;
+    const crossSite = await json(cancelUrl, { method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://evil.example' }, body: '{}' });
+    expect(crossSite).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN_ORIGIN' } } });
+    expect((await json(cancelUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
+    expect((await json(`${restUrl}/jobs/${jobId}`)).body).toMatchObject({ status: expect.stringMatching(/^(CREATED|RUNNING)$/) });
+
+    const cancel = await json(cancelUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{}' });
     expect(cancel).toEqual({ status: 202, body: { jobId, status: 'CANCELLING' } });
 
     const result = await run;

@@ -144,3 +144,30 @@ describe('parseCommandLine', () => {
     expect((thrown as UsageError).code).toBe('USAGE');
   });
 });
+
+describe('REST security flags', () => {
+  it('parses --rest-token-file, --rest-allowed-host and --savepoint-root on run, repeatable where they say so', () => {
+    const argv = ['run', 'j.ts', '--rest-token-file', 't/token', '--rest-allowed-host', 'devbox', '--rest-allowed-host=tunnel.lan:9000', '--savepoint-root', 'sp', '--savepoint-root', '/srv/sp'];
+    expect(parseCommandLine(argv)).toEqual({
+      kind: 'run',
+      options: { jobFile: 'j.ts', params: {}, verbose: false, ...D, restTokenFile: 't/token', restAllowedHosts: ['devbox', 'tunnel.lan:9000'], savepointRoots: ['sp', '/srv/sp'] },
+    });
+  });
+
+  it.each(['savepoint', 'stop', 'list', 'cancel'])('takes --rest-token-file on %s', (command) => {
+    const argv = [command, ...(command === 'list' ? [] : ['abc']), ...(command === 'stop' ? ['--savepoint-path', 'sp'] : []), '--rest-token-file', '/t/rest.token'];
+    expect(parseCommandLine(argv)).toMatchObject({ kind: command, options: { restTokenFile: '/t/rest.token' } });
+  });
+
+  it.each<[string[], string]>([
+    [['run', 'j.ts', '--rest-allowed-host', 'http://devbox'], "invalid value 'http://devbox' for --rest-allowed-host: expected a host name with an optional :port, without scheme or path (e.g. myhost:8081). Run 'sluice run --help'"],
+    [['run', 'j.ts', '--rest-allowed-host', '*'], "invalid value '*' for --rest-allowed-host: '*' is not a host name or an IPv4 address. Run 'sluice run --help'"],
+    [['run', 'j.ts', '--rest-allowed-host', 'devbox:99999'], "invalid value 'devbox:99999' for --rest-allowed-host: port '99999' is not a number in 1..65535. Run 'sluice run --help'"],
+    [['run', 'j.ts', '--savepoint-root='], "invalid value '' for --savepoint-root: expected a directory. Run 'sluice run --help'"],
+    [['run', 'j.ts', '--rest-token-file='], "invalid value '' for --rest-token-file: expected a file path. Run 'sluice run --help'"],
+    [['cancel', 'j', '--rest-token-file', ' '], "invalid value '' for --rest-token-file: expected a file path. Run 'sluice cancel --help'"],
+    [['cancel', 'j', '--savepoint-root', 'sp'], "unknown option '--savepoint-root'. Run 'sluice cancel --help'"],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseCommandLine(argv)).toThrow(message);
+  });
+});

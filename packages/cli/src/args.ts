@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeError, SluiceError } from '@sluice/common';
+import { allowedHostProblem } from '@sluice/jobmanager/rest-security';
 import { parseDuration, parseRestartStrategy, type RestartStrategyConfig } from '@sluice/protocol';
 import { COMMAND_HELP, TOP_LEVEL_HELP, type CommandName } from './usage.js';
 
@@ -42,12 +43,20 @@ export interface RunCommandOptions extends JobCommandOptions {
   quiet: boolean;
   /** After Ctrl-C or SIGTERM, how long the job may take to stop before the process ends anyway. */
   shutdownTimeoutMs: number;
+  /** Where to write the REST token, as given; undefined: the default file for the port. */
+  restTokenFile?: string;
+  /** Extra Host names the REST API answers to (`name` or `name:port`). */
+  restAllowedHosts?: string[];
+  /** Directories savepoints requested over REST must lie in, as given. */
+  savepointRoots?: string[];
 }
 
 /** Options of the commands that talk to a running job through its REST API. */
 export interface ClientCommandOptions {
   /** `--address`, normalised (no trailing slash); undefined: SLUICE_ADDRESS or the default. */
   address?: string;
+  /** Where to read the REST token, as given; undefined: SLUICE_REST_TOKEN, else the default file. */
+  restTokenFile?: string;
   verbose: boolean;
 }
 
@@ -107,10 +116,14 @@ const RUN_OPTIONS = {
   'allow-non-restored-state': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   'shutdown-timeout': { type: 'string' },
+  'rest-token-file': { type: 'string' },
+  'rest-allowed-host': { type: 'string', multiple: true },
+  'savepoint-root': { type: 'string', multiple: true },
 } as const satisfies ParseArgsConfig['options'];
 
 const CLIENT_OPTIONS = {
   address: { type: 'string' },
+  'rest-token-file': { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -166,6 +179,12 @@ function parseRun(args: string[]): ParsedCommand {
     if (savepoint === undefined) throw new UsageError('--allow-non-restored-state only applies with --from-savepoint <path>', 'run');
     run.allowNonRestoredState = true;
   }
+  const tokenFile = values['rest-token-file'];
+  if (tokenFile !== undefined) run.restTokenFile = nonEmpty(tokenFile, '--rest-token-file', 'a file path', 'run');
+  const hosts = values['rest-allowed-host'];
+  if (hosts !== undefined) run.restAllowedHosts = hosts.map(parseAllowedHostFlag);
+  const roots = values['savepoint-root'];
+  if (roots !== undefined) run.savepointRoots = roots.map((r) => nonEmpty(r, '--savepoint-root', 'a directory', 'run'));
   return { kind: 'run', options: run };
 }
 
@@ -191,6 +210,12 @@ function configureJob(options: JobCommandOptions, values: JobValues, command: Co
     if (!Number.isSafeInteger(n)) throw new UsageError(`invalid value '${tolerable}' for --tolerable-failed-checkpoints: expected a non-negative integer (0 fails over on the first failed checkpoint)`, command);
     options.tolerableFailedCheckpoints = n;
   }
+}
+
+function parseAllowedHostFlag(raw: string): string {
+  const problem = allowedHostProblem(raw);
+  if (problem !== undefined) throw new UsageError(`invalid value '${raw}' for --rest-allowed-host: ${problem}`, 'run');
+  return raw.trim();
 }
 
 function parseCheckpointInterval(raw: string, command: CommandName): number {
@@ -255,9 +280,11 @@ function parseCancel(args: string[]): ParsedCommand {
   return { kind: 'cancel', options: { ...clientOptions('cancel', values), jobId: parseJobId(jobId, 'cancel <jobId>', 'cancel') } };
 }
 
-function clientOptions(command: CommandName, values: { address?: string | undefined; verbose?: boolean | undefined }): ClientCommandOptions {
+function clientOptions(command: CommandName, values: { address?: string | undefined; 'rest-token-file'?: string | undefined; verbose?: boolean | undefined }): ClientCommandOptions {
   const options: ClientCommandOptions = { verbose: values.verbose === true };
   if (values.address !== undefined) options.address = parseAddress(values.address, '--address', command);
+  const tokenFile = values['rest-token-file'];
+  if (tokenFile !== undefined) options.restTokenFile = nonEmpty(tokenFile, '--rest-token-file', 'a file path', command);
   return options;
 }
 

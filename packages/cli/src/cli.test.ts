@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigurationError, SluiceError } from '@sluice/common';
 import { DEFAULT_JOB_CONFIG, type JobArtifact, type JobConfig } from '@sluice/protocol';
 import { runCli, type CliDependencies, type CliSignal, type SignalSource } from './cli.js';
@@ -80,10 +83,17 @@ function harness(engine: Engine, compile: (p: string) => Promise<string> = async
     signals,
     terminate: (s) => terminated.push(s),
     cwd: () => '/home/u/work',
-    env: {},
+    env: { SLUICE_HOME: stateDir },
   };
   return { deps, out, err, terminated, signals };
 }
+
+/** SLUICE_HOME of every run here, so no test writes a token file into the real home. */
+let stateDir = '';
+beforeAll(() => {
+  stateDir = join(realpathSync(mkdtempSync(join(tmpdir(), 'sluice-cli-test-'))), 'state');
+});
+afterAll(() => rmSync(join(stateDir, '..'), { recursive: true, force: true }));
 
 describe('runCli', () => {
   it('runs a job, passes flags through, and prints the summary', async () => {
@@ -261,6 +271,71 @@ describe('runCli', () => {
     const q = harness(new TestingEngine(async () => finished(), {}, () => progress));
     expect(await runCli(['run', 'job.ts', '--quiet'], { ...q.deps, statusTerminal: { columns: () => 80, draw: (l) => quiet.push(l), clear: () => quiet.push('clear') } })).toBe(0);
     expect(quiet).toEqual([]);
+  });
+});
+
+describe('the REST API of a run', () => {
+  const TOKEN = 'tok-0123456789abcdefghijklmnopqrstuvwxyz0123';
+
+  /** An engine that serves "REST" on port 40123 with TOKEN; the run ends when `end` is called. */
+  function restEngine(): { engine: TestingEngine; end: (r: EngineRunResult) => void } {
+    let end: (r: EngineRunResult) => void = () => {};
+    const engine = new TestingEngine((options) => {
+      // The TestingEngine's own onStarted call has no token: only this one writes the file.
+      options.onStarted?.({ jobId: 'j1', jobName: 'numbers', restUrl: 'http://127.0.0.1:40123', restToken: TOKEN, config: DEFAULT_JOB_CONFIG });
+      return new Promise((resolve) => (end = resolve));
+    });
+    return { engine, end: (r) => end(r) };
+  }
+
+  it('writes the token file (0600 in a 0700 directory) once the port is known, prints it with the path, removes it at the end', async () => {
+    const { engine, end } = restEngine();
+    const h = harness(engine);
+    const running = runCli(['run', 'job.ts', '--rest-port', '0', '--rest-allowed-host', 'devbox:9000', '--savepoint-root', 'sp', '--savepoint-root', '/srv/sp'], h.deps);
+    const file = join(stateDir, 'rest-40123.token');
+    await until('the token file', () => existsSync(file));
+    expect(readFileSync(file, 'utf8')).toBe(`${TOKEN}\n`);
+    expect((statSync(file).mode & 0o777).toString(8)).toBe('600');
+    expect((statSync(stateDir).mode & 0o777).toString(8)).toBe('700');
+    expect(h.err).toContain(`REST API token (savepoint, stop and cancel need it): ${TOKEN}; kept in ${file} until the run ends\n`);
+    expect(h.err.filter((l) => l.includes(TOKEN))).toHaveLength(1);
+    const rest = engine.runOptions?.rest;
+    expect(rest?.allowedHosts).toEqual(['devbox:9000']);
+    expect(rest?.savepointRoots).toEqual(['/home/u/work/sp', '/srv/sp']);
+    expect(rest?.tokenHint?.(40123)).toBe(
+      `'sluice run' printed the token when it started and keeps it in ${file}; savepoint, stop and cancel send it by themselves, read from --rest-token-file PATH, else $SLUICE_REST_TOKEN, else ${file}`,
+    );
+    end(finished());
+    expect(await running).toBe(0);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('uses --rest-token-file, resolved against the working directory, and removes it on a second Ctrl-C too', async () => {
+    const { engine } = restEngine();
+    const custom = join(stateDir, '..', 'custom', 'my.token');
+    const h = harness(engine);
+    h.deps.cwd = () => join(stateDir, '..');
+    const running = runCli(['run', 'job.ts', '--rest-token-file', 'custom/my.token'], h.deps);
+    await until('the token file', () => existsSync(custom));
+    expect(readFileSync(custom, 'utf8')).toBe(`${TOKEN}\n`);
+    expect(existsSync(join(stateDir, 'rest-40123.token'))).toBe(false);
+    h.signals.emit('SIGINT');
+    h.signals.emit('SIGINT');
+    expect(h.terminated).toEqual(['SIGINT']);
+    expect(existsSync(custom)).toBe(false);
+    void running.catch(() => undefined);
+  });
+
+  it('refuses to start when the token directory is writable by others, before the job runs', async () => {
+    const open = join(stateDir, '..', 'open');
+    mkdirSync(open, { recursive: true });
+    chmodSync(open, 0o777);
+    const engine = new TestingEngine(async () => finished());
+    const h = harness(engine);
+    h.deps.env = { SLUICE_HOME: open };
+    expect(await runCli(['run', 'job.ts'], h.deps)).toBe(1);
+    expect(h.err).toEqual([`sluice: error: refusing to keep the REST token in ${open}: ${open} is writable by others (mode 777); chmod 700 ${open}. Choose another place with --rest-token-file PATH or SLUICE_HOME=DIR\n`]);
+    expect(engine.runOptions).toBeUndefined();
   });
 });
 

@@ -17,6 +17,8 @@ import type { Engine, EngineLoader, EngineRunOptions } from './engine.js';
 import { overriddenFlagWarnings } from './overrides.js';
 import { createRestClient, type RestClient } from './rest-client.js';
 import { StatusLine, type StatusTerminal } from './status-line.js';
+import { findClientToken, type ClientToken } from './rest-token.js';
+import { runRest, type RunRest } from './run-rest.js';
 import { formatDuration, summarizeResult } from './summary.js';
 
 export const EXIT_OK = 0;
@@ -51,7 +53,7 @@ export interface CliDependencies {
   /** Directory relative paths are resolved against; default process.cwd(). */
   cwd?: () => string;
   /** The REST client for savepoint, stop, list and cancel; default createRestClient. */
-  restClient?: (address: string) => RestClient;
+  restClient?: (address: string, token: () => ClientToken) => RestClient;
 }
 
 export async function runCli(argv: readonly string[], deps: CliDependencies): Promise<number> {
@@ -83,8 +85,10 @@ export async function runCli(argv: readonly string[], deps: CliDependencies): Pr
 }
 
 async function clientCommand(command: ClientCommand, deps: CliDependencies): Promise<number> {
-  const address = resolveAddress(command, deps.env ?? process.env);
-  const client = (deps.restClient ?? ((a) => createRestClient({ address: a })))(address);
+  const env = deps.env ?? process.env;
+  const address = resolveAddress(command, env);
+  const token = (): ClientToken => findClientToken(address, command.options.restTokenFile, env, cwdOf(deps));
+  const client = (deps.restClient ?? ((a, t) => createRestClient({ address: a, token: t })))(address, token);
   await runClientCommand(command, { client, cwd: cwdOf(deps), stdout: deps.stdout, now: () => Date.now() });
   return EXIT_OK;
 }
@@ -118,6 +122,7 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
   let interrupts = 0;
   let shutdownTimer: NodeJS.Timeout | undefined;
   let status: StatusLine | undefined;
+  let restSetup: RunRest | undefined;
   const onSignal = (signal: CliSignal): void => {
     interrupts++;
     if (interrupts === 1) {
@@ -126,11 +131,13 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
       // Whatever the job or its storage does, the process ends within the shutdown timeout.
       shutdownTimer = setTimeout(() => {
         status?.stop();
+        restSetup?.cleanUp();
         deps.stderr(`sluice: the job did not stop within ${formatFlagDuration(options.shutdownTimeoutMs)} of ${signal} (--shutdown-timeout); ending the process without waiting for it\n`);
         terminate(signal);
       }, options.shutdownTimeoutMs);
     } else {
       status?.stop();
+      restSetup?.cleanUp();
       terminate(signal);
     }
   };
@@ -140,10 +147,14 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
     const artifact = await artifactFor(options, deps);
     const engine: Engine = await deps.loadEngine();
     if (controller.signal.aborted) return EXIT_CANCELLED;
+    const restApi = runRest(options, deps.env ?? process.env, cwdOf(deps));
+    restSetup = restApi;
+    restApi.prepare();
 
     const runOptions: EngineRunOptions = {
       signal: controller.signal,
       restPort: options.restPort,
+      rest: restApi.options,
       onStarted(info) {
         const rest = info.restUrl === undefined ? '' : `; REST API at ${info.restUrl}`;
         const metrics = info.metricsUrl === undefined ? '' : `; metrics at ${info.metricsUrl}`;
@@ -153,6 +164,7 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
           status = new StatusLine({ terminal: deps.statusTerminal, progress: info.progress, now: () => Date.now() });
           status.start();
         }
+        if (info.restUrl !== undefined && info.restToken !== undefined) deps.stderr(restApi.publish(info.restUrl, info.restToken));
       },
     };
     if (options.metricsPort !== undefined) runOptions.metricsPort = options.metricsPort;
@@ -190,6 +202,7 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
     return EXIT_FAILURE;
   } finally {
     clearTimeout(shutdownTimer);
+    restSetup?.cleanUp();
     deps.signals?.off('SIGINT', onSignal);
     deps.signals?.off('SIGTERM', onSignal);
   }

@@ -2,14 +2,18 @@
  * savepoint, stop, list and cancel through runCli against a real REST server (from
  * @sluice/jobmanager) over a scripted Dispatcher, on loopback ports picked by the OS.
  */
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SluiceError } from '@sluice/common';
 import { createRestServer, JobNotFoundError, type RestServer } from '@sluice/jobmanager';
 import type { CheckpointStatistics, DispatcherGateway, JobOverview, JobResult, JobStatus, StopMode } from '@sluice/protocol';
 import { runCli, type CliDependencies } from './cli.js';
 import { formatJobList } from './client-commands.js';
 import { createRestClient } from './rest-client.js';
+import { writeTokenFile } from './rest-token.js';
 
 class TestingDispatcherGateway implements DispatcherGateway {
   readonly jobs = new Map<string, JobOverview>([
@@ -52,15 +56,24 @@ class TestingDispatcherGateway implements DispatcherGateway {
 }
 
 const ID = '0123456789abcdef0123456789abcdef';
+const TOKEN = 'client-commands-test-token-0123456789abcdef';
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
+/** SLUICE_HOME of the commands: serve() leaves each server's token there, as 'sluice run' does. */
+let home = '';
+beforeAll(() => {
+  home = realpathSync(mkdtempSync(join(tmpdir(), 'sluice-client-commands-')));
+});
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
 async function serve(): Promise<{ dispatcher: TestingDispatcherGateway; server: RestServer }> {
   const dispatcher = new TestingDispatcherGateway();
-  const server = await createRestServer({ dispatcher, port: 0 });
+  const server = await createRestServer({ dispatcher, port: 0, token: TOKEN });
   closers.push(() => server.close());
+  writeTokenFile(join(home, `rest-${server.port}.token`), TOKEN);
   return { dispatcher, server };
 }
 
@@ -81,7 +94,7 @@ function cli(env: Record<string, string> = {}) {
     stderr: (t) => err.push(t),
     loadEngine: () => Promise.reject(new Error('client commands load no engine')),
     cwd: () => '/home/u/work',
-    env,
+    env: { SLUICE_HOME: home, ...env },
   };
   return { deps, out, err };
 }
@@ -153,6 +166,35 @@ describe('client commands', () => {
     const c = cli({ SLUICE_ADDRESS: 'ftp://h:1' });
     expect(await runCli(['list'], c.deps)).toBe(2);
     expect(c.err).toEqual(["sluice: error: invalid value 'ftp://h:1' for SLUICE_ADDRESS: expected an http:// URL like http://127.0.0.1:8081 (the REST API speaks plain HTTP). Run 'sluice list --help'\n"]);
+  });
+});
+
+describe('the REST token of client commands', () => {
+  it('is read from the default file for the port of the address; list needs none', async () => {
+    const { dispatcher, server } = await serve();
+    const elsewhere = realpathSync(mkdtempSync(join(home, 'other-')));
+    const c = cli({ SLUICE_HOME: elsewhere, SLUICE_ADDRESS: server.url });
+    expect(await runCli(['list'], c.deps)).toBe(0);
+    expect(await runCli(['cancel', ID], c.deps)).toBe(1);
+    expect(await runCli(['savepoint', ID, '/sp'], c.deps)).toBe(1);
+    const missing =
+      `sluice: error: no REST token for ${server.url}: SLUICE_REST_TOKEN is not set and ${join(elsewhere, `rest-${server.port}.token`)} does not exist. ` +
+      "'sluice run' writes its token to that file while it runs and prints it at start; pass --rest-token-file PATH or set SLUICE_REST_TOKEN\n";
+    expect(c.err).toEqual([missing, missing]);
+    expect(dispatcher.cancelled).toEqual([]);
+    expect(dispatcher.savepoints).toEqual([]);
+  });
+
+  it('comes from --rest-token-file or SLUICE_REST_TOKEN; a refused one is named', async () => {
+    const { dispatcher, server } = await serve();
+    const file = join(home, 'chosen.token');
+    writeFileSync(file, `${TOKEN}\n`);
+    const c = cli({ SLUICE_ADDRESS: server.url, SLUICE_REST_TOKEN: 'stale-token-of-an-earlier-run-0123456789abc' });
+    expect(await runCli(['cancel', ID, '--rest-token-file', file], c.deps)).toBe(0);
+    expect(dispatcher.cancelled).toEqual([ID]);
+    expect(await runCli(['stop', ID, '--savepoint-path', '/sp'], c.deps)).toBe(1);
+    expect(c.err).toEqual([expect.stringMatching(/^sluice: error: wrong bearer token; the token is the one this REST server was started with \(the token sent came from \$SLUICE_REST_TOKEN\)\n$/)]);
+    expect(dispatcher.savepoints).toEqual([]);
   });
 });
 

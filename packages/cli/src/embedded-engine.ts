@@ -21,6 +21,7 @@ export function createEmbeddedEngine(): Engine {
         logger: createLogger(),
         ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
         ...(options.restPort === undefined ? {} : { restPort: options.restPort }),
+        ...(options.rest === undefined ? {} : { rest: options.rest }),
         ...(options.restoreFrom === undefined ? {} : { restoreFrom: options.restoreFrom }),
         ...(options.onStarted === undefined ? {} : { onStarted: options.onStarted }),
       });

@@ -3,6 +3,7 @@
  * job file and reports results; an Engine builds the graph and executes it. The embedded engine
  * (an in-process cluster) is loaded from `./embedded-engine.js`; tests inject their own.
  */
+import type { RestSecurityOptions } from '@sluice/jobmanager';
 import type { JobArtifact, JobConfig, JobResult, JobStatus } from '@sluice/protocol';
 
 export interface JobStartedInfo {
@@ -12,6 +13,8 @@ export interface JobStartedInfo {
   metricsUrl?: string;
   /** Where the engine serves the REST API, when `restPort` was given (e.g. `http://127.0.0.1:8081`). */
   restUrl?: string;
+  /** The bearer token the REST API's POSTs need, with `restUrl`. */
+  restToken?: string;
   /** The configuration the job runs with, after the job's code applied its own settings. */
   config: JobConfig;
   /** Live figures for the status line; read about once a second. */
@@ -39,6 +42,8 @@ export interface EngineRunOptions {
   metricsPort?: number;
   /** Serve the REST API on this port while the job runs (0 = any free port). */
   restPort?: number;
+  /** Token hint, allowed host names and savepoint roots of the REST API. */
+  rest?: RestSecurityOptions;
   /** Start the job from a savepoint or retained checkpoint (an absolute path). */
   restoreFrom?: { path: string; allowNonRestoredState?: boolean };
   /** Aborted on Ctrl-C: the engine cancels the job and resolves with status CANCELED. */

@@ -19,6 +19,13 @@ export interface RestClientOptions {
   requestTimeoutMs?: number;
   /** Limit on the answer to savepoint and stop requests (the server's checkpoint timeout is 10 min by default). */
   savepointTimeoutMs?: number;
+  /**
+   * The bearer token for POSTs (savepoint, stop, cancel), asked for only when one is sent, so
+   * `list` works without a token. `source` names where it came from, for a 401's message. When
+   * it throws, the request goes out without a token and the error is raised only if the server
+   * answers 401: an address where nothing listens is the more useful thing to report.
+   */
+  token?: () => { token: string; source: string };
 }
 
 export const DEFAULT_REST_CLIENT_OPTIONS = Object.freeze({ connectTimeoutMs: 3_000, requestTimeoutMs: 30_000, savepointTimeoutMs: 15 * 60_000 });
@@ -49,8 +56,10 @@ export class RestClientError extends SluiceError {
   }
 }
 
+type ResolvedOptions = Required<Omit<RestClientOptions, 'token'>> & Pick<RestClientOptions, 'token'>;
+
 export function createRestClient(options: RestClientOptions): RestClient {
-  const o = { ...DEFAULT_REST_CLIENT_OPTIONS, ...options };
+  const o: ResolvedOptions = { ...DEFAULT_REST_CLIENT_OPTIONS, ...options };
   const job = (jobId: string, action = ''): string => `jobs/${encodeURIComponent(jobId)}${action}`;
   return {
     async listJobs() {
@@ -63,16 +72,27 @@ export function createRestClient(options: RestClientOptions): RestClient {
       return (await exchange<SavepointResponse>(o, 'POST', job(jobId, '/stop'), { targetDirectory, drain }, o.savepointTimeoutMs)).path;
     },
     async cancelJob(jobId) {
-      await exchange<CancelResponse>(o, 'POST', job(jobId, '/cancel'), undefined, o.requestTimeoutMs);
+      // An empty object rather than no body: every POST is JSON (the server refuses others with 415).
+      await exchange<CancelResponse>(o, 'POST', job(jobId, '/cancel'), {}, o.requestTimeoutMs);
     },
   };
 }
 
-function exchange<T>(o: Required<RestClientOptions>, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<T> {
+function exchange<T>(o: ResolvedOptions, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<T> {
+  let auth: { token: string; source: string } | undefined;
+  let noToken: unknown;
+  if (method === 'POST' && o.token !== undefined) {
+    try {
+      auth = o.token();
+    } catch (err) {
+      noToken = err;
+    }
+  }
   return new Promise<T>((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string | number> = { accept: 'application/json' };
     if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+    if (auth !== undefined) headers.authorization = `Bearer ${auth.token}`;
     let settled = false;
     let connected = false;
     let answered = false;
@@ -120,21 +140,20 @@ function exchange<T>(o: Required<RestClientOptions>, method: 'GET' | 'POST', pat
     });
     req.on('response', (res) => {
       answered = true;
-      readAnswer(res, o.address, method, path).then(
+      readAnswer(res, o.address, method, path, auth?.source).then(
         (value) => finish(undefined, value as T),
-        (err: unknown) =>
-          finish(
-            err instanceof RestClientError
-              ? err
-              : new RestClientError('REST_CONNECTION_LOST', `the connection to the Sluice REST API at ${o.address} broke while it answered ${method} /${path} (${networkReason(err)})`, undefined, err),
-          ),
+        (err: unknown) => {
+          if (!(err instanceof RestClientError)) {
+            finish(new RestClientError('REST_CONNECTION_LOST', `the connection to the Sluice REST API at ${o.address} broke while it answered ${method} /${path} (${networkReason(err)})`, undefined, err));
+          } else finish(err.status === 401 && noToken instanceof Error ? noToken : err);
+        },
       );
     });
     req.end(payload);
   });
 }
 
-async function readAnswer(res: IncomingMessage, address: string, method: string, path: string): Promise<unknown> {
+async function readAnswer(res: IncomingMessage, address: string, method: string, path: string, tokenSource: string | undefined): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of res) {
@@ -153,7 +172,9 @@ async function readAnswer(res: IncomingMessage, address: string, method: string,
   const error = (json as Partial<RestErrorResponse> | undefined)?.error;
   if (status >= 200 && status < 300 && json !== undefined && error === undefined) return json;
   if (error !== undefined && typeof error.message === 'string') {
-    throw new RestClientError(typeof error.code === 'string' ? error.code : 'REST_ERROR', error.message, status);
+    // Say which token was refused: a stale file of an earlier run is the usual cause.
+    const which = status === 401 && tokenSource !== undefined ? ` (the token sent came from ${tokenSource})` : '';
+    throw new RestClientError(typeof error.code === 'string' ? error.code : 'REST_ERROR', `${error.message}${which}`, status);
   }
   const type = res.headers['content-type'] ?? 'no content type';
   throw new RestClientError('REST_BAD_RESPONSE', `unexpected answer from ${address} to ${method} /${path}: HTTP ${status} (${type}); is this the address of a Sluice REST API?`, status);

@@ -64,6 +64,13 @@ ${JOB_OPTIONS_HELP}
                               (0..65535; 0 picks a free port)
   --rest-port <N>             Serve the REST API on 127.0.0.1:<N> (default 8081;
                               0 picks a free port). The address is printed at start.
+  --rest-token-file <path>    Where to keep the REST API's token while the job runs
+                              (default: $SLUICE_HOME/rest-<port>.token, else
+                              ~/.sluice/rest-<port>.token)
+  --rest-allowed-host <name>  Also answer REST requests whose Host is <name> or <name>:<port>,
+                              e.g. for a tunnel or proxy (repeatable; others get 403)
+  --savepoint-root <dir>      Savepoints requested over REST must lie inside <dir>, symlinks
+                              resolved (repeatable; default: any directory)
   --from-savepoint <path>     Start from a savepoint (or retained checkpoint) directory
   --allow-non-restored-state  With --from-savepoint: drop the state of operators (by uid)
                               that the job no longer has instead of refusing to start
@@ -74,6 +81,12 @@ ${JOB_OPTIONS_HELP}
                               before the process ends anyway (default 30s)
   --verbose                   Print stack traces of errors
   -h, --help                  Show this help
+
+REST API security: requests must name 127.0.0.1, localhost or an allowed host in Host, and
+requests from web pages of other sites are refused. POSTs (savepoint, stop, cancel) need
+'Content-Type: application/json' and 'Authorization: Bearer <token>': the token is random,
+printed once at start, and kept in the token file (mode 0600) until the run ends, where the
+client commands find it.
 
 Logging: SLUICE_LOG_LEVEL=debug|info|warn|error|silent (default warn) on stderr.
 Exit codes: 0 finished, 1 failed, 2 bad usage or unusable checkpoint directory, 130 cancelled.
@@ -126,6 +139,9 @@ ${clientOptionsHelp()}`,
 function clientOptionsHelp(): string {
   return `  --address <url>             REST address of the 'sluice run' (default: $SLUICE_ADDRESS, else
                               http://127.0.0.1:8081; 'sluice run' prints it when it starts)
+  --rest-token-file <path>    File with the REST token of that 'sluice run' (default:
+                              $SLUICE_REST_TOKEN, else rest-<port>.token for the address's
+                              port in $SLUICE_HOME, else in ~/.sluice); list needs no token
   --verbose                   Print stack traces of errors
   -h, --help                  Show this help
 

@@ -12,7 +12,7 @@ import { requiredSlots, type JobArtifact, type JobConfig, type JobStatus, type J
 import { LocalShuffleService, PiscinaTaskRunner, TaskManager, loadJob, type LoadedJob } from '@sluice/runtime';
 import { isSinkKind, type OperatorKind, type Source, type SourceSplit } from '@sluice/api';
 import { createLocalCluster, type JobHandle, type LocalCluster } from '../local-cluster.js';
-import { createRestServer, type RestServer } from '../rest/rest-server.js';
+import { createRestServer, type RestSecurityOptions, type RestServer } from '../rest/rest-server.js';
 import type { SplitProvider } from '../jobmaster/deployment.js';
 import { resolveCheckpointRoot } from '../jobmaster/job-master.js';
 
@@ -32,6 +32,8 @@ export interface EmbeddedClusterOptions {
   taskCancelTimeoutMs?: number;
   /** Serve the Dispatcher's REST API on 127.0.0.1 at this port (0 = a free port); undefined = none. */
   restPort?: number;
+  /** Token, allowed host names and savepoint roots of the REST API. */
+  rest?: RestSecurityOptions;
   logger?: Logger;
 }
 
@@ -55,6 +57,8 @@ export interface EmbeddedCluster {
   taskManagerMetrics(): TaskManagerMetricsSnapshot[];
   /** Where the REST API is served (e.g. `http://127.0.0.1:8081`), when `restPort` was given. */
   readonly restUrl: string | undefined;
+  /** The bearer token the REST API's POSTs need, when `restPort` was given. */
+  readonly restToken: string | undefined;
   close(): Promise<void>;
 }
 
@@ -137,7 +141,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   let rest: RestServer | undefined;
   if (options.restPort !== undefined) {
     try {
-      rest = await createRestServer({ dispatcher: cluster.dispatcher, port: options.restPort, logger });
+      rest = await createRestServer({ ...options.rest, dispatcher: cluster.dispatcher, port: options.restPort, logger });
     } catch (err) {
       await cluster.close();
       for (const s of servers.splice(0)) await s.close();
@@ -148,6 +152,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   return {
     cluster,
     restUrl: rest?.url,
+    restToken: rest?.token,
     async submit(artifact, submitOptions = {}) {
       const job = await loadJob(artifact);
       const jobId = randomId();
@@ -176,6 +181,8 @@ export interface EmbeddedRunOptions {
   metricsPort?: number;
   /** Serve the REST API while the job runs (0 = a free port). */
   restPort?: number;
+  /** Token, allowed host names and savepoint roots of the REST API. */
+  rest?: RestSecurityOptions;
   /** Aborting cancels the job; the result then has status CANCELED. */
   signal?: AbortSignal;
   onStarted?(info: EmbeddedJobStarted): void;
@@ -192,6 +199,8 @@ export interface EmbeddedJobStarted {
   jobName: string;
   metricsUrl?: string;
   restUrl?: string;
+  /** The bearer token the REST API's POSTs need, with `restUrl`. */
+  restToken?: string;
   /** The configuration the job runs with: defaults, then the submitter's settings, then the job code's. */
   config: JobConfig;
   /** A synchronous reading of how the job is doing, cheap enough to take every second. */
@@ -248,18 +257,19 @@ export async function runEmbedded(artifact: JobArtifact, options: EmbeddedRunOpt
     slotsPerTaskManager: slots,
     ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
     ...(options.restPort === undefined ? {} : { restPort: options.restPort }),
+    ...(options.rest === undefined ? {} : { rest: options.rest }),
     workerThreads: Math.max(slots * probe.jobGraph.vertices.length, availableParallelism()),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   try {
     const { handle, job } = await embedded.submit(artifact, options.restoreFrom === undefined ? {} : { restoreFrom: options.restoreFrom });
     const metricsUrl = embedded.metricsUrls()[0];
-    const restUrl = embedded.restUrl;
+    const { restUrl, restToken } = embedded;
     options.onStarted?.({
       jobId: handle.jobId,
       jobName: job.jobGraph.jobName,
       ...(metricsUrl === undefined ? {} : { metricsUrl }),
-      ...(restUrl === undefined ? {} : { restUrl }),
+      ...(restUrl === undefined || restToken === undefined ? {} : { restUrl, restToken }),
       config: job.jobGraph.config,
       progress: progressReader(embedded, handle.jobId, job),
     });

@@ -9,9 +9,13 @@
  *   POST /jobs/:id/stop           StopRequest → SavepointResponse (then the job ends FINISHED)
  *   POST /jobs/:id/cancel         (empty or {}) → CancelResponse (202: cancelling has begun)
  *
- * Every error is a RestErrorResponse: 400 malformed body or a savepoint directory this process
- * cannot write, 404 unknown job or route, 405 wrong method, 409 job not running, 413 body too
- * large, 500 anything else.
+ * Every request needs a Host naming the server and no Origin of another site; every POST needs
+ * `Content-Type: application/json` and `Authorization: Bearer <token>` (see security.ts).
+ *
+ * Every error is a RestErrorResponse: 400 malformed body or a savepoint directory refused
+ * (SAVEPOINT_TARGET: '..' segments, outside the allowed roots, not writable), 401 missing or
+ * wrong token, 403 foreign Host or Origin, 404 unknown job or route, 405 wrong method, 409 job
+ * not running, 413 body too large, 415 not JSON, 500 anything else.
  */
 import type { SerializedError } from '@sluice/common';
 import type { CheckpointFailure, CheckpointStatistics, JobOverview, JobResult, JobStatus } from '@sluice/protocol';
@@ -63,7 +67,7 @@ export interface CancelResponse {
 
 export interface RestErrorResponse {
   error: {
-    /** Stable code: BAD_REQUEST, NOT_FOUND, JOB_NOT_FOUND, JOB_NOT_RUNNING, SAVEPOINT_FAILED, … */
+    /** Stable code: BAD_REQUEST, UNAUTHORIZED, FORBIDDEN_HOST, NOT_FOUND, JOB_NOT_FOUND, JOB_NOT_RUNNING, SAVEPOINT_TARGET, … */
     code: string;
     message: string;
   };

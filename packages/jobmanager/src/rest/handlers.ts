@@ -1,6 +1,7 @@
 /**
- * What each REST route does, over a DispatcherGateway and nothing else (no HTTP here), and how
- * errors from the Dispatcher map to HTTP statuses. The server in rest-server.ts is the I/O shell.
+ * What each REST route does, over a DispatcherGateway and a savepoint-target check and nothing
+ * else (no HTTP, no file system here), and how errors from the Dispatcher map to HTTP statuses.
+ * The server in rest-server.ts is the I/O shell.
  */
 import { describeError, SluiceError } from '@sluice/common';
 import { TERMINAL_JOB_STATUSES, type DispatcherGateway, type JobResult } from '@sluice/protocol';
@@ -11,9 +12,20 @@ import type { Route } from './routes.js';
 export interface RestResponse {
   status: number;
   body: JobsResponse | JobDetailsResponse | CheckpointsResponse | SavepointResponse | CancelResponse | RestErrorResponse;
+  headers?: Readonly<Record<string, string>>;
 }
 
-export async function handleRoute(route: Route, body: unknown, dispatcher: DispatcherGateway): Promise<RestResponse> {
+export interface HandlerContext {
+  dispatcher: DispatcherGateway;
+  /**
+   * The directory to hand to the Dispatcher for a validated `targetDirectory` (absolute, no '..'),
+   * or a RestRequestError when the server's savepoint roots do not allow it.
+   */
+  savepointTarget(targetDirectory: string): Promise<string>;
+}
+
+export async function handleRoute(route: Route, body: unknown, ctx: HandlerContext): Promise<RestResponse> {
+  const { dispatcher } = ctx;
   switch (route.name) {
     case 'listJobs': {
       const jobs = (await dispatcher.listJobs()).sort((a, b) => a.startTime - b.startTime);
@@ -35,11 +47,12 @@ export async function handleRoute(route: Route, body: unknown, dispatcher: Dispa
     }
     case 'triggerSavepoint': {
       const request = savepointRequest(body);
-      return { status: 200, body: await dispatcher.triggerSavepoint(route.jobId, request.targetDirectory) };
+      return { status: 200, body: await dispatcher.triggerSavepoint(route.jobId, await ctx.savepointTarget(request.targetDirectory)) };
     }
     case 'stopJob': {
       const request = stopRequest(body);
-      return { status: 200, body: await dispatcher.triggerSavepoint(route.jobId, request.targetDirectory, request.drain === true ? 'drain' : 'terminate') };
+      const target = await ctx.savepointTarget(request.targetDirectory);
+      return { status: 200, body: await dispatcher.triggerSavepoint(route.jobId, target, request.drain === true ? 'drain' : 'terminate') };
     }
     case 'cancelJob': {
       emptyRequest(body, 'POST /jobs/:id/cancel');
@@ -61,8 +74,8 @@ const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['JOB_NOT_FOUND', 'NOT_FOUN
 export function errorResponse(err: unknown): RestResponse {
   const code = err instanceof SluiceError ? err.code : 'INTERNAL';
   let status = 500;
-  if (err instanceof RestRequestError) status = err.status;
-  else if (NOT_FOUND_CODES.has(code)) status = 404;
+  if (err instanceof RestRequestError) return { status: err.status, body: { error: { code, message: describeError(err) } }, headers: err.headers };
+  if (NOT_FOUND_CODES.has(code)) status = 404;
   else if (CONFLICT_CODES.has(code)) status = 409;
   else if (code === 'CONFIGURATION' || code === 'SAVEPOINT_TARGET') status = 400;
   return { status, body: { error: { code, message: describeError(err) } } };

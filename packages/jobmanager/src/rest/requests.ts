@@ -9,11 +9,14 @@ import type { SavepointRequest, StopRequest } from './api.js';
 /** A request the API refuses before doing anything: carries the HTTP status to answer with. */
 export class RestRequestError extends SluiceError {
   readonly status: number;
+  /** Response headers the refusal needs (Allow, WWW-Authenticate). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: string, message: string, headers: Readonly<Record<string, string>> = {}) {
     super(code, message);
     this.name = 'RestRequestError';
     this.status = status;
+    this.headers = headers;
   }
 }
 
@@ -79,8 +82,13 @@ function fields(obj: Record<string, unknown>, allowed: readonly string[], what: 
 function targetDirectory(value: unknown, example: string): string {
   if (value === undefined) throw badRequest(`missing field 'targetDirectory': the directory to write the savepoint into, e.g. ${example}`);
   if (typeof value !== 'string' || value.trim() === '') throw badRequest(`field 'targetDirectory' must be a non-empty string, got ${render(value)}`);
+  if (value.includes('\0')) throw badRequest(`field 'targetDirectory' must not contain NUL characters, got ${render(value)}`);
   // A relative path would be resolved against the server's working directory, which the caller cannot see.
   if (!isAbsolute(value)) throw badRequest(`field 'targetDirectory' must be an absolute path (a relative one would depend on the server's working directory), got '${value}'`);
+  // Checked on the string as sent, before anything normalises it: '/tmp/x/../../etc' must not become '/etc'.
+  if (value.split(/[\\/]/).includes('..')) {
+    throw new RestRequestError(400, 'SAVEPOINT_TARGET', `field 'targetDirectory' must not contain '..' segments, got '${value}'; send the directory as an absolute path without '..'`);
+  }
   return value;
 }
 

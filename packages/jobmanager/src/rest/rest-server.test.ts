@@ -78,11 +78,14 @@ interface Reply {
   body: unknown;
 }
 
+/** The token every server of this file is started with; `call` sends it unless told otherwise. */
+const TOKEN = 'test-token-0123456789-abcdefghijklmnopqrstuvwxyz';
+
 /** One HTTP exchange; `body` a string is sent as is, anything else as JSON. */
 function call(base: string, method: string, path: string, body?: unknown, options: { agent?: Agent; headers?: Record<string, string> } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const req = request(new URL(path, base), { method, ...(options.agent === undefined ? {} : { agent: options.agent }), headers: { 'content-type': 'application/json', ...options.headers } }, (res) => {
+    const req = request(new URL(path, base), { method, ...(options.agent === undefined ? {} : { agent: options.agent }), headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...options.headers } }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (data += d));
@@ -101,7 +104,7 @@ afterEach(async () => {
 });
 
 async function start(dispatcher: DispatcherGateway, options: Partial<RestServerOptions> = {}): Promise<RestServer> {
-  const server = await createRestServer({ dispatcher, port: 0, ...options });
+  const server = await createRestServer({ dispatcher, port: 0, token: TOKEN, ...options });
   servers.push(server);
   return server;
 }
@@ -272,7 +275,7 @@ describe('REST API', () => {
     expect(announced).toMatchObject({ status: 413, body: { error: { code: 'BODY_TOO_LARGE', message: "request body larger than 1024 bytes; the API's bodies are small JSON objects" } } });
     // Chunked, no length announced: the server counts and answers before the client is done.
     const streamed = await new Promise<number>((resolve, reject) => {
-      const req = request(new URL('/jobs/b2/stop', server.url), { method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+      const req = request(new URL('/jobs/b2/stop', server.url), { method: 'POST', headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });

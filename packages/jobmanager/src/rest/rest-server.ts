@@ -1,19 +1,41 @@
 /**
- * The REST API of a Dispatcher on node:http: reads size-limited JSON bodies, routes
- * (routes.ts), runs the handler (handlers.ts) and writes JSON. Binds loopback unless told
- * otherwise. Closing stops accepting connections, lets requests in flight finish for a grace
- * period (a stop-with-savepoint answers just as its job ends and the cluster shuts down), then
- * drops every connection, keep-alive ones included.
+ * The REST API of a Dispatcher on node:http: checks who is asking (security.ts), reads
+ * size-limited JSON bodies, routes (routes.ts), runs the handler (handlers.ts) and writes JSON.
+ * Binds loopback unless told otherwise. Closing stops accepting connections, lets requests in
+ * flight finish for a grace period (a stop-with-savepoint answers just as its job ends and the
+ * cluster shuts down), then drops every connection, keep-alive ones included.
+ *
+ * Every request must name the server in its Host header and must not come from another site's
+ * page (Origin, Sec-Fetch-Site): 403 otherwise. POSTs, which change jobs or write files, also need
+ * the bearer token (401) and a JSON content type (415). GETs need no token: without CORS headers,
+ * which this server never sends, a page of another site cannot read their answers.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
 import { ConfigurationError, describeError, SluiceError, silentLogger, type Logger } from '@sluice/common';
 import type { DispatcherGateway } from '@sluice/protocol';
-import { errorResponse, handleRoute, type RestResponse } from './handlers.js';
+import { errorResponse, handleRoute, type HandlerContext, type RestResponse } from './handlers.js';
 import { parseJsonBody, RestRequestError } from './requests.js';
 import { matchRoute } from './routes.js';
+import { confineSavepointTarget } from './savepoint-roots.js';
+import { allowedHostValues, checkBearerToken, checkHost, checkJsonContentType, checkOrigin, isWildcard, parseAllowedHost, validateToken } from './security.js';
 
-export interface RestServerOptions {
+/** Who may use the API and where it may write; see the file comment. */
+export interface RestSecurityOptions {
+  /** Bearer token POSTs must carry; default: 32 random bytes, base64url (see `RestServer.token`). */
+  token?: string;
+  /** Where clients find the token, for the 401 message; given the port the server listens on. */
+  tokenHint?: (port: number) => string;
+  /** Extra Host names the API answers to besides its bound address: `name` or `name:port`. */
+  allowedHosts?: readonly string[];
+  /** When given, savepoint targets must lie inside one of these absolute directories (symlinks resolved). */
+  savepointRoots?: readonly string[];
+}
+
+export interface RestServerOptions extends RestSecurityOptions {
   dispatcher: DispatcherGateway;
   /** TCP port; 0 picks a free one (see `RestServer.port`). */
   port: number;
@@ -26,24 +48,31 @@ export interface RestServerOptions {
   logger?: Logger;
 }
 
-export const DEFAULT_REST_SERVER_OPTIONS = Object.freeze({ host: '127.0.0.1', maxBodyBytes: 64 * 1024, closeGraceMs: 10_000 });
+export const DEFAULT_REST_SERVER_OPTIONS = Object.freeze({ host: '127.0.0.1', maxBodyBytes: 64 * 1024, closeGraceMs: 10_000, allowedHosts: [] as readonly string[], savepointRoots: [] as readonly string[] });
 
-type ResolvedRestServerOptions = Required<RestServerOptions>;
+type ResolvedRestServerOptions = Required<Omit<RestServerOptions, 'tokenHint'>> & Pick<RestServerOptions, 'tokenHint'>;
 
 export function resolveRestServerOptions(options: RestServerOptions): ResolvedRestServerOptions {
-  const o = { ...DEFAULT_REST_SERVER_OPTIONS, logger: silentLogger, ...options };
+  const o = { ...DEFAULT_REST_SERVER_OPTIONS, logger: silentLogger, ...options, token: options.token ?? randomBytes(32).toString('base64url') };
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
     throw new ConfigurationError(`REST API: port must be an integer in 0..65535 (0 = any free port), got ${String(o.port)}`);
   }
   if (!Number.isInteger(o.maxBodyBytes) || o.maxBodyBytes <= 0) throw new ConfigurationError(`REST API: maxBodyBytes must be a positive integer, got ${String(o.maxBodyBytes)}`);
   if (!(o.closeGraceMs >= 0)) throw new ConfigurationError(`REST API: closeGraceMs must be ≥ 0, got ${String(o.closeGraceMs)}`);
-  return o;
+  validateToken(o.token);
+  for (const h of o.allowedHosts) parseAllowedHost(h);
+  for (const root of o.savepointRoots) {
+    if (!isAbsolute(root)) throw new ConfigurationError(`REST API: savepoint root '${root}' must be an absolute path`);
+  }
+  return { ...o, savepointRoots: o.savepointRoots.map((r) => resolve(r)) };
 }
 
 export interface RestServer {
   /** e.g. `http://127.0.0.1:8081` (no trailing slash). */
   readonly url: string;
   readonly port: number;
+  /** The bearer token POSTs must carry. */
+  readonly token: string;
   /** Stops serving: see the file comment. Idempotent. */
   close(): Promise<void>;
 }
@@ -59,11 +88,20 @@ export class RestPortInUseError extends SluiceError {
 export async function createRestServer(options: RestServerOptions): Promise<RestServer> {
   const o = resolveRestServerOptions(options);
   const logger = o.logger.child('rest');
+  // Filled in once the port is known (it may be 0 until then).
+  let allowedHosts: ReadonlySet<string> = new Set();
+  let tokenHint = '';
+  const refusalsLogged = new Set<string>();
+  const context: HandlerContext = {
+    dispatcher: o.dispatcher,
+    savepointTarget: (dir) => (o.savepointRoots.length === 0 ? Promise.resolve(dir) : confineSavepointTarget(dir, o.savepointRoots)),
+  };
   let inFlight = 0;
   let closing = false;
   let drained: (() => void) | undefined;
 
-  const server = createServer((req, res) => {
+  // Host is checked by serve() with a JSON answer, instead of node's bare 400.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
     inFlight++;
     void serve(req, res).finally(() => {
       inFlight--;
@@ -74,19 +112,33 @@ export async function createRestServer(options: RestServerOptions): Promise<Rest
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let response: RestResponse;
     try {
+      checkHost(req.headers.host, allowedHosts);
+      checkOrigin(req.headers.origin, header(req, 'sec-fetch-site'), allowedHosts);
       const match = matchRoute(req.method ?? 'GET', req.url ?? '/');
       if (match.type === 'notFound') throw new RestRequestError(404, 'NOT_FOUND', match.message);
-      if (match.type === 'methodNotAllowed') {
-        res.setHeader('Allow', match.allow.join(', '));
-        throw new RestRequestError(405, 'METHOD_NOT_ALLOWED', match.message);
+      if (match.type === 'methodNotAllowed') throw new RestRequestError(405, 'METHOD_NOT_ALLOWED', match.message, { Allow: match.allow.join(', ') });
+      const mutating = req.method !== 'GET';
+      if (mutating) {
+        checkBearerToken(req.headers.authorization, o.token, tokenHint);
+        checkJsonContentType(req.headers['content-type']);
       }
       const text = await readBody(req, res, o.maxBodyBytes);
-      response = await handleRoute(match.route, req.method === 'GET' ? undefined : parseJsonBody(text), o.dispatcher);
+      response = await handleRoute(match.route, mutating ? parseJsonBody(text) : undefined, context);
     } catch (err) {
       response = errorResponse(err);
       if (response.status >= 500) logger.warn(`${req.method ?? '?'} ${req.url ?? '?'} failed`, { error: describeError(err) });
+      if (response.status === 401 || response.status === 403) logRefusal(req, response);
     }
     send(res, response, closing);
+  }
+
+  // Once per kind: a page hammering the API must not flood the terminal of the run.
+  function logRefusal(req: IncomingMessage, response: RestResponse): void {
+    const code = 'error' in response.body ? response.body.error.code : String(response.status);
+    if (refusalsLogged.has(code)) return;
+    refusalsLogged.add(code);
+    const from = req.headers.origin === undefined ? '' : ` (Origin ${req.headers.origin})`;
+    logger.warn(`refused ${req.method ?? '?'} ${req.url ?? '?'}${from} with ${response.status}; further refusals of this kind are not logged`, { code });
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -108,10 +160,13 @@ export async function createRestServer(options: RestServerOptions): Promise<Rest
 
   const port = (server.address() as AddressInfo).port;
   const urlHost = o.host.includes(':') ? `[${o.host}]` : o.host;
+  allowedHosts = allowedHostValues(o.host, port, o.allowedHosts.map(parseAllowedHost), isWildcard(o.host) ? interfaceAddresses() : []);
+  tokenHint = o.tokenHint?.(port) ?? 'the token is the one this REST server was started with';
   let closed: Promise<void> | undefined;
   return {
     url: `http://${urlHost}:${port}`,
     port,
+    token: o.token,
     close() {
       closed ??= (async () => {
         closing = true;
@@ -162,12 +217,23 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Pro
   });
 }
 
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** Addresses of this machine, for a server bound to all of them. */
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.replace(/%.*$/, '')));
+}
+
 function send(res: ServerResponse, response: RestResponse, closing: boolean): void {
   // The client went away (e.g. gave up on a long savepoint): nothing to answer.
   if (res.writableEnded || res.destroyed) return;
   const text = `${JSON.stringify(response.body)}\n`;
   if (closing) res.setHeader('Connection', 'close');
   res.writeHead(response.status, {
+    ...response.headers,
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-store',
