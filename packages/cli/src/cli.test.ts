@@ -258,10 +258,10 @@ describe('runCli', () => {
     const h = harness(engine);
     const running = runCli(['run', 'job.ts'], { ...h.deps, statusTerminal: terminal, stdout: (t) => events.push(`out ${t}`) });
     await until('the first draw', () => events.length > 0);
-    expect(events[0]).toMatch(/^draw RUNNING 0\.\d\d s \| in … records\/s \| out … records\/s \| restarts 0$/);
+    expect(events[0]).toMatch(/^draw RUNNING 0\.\d\d s \| in … rec\/s \| out … rec\/s \| restarts 0$/);
     progress = { status: 'RUNNING', recordsIn: 5000, recordsOut: 100, checkpoints: { completed: 3, failed: 1 }, restarts: 1 };
     await until('a redraw with rates', () => events.some((e) => e.includes('checkpoints 3 (1 failed) | restarts 1')));
-    expect(events.find((e) => e.includes('checkpoints 3'))).toMatch(/^draw RUNNING \d+\.\d\d s \| in [\d,]+ records\/s \| out [\d,]+ records\/s \| checkpoints 3 \(1 failed\) \| restarts 1$/);
+    expect(events.find((e) => e.includes('checkpoints 3'))).toMatch(/^draw RUNNING \d+\.\d\d s \| in [\d,]+ rec\/s \| out [\d,]+ rec\/s \| checkpoints 3 \(1 failed\) \| restarts 1$/);
     finish!();
     expect(await running).toBe(0);
     // The line goes before the summary is printed, and is not drawn again.

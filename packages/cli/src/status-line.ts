@@ -28,7 +28,7 @@ export interface Rates {
 export function formatStatusLine(p: JobProgress, elapsedMs: number, rates: Rates, columns: number): string {
   const rate = (r: number | undefined): string => (r === undefined ? '…' : integer.format(r));
   const checkpoints = p.checkpoints.completed + p.checkpoints.failed === 0 ? '' : ` | checkpoints ${p.checkpoints.completed}${p.checkpoints.failed === 0 ? '' : ` (${p.checkpoints.failed} failed)`}`;
-  const line = `${p.status} ${formatDuration(elapsedMs)} | in ${rate(rates.in)} records/s | out ${rate(rates.out)} records/s${checkpoints} | restarts ${p.restarts}`;
+  const line = `${p.status} ${formatDuration(elapsedMs)} | in ${rate(rates.in)} rec/s | out ${rate(rates.out)} rec/s${checkpoints} | restarts ${p.restarts}`;
   const width = Math.max(10, columns - 1);
   return line.length <= width ? line : `${line.slice(0, width - 1)}…`;
 }

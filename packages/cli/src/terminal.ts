@@ -31,7 +31,8 @@ export function createStderrStatusTerminal(): (StatusTerminal & { dispose(): voi
   process.stdout.write = around(rawOut);
   process.stderr.write = around(rawErr);
   return {
-    columns: () => process.stderr.columns ?? 80,
+    // 0 when the terminal does not report its size (a pseudo-terminal without one): assume 80.
+    columns: () => (process.stderr.columns > 0 ? process.stderr.columns : 80),
     draw(text) {
       line = text;
       rawErr(`${ERASE_LINE}${text}`);
