@@ -11,13 +11,13 @@
  * classes and module state are not duplicated) and other packages are bundled in.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { rename, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, parse, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BuildOptions, Message, Plugin } from 'esbuild';
-import { ConfigurationError, describeError } from '@sluice/common';
+import { ConfigurationError, describeError, ensureDirectory } from '@sluice/common';
 
 const AS_IS = new Set(['.js', '.mjs']);
 const BUNDLED = new Set(['.ts', '.mts']);
@@ -46,7 +46,7 @@ export async function compileJob(path: string, options: CompileJobOptions = {}):
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
   const out = join(cacheDir, `${parse(file).name}-${hash}.mjs`);
   if (!(await exists(out))) {
-    await mkdir(cacheDir, { recursive: true });
+    await ensureDirectory(cacheDir, 'job bundle cache');
     // Write then rename, so a concurrent run never imports a half-written file.
     const tmp = `${out}.${process.pid}.${Date.now()}.tmp`;
     await writeFile(tmp, code);

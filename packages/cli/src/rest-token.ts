@@ -9,10 +9,10 @@
  * directories that nobody else can rename entries in; otherwise another user could swap the file.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigurationError, describeError, SluiceError } from '@sluice/common';
+import { ConfigurationError, describeError, ensureDirectorySync, SluiceError, StorageDirectoryError } from '@sluice/common';
 
 export const STATE_DIR_ENV_VAR = 'SLUICE_HOME';
 export const TOKEN_ENV_VAR = 'SLUICE_REST_TOKEN';
@@ -62,13 +62,14 @@ function unsafeDirectory(dir: string): string | undefined {
 export function prepareTokenDirectory(file: string): void {
   const dir = dirname(file);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    ensureDirectorySync(dir, 'REST token directory', 0o700);
     const problem = unsafeDirectory(dir);
     if (problem === undefined) return;
     throw new ConfigurationError(`refusing to keep the REST token in ${dir}: ${problem}. Choose another place with --rest-token-file PATH or ${STATE_DIR_ENV_VAR}=DIR`);
   } catch (err) {
     if (err instanceof ConfigurationError) throw err;
-    throw new ConfigurationError(`cannot keep the REST token in ${dir} (${describeError(err)}); choose another place with --rest-token-file PATH or ${STATE_DIR_ENV_VAR}=DIR`, { cause: err });
+    const why = err instanceof StorageDirectoryError ? err.reason : describeError(err);
+    throw new ConfigurationError(`cannot keep the REST token in ${dir} (${why}); choose another place with --rest-token-file PATH or ${STATE_DIR_ENV_VAR}=DIR`, { cause: err });
   }
 }
 

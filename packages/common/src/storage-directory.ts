@@ -16,9 +16,14 @@ import { dirname, resolve } from 'node:path';
 import { SluiceError, describeError } from './errors.js';
 import { randomId } from './ids.js';
 
-/** A storage directory that cannot be used; `path` is the directory asked for. */
+/** A storage directory that cannot be used; `path` is the directory asked for, `reason` why not. */
 export class StorageDirectoryError extends SluiceError {
-  constructor(readonly path: string, message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    message: string,
+    options: { cause?: unknown; retriable?: boolean } = {},
+  ) {
     super('STORAGE_DIRECTORY', message, options);
     this.name = 'StorageDirectoryError';
   }
@@ -63,8 +68,9 @@ export const DEFAULT_STORAGE_CHECK_TIMEOUT_MS = 10_000;
 /**
  * Makes `path` (and missing parents) a directory, one component at a time. Cannot loop: each
  * component is created at most once, and a filesystem that refuses is reported, not retried.
+ * `mode` applies to the directories it creates (before the umask), as with mkdir.
  */
-export async function ensureDirectory(path: string, what = 'directory'): Promise<void> {
+export async function ensureDirectory(path: string, what = 'directory', mode?: number): Promise<void> {
   const chain = ancestry(resolve(path));
   let i = chain.length - 1;
   for (; i >= 0; i--) {
@@ -75,7 +81,7 @@ export async function ensureDirectory(path: string, what = 'directory'): Promise
   }
   for (let j = i + 1; j < chain.length; j++) {
     try {
-      await mkdir(chain[j]!);
+      await mkdir(chain[j]!, mode);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotCreate(what, path, chain[j]!, err);
       const st = await statOrMissing(chain[j]!, what, path);
@@ -85,7 +91,7 @@ export async function ensureDirectory(path: string, what = 'directory'): Promise
 }
 
 /** `ensureDirectory` for code that must stay synchronous (a file sink opening in a worker). */
-export function ensureDirectorySync(path: string, what = 'directory'): void {
+export function ensureDirectorySync(path: string, what = 'directory', mode?: number): void {
   const chain = ancestry(resolve(path));
   let i = chain.length - 1;
   for (; i >= 0; i--) {
@@ -102,7 +108,7 @@ export function ensureDirectorySync(path: string, what = 'directory'): void {
   }
   for (let j = i + 1; j < chain.length; j++) {
     try {
-      mkdirSync(chain[j]!);
+      mkdirSync(chain[j]!, mode);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotCreate(what, path, chain[j]!, err);
       if (!statSync(chain[j]!).isDirectory()) throw notADirectory(what, path, chain[j]!);
@@ -194,7 +200,7 @@ async function statOrMissing(p: string, what: string, dir: string): Promise<Stat
 }
 
 function unusable(what: string, dir: string, reason: string, cause?: unknown, retriable = false): StorageDirectoryError {
-  return new StorageDirectoryError(dir, `${what} ${dir} cannot be used: ${reason}; ${ADVICE}`, { cause, retriable });
+  return new StorageDirectoryError(dir, reason, `${what} ${dir} cannot be used: ${reason}; ${ADVICE}`, { cause, retriable });
 }
 
 function notADirectory(what: string, dir: string, at: string): StorageDirectoryError {
