@@ -3,33 +3,17 @@
  * job file and reports results; an Engine builds the graph and executes it. The embedded engine
  * (an in-process cluster) is loaded from `./embedded-engine.js`; tests inject their own.
  */
-import type { RestSecurityOptions } from '@sluice/jobmanager';
-import type { JobArtifact, JobConfig, JobResult, JobStatus } from '@sluice/protocol';
+import type { EmbeddedJobStarted, JobProgress, RestSecurityOptions } from '@sluice/jobmanager';
+import type { JobArtifact, JobConfig, JobResult } from '@sluice/protocol';
 
-export interface JobStartedInfo {
-  jobId: string;
-  jobName: string;
-  /** Where the engine serves Prometheus metrics, when `metricsPort` was given. */
-  metricsUrl?: string;
-  /** Where the engine serves the REST API, when `restPort` was given (e.g. `http://127.0.0.1:8081`). */
-  restUrl?: string;
-  /** The bearer token the REST API's POSTs need, with `restUrl`. */
-  restToken?: string;
-  /** The configuration the job runs with, after the job's code applied its own settings. */
-  config: JobConfig;
-  /** Live figures for the status line; read about once a second. */
-  progress?(): JobProgress;
-}
+/**
+ * What the engine announces once the job is submitted: id, name, where it serves metrics and
+ * REST, the configuration it runs with, and a progress reading for the status line (which a
+ * testing engine may leave out).
+ */
+export type JobStartedInfo = Omit<EmbeddedJobStarted, 'progress'> & Partial<Pick<EmbeddedJobStarted, 'progress'>>;
 
-/** How a running job is doing. */
-export interface JobProgress {
-  status: JobStatus;
-  /** Records emitted by the sources and taken in by the sinks so far (by the subtasks running now). */
-  recordsIn: number;
-  recordsOut: number;
-  checkpoints: { completed: number; failed: number };
-  restarts: number;
-}
+export type { JobProgress };
 
 /** What `sluice plan` prints, and the configuration behind it. */
 export interface EnginePlan {
