@@ -5,6 +5,7 @@ import {
   type JobMasterGateway,
   type JobStatus,
   type ResourceManagerGateway,
+  type SlotAllocationAck,
   type SlotId,
   type SlotOffer,
   type SlotReport,
@@ -33,11 +34,14 @@ class TestingClusterDriver implements ClusterDriver {
   async terminate(): Promise<void> {}
 }
 
+/** Accepts every slot request as a TaskManager whose report seq counts up from 1 would. */
 class TestingTaskExecutorGateway implements TaskExecutorGateway {
   requests: { slotId: SlotId; jobId: string; allocationId: string }[] = [];
   frees: string[] = [];
-  async requestSlot(slotId: SlotId, jobId: string, allocationId: string): Promise<void> {
+  private seq = 1;
+  async requestSlot(slotId: SlotId, jobId: string, allocationId: string): Promise<SlotAllocationAck> {
     this.requests.push({ slotId, jobId, allocationId });
+    return { reportSeq: ++this.seq };
   }
   async submitTask(_tdd: TaskDeploymentDescriptor): Promise<void> {}
   async cancelTask(): Promise<void> {}
@@ -118,6 +122,29 @@ describe('ResourceManager', () => {
     await settle();
     expect(driver.requested).toHaveLength(2);
     expect(tm.requests).toHaveLength(4);
+  });
+
+  it('does not request a slot again when the reports sent before its acknowledgement arrive after it', async () => {
+    const { gw, tm } = await setup();
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 4 });
+    await gw.sendSlotReport(freeReport('tm-1', 1, 4));
+    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 4 });
+    await settle();
+    // The TaskManager took all four requests (reports 2..5) before report 2 reached the RM.
+    const ids = tm.requests.map((r) => r.allocationId);
+    expect(tm.requests.map((r) => r.slotId.slotIndex)).toEqual([0, 1, 2, 3]);
+    const upTo = (seq: number, held: number): SlotReport => ({
+      resourceId: 'tm-1',
+      seq,
+      slots: Array.from({ length: 4 }, (_, i) => (i < held ? { slotId: { resourceId: 'tm-1', slotIndex: i }, allocationId: ids[i]!, jobId: 'job' } : { slotId: { resourceId: 'tm-1', slotIndex: i } })),
+    });
+    for (const seq of [2, 3, 4, 5]) await gw.sendSlotReport(upTo(seq, seq - 1));
+    await settle();
+    expect(tm.requests).toHaveLength(4);
+    // A later report showing slot 3 free again (its JobMaster declined it) is the truth: ask again.
+    await gw.sendSlotReport(upTo(6, 3));
+    await settle();
+    expect(tm.requests.map((r) => r.slotId.slotIndex)).toEqual([0, 1, 2, 3, 3]);
   });
 
   it('ignores a stale slot report', async () => {

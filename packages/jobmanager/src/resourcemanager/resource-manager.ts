@@ -254,8 +254,8 @@ export class ResourceManager implements ResourceManagerGateway {
       void (async () => {
         try {
           const tm = await this.options.rpc.connect<TaskExecutorGateway>(a.taskManagerAddress);
-          await tm.requestSlot(a.slotId, a.jobId, a.allocationId, a.jobMasterAddress);
-          await this.mailbox.run(() => this.slotManager.allocationAcknowledged(a.allocationId));
+          const ack = await tm.requestSlot(a.slotId, a.jobId, a.allocationId, a.jobMasterAddress);
+          await this.mailbox.run(() => this.slotManager.allocationAcknowledged(a.allocationId, ack.reportSeq));
         } catch (err) {
           this.logger.warn('slot request failed', { slot: `${a.slotId.resourceId}/${a.slotId.slotIndex}`, jobId: a.jobId, error: describeError(err) });
           await this.mailbox.run(() => {
