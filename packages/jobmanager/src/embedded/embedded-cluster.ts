@@ -14,6 +14,7 @@ import type { Source, SourceSplit } from '@sluice/api';
 import { createLocalCluster, type JobHandle, type LocalCluster } from '../local-cluster.js';
 import { createRestServer, type RestServer } from '../rest/rest-server.js';
 import type { SplitProvider } from '../jobmaster/deployment.js';
+import { oversubscriptionWarning } from './oversubscription.js';
 
 export interface EmbeddedClusterOptions {
   /** Slots per TaskManager. */
@@ -174,6 +175,8 @@ export interface EmbeddedRunOptions {
   onStarted?(info: { jobId: string; jobName: string; metricsUrl?: string; restUrl?: string }): void;
   /** Slots for the cluster; default: what the job needs. */
   slots?: number;
+  /** Cores of this machine (default os.availableParallelism()): a job needing more slots gets one warning. */
+  cores?: number;
   logger?: Logger;
   /** Start from a savepoint or retained checkpoint. */
   restoreFrom?: SubmitOptions['restoreFrom'];
@@ -188,7 +191,11 @@ export interface EmbeddedRunResult extends Awaited<ReturnType<JobHandle['result'
 export async function runEmbedded(artifact: JobArtifact, options: EmbeddedRunOptions = {}): Promise<EmbeddedRunResult> {
   // Build once up front: a job that cannot be built fails here, before any thread starts.
   const probe = await loadJob(artifact);
-  const slots = options.slots ?? Math.max(1, requiredSlots(probe.jobGraph));
+  const needed = Math.max(1, requiredSlots(probe.jobGraph));
+  const slots = options.slots ?? needed;
+  const subtasks = probe.jobGraph.vertices.reduce((n, v) => n + v.parallelism, 0);
+  const warning = oversubscriptionWarning({ slots: needed, subtasks, cores: options.cores ?? availableParallelism() });
+  if (warning !== undefined) (options.logger ?? silentLogger).warn(warning);
   const embedded = await startEmbeddedCluster({
     slotsPerTaskManager: slots,
     ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
