@@ -79,6 +79,14 @@ class TestingJobMasterGateway implements JobMasterGateway {
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
 
+/** Moves a manual clock forward 10 ms at a time, letting the RM's 10 ms liveness check run in between. */
+async function advanceInSteps(clock: ManualClock, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 10) {
+    clock.advance(10);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
 function freeReport(resourceId: string, seq: number, slots: number): SlotReport {
   return { resourceId, seq, slots: Array.from({ length: slots }, (_, i) => ({ slotId: { resourceId, slotIndex: i } })) };
 }
@@ -171,11 +179,28 @@ describe('ResourceManager', () => {
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
     await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
     await gw.sendSlotReport({ resourceId: 'tm-1', seq: 1, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
-    clock.advance(100);
-    await new Promise((r) => setTimeout(r, 40));
+    // The RM keeps checking (every 10 ms) while the TaskManager stays silent.
+    await advanceInSteps(clock, 100);
     expect(jm.disconnects).toHaveLength(1);
-    expect(jm.disconnects[0]).toMatch(/^tm-1: no heartbeat for 100 ms/);
+    expect(jm.disconnects[0]).toMatch(/^tm-1: no heartbeat for \d+ ms \(timeout 50 ms\)/);
     expect(await gw.requestTaskManagerInfo()).toEqual([]);
+  });
+
+  it('does not hold its own stall against a TaskManager, but still drops one that stays silent', async () => {
+    const clock = new ManualClock(0);
+    const { gw, jm } = await setup({ clock, heartbeatIntervalMs: 10, taskManagerTimeoutMs: 50 });
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
+    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
+    const held = { resourceId: 'tm-1', slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] };
+    await gw.sendSlotReport({ ...held, seq: 1 });
+    await advanceInSteps(clock, 30);
+    // The RM's thread is held up for 200 ms: its next check comes before the heartbeat queued meanwhile.
+    clock.advance(200);
+    await new Promise((r) => setTimeout(r, 30));
+    await gw.heartbeatFromTaskExecutor({ ...held, seq: 2 });
+    expect(jm.disconnects).toEqual([]);
+    await advanceInSteps(clock, 100);
+    expect(jm.disconnects).toHaveLength(1);
   });
 
   it('releases workers idle past the timeout and rejects their re-registration', async () => {
