@@ -6,7 +6,7 @@
 
 /**
  * Resident memory of one idle subtask (its worker thread: V8 heap, young generation, code),
- * measured with `npm run bench -- idle-subtasks` (15–17 MB at parallelism 1 to 64; README,
+ * measured with `npm run bench -- idle-subtasks` (15–18 MB at parallelism 1 to 64; README,
  * Performance).
  */
 export const IDLE_SUBTASK_MB = 16;
