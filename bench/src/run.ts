@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readReports } from '@sluice/examples/nexmark';
 import { runJob, type CompletedCheckpointInfo } from './engine.js';
+import { executeIdle } from './idle.js';
 import { BrokerSession, executeKafkaRun, givenBootstrap, KAFKA_BENCH_HINT, missingBrokerTools } from './kafka/index.js';
 import { stateFigures, throughputFigures } from './measure.js';
 import { runId, selectRuns, type BenchRun, type SizeContext } from './runs.js';
@@ -39,7 +40,7 @@ export interface BenchResult {
 
 const USAGE = [
   'usage: npm run bench -- [name ...] [--quick] [--events=N] [--kafka-bootstrap=host:port]',
-  '  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m kafka-throughput kafka-latency (or q1-p2, keyed, kafka)',
+  '  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m idle-subtasks kafka-throughput kafka-latency (or q1-p2, keyed, kafka)',
   '  Kafka runs use the broker given by --kafka-bootstrap or SLUICE_KAFKA_BOOTSTRAP, else start one with infra/kafka/kafka.sh (Java 17+ and Maven).',
 ].join('\n');
 
@@ -100,6 +101,14 @@ async function executeKafka(run: BenchRun, ctx: SizeContext, brokers: BrokerSess
 
 async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
   const base = { id: runId(run), name: run.name, parallelism: run.parallelism };
+  if (run.kind === 'idle') {
+    try {
+      const idle = await executeIdle(run);
+      return { ...base, params: {}, status: 'ok', jobDurationMs: idle.jobDurationMs, fields: idle.fields, detail: { ...idle.detail } };
+    } catch (e) {
+      return { ...base, params: {}, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };
+    }
+  }
   let params: Record<string, string> = {};
   const statsDir = mkdtempSync(join(os.tmpdir(), `sluice-bench-${runId(run)}-`));
   const checkpointDir = join(statsDir, 'checkpoints');

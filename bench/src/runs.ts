@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka';
+export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle';
 
 /** A Kafka run (kind 'kafka'): against a real broker, driven by bench/src/kafka/. */
 export type KafkaRunSpec =
@@ -148,6 +148,14 @@ const CHECKPOINT_1M: BenchRun = {
 };
 
 /**
+ * What an idle subtask costs (bench/src/idle.ts): the idle job at growing parallelism, each in a
+ * fresh child process. Two subtasks per slot, each on its own worker thread.
+ */
+function idleSubtasks(parallelism: number): BenchRun {
+  return { name: 'idle-subtasks', parallelism, kind: 'idle', jobFile: benchJob('idle.js'), params: () => ({}) };
+}
+
+/**
  * Kafka topic → map → topic (bench/src/jobs/kafka-map.ts) at one subtask per core, on 4
  * partitions (2 per subtask on a 2-core machine). See bench/src/kafka/ for how each is measured
  * and README.md for why the connector settings are what they are.
@@ -204,6 +212,7 @@ export const RUNS: readonly BenchRun[] = Object.freeze([
   STATE_STRING_KEYS,
   Q5_CHECKPOINTED,
   CHECKPOINT_1M,
+  ...[1, 8, 32, 64].map(idleSubtasks),
   // Latency before throughput: a broker that has just taken a million records is still busy
   // with them (deleting the topics' files, collecting garbage) for a while after the run.
   ...[...new Set([1, KAFKA_PARALLELISM])].map(kafkaLatency),

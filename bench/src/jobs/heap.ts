@@ -26,6 +26,8 @@ function getGc(): (() => void) | null {
 
 export interface HeapReading {
   usedBytes: number;
+  /** The heap V8 has committed (used plus free space it keeps). */
+  totalBytes: number;
   /** Whether a full GC ran first; without it the reading includes garbage. */
   afterGc: boolean;
 }
@@ -37,5 +39,6 @@ export function readHeapAfterGc(): HeapReading {
     gc();
     gc();
   }
-  return { usedBytes: v8.getHeapStatistics().used_heap_size, afterGc: gc !== null };
+  const stats = v8.getHeapStatistics();
+  return { usedBytes: stats.used_heap_size, totalBytes: stats.total_heap_size, afterGc: gc !== null };
 }

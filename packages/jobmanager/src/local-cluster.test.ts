@@ -1,5 +1,5 @@
-import { SluiceError, silentLogger } from '@sluice/common';
-import { DEFAULT_JOB_CONFIG, type JobGraph, type JobSubmission } from '@sluice/protocol';
+import { SluiceError, createLogger, silentLogger } from '@sluice/common';
+import { DEFAULT_JOB_CONFIG, type JobGraph, type JobSubmission, type SlotAllocationAck, type SlotId } from '@sluice/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 // The real TaskManager with a testing runner: the control plane end to end, without workers.
 import { TaskManager } from '@sluice/runtime';
@@ -143,6 +143,34 @@ describe('local cluster', () => {
     expect(result.error?.code).toBe('TASK_MANAGER_LOST');
     expect(result.error?.message).toContain(`TaskManager '${victim.resourceId}' was lost (TaskManager stopped)`);
     expect(allTasks().every((t) => t.terminal)).toBe(true);
+  });
+
+  it('allocates each slot of a wide job once, with no slot request failing', async () => {
+    // Parallelism 8 in one TaskManager: slot reports queued behind each other reach the
+    // ResourceManager after the acknowledgements of later slot requests.
+    const lines: string[] = [];
+    const logger = createLogger('warn', 'sluice', (l) => lines.push(l));
+    const requests: string[] = [];
+    class CountingTaskManager extends TaskManager {
+      override requestSlot(slotId: SlotId, jobId: string, allocationId: string, jobMasterAddress: string): Promise<SlotAllocationAck> {
+        requests.push(`${slotId.slotIndex} ${jobId}`);
+        return super.requestSlot(slotId, jobId, allocationId, jobMasterAddress);
+      }
+    }
+    cluster = await createLocalCluster({
+      taskManagers: 1,
+      slotsPerTaskManager: 8,
+      logger,
+      taskManagerFactory: async (ctx) => {
+        const taskRunner = new TestingTaskRunner({ behaviour: finishing });
+        runners.push(taskRunner);
+        return new CountingTaskManager({ ...ctx, taskRunner, logger });
+      },
+    });
+    const result = await (await cluster.submit(twoVertexJob('job-wide', 8))).result();
+    expect(result.status).toBe('FINISHED');
+    expect(requests.sort()).toEqual(Array.from({ length: 8 }, (_, i) => `${i} job-wide`));
+    expect(lines).toEqual([]);
   });
 
   it('starts TaskManagers on demand when slots are short', async () => {

@@ -14,6 +14,7 @@ import type {
   JobSubmission,
   RegistrationResponse,
   ResourceRequirements,
+  SlotAllocationAck,
   SlotId,
   SlotOffer,
   SlotReport,
@@ -70,7 +71,7 @@ export interface ResourceManagerGateway {
 
 export interface TaskExecutorGateway {
   /** The ResourceManager assigns a free slot to a job; the TaskManager then offers it to the JobMaster. */
-  requestSlot(slotId: SlotId, jobId: string, allocationId: string, jobMasterAddress: string): Promise<void>;
+  requestSlot(slotId: SlotId, jobId: string, allocationId: string, jobMasterAddress: string): Promise<SlotAllocationAck>;
   submitTask(tdd: TaskDeploymentDescriptor): Promise<void>;
   cancelTask(executionId: string): Promise<void>;
   /**

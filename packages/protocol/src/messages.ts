@@ -74,6 +74,14 @@ export interface SlotReport {
   slots: SlotStatus[];
 }
 
+/**
+ * A TaskManager's answer to a slot request. Reports it sent earlier may still be on their way and
+ * show the slot free; from `reportSeq` on, its reports show the allocation (or a later change).
+ */
+export interface SlotAllocationAck {
+  reportSeq: number;
+}
+
 export interface TaskManagerRegistration {
   resourceId: string;
   /** RPC address of the TaskManager's TaskExecutorGateway. */

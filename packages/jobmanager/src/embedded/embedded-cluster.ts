@@ -15,6 +15,7 @@ import { createLocalCluster, type JobHandle, type LocalCluster } from '../local-
 import { createRestServer, type RestSecurityOptions, type RestServer } from '../rest/rest-server.js';
 import type { SplitProvider } from '../jobmaster/deployment.js';
 import { resolveCheckpointRoot } from '../jobmaster/job-master.js';
+import { oversubscriptionWarning } from './oversubscription.js';
 
 export interface EmbeddedClusterOptions {
   /** Slots per TaskManager. */
@@ -188,6 +189,8 @@ export interface EmbeddedRunOptions {
   onStarted?(info: EmbeddedJobStarted): void;
   /** Slots for the cluster; default: what the job needs. */
   slots?: number;
+  /** Cores of this machine (default os.availableParallelism()): a job needing more slots gets one warning. */
+  cores?: number;
   logger?: Logger;
   /** Start from a savepoint or retained checkpoint. */
   restoreFrom?: SubmitOptions['restoreFrom'];
@@ -252,7 +255,11 @@ export async function runEmbedded(artifact: JobArtifact, options: EmbeddedRunOpt
   const probe = await loadJob(artifact);
   // Likewise a checkpointed job whose checkpoints could not be written.
   if (probe.jobGraph.config.checkpointIntervalMs > 0) await checkStorageDirectory(resolveCheckpointRoot(probe.jobGraph.config), { what: 'checkpoint directory' });
-  const slots = options.slots ?? Math.max(1, requiredSlots(probe.jobGraph));
+  const needed = Math.max(1, requiredSlots(probe.jobGraph));
+  const slots = options.slots ?? needed;
+  const subtasks = probe.jobGraph.vertices.reduce((n, v) => n + v.parallelism, 0);
+  const warning = oversubscriptionWarning({ slots: needed, subtasks, cores: options.cores ?? availableParallelism() });
+  if (warning !== undefined) (options.logger ?? silentLogger).warn(warning);
   const embedded = await startEmbeddedCluster({
     slotsPerTaskManager: slots,
     ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),

@@ -5,6 +5,7 @@ import {
   type JobMasterGateway,
   type JobStatus,
   type ResourceManagerGateway,
+  type SlotAllocationAck,
   type SlotId,
   type SlotOffer,
   type SlotReport,
@@ -33,11 +34,14 @@ class TestingClusterDriver implements ClusterDriver {
   async terminate(): Promise<void> {}
 }
 
+/** Accepts every slot request as a TaskManager whose report seq counts up from 1 would. */
 class TestingTaskExecutorGateway implements TaskExecutorGateway {
   requests: { slotId: SlotId; jobId: string; allocationId: string }[] = [];
   frees: string[] = [];
-  async requestSlot(slotId: SlotId, jobId: string, allocationId: string): Promise<void> {
+  private seq = 1;
+  async requestSlot(slotId: SlotId, jobId: string, allocationId: string): Promise<SlotAllocationAck> {
     this.requests.push({ slotId, jobId, allocationId });
+    return { reportSeq: ++this.seq };
   }
   async submitTask(_tdd: TaskDeploymentDescriptor): Promise<void> {}
   async cancelTask(): Promise<void> {}
@@ -74,6 +78,14 @@ class TestingJobMasterGateway implements JobMasterGateway {
 }
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+
+/** Moves a manual clock forward 10 ms at a time, letting the RM's 10 ms liveness check run in between. */
+async function advanceInSteps(clock: ManualClock, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 10) {
+    clock.advance(10);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
 
 function freeReport(resourceId: string, seq: number, slots: number): SlotReport {
   return { resourceId, seq, slots: Array.from({ length: slots }, (_, i) => ({ slotId: { resourceId, slotIndex: i } })) };
@@ -120,6 +132,29 @@ describe('ResourceManager', () => {
     expect(tm.requests).toHaveLength(4);
   });
 
+  it('does not request a slot again when the reports sent before its acknowledgement arrive after it', async () => {
+    const { gw, tm } = await setup();
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 4 });
+    await gw.sendSlotReport(freeReport('tm-1', 1, 4));
+    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 4 });
+    await settle();
+    // The TaskManager took all four requests (reports 2..5) before report 2 reached the RM.
+    const ids = tm.requests.map((r) => r.allocationId);
+    expect(tm.requests.map((r) => r.slotId.slotIndex)).toEqual([0, 1, 2, 3]);
+    const upTo = (seq: number, held: number): SlotReport => ({
+      resourceId: 'tm-1',
+      seq,
+      slots: Array.from({ length: 4 }, (_, i) => (i < held ? { slotId: { resourceId: 'tm-1', slotIndex: i }, allocationId: ids[i]!, jobId: 'job' } : { slotId: { resourceId: 'tm-1', slotIndex: i } })),
+    });
+    for (const seq of [2, 3, 4, 5]) await gw.sendSlotReport(upTo(seq, seq - 1));
+    await settle();
+    expect(tm.requests).toHaveLength(4);
+    // A later report showing slot 3 free again (its JobMaster declined it) is the truth: ask again.
+    await gw.sendSlotReport(upTo(6, 3));
+    await settle();
+    expect(tm.requests.map((r) => r.slotId.slotIndex)).toEqual([0, 1, 2, 3, 3]);
+  });
+
   it('ignores a stale slot report', async () => {
     const { gw } = await setup();
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
@@ -144,11 +179,28 @@ describe('ResourceManager', () => {
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
     await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
     await gw.sendSlotReport({ resourceId: 'tm-1', seq: 1, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
-    clock.advance(100);
-    await new Promise((r) => setTimeout(r, 40));
+    // The RM keeps checking (every 10 ms) while the TaskManager stays silent.
+    await advanceInSteps(clock, 100);
     expect(jm.disconnects).toHaveLength(1);
-    expect(jm.disconnects[0]).toMatch(/^tm-1: no heartbeat for 100 ms/);
+    expect(jm.disconnects[0]).toMatch(/^tm-1: no heartbeat for \d+ ms \(timeout 50 ms\)/);
     expect(await gw.requestTaskManagerInfo()).toEqual([]);
+  });
+
+  it('does not hold its own stall against a TaskManager, but still drops one that stays silent', async () => {
+    const clock = new ManualClock(0);
+    const { gw, jm } = await setup({ clock, heartbeatIntervalMs: 10, taskManagerTimeoutMs: 50 });
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
+    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
+    const held = { resourceId: 'tm-1', slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] };
+    await gw.sendSlotReport({ ...held, seq: 1 });
+    await advanceInSteps(clock, 30);
+    // The RM's thread is held up for 200 ms: its next check comes before the heartbeat queued meanwhile.
+    clock.advance(200);
+    await new Promise((r) => setTimeout(r, 30));
+    await gw.heartbeatFromTaskExecutor({ ...held, seq: 2 });
+    expect(jm.disconnects).toEqual([]);
+    await advanceInSteps(clock, 100);
+    expect(jm.disconnects).toHaveLength(1);
   });
 
   it('releases workers idle past the timeout and rejects their re-registration', async () => {

@@ -76,6 +76,8 @@ export class ResourceManager implements ResourceManagerGateway {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private timer: NodeJS.Timeout | undefined;
+  private checkPeriodMs = Number.POSITIVE_INFINITY;
+  private lastCheckMs: number | undefined;
   private state: 'created' | 'running' | 'stopped' = 'created';
 
   constructor(private readonly options: ResourceManagerOptions) {
@@ -95,7 +97,8 @@ export class ResourceManager implements ResourceManagerGateway {
     this.state = 'running';
     const period = Math.min(this.o.heartbeatIntervalMs, this.o.taskManagerTimeoutMs, this.o.idleWorkerTimeoutMs);
     if (Number.isFinite(period)) {
-      this.timer = setInterval(() => void this.mailbox.run(() => this.checkLiveness()), Math.max(10, period));
+      this.checkPeriodMs = Math.max(10, period);
+      this.timer = setInterval(() => void this.mailbox.run(() => this.checkLiveness()), this.checkPeriodMs);
       this.timer.unref();
     }
   }
@@ -218,6 +221,12 @@ export class ResourceManager implements ResourceManagerGateway {
   private checkLiveness(): void {
     if (this.state !== 'running') return;
     const now = this.clock.nowMs();
+    // A check that comes more than a period late means this thread was held up (a long GC, an
+    // event loop kept busy, hundreds of worker threads on two cores): it could not take in
+    // heartbeats meanwhile, so that time is not held against the TaskManagers.
+    const late = this.lastCheckMs === undefined ? 0 : now - this.lastCheckMs - this.checkPeriodMs;
+    this.lastCheckMs = now;
+    if (late > this.checkPeriodMs) for (const [resourceId, seen] of this.lastSeen) this.lastSeen.set(resourceId, seen + late);
     for (const [resourceId, seen] of this.lastSeen) {
       if (now - seen > this.o.taskManagerTimeoutMs) this.removeTaskManager(resourceId, `no heartbeat for ${now - seen} ms (timeout ${this.o.taskManagerTimeoutMs} ms)`);
     }
@@ -254,8 +263,8 @@ export class ResourceManager implements ResourceManagerGateway {
       void (async () => {
         try {
           const tm = await this.options.rpc.connect<TaskExecutorGateway>(a.taskManagerAddress);
-          await tm.requestSlot(a.slotId, a.jobId, a.allocationId, a.jobMasterAddress);
-          await this.mailbox.run(() => this.slotManager.allocationAcknowledged(a.allocationId));
+          const ack = await tm.requestSlot(a.slotId, a.jobId, a.allocationId, a.jobMasterAddress);
+          await this.mailbox.run(() => this.slotManager.allocationAcknowledged(a.allocationId, ack.reportSeq));
         } catch (err) {
           this.logger.warn('slot request failed', { slot: `${a.slotId.resourceId}/${a.slotId.slotIndex}`, jobId: a.jobId, error: describeError(err) });
           await this.mailbox.run(() => {

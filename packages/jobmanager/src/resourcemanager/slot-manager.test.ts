@@ -67,6 +67,34 @@ describe('SlotManager', () => {
     expect(sm.plan(next, 0).allocations).toEqual([]);
   });
 
+  // One slot, one job wanting it, allocation alloc-1 planned after report 1; then these events.
+  type Step = { ack: number } | { report: number; held: boolean } | { reregister: true };
+  it.each<[string, number, Step[]]>([
+    ['a report older than the acknowledged seq shows the slot free', 0, [{ ack: 3 }, { report: 2, held: false }]],
+    ['reports arrive before the acknowledgement, the older ones free', 0, [{ report: 2, held: false }, { ack: 3 }, { report: 3, held: true }]],
+    ['a report shows the allocation before the acknowledgement', 0, [{ report: 2, held: true }, { ack: 2 }]],
+    ['no acknowledgement yet and a report shows the slot free', 0, [{ report: 2, held: false }, { report: 3, held: false }]],
+    ['the acknowledged report shows the slot freed again', 1, [{ ack: 3 }, { report: 3, held: false }]],
+    ['the acknowledgement names a report already applied, which showed it free', 1, [{ report: 2, held: false }, { report: 3, held: false }, { ack: 3 }]],
+    ['the TaskManager re-registers after acknowledging (a new process)', 1, [{ ack: 3 }, { reregister: true }, { report: 1, held: false }]],
+  ])('%s → %i new allocation(s)', (_name, expected, steps) => {
+    const sm = new SlotManager();
+    const registration = { resourceId: 'tm', address: 'tm-addr', numberOfSlots: 1 };
+    sm.registerTaskManager(registration);
+    sm.applySlotReport(report('tm', 1, {}, 1), 0);
+    sm.setRequirements({ jobId: 'job-a', jobMasterAddress: 'jm-a', slots: 1 });
+    const next = ids();
+    expect(sm.plan(next, 0).allocations.map((a) => a.allocationId)).toEqual(['alloc-1']);
+    for (const step of steps) {
+      if ('ack' in step) sm.allocationAcknowledged('alloc-1', step.ack);
+      else if ('reregister' in step) sm.registerTaskManager(registration);
+      else sm.applySlotReport(report('tm', step.report, step.held ? { 0: ['alloc-1', 'job-a'] } : {}, 1), 0);
+      const plan = sm.plan(next, 0);
+      if (step !== steps[steps.length - 1]) expect(plan.allocations).toEqual([]);
+      else expect(plan.allocations).toHaveLength(expected);
+    }
+  });
+
   it('releases the slots of a job that declares zero, once', () => {
     const sm = new SlotManager();
     sm.registerTaskManager({ resourceId: 'tm', address: 'tm-addr', numberOfSlots: 2 });

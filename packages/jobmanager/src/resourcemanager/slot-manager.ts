@@ -2,9 +2,11 @@
  * The SlotManager: pure bookkeeping that matches each job's declared slot requirement to free
  * slots in the TaskManagers' latest slot reports. It never calls anyone; `plan()` says which
  * slots to allocate, which to release and how many slots are still missing, and the
- * ResourceManager carries that out. Reports older than the latest `seq` are ignored, and slots
- * the RM has just allocated stay reserved until a report confirms them, so a report that was
- * already on its way cannot make a slot look free twice.
+ * ResourceManager carries that out. Reports older than the latest `seq` are ignored, and a slot
+ * the RM has just allocated stays reserved until a report shows the allocation, or until a report
+ * at least as new as the one the TaskManager named in its acknowledgement arrives. Reports sent
+ * before the TaskManager took the request may reach the RM after its acknowledgement; they must
+ * not make the slot look free again, or the RM would allocate it twice.
  */
 import type { ResourceRequirements, SlotId, SlotReport, SlotStatus, TaskManagerInfo, TaskManagerRegistration } from '@sluice/protocol';
 
@@ -42,8 +44,8 @@ interface RegisteredTaskManager {
 interface PendingAllocation {
   slotId: SlotId;
   jobId: string;
-  /** The TaskManager accepted the request; its next report reflects it (or a later change). */
-  acknowledged: boolean;
+  /** Set when the TaskManager accepted the request: its reports from this seq on show it (or a later change). */
+  shownFromSeq: number | undefined;
 }
 
 export class SlotManager {
@@ -54,8 +56,10 @@ export class SlotManager {
   private readonly releasing = new Map<string, string>();
 
   registerTaskManager(registration: TaskManagerRegistration): void {
-    // A re-registration may come from a restarted process whose seq starts over.
+    // A re-registration may come from a restarted process whose seq starts over; allocations the
+    // earlier process accepted are gone with it, and their report seqs mean nothing any more.
     this.taskManagers.set(registration.resourceId, { registration, seq: -1, slots: undefined, idleSince: undefined });
+    for (const [id, p] of this.pending) if (p.slotId.resourceId === registration.resourceId && p.shownFromSeq !== undefined) this.pending.delete(id);
   }
 
   isRegistered(resourceId: string): boolean {
@@ -92,12 +96,10 @@ export class SlotManager {
     if (tm === undefined || report.seq <= tm.seq) return false;
     tm.seq = report.seq;
     tm.slots = report.slots.map((s) => ({ ...s, slotId: { ...s.slotId } }));
-    for (const s of tm.slots) {
-      const held = s.allocationId;
-      for (const [id, p] of this.pending) {
-        if (p.slotId.resourceId !== report.resourceId || p.slotId.slotIndex !== s.slotId.slotIndex) continue;
-        if (held === id || p.acknowledged) this.pending.delete(id);
-      }
+    const heldAt = new Map(tm.slots.map((s) => [s.slotId.slotIndex, s.allocationId]));
+    for (const [id, p] of this.pending) {
+      if (p.slotId.resourceId !== report.resourceId) continue;
+      if (heldAt.get(p.slotId.slotIndex) === id || (p.shownFromSeq !== undefined && report.seq >= p.shownFromSeq)) this.pending.delete(id);
     }
     for (const [id, owner] of this.releasing) if (owner === report.resourceId && !tm.slots.some((s) => s.allocationId === id)) this.releasing.delete(id);
     this.updateIdle(tm, nowMs);
@@ -110,9 +112,14 @@ export class SlotManager {
     if (requirements.slots <= 0) for (const [id, p] of this.pending) if (p.jobId === requirements.jobId) this.pending.delete(id);
   }
 
-  allocationAcknowledged(allocationId: string): void {
+  /** The TaskManager took the allocation; its reports from `reportSeq` on show it. */
+  allocationAcknowledged(allocationId: string, reportSeq: number): void {
     const p = this.pending.get(allocationId);
-    if (p !== undefined) p.acknowledged = true;
+    if (p === undefined) return;
+    p.shownFromSeq = reportSeq;
+    // A report that new was applied already (the slot has changed again since): it is the truth.
+    const tm = this.taskManagers.get(p.slotId.resourceId);
+    if (tm !== undefined && tm.seq >= reportSeq) this.pending.delete(allocationId);
   }
 
   allocationFailed(allocationId: string): void {
@@ -130,7 +137,7 @@ export class SlotManager {
         const slot = free.shift();
         if (slot === undefined) break;
         const allocationId = newAllocationId();
-        this.pending.set(allocationId, { slotId: slot.slotId, jobId: req.jobId, acknowledged: false });
+        this.pending.set(allocationId, { slotId: slot.slotId, jobId: req.jobId, shownFromSeq: undefined });
         allocations.push({ slotId: slot.slotId, taskManagerAddress: slot.address, jobId: req.jobId, allocationId, jobMasterAddress: req.jobMasterAddress });
         want--;
       }

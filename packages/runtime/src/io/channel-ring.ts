@@ -40,19 +40,33 @@ function wrapOf(buffers: number): number {
   return buffers * Math.floor(2 ** 30 / buffers);
 }
 
-/** Allocates and initialises a ring; validates the sizes (they come from job configuration). */
-export function createChannelRing(buffers: number, bufferSizeBytes: number): SharedArrayBuffer {
+/** Throws unless the sizes make a ring (they come from job configuration). */
+export function checkRingSizes(buffers: number, bufferSizeBytes: number): void {
   if (!Number.isInteger(buffers) || buffers < 1 || buffers > 1 << 16) {
     throw new SluiceError('CONFIGURATION', `buffersPerChannel must be an integer in [1, 65536], got ${buffers}`);
   }
   if (!Number.isInteger(bufferSizeBytes) || bufferSizeBytes < 64 || bufferSizeBytes > 1 << 28) {
     throw new SluiceError('CONFIGURATION', `bufferSizeBytes must be an integer in [64, 2^28], got ${bufferSizeBytes}`);
   }
-  const sab = new SharedArrayBuffer(ringByteLength(buffers, bufferSizeBytes));
-  const h = new Int32Array(sab, 0, HEADER_BYTES / 4);
+}
+
+/**
+ * Initialises a ring at `offset` (a multiple of 8) of zeroed shared memory that has
+ * ringByteLength(buffers, bufferSizeBytes) bytes free there.
+ */
+export function initChannelRing(sab: SharedArrayBuffer, offset: number, buffers: number, bufferSizeBytes: number): void {
+  checkRingSizes(buffers, bufferSizeBytes);
+  const h = new Int32Array(sab, offset, HEADER_BYTES / 4);
   h[H_BUFFERS] = buffers;
   h[H_BUFFER_SIZE] = bufferSizeBytes;
   Atomics.store(h, H_MAGIC, MAGIC);
+}
+
+/** Allocates and initialises a ring of its own. */
+export function createChannelRing(buffers: number, bufferSizeBytes: number): SharedArrayBuffer {
+  checkRingSizes(buffers, bufferSizeBytes);
+  const sab = new SharedArrayBuffer(ringByteLength(buffers, bufferSizeBytes));
+  initChannelRing(sab, 0, buffers, bufferSizeBytes);
   return sab;
 }
 
@@ -68,20 +82,21 @@ class RingView {
 
   constructor(endpoint: ChannelEndpoint) {
     const sab = endpoint.ring;
-    this.header = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    const base = endpoint.ringOffset ?? 0;
+    this.header = new Int32Array(sab, base, HEADER_BYTES / 4);
     const n = this.header[H_BUFFERS]!;
     const size = this.header[H_BUFFER_SIZE]!;
     if (Atomics.load(this.header, H_MAGIC) !== MAGIC || n !== endpoint.buffers || size !== endpoint.bufferSizeBytes) {
       throw new SluiceError(
         'INTERNAL',
-        `channel ring does not match its endpoint (ring: ${n} × ${size} bytes, endpoint: ${endpoint.buffers} × ${endpoint.bufferSizeBytes}); rings must come from createChannelRing`,
+        `channel ring does not match its endpoint (ring: ${n} × ${size} bytes, endpoint: ${endpoint.buffers} × ${endpoint.bufferSizeBytes}); rings must come from createChannelRing or initChannelRing`,
       );
     }
     this.buffers = n;
     this.bufferSize = size;
     this.wrap = wrapOf(n);
-    this.lengths = new Int32Array(sab, HEADER_BYTES, n);
-    this.data = new Uint8Array(sab, HEADER_BYTES + lengthsBytes(n), n * size);
+    this.lengths = new Int32Array(sab, base + HEADER_BYTES, n);
+    this.data = new Uint8Array(sab, base + HEADER_BYTES + lengthsBytes(n), n * size);
   }
 }
 

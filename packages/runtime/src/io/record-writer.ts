@@ -55,11 +55,30 @@ class OutChannel {
     readonly index: number,
     endpoint: ChannelEndpoint,
     readonly serializer: TypeSerializer<unknown>,
+    staging: Uint8Array,
   ) {
     this.producer = new RingProducer(endpoint);
-    this.staging = new Uint8Array(endpoint.bufferSizeBytes);
+    this.staging = staging;
     this.out = new BufferDataOutput(this.staging);
   }
+}
+
+/**
+ * One staging buffer per channel, all views of one allocation. Allocated one by one (32 KiB
+ * each by default), malloc zero-fills each of them in full, so a writer with parallelism
+ * channels holds parallelism × 32 KiB resident whether they carry data or not. One block of
+ * that size is, past malloc's mmap threshold, fresh zero pages of which only those written
+ * become resident.
+ */
+function stagingBuffers(channels: readonly ChannelEndpoint[]): Uint8Array[] {
+  const total = channels.reduce((n, ep) => n + ep.bufferSizeBytes, 0);
+  const block = new ArrayBuffer(total);
+  let offset = 0;
+  return channels.map((ep) => {
+    const view = new Uint8Array(block, offset, ep.bufferSizeBytes);
+    offset += ep.bufferSizeBytes;
+    return view;
+  });
 }
 
 export class RecordWriter {
@@ -76,7 +95,8 @@ export class RecordWriter {
   constructor(options: RecordWriterOptions) {
     const { channels, bufferTimeoutMs } = options;
     if (!(bufferTimeoutMs >= 0)) throw new SluiceError('CONFIGURATION', `bufferTimeoutMs must be ≥ 0 (or Infinity), got ${bufferTimeoutMs}`);
-    this.channels = channels.map((ep, i) => new OutChannel(i, ep, options.createSerializer()));
+    const staging = stagingBuffers(channels);
+    this.channels = channels.map((ep, i) => new OutChannel(i, ep, options.createSerializer(), staging[i]!));
     this.selector = createChannelSelector(options.partitioner, channels.length, options.producerSubtask, options.consumerMaxParallelism, options.producerParallelism ?? channels.length);
     this.control = options.control;
     this.stats = options.stats;

@@ -6,6 +6,8 @@
 export interface ChannelEndpoint {
   /** The ring: header, per-buffer lengths, then `buffers` × `bufferSizeBytes` of data. */
   ring: SharedArrayBuffer;
+  /** Where in `ring` the ring starts (rings share slabs; see ring-slabs.ts); 0 when absent. */
+  ringOffset?: number;
   /** The producing task's control block (rung when the consumer frees a buffer). */
   producerControl: SharedArrayBuffer;
   /** The consuming task's control block (rung when the producer publishes a buffer). */

@@ -5,15 +5,17 @@
  * memory. It owns nothing else: rings are read and written by the tasks themselves.
  *
  *   control block  (jobId, attempt, vertexId, subtaskIndex)
- *   channel ring   (jobId, attempt, edgeId, producerSubtask, consumerSubtask)
+ *   channel ring   (jobId, attempt, edgeId, producerSubtask, consumerSubtask), carved from
+ *                  the attempt's slabs (see ring-slabs.ts)
  *
  * The attempt is part of every key: a restarted job gets fresh rings and never sees bytes or
  * a cancel flag of the attempt it replaces.
  */
 import { SluiceError } from '@sluice/common';
-import { createChannelRing } from '../io/channel-ring.js';
+import { checkRingSizes, initChannelRing } from '../io/channel-ring.js';
 import { CONTROL_CANCEL, createTaskControlBuffer, ringDoorbell } from '../io/task-control.js';
 import type { ChannelEndpoint } from './channel-endpoint.js';
+import { RingSlabs } from './ring-slabs.js';
 
 export interface ChannelRequest {
   jobId: string;
@@ -31,6 +33,8 @@ export interface ChannelRequest {
 interface JobMemory {
   controls: Map<string, SharedArrayBuffer>;
   channels: Map<string, ChannelEndpoint>;
+  /** The attempt's rings live in its own slabs, freed with it. */
+  slabs: RingSlabs;
 }
 
 // Ids are user-visible strings; JSON keeps composite keys unambiguous whatever they contain.
@@ -43,7 +47,7 @@ export class LocalShuffleService {
     const k = key(jobId, attempt);
     let m = this.jobs.get(k);
     if (m === undefined) {
-      m = { controls: new Map(), channels: new Map() };
+      m = { controls: new Map(), channels: new Map(), slabs: new RingSlabs() };
       this.jobs.set(k, m);
     }
     return m;
@@ -63,7 +67,7 @@ export class LocalShuffleService {
 
   /** The channel from producer subtask to consumer subtask of one exchange (created on first request). */
   channel(req: ChannelRequest): ChannelEndpoint {
-    const channels = this.job(req.jobId, req.attempt).channels;
+    const { channels, slabs } = this.job(req.jobId, req.attempt);
     const k = key(req.edgeId, req.producerSubtask, req.consumerSubtask);
     const existing = channels.get(k);
     if (existing !== undefined) {
@@ -75,8 +79,12 @@ export class LocalShuffleService {
       }
       return existing;
     }
+    checkRingSizes(req.buffers, req.bufferSizeBytes);
+    const memory = slabs.allocate(req.buffers, req.bufferSizeBytes);
+    initChannelRing(memory.sab, memory.offset, req.buffers, req.bufferSizeBytes);
     const endpoint: ChannelEndpoint = {
-      ring: createChannelRing(req.buffers, req.bufferSizeBytes),
+      ring: memory.sab,
+      ringOffset: memory.offset,
       producerControl: this.taskControl(req.jobId, req.attempt, req.producerVertexId, req.producerSubtask),
       consumerControl: this.taskControl(req.jobId, req.attempt, req.consumerVertexId, req.consumerSubtask),
       bufferSizeBytes: req.bufferSizeBytes,

@@ -126,6 +126,19 @@ describe('TaskManager', () => {
     expect(tm.metricsSnapshot()).toMatchObject({ resourceId: 'tm-1', slotsTotal: 2, slotsFree: 1 });
   });
 
+  it('acknowledges a slot request with the seq of the first report that shows it, also when repeated', async () => {
+    const { rm, gw } = await setup();
+    const first = await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 0 }, 'job-1', 'a1', 'jm');
+    const second = await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 1 }, 'job-1', 'a2', 'jm');
+    const again = await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 0 }, 'job-1', 'a1', 'jm');
+    await tick();
+    const held = (seq: number): (string | undefined)[] | undefined => rm.reports.find((r) => r.seq === seq)?.slots.map((s) => s.allocationId);
+    expect(held(first.reportSeq - 1)).toEqual([undefined, undefined]);
+    expect(held(first.reportSeq)).toEqual(['a1', undefined]);
+    expect(held(second.reportSeq)).toEqual(['a1', 'a2']);
+    expect(again.reportSeq).toBeGreaterThanOrEqual(second.reportSeq);
+  });
+
   it('frees a slot the JobMaster declines', async () => {
     const { rm, gw } = await setup(false);
     await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 0 }, 'job-1', 'a1', 'jm');

@@ -17,6 +17,7 @@ import {
   type OperatorRecordCounts,
   type ResourceManagerGateway,
   type RpcService,
+  type SlotAllocationAck,
   type SlotId,
   type SlotOffer,
   type SlotReport,
@@ -112,15 +113,17 @@ export class TaskManager implements TaskExecutorGateway {
 
   // ---- TaskExecutorGateway ----
 
-  requestSlot(slotId: SlotId, jobId: string, allocationId: string, jobMasterAddress: string): Promise<void> {
+  requestSlot(slotId: SlotId, jobId: string, allocationId: string, jobMasterAddress: string): Promise<SlotAllocationAck> {
     return this.mailbox.run(() => {
       this.ensureRunning('allocate a slot');
       if (slotId.resourceId !== this.resourceId) {
         throw new SluiceError('SLOT_NOT_FOUND', `slot request for ${slotId.resourceId}/${slotId.slotIndex} reached TaskManager '${this.resourceId}'`);
       }
-      if (this.slots.allocate(slotId.slotIndex, jobId, allocationId, jobMasterAddress) === 'alreadyAllocated') return;
+      // A repeated request was reported when it first came, so the latest report already shows it.
+      if (this.slots.allocate(slotId.slotIndex, jobId, allocationId, jobMasterAddress) === 'alreadyAllocated') return { reportSeq: this.seq };
       this.reportSlots();
       this.offerSlot(jobId, jobMasterAddress, { allocationId, slotIndex: slotId.slotIndex });
+      return { reportSeq: this.seq };
     });
   }
 
