@@ -5,8 +5,10 @@
  * records, so a watcher sees output early and then rarely.
  * Params: keys (default 8), output ('print' to stdout, the default, or 'collect' into the
  * 'milestones' collect sink), stuckAt (a sequence number at which the function spins forever
- * without looking at any cancel flag; default none).
+ * without looking at any cancel flag; default none), stuckMarker (a file the function creates
+ * just before it starts spinning, so a test can wait until the loop really runs).
  */
+import { writeFileSync } from 'node:fs';
 import { ValueStateDescriptor, type KeyedProcessFunction, type RuntimeContext, type StreamExecutionEnvironment, type ValueState } from '@sluice/api';
 
 interface Tick {
@@ -17,7 +19,10 @@ interface Tick {
 class CountPerKey implements KeyedProcessFunction<string, Tick, string> {
   private count!: ValueState<number>;
 
-  constructor(private readonly stuckAt: number) {}
+  constructor(
+    private readonly stuckAt: number,
+    private readonly stuckMarker: string | undefined,
+  ) {}
 
   open(ctx: RuntimeContext): void {
     this.count = ctx.getState(new ValueStateDescriptor<number>('count'));
@@ -26,6 +31,7 @@ class CountPerKey implements KeyedProcessFunction<string, Tick, string> {
   processElement(t: Tick, _ctx: unknown, out: { collect(line: string): void }): void {
     if (t.seq === this.stuckAt) {
       // A user bug the engine cannot interrupt cooperatively: only terminating the thread stops it.
+      if (this.stuckMarker !== undefined) writeFileSync(this.stuckMarker, `spinning since record ${t.seq}\n`);
       for (;;) {
         // spin
       }
@@ -43,7 +49,7 @@ export default function build(env: StreamExecutionEnvironment): void {
   const milestones = env
     .fromGenerator<Tick>({ seed: 11, name: 'ticks', generate: (seq) => ({ key: `k${seq % keys}`, seq }) })
     .keyBy((t) => t.key)
-    .process(new CountPerKey(stuckAt))
+    .process(new CountPerKey(stuckAt, env.params.stuckMarker))
     .name('count per key');
   if (env.params.output === 'collect') milestones.collect('milestones');
   else milestones.print('count');
