@@ -73,7 +73,17 @@ class TestingJobMasterGateway implements JobMasterGateway {
   }
 }
 
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+/**
+ * Polls until `cond` holds: the RM answers a gateway call before it has carried out what the call
+ * set off (slot requests, frees), and its timer fires on its own schedule, later on a busy machine.
+ */
+async function eventually(what: string, cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 function freeReport(resourceId: string, seq: number, slots: number): SlotReport {
   return { resourceId, seq, slots: Array.from({ length: slots }, (_, i) => ({ slotId: { resourceId, slotIndex: i } })) };
@@ -104,7 +114,7 @@ describe('ResourceManager', () => {
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
     await gw.sendSlotReport(freeReport('tm-1', 1, 2));
     await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 5 });
-    await settle();
+    await eventually('the slot requests to tm-1', () => tm.requests.length >= 2);
     expect(tm.requests).toHaveLength(2);
     expect(driver.requested.map((s) => s.numberOfSlots)).toEqual([2, 2]);
     // Re-declaring, or a stale report, must not ask again while those workers are pending.
@@ -115,7 +125,7 @@ describe('ResourceManager', () => {
     const first = driver.requested[0]!.resourceId;
     await gw.registerTaskExecutor({ resourceId: first, address: 'tm-1', numberOfSlots: 2 });
     await gw.sendSlotReport(freeReport(first, 1, 2));
-    await settle();
+    await eventually('the slot requests to the new worker', () => tm.requests.length >= 4);
     expect(driver.requested).toHaveLength(2);
     expect(tm.requests).toHaveLength(4);
   });
@@ -134,7 +144,7 @@ describe('ResourceManager', () => {
     await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
     await gw.sendSlotReport({ resourceId: 'tm-1', seq: 1, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
     await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 0 });
-    await settle();
+    await eventually('the slot to be freed', () => tm.frees.length > 0);
     expect(tm.frees).toEqual(['a']);
   });
 
@@ -145,7 +155,7 @@ describe('ResourceManager', () => {
     await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
     await gw.sendSlotReport({ resourceId: 'tm-1', seq: 1, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
     clock.advance(100);
-    await new Promise((r) => setTimeout(r, 40));
+    await eventually('the liveness check to drop tm-1', () => jm.disconnects.length > 0);
     expect(jm.disconnects).toHaveLength(1);
     expect(jm.disconnects[0]).toMatch(/^tm-1: no heartbeat for 100 ms/);
     expect(await gw.requestTaskManagerInfo()).toEqual([]);
@@ -157,7 +167,7 @@ describe('ResourceManager', () => {
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
     await gw.sendSlotReport(freeReport('tm-1', 1, 2));
     clock.advance(25);
-    await new Promise((r) => setTimeout(r, 40));
+    await eventually('the idle check to release tm-1', () => driver.released.length > 0);
     expect(driver.released).toEqual(['tm-1']);
     expect((await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 })).type).toBe('RegistrationRejection');
   });
