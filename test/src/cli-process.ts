@@ -55,7 +55,7 @@ export function cliProcesses(cwd: string): CliProcesses {
   return {
     start,
     async run(args, options = {}) {
-      const timeoutMs = options.timeoutMs ?? 20_000;
+      const timeoutMs = options.timeoutMs ?? 60_000;
       const s = start(args, options.env);
       const timer = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
       try {
@@ -99,7 +99,7 @@ export async function until(what: string, cond: () => boolean, timeoutMs: number
 export const SUBMITTED = /^Job '([^']*)' \(([0-9a-f]{32})\) submitted; REST API at (http:\/\/127\.0\.0\.1:\d+)$/m;
 
 /** Waits for a started `sluice run` to print its job id and REST address. */
-export async function submitted(s: Started, timeoutMs = 30_000): Promise<{ jobName: string; jobId: string; address: string }> {
+export async function submitted(s: Started, timeoutMs = 60_000): Promise<{ jobName: string; jobId: string; address: string }> {
   await until('the job to be submitted', () => SUBMITTED.test(s.out.stderr) || s.child.exitCode !== null, timeoutMs);
   const m = SUBMITTED.exec(s.out.stderr);
   if (m === null) throw new Error(`sluice run exited before submitting a job: ${s.out.stderr}`);
