@@ -23,10 +23,19 @@ const runtimeDir = join(here, '..', '..');
 const fixture = join(here, 'fixtures', 'io-worker.mjs');
 const compiled = ['io/record-writer', 'io/input-gate', 'io/channel-ring', 'io/task-control', 'serialization/record-serializer', 'serialization/data-output', 'serialization/data-input', 'serialization/shapes'];
 
+/**
+ * Modules whose compiled file is missing or older than its source. A source newer than its .js
+ * but older than the build info is not stale: the build has seen it since it changed and left the
+ * output alone because nothing in it changed (a branch switch or a restored file only touches it).
+ */
 function stale(): string[] {
+  const buildInfo = join(runtimeDir, 'dist', 'tsconfig.tsbuildinfo');
+  const builtAt = existsSync(buildInfo) ? statSync(buildInfo).mtimeMs : -Infinity;
   return compiled.filter((m) => {
     const js = join(runtimeDir, 'dist', `${m}.js`);
-    return !existsSync(js) || statSync(js).mtimeMs < statSync(join(runtimeDir, 'src', `${m}.ts`)).mtimeMs;
+    if (!existsSync(js)) return true;
+    const changedAt = statSync(join(runtimeDir, 'src', `${m}.ts`)).mtimeMs;
+    return statSync(js).mtimeMs < changedAt && builtAt < changedAt;
   });
 }
 
