@@ -121,7 +121,7 @@ describe('savepoints', () => {
     try {
       const entry = await compileJob(jobPath('exactly-once.ts'));
       const first = await embedded.submit({ entry, params, parallelism: 2 });
-      await waitFor('20,000 committed lines', () => (committed(out).length > 20_000 ? true : undefined), 20_000);
+      await waitFor('20,000 committed lines', () => (committed(out).length > 20_000 ? true : undefined));
       const { path } = await embedded.cluster.dispatcher.triggerSavepoint(first.handle.jobId, join(out, 'savepoints'), 'terminate');
       const r1 = await first.handle.result();
       expect(r1.status).toBe('FINISHED');
@@ -176,7 +176,7 @@ describe('stop with savepoint and drain; savepoints that do not fit', () => {
     try {
       const entry = await compileJob(jobPath('exactly-once.ts'));
       const job = await embedded.submit({ entry, params: { out, events: '1000000', keys: '5', rate: '20000' }, parallelism: 1 });
-      await waitFor('committed lines', () => (committed(out).length > 1_000 ? true : undefined), 20_000);
+      await waitFor('committed lines', () => (committed(out).length > 1_000 ? true : undefined));
       const dispatcher = embedded.cluster.dispatcher;
 
       // Committed lines mean completed checkpoints; the REST API counts them and names the latest.
@@ -212,13 +212,13 @@ describe('stop with savepoint and drain; savepoints that do not fit', () => {
     try {
       const entry = await compileJob(jobPath('exactly-once.ts'));
       const job = await embedded.submit({ entry, params: { out, events: '1000000', keys: '11', rate: '40000' }, parallelism: 2 });
-      await waitFor('committed lines', () => (committed(out).length > 5_000 ? true : undefined), 20_000);
+      await waitFor('committed lines', () => (committed(out).length > 5_000 ? true : undefined));
       ({ path } = await embedded.cluster.dispatcher.triggerSavepoint(job.handle.jobId, join(out, 'savepoints'), 'drain'));
       expect((await job.handle.result()).status).toBe('FINISHED');
 
       // Resumed, the drained job's event time is over: the JobMaster says so.
       const resumed = await embedded.submit({ entry, params: { out: tempDir(), events: '1000000', keys: '11', rate: '40000' }, parallelism: 2 }, { restoreFrom: { path } });
-      await waitFor('the drain warning', () => warnings.find((w) => w.includes('was taken with --drain')), 20_000);
+      await waitFor('the drain warning', () => warnings.find((w) => w.includes('was taken with --drain')));
       await resumed.handle.cancel();
       expect(warnings.find((w) => w.includes('was taken with --drain'))).toMatch(/event time of .*sequence.* is at its end/);
 

@@ -60,7 +60,7 @@ export function cliProcesses(cwd: string): CliProcesses {
   return {
     start,
     async run(args, options = {}) {
-      const timeoutMs = options.timeoutMs ?? 20_000;
+      const timeoutMs = options.timeoutMs ?? 60_000;
       const s = start(args, options.env);
       const timer = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
       try {
@@ -107,7 +107,7 @@ export const SUBMITTED = /^Job '([^']*)' \(([0-9a-f]{32})\) submitted; REST API 
 export const TOKEN_LINE = /^REST API token \(savepoint, stop and cancel need it\): ([A-Za-z0-9_-]{43}); kept in (\S+) until the run ends$/m;
 
 /** Waits for a started `sluice run` to print its job id, REST address and token. */
-export async function submitted(s: Started, timeoutMs = 30_000): Promise<{ jobName: string; jobId: string; address: string; token: string; tokenFile: string }> {
+export async function submitted(s: Started, timeoutMs = 60_000): Promise<{ jobName: string; jobId: string; address: string; token: string; tokenFile: string }> {
   await until('the job to be submitted', () => TOKEN_LINE.test(s.out.stderr) || s.child.exitCode !== null, timeoutMs);
   const m = SUBMITTED.exec(s.out.stderr);
   const t = TOKEN_LINE.exec(s.out.stderr);

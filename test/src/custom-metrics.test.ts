@@ -34,7 +34,7 @@ function parse(text: string): Sample[] {
 async function scrape(embedded: EmbeddedCluster): Promise<Sample[]> {
   const texts = await Promise.all(
     embedded.metricsUrls().map(async (url) => {
-      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
       if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
       return res.text();
     }),
@@ -72,7 +72,8 @@ function histogramOf(samples: Sample[], labels: Record<string, string>): Record<
   };
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+/** Polls `probe`; the bound is generous, so that only a hang fails it on a busy machine. */
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

@@ -30,6 +30,16 @@ export async function scrape(url: string): Promise<Sample[]> {
 
 /** Sum of the samples called `name` whose labels include all of `where`. */
 export function sum(samples: readonly Sample[], name: string, where: Record<string, string> = {}): number {
+  const total = sumIfPresent(samples, name, where);
+  if (total === undefined) throw new Error(`no sample ${name}${JSON.stringify(where)} in the scrape`);
+  return total;
+}
+
+/**
+ * Like `sum`, but undefined when no such sample is in the scrape yet: a subtask appears on
+ * /metrics only once it runs, which on a busy machine can be well after its job is RUNNING.
+ */
+export function sumIfPresent(samples: readonly Sample[], name: string, where: Record<string, string> = {}): number | undefined {
   let total = 0;
   let found = false;
   for (const s of samples) {
@@ -37,6 +47,5 @@ export function sum(samples: readonly Sample[], name: string, where: Record<stri
     total += s.value;
     found = true;
   }
-  if (!found) throw new Error(`no sample ${name}${JSON.stringify(where)} in the scrape`);
-  return total;
+  return found ? total : undefined;
 }

@@ -70,26 +70,26 @@ describe('savepoints from the command line', () => {
     const { jobId, address } = await submitted(first);
 
     // --checkpoint-dir is resolved against the working directory; output is committed per checkpoint.
-    await until('a completed checkpoint and committed output', () => completedCheckpoints(join(scratch, 'chk'), jobId).length > 0 && committed(out).length > 0, 20_000);
+    await until('a completed checkpoint and committed output', () => completedCheckpoints(join(scratch, 'chk'), jobId).length > 0 && committed(out).length > 0, 60_000);
 
     const listed = await sluice.run(['list', '--address', address]);
     expect(listed.code).toBe(0);
     expect(lines(listed.stdout)[1]).toMatch(new RegExp(`^${jobId} +RUNNING +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +.+ +resumable$`));
 
     // The target directory is relative: resolved against the caller's working directory.
-    const sp = await sluice.run(['savepoint', jobId, 'savepoints', '--address', address], { timeoutMs: 10_000 });
+    const sp = await sluice.run(['savepoint', jobId, 'savepoints', '--address', address]);
     expect(sp).toMatchObject({ code: 0, stderr: '' });
     const savepoint = sp.stdout.trim();
     expect(dirname(savepoint)).toBe(join(scratch, 'savepoints'));
     expect(existsSync(join(savepoint, '_metadata'))).toBe(true);
 
-    const stop = await sluice.run(['stop', jobId, '--savepoint-path', join(scratch, 'stopped'), '--drain'], { timeoutMs: 15_000, env: { SLUICE_ADDRESS: address } });
+    const stop = await sluice.run(['stop', jobId, '--savepoint-path', join(scratch, 'stopped'), '--drain'], { env: { SLUICE_ADDRESS: address } });
     expect(stop).toMatchObject({ code: 0, stderr: '' });
     const stopped = stop.stdout.trim();
     expect(dirname(stopped)).toBe(join(scratch, 'stopped'));
     expect(existsSync(join(stopped, '_metadata'))).toBe(true);
 
-    const r1 = await exitWithin(first, 15_000);
+    const r1 = await exitWithin(first, 60_000);
     expect(r1.code).toBe(0);
     expect(lines(r1.stdout).at(-1)).toMatch(/^Job 'resumable' FINISHED in /);
 
@@ -104,7 +104,7 @@ describe('savepoints from the command line', () => {
 
     // Resume from the stop savepoint, bounded this time: 3000 more sequence numbers, faster.
     const events = records.length + 3000;
-    const second = await sluice.run(['run', RESUMABLE, ...flags, '-D', 'rate=20000', '-D', `events=${events}`, '--from-savepoint', stopped], { timeoutMs: 30_000 });
+    const second = await sluice.run(['run', RESUMABLE, ...flags, '-D', 'rate=20000', '-D', `events=${events}`, '--from-savepoint', stopped]);
     expect(second.stderr).not.toContain('error');
     expect(second.code).toBe(0);
     const all = committed(out).filter((l) => l.final !== true).sort(bySeq);
@@ -115,16 +115,18 @@ describe('savepoints from the command line', () => {
     const other = await sluice.run(['run', jobPath('smoke.ts'), '--rest-port', '0', '--from-savepoint', savepoint]);
     expect(other.code).toBe(1);
     expect(lines(other.stderr).at(-1)).toMatch(MISMATCH(savepoint));
-  }, 120_000);
+  }, 400_000);
 
   it('refuses to start a job from a savepoint of a different job, naming the unmatched uids', async () => {
     // A retained checkpoint: the same format and restore path as a savepoint (see the test above).
-    const out = join(scratch, 'bounded-out');
-    const r = await sluice.run(['run', RESUMABLE, '-D', `out=${out}`, '-D', 'events=6000', '-D', 'rate=6000', '--checkpoint-interval', '50ms', '--checkpoint-dir', 'chk-bounded', '--rest-port', '0']);
-    expect(r.code).toBe(0);
-    const jobId = /\(([0-9a-f]{32})\) submitted/.exec(r.stderr)?.[1];
-    expect(jobId).toBeDefined();
-    const [checkpoint] = completedCheckpoints(join(scratch, 'chk-bounded'), jobId!);
+    // The job runs until it has completed one, however long that takes, and is then cancelled.
+    const out = join(scratch, 'retained-out');
+    const run = sluice.start(['run', RESUMABLE, '-D', `out=${out}`, '-D', 'rate=6000', '--checkpoint-interval', '50ms', '--checkpoint-dir', 'chk-retained', '--rest-port', '0']);
+    const { jobId } = await submitted(run);
+    await until('a completed checkpoint', () => completedCheckpoints(join(scratch, 'chk-retained'), jobId).length > 0, 60_000);
+    run.child.kill('SIGINT');
+    expect((await exitWithin(run, 60_000)).code).toBe(130);
+    const [checkpoint] = completedCheckpoints(join(scratch, 'chk-retained'), jobId);
     expect(checkpoint).toBeDefined();
 
     const refused = await sluice.run(['run', jobPath('smoke.ts'), '--rest-port', '0', '--from-savepoint', checkpoint!]);
@@ -138,7 +140,7 @@ describe('savepoints from the command line', () => {
     const allowed = await sluice.run(['run', jobPath('smoke.ts'), '--rest-port', '0', '--from-savepoint', checkpoint!, '--allow-non-restored-state']);
     expect(allowed.code).toBe(0);
     expect(lines(allowed.stdout).at(-1)).toMatch(/^Job 'Sluice job' FINISHED in .*: 20 records from sources/);
-  }, 60_000);
+  }, 300_000);
 
   it('refuses a checkpoint of a job that reuses the uids with another kind of source, also with --allow-non-restored-state; one of another name that fits restores with one warning', async () => {
     const fit = jobPath('savepoint-fit.ts');
@@ -169,16 +171,19 @@ describe('savepoints from the command line', () => {
     expect(listed.stdout).toMatch(new RegExp(`^${jobId} +RUNNING `, 'm'));
     const cancel = await sluice.run(['cancel', jobId, '--address', address]);
     expect(cancel).toMatchObject({ code: 0, stdout: `Cancelling job ${jobId}\n`, stderr: '' });
-    const r = await exitWithin(run, 15_000);
+    const r = await exitWithin(run, 60_000);
     expect(r.code).toBe(130);
     expect(lines(r.stderr).at(-1)).toMatch(/^Job 'unbounded keyed' CANCELED after /);
-  }, 60_000);
+  }, 300_000);
 
   it('names an unreachable address in one line within seconds', async () => {
     const port = await unusedPort();
     const t0 = Date.now();
     const r = await sluice.run(['savepoint', '0123456789abcdef0123456789abcdef', '--address', `127.0.0.1:${port}`]);
-    expect(Date.now() - t0).toBeLessThan(5_000);
+    // "connection refused" (below) says the refusal ended it, not the 3 s connect timer. The bound
+    // leaves a busy machine time to start the process, and still catches a client that waited
+    // out its 30 s answer timeout.
+    expect(Date.now() - t0).toBeLessThan(20_000);
     expect(r).toEqual({
       code: 1,
       signal: null,

@@ -156,7 +156,10 @@ describe('client commands', () => {
     const c = cli();
     const t0 = Date.now();
     expect(await runCli(['list', '--address', `http://127.0.0.1:${port}`], c.deps)).toBe(1);
-    expect(Date.now() - t0).toBeLessThan(3_000);
+    // "connection refused" (below) says the refusal ended it, not the 3 s connect timer. The bound
+    // is generous, for a loaded machine: it only catches a client that waited out its 30 s
+    // answer timeout or kept retrying.
+    expect(Date.now() - t0).toBeLessThan(15_000);
     expect(c.err).toEqual([
       `sluice: error: cannot reach the Sluice REST API at http://127.0.0.1:${port} (connection refused). Is the job running? 'sluice run' prints its REST address when it starts; point at it with --address <url> or SLUICE_ADDRESS=<url>\n`,
     ]);
@@ -214,7 +217,8 @@ describe('REST client limits', () => {
       code: 'REST_TIMEOUT',
       message: `no answer from the Sluice REST API at ${address} within 0.3 s (GET /jobs); the job's process may be stuck or overloaded`,
     });
-    expect(Date.now() - t0).toBeLessThan(2_000);
+    // Generous, for a loaded machine, yet it tells the 0.3 s timeout from the 30 s default.
+    expect(Date.now() - t0).toBeLessThan(15_000);
   });
 
   it('says so when the address is not a Sluice REST API', async () => {

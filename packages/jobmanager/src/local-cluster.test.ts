@@ -82,8 +82,8 @@ describe('local cluster', () => {
     for (const i of [0, 1]) expect(new Set(tdds.filter((t) => t.subtaskIndex === i).map((t) => t.allocationId)).size).toBe(1);
     const sink0 = tdds.find((t) => t.vertexId === 'sink' && t.subtaskIndex === 0)!;
     expect(sink0).toMatchObject({ attempt: 0, inputs: [{ edgeId: 'e1', inputIndex: 0, producerVertexId: 'src', producerParallelism: 2 }], outputs: [] });
-    // Slots are released at the end.
-    await new Promise((r) => setTimeout(r, 10));
+    // Slots are released at the end (just after the result: wait for it rather than guess how long).
+    await waitFor(async () => (await c.taskManagers()).every((t) => t.freeSlots === 2));
     expect((await c.taskManagers()).map((t) => t.freeSlots)).toEqual([2]);
   });
 
@@ -180,13 +180,20 @@ describe('local cluster', () => {
     expect(await c.taskManagers()).toHaveLength(2);
   });
 
-  it('cancels a job still waiting for slots, and fails one whose slots never come', async () => {
-    const c = await start(finishing, { taskManagers: 1, slotsPerTaskManager: 1, maxTaskManagers: 1, slotRequestTimeoutMs: 100 });
+  // Two clusters: with one short slot request timeout for both jobs, a busy machine could let it
+  // expire before the cancel, and the waiting job would end FAILED instead of CANCELED.
+  it('cancels a job still waiting for slots', async () => {
+    const c = await start(finishing, { taskManagers: 1, slotsPerTaskManager: 1, maxTaskManagers: 1 });
     const waiting = await c.submit(twoVertexJob('job-waiting'));
     await waitFor(async () => (await c.taskManagers())[0]?.freeSlots === 0);
     await waiting.cancel();
     expect((await waiting.result()).status).toBe('CANCELED');
     await waitFor(async () => (await c.taskManagers())[0]?.freeSlots === 1);
+    expect(allTasks()).toEqual([]);
+  });
+
+  it('fails a job whose slots never come', async () => {
+    const c = await start(finishing, { taskManagers: 1, slotsPerTaskManager: 1, maxTaskManagers: 1, slotRequestTimeoutMs: 100 });
     const starved = await (await c.submit(twoVertexJob('job-starved'))).result();
     expect(starved.status).toBe('FAILED');
     expect(starved.error).toMatchObject({ code: 'SLOT_REQUEST_TIMEOUT', message: expect.stringContaining('got only 1 of the 2 slots') });
@@ -291,7 +298,8 @@ describe('local cluster', () => {
   });
 });
 
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+/** Polls `cond`; the bound is generous, so that only a hang fails it on a busy machine. */
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time');

@@ -28,7 +28,8 @@ function job(jobId: string, config: Partial<JobConfig>): JobSubmission {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, probe: () => T | undefined, ms = 5_000): Promise<T> {
+// Generous: only a hang should fail a wait, however busy the machine.
+async function until<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = probe();

@@ -77,13 +77,35 @@ class TestingJobMasterGateway implements JobMasterGateway {
   }
 }
 
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+/**
+ * Polls until `cond` holds: the RM answers a gateway call before it has carried out what the call
+ * set off (slot requests, frees), and its timer fires on its own schedule, later on a busy machine.
+ */
+async function eventually(what: string, cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 /** Moves a manual clock forward 10 ms at a time, letting the RM's 10 ms liveness check run in between. */
 async function advanceInSteps(clock: ManualClock, ms: number): Promise<void> {
   for (let t = 0; t < ms; t += 10) {
     clock.advance(10);
     await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+/**
+ * Steps a manual clock as `advanceInSteps` does until `cond` holds. On a busy machine a check can
+ * miss steps and then count as late (its delay is forgiven), so no fixed number of steps is enough.
+ */
+async function advanceUntil(clock: ManualClock, what: string, cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await advanceInSteps(clock, 10);
   }
 }
 
@@ -116,7 +138,7 @@ describe('ResourceManager', () => {
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
     await gw.sendSlotReport(freeReport('tm-1', 1, 2));
     await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 5 });
-    await settle();
+    await eventually('the slot requests to tm-1', () => tm.requests.length >= 2);
     expect(tm.requests).toHaveLength(2);
     expect(driver.requested.map((s) => s.numberOfSlots)).toEqual([2, 2]);
     // Re-declaring, or a stale report, must not ask again while those workers are pending.
@@ -127,7 +149,7 @@ describe('ResourceManager', () => {
     const first = driver.requested[0]!.resourceId;
     await gw.registerTaskExecutor({ resourceId: first, address: 'tm-1', numberOfSlots: 2 });
     await gw.sendSlotReport(freeReport(first, 1, 2));
-    await settle();
+    await eventually('the slot requests to the new worker', () => tm.requests.length >= 4);
     expect(driver.requested).toHaveLength(2);
     expect(tm.requests).toHaveLength(4);
   });
@@ -137,7 +159,7 @@ describe('ResourceManager', () => {
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 4 });
     await gw.sendSlotReport(freeReport('tm-1', 1, 4));
     await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 4 });
-    await settle();
+    await eventually('the four slot requests', () => tm.requests.length >= 4);
     // The TaskManager took all four requests (reports 2..5) before report 2 reached the RM.
     const ids = tm.requests.map((r) => r.allocationId);
     expect(tm.requests.map((r) => r.slotId.slotIndex)).toEqual([0, 1, 2, 3]);
@@ -147,11 +169,10 @@ describe('ResourceManager', () => {
       slots: Array.from({ length: 4 }, (_, i) => (i < held ? { slotId: { resourceId: 'tm-1', slotIndex: i }, allocationId: ids[i]!, jobId: 'job' } : { slotId: { resourceId: 'tm-1', slotIndex: i } })),
     });
     for (const seq of [2, 3, 4, 5]) await gw.sendSlotReport(upTo(seq, seq - 1));
-    await settle();
-    expect(tm.requests).toHaveLength(4);
     // A later report showing slot 3 free again (its JobMaster declined it) is the truth: ask again.
+    // That request comes after any the earlier reports set off, so the list shows there were none.
     await gw.sendSlotReport(upTo(6, 3));
-    await settle();
+    await eventually('slot 3 requested again', () => tm.requests.length >= 5);
     expect(tm.requests.map((r) => r.slotId.slotIndex)).toEqual([0, 1, 2, 3, 3]);
   });
 
@@ -169,7 +190,7 @@ describe('ResourceManager', () => {
     await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
     await gw.sendSlotReport({ resourceId: 'tm-1', seq: 1, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
     await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 0 });
-    await settle();
+    await eventually('the slot to be freed', () => tm.frees.length > 0);
     expect(tm.frees).toEqual(['a']);
   });
 
@@ -180,7 +201,7 @@ describe('ResourceManager', () => {
     await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
     await gw.sendSlotReport({ resourceId: 'tm-1', seq: 1, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
     // The RM keeps checking (every 10 ms) while the TaskManager stays silent.
-    await advanceInSteps(clock, 100);
+    await advanceUntil(clock, 'the liveness check to drop tm-1', () => jm.disconnects.length > 0);
     expect(jm.disconnects).toHaveLength(1);
     expect(jm.disconnects[0]).toMatch(/^tm-1: no heartbeat for \d+ ms \(timeout 50 ms\)/);
     expect(await gw.requestTaskManagerInfo()).toEqual([]);
@@ -199,7 +220,7 @@ describe('ResourceManager', () => {
     await new Promise((r) => setTimeout(r, 30));
     await gw.heartbeatFromTaskExecutor({ ...held, seq: 2 });
     expect(jm.disconnects).toEqual([]);
-    await advanceInSteps(clock, 100);
+    await advanceUntil(clock, 'the liveness check to drop the silent tm-1', () => jm.disconnects.length > 0);
     expect(jm.disconnects).toHaveLength(1);
   });
 
@@ -209,7 +230,7 @@ describe('ResourceManager', () => {
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
     await gw.sendSlotReport(freeReport('tm-1', 1, 2));
     clock.advance(25);
-    await new Promise((r) => setTimeout(r, 40));
+    await eventually('the idle check to release tm-1', () => driver.released.length > 0);
     expect(driver.released).toEqual(['tm-1']);
     expect((await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 })).type).toBe('RegistrationRejection');
   });

@@ -55,7 +55,7 @@ function topology(producers: number, consumers: number, opts: { buffers?: number
   };
 }
 
-function writer(t: Topology, p: number, partitioner: PartitionerSpec, extra: { bufferTimeoutMs?: number; clock?: () => number } = {}): RecordWriter {
+function writer(t: Topology, p: number, partitioner: PartitionerSpec, extra: { bufferTimeoutMs?: number; clock?: () => number; control?: TaskControl } = {}): RecordWriter {
   return new RecordWriter({
     channels: t.channels[p]!,
     partitioner,
@@ -63,7 +63,7 @@ function writer(t: Topology, p: number, partitioner: PartitionerSpec, extra: { b
     producerSubtask: p,
     createSerializer: createRecordSerializer,
     bufferTimeoutMs: extra.bufferTimeoutMs ?? 5,
-    control: t.producerControl(p),
+    control: extra.control ?? t.producerControl(p),
     stats: createIoStats(),
     ...(extra.clock === undefined ? {} : { clock: extra.clock }),
   });
@@ -298,13 +298,20 @@ describe('RecordWriter → InputGate', () => {
 
     it('throws CancellationError instead of blocking on a full ring of a cancelled task', () => {
       const t = topology(1, 1, { size: 64, buffers: 2 });
-      const w = writer(t, 0, { kind: 'forward' }, { bufferTimeoutMs: 0 });
+      // Counts the writer's blocking waits (its only way to block).
+      const control = t.producerControl(0);
+      let waits = 0;
+      const waitSync = control.waitSync.bind(control);
+      control.waitSync = (seen, timeoutMs) => {
+        waits++;
+        waitSync(seen, timeoutMs);
+      };
+      const w = writer(t, 0, { kind: 'forward' }, { bufferTimeoutMs: 0, control });
       w.emit(1, undefined);
       w.emit(2, undefined);
       t.shuffle.cancel('j', 0, 'src', 0);
-      const t0 = performance.now();
       expect(() => w.emit(3, undefined)).toThrow(CancellationError);
-      expect(performance.now() - t0).toBeLessThan(40);
+      expect(waits).toBe(0);
     });
   });
 
@@ -314,21 +321,20 @@ describe('RecordWriter → InputGate', () => {
       const w = writer(t, 0, { kind: 'forward' }, { bufferTimeoutMs: 0 });
       const g = gate(t, 0);
       const { handler } = recorder();
-      let t0 = performance.now();
+      // With nothing to read it waits out its timeout (a lower bound: load only lengthens it).
+      const t0 = performance.now();
       await g.waitForData(30);
       expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
 
+      // "At once": settled before the next turn of the event loop, so a wait that could only end
+      // by its (one minute) timeout loses the race against a zero-delay timer, however busy the machine.
       w.emit('x', undefined);
-      t0 = performance.now();
-      await g.waitForData(1000);
-      expect(performance.now() - t0).toBeLessThan(50);
+      expect(await settlesAtOnce(g.waitForData(60_000))).toBe(true);
 
       expect(g.poll(handler, 10)).toBe(1);
       // A publish between poll and wait must not be missed.
       w.emit('y', undefined);
-      t0 = performance.now();
-      await g.waitForData(1000);
-      expect(performance.now() - t0).toBeLessThan(50);
+      expect(await settlesAtOnce(g.waitForData(60_000))).toBe(true);
     });
 
     it('wakes when a publish happens during the wait', async () => {
@@ -338,9 +344,8 @@ describe('RecordWriter → InputGate', () => {
       const { seen, handler } = recorder();
       expect(g.poll(handler, 10)).toBe(0);
       setTimeout(() => w.emit('late', undefined), 20);
-      const t0 = performance.now();
-      await g.waitForData(2000);
-      expect(performance.now() - t0).toBeLessThan(500);
+      // Woken by the publish: the wait's own timeout is far beyond the test's.
+      await g.waitForData(10 * 60_000);
       g.poll(handler, 10);
       expect(seen).toEqual([['record', 'late', undefined, 0]]);
     });
@@ -420,3 +425,16 @@ describe('checkpoint barriers at the InputGate (aligned)', () => {
     expect(seen).toEqual([['barrier', 1], ['abandoned', 2], ['barrier', 3]]);
   });
 });
+
+/** Whether `p` settles before a zero-delay timer fires (i.e. without waiting for anything). */
+async function settlesAtOnce(p: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const later = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), 0);
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), later]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -118,8 +118,11 @@ export class TestingTaskRunner implements TaskRunner {
     return t;
   }
 
-  /** Resolves once at least `n` tasks have been started. */
-  async waitForTasks(n: number, timeoutMs = 5_000): Promise<TestingTask[]> {
+  /**
+   * Resolves once at least `n` tasks have been started. The default bound is generous: it only
+   * has to fail a deployment that never comes, on however busy a machine.
+   */
+  async waitForTasks(n: number, timeoutMs = 30_000): Promise<TestingTask[]> {
     if (this.tasks.length < n) {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`only ${this.tasks.length} of ${n} tasks started within ${timeoutMs} ms`)), timeoutMs);
