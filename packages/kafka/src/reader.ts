@@ -11,8 +11,8 @@ import type { ReaderOutput, ReaderStatus, SourceReader, SourceReaderContext } fr
 import { createLogger, describeError, randomId } from '@sluice/common';
 import type { KafkaMessage } from 'kafkajs';
 import { BadRecordError, BadRecordTracker, deadLetterMessage, type BadRecordReason } from './bad-records.js';
-import { bounded, createKafkaClient, withKafkaDeadline } from './connection.js';
 import { DeadLetterWriter } from './dead-letter.js';
+import { DeletedRecordsCheck } from './deleted-records.js';
 import { PartitionDiscovery, partitionKey } from './discovery.js';
 import { FetchBuffer, type PartitionState } from './fetch-buffer.js';
 import { GroupOffsetCommitter, type CommittedOffset } from './offset-committer.js';
@@ -37,14 +37,6 @@ export interface KafkaSourceCounters {
 
 /** Records per pollNext at most. */
 export const KAFKA_POLL_BURST = 1024;
-
-/**
- * How often a reader asks the broker whether records it has not read were deleted: after a fetch
- * stepped over offsets, and while a bounded partition waits. kafkajs moves a fetch below the
- * log's start to the start without saying so; a bounded partition with nothing left before its
- * stop offset would then never end.
- */
-const DELETED_RECORDS_CHECK_MS = 5_000;
 
 export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit> {
   private readonly buffer: FetchBuffer<KafkaMessage>;
@@ -75,8 +67,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   private closed = false;
   private wakeUp: (() => void) | undefined;
   private available: Promise<void> | undefined;
-  private deletedCheck: NodeJS.Timeout | undefined;
-  private deletedCheckRun: Promise<void> | undefined;
+  private readonly deletedRecords: DeletedRecordsCheck;
   private readonly log = createLogger(undefined, 'kafka-source');
 
   constructor(private readonly o: ResolvedKafkaSourceOptions<T>, ctx: SourceReaderContext) {
@@ -87,6 +78,20 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     this.jobName = o.jobName ?? t.jobName ?? t.taskName;
     const task = t.taskName.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
     this.groupId = `${o.groupIdPrefix}-${task}-${t.subtaskIndex}-${t.attempt}-${randomId(6)}`;
+    this.deletedRecords = new DeletedRecordsCheck(
+      { connection: o.connection, timeoutMs: o.enumerationTimeoutMs, clientSuffix: this.groupId },
+      {
+        buffer: this.buffer,
+        active: () => this.active,
+        stopped: () => this.closed || this.failure !== undefined,
+        checked: () => {
+          this.applyPauseChanges();
+          this.signal();
+        },
+      },
+      this.metrics,
+      this.log,
+    );
     this.committer = o.commitOffsetsToGroup === undefined ? undefined : new GroupOffsetCommitter(o.connection, o.commitOffsetsToGroup, `commit-${task}-${t.subtaskIndex}`, o.consumerStartTimeoutMs, (ok) => this.metrics.offsetCommit(ok));
     const dlq = o.badRecords.deadLetterTopic;
     this.deadLetters =
@@ -122,7 +127,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       else if (!this.active.includes(state)) this.active.push(state);
     }
     this.scheduleConsumerRestart();
-    this.scheduleDeletedRecordsCheck();
+    this.deletedRecords.schedule();
     this.signal();
   }
 
@@ -215,10 +220,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.deletedCheck);
     this.signal();
     await this.discovery?.close();
-    if (this.deletedCheckRun !== undefined) await bounded(this.deletedCheckRun, 3_000);
+    await this.deletedRecords.close();
     this.lifecycle = this.lifecycle.then(() => this.stopConsumer());
     await this.lifecycle;
     await this.deadLetters?.close();
@@ -278,77 +282,6 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     if (this.active.length === 0 && this.consumer !== undefined) {
       this.lifecycle = this.lifecycle.then(() => this.stopConsumer());
     }
-  }
-
-  private scheduleDeletedRecordsCheck(): void {
-    if (this.deletedCheck !== undefined || this.closed) return;
-    if (!this.buffer.hasGaps && !this.active.some((s) => s.stopOffset !== undefined)) return;
-    this.deletedCheck = setTimeout(() => {
-      this.deletedCheckRun = this.checkDeletedRecords().finally(() => {
-        this.deletedCheck = undefined;
-        this.deletedCheckRun = undefined;
-        this.scheduleDeletedRecordsCheck();
-      });
-    }, DELETED_RECORDS_CHECK_MS);
-  }
-
-  /**
-   * Asks the broker where the log starts now, for two kinds of partitions:
-   *   - those a fetch stepped over offsets of (any read): records of such a gap below the log
-   *     start were deleted before they were read, and kafkajs had moved on to the new start;
-   *   - bounded partitions with nothing fetched to hand out: records below the log start were
-   *     deleted, and are skipped, which also ends a partition whose stop offset lies below it.
-   * Either way they are counted and logged. A gap the log start has not reached was compaction,
-   * transaction markers or aborted records, and is not reported. Best effort: a broker that does
-   * not answer is asked again next time (bounded waits) or not (gaps, which the log then shows).
-   */
-  private async checkDeletedRecords(): Promise<void> {
-    const gaps = this.buffer.drainGaps();
-    const waiting = this.active.filter((s) => s.stopOffset !== undefined && s.queued === 0 && !this.buffer.isFinished(s));
-    if ((gaps.length === 0 && waiting.length === 0) || this.closed || this.failure !== undefined) return;
-    const admin = createKafkaClient(this.o.connection, `deleted-records-${this.groupId}`).admin();
-    try {
-      await withKafkaDeadline(this.o.connection, 'reading log start offsets', this.o.enumerationTimeoutMs, async () => {
-        await admin.connect();
-        for (const topic of new Set([...gaps.map((g) => g.state.topic), ...waiting.map((s) => s.topic)])) {
-          const asked = waiting.filter((s) => s.topic === topic).map((s) => ({ s, position: this.buffer.position(s) }));
-          const offsets = await admin.fetchTopicOffsets(topic);
-          const logStart = (partition: number) => Number(offsets.find((o) => o.partition === partition)?.low);
-          for (const g of gaps) {
-            if (g.state.topic !== topic) continue;
-            const low = logStart(g.state.partition);
-            const end = Math.min(low, g.to);
-            if (end > g.from) this.reportDeleted(g.state, g.from, end, low);
-          }
-          for (const { s, position } of asked) {
-            const low = logStart(s.partition);
-            // Records may have arrived while the broker answered: then kafkajs is reading again.
-            if (!(low > position) || s.queued > 0 || this.buffer.position(s) !== position) continue;
-            const resumeAt = Math.min(low, s.stopOffset!);
-            this.buffer.advanceTo(s.topic, s.partition, resumeAt - 1);
-            this.reportDeleted(s, position, resumeAt, low);
-          }
-        }
-      });
-    } catch {
-      // Bounded waits are asked again at the next check.
-    } finally {
-      await bounded(admin.disconnect(), 2_000);
-    }
-    this.applyPauseChanges();
-    this.signal();
-  }
-
-  private reportDeleted(s: PartitionState, from: number, to: number, logStart: number): void {
-    this.metrics.deletedRecords(s.topic, s.partition, to - from);
-    this.log.warn('records were deleted before they were read; skipping them', {
-      topic: s.topic,
-      partition: s.partition,
-      skipped: `${from}..${to - 1}`,
-      count: to - from,
-      logStartOffset: logStart,
-      ...(s.stopOffset === undefined ? {} : { stopOffset: s.stopOffset }),
-    });
   }
 
   private applyPauseChanges(): void {
@@ -411,7 +344,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
             this.observeFetch(topic, partition, highWatermark);
             if (this.buffer.accept(topic, partition, messages, lastOffset) > 0 || this.buffer.hasPauseChanges()) this.signal();
             this.applyPauseChanges();
-            if (this.buffer.hasGaps) this.scheduleDeletedRecordsCheck();
+            if (this.buffer.hasGaps) this.deletedRecords.schedule();
           },
           onSkipped: (topic, partition, lastOffset) => {
             this.buffer.advanceTo(topic, partition, lastOffset);
