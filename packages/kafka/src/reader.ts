@@ -5,7 +5,8 @@
  * watermarks are generated per partition. A partition whose buffered records pass the bound is
  * paused in the consumer (even while the task is blocked and not polling) and resumed once
  * drained. Bad records follow the source's onError policy. Unbounded readers look for new
- * partitions periodically (PartitionDiscovery) and take the ones their subtask owns.
+ * partitions periodically (PartitionDiscovery) and take the ones their subtask owns; bounded
+ * readers give splits restored from another run this run's end offsets first (BoundedStart).
  */
 import type { ReaderOutput, ReaderStatus, SourceReader, SourceReaderContext } from '@sluice/api';
 import { createLogger, describeError, randomId } from '@sluice/common';
@@ -14,13 +15,14 @@ import { BadRecordError, BadRecordTracker, deadLetterMessage, type BadRecordReas
 import { DeadLetterWriter } from './dead-letter.js';
 import { DeletedRecordsCheck } from './deleted-records.js';
 import { PartitionDiscovery, partitionKey } from './discovery.js';
+import { BoundedStart } from './end-offsets.js';
 import { FetchBuffer, type PartitionState } from './fetch-buffer.js';
 import { GroupOffsetCommitter, type CommittedOffset } from './offset-committer.js';
 import { KafkaSourceMetrics, type SourcePartitionMetrics } from './kafka-metrics.js';
 import { PartitionConsumer } from './partition-consumer.js';
 import { recordSize, type KafkaRecord } from './records.js';
 import type { ResolvedKafkaSourceOptions } from './source.js';
-import { splitIdOf, type KafkaPartitionSplit } from './split.js';
+import { splitIdOf, withoutStop, type KafkaPartitionSplit } from './split.js';
 
 /** What one reader counted (records seen, bad ones per reason, dead-lettered, partitions). */
 export interface KafkaSourceCounters {
@@ -47,6 +49,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   private readonly tracker: BadRecordTracker;
   private readonly deadLetters: DeadLetterWriter | undefined;
   private readonly discovery: PartitionDiscovery | undefined;
+  private readonly boundedStart: BoundedStart | undefined;
+  private readonly jobId: string | undefined;
   private readonly committer: GroupOffsetCommitter | undefined;
   private readonly metrics: KafkaSourceMetrics;
   /** Per split id: bound series and the partition's log end offset from the last fetch. */
@@ -76,6 +80,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     this.metrics = new KafkaSourceMetrics(ctx.metrics);
     const t = ctx.taskInfo;
     this.jobName = o.jobName ?? t.jobName ?? t.taskName;
+    this.jobId = t.jobId;
     const task = t.taskName.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
     this.groupId = `${o.groupIdPrefix}-${task}-${t.subtaskIndex}-${t.attempt}-${randomId(6)}`;
     this.deletedRecords = new DeletedRecordsCheck(
@@ -117,9 +122,22 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       );
       this.discovery.start();
     }
+    if (o.bounded) {
+      this.boundedStart = new BoundedStart({ connection: o.connection, timeoutMs: o.enumerationTimeoutMs, subtask: t.subtaskIndex, jobId: t.jobId }, {
+        onSplits: (splits) => this.takeSplits(splits),
+        onFailure: (err) => this.fail(err),
+        onSettled: () => this.signal(),
+      });
+    }
   }
 
   addSplits(splits: KafkaPartitionSplit[]): void {
+    // An unbounded run reads on past where a bounded run (whose checkpoint it resumes) stopped.
+    this.takeSplits(this.boundedStart === undefined ? splits.map(withoutStop) : this.boundedStart.admit(splits));
+  }
+
+  private takeSplits(splits: KafkaPartitionSplit[]): void {
+    if (this.closed) return;
     if (splits.length > 0) this.idleMarked = false;
     for (const s of splits) {
       const state = this.buffer.addSplit(s);
@@ -133,6 +151,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
 
   notifyNoMoreSplits(): void {
     this.noMoreSplits = true;
+    this.boundedStart?.noMoreSplits();
     this.signal();
   }
 
@@ -181,7 +200,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     this.applyPauseChanges();
 
     if (this.buffer.size > 0) return 'more';
-    if (this.active.length === 0 && this.noMoreSplits) {
+    if (this.active.length === 0 && this.noMoreSplits && this.boundedStart?.pending !== true) {
       if (this.discovery === undefined) return this.deadLetters === undefined || this.deadLetters.isIdle() ? 'end' : 'nothing';
       // Nothing to read until discovery finds a partition for this subtask: stay, but idle.
       if (!this.idleMarked) {
@@ -194,7 +213,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
 
   isAvailable(): Promise<void> {
     if (this.closed || this.failure !== undefined || this.buffer.size > 0) return Promise.resolve();
-    if (this.active.length === 0 && this.noMoreSplits && this.discovery === undefined) return this.deadLetters?.whenIdle() ?? Promise.resolve();
+    if (this.active.length === 0 && this.noMoreSplits && this.discovery === undefined && this.boundedStart?.pending !== true) {
+      return this.deadLetters?.whenIdle() ?? Promise.resolve();
+    }
     this.available ??= new Promise<void>((resolve) => {
       this.wakeUp = resolve;
     });
@@ -202,11 +223,13 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   }
 
   snapshotState(checkpointId: number): KafkaPartitionSplit[] {
+    // The buffer's stop offsets are this run's, whichever way they came: a restart keeps them.
+    const stamped = (s: KafkaPartitionSplit): KafkaPartitionSplit => (s.stopOffset === undefined || this.jobId === undefined ? { ...s } : { ...s, stopOffsetJob: this.jobId });
     const live = this.active.map((s) => {
       const split: KafkaPartitionSplit = { splitId: s.splitId, topic: s.topic, partition: s.partition, offset: this.buffer.position(s) };
-      return s.stopOffset === undefined ? split : { ...split, stopOffset: s.stopOffset };
+      return s.stopOffset === undefined ? split : stamped({ ...split, stopOffset: s.stopOffset });
     });
-    const splits = [...live, ...this.finished.map((s) => ({ ...s }))];
+    const splits = [...live, ...this.finished.map(stamped), ...(this.boundedStart?.waitingSplits() ?? [])];
     if (this.committer !== undefined) this.checkpointOffsets.set(checkpointId, splits.map((s) => ({ topic: s.topic, partition: s.partition, offset: s.offset })));
     return splits;
   }
@@ -222,6 +245,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     this.closed = true;
     this.signal();
     await this.discovery?.close();
+    await this.boundedStart?.close();
     await this.deletedRecords.close();
     this.lifecycle = this.lifecycle.then(() => this.stopConsumer());
     await this.lifecycle;
