@@ -96,6 +96,21 @@ describe.runIf(bootstrap !== '')('bounded KafkaSource resumed (real broker)', ()
       expect(r.snapshot).toEqual([expect.objectContaining({ offset: 10, stopOffset: 10, stopOffsetJob: 'run-b' })]);
     });
 
+    it('a restored split whose topic is gone fails the reader, naming the topic', async () => {
+      const topic = `gone-${randomId(6)}`;
+      const reader = readerOf(topic, true);
+      reader.addSplits([at2(topic)]);
+      reader.notifyNoMoreSplits();
+      try {
+        await expect(drain(reader, () => undefined, () => false)).rejects.toMatchObject({
+          code: 'KAFKA_UNKNOWN_TOPIC',
+          message: expect.stringContaining(`resumes topic '${topic}' from a checkpoint, but it does not exist`) as unknown,
+        });
+      } finally {
+        await reader.close();
+      }
+    });
+
     it("an unbounded reader reads past a bounded run's stop offset", async () => {
       const topic = await kit.topic(1);
       await kit.producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `v${i}` })) });
