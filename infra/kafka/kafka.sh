@@ -213,6 +213,11 @@ auto.create.topics.enable=false
 delete.topic.enable=true
 # Consumer groups form at once instead of waiting 3 s for more members.
 group.initial.rebalance.delay.ms=0
+# The broker heartbeats to the controller in its own JVM. On a machine whose cores are busy (a
+# test run beside other work) the controller can fall more than Kafka's 9 s behind; it then
+# fences its only broker and every partition goes offline until the broker re-registers ("This
+# server does not host this topic-partition"). With one node nothing is gained by fencing early.
+broker.session.timeout.ms=60000
 
 # Small and quick to clean; test data is thrown away on every start anyway.
 log.retention.hours=24

@@ -13,17 +13,13 @@ import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/jobmanager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomId } from '@sluice/common';
 import { DLQ_HEADERS, headerText, type KafkaRecordWithValue } from '@sluice/kafka';
+import type { JobResult } from '@sluice/protocol';
 import { jobPath, runJob, sortBy } from './harness.js';
-import { KafkaTestKit, sleep, values } from './kafka-test-kit.js';
+import { KafkaTestKit, located, sleep, values } from './kafka-test-kit.js';
 import type { Origin } from './jobs/kafka-read.js';
 import type { Payment } from './jobs/kafka-protobuf.js';
 
 const bootstrap = inject('kafkaBootstrap');
-
-/** `partition/offset=value` of each record, sorted: what a test compares exactly. */
-function located(records: readonly { partition: number; offset: number; value: string | null }[]): string[] {
-  return records.map((r) => `${r.partition}/${r.offset}=${r.value ?? ''}`).sort();
-}
 
 describe.runIf(bootstrap !== '')('KafkaSource (real broker)', () => {
   const kit = new KafkaTestKit(bootstrap, 'kafka-source-test');
@@ -184,49 +180,76 @@ describe.runIf(bootstrap !== '')('KafkaSource (real broker)', () => {
     expect(headerText(dead!.headers, DLQ_HEADERS.error)).toMatch(/not a valid protobuf sluice\.test\.Payment/);
   });
 
-  describe('records deleted before they are read', () => {
+  describe('resumed from a savepoint taken early', () => {
     const TOTAL = 3_000;
+    const padding = 'x'.repeat(2_000);
 
     /**
-     * Fills a one-partition topic with TOTAL large records, runs kafka-slow-read.ts on `embedded`
-     * until a savepoint stops it part-way, then deletes every record up to TOTAL (as retention
-     * would while the job is down). Returns what a resumed run needs and how much was read.
+     * Fills a one-partition topic with TOTAL large records and runs kafka-slow-read.ts on
+     * `embedded` until a savepoint stops it, as soon as it runs. Returns what a resumed run needs
+     * and how much was read.
      */
-    async function readPartWayThenDelete(embedded: EmbeddedCluster, scratch: string, bounded: boolean) {
+    async function readPartWay(embedded: EmbeddedCluster, scratch: string, bounded: boolean) {
       const input = await kit.topic(1);
-      const padding = 'x'.repeat(2_000);
       for (let i = 0; i < TOTAL; i += 200) {
         await kit.producer.send({ topic: input, messages: Array.from({ length: 200 }, (_, j) => ({ value: `v${i + j} ${padding}` })) });
       }
       const entry = await compileJob(jobPath('kafka-slow-read.ts'));
       const params = { bootstrap, topic: input, delayMs: '2', checkpointDir: join(scratch, 'checkpoints'), bounded: String(bounded) };
       const first = await embedded.submit({ entry, params, parallelism: 1 });
-      await sleep(1_500);
+      // The savepoint is taken once every subtask runs, long before the map (2 ms a record) could
+      // have taken all TOTAL records: how many it took before the barrier varies, and is `read`.
+      while ((await embedded.cluster.dispatcher.requestJobStatus(first.handle.jobId)) === 'CREATED') await sleep(20);
       const { path } = await embedded.cluster.dispatcher.triggerSavepoint(first.handle.jobId, join(scratch, 'savepoints'), 'terminate');
       const r1 = await first.handle.result();
       expect(r1.status).toBe('FINISHED');
       const read = r1.collected['records']?.length ?? 0;
-      expect(read).toBeGreaterThan(0);
       expect(read).toBeLessThan(TOTAL);
+      return { input, entry, params, path, read };
+    }
+
+    /** Deletes every record up to TOTAL, as retention would while the job is down. */
+    async function deleteAll(input: string): Promise<void> {
       // kafkajs finds the partition's leader only in metadata it has fetched for this topic.
       await kit.admin.fetchTopicMetadata({ topics: [input] });
       await kit.admin.deleteTopicRecords({ topic: input, partitions: [{ partition: 0, offset: String(TOTAL) }] });
       expect((await kit.admin.fetchTopicOffsets(input))[0]).toMatchObject({ low: String(TOTAL), high: String(TOTAL) });
-      return { input, entry, params, path, read };
     }
+
+    /** The result of `job`, which must finish (a guard against waiting forever, not a time limit on the run). */
+    async function finished(job: { handle: { result(): Promise<JobResult> } }): Promise<JobResult> {
+      return Promise.race([
+        job.handle.result(),
+        sleep(60_000).then(() => {
+          throw new Error('the resumed bounded job did not finish within 60 s');
+        }),
+      ]);
+    }
+
+    it("a bounded job resumed from a bounded run's savepoint reads on to the end offsets current when it resumes", async () => {
+      const scratch = mkdtempSync(join(tmpdir(), 'sluice-kafka-resume-'));
+      const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2 });
+      try {
+        const { input, entry, params, path, read } = await readPartWay(embedded, scratch, true);
+        await kit.producer.send({ topic: input, messages: Array.from({ length: 50 }, (_, j) => ({ value: `new${j}` })) });
+        const r2 = await finished(await embedded.submit({ entry, params, parallelism: 1 }, { restoreFrom: { path } }));
+        expect(r2.error?.message).toBeUndefined();
+        expect(r2.status).toBe('FINISHED');
+        const rest = Array.from({ length: TOTAL - read }, (_, i) => `v${read + i}`);
+        expect((r2.collected['records'] as string[]).map((v) => v.split(' ')[0])).toEqual([...rest, ...Array.from({ length: 50 }, (_, j) => `new${j}`)]);
+      } finally {
+        await embedded.close();
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    }, 90_000);
 
     it('a bounded job resumed after retention deleted the rest of its range finishes instead of waiting forever', async () => {
       const scratch = mkdtempSync(join(tmpdir(), 'sluice-kafka-deleted-'));
       const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2 });
       try {
-        const { entry, params, path } = await readPartWayThenDelete(embedded, scratch, true);
-        const second = await embedded.submit({ entry, params, parallelism: 1 }, { restoreFrom: { path } });
-        const r2 = await Promise.race([
-          second.handle.result(),
-          sleep(30_000).then(() => {
-            throw new Error('the resumed bounded job did not finish within 30 s');
-          }),
-        ]);
+        const { input, entry, params, path } = await readPartWay(embedded, scratch, true);
+        await deleteAll(input);
+        const r2 = await finished(await embedded.submit({ entry, params, parallelism: 1 }, { restoreFrom: { path } }));
         expect(r2.error?.message).toBeUndefined();
         expect(r2.status).toBe('FINISHED');
         expect(r2.collected['records'] ?? []).toEqual([]);
@@ -240,7 +263,8 @@ describe.runIf(bootstrap !== '')('KafkaSource (real broker)', () => {
       const scratch = mkdtempSync(join(tmpdir(), 'sluice-kafka-deleted-'));
       const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2, metricsPort: 0 });
       try {
-        const { input, entry, params, path, read } = await readPartWayThenDelete(embedded, scratch, false);
+        const { input, entry, params, path, read } = await readPartWay(embedded, scratch, false);
+        await deleteAll(input);
         // New records arrive after the deleted ones.
         await kit.producer.send({ topic: input, messages: Array.from({ length: 50 }, (_, j) => ({ value: `new${j}` })) });
         const second = await embedded.submit({ entry, params, parallelism: 1 }, { restoreFrom: { path } });

@@ -2,6 +2,11 @@
  * The test side of the Kafka broker tests: one kafkajs admin and producer per test file, topics
  * with unique names (no test sees another's data), and readers that wait for an exact number of
  * records instead of sleeping. Talks to the run's broker only (kafka-global-setup.ts).
+ *
+ * What a test writes lands in the topic exactly once: the producers are idempotent, and a new
+ * topic is used only once its partitions' leaders serve it. (A plain kafkajs producer retries a
+ * whole request when one partition of it is refused — NOT_LEADER_FOR_PARTITION right after the
+ * topic was created, under load — and so writes the other partitions' records twice.)
  */
 import { Kafka, Partitioners, logLevel, type Admin, type IHeaders, type Message, type Producer } from 'kafkajs';
 import { execFile } from 'node:child_process';
@@ -35,8 +40,13 @@ export class KafkaTestKit {
   async open(): Promise<void> {
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    this.producer = this.newProducer();
     await this.producer.connect();
+  }
+
+  /** Idempotent: the broker drops a batch a retry sends again (same producer id and sequence). */
+  private newProducer(): Producer {
+    return this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   }
 
   async close(): Promise<void> {
@@ -55,7 +65,18 @@ export class KafkaTestKit {
       topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] }],
       waitForLeaders: true,
     });
-    return name;
+    // Metadata names a leader for each partition before that broker leads it: until it does,
+    // requests for the partition are refused (NOT_LEADER_FOR_PARTITION). Ask for offsets until
+    // every partition answers.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.admin.fetchTopicOffsets(name);
+        return name;
+      } catch (err) {
+        if ((err as { retriable?: unknown }).retriable !== true || attempt >= 100) throw err;
+        await sleep(100);
+      }
+    }
   }
 
   /**
@@ -63,7 +84,7 @@ export class KafkaTestKit {
    * and silently drops records addressed to partitions added since (createPartitions).
    */
   async sendFresh(topic: string, messages: Message[]): Promise<void> {
-    const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    const producer = this.newProducer();
     await producer.connect();
     try {
       await producer.send({ topic, messages });
@@ -82,6 +103,31 @@ export class KafkaTestKit {
     const deadline = Date.now() + timeoutMs;
     for (let have = await this.count(topic); have < n; have = await this.count(topic)) {
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${n} records in topic '${topic}' (it has ${have})`);
+      await sleep(100);
+    }
+  }
+
+  /**
+   * Offsets `groupId` has committed for `topic`, by partition (none yet: empty). A coordinator
+   * still settling for a new group answers with a retriable error: that counts as none yet.
+   */
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    try {
+      for (const t of await this.admin.fetchOffsets({ groupId, topics: [topic] })) {
+        for (const p of t.partitions) if (Number(p.offset) >= 0) out.set(p.partition, Number(p.offset));
+      }
+    } catch (err) {
+      if ((err as { retriable?: unknown }).retriable !== true) throw err;
+    }
+    return out;
+  }
+
+  /** Waits until the offsets `groupId` committed for `topic` satisfy `done`. */
+  async waitForCommitted(groupId: string, topic: string, done: (offsets: ReadonlyMap<number, number>) => boolean, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let offsets = await this.committedOffsets(groupId, topic); !done(offsets); offsets = await this.committedOffsets(groupId, topic)) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for group '${groupId}' to commit the expected offsets of '${topic}' (it has ${JSON.stringify([...offsets])})`);
       await sleep(100);
     }
   }
@@ -194,6 +240,11 @@ export class KafkaTestKit {
     }
     return job;
   }
+}
+
+/** `partition/offset=value` of each record, sorted: what a test compares exactly. */
+export function located(records: readonly { partition: number; offset: number; value: string | null }[]): string[] {
+  return records.map((r) => `${r.partition}/${r.offset}=${r.value ?? ''}`).sort();
 }
 
 /** JSON values of read-back records. */

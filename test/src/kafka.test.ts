@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DLQ_HEADERS, KafkaDeserializers, KafkaSource, headerText } from '@sluice/kafka';
 import { runJob, sortBy } from './harness.js';
 import { KafkaTestKit, sleep, values } from './kafka-test-kit.js';
+import { scrape, sum, type Sample } from './prometheus.js';
 import type { Order } from './jobs/kafka-json-roundtrip.js';
 import type { Payment } from './jobs/kafka-keyed-sums.js';
 import type { Origin } from './jobs/kafka-read.js';
@@ -117,7 +118,10 @@ describe.runIf(bootstrap !== '')('Kafka connector (real broker)', () => {
      * stop, then cancels it. With `timeFrom: 'field'` the event time is the reading's `ts` field and
      * the Kafka timestamps are far away (so windows prove which one was used).
      */
-    async function windowsWithOneEmptyPartition(params: { idleMs: string; timeFrom?: 'field' }, until: (output: string) => Promise<void>): Promise<void> {
+    async function windowsWithOneEmptyPartition(
+      params: { idleMs: string; timeFrom?: 'field' },
+      until: (output: string, metricsUrl: () => string | undefined) => Promise<void>,
+    ): Promise<void> {
       const input = await kit.topic(2);
       const output = await kit.topic(1);
       let stop = false;
@@ -129,8 +133,13 @@ describe.runIf(bootstrap !== '')('Kafka connector (real broker)', () => {
           await sleep(50);
         }
       })();
+      let metricsUrl: string | undefined;
       try {
-        const r = await kit.runUntil('kafka-idle-windows.ts', { parallelism: 1, params: { bootstrap, input, output, ...params } }, () => until(output));
+        const r = await kit.runUntil(
+          'kafka-idle-windows.ts',
+          { parallelism: 1, params: { bootstrap, input, output, ...params }, embedded: { metricsPort: 0, onStarted: (info) => (metricsUrl = info.metricsUrl) } },
+          () => until(output, () => metricsUrl),
+        );
         expect(r.status).toBe('CANCELED');
       } finally {
         stop = true;
@@ -149,9 +158,19 @@ describe.runIf(bootstrap !== '')('Kafka connector (real broker)', () => {
     });
 
     it('holds event-time windows back while the empty partition is not marked idle (no idleness)', async () => {
-      await windowsWithOneEmptyPartition({ idleMs: '0' }, async (output) => {
-        // 2 s of readings is event time past 4000 (three windows' worth); without idleness nothing may fire.
-        await sleep(2_000);
+      await windowsWithOneEmptyPartition({ idleMs: '0' }, async (output, metricsUrl) => {
+        // Watermarks travel in-band: once the window operator has taken 60 readings (event time
+        // 7000), it has also taken any watermark the source sent before the last of them; with
+        // partition 1 never marked idle there is none, so no window may have fired.
+        const window = { operator: 'window sums' };
+        const taken = (s: readonly Sample[]) => (s.some((x) => x.name === 'sluice_operator_records_in_total' && x.labels.operator === window.operator) ? sum(s, 'sluice_operator_records_in_total', window) : 0);
+        let samples: Sample[] = [];
+        while (taken(samples) < 60) {
+          await sleep(100);
+          const url = metricsUrl();
+          if (url !== undefined) samples = await scrape(url);
+        }
+        expect(sum(samples, 'sluice_operator_records_out_total', window)).toBe(0);
         expect(await kit.count(output)).toBe(0);
       });
     });
@@ -237,23 +256,19 @@ describe.runIf(bootstrap !== '')('Kafka connector (real broker)', () => {
   });
 
   describe('misconfiguration', () => {
-    it('a wrong broker address fails the job within bounded time, naming the address', async () => {
-      const t0 = Date.now();
+    // Without a bound these would wait for the broker or topic forever; the test's timeout catches that.
+    it('a wrong broker address fails the job, naming the address', async () => {
       const r = await runJob('kafka-unreachable.ts', { parallelism: 1, params: { bootstrap: '127.0.0.1:1', input: 'anything' } });
-      const took = Date.now() - t0;
       expect(r.status).toBe('FAILED');
       expect(r.error?.message).toContain('127.0.0.1:1');
-      expect(took).toBeLessThan(20_000);
     });
 
-    it('a missing sink topic fails the job within bounded time, naming the topic and the broker', async () => {
+    it('a missing sink topic fails the job, naming the topic and the broker', async () => {
       const input = await kit.topic(1);
       await kit.producer.send({ topic: input, messages: [{ key: 'o1', value: JSON.stringify({ id: 'o1', qty: 1, price: 1 }) }] });
-      const t0 = Date.now();
       const r = await runJob('kafka-json-roundtrip.ts', { parallelism: 1, params: { bootstrap, input, output: 'no-such-output-topic' } });
       expect(r.status).toBe('FAILED');
       expect(r.error?.message).toMatch(/'no-such-output-topic' does not exist on 127\.0\.0\.1:\d+/);
-      expect(Date.now() - t0).toBeLessThan(20_000);
     });
 
     it('a missing topic is named in the error', async () => {

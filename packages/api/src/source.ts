@@ -17,6 +17,8 @@ export interface SourceSplit {
 export interface SplitEnumeratorContext {
   parallelism: number;
   params: Readonly<Record<string, string>>;
+  /** The run's job id (TaskInfo.jobId), where the caller knows it. */
+  jobId?: string;
 }
 
 export interface SourceReaderContext {

@@ -84,6 +84,12 @@ export interface TaskInfo {
   taskName: string;
   /** The job's name (`env.setJobName`), where the runtime knows it. */
   jobName?: string;
+  /**
+   * The id of this run of the job, where the runtime knows it: the same across its restarts,
+   * new when a job is resumed from a checkpoint or savepoint (a source can tell what its own run
+   * decided from what a resumed checkpoint carries).
+   */
+  jobId?: string;
   subtaskIndex: number;
   parallelism: number;
   maxParallelism: number;

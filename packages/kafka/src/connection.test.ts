@@ -80,11 +80,10 @@ describe('Kafka refusals', () => {
 
   it('withKafkaDeadline fails at once with the refusal, not after its deadline', async () => {
     const c = resolveKafkaConnection({ bootstrapServers: 'k:9092' });
-    const t0 = Date.now();
+    // A deadline far past the test's timeout: only the refusal itself can end this in time.
     await expect(
-      withKafkaDeadline(c, "reading the offsets of topic 'secret'", 60_000, () => Promise.reject(protocolError('TOPIC_AUTHORIZATION_FAILED', 29)), { access: 'read', topics: ['secret'] }),
+      withKafkaDeadline(c, "reading the offsets of topic 'secret'", 3_600_000, () => Promise.reject(protocolError('TOPIC_AUTHORIZATION_FAILED', 29)), { access: 'read', topics: ['secret'] }),
     ).rejects.toMatchObject({ code: 'KAFKA_NOT_AUTHORIZED', message: expect.stringContaining("topic 'secret'") as unknown });
-    expect(Date.now() - t0).toBeLessThan(1_000);
     await expect(withKafkaDeadline(c, 'listing topics', 50, () => new Promise(() => undefined))).rejects.toThrow(/listing topics did not complete within 50 ms \(Kafka bootstrap servers: k:9092\)/);
   });
 });

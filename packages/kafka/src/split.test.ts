@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildSplits, subtaskForSplit, validateStartingOffsets } from './split.js';
+import { buildSplits, stopAtEnd, subtaskForSplit, validateStartingOffsets, withoutStop } from './split.js';
 import { resolveKafkaConnection } from './connection.js';
 import { KafkaDeserializers } from './records.js';
 
@@ -18,6 +18,14 @@ describe('splits', () => {
       { splitId: 't-0', topic: 't', partition: 0, offset: 0 },
       { splitId: 't-1', topic: 't', partition: 1, offset: 5 },
     ]);
+  });
+
+  it("stamps bounded splits' stop offsets with the run they are for, and drops both for unbounded reading", () => {
+    const [first] = buildSplits('t', bounds, () => 0, true, 'job-a');
+    expect(first).toEqual({ splitId: 't-0', topic: 't', partition: 0, offset: 0, stopOffset: 3, stopOffsetJob: 'job-a' });
+    expect(stopAtEnd({ ...first!, offset: 2 }, { partition: 0, low: 0, high: 8 }, 'job-b')).toEqual({ ...first, offset: 2, stopOffset: 8, stopOffsetJob: 'job-b' });
+    expect(stopAtEnd(first!, { partition: 0, low: 0, high: 8 }, undefined)).toEqual({ splitId: 't-0', topic: 't', partition: 0, offset: 0, stopOffset: 8 });
+    expect(withoutStop(first!)).toEqual({ splitId: 't-0', topic: 't', partition: 0, offset: 0 });
   });
 
   it('spreads a topic over distinct subtasks', () => {

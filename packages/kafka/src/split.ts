@@ -1,8 +1,8 @@
 /**
  * A Kafka split is one topic-partition with its position: the next offset to read and, in
- * bounded mode, the offset to stop before. Plain data, so `snapshotState()` is exactly what a
- * checkpoint stores. Starting positions are named by `KafkaStartingOffsets` and resolved to
- * numbers on the JobMaster when the splits are enumerated.
+ * bounded mode, the offset to stop before, with the job run that fixed it. Plain data, so
+ * `snapshotState()` is exactly what a checkpoint stores. Starting positions are named by
+ * `KafkaStartingOffsets` and resolved to numbers on the JobMaster when the splits are enumerated.
  */
 import { ConfigurationError } from '@sluice/common';
 import type { SourceSplit } from '@sluice/api';
@@ -15,6 +15,11 @@ export interface KafkaPartitionSplit extends SourceSplit {
   readonly offset: number;
   /** Bounded mode: the offset to stop before (the end of the partition when the job started). */
   readonly stopOffset?: number;
+  /**
+   * The job id of the run whose start fixed `stopOffset`. A run keeps its own stop offsets
+   * across restarts; a split restored into another run gets that run's (end-offsets.ts).
+   */
+  readonly stopOffsetJob?: string;
 }
 
 export type KafkaStartingOffsets =
@@ -62,15 +67,30 @@ export function clampOffset(offset: number, bounds: PartitionOffsets): number {
   return offset;
 }
 
-/** Pure: the splits of one topic from its partition bounds and resolved start offsets. */
-export function buildSplits(topic: string, bounds: readonly PartitionOffsets[], startOf: (p: PartitionOffsets) => number, bounded: boolean): KafkaPartitionSplit[] {
+/**
+ * Pure: the splits of one topic from its partition bounds and resolved start offsets. Bounded
+ * splits stop at the partition's end, stamped with `jobId` (the run this is for) when known.
+ */
+export function buildSplits(topic: string, bounds: readonly PartitionOffsets[], startOf: (p: PartitionOffsets) => number, bounded: boolean, jobId?: string): KafkaPartitionSplit[] {
   return [...bounds]
     .sort((a, b) => a.partition - b.partition)
     .map((b) => {
-      const offset = clampOffset(startOf(b), b);
-      const split: KafkaPartitionSplit = { splitId: splitIdOf(topic, b.partition), topic, partition: b.partition, offset };
-      return bounded ? { ...split, stopOffset: Math.max(offset, b.high) } : split;
+      const split: KafkaPartitionSplit = { splitId: splitIdOf(topic, b.partition), topic, partition: b.partition, offset: clampOffset(startOf(b), b) };
+      return bounded ? stopAtEnd(split, b, jobId) : split;
     });
+}
+
+/** Pure: `split` stopping at the end of its partition as `bounds` has it, fixed by run `jobId`. */
+export function stopAtEnd(split: KafkaPartitionSplit, bounds: PartitionOffsets, jobId: string | undefined): KafkaPartitionSplit {
+  const { stopOffsetJob: _old, ...rest } = split;
+  const stopped = { ...rest, stopOffset: Math.max(split.offset, bounds.high) };
+  return jobId === undefined ? stopped : { ...stopped, stopOffsetJob: jobId };
+}
+
+/** Pure: `split` without a stop offset, for an unbounded reader (restored from a bounded run). */
+export function withoutStop(split: KafkaPartitionSplit): KafkaPartitionSplit {
+  const { stopOffset: _stop, stopOffsetJob: _job, ...rest } = split;
+  return rest;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Event-time windows on Kafka record timestamps with per-partition watermarks: an unbounded
  * source over a topic where one partition stays empty. With idleness the empty partition is
- * marked idle and windows fire; window sums go to `output`. Params: bootstrap, input, output,
+ * marked idle and windows fire; window sums (operator 'window sums') go to `output`. Params: bootstrap, input, output,
  * idleMs (0 = no idleness), timeFrom ('record' = the Kafka timestamp, the default; 'field' = the
  * reading's own `ts` field).
  */
@@ -34,5 +34,6 @@ export default function build(env: StreamExecutionEnvironment): void {
         },
       },
     )
+    .name('window sums')
     .sinkTo(new KafkaSink<{ sensor: string; windowStart: number; sum: number }>({ bootstrapServers: bootstrap!, topic: output!, valueSerializer: KafkaSerializers.json() }));
 }

@@ -67,7 +67,7 @@ export interface EmbeddedCluster {
  * Splits of a source vertex dealt to its subtasks: the head operator's source enumerates them,
  * or, on restore, the splits a checkpoint recorded are dealt again (by the source's own rule).
  */
-async function enumerate(job: LoadedJob, vertexId: string, parallelism: number, params: Record<string, string>, restored?: unknown[]): Promise<unknown[][]> {
+async function enumerate(job: LoadedJob, jobId: string, vertexId: string, parallelism: number, params: Record<string, string>, restored?: unknown[]): Promise<unknown[][]> {
   const perSubtask: unknown[][] = Array.from({ length: parallelism }, () => []);
   const vertex = job.jobGraph.vertices.find((v) => v.id === vertexId);
   const head = vertex?.operators[0];
@@ -75,7 +75,7 @@ async function enumerate(job: LoadedJob, vertexId: string, parallelism: number, 
   const spec = job.streamGraph.getNode(head.nodeId).spec;
   if (spec.kind !== 'source') return perSubtask;
   const source = spec.source as Source<unknown, SourceSplit>;
-  const splits = restored ?? (await source.enumerateSplits({ parallelism, params }));
+  const splits = restored ?? (await source.enumerateSplits({ parallelism, params, jobId }));
   splits.forEach((split, i) => {
     const target = source.assignSplit?.(split as SourceSplit, i, parallelism) ?? i % parallelism;
     perSubtask[target]!.push(split);
@@ -97,7 +97,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
 
   const splitProvider: SplitProvider = async (submission: JobSubmission, vertexId, parallelism, restored) => {
     const job = jobs.get(submission.jobId) ?? (await loadJob(submission.artifact));
-    return enumerate(job, vertexId, parallelism, submission.artifact.params, restored);
+    return enumerate(job, submission.jobId, vertexId, parallelism, submission.artifact.params, restored);
   };
 
   const cluster = await createLocalCluster({

@@ -84,6 +84,7 @@ export class StreamTask {
     return {
       taskName: this.vertex.name,
       jobName: this.tdd.jobName,
+      jobId: this.tdd.jobId,
       subtaskIndex: this.tdd.subtaskIndex,
       parallelism: this.tdd.parallelism,
       maxParallelism: this.tdd.maxParallelism,

@@ -1,0 +1,168 @@
+/**
+ * Where a bounded KafkaSource stops when it does not start from its own enumeration, against the
+ * run's real broker: resumed from a checkpoint of an unbounded run (at any parallelism) or with
+ * splits of another bounded run it reads up to the end offsets current when it resumes, then
+ * finishes; a restart of the same run keeps that run's end offsets. (A bounded run's savepoint
+ * resumed: kafka-source.test.ts, "resumed part-way".)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { MetricGroup, ReaderOutput, SourceReader } from '@sluice/api';
+import { compileJob } from '@sluice/cli';
+import { randomId } from '@sluice/common';
+import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/jobmanager';
+import { KafkaDeserializers, KafkaSource, type KafkaPartitionSplit } from '@sluice/kafka';
+import { jobPath } from './harness.js';
+import { KafkaTestKit, located, sleep } from './kafka-test-kit.js';
+
+const bootstrap = inject('kafkaBootstrap');
+
+describe.runIf(bootstrap !== '')('bounded KafkaSource resumed (real broker)', () => {
+  const kit = new KafkaTestKit(bootstrap, 'kafka-bounded-resume-test');
+  beforeAll(() => kit.open());
+  afterAll(() => kit.close());
+
+  it("resumed from an unbounded run's checkpoint, at the same or another parallelism, reads from the checkpoint to the end offsets at its start and finishes", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'sluice-kafka-resume-'));
+    const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 4 });
+    try {
+      const input = await kit.topic(3);
+      const group = `resume-${randomId(6)}`;
+      const checkpointDir = join(scratch, 'checkpoints');
+      const entry = await compileJob(jobPath('kafka-resume.ts'));
+      const params = (bounded: boolean) => ({ bootstrap, topics: input, bounded: String(bounded), checkpointDir, group });
+      const phase = async (name: string, n: number) => {
+        await kit.producer.send({ topic: input, messages: Array.from({ length: n }, (_, i) => ({ key: `${name}${i}`, value: `${name}-${i}` })) });
+      };
+      /** The records of the given phases as the topic holds them: `partition/offset=value`, sorted. */
+      const inTopic = async (...names: string[]) => located((await kit.readAll(input, await kit.count(input))).filter((r) => names.some((n) => r.value?.startsWith(`${n}-`))));
+
+      await phase('one', 90);
+      const unbounded = await embedded.submit({ entry, params: params(false), parallelism: 2 });
+      // A completed checkpoint holds the end of phase one: the group has the ends committed.
+      const ends = new Map((await kit.admin.fetchTopicOffsets(input)).map((p) => [p.partition, Number(p.high)] as const));
+      await kit.waitForCommitted(group, input, (offsets) => [...ends].every(([p, end]) => offsets.get(p) === end));
+      await unbounded.handle.cancel();
+      expect((await unbounded.handle.result()).status).toBe('CANCELED');
+      const fromUnbounded = join(checkpointDir, unbounded.handle.jobId);
+
+      await phase('two', 60);
+      const a = await finishes(embedded, entry, params(true), 2, fromUnbounded);
+      expect(a.records).toEqual(await inTopic('two'));
+
+      // Another parallelism, and the end has moved since: the end when this run starts counts.
+      await phase('three', 30);
+      const b = await finishes(embedded, entry, params(true), 3, fromUnbounded);
+      expect(b.records).toEqual(await inTopic('two', 'three'));
+    } finally {
+      await embedded.close();
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  describe('one reader', () => {
+    /** Reads a 10-record topic with a bounded reader of run `run-b`, from `split`; returns offsets read and its last snapshot. */
+    async function readBounded(split: (topic: string) => KafkaPartitionSplit): Promise<{ offsets: number[]; snapshot: KafkaPartitionSplit[] }> {
+      const topic = await kit.topic(1);
+      await kit.producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `v${i}` })) });
+      const reader = readerOf(topic, true);
+      reader.addSplits([split(topic)]);
+      reader.notifyNoMoreSplits();
+      const offsets: number[] = [];
+      try {
+        await drain(reader, (r) => offsets.push(r.offset), () => false);
+        return { offsets, snapshot: reader.snapshotState(1) };
+      } finally {
+        await reader.close();
+      }
+    }
+
+    const at2 = (topic: string, extra: Partial<KafkaPartitionSplit> = {}): KafkaPartitionSplit => ({ splitId: `${topic}-0`, topic, partition: 0, offset: 2, ...extra });
+
+    it("a restart of the same run keeps the run's stop offsets", async () => {
+      const r = await readBounded((t) => at2(t, { stopOffset: 5, stopOffsetJob: 'run-b' }));
+      expect(r.offsets).toEqual([2, 3, 4]);
+      expect(r.snapshot).toEqual([expect.objectContaining({ offset: 5, stopOffset: 5, stopOffsetJob: 'run-b' })]);
+    });
+
+    it.each([
+      ["another run's stop offset", { stopOffset: 5, stopOffsetJob: 'run-a' }],
+      ['no stop offset (an unbounded run)', {}],
+    ])('a split with %s reads to the end current at start, and its snapshot says so for this run', async (_what, extra) => {
+      const r = await readBounded((t) => at2(t, extra));
+      expect(r.offsets).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(r.snapshot).toEqual([expect.objectContaining({ offset: 10, stopOffset: 10, stopOffsetJob: 'run-b' })]);
+    });
+
+    it('a restored split whose topic is gone fails the reader, naming the topic', async () => {
+      const topic = `gone-${randomId(6)}`;
+      const reader = readerOf(topic, true);
+      reader.addSplits([at2(topic)]);
+      reader.notifyNoMoreSplits();
+      try {
+        await expect(drain(reader, () => undefined, () => false)).rejects.toMatchObject({
+          code: 'KAFKA_UNKNOWN_TOPIC',
+          message: expect.stringContaining(`resumes topic '${topic}' from a checkpoint, but it does not exist`) as unknown,
+        });
+      } finally {
+        await reader.close();
+      }
+    });
+
+    it("an unbounded reader reads past a bounded run's stop offset", async () => {
+      const topic = await kit.topic(1);
+      await kit.producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `v${i}` })) });
+      const reader = readerOf(topic, false);
+      reader.addSplits([at2(topic, { stopOffset: 5, stopOffsetJob: 'run-a' })]);
+      reader.notifyNoMoreSplits();
+      const offsets: number[] = [];
+      try {
+        await drain(reader, (r) => offsets.push(r.offset), () => offsets.length >= 8);
+        expect(offsets).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+        expect(reader.snapshotState(1)).toEqual([{ splitId: `${topic}-0`, topic, partition: 0, offset: 10 }]);
+      } finally {
+        await reader.close();
+      }
+    });
+  });
+
+});
+
+/** Resumes `entry` from `path` and waits for it to finish; its records, sorted. */
+async function finishes(embedded: EmbeddedCluster, entry: string, params: Record<string, string>, parallelism: number, path: string): Promise<{ records: string[] }> {
+  const job = await embedded.submit({ entry, params, parallelism }, { restoreFrom: { path } });
+  // Not a time limit on the run: the bounded job used to wait for records forever.
+  const r = await Promise.race([job.handle.result(), sleep(90_000).then(() => undefined)]);
+  if (r === undefined) {
+    await job.handle.cancel();
+    throw new Error(`the bounded job resumed from ${path} at parallelism ${parallelism} did not finish`);
+  }
+  expect(r.error?.message).toBeUndefined();
+  expect(r.status).toBe('FINISHED');
+  return { records: [...((r.collected['records'] ?? []) as string[])].sort() };
+}
+
+function readerOf(topic: string, bounded: boolean): SourceReader<{ offset: number }, KafkaPartitionSplit> {
+  const source = new KafkaSource({ bootstrapServers: bootstrap, topics: topic, bounded, partitionDiscoveryIntervalMs: 0, deserializer: KafkaDeserializers.withMetadata(KafkaDeserializers.string()) });
+  const taskInfo = { taskName: 'resume test', jobId: 'run-b', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, attempt: 1 };
+  return source.createReader({ taskInfo, params: {}, now: () => Date.now(), metrics: NO_OP_METRICS });
+}
+
+/** Polls until the reader ends (or `enough` says so), handing each record to `onRecord`. */
+async function drain<T>(reader: SourceReader<T, KafkaPartitionSplit>, onRecord: (r: T) => void, enough: () => boolean): Promise<void> {
+  const output: ReaderOutput<T> = { collect: onRecord, createSplitOutput: () => output, releaseSplitOutput: () => undefined };
+  while (!enough()) {
+    const status = reader.pollNext(output);
+    if (status === 'end') return;
+    if (status === 'nothing') await Promise.race([reader.isAvailable(), sleep(200)]);
+  }
+}
+
+const noOp = { inc: () => undefined, set: () => undefined, dec: () => undefined, observe: () => undefined };
+const NO_OP_METRICS: MetricGroup = {
+  counter: () => ({ ...noOp, labels: () => noOp }),
+  gauge: () => ({ ...noOp, labels: () => noOp }),
+  histogram: () => ({ ...noOp, labels: () => noOp }),
+};
