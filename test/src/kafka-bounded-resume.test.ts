@@ -5,14 +5,16 @@
  * finishes; a restart of the same run keeps that run's end offsets. (A bounded run's savepoint
  * resumed: kafka-source.test.ts, "resumed part-way".)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deserialize } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MetricGroup, ReaderOutput, SourceReader } from '@sluice/api';
 import { compileJob } from '@sluice/cli';
 import { randomId } from '@sluice/common';
 import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/jobmanager';
+import { readWholeFile, resolveCheckpoint, type CheckpointMetadata, type SourceOperatorState } from '@sluice/runtime';
 import { KafkaDeserializers, KafkaSource, type KafkaPartitionSplit } from '@sluice/kafka';
 import { jobPath } from './harness.js';
 import { KafkaTestKit, located, sleep } from './kafka-test-kit.js';
@@ -56,6 +58,50 @@ describe.runIf(bootstrap !== '')('bounded KafkaSource resumed (real broker)', ()
       await phase('three', 30);
       const b = await finishes(embedded, entry, params(true), 3, fromUnbounded);
       expect(b.records).toEqual(await inTopic('two', 'three'));
+    } finally {
+      await embedded.close();
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it("resumed from a checkpoint taken after one source subtask ended, reads that subtask's partition on from where it ended, not never and not again", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'sluice-kafka-resume-'));
+    const embedded = await startEmbeddedCluster({ slotsPerTaskManager: 2 });
+    try {
+      const input = await kit.topic(2);
+      const checkpointDir = join(scratch, 'checkpoints');
+      const entry = await compileJob(jobPath('kafka-resume.ts'));
+      const send = async (name: string, partition: number, n: number) => {
+        await kit.producer.send({ topic: input, messages: Array.from({ length: n }, (_, i) => ({ partition, value: `${name}-p${partition}-${i}` })) });
+      };
+      // Partition 0 is short; partition 1 is long and slow (1 ms a record, in bursts of up to
+      // 1,024 between which checkpoints are taken: 30 bursts), so its reader runs on long after
+      // the other ended.
+      await send('one', 0, 5);
+      await send('one', 1, 30_000);
+      const params = { bootstrap, topics: input, bounded: 'true', checkpointDir };
+      const first = await embedded.submit({ entry, params: { ...params, slowPartition: '1', slowMs: '1' }, parallelism: 2 });
+      const jobDir = join(checkpointDir, first.handle.jobId);
+      await until('a checkpoint taken after one source subtask ended', async () => {
+        const latest = await newestCheckpoint(jobDir);
+        return latest !== undefined && latest.meta.operators.find((o) => o.uid === 'records')!.finishedSubtasks.length === 1;
+      });
+      await first.handle.cancel();
+      expect((await first.handle.result()).status).toBe('CANCELED');
+
+      // The checkpoint the resume starts from has a position for every partition.
+      const resumedFrom = (await newestCheckpoint(jobDir))!;
+      const positions = await sourcePositions(resumedFrom.dir, resumedFrom.meta);
+      expect([...positions.keys()].sort()).toEqual([0, 1]);
+      expect(positions.get(0)).toBe(5);
+
+      await send('two', 0, 3);
+      await send('two', 1, 3);
+      const r = await finishes(embedded, entry, params, 2, jobDir);
+      const all = await kit.readAll(input, await kit.count(input));
+      expect(r.records).toEqual(located(all.filter((x) => x.offset >= positions.get(x.partition)!)));
+      // Spelled out: partition 0's new records once, its old ones not again.
+      expect(r.records.filter((x) => x.startsWith('0/'))).toEqual(located(all.filter((x) => x.partition === 0 && x.value!.startsWith('two-'))));
     } finally {
       await embedded.close();
       rmSync(scratch, { recursive: true, force: true });
@@ -129,6 +175,37 @@ describe.runIf(bootstrap !== '')('bounded KafkaSource resumed (real broker)', ()
   });
 
 });
+
+/** The newest complete checkpoint in a job's checkpoint folder (older ones are pruned meanwhile, and that is fine). */
+async function newestCheckpoint(jobDir: string): Promise<{ dir: string; meta: CheckpointMetadata } | undefined> {
+  const ids = existsSync(jobDir) ? readdirSync(jobDir).map((n) => /^chk-(\d+)$/.exec(n)?.[1]).filter((x) => x !== undefined).map(Number).sort((a, b) => b - a) : [];
+  for (const id of ids) {
+    try {
+      return await resolveCheckpoint(join(jobDir, `chk-${id}`));
+    } catch {
+      // not complete yet, or pruned just now
+    }
+  }
+  return undefined;
+}
+
+/** Partition → offset the checkpoint's source state resumes from. */
+async function sourcePositions(dir: string, meta: CheckpointMetadata): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const h of meta.operators.find((o) => o.uid === 'records')!.operator) {
+    const state = deserialize(await readWholeFile(dir, h)) as SourceOperatorState;
+    for (const s of state.splits as KafkaPartitionSplit[]) out.set(s.partition, s.offset);
+  }
+  return out;
+}
+
+async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
 
 /** Resumes `entry` from `path` and waits for it to finish; its records, sorted. */
 async function finishes(embedded: EmbeddedCluster, entry: string, params: Record<string, string>, parallelism: number, path: string): Promise<{ records: string[] }> {

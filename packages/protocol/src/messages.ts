@@ -166,6 +166,12 @@ export interface TaskExecutionState {
   error?: SerializedError;
   /** Set on terminal states: what each operator of the chain processed. */
   operators?: OperatorRecordCounts[];
+  /**
+   * FINISHED source subtasks: the source's state at its end (its splits at their final
+   * positions), encoded as in a checkpoint's state file. Checkpoints taken after the subtask
+   * ended carry it, so a restore neither reads its splits again nor forgets them.
+   */
+  finalSourceState?: Uint8Array;
 }
 
 /** Records gathered by a collect sink, shipped to the JobMaster in batches (tests and debugging). */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@sluice/common';
 import { DEFAULT_JOB_CONFIG, type JobConfig, type JobGraph, type JobSubmission } from '@sluice/protocol';
-import { TaskManager } from '@sluice/runtime';
+import { readWholeFile, resolveCheckpoint, TaskManager } from '@sluice/runtime';
 import { TestingTaskRunner, type TestingTask } from '@sluice/runtime/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLocalCluster, type LocalCluster } from '../local-cluster.js';
@@ -159,5 +159,34 @@ describe('checkpoint coordinator', () => {
     expect(r.error).toMatchObject({ code: 'CHECKPOINTS_FAILED' });
     expect(r.error?.message).toMatch(/^2 checkpoints failed in a row, more than the 1 tolerated \(tolerable-failed-checkpoints\); checkpoint 4: subtask .* declined: disk still full/);
     expect(r.checkpoints).toEqual({ completed: 1, failed: 3, lastFailure: { checkpointId: 4, timestamp: expect.any(Number), reason: expect.stringContaining('disk still full') } });
+  });
+
+  it('carries the final state of a source subtask that has ended into every later checkpoint of the attempt', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-coord-'));
+    dirs.push(root);
+    const c = await start();
+    const handle = await c.submit(job('cp-5', { checkpointIntervalMs: 10, checkpointDir: root }));
+    await until('trigger 1', () => (live(0).filter((t) => triggered(t, 1)).length === 2 ? true : undefined));
+    for (const t of live(0)) t.ack(1);
+    await until('checkpoint 1 complete', () => (live(0).every((t) => t.checkpointCalls.includes('complete 1')) ? true : undefined));
+    // Source subtask 0 reaches the end of its input and reports where its splits ended.
+    const ended = new Uint8Array([7, 7, 7, 1, 2, 3]);
+    const src0 = live(0).find((t) => t.tdd.vertexId === 'src' && t.tdd.subtaskIndex === 0)!;
+    src0.finish(undefined, ended);
+    // A checkpoint the remaining subtasks complete holds subtask 0's final state beside their own.
+    const next = await until('a checkpoint without subtask 0', () => {
+      const rest = live(0);
+      const id = rest.find((t) => t.tdd.vertexId === 'src')?.checkpointCalls.map((x) => /^trigger (\d+)$/.exec(x)?.[1]).filter((x) => x !== undefined).map(Number).at(-1);
+      return id !== undefined && id > 1 && rest.every((t) => t.tdd.vertexId !== 'src' || triggered(t, id)) ? id : undefined;
+    });
+    for (const t of live(0)) t.ack(next);
+    await until('its completion', () => (live(0).every((t) => t.checkpointCalls.includes(`complete ${next}`)) ? true : undefined));
+    const { dir, meta } = await resolveCheckpoint(join(root, 'cp-5', `chk-${next}`));
+    const src = meta.operators.find((o) => o.uid === 'src')!;
+    expect(src.finishedSubtasks).toEqual([0]);
+    expect(src.operator).toEqual([expect.objectContaining({ subtask: 0, file: 'src-0-1.ended' })]);
+    expect([...(await readWholeFile(dir, src.operator[0]!))]).toEqual([...ended]);
+    await handle.cancel();
+    expect((await handle.result()).status).toBe('CANCELED');
   });
 });

@@ -16,6 +16,7 @@ import {
   operatorUid,
   pruneCheckpoints,
   writeMetadata,
+  writeStateFile,
   type CheckpointMetadata,
   type OperatorCheckpointState,
 } from '@sluice/runtime';
@@ -38,6 +39,13 @@ export interface CompletedCheckpoint {
   id: number;
   dir: string;
   meta: CheckpointMetadata;
+}
+
+/** A source subtask of the current attempt that has ended, and its state at the end. */
+interface EndedSource {
+  vertexId: string;
+  subtask: number;
+  state: Uint8Array;
 }
 
 interface Pending {
@@ -80,6 +88,8 @@ export class CheckpointCoordinator {
   lastFailure: CheckpointFailure | undefined;
   /** Periodic checkpoints failed since the last one completed (savepoints do not count). */
   private failuresInARow = 0;
+  /** By execution id; a checkpoint the subtask did not acknowledge carries this state instead. */
+  private readonly endedSources = new Map<string, EndedSource>();
 
   constructor(private readonly options: CheckpointCoordinatorOptions) {
     this.nextId = (options.lastId ?? 0) + 1;
@@ -144,8 +154,14 @@ export class CheckpointCoordinator {
     this.abort(p, `subtask ${decline.executionId} declined: ${decline.reason.message}`, true);
   }
 
-  /** A subtask finished: it owes no acknowledgement (its inputs ended before any barrier could reach it). */
-  executionFinished(executionId: string, vertexId: string, subtask: number): void {
+  /**
+   * A subtask finished: it owes no acknowledgement (its inputs ended before any barrier could
+   * reach it). A source subtask's final state goes into every later checkpoint of this attempt:
+   * without it a restore would hand its splits to nobody, and a source that discovers its
+   * splits (Kafka partitions) would read them again from the start.
+   */
+  executionFinished(executionId: string, vertexId: string, subtask: number, finalSourceState?: Uint8Array): void {
+    if (finalSourceState !== undefined) this.endedSources.set(executionId, { vertexId, subtask, state: finalSourceState });
     const p = this.pending;
     if (p === undefined || !p.awaiting.delete(executionId)) return;
     p.finished.push({ vertexId, subtask });
@@ -233,8 +249,9 @@ export class CheckpointCoordinator {
     const { jobId, jobName, root, logger } = this.options;
     const dir = checkpointDir(root, jobId, p.id);
     const meta = this.buildMetadata(p);
+    const ended = this.endedSourcesOf(p);
     // Subtasks with no state write no files, so the directory may not exist yet.
-    ensureDirectory(dir, 'checkpoint directory').then(() => writeMetadata(dir, meta)).then(
+    ensureDirectory(dir, 'checkpoint directory').then(() => addEndedSources(dir, meta, ended)).then(() => writeMetadata(dir, meta)).then(
       () => this.options.host.run(() => this.completed(p, dir, meta)),
       (err: unknown) => this.options.host.run(() => this.pending === p && this.abort(p, `could not write its metadata: ${describeError(err)}`, true)),
     );
@@ -307,6 +324,25 @@ export class CheckpointCoordinator {
     );
   }
 
+  /** Ended source subtasks of the current attempt that checkpoint `p` has no acknowledgement from. */
+  private endedSourcesOf(p: Pending): EndedSourceFile[] {
+    const current = new Set(this.options.host.executions().map((e) => e.executionId));
+    const acked = new Set(p.acks.map((a) => a.executionId));
+    const out: EndedSourceFile[] = [];
+    for (const [executionId, s] of this.endedSources) {
+      if (!current.has(executionId)) {
+        // An earlier attempt's: its restart began from a checkpoint that carries what it needs.
+        this.endedSources.delete(executionId);
+        continue;
+      }
+      if (acked.has(executionId)) continue;
+      const head = this.options.jobGraph.vertices.find((v) => v.id === s.vertexId)?.operators[0];
+      if (head === undefined) continue;
+      out.push({ uid: operatorUid(head.uid, head.nodeId), subtask: s.subtask, fileName: `${s.vertexId}-${s.subtask}-${head.nodeId}.ended`, state: s.state });
+    }
+    return out;
+  }
+
   private buildMetadata(p: Pending): CheckpointMetadata {
     const graph = this.options.jobGraph;
     const byUid = new Map<string, OperatorCheckpointState>();
@@ -355,5 +391,23 @@ export class CheckpointCoordinator {
       completedAt: this.options.clock.nowMs(),
       operators: [...byUid.values()],
     };
+  }
+}
+
+interface EndedSourceFile {
+  uid: string;
+  subtask: number;
+  fileName: string;
+  state: Uint8Array;
+}
+
+/** Writes the final states of ended source subtasks into checkpoint `dir` and lists them in `meta`. */
+async function addEndedSources(dir: string, meta: CheckpointMetadata, ended: readonly EndedSourceFile[]): Promise<void> {
+  for (const e of ended) {
+    const op = meta.operators.find((o) => o.uid === e.uid);
+    if (op === undefined) continue;
+    const { handle } = await writeStateFile(dir, e.fileName, [{ bytes: e.state }]);
+    op.operator.push({ ...handle, subtask: e.subtask });
+    op.operator.sort((a, b) => a.subtask - b.subtask);
   }
 }

@@ -292,7 +292,7 @@ export class JobMaster implements JobMasterGateway {
         case 'FINISHED':
           e.state = 'FINISHED';
           if (update.operators !== undefined) e.operators = update.operators;
-          this.checkpoints.executionFinished(e.executionId, e.vertex.id, e.subtaskIndex);
+          this.checkpoints.executionFinished(e.executionId, e.vertex.id, e.subtaskIndex, update.finalSourceState);
           break;
         case 'FAILED': {
           e.state = 'FAILED';

@@ -48,4 +48,6 @@ export interface SubtaskOutcome {
   state: 'FINISHED' | 'FAILED' | 'CANCELED';
   error?: SerializedError;
   operators: OperatorRecordCounts[];
+  /** FINISHED source subtasks: the source's final state, serialized as in a checkpoint. */
+  finalSourceState?: Uint8Array;
 }

@@ -4,6 +4,7 @@
  * task loop — read a few batches (or poll the source), fire due processing-time callbacks,
  * flush batches past the buffer timeout, sleep on the doorbell when there is nothing to do.
  */
+import { serialize } from 'node:v8';
 import { CancellationError, keyGroupRangeFor, preciseNowMs, serializeError, type KeyGroupRange } from '@sluice/common';
 import type { StreamEdge, StreamGraph, StreamNode, TaskInfo } from '@sluice/api';
 import type { JobEdge, JobGraph, JobVertex, OperatorRecordCounts, TaskDeploymentDescriptor } from '@sluice/protocol';
@@ -203,8 +204,11 @@ export class StreamTask {
       this.restored.clear();
       this.post({ type: 'running', operators: this.vertex.operators.map((o) => ({ nodeId: o.nodeId, name: o.name })), metrics: this.metricsBuffer });
       const head = this.members[0]!;
-      if (isSourceOperator(head.op)) await this.runSource(head.op, head);
-      else await this.runInputs(head);
+      let finalSourceState: Uint8Array | undefined;
+      if (isSourceOperator(head.op)) {
+        await this.runSource(head.op, head);
+        finalSourceState = await this.finalSourceState(head);
+      } else await this.runInputs(head);
       for (const m of this.members) {
         try {
           await m.op.finish();
@@ -220,7 +224,7 @@ export class StreamTask {
       await this.closeAll(opened);
       this.publishMetrics();
       this.publishCustomMetrics();
-      return { state: 'FINISHED', operators: this.operatorCounts() };
+      return { state: 'FINISHED', operators: this.operatorCounts(), ...(finalSourceState === undefined ? {} : { finalSourceState }) };
     } catch (err) {
       await this.closeAll(opened);
       this.publishMetrics();
@@ -317,6 +321,22 @@ export class StreamTask {
         sliceStart = preciseNowMs();
       }
     }
+  }
+
+  /**
+   * The source's state once its input has ended: its splits at their final positions. The
+   * JobMaster puts it into every checkpoint taken after this subtask finished, so a restore
+   * gives it back its splits (read to the end) instead of none. Snapshot under the id of the
+   * last checkpoint taken, whose state it equals when that was the final checkpoint.
+   */
+  private async finalSourceState(head: ChainMember): Promise<Uint8Array | undefined> {
+    let value: unknown;
+    try {
+      value = await head.op.snapshotState?.(this.checkpointer.lastCheckpointId);
+    } catch (err) {
+      throw wrapUserError(err, head.node.name, this.tdd.subtaskIndex, undefined, false);
+    }
+    return value === undefined ? undefined : serialize(value);
   }
 
   /**

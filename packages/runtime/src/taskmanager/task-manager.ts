@@ -289,13 +289,14 @@ export class TaskManager implements TaskExecutorGateway {
   private listenerFor(entry: TaskEntry): TaskListener {
     const { tdd } = entry;
     const post = (action: () => void): void => void this.mailbox.run(action);
-    const terminal = (state: ExecutionState, operators: OperatorRecordCounts[], error?: SerializedError): void =>
+    const terminal = (state: ExecutionState, operators: OperatorRecordCounts[], error?: SerializedError, finalSourceState?: Uint8Array): void =>
       post(() => {
         if (entry.terminal) return;
         entry.terminal = true;
         this.tasks.delete(tdd.executionId);
         const update: TaskExecutionState = { jobId: tdd.jobId, executionId: tdd.executionId, state, operators };
         if (error !== undefined) update.error = error;
+        if (finalSourceState !== undefined) update.finalSourceState = finalSourceState;
         this.sendToJobMaster(entry, `${state} of ${tdd.executionId}`, (jm) => jm.updateTaskExecutionState(update));
       });
     return {
@@ -311,7 +312,7 @@ export class TaskManager implements TaskExecutorGateway {
           const batch = { jobId: tdd.jobId, executionId: tdd.executionId, sinkName, subtaskIndex: tdd.subtaskIndex, records };
           this.sendToJobMaster(entry, `collected records of ${tdd.executionId}`, (jm) => jm.reportCollectedRecords(batch));
         }),
-      onFinished: (operators) => terminal('FINISHED', operators),
+      onFinished: (operators, finalSourceState) => terminal('FINISHED', operators, undefined, finalSourceState),
       onFailed: (error, operators) => terminal('FAILED', operators, error ?? serializeError(new Error('task failed without an error'))),
       onCanceled: (operators) => terminal('CANCELED', operators),
       onCheckpointAck: (checkpointId, operators, stats) =>

@@ -12,7 +12,8 @@ export interface TaskListener {
   onRunning(): void;
   /** A collect sink shipped a batch of records. */
   onCollected(sinkName: string, records: unknown[]): void;
-  onFinished(operators: OperatorRecordCounts[]): void;
+  /** `finalSourceState`: a source subtask's state at its end, serialized as in a checkpoint. */
+  onFinished(operators: OperatorRecordCounts[], finalSourceState?: Uint8Array): void;
   onFailed(error: SerializedError, operators: OperatorRecordCounts[]): void;
   onCanceled(operators: OperatorRecordCounts[]): void;
   /** The subtask wrote its state for a checkpoint. */

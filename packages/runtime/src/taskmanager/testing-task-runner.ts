@@ -47,10 +47,11 @@ export class TestingTask implements RunningTask {
     this.listener.onCollected(sinkName, records);
   }
 
-  finish(operators: OperatorRecordCounts[] = this.operatorCounts()): void {
+  /** `finalSourceState`: what a source subtask reports as its state at the end. */
+  finish(operators: OperatorRecordCounts[] = this.operatorCounts(), finalSourceState?: Uint8Array): void {
     if (this.terminal) return;
     this.status = 'finished';
-    this.listener.onFinished(operators);
+    this.listener.onFinished(operators, finalSourceState);
   }
 
   fail(error: unknown, operators: OperatorRecordCounts[] = this.operatorCounts()): void {

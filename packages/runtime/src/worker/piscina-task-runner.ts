@@ -113,7 +113,7 @@ export class PiscinaTaskRunner implements TaskRunner {
       this.live.delete(executionId);
       this.customMetrics.end(executionId, Date.now());
       port1.close();
-      if (outcome.state === 'FINISHED') listener.onFinished(outcome.operators);
+      if (outcome.state === 'FINISHED') listener.onFinished(outcome.operators, outcome.finalSourceState);
       else if (outcome.state === 'CANCELED') listener.onCanceled(outcome.operators);
       else listener.onFailed(outcome.error ?? serializeError(new Error('subtask failed')), outcome.operators);
     };
