@@ -2,9 +2,9 @@
  * The JobMaster of one job: builds the ExecutionGraph, declares the slots it needs to the
  * ResourceManager (all vertices share slots, so the widest vertex decides; subtask i of every
  * vertex goes to slot i), accepts offered slots, deploys every subtask once all slots are there,
- * tracks execution states and turns them into the job's status and JobResult. A task failure
- * fails the job (the single place a restart strategy will hook in is `handleTaskFailure`).
- * State changes run on one Mailbox; calls to TaskManagers and the RM are never awaited inside it.
+ * tracks execution states and turns them into the job's status and JobResult. A failed subtask,
+ * or more failed checkpoints in a row than the job tolerates, goes through `failOver`: the
+ * restart strategy restarts the job from its latest checkpoint or fails it. State changes run on one Mailbox; calls to TaskManagers and the RM are never awaited inside it.
  */
 import { checkStorageDirectory, createLogger, describeError, serializeError, SluiceError, systemClock, type Clock, type Logger, type SerializedError } from '@sluice/common';
 import {
