@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '@sluice/common';
+import { createLogger, silentLogger, type Logger } from '@sluice/common';
 import { DEFAULT_JOB_CONFIG, type JobConfig, type JobGraph, type JobSubmission } from '@sluice/protocol';
 import { readWholeFile, resolveCheckpoint, TaskManager } from '@sluice/runtime';
 import { TestingTaskRunner, type TestingTask } from '@sluice/runtime/testing';
@@ -50,11 +50,11 @@ describe('checkpoint coordinator', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  async function start(): Promise<LocalCluster> {
+  async function start(logger: Logger = silentLogger): Promise<LocalCluster> {
     cluster = await createLocalCluster({
       taskManagers: 1,
       slotsPerTaskManager: 2,
-      logger: silentLogger,
+      logger,
       taskManagerFactory: async (ctx) => {
         runner = new TestingTaskRunner({ behaviour: (t) => t.running() });
         return new TaskManager({ ...ctx, taskRunner: runner, logger: silentLogger });
@@ -106,23 +106,31 @@ describe('checkpoint coordinator', () => {
     await handle.cancel();
   });
 
-  it('restarts from the latest checkpoint while the strategy allows, then fails naming it', async () => {
+  it('restarts from the latest checkpoint while the strategy allows, says when it has recovered, then fails naming it', async () => {
     const root = mkdtempSync(join(tmpdir(), 'sluice-coord-'));
     dirs.push(root);
-    const c = await start();
+    const warnings: string[] = [];
+    const c = await start(createLogger('warn', 'test', (line) => warnings.push(line)));
     const handle = await c.submit(job('cp-3', { checkpointIntervalMs: 10, checkpointDir: root, restartStrategy: { type: 'fixed-delay', attempts: 1, delayMs: 10 } }));
     await until('trigger 1', () => (live(0).filter((t) => triggered(t, 1)).length === 2 ? true : undefined));
     for (const t of live(0)) t.ack(1);
     await until('checkpoint 1 complete', () => (live(0).every((t) => t.checkpointCalls.includes('complete 1')) ? true : undefined));
-    live(0)[0]!.fail(new Error('boom'));
+    const counted = (records: number) => [{ nodeId: 1, name: 'Source', vertexId: 'src', recordsIn: 0, recordsOut: records }];
+    live(0).find((t) => t.tdd.vertexId === 'src')!.fail(new Error('boom'), counted(10));
     const restarted = await until('attempt 1 deployed', () => (live(1).length === 4 ? live(1) : undefined));
+    // Every subtask of attempt 1 runs (the testing tasks report running at once): the log says so, at the default level.
+    await until('the recovery line', () => warnings.find((l) => l.includes('job recovered')));
+    expect(warnings.filter((l) => l.includes('job recovered'))).toEqual([expect.stringMatching(/WARN .* job recovered: all 4 subtasks run again after restart 1, from checkpoint 1, \d+ ms after the failure$/)]);
+    expect(warnings.findIndex((l) => l.includes('restarting the job'))).toBeLessThan(warnings.findIndex((l) => l.includes('job recovered')));
     // Attempt 1 starts from checkpoint 1 (the testing subtasks acknowledged no state, so there
     // is nothing to read back) and keeps numbering checkpoints after it.
     expect(restarted.every((t) => t.tdd.restore === undefined)).toBe(true);
     const next = await until('a trigger in attempt 1', () => live(1).flatMap((t) => t.checkpointCalls).find((c) => c.startsWith('trigger ')));
     expect(Number(next.split(' ')[1])).toBeGreaterThan(1);
-    live(1)[1]!.fail(new Error('boom again'));
+    live(1).find((t) => t.tdd.vertexId === 'src')!.fail(new Error('boom again'), counted(5));
     const r = await handle.result();
+    // The result counts what every attempt's subtasks reported, not only the last attempt's.
+    expect(r.operators.find((o) => o.nodeId === 1)?.recordsOut).toBe(15);
     expect(r.status).toBe('FAILED');
     expect(r.restarts).toBe(1);
     expect(r.error?.message).toMatch(/boom again/);
