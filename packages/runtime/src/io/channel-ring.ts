@@ -52,10 +52,10 @@ export function checkRingSizes(buffers: number, bufferSizeBytes: number): void {
 
 /**
  * Initialises a ring at `offset` (a multiple of 8) of zeroed shared memory that has
- * ringByteLength(buffers, bufferSizeBytes) bytes free there.
+ * ringByteLength(buffers, bufferSizeBytes) bytes free there. The caller sized that memory, so it
+ * has checked the sizes with checkRingSizes already.
  */
 export function initChannelRing(sab: SharedArrayBuffer, offset: number, buffers: number, bufferSizeBytes: number): void {
-  checkRingSizes(buffers, bufferSizeBytes);
   const h = new Int32Array(sab, offset, HEADER_BYTES / 4);
   h[H_BUFFERS] = buffers;
   h[H_BUFFER_SIZE] = bufferSizeBytes;
