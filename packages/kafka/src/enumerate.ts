@@ -6,6 +6,7 @@
  * naming the brokers or the topic.
  */
 import type { Admin } from 'kafkajs';
+import { retry } from '@sluice/common';
 import { bounded, createKafkaClient, describeBrokers, KafkaConnectorError, withKafkaDeadline, type ResolvedKafkaConnection } from './connection.js';
 import { buildSplits, type KafkaPartitionSplit, type KafkaStartingOffsets, type PartitionOffsets } from './split.js';
 
@@ -96,18 +97,9 @@ export function matchTopics(pattern: RegExp, topics: Iterable<string>): string[]
  * the caller's deadline.
  */
 export async function partitionBounds(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return offsets.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
-    } catch (err) {
-      if (attempt >= LEADERSHIP_ATTEMPTS || !isLeadershipError(err)) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-    }
-  }
+  const offsets = await retry(() => admin.fetchTopicOffsets(topic), { attempts: 6, initialDelayMs: 100, factor: 2, maxDelayMs: 500, isRetriable: isLeadershipError });
+  return offsets.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) }));
 }
-
-const LEADERSHIP_ATTEMPTS = 6;
 
 function isLeadershipError(err: unknown): boolean {
   const type = (err as { type?: unknown } | null)?.type;
