@@ -7,10 +7,10 @@
  * unbounded run) or another run's; its reader asks the broker for the partition's end instead,
  * when it starts, and reads from the split's position up to there.
  *
- * A resumed run reads the partitions the checkpoint holds. It does not look for others: a
- * reader cannot tell a partition created after the checkpoint from one whose subtask had already
- * finished when the checkpoint was taken (finished subtasks leave no splits in it), and reading
- * the latter from its start would read it twice.
+ * A resumed run reads the partitions the checkpoint holds. It does not look for others: in a
+ * checkpoint written before finished source subtasks' final splits were carried into later
+ * checkpoints, a reader cannot tell a partition created after it from one whose subtask had
+ * already finished, and reading the latter from its start would read it twice.
  */
 import { createLogger } from '@sluice/common';
 import { bounded, createKafkaClient, describeBrokers, KafkaConnectorError, withKafkaDeadline, type ResolvedKafkaConnection } from './connection.js';
