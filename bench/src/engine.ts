@@ -3,7 +3,7 @@
  * embedded cluster and wait for its JobResult. Everything else in bench/ is engine-agnostic.
  */
 import { silentLogger, type Logger } from '@sluice/common';
-import { runEmbedded } from '@sluice/jobmanager';
+import { runEmbedded } from '@sluice/minicluster';
 import type { JobArtifact, JobResult } from '@sluice/protocol';
 
 /** One completed checkpoint, as the JobMaster's checkpoint coordinator logs it. */

@@ -11,7 +11,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileJob } from '@sluice/cli';
-import { startEmbeddedCluster, type EmbeddedCluster, type JobHandle } from '@sluice/jobmanager';
+import { type JobHandle } from '@sluice/jobmanager';
+import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/minicluster';
 import type { JobConfig, JobResult } from '@sluice/protocol';
 import { jobPath } from './harness.js';
 import { waitFor } from './leaks.js';

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileJob } from '@sluice/cli';
-import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/jobmanager';
+import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/minicluster';
 import { jobPath } from './harness.js';
 import { PAYLOAD_SIZES, RECORDS_PER_SPLIT, SIZE_BUCKETS, SPLITS } from './jobs/custom-metrics.js';
 

@@ -10,12 +10,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Source, SourceSplit } from '@sluice/api';
+import { loadJob } from '@sluice/api';
 import { compileJob } from '@sluice/cli';
 import { createLogger, randomId, type Logger } from '@sluice/common';
-import { createLocalCluster, startEmbeddedCluster, type JobHandle } from '@sluice/jobmanager';
+import { createLocalCluster, type JobHandle } from '@sluice/jobmanager';
+import { startEmbeddedCluster } from '@sluice/minicluster';
 import type { JobArtifact, JobResult } from '@sluice/protocol';
-import { LocalShuffleService, PiscinaTaskRunner, TaskManager, loadJob, type TaskListener, type TaskRunner } from '@sluice/runtime';
+import { LocalShuffleService, PiscinaTaskRunner, TaskManager, type TaskListener, type TaskRunner } from '@sluice/runtime';
 import { jobPath, runJob } from './harness.js';
 import { scrape, sumIfPresent } from './prometheus.js';
 import { settleThreadHandles, settleThreads, threadCount, waitFor } from './leaks.js';
@@ -140,17 +141,6 @@ describe('a user function stuck in an endless loop', () => {
       slotsPerTaskManager: 2,
       cancelTimeoutMs: JOB_MASTER_CANCEL_TIMEOUT_MS,
       logger,
-      splitProvider: async (submission, vertexId, parallelism) => {
-        const job = await loadJob(submission.artifact);
-        const perSubtask: unknown[][] = Array.from({ length: parallelism }, () => []);
-        const head = job.jobGraph.vertices.find((v) => v.id === vertexId)?.operators[0];
-        const spec = head === undefined ? undefined : job.streamGraph.getNode(head.nodeId).spec;
-        if (spec?.kind !== 'source') return perSubtask;
-        const source = spec.source as Source<unknown, SourceSplit>;
-        const splits = await source.enumerateSplits({ parallelism, params: submission.artifact.params });
-        splits.forEach((split, i) => perSubtask[source.assignSplit?.(split, i, parallelism) ?? i % parallelism]!.push(split));
-        return perSubtask;
-      },
       taskManagerFactory: async (ctx) => {
         const runner = new PiscinaTaskRunner({ shuffle, maxThreads: 8, cancelTimeoutMs: RUNNER_CANCEL_TIMEOUT_MS, logger });
         const tm = new TaskManager({ ...ctx, taskRunner: recordingEnds(runner, events), logger });

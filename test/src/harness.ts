@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, isAbsolute, join } from 'node:path';
 import { compileJob } from '@sluice/cli';
-import { runEmbedded, type EmbeddedRunOptions } from '@sluice/jobmanager';
+import { runEmbedded, type EmbeddedRunOptions } from '@sluice/minicluster';
 import type { JobResult } from '@sluice/protocol';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

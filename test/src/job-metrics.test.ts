@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileJob } from '@sluice/cli';
-import { startEmbeddedCluster } from '@sluice/jobmanager';
+import { startEmbeddedCluster } from '@sluice/minicluster';
 import { jobPath } from './harness.js';
 
 const dirs: string[] = [];

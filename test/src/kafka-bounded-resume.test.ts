@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MetricGroup, ReaderOutput, SourceReader } from '@sluice/api';
 import { compileJob } from '@sluice/cli';
 import { randomId } from '@sluice/common';
-import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/jobmanager';
+import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/minicluster';
 import { readWholeFile, resolveCheckpoint, type CheckpointMetadata, type SourceOperatorState } from '@sluice/runtime';
 import { KafkaDeserializers, KafkaSource, type KafkaPartitionSplit } from '@sluice/kafka';
 import { jobPath } from './harness.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { compileJob } from '@sluice/cli';
-import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/jobmanager';
+import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/minicluster';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomId } from '@sluice/common';
 import { DLQ_HEADERS, headerText, type KafkaRecordWithValue } from '@sluice/kafka';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileJob } from '@sluice/cli';
-import { startEmbeddedCluster, type EmbeddedCluster, type SubmittedJob } from '@sluice/jobmanager';
+import { startEmbeddedCluster, type EmbeddedCluster, type SubmittedJob } from '@sluice/minicluster';
 import { jobPath } from './harness.js';
 import { METRICS_SCRAPE_JOB_NAME } from './jobs/metrics-scrape.js';
 import { unusedPort } from './ports.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileJob } from '@sluice/cli';
-import { runEmbedded } from '@sluice/jobmanager';
+import { runEmbedded } from '@sluice/minicluster';
 import { jobPath } from './harness.js';
 
 async function json(url: string, init?: RequestInit): Promise<{ status: number; body: unknown }> {

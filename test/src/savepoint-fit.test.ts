@@ -14,7 +14,7 @@ import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileJob } from '@sluice/cli';
 import { silentLogger, type Logger } from '@sluice/common';
-import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/jobmanager';
+import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/minicluster';
 import type { JobResult } from '@sluice/protocol';
 import { jobPath } from './harness.js';
 import type { Counted } from './jobs/savepoint-fit.js';

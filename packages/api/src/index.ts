@@ -1,7 +1,8 @@
 /**
  * @sluice/api — the DataStream API: environment, streams, functions, windows, state descriptors,
  * watermark strategies, the source and sink contracts, and StreamGraph → JobGraph translation.
- * Pure: no I/O and no threads. The runtime executes what this package describes.
+ * Pure apart from `loadJob`, which imports a job module: no other I/O and no threads. The
+ * runtime executes what this package describes.
  */
 export * from './functions.js';
 export * from './output-tag.js';
@@ -27,3 +28,4 @@ export * from './connected-streams.js';
 export * from './seeded-random.js';
 export * from './generator-source.js';
 export * from './collection-source.js';
+export { loadJob, buildJob, importJobBuilder, type LoadedJob, type JobBuilder } from './job-loader.js';

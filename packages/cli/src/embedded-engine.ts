@@ -2,10 +2,10 @@
  * The engine behind `sluice run` and `sluice plan`: the embedded cluster of @sluice/jobmanager
  * (Dispatcher, ResourceManager and a TaskManager in this process, subtasks on worker threads).
  */
-import { describePlan } from '@sluice/api';
+import { describePlan, loadJob } from '@sluice/api';
 import { createLogger } from '@sluice/common';
-import { resolveCheckpointRoot, runEmbedded } from '@sluice/jobmanager';
-import { loadJob } from '@sluice/runtime';
+import { resolveCheckpointRoot } from '@sluice/jobmanager';
+import { runEmbedded } from '@sluice/minicluster';
 import type { Engine } from './engine.js';
 
 export function createEmbeddedEngine(): Engine {

@@ -3,7 +3,8 @@
  * job file and reports results; an Engine builds the graph and executes it. The embedded engine
  * (an in-process cluster) is loaded from `./embedded-engine.js`; tests inject their own.
  */
-import type { EmbeddedJobStarted, JobProgress, RestSecurityOptions } from '@sluice/jobmanager';
+import type { RestSecurityOptions } from '@sluice/jobmanager';
+import type { EmbeddedJobStarted, JobProgress } from '@sluice/minicluster';
 import type { JobArtifact, JobConfig, JobResult } from '@sluice/protocol';
 
 /**

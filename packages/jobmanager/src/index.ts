@@ -2,7 +2,8 @@
  * @sluice/jobmanager — the control plane: the Dispatcher (job registry, one JobMaster per job),
  * the JobMaster (execution graph, slots, deployment, job status and results), the
  * ResourceManager with its pure SlotManager and the ClusterDriver seam (local driver here, Mesos
- * elsewhere), the Dispatcher's REST API, and `createLocalCluster` for the embedded mode.
+ * elsewhere), the Dispatcher's REST API, and `createLocalCluster`, which assembles them in one
+ * process around TaskManagers the caller supplies. Never imports @sluice/runtime (DESIGN §3).
  * Components reach each other and the TaskManagers only as gateways looked up through an
  * RpcService.
  */
@@ -18,10 +19,10 @@ export {
 export { InvalidSubmissionError, validateSubmission } from './dispatcher/validate-submission.js';
 export { JobMaster, DEFAULT_JOB_MASTER_OPTIONS, resolveCheckpointRoot, type JobMasterOptions } from './jobmaster/job-master.js';
 export { noSplits, type SplitProvider } from './jobmaster/deployment.js';
+export { enumerateVertexSplits, moduleSplitProvider } from './jobmaster/splits.js';
 export { ResourceManager, DEFAULT_RESOURCE_MANAGER_OPTIONS, type ResourceManagerOptions } from './resourcemanager/resource-manager.js';
 export { SlotManager, workersToRequest, type SlotAllocation, type SlotPlan, type SlotRelease } from './resourcemanager/slot-manager.js';
 export type { ClusterDriver, ClusterDriverEvents, WorkerSpec } from './resourcemanager/cluster-driver.js';
 export { LocalClusterDriver, type LocalClusterDriverOptions, type LocalWorker, type TaskManagerContext, type TaskManagerFactory } from './resourcemanager/local-cluster-driver.js';
-export { startEmbeddedCluster, runEmbedded, type EmbeddedCluster, type EmbeddedClusterOptions, type EmbeddedRunOptions, type EmbeddedRunResult, type EmbeddedJobStarted, type JobProgress, type SubmittedJob, type SubmitOptions } from './embedded/embedded-cluster.js';
 export { createRestartBackoff, type RestartBackoff, type RestartBackoffOptions } from './jobmaster/restart-strategy.js';
 export * from './rest/index.js';

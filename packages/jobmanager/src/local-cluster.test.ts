@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 // The real TaskManager with a testing runner: the control plane end to end, without workers.
 import { TaskManager } from '@sluice/runtime';
 import { TestingTaskRunner, type TestingTask } from '@sluice/runtime/testing';
+import { noSplits } from './jobmaster/deployment.js';
 import { createLocalCluster, type LocalCluster, type LocalClusterOptions } from './local-cluster.js';
 
 const NODE_OF: Record<string, number> = { src: 1, sink: 2 };
@@ -50,6 +51,8 @@ describe('local cluster', () => {
       taskManagers: 1,
       slotsPerTaskManager: 2,
       logger: silentLogger,
+      // The jobs here are graphs without a module behind them.
+      splitProvider: noSplits,
       taskManagerFactory: async (ctx) => {
         const taskRunner = new TestingTaskRunner({ behaviour });
         runners.push(taskRunner);
@@ -161,6 +164,7 @@ describe('local cluster', () => {
       taskManagers: 1,
       slotsPerTaskManager: 8,
       logger,
+      splitProvider: noSplits,
       taskManagerFactory: async (ctx) => {
         const taskRunner = new TestingTaskRunner({ behaviour: finishing });
         runners.push(taskRunner);

@@ -11,7 +11,6 @@ export * from './taskmanager/task-runner.js';
 export { TaskManager, type TaskManagerOptions } from './taskmanager/task-manager.js';
 export { PiscinaTaskRunner, type PiscinaTaskRunnerOptions } from './worker/piscina-task-runner.js';
 export { LocalShuffleService } from './shuffle/local-shuffle-service.js';
-export { loadJob, buildJob, importJobBuilder, type LoadedJob, type JobBuilder } from './task/job-loader.js';
 export { createOperator } from './operators/factory.js';
 export { createRecordSerializer, RecordSerializer } from './serialization/index.js';
 export { HeapKeyedStateBackend } from './state/heap-backend.js';

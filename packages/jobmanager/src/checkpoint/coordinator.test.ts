@@ -11,6 +11,7 @@ import { DEFAULT_JOB_CONFIG, type JobConfig, type JobGraph, type JobSubmission }
 import { readWholeFile, resolveCheckpoint, TaskManager } from '@sluice/runtime';
 import { TestingTaskRunner, type TestingTask } from '@sluice/runtime/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { noSplits } from '../jobmaster/deployment.js';
 import { createLocalCluster, type LocalCluster } from '../local-cluster.js';
 
 function job(jobId: string, config: Partial<JobConfig>): JobSubmission {
@@ -55,6 +56,8 @@ describe('checkpoint coordinator', () => {
       taskManagers: 1,
       slotsPerTaskManager: 2,
       logger,
+      // The jobs here are graphs without a module behind them.
+      splitProvider: noSplits,
       taskManagerFactory: async (ctx) => {
         runner = new TestingTaskRunner({ behaviour: (t) => t.running() });
         return new TaskManager({ ...ctx, taskRunner: runner, logger: silentLogger });

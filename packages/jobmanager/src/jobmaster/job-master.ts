@@ -31,7 +31,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { JobMetricsSnapshot } from '@sluice/metrics';
 import { locateCheckpoint } from '../checkpoint/locate.js';
-import { buildDeploymentDescriptor, enumerateSplits, noSplits, type SplitProvider } from './deployment.js';
+import { buildDeploymentDescriptor, enumerateSplits, type SplitProvider } from './deployment.js';
+import { moduleSplitProvider } from './splits.js';
 import { ExecutionGraph, type Execution, type LogicalSlot } from './execution-graph.js';
 import { JobResultCollector } from './job-result.js';
 import { createRestartBackoff, failsWithoutRestart, type RestartBackoff } from './restart-strategy.js';
@@ -44,6 +45,7 @@ export interface JobMasterOptions {
   rpc: RpcService;
   address: string;
   resourceManagerAddress: string;
+  /** Default: the JobMaster loads the job module and asks its sources (see splits.ts). */
   splitProvider?: SplitProvider;
   /** How long cancelled tasks may take to confirm before they are given up as lost. */
   cancelTimeoutMs?: number;
@@ -101,7 +103,10 @@ export class JobMaster implements JobMasterGateway {
   private runningSince: number | undefined;
   private endTime: number | undefined;
 
+  private readonly splitProvider: SplitProvider;
+
   constructor(private readonly options: JobMasterOptions) {
+    this.splitProvider = options.splitProvider ?? moduleSplitProvider();
     this.submission = options.submission;
     this.jobId = options.submission.jobId;
     this.address = options.address;
@@ -172,7 +177,7 @@ export class JobMaster implements JobMasterGateway {
     try {
       // Before anything runs: a checkpointed job whose checkpoints cannot be written must not start.
       if (this.config.checkpointIntervalMs > 0) await this.checkCheckpointRoot();
-      const splits = await enumerateSplits(this.submission, this.options.splitProvider ?? noSplits);
+      const splits = await enumerateSplits(this.submission, this.splitProvider);
       this.initialSplits = splits;
       this.warnAboutMissingUids();
       const restoreFrom = this.submission.restoreFrom;
@@ -499,10 +504,9 @@ export class JobMaster implements JobMasterGateway {
   }
 
   private planRestoreFrom(c: CompletedCheckpoint, allowNonRestoredState: boolean): Promise<RestorePlan> {
-    const provider = this.options.splitProvider ?? noSplits;
     return planRestore(c.dir, c.meta, this.submission.jobGraph, {
       allowNonRestoredState,
-      assignSplits: (vertexId, parallelism, splits) => provider(this.submission, vertexId, parallelism, splits),
+      assignSplits: (vertexId, parallelism, splits) => this.splitProvider(this.submission, vertexId, parallelism, splits),
     });
   }
 

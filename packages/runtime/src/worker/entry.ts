@@ -3,8 +3,8 @@
  * per worker thread, but the job is rebuilt for every subtask so that each subtask gets fresh
  * user-function instances (functions may keep fields; two subtasks must never share them).
  */
+import { buildJob, importJobBuilder, type JobBuilder } from '@sluice/api';
 import { serializeError } from '@sluice/common';
-import { buildJob, importJobBuilder, type JobBuilder } from '../task/job-loader.js';
 import { StreamTask } from '../task/stream-task.js';
 import type { SubtaskOutcome, SubtaskStart, WorkerMessage } from '../task/messages.js';
 

@@ -2,19 +2,16 @@
  * The embedded cluster — what a new user meets first: Dispatcher, ResourceManager and
  * TaskManagers in this process, subtasks on a Piscina worker-thread pool, channels in shared
  * memory. It is the local cluster of `local-cluster.ts` with the real TaskManager, the real task
- * runner, a Prometheus endpoint per TaskManager, optionally the Dispatcher's REST API, and
- * source splits enumerated from the job module loaded on this thread.
+ * runner, a Prometheus endpoint per TaskManager and optionally the Dispatcher's REST API. It
+ * sits above both @sluice/jobmanager and @sluice/runtime, which never import each other.
  */
 import { availableParallelism } from 'node:os';
 import { checkStorageDirectory, randomId, silentLogger, type Logger } from '@sluice/common';
 import { combineRegistries, createJobMetricsRegistry, createMetricsRegistry, createMetricsServer, type TaskManagerMetricsSnapshot } from '@sluice/metrics';
-import { requiredSlots, type JobArtifact, type JobConfig, type JobStatus, type JobSubmission } from '@sluice/protocol';
-import { LocalShuffleService, PiscinaTaskRunner, TaskManager, loadJob, type LoadedJob } from '@sluice/runtime';
-import { isSinkKind, type OperatorKind, type Source, type SourceSplit } from '@sluice/api';
-import { createLocalCluster, type JobHandle, type LocalCluster } from '../local-cluster.js';
-import { createRestServer, type RestSecurityOptions, type RestServer } from '../rest/rest-server.js';
-import type { SplitProvider } from '../jobmaster/deployment.js';
-import { resolveCheckpointRoot } from '../jobmaster/job-master.js';
+import { requiredSlots, type JobArtifact, type JobConfig, type JobStatus } from '@sluice/protocol';
+import { LocalShuffleService, PiscinaTaskRunner, TaskManager } from '@sluice/runtime';
+import { isSinkKind, loadJob, type LoadedJob, type OperatorKind } from '@sluice/api';
+import { createLocalCluster, createRestServer, resolveCheckpointRoot, type JobHandle, type LocalCluster, type RestSecurityOptions, type RestServer } from '@sluice/jobmanager';
 import { oversubscriptionWarning } from './oversubscription.js';
 
 export interface EmbeddedClusterOptions {
@@ -63,30 +60,9 @@ export interface EmbeddedCluster {
   close(): Promise<void>;
 }
 
-/**
- * Splits of a source vertex dealt to its subtasks: the head operator's source enumerates them,
- * or, on restore, the splits a checkpoint recorded are dealt again (by the source's own rule).
- */
-async function enumerate(job: LoadedJob, jobId: string, vertexId: string, parallelism: number, params: Record<string, string>, restored?: unknown[]): Promise<unknown[][]> {
-  const perSubtask: unknown[][] = Array.from({ length: parallelism }, () => []);
-  const vertex = job.jobGraph.vertices.find((v) => v.id === vertexId);
-  const head = vertex?.operators[0];
-  if (head === undefined) return perSubtask;
-  const spec = job.streamGraph.getNode(head.nodeId).spec;
-  if (spec.kind !== 'source') return perSubtask;
-  const source = spec.source as Source<unknown, SourceSplit>;
-  const splits = restored ?? (await source.enumerateSplits({ parallelism, params, jobId }));
-  splits.forEach((split, i) => {
-    const target = source.assignSplit?.(split as SourceSplit, i, parallelism) ?? i % parallelism;
-    perSubtask[target]!.push(split);
-  });
-  return perSubtask;
-}
-
 export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
   const logger = options.logger ?? silentLogger;
   const shuffle = new LocalShuffleService();
-  const jobs = new Map<string, LoadedJob>();
   const servers: { url: string; close(): Promise<void> }[] = [];
   const taskManagers = new Set<TaskManager>();
   let tmIndex = 0;
@@ -95,15 +71,9 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   let localCluster: LocalCluster | undefined;
   const jobMetrics = options.metricsPort === undefined ? undefined : createJobMetricsRegistry({ source: { snapshot: () => localCluster?.jobMetricsSnapshot() ?? [] } });
 
-  const splitProvider: SplitProvider = async (submission: JobSubmission, vertexId, parallelism, restored) => {
-    const job = jobs.get(submission.jobId) ?? (await loadJob(submission.artifact));
-    return enumerate(job, submission.jobId, vertexId, parallelism, submission.artifact.params, restored);
-  };
-
   const cluster = await createLocalCluster({
     taskManagers: options.taskManagers ?? 1,
     slotsPerTaskManager: options.slotsPerTaskManager,
-    splitProvider,
     logger,
     taskManagerFactory: async (ctx) => {
       const index = tmIndex++;
@@ -157,13 +127,9 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     async submit(artifact, submitOptions = {}) {
       const job = await loadJob(artifact);
       const jobId = randomId();
-      jobs.set(jobId, job);
       const restoreFrom = submitOptions.restoreFrom;
       const handle = await cluster.submit({ jobId, jobName: job.jobGraph.jobName, artifact, jobGraph: job.jobGraph, ...(restoreFrom === undefined ? {} : { restoreFrom }) });
-      void handle.result().finally(() => {
-        jobs.delete(jobId);
-        shuffle.releaseJob(jobId);
-      });
+      void handle.result().finally(() => shuffle.releaseJob(jobId));
       return { handle, job };
     },
     metricsUrls: () => servers.map((s) => s.url),

@@ -1,13 +1,16 @@
 /**
  * Loads a job module and builds its graphs. The same function runs on the client (to plan and
- * submit), on the JobMaster side (to enumerate source splits) and in every worker thread (to
- * find the functions of its operators by node id) — which is why job building must be
- * deterministic and free of I/O.
+ * submit), in the JobMaster (to enumerate source splits) and in every worker thread (to find the
+ * functions of its operators by node id) — which is why job building must be deterministic and
+ * free of I/O. It lives here, beside the graph it builds, so a JobMaster can load a job without
+ * the runtime; importing the module is the only I/O in this package.
  */
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 import { JobDefinitionError, describeError } from '@sluice/common';
-import { StreamExecutionEnvironment, createJobGraph, type StreamGraph } from '@sluice/api';
+import { StreamExecutionEnvironment } from './environment.js';
+import { createJobGraph } from './jobgraph.js';
+import type { StreamGraph } from './streamgraph.js';
 import type { JobArtifact, JobGraph } from '@sluice/protocol';
 
 export interface LoadedJob {
