@@ -38,6 +38,11 @@ export interface JobArtifact {
   entry: string;
   /** The file the user wrote, when `entry` was compiled from it; error messages name this one. */
   source?: string;
+  /**
+   * The bundle's id (its SHA-256) in the cluster's artifact store, when it was uploaded: a
+   * process on another host, where `entry` is not on disk, fetches the bundle by this id.
+   */
+  bundle?: string;
   /** `-D key=value` parameters, visible to the job as `env.params`. */
   params: Record<string, string>;
   /** Parallelism given on submission (`-p`), applied while the graph is built. */

@@ -61,9 +61,10 @@ type Fields = (where: string, v: unknown, required: string[], optional?: string[
 type Str = (where: string, v: unknown, nonEmpty?: boolean) => void;
 
 function validateArtifact(a: unknown, fields: Fields, str: Str, p: string[]): void {
-  if (!fields('artifact', a, ['entry', 'params'], ['source', 'parallelism', 'config'])) return;
+  if (!fields('artifact', a, ['entry', 'params'], ['source', 'bundle', 'parallelism', 'config'])) return;
   str('artifact.entry', a.entry);
   if (a.source !== undefined) str('artifact.source', a.source);
+  if (a.bundle !== undefined && (typeof a.bundle !== 'string' || !/^[0-9a-f]{64}$/.test(a.bundle))) p.push(`artifact.bundle must be a SHA-256 in hex (64 characters), got ${JSON.stringify(a.bundle)}`);
   if (a.params !== undefined && (!isObj(a.params) || !Object.values(a.params).every((v) => typeof v === 'string'))) {
     p.push('artifact.params must be an object of string values');
   }

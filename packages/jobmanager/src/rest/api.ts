@@ -2,7 +2,14 @@
  * The REST API's wire format: request and response bodies as plain JSON types, shared by the
  * server here and by clients (the CLI imports these as types only, so it loads no engine code).
  *
+ *   GET  /healthz                 → HealthResponse (no token, ever: for load balancers and Marathon)
+ *   GET  /openapi.json            → the OpenAPI 3 description of this API
+ *   GET  /overview                → ClusterOverviewResponse
+ *   GET  /taskmanagers            → TaskManagersResponse
+ *   POST /artifacts               a job bundle (JavaScript) → ArtifactResponse (201)
+ *   GET  /artifacts/:id           the bundle's bytes (token always: bundles are user code)
  *   GET  /jobs                    → JobsResponse
+ *   POST /jobs                    SubmitJobRequest → SubmitJobResponse (202: the job is accepted)
  *   GET  /jobs/:id                → JobDetailsResponse
  *   GET  /jobs/:id/checkpoints    → CheckpointsResponse
  *   POST /jobs/:id/savepoints     SavepointRequest → SavepointResponse (when the savepoint is complete)
@@ -10,15 +17,18 @@
  *   POST /jobs/:id/cancel         (empty or {}) → CancelResponse (202: cancelling has begun)
  *
  * Every request needs a Host naming the server and no Origin of another site; every POST needs
- * `Content-Type: application/json` and `Authorization: Bearer <token>` (see security.ts).
+ * `Authorization: Bearer <token>` and `Content-Type: application/json` (a bundle upload:
+ * `application/javascript` or `application/octet-stream`); see security.ts. A server bound to
+ * an address other than loopback wants the token on every GET too, /healthz excepted.
  *
  * Every error is a RestErrorResponse: 400 malformed body or a savepoint directory refused
  * (SAVEPOINT_TARGET: '..' segments, outside the allowed roots, not writable), 401 missing or
- * wrong token, 403 foreign Host or Origin, 404 unknown job or route, 405 wrong method, 409 job
- * not running, 413 body too large, 415 not JSON, 500 anything else.
+ * wrong token, 403 foreign Host or Origin, 404 unknown job, bundle or route, 405 wrong method,
+ * 409 job not running, 413 body or bundle too large, 415 wrong content type, 500 anything else.
+ * A refused request writes nothing.
  */
 import type { SerializedError } from '@sluice/common';
-import type { CheckpointFailure, CheckpointStatistics, JobOverview, JobResult, JobStatus } from '@sluice/protocol';
+import type { CheckpointFailure, CheckpointStatistics, JobConfig, JobGraph, JobOverview, JobResult, JobStatus, TaskManagerInfo } from '@sluice/protocol';
 
 export interface JobsResponse {
   /** Oldest first. */
@@ -71,4 +81,47 @@ export interface RestErrorResponse {
     code: string;
     message: string;
   };
+}
+
+export interface HealthResponse {
+  status: 'ok';
+}
+
+export interface ClusterOverviewResponse {
+  taskManagers: number;
+  slotsTotal: number;
+  slotsAvailable: number;
+  /** Jobs by status; statuses without jobs are absent. */
+  jobs: Partial<Record<JobStatus, number>>;
+}
+
+export interface TaskManagersResponse {
+  taskManagers: TaskManagerInfo[];
+}
+
+export interface ArtifactResponse {
+  /** The bundle's SHA-256 in hex: what POST /jobs names it by. */
+  id: string;
+  bytes: number;
+}
+
+export interface SubmitJobRequest {
+  /** An uploaded bundle (POST /artifacts). */
+  artifactId: string;
+  /** The job's graph, as the client built it from the bundle (`sluice submit` does). */
+  jobGraph: JobGraph;
+  /** The file the user wrote, for error messages. */
+  source?: string;
+  /** `-D key=value` parameters. */
+  params?: Record<string, string>;
+  /** `-p`: applied while the graph was built; recorded with the job. */
+  parallelism?: number;
+  /** Configuration overrides given on submission. */
+  config?: Partial<JobConfig>;
+  /** Start from a savepoint or retained checkpoint: an absolute path on the cluster's storage. */
+  restoreFrom?: { path: string; allowNonRestoredState?: boolean };
+}
+
+export interface SubmitJobResponse {
+  jobId: string;
 }

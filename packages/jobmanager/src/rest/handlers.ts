@@ -3,15 +3,38 @@
  * else (no HTTP, no file system here), and how errors from the Dispatcher map to HTTP statuses.
  * The server in rest-server.ts is the I/O shell.
  */
-import { describeError, SluiceError } from '@sluice/common';
-import { TERMINAL_JOB_STATUSES, type DispatcherGateway, type JobResult } from '@sluice/protocol';
-import type { CancelResponse, CheckpointsResponse, JobDetailsResponse, JobsResponse, RestErrorResponse, RestJobResult, SavepointResponse } from './api.js';
-import { emptyRequest, RestRequestError, savepointRequest, stopRequest } from './requests.js';
+import { describeError, randomId, SluiceError } from '@sluice/common';
+import { TERMINAL_JOB_STATUSES, type DispatcherGateway, type JobResult, type JobStatus, type ResourceManagerGateway } from '@sluice/protocol';
+import type {
+  CancelResponse,
+  CheckpointsResponse,
+  ClusterOverviewResponse,
+  HealthResponse,
+  JobDetailsResponse,
+  JobsResponse,
+  RestErrorResponse,
+  RestJobResult,
+  SavepointResponse,
+  SubmitJobResponse,
+  TaskManagersResponse,
+} from './api.js';
+import { emptyRequest, RestRequestError, savepointRequest, stopRequest, submitRequest } from './requests.js';
 import type { Route } from './routes.js';
 
 export interface RestResponse {
   status: number;
-  body: JobsResponse | JobDetailsResponse | CheckpointsResponse | SavepointResponse | CancelResponse | RestErrorResponse;
+  body:
+    | JobsResponse
+    | JobDetailsResponse
+    | CheckpointsResponse
+    | SavepointResponse
+    | CancelResponse
+    | HealthResponse
+    | ClusterOverviewResponse
+    | TaskManagersResponse
+    | SubmitJobResponse
+    | RestErrorResponse
+    | object;
   headers?: Readonly<Record<string, string>>;
 }
 
@@ -22,11 +45,65 @@ export interface HandlerContext {
    * or a RestRequestError when the server's savepoint roots do not allow it.
    */
   savepointTarget(targetDirectory: string): Promise<string>;
+  /** For the cluster overview and the TaskManager list; absent, those routes answer 404. */
+  resourceManager?: ResourceManagerGateway;
+  /** The local file of an uploaded bundle; absent, this server takes no job submissions. */
+  locateArtifact?(id: string): Promise<string | undefined>;
+  /** The OpenAPI description of the API. */
+  openApi(): object;
 }
 
 export async function handleRoute(route: Route, body: unknown, ctx: HandlerContext): Promise<RestResponse> {
   const { dispatcher } = ctx;
   switch (route.name) {
+    case 'healthz':
+      return { status: 200, body: { status: 'ok' } };
+    case 'openApi':
+      return { status: 200, body: ctx.openApi() };
+    case 'clusterOverview': {
+      const tms = await resourceManager(ctx).requestTaskManagerInfo();
+      const jobs: Partial<Record<JobStatus, number>> = {};
+      for (const j of await dispatcher.listJobs()) jobs[j.status] = (jobs[j.status] ?? 0) + 1;
+      const body: ClusterOverviewResponse = {
+        taskManagers: tms.length,
+        slotsTotal: tms.reduce((n, t) => n + t.numberOfSlots, 0),
+        slotsAvailable: tms.reduce((n, t) => n + t.freeSlots, 0),
+        jobs,
+      };
+      return { status: 200, body };
+    }
+    case 'listTaskManagers': {
+      const taskManagers = (await resourceManager(ctx).requestTaskManagerInfo()).sort((a, b) => a.resourceId.localeCompare(b.resourceId));
+      return { status: 200, body: { taskManagers } };
+    }
+    case 'uploadArtifact':
+    case 'downloadArtifact':
+      // Bodies that are bytes, not JSON: the server streams them (artifact-routes.ts).
+      throw new SluiceError('INTERNAL', `route ${route.name} is served by the artifact handler`);
+    case 'submitJob': {
+      const request = submitRequest(body);
+      if (ctx.locateArtifact === undefined) {
+        throw new RestRequestError(404, 'SUBMISSION_NOT_SUPPORTED', 'this server runs one embedded job and takes no submissions; start a cluster with `sluice cluster start` and submit to it');
+      }
+      const entry = await ctx.locateArtifact(request.artifactId);
+      if (entry === undefined) throw new RestRequestError(400, 'ARTIFACT_NOT_FOUND', `no bundle with id ${request.artifactId} was uploaded to this cluster; upload it first with POST /artifacts`);
+      const restoreFrom = request.restoreFrom === undefined ? undefined : { ...request.restoreFrom, path: await ctx.savepointTarget(request.restoreFrom.path) };
+      const { jobId } = await dispatcher.submitJob({
+        jobId: randomId(),
+        jobName: typeof request.jobGraph.jobName === 'string' ? request.jobGraph.jobName : '',
+        artifact: {
+          entry,
+          bundle: request.artifactId,
+          params: request.params ?? {},
+          ...(request.source === undefined ? {} : { source: request.source }),
+          ...(request.parallelism === undefined ? {} : { parallelism: request.parallelism }),
+          ...(request.config === undefined ? {} : { config: request.config }),
+        },
+        jobGraph: request.jobGraph,
+        ...(restoreFrom === undefined ? {} : { restoreFrom }),
+      });
+      return { status: 202, body: { jobId } };
+    }
     case 'listJobs': {
       const jobs = (await dispatcher.listJobs()).sort((a, b) => a.startTime - b.startTime);
       return { status: 200, body: { jobs } };
@@ -66,6 +143,11 @@ export async function handleRoute(route: Route, body: unknown, ctx: HandlerConte
   }
 }
 
+function resourceManager(ctx: HandlerContext): ResourceManagerGateway {
+  if (ctx.resourceManager === undefined) throw new RestRequestError(404, 'NOT_FOUND', 'this server does not report on TaskManagers');
+  return ctx.resourceManager;
+}
+
 /** Error codes of the Dispatcher and JobMaster that mean "the job is not in a state for this". */
 const CONFLICT_CODES: ReadonlySet<string> = new Set(['JOB_NOT_RUNNING', 'SAVEPOINT_NOT_POSSIBLE', 'CHECKPOINT_NOT_POSSIBLE']);
 const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['JOB_NOT_FOUND', 'NOT_FOUND']);
@@ -77,7 +159,7 @@ export function errorResponse(err: unknown): RestResponse {
   if (err instanceof RestRequestError) return { status: err.status, body: { error: { code, message: describeError(err) } }, headers: err.headers };
   if (NOT_FOUND_CODES.has(code)) status = 404;
   else if (CONFLICT_CODES.has(code)) status = 409;
-  else if (code === 'CONFIGURATION' || code === 'SAVEPOINT_TARGET') status = 400;
+  else if (code === 'CONFIGURATION' || code === 'SAVEPOINT_TARGET' || code === 'INVALID_JOB_SUBMISSION' || code === 'JOB_ALREADY_EXISTS') status = 400;
   return { status, body: { error: { code, message: describeError(err) } } };
 }
 

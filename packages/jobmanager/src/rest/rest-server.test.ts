@@ -174,9 +174,9 @@ describe('REST API', () => {
       const r = await call(server.url, method, path, method === 'POST' && path.endsWith('savepoints') ? { targetDirectory: '/sp' } : undefined);
       expect(r.status).toBe(404);
     }
-    const route = await call(server.url, 'GET', '/overview');
+    const route = await call(server.url, 'GET', '/nope');
     expect(route.status).toBe(404);
-    expect(route.body).toEqual({ error: { code: 'NOT_FOUND', message: expect.stringMatching(/^no such resource: \/overview; this API serves GET \/jobs, GET \/jobs\/:jobId, GET \/jobs\/:jobId\/checkpoints, POST/) } });
+    expect(route.body).toEqual({ error: { code: 'NOT_FOUND', message: expect.stringMatching(/^no such resource: \/nope; this API serves GET \/healthz, .*GET \/jobs, POST \/jobs, GET \/jobs\/:jobId, GET \/jobs\/:jobId\/checkpoints, POST/) } });
     expect((await call(server.url, 'GET', '/jobs/a1/savepoints/extra')).status).toBe(404);
     const wrong = await call(server.url, 'DELETE', '/jobs/a1');
     expect(wrong.status).toBe(405);

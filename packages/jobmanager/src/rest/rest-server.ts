@@ -7,21 +7,27 @@
  *
  * Every request must name the server in its Host header and must not come from another site's
  * page (Origin, Sec-Fetch-Site): 403 otherwise. POSTs, which change jobs or write files, also need
- * the bearer token (401) and a JSON content type (415). GETs need no token: without CORS headers,
- * which this server never sends, a page of another site cannot read their answers.
+ * the bearer token (401) and a JSON content type (415; a bundle upload: JavaScript). On loopback,
+ * GETs need no token: without CORS headers, which this server never sends, a page of another
+ * site cannot read their answers. Bound to any other address, GETs need it too (everyone on the
+ * network could read them), except /healthz; bundles (user code) need it always.
  */
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigurationError, describeError, SluiceError, silentLogger, type Logger } from '@sluice/common';
-import type { DispatcherGateway } from '@sluice/protocol';
+import type { DispatcherGateway, ResourceManagerGateway } from '@sluice/protocol';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import { downloadArtifact, uploadArtifact } from './artifact-routes.js';
 import { errorResponse, handleRoute, type HandlerContext, type RestResponse } from './handlers.js';
+import { openApiDocument } from './openapi.js';
 import { parseJsonBody, RestRequestError } from './requests.js';
 import { matchRoute } from './routes.js';
 import { confineSavepointTarget } from './savepoint-roots.js';
-import { allowedHostValues, checkBearerToken, checkHost, checkJsonContentType, checkOrigin, isWildcard, parseAllowedHost, validateToken } from './security.js';
+import { allowedHostValues, checkBearerToken, checkHost, checkJsonContentType, checkOrigin, isLoopback, isWildcard, parseAllowedHost, validateToken } from './security.js';
 
 /** Who may use the API and where it may write; see the file comment. */
 export interface RestSecurityOptions {
@@ -37,27 +43,54 @@ export interface RestSecurityOptions {
 
 export interface RestServerOptions extends RestSecurityOptions {
   dispatcher: DispatcherGateway;
+  /** Serves the cluster overview and the TaskManager list. */
+  resourceManager?: ResourceManagerGateway;
+  /** Where uploaded bundles go; without one the server takes no uploads or submissions. */
+  artifacts?: ArtifactStore;
+  /** Whether GETs need the bearer token; default: when bound to an address other than loopback. */
+  tokenForReads?: boolean;
   /** TCP port; 0 picks a free one (see `RestServer.port`). */
   port: number;
   /** Interface to bind; loopback by default so the API is not exposed by accident. */
   host?: string;
-  /** Larger request bodies are refused with 413. */
+  /** Larger request bodies are refused with 413 (bundles have the store's own limit). */
   maxBodyBytes?: number;
+  /** Larger job submissions (the graph is in the body) are refused with 413. */
+  maxSubmitBytes?: number;
   /** How long `close()` lets requests in flight finish before dropping their connections. */
   closeGraceMs?: number;
   logger?: Logger;
 }
 
-export const DEFAULT_REST_SERVER_OPTIONS = Object.freeze({ host: '127.0.0.1', maxBodyBytes: 64 * 1024, closeGraceMs: 10_000, allowedHosts: [] as readonly string[], savepointRoots: [] as readonly string[] });
+export const DEFAULT_REST_SERVER_OPTIONS = Object.freeze({
+  host: '127.0.0.1',
+  maxBodyBytes: 64 * 1024,
+  maxSubmitBytes: 4 * 1024 * 1024,
+  closeGraceMs: 10_000,
+  allowedHosts: [] as readonly string[],
+  savepointRoots: [] as readonly string[],
+});
 
-type ResolvedRestServerOptions = Required<Omit<RestServerOptions, 'tokenHint'>> & Pick<RestServerOptions, 'tokenHint'>;
+type Optional = 'tokenHint' | 'resourceManager' | 'artifacts';
+type ResolvedRestServerOptions = Required<Omit<RestServerOptions, Optional>> & Pick<RestServerOptions, Optional>;
+
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export function resolveRestServerOptions(options: RestServerOptions): ResolvedRestServerOptions {
-  const o = { ...DEFAULT_REST_SERVER_OPTIONS, logger: silentLogger, ...options, token: options.token ?? randomBytes(32).toString('base64url') };
+  const host = options.host ?? DEFAULT_REST_SERVER_OPTIONS.host;
+  const o = {
+    ...DEFAULT_REST_SERVER_OPTIONS,
+    logger: silentLogger,
+    tokenForReads: !isLoopback(host),
+    ...options,
+    token: options.token ?? randomBytes(32).toString('base64url'),
+  };
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
     throw new ConfigurationError(`REST API: port must be an integer in 0..65535 (0 = any free port), got ${String(o.port)}`);
   }
-  if (!Number.isInteger(o.maxBodyBytes) || o.maxBodyBytes <= 0) throw new ConfigurationError(`REST API: maxBodyBytes must be a positive integer, got ${String(o.maxBodyBytes)}`);
+  for (const k of ['maxBodyBytes', 'maxSubmitBytes'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] <= 0) throw new ConfigurationError(`REST API: ${k} must be a positive integer, got ${String(o[k])}`);
+  }
   if (!(o.closeGraceMs >= 0)) throw new ConfigurationError(`REST API: closeGraceMs must be ≥ 0, got ${String(o.closeGraceMs)}`);
   validateToken(o.token);
   for (const h of o.allowedHosts) parseAllowedHost(h);
@@ -92,9 +125,14 @@ export async function createRestServer(options: RestServerOptions): Promise<Rest
   let allowedHosts: ReadonlySet<string> = new Set();
   let tokenHint = '';
   const refusalsLogged = new Set<string>();
+  const store = o.artifacts;
+  const openApi = openApiDocument(VERSION, o.tokenForReads);
   const context: HandlerContext = {
     dispatcher: o.dispatcher,
     savepointTarget: (dir) => (o.savepointRoots.length === 0 ? Promise.resolve(dir) : confineSavepointTarget(dir, o.savepointRoots)),
+    ...(o.resourceManager === undefined ? {} : { resourceManager: o.resourceManager }),
+    ...(store === undefined ? {} : { locateArtifact: (id: string) => store.locate(id) }),
+    openApi: () => openApi,
   };
   let inFlight = 0;
   let closing = false;
@@ -117,13 +155,19 @@ export async function createRestServer(options: RestServerOptions): Promise<Rest
       const match = matchRoute(req.method ?? 'GET', req.url ?? '/');
       if (match.type === 'notFound') throw new RestRequestError(404, 'NOT_FOUND', match.message);
       if (match.type === 'methodNotAllowed') throw new RestRequestError(405, 'METHOD_NOT_ALLOWED', match.message, { Allow: match.allow.join(', ') });
+      const route = match.route;
       const mutating = req.method !== 'GET';
-      if (mutating) {
-        checkBearerToken(req.headers.authorization, o.token, tokenHint);
-        checkJsonContentType(req.headers['content-type']);
+      if (route.name !== 'healthz' && (mutating || o.tokenForReads || route.name === 'downloadArtifact')) checkBearerToken(req.headers.authorization, o.token, tokenHint);
+      if (route.name === 'uploadArtifact') {
+        response = await uploadArtifact(req, res, store);
+      } else if (route.name === 'downloadArtifact') {
+        await downloadArtifact(res, store, route.artifactId);
+        return;
+      } else {
+        if (mutating) checkJsonContentType(req.headers['content-type']);
+        const text = await readBody(req, res, route.name === 'submitJob' ? o.maxSubmitBytes : o.maxBodyBytes);
+        response = await handleRoute(route, mutating ? parseJsonBody(text) : undefined, context);
       }
-      const text = await readBody(req, res, o.maxBodyBytes);
-      response = await handleRoute(match.route, mutating ? parseJsonBody(text) : undefined, context);
     } catch (err) {
       response = errorResponse(err);
       if (response.status >= 500) logger.warn(`${req.method ?? '?'} ${req.url ?? '?'} failed`, { error: describeError(err) });

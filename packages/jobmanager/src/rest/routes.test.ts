@@ -16,7 +16,16 @@ describe('matchRoute', () => {
     ['GET', '/jobs//savepoints', 'notFound', undefined],
     ['GET', '/jobs/%E0%A4%A', 'notFound', undefined],
     ['GET', '/JOBS', 'notFound', undefined],
-    ['POST', '/jobs', 'methodNotAllowed', ['GET']],
+    ['POST', '/jobs', 'route', { name: 'submitJob' }],
+    ['GET', '/healthz', 'route', { name: 'healthz' }],
+    ['GET', '/overview', 'route', { name: 'clusterOverview' }],
+    ['GET', '/taskmanagers', 'route', { name: 'listTaskManagers' }],
+    ['GET', '/openapi.json', 'route', { name: 'openApi' }],
+    ['POST', '/artifacts', 'route', { name: 'uploadArtifact' }],
+    ['GET', '/artifacts/0f0f', 'route', { name: 'downloadArtifact', artifactId: '0f0f' }],
+    ['GET', '/artifacts/..%2F..%2Fetc%2Fpasswd', 'route', { name: 'downloadArtifact', artifactId: '../../etc/passwd' }],
+    ['GET', '/artifacts', 'methodNotAllowed', ['POST']],
+    ['DELETE', '/jobs', 'methodNotAllowed', ['GET', 'POST']],
     ['GET', '/jobs/abc/cancel', 'methodNotAllowed', ['POST']],
   ])('%s %s → %s', (method, url, type, detail) => {
     const m = matchRoute(method, url);

@@ -4,7 +4,14 @@
  */
 
 export type Route =
+  | { name: 'healthz' }
+  | { name: 'openApi' }
+  | { name: 'clusterOverview' }
+  | { name: 'listTaskManagers' }
+  | { name: 'uploadArtifact' }
+  | { name: 'downloadArtifact'; artifactId: string }
   | { name: 'listJobs' }
+  | { name: 'submitJob' }
   | { name: 'jobDetails'; jobId: string }
   | { name: 'checkpointStatistics'; jobId: string }
   | { name: 'triggerSavepoint'; jobId: string }
@@ -18,15 +25,22 @@ export type RouteMatch =
   | { type: 'notFound'; message: string }
   | { type: 'methodNotAllowed'; allow: string[]; message: string };
 
-interface RouteSpec {
+export interface RouteSpec {
   method: 'GET' | 'POST';
-  /** Path segments; ':jobId' matches any one non-empty segment. */
+  /** Path segments; one starting with ':' (':jobId', ':artifactId') matches any one non-empty segment. */
   pattern: readonly string[];
   name: RouteName;
 }
 
-const ROUTES: readonly RouteSpec[] = [
+export const ROUTES: readonly RouteSpec[] = [
+  { method: 'GET', pattern: ['healthz'], name: 'healthz' },
+  { method: 'GET', pattern: ['openapi.json'], name: 'openApi' },
+  { method: 'GET', pattern: ['overview'], name: 'clusterOverview' },
+  { method: 'GET', pattern: ['taskmanagers'], name: 'listTaskManagers' },
+  { method: 'POST', pattern: ['artifacts'], name: 'uploadArtifact' },
+  { method: 'GET', pattern: ['artifacts', ':artifactId'], name: 'downloadArtifact' },
   { method: 'GET', pattern: ['jobs'], name: 'listJobs' },
+  { method: 'POST', pattern: ['jobs'], name: 'submitJob' },
   { method: 'GET', pattern: ['jobs', ':jobId'], name: 'jobDetails' },
   { method: 'GET', pattern: ['jobs', ':jobId', 'checkpoints'], name: 'checkpointStatistics' },
   { method: 'POST', pattern: ['jobs', ':jobId', 'savepoints'], name: 'triggerSavepoint' },
@@ -44,13 +58,13 @@ export function matchRoute(method: string, url: string): RouteMatch {
   if (segments === undefined) return notFound;
   const allow: string[] = [];
   for (const spec of ROUTES) {
-    const jobId = matchPattern(spec.pattern, segments);
-    if (jobId === undefined) continue;
+    const param = matchPattern(spec.pattern, segments);
+    if (param === undefined) continue;
     if (spec.method !== method) {
       allow.push(spec.method);
       continue;
     }
-    return { type: 'route', route: toRoute(spec.name, jobId) };
+    return { type: 'route', route: toRoute(spec.name, param) };
   }
   if (allow.length > 0) {
     return { type: 'methodNotAllowed', allow, message: `method ${method} is not allowed on ${path}; use ${allow.join(' or ')}` };
@@ -68,25 +82,34 @@ function splitPath(path: string): string[] | undefined {
   }
 }
 
-/** The job id when `segments` fit `pattern` ('' for patterns without one), else undefined. */
+/** The parameter's value when `segments` fit `pattern` ('' for patterns without one), else undefined. */
 function matchPattern(pattern: readonly string[], segments: readonly string[]): string | undefined {
   if (pattern.length !== segments.length) return undefined;
-  let jobId = '';
+  let param = '';
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]!;
     const s = segments[i]!;
-    if (p === ':jobId') {
+    if (p.startsWith(':')) {
       if (s === '') return undefined;
-      jobId = s;
+      param = s;
     } else if (p !== s) return undefined;
   }
-  return jobId;
+  return param;
 }
 
-function toRoute(name: RouteName, jobId: string): Route {
+function toRoute(name: RouteName, param: string): Route {
+  const jobId = param;
   switch (name) {
+    case 'healthz':
+    case 'openApi':
+    case 'clusterOverview':
+    case 'listTaskManagers':
+    case 'uploadArtifact':
     case 'listJobs':
+    case 'submitJob':
       return { name };
+    case 'downloadArtifact':
+      return { name, artifactId: param };
     case 'jobDetails':
     case 'checkpointStatistics':
     case 'triggerSavepoint':
