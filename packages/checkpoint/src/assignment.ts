@@ -9,13 +9,14 @@
  * parallelism change it is handed back whole for the operator to redistribute.
  */
 import { keyGroupRangeFor, operatorIndexForKeyGroup, type KeyGroupRange } from '@sluice/common';
-import { checkpointError, type KeyedStateHandle, type KeyGroupSection, type OperatorCheckpointState, type OperatorStateHandle } from './format.js';
+import type { KeyGroupSectionRef } from '@sluice/protocol';
+import { checkpointError, type KeyedStateHandle, type OperatorCheckpointState, type OperatorStateHandle } from './format.js';
 
 /** Part of one old subtask's keyed state file that a new subtask reads. */
 export interface KeyedStateSlice {
   handle: KeyedStateHandle;
   /** Sections to read, sorted by key group; all within the new subtask's range. */
-  sections: KeyGroupSection[];
+  sections: KeyGroupSectionRef[];
 }
 
 export interface KeyedStateAssignment {
