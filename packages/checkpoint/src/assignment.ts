@@ -81,9 +81,9 @@ export function assignKeyedState(op: OperatorCheckpointState, newParallelism: nu
  * there is no index to match, so the handles come back together (`rescaled`, sorted by old
  * subtask) and the caller decides who reads what. The contract for a rescaled restore: the
  * caller hands every new subtask the full `handles` list along with `fromParallelism` and its
- * own index, and the operator keeps its share — a source re-derives its splits from all old
- * blobs and keeps those that `split % newParallelism === index` (or asks its enumerator), so no
- * split is lost or read twice. Handles are never split or merged here.
+ * own index, and the operator keeps its share. (Sources are not among these: their positions are
+ * plain data in the metadata, dealt out again by the JobMaster.) Handles are never split or
+ * merged here.
  */
 export type OperatorStateAssignment =
   | { mode: 'same-parallelism'; parallelism: number; subtasks: OperatorStateHandle[][] }

@@ -9,7 +9,6 @@ export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
   METADATA_FILE_NAME,
-  checkpointError,
   operatorUid,
   type CheckpointErrorCode,
   type CheckpointMetadata,
@@ -31,7 +30,6 @@ export {
   type VerifyOptions,
 } from './storage.js';
 export { assignKeyedState, assignOperatorState, type KeyedStateAssignment, type KeyedStateSlice, type OperatorStateAssignment } from './assignment.js';
-export { plainDataProblem } from './plain-data.js';
-export { takeSourcePosition, positionWatermark, encodeWatermark, sourcePositionProblem, type SourceSubtaskPosition } from './source-position.js';
+export { takeSourcePosition, positionWatermark, sourcePositionProblem, type SourceSubtaskPosition } from './source-position.js';
 export type { CheckpointStorage, StoredCheckpoint } from './checkpoint-storage.js';
 export { FileSystemCheckpointStorage } from './fs-storage.js';

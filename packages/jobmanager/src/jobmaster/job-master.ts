@@ -6,7 +6,7 @@
  * or more failed checkpoints in a row than the job tolerates, goes through `failOver`: the
  * restart strategy restarts the job from its latest checkpoint or fails it. State changes run on one Mailbox; calls to TaskManagers and the RM are never awaited inside it.
  */
-import { checkStorageDirectory, createLogger, describeError, serializeError, SluiceError, systemClock, type Clock, type Logger, type SerializedError } from '@sluice/common';
+import { createLogger, describeError, serializeError, SluiceError, systemClock, type Clock, type Logger, type SerializedError } from '@sluice/common';
 import {
   Mailbox,
   requiredSlots,
@@ -154,7 +154,7 @@ export class JobMaster implements JobMasterGateway {
   }
 
   private checkCheckpointRoot(): Promise<void> {
-    const check = (this.checkpointRootChecked ??= checkStorageDirectory(this.config.checkpointDir, { what: 'checkpoint directory' }));
+    const check = (this.checkpointRootChecked ??= this.checkpointStorage.checkTarget(this.config.checkpointDir, 'checkpoint directory'));
     return check.catch((err: unknown) => {
       if (this.checkpointRootChecked === check) this.checkpointRootChecked = undefined;
       throw err;
