@@ -8,13 +8,12 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deserialize } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MetricGroup, ReaderOutput, SourceReader } from '@sluice/api';
 import { compileJob } from '@sluice/cli';
 import { randomId } from '@sluice/common';
 import { startEmbeddedCluster, type EmbeddedCluster } from '@sluice/minicluster';
-import { readWholeFile, resolveCheckpoint, type CheckpointMetadata, type SourceOperatorState } from '@sluice/runtime';
+import { resolveCheckpoint, type CheckpointMetadata } from '@sluice/checkpoint';
 import { KafkaDeserializers, KafkaSource, type KafkaPartitionSplit } from '@sluice/kafka';
 import { jobPath } from './harness.js';
 import { KafkaTestKit, located, sleep } from './kafka-test-kit.js';
@@ -91,7 +90,7 @@ describe.runIf(bootstrap !== '')('bounded KafkaSource resumed (real broker)', ()
 
       // The checkpoint the resume starts from has a position for every partition.
       const resumedFrom = (await newestCheckpoint(jobDir))!;
-      const positions = await sourcePositions(resumedFrom.dir, resumedFrom.meta);
+      const positions = sourcePositions(resumedFrom.meta);
       expect([...positions.keys()].sort()).toEqual([0, 1]);
       expect(positions.get(0)).toBe(5);
 
@@ -189,12 +188,11 @@ async function newestCheckpoint(jobDir: string): Promise<{ dir: string; meta: Ch
   return undefined;
 }
 
-/** Partition → offset the checkpoint's source state resumes from. */
-async function sourcePositions(dir: string, meta: CheckpointMetadata): Promise<Map<number, number>> {
+/** Partition → offset the checkpoint's source positions resume from (plain data in its metadata). */
+function sourcePositions(meta: CheckpointMetadata): Map<number, number> {
   const out = new Map<number, number>();
-  for (const h of meta.operators.find((o) => o.uid === 'records')!.operator) {
-    const state = deserialize(await readWholeFile(dir, h)) as SourceOperatorState;
-    for (const s of state.splits as KafkaPartitionSplit[]) out.set(s.partition, s.offset);
+  for (const p of meta.operators.find((o) => o.uid === 'records')!.positions ?? []) {
+    for (const s of p.splits as KafkaPartitionSplit[]) out.set(s.partition, s.offset);
   }
   return out;
 }

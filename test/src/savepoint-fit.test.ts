@@ -5,11 +5,13 @@
  * another kind of state are refused — before deployment where the job graph tells, at the
  * subtask declaring the state otherwise — with or without --allow-non-restored-state and
  * whatever the restart strategy. A job of another name whose state fits restores with one
- * warning, and so does metadata of checkpoint format 2 (which recorded no state shapes).
+ * warning, and so does a checkpoint of format 2 (which recorded no state shapes, and kept source
+ * positions in v8-serialized state files, converted into plain positions when it is read).
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serialize } from 'node:v8';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileJob } from '@sluice/cli';
@@ -43,7 +45,9 @@ function capture(): Logger {
 interface MetadataOperator {
   uid: string;
   keyed: unknown[];
+  operator: unknown[];
   states?: { name: string; kind: string; type?: string }[];
+  positions?: { subtask: number; splits: unknown[]; watermark?: number | 'end' }[];
 }
 
 function readMetadata(dir: string): { version: number; jobName: string; operators: MetadataOperator[] } {
@@ -98,11 +102,14 @@ function expectResumedCounts(r: JobResult): void {
 }
 
 describe('what a savepoint records', () => {
-  it("names the job, each operator's keyed states with their kinds, and the source's split type", () => {
+  it("names the job, each operator's keyed states with their kinds, and the source's split type and positions (plain data, no state file)", () => {
     const meta = readMetadata(savepoint);
-    expect(meta.version).toBe(3);
+    expect(meta.version).toBe(4);
     expect(meta.jobName).toBe('fit A');
-    expect(meta.operators.find((o) => o.uid === 'src')?.states).toEqual([{ name: 'splits', kind: 'source', type: 'generator' }]);
+    const src = meta.operators.find((o) => o.uid === 'src');
+    expect(src?.states).toEqual([{ name: 'splits', kind: 'source', type: 'generator' }]);
+    expect(src?.operator).toEqual([]);
+    expect(src?.positions).toEqual([{ subtask: 0, splits: [{ splitId: expect.any(String), offset: 0, stride: 1, nextIndex: expect.any(Number) }] }]);
     expect(meta.operators.find((o) => o.uid === 'p')?.states).toEqual([
       { name: 'count', kind: 'value' },
       { name: '__sluice.timers', kind: 'timers' },
@@ -154,7 +161,7 @@ describe('a savepoint restores only into a job it fits', () => {
     expect(named[0]).toMatch(new RegExp(`^${savepoint.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a savepoint of job 'fit A', restored into job 'fit B': `));
   });
 
-  it('restores checkpoint format 2 metadata, which records no state shapes, and says that it could not check them', async () => {
+  it('restores a checkpoint of format 2, which records no state shapes (saying that it could not check them) and kept source positions in state files', async () => {
     const old = join(scratch, 'format-2');
     cpSync(savepoint, old, { recursive: true });
     downgradeToFormat2(old);
@@ -170,10 +177,21 @@ describe('a savepoint restores only into a job it fits', () => {
 
 /**
  * Rewrites a savepoint as format 2 wrote it: version 2 in the metadata and in every state file's
- * header (with the files' checksums), and no `states`; the metadata checksum recomputed.
+ * header (with the files' checksums), no `states`, and each source position as a state file of
+ * its own holding `{ splits, watermark }` v8-serialized; the metadata checksum recomputed.
  */
 function downgradeToFormat2(dir: string): void {
-  const doc = JSON.parse(readFileSync(join(dir, '_metadata'), 'utf8')) as Record<string, unknown> & { operators: (Record<string, unknown> & { keyed: FileRef[]; operator: FileRef[] })[] };
+  const doc = JSON.parse(readFileSync(join(dir, '_metadata'), 'utf8')) as Record<string, unknown> & { operators: (MetadataOperator & { keyed: FileRef[]; operator: FileRef[] })[] };
+  for (const op of doc.operators) {
+    for (const p of op.positions ?? []) {
+      const watermark = p.watermark === undefined ? -Infinity : p.watermark === 'end' ? Infinity : p.watermark;
+      const file = `${op.uid}-${p.subtask}.op`;
+      const bytes = Buffer.concat([Buffer.from('SLST'), Buffer.alloc(4), serialize({ splits: p.splits, watermark })]);
+      writeFileSync(join(dir, file), bytes);
+      op.operator.push({ file, bytes: bytes.length, crc32: 0, subtask: p.subtask } as FileRef);
+    }
+    delete op.positions;
+  }
   const fileCrc = new Map<string, number>();
   for (const file of readdirSync(dir).filter((f) => !f.startsWith('_'))) {
     const bytes = readFileSync(join(dir, file));

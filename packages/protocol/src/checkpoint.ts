@@ -2,19 +2,26 @@
  * Checkpoint messages between tasks and the JobMaster's checkpoint coordinator, and what a
  * subtask is told to restore. Plain data. State itself never travels here: subtasks write it to
  * files in the checkpoint directory and report where (file, size, checksum, key-group offsets).
+ * The one exception is a source's position (its splits and watermark): small, plain JSON data
+ * that the JobMaster needs to deal splits out again, so it travels in the acknowledgement and
+ * the checkpoint's metadata records it.
  */
 import type { SerializedError } from '@sluice/common';
 
 /** A file in a checkpoint directory, by name relative to that directory. */
 export interface StateFileRef {
+  /** File name relative to the checkpoint directory (no path separators). */
   file: string;
+  /** Size of the whole file, header included. */
   bytes: number;
+  /** CRC-32 (zlib) of the whole file, header included. */
   crc32: number;
 }
 
 /** Where one key group's state sits inside a keyed state file. */
 export interface KeyGroupSectionRef {
   keyGroup: number;
+  /** Byte offset from the start of the file (after the header). */
   offset: number;
   length: number;
   /** CRC-32 of the section, checked when it is read back. */
@@ -35,6 +42,18 @@ export interface StateShape {
   type?: string;
 }
 
+/**
+ * Where a source subtask is: the splits it reads with their positions (what its reader's
+ * `snapshotState` returned) and the watermark it has sent. JSON-representable throughout, so
+ * any transport carries it and the checkpoint metadata stores it as it is.
+ */
+export interface SourcePosition {
+  /** The reader's splits, plain JSON data (objects, arrays, strings, finite numbers, booleans, null). */
+  splits: unknown[];
+  /** The watermark sent so far: absent when none yet, 'end' once the final watermark went out (input over, or drained). */
+  watermark?: number | 'end';
+}
+
 /** One operator's share of one subtask's snapshot. */
 export interface SubtaskOperatorState {
   nodeId: number;
@@ -43,8 +62,10 @@ export interface SubtaskOperatorState {
   states?: StateShape[];
   /** Keyed state and timers, one section per key group holding any. */
   keyed?: StateFileRef & { keyGroups: KeyGroupSectionRef[] };
-  /** Operator (non-keyed) state: source positions, sink transactions. One opaque blob. */
+  /** Operator (non-keyed) state: sink transactions, window contents. One opaque blob. */
   operator?: StateFileRef;
+  /** The head of a source chain: its position, as plain data (no state file). */
+  source?: SourcePosition;
 }
 
 export interface CheckpointStats {

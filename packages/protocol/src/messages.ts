@@ -3,7 +3,7 @@
  * any transport (in-process, TCP, Mesos framework messages) can carry them.
  */
 import type { SerializedError } from '@sluice/common';
-import type { SubtaskRestore } from './checkpoint.js';
+import type { SourcePosition, SubtaskRestore } from './checkpoint.js';
 import type { JobConfig, JobGraph } from './jobgraph.js';
 
 export type JobStatus =
@@ -172,11 +172,11 @@ export interface TaskExecutionState {
   /** Set on terminal states: what each operator of the chain processed. */
   operators?: OperatorRecordCounts[];
   /**
-   * FINISHED source subtasks: the source's state at its end (its splits at their final
-   * positions), encoded as in a checkpoint's state file. Checkpoints taken after the subtask
-   * ended carry it, so a restore neither reads its splits again nor forgets them.
+   * FINISHED source subtasks: the source's position at its end (its splits at their final
+   * positions). Checkpoints taken after the subtask ended carry it, so a restore neither reads
+   * its splits again nor forgets them.
    */
-  finalSourceState?: Uint8Array;
+  finalSourceState?: SourcePosition;
 }
 
 /** Records gathered by a collect sink, shipped to the JobMaster in batches (tests and debugging). */

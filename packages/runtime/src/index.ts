@@ -2,8 +2,8 @@
  * @sluice/runtime — the TaskManager and everything that executes subtasks: the slot table and
  * TaskExecutorGateway, the Piscina task runner and worker entry, the operator chain and task
  * loop, operators, keyed state and timers, shared-memory channels and record serialization,
- * checkpoints (barriers, copy-on-write snapshots) and their storage (state files, `_metadata`,
- * restore assignment by key group).
+ * and the subtask side of checkpoints (barriers, copy-on-write snapshots, source positions).
+ * Checkpoint files and their format come from @sluice/checkpoint.
  * Talks to the JobMaster and ResourceManager only through @sluice/protocol gateways.
  */
 export * from './operators/types.js';
@@ -16,37 +16,3 @@ export { createRecordSerializer, RecordSerializer } from './serialization/index.
 export { HeapKeyedStateBackend } from './state/heap-backend.js';
 export { InternalTimerService, type TimersSnapshot } from './state/timer-service.js';
 export { KeyRoutingError, StateAccessError, StateIncompatibleError } from './state/errors.js';
-export { operatorUid } from './task/checkpointing.js';
-export type { SourceOperatorState } from './operators/source.js';
-export {
-  CHECKPOINT_FORMAT,
-  CHECKPOINT_FORMAT_VERSION,
-  METADATA_FILE_NAME,
-  type CheckpointErrorCode,
-  type CheckpointMetadata,
-  type KeyGroupSection,
-  type KeyedStateHandle,
-  type OperatorCheckpointState,
-  type OperatorStateHandle,
-  type StateFileHandle,
-} from './checkpoint/format.js';
-export { writeStateFile, readSection, readSections, readWholeFile, type StateFileSection, type WrittenStateFile } from './checkpoint/state-file.js';
-export {
-  checkpointDir,
-  writeMetadata,
-  readMetadata,
-  resolveCheckpoint,
-  verifyCheckpoint,
-  findLatestCheckpoint,
-  pruneCheckpoints,
-  type FindCheckpointOptions,
-  type PruneResult,
-  type VerifyOptions,
-} from './checkpoint/storage.js';
-export {
-  assignKeyedState,
-  assignOperatorState,
-  type KeyedStateAssignment,
-  type KeyedStateSlice,
-  type OperatorStateAssignment,
-} from './checkpoint/assignment.js';

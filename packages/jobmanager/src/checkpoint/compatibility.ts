@@ -9,7 +9,7 @@
  */
 import { SluiceError } from '@sluice/common';
 import type { JobGraph, StateShape } from '@sluice/protocol';
-import { operatorUid, type CheckpointMetadata, type OperatorCheckpointState } from '@sluice/runtime';
+import { operatorUid, type CheckpointMetadata, type OperatorCheckpointState } from '@sluice/checkpoint';
 
 /** Kinds of the operator's own state, which the job graph describes (the rest are keyed, see StateShape). */
 const OPERATOR_STATE_KINDS: ReadonlySet<string> = new Set(['source', 'sink', 'window']);
@@ -18,9 +18,9 @@ export function isKeyedStateShape(s: StateShape): boolean {
   return !OPERATOR_STATE_KINDS.has(s.kind);
 }
 
-/** Restorable state: state files of its own (finished subtasks alone restore nothing). */
-function holdsState(op: OperatorCheckpointState): boolean {
-  return op.keyed.length > 0 || op.operator.length > 0;
+/** Restorable state: state files or source positions of its own (finished subtasks alone restore nothing). */
+export function holdsState(op: OperatorCheckpointState): boolean {
+  return op.keyed.length > 0 || op.operator.length > 0 || (op.positions?.length ?? 0) > 0;
 }
 
 /**

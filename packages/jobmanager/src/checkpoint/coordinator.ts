@@ -1,25 +1,25 @@
 /**
  * The checkpoint coordinator of one job, living in its JobMaster (all calls run on the
  * JobMaster's mailbox). It triggers periodic checkpoints at the source subtasks, one at a time,
- * collects every subtask's acknowledgement, writes the checkpoint's metadata last (the moment the
- * checkpoint exists), tells the subtasks it is complete so sinks commit, and keeps the newest N.
+ * collects every subtask's acknowledgement, commits the checkpoint's metadata last (the moment
+ * the checkpoint exists), tells the subtasks it is complete so sinks commit, and keeps the newest
+ * N. Source positions arrive as plain data in the acknowledgements and go into the metadata.
  * A checkpoint that a subtask declines, or that outlives its timeout, is aborted and counted;
  * the next one starts after the usual pause.
  */
 import type { CheckpointMetricsSnapshot } from '@sluice/metrics';
-import { describeError, ensureDirectory, SluiceError, type Clock, type Logger } from '@sluice/common';
-import type { CheckpointAck, CheckpointDecline, CheckpointFailure, JobConfig, JobGraph, StopMode } from '@sluice/protocol';
+import { describeError, SluiceError, type Clock, type Logger } from '@sluice/common';
+import type { CheckpointAck, CheckpointDecline, CheckpointFailure, JobConfig, JobGraph, SourcePosition, StopMode } from '@sluice/protocol';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
-  checkpointDir,
   operatorUid,
-  pruneCheckpoints,
-  writeMetadata,
-  writeStateFile,
+  sourcePositionProblem,
   type CheckpointMetadata,
+  type CheckpointStorage,
   type OperatorCheckpointState,
-} from '@sluice/runtime';
+  type StoredCheckpoint,
+} from '@sluice/checkpoint';
 
 /** What the coordinator needs from its JobMaster. */
 export interface CoordinatorHost {
@@ -35,17 +35,15 @@ export interface CoordinatorHost {
   failOver(reason: string): void;
 }
 
-export interface CompletedCheckpoint {
+export interface CompletedCheckpoint extends StoredCheckpoint {
   id: number;
-  dir: string;
-  meta: CheckpointMetadata;
 }
 
-/** A source subtask of the current attempt that has ended, and its state at the end. */
+/** A source subtask of the current attempt that has ended, and its position at the end. */
 interface EndedSource {
   vertexId: string;
   subtask: number;
-  state: Uint8Array;
+  position: SourcePosition;
 }
 
 interface Pending {
@@ -65,6 +63,7 @@ export interface CheckpointCoordinatorOptions {
   config: JobConfig;
   /** The resolved checkpoint root directory. */
   root: string;
+  storage: CheckpointStorage;
   host: CoordinatorHost;
   clock: Clock;
   logger: Logger;
@@ -88,7 +87,7 @@ export class CheckpointCoordinator {
   lastFailure: CheckpointFailure | undefined;
   /** Periodic checkpoints failed since the last one completed (savepoints do not count). */
   private failuresInARow = 0;
-  /** By execution id; a checkpoint the subtask did not acknowledge carries this state instead. */
+  /** By execution id; a checkpoint the subtask did not acknowledge carries this position instead. */
   private readonly endedSources = new Map<string, EndedSource>();
 
   constructor(private readonly options: CheckpointCoordinatorOptions) {
@@ -144,8 +143,27 @@ export class CheckpointCoordinator {
   receiveAck(ack: CheckpointAck): void {
     const p = this.pending;
     if (p === undefined || ack.checkpointId !== p.id || !p.awaiting.delete(ack.executionId)) return;
+    const bad = this.badSourcePosition(ack);
+    if (bad !== undefined) {
+      this.abort(p, bad, true);
+      return;
+    }
     p.acks.push(ack);
     this.maybeComplete(p);
+  }
+
+  /** Why a source position in `ack` cannot go into the metadata (it must be plain JSON data), naming the source. */
+  private badSourcePosition(ack: CheckpointAck): string | undefined {
+    for (const s of ack.operators) {
+      if (s.source === undefined) continue;
+      const problem = sourcePositionProblem(s.source, 'position');
+      if (problem === undefined) continue;
+      const e = this.options.host.executions().find((x) => x.executionId === ack.executionId);
+      const info = this.options.jobGraph.vertices.flatMap((v) => v.operators).find((o) => o.nodeId === s.nodeId);
+      const who = `source '${info?.name ?? s.uid}' (uid '${s.uid}'${e === undefined ? '' : `, subtask ${e.subtaskIndex}`})`;
+      return `${who} reported a position that is not plain JSON data: ${problem}`;
+    }
+    return undefined;
   }
 
   receiveDecline(decline: CheckpointDecline): void {
@@ -160,8 +178,8 @@ export class CheckpointCoordinator {
    * without it a restore would hand its splits to nobody, and a source that discovers its
    * splits (Kafka partitions) would read them again from the start.
    */
-  executionFinished(executionId: string, vertexId: string, subtask: number, finalSourceState?: Uint8Array): void {
-    if (finalSourceState !== undefined) this.endedSources.set(executionId, { vertexId, subtask, state: finalSourceState });
+  executionFinished(executionId: string, vertexId: string, subtask: number, finalSourceState?: SourcePosition): void {
+    if (finalSourceState !== undefined) this.endedSources.set(executionId, { vertexId, subtask, position: finalSourceState });
     const p = this.pending;
     if (p === undefined || !p.awaiting.delete(executionId)) return;
     p.finished.push({ vertexId, subtask });
@@ -246,25 +264,29 @@ export class CheckpointCoordinator {
 
   private maybeComplete(p: Pending): void {
     if (p.awaiting.size > 0) return;
-    const { jobId, jobName, root, logger } = this.options;
-    const dir = checkpointDir(root, jobId, p.id);
+    const { jobId, jobName, root, logger, storage } = this.options;
+    let location: string;
+    try {
+      location = storage.checkpointLocation(root, jobId, p.id);
+    } catch (err) {
+      this.abort(p, `it has no location: ${describeError(err)}`, true);
+      return;
+    }
     const meta = this.buildMetadata(p);
-    const ended = this.endedSourcesOf(p);
-    // Subtasks with no state write no files, so the directory may not exist yet.
-    ensureDirectory(dir, 'checkpoint directory').then(() => addEndedSources(dir, meta, ended)).then(() => writeMetadata(dir, meta)).then(
-      () => this.options.host.run(() => this.completed(p, dir, meta)),
+    storage.commit(location, meta).then(
+      () => this.options.host.run(() => this.completed(p, location, meta)),
       (err: unknown) => this.options.host.run(() => this.pending === p && this.abort(p, `could not write its metadata: ${describeError(err)}`, true)),
     );
     logger.debug('all subtasks acknowledged; writing metadata', { checkpointId: p.id, jobName });
   }
 
-  private completed(p: Pending, dir: string, meta: CheckpointMetadata): void {
+  private completed(p: Pending, location: string, meta: CheckpointMetadata): void {
     if (this.pending !== p) return;
     clearTimeout(p.timer);
     this.pending = undefined;
     const now = this.options.clock.nowMs();
     this.lastEnd = now;
-    const c: CompletedCheckpoint = { id: p.id, dir, meta };
+    const c: CompletedCheckpoint = { id: p.id, location, meta };
     this.setLatest(c);
     this.failuresInARow = 0;
     const s = this.stats;
@@ -278,7 +300,7 @@ export class CheckpointCoordinator {
     this.options.logger.info('checkpoint complete', { checkpointId: p.id, durationMs: Math.round(s.lastDurationMs), bytes: s.lastSizeBytes });
     for (const e of this.options.host.executions()) if (e.state === 'RUNNING') this.options.host.notify(e.executionId, 'complete', p.id);
     p.savepoint?.resolve(c);
-    void pruneCheckpoints(this.options.root, this.options.jobId, this.options.config.retainedCheckpoints, this.options.logger).catch((err: unknown) =>
+    void this.options.storage.prune(this.options.root, this.options.jobId, this.options.config.retainedCheckpoints, this.options.logger).catch((err: unknown) =>
       this.options.logger.warn('could not prune old checkpoints', { error: describeError(err) }),
     );
     if (this.waitingSavepoints.length > 0) this.trigger();
@@ -325,20 +347,17 @@ export class CheckpointCoordinator {
   }
 
   /** Ended source subtasks of the current attempt that checkpoint `p` has no acknowledgement from. */
-  private endedSourcesOf(p: Pending): EndedSourceFile[] {
+  private endedSourcesOf(p: Pending): EndedSource[] {
     const current = new Set(this.options.host.executions().map((e) => e.executionId));
     const acked = new Set(p.acks.map((a) => a.executionId));
-    const out: EndedSourceFile[] = [];
+    const out: EndedSource[] = [];
     for (const [executionId, s] of this.endedSources) {
       if (!current.has(executionId)) {
         // An earlier attempt's: its restart began from a checkpoint that carries what it needs.
         this.endedSources.delete(executionId);
         continue;
       }
-      if (acked.has(executionId)) continue;
-      const head = this.options.jobGraph.vertices.find((v) => v.id === s.vertexId)?.operators[0];
-      if (head === undefined) continue;
-      out.push({ uid: operatorUid(head.uid, head.nodeId), subtask: s.subtask, fileName: `${s.vertexId}-${s.subtask}-${head.nodeId}.ended`, state: s.state });
+      if (!acked.has(executionId)) out.push(s);
     }
     return out;
   }
@@ -348,7 +367,7 @@ export class CheckpointCoordinator {
     const byUid = new Map<string, OperatorCheckpointState>();
     const byNode = new Map<number, OperatorCheckpointState>();
     for (const v of graph.vertices) {
-      for (const info of v.operators) {
+      for (const [index, info] of v.operators.entries()) {
         const op: OperatorCheckpointState = {
           uid: operatorUid(info.uid, info.nodeId),
           name: info.name,
@@ -361,6 +380,7 @@ export class CheckpointCoordinator {
           // What the job's definition says; the subtasks add the keyed states they declared.
           states: [...(info.states ?? [])],
         };
+        if (index === 0 && v.isSource) op.positions = [];
         byUid.set(op.uid, op);
         byNode.set(info.nodeId, op);
       }
@@ -373,12 +393,20 @@ export class CheckpointCoordinator {
         if (op === undefined) continue;
         if (s.keyed !== undefined) op.keyed.push({ ...s.keyed, subtask });
         if (s.operator !== undefined) op.operator.push({ ...s.operator, subtask });
+        if (s.source !== undefined) op.positions?.push({ ...s.source, subtask });
         for (const shape of s.states ?? []) if (!op.states!.some((x) => x.name === shape.name && x.kind === shape.kind)) op.states!.push(shape);
       }
+    }
+    // Source subtasks that ended before this checkpoint: their final positions, so a restore
+    // gives them their splits (read to the end) back instead of to nobody.
+    for (const e of this.endedSourcesOf(p)) {
+      const head = graph.vertices.find((v) => v.id === e.vertexId)?.operators[0];
+      if (head !== undefined) byNode.get(head.nodeId)?.positions?.push({ ...e.position, subtask: e.subtask });
     }
     for (const op of byUid.values()) {
       op.keyed.sort((a, b) => a.subtask - b.subtask);
       op.operator.sort((a, b) => a.subtask - b.subtask);
+      op.positions?.sort((a, b) => a.subtask - b.subtask);
     }
     return {
       format: CHECKPOINT_FORMAT,
@@ -391,23 +419,5 @@ export class CheckpointCoordinator {
       completedAt: this.options.clock.nowMs(),
       operators: [...byUid.values()],
     };
-  }
-}
-
-interface EndedSourceFile {
-  uid: string;
-  subtask: number;
-  fileName: string;
-  state: Uint8Array;
-}
-
-/** Writes the final states of ended source subtasks into checkpoint `dir` and lists them in `meta`. */
-async function addEndedSources(dir: string, meta: CheckpointMetadata, ended: readonly EndedSourceFile[]): Promise<void> {
-  for (const e of ended) {
-    const op = meta.operators.find((o) => o.uid === e.uid);
-    if (op === undefined) continue;
-    const { handle } = await writeStateFile(dir, e.fileName, [{ bytes: e.state }]);
-    op.operator.push({ ...handle, subtask: e.subtask });
-    op.operator.sort((a, b) => a.subtask - b.subtask);
   }
 }

@@ -1,19 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, writeMetadata, writeStateFile, type CheckpointMetadata } from '@sluice/runtime';
-import { afterEach, describe, expect, it } from 'vitest';
+import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, type CheckpointMetadata } from '@sluice/checkpoint';
+import { TestingCheckpointStorage } from '@sluice/checkpoint/testing';
+import { describe, expect, it } from 'vitest';
 import { locateCheckpoint } from './locate.js';
 
-const roots: string[] = [];
-afterEach(() => {
-  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
-});
-
-async function checkpoint(dir: string, id: number): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const { handle } = await writeStateFile(dir, 'op.state', [{ bytes: new Uint8Array([id, 2, 3]) }]);
-  const meta: CheckpointMetadata = {
+function meta(id: number): CheckpointMetadata {
+  return {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_FORMAT_VERSION,
     jobId: 'job-a',
@@ -22,30 +13,39 @@ async function checkpoint(dir: string, id: number): Promise<void> {
     kind: 'checkpoint',
     triggeredAt: 1,
     completedAt: 2,
-    operators: [{ uid: 'src', name: 'src', kind: 'source', parallelism: 1, maxParallelism: 128, keyed: [], operator: [{ ...handle, subtask: 0 }], finishedSubtasks: [] }],
+    operators: [{ uid: 'src', name: 'src', kind: 'source', parallelism: 1, maxParallelism: 128, keyed: [], operator: [], finishedSubtasks: [], positions: [{ subtask: 0, splits: [{ splitId: 's', next: id }] }] }],
   };
-  await writeMetadata(dir, meta);
 }
 
 describe('locateCheckpoint', () => {
-  it('takes a checkpoint directory as it is (verified), and in a job folder the newest intact one, warning about the rest', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'sluice-locate-'));
-    roots.push(root);
-    const job = join(root, 'job-a');
-    await checkpoint(join(job, 'chk-1'), 1);
-    await checkpoint(join(job, 'chk-2'), 2);
-    writeFileSync(join(job, 'chk-2', 'op.state'), 'damaged'); // corrupt state file
-    mkdirSync(join(job, 'chk-3')); // partial: no _metadata
+  it('takes a checkpoint as it is (verified), and in a job folder the newest intact one, warning about the rest', async () => {
+    const storage = new TestingCheckpointStorage();
+    await storage.commit('/ckpt/job-a/chk-1', meta(1));
+    await storage.commit('/ckpt/job-a/chk-2', meta(2));
+    storage.damaged.add('/ckpt/job-a/chk-2');
     const warnings: string[] = [];
     const logger = { debug: () => {}, info: () => {}, warn: (m: string) => warnings.push(m), error: () => {}, child: () => logger };
-    expect((await locateCheckpoint(join(job, 'chk-1'), logger)).meta.checkpointId).toBe(1);
+
+    const direct = await locateCheckpoint(storage, '/ckpt/job-a/chk-1/_metadata', logger);
+    expect(direct.location).toBe('/ckpt/job-a/chk-1');
+    expect(direct.meta.operators[0]?.positions).toEqual([{ subtask: 0, splits: [{ splitId: 's', next: 1 }] }]);
+    expect(storage.calls).toContain('verify /ckpt/job-a/chk-1');
     // Named directly, a damaged checkpoint is refused rather than skipped.
-    await expect(locateCheckpoint(join(job, 'chk-2'), logger)).rejects.toThrow(/op\.state/);
-    const latest = await locateCheckpoint(job, logger);
+    await expect(locateCheckpoint(storage, '/ckpt/job-a/chk-2', logger)).rejects.toMatchObject({ code: 'CHECKPOINT_CORRUPT' });
+    const latest = await locateCheckpoint(storage, '/ckpt/job-a', logger);
     expect(latest.meta.checkpointId).toBe(1);
-    expect(warnings.length).toBe(2);
-    expect(warnings.join('\n')).toMatch(/chk-3/);
-    expect(warnings.join('\n')).toMatch(/chk-2/);
-    await expect(locateCheckpoint(join(root, 'nothing-here'), logger)).rejects.toThrow(/does not exist/);
+    expect(warnings).toEqual([expect.stringMatching(/chk-2/)]);
+    await expect(locateCheckpoint(storage, '/ckpt/nothing-here', logger)).rejects.toMatchObject({ code: 'CHECKPOINT_NOT_FOUND', message: expect.stringMatching(/no checkpoint or savepoint at \/ckpt\/nothing-here/) });
+  });
+
+  it('says so when a job folder holds checkpoints but none is intact', async () => {
+    const storage = new TestingCheckpointStorage();
+    await storage.commit('/ckpt/job-a/chk-4', meta(4));
+    storage.damaged.add('/ckpt/job-a/chk-4');
+    const logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => logger };
+    await expect(locateCheckpoint(storage, '/ckpt/job-a', logger)).rejects.toMatchObject({
+      code: 'CHECKPOINT_NOT_FOUND',
+      message: '/ckpt/job-a holds checkpoint directories, but none is complete and intact; restore from a savepoint instead',
+    });
   });
 });

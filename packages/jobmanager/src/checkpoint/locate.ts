@@ -1,30 +1,27 @@
 /**
- * Where a restore reads from: a savepoint or checkpoint directory (or its `_metadata` file), or
- * a job's checkpoint folder (`<dir>/<jobId>`, holding `chk-<n>` directories), in which case
- * the newest complete checkpoint is taken — partial or corrupt ones are skipped with a warning.
+ * Where a restore reads from: a savepoint or checkpoint (its location, or its `_metadata`), or a
+ * job's checkpoint folder (`<dir>/<jobId>`, holding `chk-<n>` directories), in which case the
+ * newest complete checkpoint is taken — partial or corrupt ones are skipped with a warning.
  * Either way the result has been verified, state files' checksums included.
  */
-import { readdir } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
 import { SluiceError, type Logger } from '@sluice/common';
-import { findLatestCheckpoint, resolveCheckpoint, verifyCheckpoint, type CheckpointMetadata } from '@sluice/runtime';
+import type { CheckpointStorage, StoredCheckpoint } from '@sluice/checkpoint';
 
-export async function locateCheckpoint(path: string, logger: Logger): Promise<{ dir: string; meta: CheckpointMetadata }> {
-  const abs = resolve(path);
-  let found: { dir: string; meta: CheckpointMetadata };
+export async function locateCheckpoint(storage: CheckpointStorage, pointer: string, logger: Logger): Promise<StoredCheckpoint> {
+  let found: StoredCheckpoint;
   try {
-    found = await resolveCheckpoint(abs);
+    found = await storage.resolve(pointer);
   } catch (err) {
     if (!(err instanceof SluiceError) || err.code !== 'CHECKPOINT_NOT_FOUND') throw err;
-    const entries = await readdir(abs).catch(() => [] as string[]);
-    if (!entries.some((e) => /^chk-\d+$/.test(e))) throw err;
-    const latest = await findLatestCheckpoint(dirname(abs), basename(abs), logger, { verifyChecksums: true });
+    const job = await storage.jobCheckpointsAt(pointer);
+    if (job === undefined) throw err;
+    const latest = await storage.findLatest(job.root, job.jobId, logger, { verifyChecksums: true });
     if (latest === undefined) {
-      throw new SluiceError('CHECKPOINT_NOT_FOUND', `${abs} holds checkpoint directories, but none is complete and intact; restore from a savepoint instead`, { cause: err });
+      throw new SluiceError('CHECKPOINT_NOT_FOUND', `${pointer} holds checkpoint directories, but none is complete and intact; restore from a savepoint instead`, { cause: err });
     }
-    logger.info(`restoring from the newest complete checkpoint in ${abs}`, { path: latest.dir });
+    logger.info(`restoring from the newest complete checkpoint in ${pointer}`, { path: latest.location });
     return latest;
   }
-  await verifyCheckpoint(found.dir, found.meta, { checksums: true });
+  await storage.verify(found, { checksums: true });
   return found;
 }

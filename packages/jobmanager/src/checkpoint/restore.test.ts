@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EventTimeSessionWindows, StreamExecutionEnvironment, TumblingEventTimeWindows, WatermarkStrategy } from '@sluice/api';
 import type { StateShape } from '@sluice/protocol';
-import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, type CheckpointMetadata, type OperatorCheckpointState } from '@sluice/runtime';
+import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, type CheckpointMetadata, type OperatorCheckpointState } from '@sluice/checkpoint';
 import { planRestore, statefulOperatorsWithoutUid } from './restore.js';
 
 describe('statefulOperatorsWithoutUid', () => {
@@ -85,7 +85,8 @@ describe('planRestore: does the state fit the job?', () => {
   const handle = { subtask: 0, file: 'f', bytes: 100, crc32: 0 };
   const keyedHandle = { ...handle, keyGroups: [{ keyGroup: 1, offset: 8, length: 10, crc32: 0 }] };
   function operator(uid: string, name: string, kind: string, states: StateShape[] | undefined, keyed: boolean): OperatorCheckpointState {
-    const op: OperatorCheckpointState = { uid, name, kind, parallelism: 1, maxParallelism: 128, keyed: keyed ? [keyedHandle] : [], operator: keyed ? [] : [handle], finishedSubtasks: [] };
+    const op: OperatorCheckpointState = { uid, name, kind, parallelism: 1, maxParallelism: 128, keyed: keyed ? [keyedHandle] : [], operator: keyed || kind === 'source' ? [] : [handle], finishedSubtasks: [] };
+    if (kind === 'source') op.positions = [{ subtask: 0, splits: [{ splitId: 'generator-0', offset: 0, stride: 1, nextIndex: 4 }] }];
     if (states !== undefined) op.states = states;
     return op;
   }

@@ -1,25 +1,17 @@
 /**
  * Planning a restore: which part of a checkpoint or savepoint each subtask of the job reads.
  * Operators match by uid. Keyed state goes by key-group ranges, so any parallelism works (the
- * max parallelism must stay). Source positions are read here: at the same parallelism each
- * subtask gets its own splits back; otherwise all splits are dealt out again by the source's
- * assignment rule. Other operator state stays with its subtask, or goes to subtask 0 after a
- * rescale. State for operators the job no longer has is refused unless the user allows it;
- * state the job would misread is always refused (compatibility.ts).
+ * max parallelism must stay). Source positions come from the metadata, as plain data: at the
+ * same parallelism each subtask gets its own splits back; otherwise all splits are dealt out
+ * again by the source's assignment rule. No state file is read here. Other operator state stays
+ * with its subtask, or goes to subtask 0 after a rescale. State for operators the job no longer
+ * has is refused unless the user allows it; state the job would misread is always refused
+ * (compatibility.ts).
  */
-import { deserialize } from 'node:v8';
 import { SluiceError } from '@sluice/common';
-import { checkStateFits, isKeyedStateShape } from './compatibility.js';
+import { checkStateFits, holdsState, isKeyedStateShape } from './compatibility.js';
 import type { JobGraph, JobVertex, OperatorRestore, SubtaskRestore } from '@sluice/protocol';
-import {
-  assignKeyedState,
-  assignOperatorState,
-  operatorUid,
-  readWholeFile,
-  type CheckpointMetadata,
-  type OperatorCheckpointState,
-  type SourceOperatorState,
-} from '@sluice/runtime';
+import { assignKeyedState, assignOperatorState, operatorUid, positionWatermark, type CheckpointMetadata, type OperatorCheckpointState } from '@sluice/checkpoint';
 
 export interface RestorePlan {
   checkpointId: number;
@@ -58,14 +50,18 @@ export function statefulOperatorsWithoutUid(graph: JobGraph): string[] {
 }
 
 function hasState(op: OperatorCheckpointState): boolean {
-  return op.keyed.length > 0 || op.operator.length > 0 || op.finishedSubtasks.length > 0;
+  return holdsState(op) || op.finishedSubtasks.length > 0;
 }
 
+/**
+ * `dir` is the checkpoint's location: subtasks read their state files from it. `meta` must hold
+ * source positions as plain data (CheckpointStorage converts older formats when it reads them).
+ */
 export async function planRestore(dir: string, meta: CheckpointMetadata, graph: JobGraph, options: PlanRestoreOptions): Promise<RestorePlan> {
   const byUid = new Map(meta.operators.map((o) => [o.uid, o] as const));
   const jobUids = new Set<string>();
   for (const v of graph.vertices) for (const info of v.operators) jobUids.add(operatorUid(info.uid, info.nodeId));
-  const unmatched = meta.operators.filter((o) => !jobUids.has(o.uid) && (o.keyed.length > 0 || o.operator.length > 0));
+  const unmatched = meta.operators.filter((o) => !jobUids.has(o.uid) && holdsState(o));
   if (unmatched.length > 0 && !options.allowNonRestoredState) {
     throw new SluiceError(
       'SAVEPOINT_MISMATCH',
@@ -91,7 +87,7 @@ export async function planRestore(dir: string, meta: CheckpointMetadata, graph: 
         }
       }
       if (index === 0 && v.isSource) {
-        await restoreSource(dir, op, v, perSubtask, plan, options);
+        await restoreSource(op, v, perSubtask, plan, options);
       } else if (op.operator.length > 0) {
         const a = assignOperatorState(op, v.parallelism);
         if (a.mode === 'same-parallelism') a.subtasks.forEach((handles, i) => (entries[i]!.operator = handles.map((h) => ({ dir, file: h.file, bytes: h.bytes, crc32: h.crc32 }))));
@@ -110,22 +106,21 @@ export async function planRestore(dir: string, meta: CheckpointMetadata, graph: 
 }
 
 /** Source positions and event time: splits back to their subtasks, or dealt out again after a rescale. */
-async function restoreSource(dir: string, op: OperatorCheckpointState, v: JobVertex, perSubtask: SubtaskRestore[], plan: RestorePlan, options: PlanRestoreOptions): Promise<void> {
-  const states: { subtask: number; state: SourceOperatorState }[] = [];
-  for (const h of op.operator) states.push({ subtask: h.subtask, state: deserialize(await readWholeFile(dir, h)) as SourceOperatorState });
-  if (states.length > 0 && states.every((s) => s.state.watermark === Infinity)) plan.drainedSources.push(v.name);
+async function restoreSource(op: OperatorCheckpointState, v: JobVertex, perSubtask: SubtaskRestore[], plan: RestorePlan, options: PlanRestoreOptions): Promise<void> {
+  const states = (op.positions ?? []).map((p) => ({ subtask: p.subtask, splits: p.splits, watermark: positionWatermark(p) }));
+  if (states.length > 0 && states.every((s) => s.watermark === Infinity)) plan.drainedSources.push(v.name);
   if (op.parallelism === v.parallelism) {
     const splits: unknown[][] = Array.from({ length: v.parallelism }, () => []);
-    for (const { subtask, state } of states) {
-      splits[subtask] = state.splits;
-      if (state.watermark > -Infinity) perSubtask[subtask]!.sourceWatermark = state.watermark;
+    for (const { subtask, splits: own, watermark } of states) {
+      splits[subtask] = own;
+      if (watermark > -Infinity) perSubtask[subtask]!.sourceWatermark = watermark;
     }
     plan.splits.set(v.id, splits);
     return;
   }
-  const all = states.flatMap((s) => s.state.splits);
+  const all = states.flatMap((s) => s.splits);
   plan.splits.set(v.id, await options.assignSplits(v.id, v.parallelism, all));
-  const live = states.map((s) => s.state.watermark).filter((w) => w < Infinity);
+  const live = states.map((s) => s.watermark).filter((w) => w < Infinity);
   const floor = live.length > 0 ? Math.min(...live) : states.length > 0 ? Infinity : -Infinity;
   // All at the end (drained, or every input over): the end, as at the same parallelism.
   if (floor > -Infinity) for (const r of perSubtask) r.sourceWatermark = floor;

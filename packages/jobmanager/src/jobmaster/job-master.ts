@@ -6,7 +6,7 @@
  * or more failed checkpoints in a row than the job tolerates, goes through `failOver`: the
  * restart strategy restarts the job from its latest checkpoint or fails it. State changes run on one Mailbox; calls to TaskManagers and the RM are never awaited inside it.
  */
-import { checkStorageDirectory, createLogger, describeError, serializeError, SluiceError, systemClock, type Clock, type Logger, type SerializedError } from '@sluice/common';
+import { createLogger, describeError, serializeError, SluiceError, systemClock, type Clock, type Logger, type SerializedError } from '@sluice/common';
 import {
   Mailbox,
   requiredSlots,
@@ -30,6 +30,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { JobMetricsSnapshot } from '@sluice/metrics';
+import { FileSystemCheckpointStorage, type CheckpointStorage } from '@sluice/checkpoint';
 import { locateCheckpoint } from '../checkpoint/locate.js';
 import { buildDeploymentDescriptor, enumerateSplits, type SplitProvider } from './deployment.js';
 import { moduleSplitProvider } from './splits.js';
@@ -37,7 +38,7 @@ import { ExecutionGraph, type Execution, type LogicalSlot } from './execution-gr
 import { JobResultCollector } from './job-result.js';
 import { createRestartBackoff, failsWithoutRestart, type RestartBackoff } from './restart-strategy.js';
 import { CheckpointCoordinator, type CompletedCheckpoint } from '../checkpoint/coordinator.js';
-import { checkSavepointTarget, copyToSavepoint } from '../checkpoint/savepoint.js';
+import { checkSavepointTarget } from '../checkpoint/savepoint.js';
 import { planRestore, statefulOperatorsWithoutUid, type RestorePlan } from '../checkpoint/restore.js';
 
 export interface JobMasterOptions {
@@ -47,6 +48,8 @@ export interface JobMasterOptions {
   resourceManagerAddress: string;
   /** Default: the JobMaster loads the job module and asks its sources (see splits.ts). */
   splitProvider?: SplitProvider;
+  /** Where checkpoints and savepoints are stored; the file system by default. */
+  checkpointStorage?: CheckpointStorage;
   /** How long cancelled tasks may take to confirm before they are given up as lost. */
   cancelTimeoutMs?: number;
   /** How long to wait for all slots before the job fails. */
@@ -85,6 +88,7 @@ export class JobMaster implements JobMasterGateway {
   /** The job's resolved configuration, as every subtask receives it. */
   readonly config: JobConfig;
   readonly checkpoints: CheckpointCoordinator;
+  private readonly checkpointStorage: CheckpointStorage;
   private readonly restartBackoff: RestartBackoff;
   private restorePlan: RestorePlan | undefined;
   /** Splits as enumerated at the start, for restarts with no checkpoint to go back to. */
@@ -121,12 +125,14 @@ export class JobMaster implements JobMasterGateway {
     this.logger = (options.logger ?? createLogger()).child(`jobmaster.${this.jobId.slice(0, 8)}`);
     this.startTime = this.clock.nowMs();
     this.restartBackoff = createRestartBackoff(this.config.restartStrategy);
+    this.checkpointStorage = options.checkpointStorage ?? new FileSystemCheckpointStorage();
     this.checkpoints = new CheckpointCoordinator({
       jobId: this.jobId,
       jobName: options.submission.jobName,
       jobGraph: options.submission.jobGraph,
       config: this.config,
       root: this.config.checkpointDir,
+      storage: this.checkpointStorage,
       clock: this.clock,
       logger: this.logger,
       host: {
@@ -153,7 +159,7 @@ export class JobMaster implements JobMasterGateway {
   }
 
   private checkCheckpointRoot(): Promise<void> {
-    const check = (this.checkpointRootChecked ??= checkStorageDirectory(this.config.checkpointDir, { what: 'checkpoint directory' }));
+    const check = (this.checkpointRootChecked ??= this.checkpointStorage.checkTarget(this.config.checkpointDir, 'checkpoint directory'));
     return check.catch((err: unknown) => {
       if (this.checkpointRootChecked === check) this.checkpointRootChecked = undefined;
       throw err;
@@ -183,15 +189,15 @@ export class JobMaster implements JobMasterGateway {
       const restoreFrom = this.submission.restoreFrom;
       let plan: RestorePlan | undefined;
       if (restoreFrom !== undefined) {
-        const found = await locateCheckpoint(restoreFrom.path, this.logger);
-        plan = await this.planRestoreFrom({ id: found.meta.checkpointId, dir: found.dir, meta: found.meta }, restoreFrom.allowNonRestoredState ?? false);
-        this.checkpoints.setLatest({ id: found.meta.checkpointId, dir: found.dir, meta: found.meta });
-        this.logger.info('restoring from checkpoint', { path: found.dir, checkpointId: found.meta.checkpointId });
+        const found = await locateCheckpoint(this.checkpointStorage, restoreFrom.path, this.logger);
+        plan = await this.planRestoreFrom({ id: found.meta.checkpointId, ...found }, restoreFrom.allowNonRestoredState ?? false);
+        this.checkpoints.setLatest({ id: found.meta.checkpointId, ...found });
+        this.logger.info('restoring from checkpoint', { path: found.location, checkpointId: found.meta.checkpointId });
         for (const w of plan.warnings) this.logger.warn(w, { checkpointId: found.meta.checkpointId });
         for (const n of plan.notes) this.logger.info(n, { checkpointId: found.meta.checkpointId });
         if (plan.drainedSources.length > 0) {
           this.logger.warn(
-            `${found.dir} was taken with --drain: event time of ${plan.drainedSources.join(', ')} is at its end, so every record with an event time is late ` +
+            `${found.location} was taken with --drain: event time of ${plan.drainedSources.join(', ')} is at its end, so every record with an event time is late ` +
               `(windows drop it) and no event-time timer will fire again; to continue where the job was, resume a savepoint taken without --drain`,
             { checkpointId: found.meta.checkpointId },
           );
@@ -252,8 +258,8 @@ export class JobMaster implements JobMasterGateway {
     if (last !== undefined) {
       const own = st.completed > 0 && st.lastCompletedId === last.id;
       out.latest = own
-        ? { id: last.id, path: last.dir, restored: false, durationMs: st.lastDurationMs, sizeBytes: st.lastSizeBytes, alignmentMs: st.lastAlignmentMs, syncMs: st.lastSyncMs, maxPauseMs: st.lastMaxPauseMs }
-        : { id: last.id, path: last.dir, restored: true };
+        ? { id: last.id, path: last.location, restored: false, durationMs: st.lastDurationMs, sizeBytes: st.lastSizeBytes, alignmentMs: st.lastAlignmentMs, syncMs: st.lastSyncMs, maxPauseMs: st.lastMaxPauseMs }
+        : { id: last.id, path: last.location, restored: true };
     }
     return out;
   }
@@ -381,7 +387,7 @@ export class JobMaster implements JobMasterGateway {
    */
   async triggerSavepoint(targetDirectory: string, stop?: StopMode): Promise<{ path: string }> {
     // A savepoint is a checkpoint copied out: both directories must take files.
-    await Promise.all([checkSavepointTarget(targetDirectory), this.checkCheckpointRoot()]);
+    await Promise.all([checkSavepointTarget(this.checkpointStorage, targetDirectory), this.checkCheckpointRoot()]);
     const done = await this.mailbox.run(() => {
       if (this.status !== 'RUNNING') {
         throw new SluiceError('SAVEPOINT_NOT_POSSIBLE', `job ${this.jobId} is ${this.status}; a savepoint needs a running job`);
@@ -393,10 +399,10 @@ export class JobMaster implements JobMasterGateway {
     const c = await done.completion;
     let path: string;
     try {
-      path = await copyToSavepoint(c.dir, c.meta, targetDirectory);
+      path = await this.checkpointStorage.copyToSavepoint(c, targetDirectory);
     } catch (err) {
       // After a stop the job has ended at this checkpoint, which stays where it is: say so.
-      const resume = stop === undefined ? '' : `; the job stopped at that checkpoint, which is kept in ${c.dir}: resume from it with --from-savepoint ${c.dir}`;
+      const resume = stop === undefined ? '' : `; the job stopped at that checkpoint, which is kept in ${c.location}: resume from it with --from-savepoint ${c.location}`;
       throw new SluiceError('SAVEPOINT_FAILED', `could not copy checkpoint ${c.id} into a savepoint under ${targetDirectory}: ${describeError(err)}${resume}`, { cause: err });
     }
     this.logger.info('savepoint written', { path, checkpointId: c.id, stop: stop ?? 'no' });
@@ -476,7 +482,7 @@ export class JobMaster implements JobMasterGateway {
           if (latest !== undefined) plan = await this.planRestoreFrom(latest, false);
         } catch (err) {
           await this.mailbox.run(() =>
-            this.failJob(serializeError(new SluiceError('RESTORE_FAILED', `could not restore checkpoint ${latest!.id} from ${latest!.dir}: ${describeError(err)}`, { cause: err }))),
+            this.failJob(serializeError(new SluiceError('RESTORE_FAILED', `could not restore checkpoint ${latest!.id} from ${latest!.location}: ${describeError(err)}`, { cause: err }))),
           );
           return;
         }
@@ -504,7 +510,7 @@ export class JobMaster implements JobMasterGateway {
   }
 
   private planRestoreFrom(c: CompletedCheckpoint, allowNonRestoredState: boolean): Promise<RestorePlan> {
-    return planRestore(c.dir, c.meta, this.submission.jobGraph, {
+    return planRestore(c.location, c.meta, this.submission.jobGraph, {
       allowNonRestoredState,
       assignSplits: (vertexId, parallelism, splits) => this.splitProvider(this.submission, vertexId, parallelism, splits),
     });

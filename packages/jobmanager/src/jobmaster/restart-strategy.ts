@@ -23,10 +23,11 @@ export interface RestartBackoff {
 /**
  * Failures a restart cannot cure, which fail the job whatever its restart strategy: a restart
  * restores the same checkpoint into the same job and fails the same way (`STATE_INCOMPATIBLE`:
- * restored state the job would misread).
+ * restored state the job would misread; `SOURCE_POSITION_NOT_PLAIN`: a source whose splits a
+ * checkpoint cannot store).
  */
 export function failsWithoutRestart(error: { code: string }): boolean {
-  return error.code === 'STATE_INCOMPATIBLE';
+  return error.code === 'STATE_INCOMPATIBLE' || error.code === 'SOURCE_POSITION_NOT_PLAIN';
 }
 
 export interface RestartBackoffOptions {

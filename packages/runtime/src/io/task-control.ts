@@ -15,14 +15,13 @@
  * never lost.
  */
 import { CancellationError } from '@sluice/common';
+import type { StopMode } from '@sluice/protocol';
 
 export const CONTROL_DOORBELL = 0;
 export const CONTROL_CANCEL = 1;
 export const CONTROL_CHECKPOINT = 2;
 export const CONTROL_STOP = 3;
 
-/** How a source ends its input at a stop-with-savepoint. */
-export type StopMode = 'terminate' | 'drain';
 /** Words in a control block; the rest are reserved (e.g. pause requests, checkpoint triggers). */
 export const CONTROL_WORDS = 16;
 

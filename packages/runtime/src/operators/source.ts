@@ -7,7 +7,9 @@
  * Readers that never ask for split outputs get one generator for the whole reader.
  */
 import type { ReaderOutput, ReaderStatus, Source, SourceReader, SourceSplit, WatermarkGenerator, WatermarkStrategy, WatermarkStrategyContext } from '@sluice/api';
+import { takeSourcePosition } from '@sluice/checkpoint';
 import { SluiceError } from '@sluice/common';
+import type { SourcePosition } from '@sluice/protocol';
 import { PeriodicTimer } from './periodic.js';
 import type { OperatorContext, Output, SourceStreamOperator } from './types.js';
 import { WatermarkMultiplexer, type WatermarkChannel } from './watermark-multiplexer.js';
@@ -69,12 +71,6 @@ class MainOutput implements ReaderOutput<unknown> {
   }
 }
 
-/** What a source subtask stores in a checkpoint (the JobMaster reads it to redistribute splits). */
-export interface SourceOperatorState {
-  splits: SourceSplit[];
-  watermark: number;
-}
-
 export class SourceOperator implements SourceStreamOperator {
   private reader!: SourceReader<unknown, SourceSplit>;
   private output!: Output;
@@ -112,9 +108,13 @@ export class SourceOperator implements SourceStreamOperator {
     }
   }
 
-  /** The splits with their positions, and the watermark sent so far. */
-  snapshotState(checkpointId: number): SourceOperatorState {
-    return { splits: this.reader.snapshotState(checkpointId), watermark: this.mux.current };
+  /**
+   * The splits with their positions, and the watermark sent so far, as plain data copied now
+   * (the reader's objects keep changing). Throws `SOURCE_POSITION_NOT_PLAIN` for splits JSON
+   * cannot hold.
+   */
+  snapshotPosition(checkpointId: number): SourcePosition {
+    return takeSourcePosition(this.reader.snapshotState(checkpointId), this.mux.current, `'${this.operatorName}'`);
   }
 
   notifyCheckpointComplete(checkpointId: number): void | Promise<void> {

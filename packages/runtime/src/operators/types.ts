@@ -6,7 +6,7 @@
  */
 import type { KeyGroupRange } from '@sluice/common';
 import type { MetricGroup, ReaderStatus, TaskInfo } from '@sluice/api';
-import type { JobConfig } from '@sluice/protocol';
+import type { JobConfig, SourcePosition } from '@sluice/protocol';
 import type { HeapKeyedStateBackend, RestoredStateShapes } from '../state/heap-backend.js';
 import type { KeyGroupBytes } from '../state/keyed-snapshot.js';
 import type { InternalTimerService } from '../state/timer-service.js';
@@ -106,8 +106,13 @@ export interface StreamOperator {
   notifyCheckpointAborted?(checkpointId: number): void;
 }
 
-/** The head of a source chain. The task loop calls `emitNext` while it returns 'more'. */
+/**
+ * The head of a source chain. The task loop calls `emitNext` while it returns 'more'. Its
+ * checkpointed state is its position (`snapshotPosition`), which travels as plain data to the
+ * JobMaster; `snapshotState` is for other operators.
+ */
 export interface SourceStreamOperator extends StreamOperator {
+  snapshotPosition(checkpointId: number): SourcePosition;
   addSplits(splits: unknown[]): void;
   noMoreSplits(): void;
   emitNext(): ReaderStatus;

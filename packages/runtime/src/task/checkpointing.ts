@@ -4,19 +4,19 @@
  * own snapshot, a copy-on-write snapshot of every keyed backend, then the barrier downstream.
  * The task loop keeps processing and calls `progress` between batches, which captures key
  * groups in small slices; once all are captured the files are written off the loop and the
- * acknowledgement goes to the TaskManager. Restoring reads this subtask's share of a checkpoint
- * back before the operators open.
+ * acknowledgement goes to the TaskManager. A source's position goes into the acknowledgement as
+ * plain data, not into a file. Restoring reads this subtask's share of a checkpoint back before
+ * the operators open.
  */
 import { deserialize, serialize } from 'node:v8';
-import { join } from 'node:path';
+import { checkpointDir, readSections, readWholeFile, writeStateFile } from '@sluice/checkpoint';
 import { describeError, ensureDirectory, preciseNowMs, serializeError, SluiceError } from '@sluice/common';
-import type { CheckpointStats, StateShape, SubtaskOperatorState, SubtaskRestore, TaskDeploymentDescriptor } from '@sluice/protocol';
-import type { RestoredOperatorState, StreamOperator } from '../operators/types.js';
+import type { CheckpointStats, SourcePosition, StateShape, SubtaskOperatorState, SubtaskRestore, TaskDeploymentDescriptor } from '@sluice/protocol';
+import { isSourceOperator, type RestoredOperatorState, type StreamOperator } from '../operators/types.js';
 import type { RecordWriter } from '../io/record-writer.js';
 import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
 import { KeyedStateSnapshot, type KeyGroupBytes } from '../state/keyed-snapshot.js';
 import type { InternalTimerService } from '../state/timer-service.js';
-import { readSections, readWholeFile, writeStateFile } from '../checkpoint/state-file.js';
 import type { WorkerMessage } from './messages.js';
 
 export interface CheckpointedOperator {
@@ -32,6 +32,8 @@ interface PendingOperator {
   keyed: KeyedStateSnapshot | undefined;
   /** What snapshotState returned: serialized at once, or a promise still to settle. */
   state: Uint8Array | Promise<unknown> | undefined;
+  /** The head of a source chain: its position, copied at the barrier. */
+  source?: SourcePosition;
 }
 
 interface PendingCheckpoint {
@@ -46,11 +48,6 @@ interface PendingCheckpoint {
 
 /** How long one `progress` call may spend capturing key groups. */
 const CAPTURE_SLICE_MS = 2;
-
-/** The default uid of an operator without one: stable while the job's graph does not change. */
-export function operatorUid(uid: string | undefined, nodeId: number): string {
-  return uid ?? `node-${nodeId}`;
-}
 
 export class SubtaskCheckpointer {
   private readonly pending: PendingCheckpoint[] = [];
@@ -92,6 +89,10 @@ export class SubtaskCheckpointer {
     this.lastCheckpointId = checkpointId;
     const parts: PendingOperator[] = [];
     for (const m of this.members) {
+      if (isSourceOperator(m.op)) {
+        parts.push({ member: m, keyed: undefined, state: undefined, source: m.op.snapshotPosition(checkpointId) });
+        continue;
+      }
       const value = m.op.snapshotState?.(checkpointId);
       // Serialized now: the operator's objects keep changing after the barrier.
       const state = value === undefined ? undefined : value instanceof Promise ? value : serialize(value);
@@ -204,7 +205,8 @@ export class SubtaskCheckpointer {
           entry.operator = handle;
           bytes += handle.bytes;
         }
-        if (entry.keyed !== undefined || entry.operator !== undefined || (entry.states?.length ?? 0) > 0) operators.push(entry);
+        if (part.source !== undefined) entry.source = part.source;
+        if (entry.keyed !== undefined || entry.operator !== undefined || entry.source !== undefined || (entry.states?.length ?? 0) > 0) operators.push(entry);
       }
       const total = preciseNowMs() - p.startedAt;
       const capture = p.parts.reduce((m, part) => Math.max(m, part.keyed?.maxCaptureMs ?? 0), 0);
@@ -225,10 +227,10 @@ function keyedStateShapes(keyed: NonNullable<CheckpointedOperator['keyed']>): St
   return states;
 }
 
-/** Where the subtasks of a job write the files of checkpoint `id`. */
+/** Where the subtasks of a job write the files of checkpoint `id`: the layout the JobMaster's storage commits. */
 export function checkpointDirectory(tdd: Pick<TaskDeploymentDescriptor, 'config' | 'jobId'>, id: number): string {
   if (tdd.config.checkpointDir === '') throw new SluiceError('INTERNAL', 'checkpoint taken without a checkpoint directory in the task configuration');
-  return join(tdd.config.checkpointDir, tdd.jobId, `chk-${id}`);
+  return checkpointDir(tdd.config.checkpointDir, tdd.jobId, id);
 }
 
 /** Reads this subtask's share of a checkpoint: per operator node id, what to restore. */

@@ -5,7 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '@sluice/common';
-import type { CheckpointStats, OperatorRecordCounts, SubtaskOperatorState, TaskDeploymentDescriptor } from '@sluice/protocol';
+import type { CheckpointStats, OperatorRecordCounts, SourcePosition, SubtaskOperatorState, TaskDeploymentDescriptor } from '@sluice/protocol';
 import type { ChannelEndpoint } from '../shuffle/channel-endpoint.js';
 import type { CustomMetricsUpdate } from '../metrics/custom-metric-group.js';
 
@@ -48,6 +48,6 @@ export interface SubtaskOutcome {
   state: 'FINISHED' | 'FAILED' | 'CANCELED';
   error?: SerializedError;
   operators: OperatorRecordCounts[];
-  /** FINISHED source subtasks: the source's final state, serialized as in a checkpoint. */
-  finalSourceState?: Uint8Array;
+  /** FINISHED source subtasks: the source's final position, plain data as in a checkpoint. */
+  finalSourceState?: SourcePosition;
 }

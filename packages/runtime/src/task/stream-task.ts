@@ -4,10 +4,10 @@
  * task loop — read a few batches (or poll the source), fire due processing-time callbacks,
  * flush batches past the buffer timeout, sleep on the doorbell when there is nothing to do.
  */
-import { serialize } from 'node:v8';
-import { CancellationError, keyGroupRangeFor, preciseNowMs, serializeError, type KeyGroupRange } from '@sluice/common';
+import { operatorUid } from '@sluice/checkpoint';
+import { CancellationError, keyGroupRangeFor, preciseNowMs, serializeError, SluiceError, type KeyGroupRange } from '@sluice/common';
 import type { StreamEdge, StreamGraph, StreamNode, TaskInfo } from '@sluice/api';
-import type { JobEdge, JobGraph, JobVertex, OperatorRecordCounts, TaskDeploymentDescriptor } from '@sluice/protocol';
+import type { JobEdge, JobGraph, JobVertex, OperatorRecordCounts, SourcePosition, TaskDeploymentDescriptor } from '@sluice/protocol';
 import { isSourceOperator, type OperatorContext, type SourceStreamOperator, type StreamOperator } from '../operators/types.js';
 import { createOperator } from '../operators/factory.js';
 import { RecordWriter } from '../io/record-writer.js';
@@ -19,7 +19,7 @@ import { ChainedTarget, OperatorOutput, WriterTarget, wrapUserError, type Target
 import { TaskProcessingTimeService } from './processing-time.js';
 import { TaskMetricSlot, createTaskMetricsBuffer, writeOperatorCounters, type OperatorCounters } from './task-metrics.js';
 import type { SubtaskOutcome, SubtaskStart, TaskControlMessage, WorkerMessage } from './messages.js';
-import { SubtaskCheckpointer, loadRestoredState, operatorUid } from './checkpointing.js';
+import { SubtaskCheckpointer, loadRestoredState } from './checkpointing.js';
 import { SubtaskCustomMetrics } from '../metrics/custom-metric-group.js';
 import type { HeapKeyedStateBackend } from '../state/heap-backend.js';
 import type { InternalTimerService } from '../state/timer-service.js';
@@ -204,10 +204,10 @@ export class StreamTask {
       this.restored.clear();
       this.post({ type: 'running', operators: this.vertex.operators.map((o) => ({ nodeId: o.nodeId, name: o.name })), metrics: this.metricsBuffer });
       const head = this.members[0]!;
-      let finalSourceState: Uint8Array | undefined;
+      let finalSourceState: SourcePosition | undefined;
       if (isSourceOperator(head.op)) {
         await this.runSource(head.op, head);
-        finalSourceState = await this.finalSourceState(head);
+        finalSourceState = this.finalSourceState(head, head.op);
       } else await this.runInputs(head);
       for (const m of this.members) {
         try {
@@ -324,19 +324,19 @@ export class StreamTask {
   }
 
   /**
-   * The source's state once its input has ended: its splits at their final positions. The
+   * The source's position once its input has ended: its splits at their final positions. The
    * JobMaster puts it into every checkpoint taken after this subtask finished, so a restore
    * gives it back its splits (read to the end) instead of none. Snapshot under the id of the
    * last checkpoint taken, whose state it equals when that was the final checkpoint.
    */
-  private async finalSourceState(head: ChainMember): Promise<Uint8Array | undefined> {
-    let value: unknown;
+  private finalSourceState(head: ChainMember, source: SourceStreamOperator): SourcePosition {
     try {
-      value = await head.op.snapshotState?.(this.checkpointer.lastCheckpointId);
+      return source.snapshotPosition(this.checkpointer.lastCheckpointId);
     } catch (err) {
+      // Splits JSON cannot hold keep their own code: no restart cures them.
+      if (err instanceof SluiceError && err.code === 'SOURCE_POSITION_NOT_PLAIN') throw err;
       throw wrapUserError(err, head.node.name, this.tdd.subtaskIndex, undefined, false);
     }
-    return value === undefined ? undefined : serialize(value);
   }
 
   /**

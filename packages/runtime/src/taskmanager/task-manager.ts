@@ -289,7 +289,7 @@ export class TaskManager implements TaskExecutorGateway {
   private listenerFor(entry: TaskEntry): TaskListener {
     const { tdd } = entry;
     const post = (action: () => void): void => void this.mailbox.run(action);
-    const terminal = (state: ExecutionState, operators: OperatorRecordCounts[], error?: SerializedError, finalSourceState?: Uint8Array): void =>
+    const terminal = (state: ExecutionState, operators: OperatorRecordCounts[], error?: SerializedError, finalSourceState?: TaskExecutionState['finalSourceState']): void =>
       post(() => {
         if (entry.terminal) return;
         entry.terminal = true;

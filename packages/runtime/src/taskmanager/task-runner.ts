@@ -5,15 +5,15 @@
  */
 import type { SerializedError } from '@sluice/common';
 import type { SubtaskCustomMetricsSnapshot, SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics';
-import type { CheckpointStats, OperatorRecordCounts, SubtaskOperatorState, TaskDeploymentDescriptor } from '@sluice/protocol';
+import type { CheckpointStats, OperatorRecordCounts, SourcePosition, SubtaskOperatorState, TaskDeploymentDescriptor } from '@sluice/protocol';
 
 export interface TaskListener {
   /** The subtask has opened its operators and processes input. */
   onRunning(): void;
   /** A collect sink shipped a batch of records. */
   onCollected(sinkName: string, records: unknown[]): void;
-  /** `finalSourceState`: a source subtask's state at its end, serialized as in a checkpoint. */
-  onFinished(operators: OperatorRecordCounts[], finalSourceState?: Uint8Array): void;
+  /** `finalSourceState`: a source subtask's position at its end, plain data as in a checkpoint. */
+  onFinished(operators: OperatorRecordCounts[], finalSourceState?: SourcePosition): void;
   onFailed(error: SerializedError, operators: OperatorRecordCounts[]): void;
   onCanceled(operators: OperatorRecordCounts[]): void;
   /** The subtask wrote its state for a checkpoint. */

@@ -6,7 +6,7 @@
  */
 import { serializeError, SluiceError } from '@sluice/common';
 import type { SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics';
-import type { OperatorRecordCounts, TaskDeploymentDescriptor } from '@sluice/protocol';
+import type { OperatorRecordCounts, SourcePosition, TaskDeploymentDescriptor } from '@sluice/protocol';
 import type { RunningTask, TaskListener, TaskRunner } from './task-runner.js';
 
 export type TestingTaskStatus = 'started' | 'running' | 'finished' | 'failed' | 'canceled';
@@ -47,8 +47,8 @@ export class TestingTask implements RunningTask {
     this.listener.onCollected(sinkName, records);
   }
 
-  /** `finalSourceState`: what a source subtask reports as its state at the end. */
-  finish(operators: OperatorRecordCounts[] = this.operatorCounts(), finalSourceState?: Uint8Array): void {
+  /** `finalSourceState`: what a source subtask reports as its position at the end. */
+  finish(operators: OperatorRecordCounts[] = this.operatorCounts(), finalSourceState?: SourcePosition): void {
     if (this.terminal) return;
     this.status = 'finished';
     this.listener.onFinished(operators, finalSourceState);

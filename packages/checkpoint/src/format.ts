@@ -5,11 +5,13 @@
  *
  * A checkpoint directory holds state files plus one `_metadata` file written last. Every file
  * reference in the metadata is a plain file name inside that directory, so a directory can be
- * moved or copied (a savepoint) and still restore.
+ * moved or copied (a savepoint) and still restore. Source positions are in the metadata itself,
+ * as plain JSON data.
  */
 import { crc32 } from 'node:zlib';
 import { SluiceError } from '@sluice/common';
-import type { StateShape } from '@sluice/protocol';
+import type { KeyGroupSectionRef, StateFileRef, StateShape } from '@sluice/protocol';
+import { sourcePositionProblem, type SourceSubtaskPosition } from './source-position.js';
 
 export const CHECKPOINT_FORMAT = 'sluice-checkpoint';
 /**
@@ -22,9 +24,13 @@ export const CHECKPOINT_FORMAT = 'sluice-checkpoint';
  *   3 — each operator records what its state is (`states`), so a restore can refuse a
  *       checkpoint whose state the job would misread. A Sluice that reads format 2 at most
  *       would skip that check, so it must refuse these.
- * Formats 1 and 2 are still read; their state restores unchecked.
+ *   4 — source positions (splits and watermark) are plain JSON in the metadata (`positions`)
+ *       instead of v8-serialized state files. A Sluice that reads format 3 at most would find
+ *       no source state and read every split from the start, so it must refuse these.
+ * Formats 1 to 3 are still read: the file system storage converts their source state files into
+ * positions when it reads them (legacy-positions.ts); the state of formats 1 and 2 restores unchecked.
  */
-export const CHECKPOINT_FORMAT_VERSION = 3;
+export const CHECKPOINT_FORMAT_VERSION = 4;
 export const METADATA_FILE_NAME = '_metadata';
 export const METADATA_TEMP_FILE_NAME = '_metadata.tmp';
 
@@ -56,35 +62,20 @@ export function checkpointError(code: CheckpointErrorCode, message: string, caus
   return new SluiceError(code, message, { retriable: code === 'CHECKPOINT_IO', cause });
 }
 
-/** A state file inside the checkpoint directory. */
-export interface StateFileHandle {
-  /** File name relative to the checkpoint directory (no path separators). */
-  file: string;
-  /** Size of the whole file, header included. */
-  bytes: number;
-  /** CRC-32 (zlib) of the whole file, header included. */
-  crc32: number;
-}
-
-/** Where one key group's bytes are inside a state file. */
-export interface KeyGroupSection {
-  keyGroup: number;
-  /** Byte offset from the start of the file (after the header). */
-  offset: number;
-  length: number;
-  /** CRC-32 of this section alone, so a reader of one key group can verify what it read. */
-  crc32: number;
-}
-
 /** Keyed state of one subtask: one file with a section per key group, sorted by key group. */
-export interface KeyedStateHandle extends StateFileHandle {
+export interface KeyedStateHandle extends StateFileRef {
   subtask: number;
-  keyGroups: KeyGroupSection[];
+  keyGroups: KeyGroupSectionRef[];
 }
 
 /** Operator (non-keyed) state of one subtask: the whole file after the header is one opaque blob. */
-export interface OperatorStateHandle extends StateFileHandle {
+export interface OperatorStateHandle extends StateFileRef {
   subtask: number;
+}
+
+/** The default uid of an operator without one: stable while the job's graph does not change. */
+export function operatorUid(uid: string | undefined, nodeId: number): string {
+  return uid ?? `node-${nodeId}`;
 }
 
 export interface OperatorCheckpointState {
@@ -100,6 +91,11 @@ export interface OperatorCheckpointState {
   finishedSubtasks: number[];
   /** What the operator's state is (see StateShape); absent when not recorded (formats 1 and 2). */
   states?: StateShape[];
+  /**
+   * Source operators: each subtask's splits and watermark, sorted by subtask (finished subtasks'
+   * final positions included). Format 4 on; older formats had them in `operator` state files.
+   */
+  positions?: SourceSubtaskPosition[];
 }
 
 export interface CheckpointMetadata {
@@ -252,6 +248,9 @@ function canonicalMetadata(meta: CheckpointMetadata): CheckpointMetadata {
       operator: op.operator.map((h) => ({ file: h.file, bytes: h.bytes, crc32: h.crc32, subtask: h.subtask })),
       finishedSubtasks: [...op.finishedSubtasks],
       ...(op.states === undefined ? {} : { states: op.states.map((x) => (x.type === undefined ? { name: x.name, kind: x.kind } : { name: x.name, kind: x.kind, type: x.type })) }),
+      ...(op.positions === undefined
+        ? {}
+        : { positions: op.positions.map((p) => (p.watermark === undefined ? { subtask: p.subtask, splits: p.splits } : { subtask: p.subtask, splits: p.splits, watermark: p.watermark })) }),
     })),
   };
 }
@@ -367,7 +366,22 @@ function checkOperator(raw: unknown, at: string): OperatorCheckpointState {
     finishedSubtasks,
   };
   if (o.states !== undefined) op.states = checkStates(o.states, `${at}.states`);
+  if (o.positions !== undefined) op.positions = checkPositions(o.positions, `${at}.positions`, parallelism);
   return op;
+}
+
+function checkPositions(raw: unknown, at: string, parallelism: number): SourceSubtaskPosition[] {
+  let previous = -1;
+  return asArray(raw, at).map((v, i) => {
+    const where = `${at}[${i}]`;
+    const subtask = asInt(asObject(v, where).subtask, `${where}.subtask`, 0, parallelism - 1);
+    if (subtask <= previous) fail(`${where}.subtask`, `must be greater than the previous position's subtask ${previous} (sorted, each subtask once)`);
+    previous = subtask;
+    const problem = sourcePositionProblem(v, where);
+    if (problem !== undefined) throw new ShapeProblem(problem);
+    const p = v as SourceSubtaskPosition;
+    return p.watermark === undefined ? { subtask, splits: p.splits } : { subtask, splits: p.splits, watermark: p.watermark };
+  });
 }
 
 function checkStates(raw: unknown, at: string): StateShape[] {
@@ -385,7 +399,7 @@ function checkStates(raw: unknown, at: string): StateShape[] {
   });
 }
 
-function checkFileHandle(raw: unknown, at: string): StateFileHandle {
+function checkFileHandle(raw: unknown, at: string): StateFileRef {
   const h = asObject(raw, at);
   const file = asString(h.file, `${at}.file`, true);
   if (!isValidStateFileName(file)) fail(`${at}.file`, `${describe(file)} is not a plain file name inside the checkpoint directory`);

@@ -9,13 +9,14 @@
  * parallelism change it is handed back whole for the operator to redistribute.
  */
 import { keyGroupRangeFor, operatorIndexForKeyGroup, type KeyGroupRange } from '@sluice/common';
-import { checkpointError, type KeyedStateHandle, type KeyGroupSection, type OperatorCheckpointState, type OperatorStateHandle } from './format.js';
+import type { KeyGroupSectionRef } from '@sluice/protocol';
+import { checkpointError, type KeyedStateHandle, type OperatorCheckpointState, type OperatorStateHandle } from './format.js';
 
 /** Part of one old subtask's keyed state file that a new subtask reads. */
 export interface KeyedStateSlice {
   handle: KeyedStateHandle;
   /** Sections to read, sorted by key group; all within the new subtask's range. */
-  sections: KeyGroupSection[];
+  sections: KeyGroupSectionRef[];
 }
 
 export interface KeyedStateAssignment {
@@ -80,9 +81,9 @@ export function assignKeyedState(op: OperatorCheckpointState, newParallelism: nu
  * there is no index to match, so the handles come back together (`rescaled`, sorted by old
  * subtask) and the caller decides who reads what. The contract for a rescaled restore: the
  * caller hands every new subtask the full `handles` list along with `fromParallelism` and its
- * own index, and the operator keeps its share — a source re-derives its splits from all old
- * blobs and keeps those that `split % newParallelism === index` (or asks its enumerator), so no
- * split is lost or read twice. Handles are never split or merged here.
+ * own index, and the operator keeps its share. (Sources are not among these: their positions are
+ * plain data in the metadata, dealt out again by the JobMaster.) Handles are never split or
+ * merged here.
  */
 export type OperatorStateAssignment =
   | { mode: 'same-parallelism'; parallelism: number; subtasks: OperatorStateHandle[][] }

@@ -8,6 +8,7 @@
 import { open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describeError, SluiceError, ConfigurationError, type Logger } from '@sluice/common';
+import type { StateFileRef } from '@sluice/protocol';
 import {
   checkpointError,
   decodeMetadata,
@@ -16,7 +17,6 @@ import {
   METADATA_TEMP_FILE_NAME,
   validateMetadataForWrite,
   type CheckpointMetadata,
-  type StateFileHandle,
 } from './format.js';
 import { checksumStateFile, errnoCode } from './state-file.js';
 
@@ -133,7 +133,7 @@ export interface VerifyOptions {
  */
 export async function verifyCheckpoint(dir: string, meta: CheckpointMetadata, options: VerifyOptions = {}): Promise<void> {
   const checksums = options.checksums ?? true;
-  const files = new Map<string, { handle: StateFileHandle; owner: string }>();
+  const files = new Map<string, { handle: StateFileRef; owner: string }>();
   for (const op of meta.operators) {
     for (const h of [...op.keyed, ...op.operator]) {
       const owner = `operator '${op.uid}' subtask ${h.subtask}`;
@@ -169,7 +169,7 @@ export async function verifyCheckpoint(dir: string, meta: CheckpointMetadata, op
   throw err;
 }
 
-async function checkFile(dir: string, handle: StateFileHandle, checksums: boolean): Promise<void> {
+async function checkFile(dir: string, handle: StateFileRef, checksums: boolean): Promise<void> {
   if (!checksums) return checkSize(dir, handle);
   const crc = await checksumStateFile(dir, handle);
   if (crc !== handle.crc32) {
@@ -177,7 +177,7 @@ async function checkFile(dir: string, handle: StateFileHandle, checksums: boolea
   }
 }
 
-async function checkSize(dir: string, handle: StateFileHandle): Promise<void> {
+async function checkSize(dir: string, handle: StateFileRef): Promise<void> {
   const path = join(dir, handle.file);
   let size: number;
   try {

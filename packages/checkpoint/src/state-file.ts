@@ -10,14 +10,13 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describeError, ensureDirectory, SluiceError } from '@sluice/common';
+import type { KeyGroupSectionRef, StateFileRef } from '@sluice/protocol';
 import {
   checkpointError,
   encodeStateFileHeader,
   isValidStateFileName,
   stateFileHeaderProblem,
   STATE_FILE_HEADER_BYTES,
-  type KeyGroupSection,
-  type StateFileHandle,
 } from './format.js';
 
 export interface StateFileSection {
@@ -27,9 +26,9 @@ export interface StateFileSection {
 }
 
 export interface WrittenStateFile {
-  handle: StateFileHandle;
+  handle: StateFileRef;
   /** Sections that had a key group, sorted by key group. */
-  keyGroups: KeyGroupSection[];
+  keyGroups: KeyGroupSectionRef[];
 }
 
 /** Flush a gathered write once it holds this many bytes or buffers (Linux IOV_MAX is 1024). */
@@ -63,7 +62,7 @@ export async function writeStateFile(dir: string, fileName: string, sections: re
     const header = encodeStateFileHeader();
     let fileCrc = crc32(header);
     let offset = header.length;
-    const keyGroups: KeyGroupSection[] = [];
+    const keyGroups: KeyGroupSectionRef[] = [];
     let batch: Uint8Array[] = [header];
     let batchBytes = header.length;
     for (const s of sections) {
@@ -115,7 +114,7 @@ async function writeAll(fh: FileHandle, buffers: Uint8Array[]): Promise<void> {
 }
 
 /** Reads one key group's section, checking the file's size and header and the section's CRC. */
-export async function readSection(dir: string, handle: StateFileHandle, section: KeyGroupSection): Promise<Uint8Array> {
+export async function readSection(dir: string, handle: StateFileRef, section: KeyGroupSectionRef): Promise<Uint8Array> {
   const [bytes] = await readSections(dir, handle, [section]);
   return bytes!;
 }
@@ -124,7 +123,7 @@ export async function readSection(dir: string, handle: StateFileHandle, section:
  * Reads several sections of one file with one open. Each result owns its ArrayBuffer, so it can
  * be transferred to another thread.
  */
-export async function readSections(dir: string, handle: StateFileHandle, sections: readonly KeyGroupSection[]): Promise<Uint8Array[]> {
+export async function readSections(dir: string, handle: StateFileRef, sections: readonly KeyGroupSectionRef[]): Promise<Uint8Array[]> {
   return withStateFile(dir, handle, async (fh, path) => {
     const out: Uint8Array[] = [];
     for (let i = 0; i < sections.length; ) {
@@ -155,18 +154,18 @@ export async function readSections(dir: string, handle: StateFileHandle, section
 const COALESCE_BELOW_BYTES = 64 * 1024;
 const COALESCE_RUN_BYTES = 4 * 1024 * 1024;
 
-function isSmallNeighbour(prev: KeyGroupSection, next: KeyGroupSection): boolean {
+function isSmallNeighbour(prev: KeyGroupSectionRef, next: KeyGroupSectionRef): boolean {
   return prev.length < COALESCE_BELOW_BYTES && next.length < COALESCE_BELOW_BYTES && next.offset === prev.offset + prev.length;
 }
 
-function checkBounds(path: string, handle: StateFileHandle, s: KeyGroupSection): void {
+function checkBounds(path: string, handle: StateFileRef, s: KeyGroupSectionRef): void {
   if (s.offset < STATE_FILE_HEADER_BYTES || s.offset + s.length > handle.bytes) {
     throw corrupt(path, `key group ${s.keyGroup}'s section [${s.offset}, ${s.offset + s.length}) lies outside the file's ${handle.bytes} bytes`);
   }
 }
 
 /** Reads the whole blob after the header (operator state), verifying the file's CRC-32. */
-export async function readWholeFile(dir: string, handle: StateFileHandle): Promise<Uint8Array> {
+export async function readWholeFile(dir: string, handle: StateFileRef): Promise<Uint8Array> {
   return withStateFile(dir, handle, async (fh, path, header) => {
     const body = await readExactly(fh, path, STATE_FILE_HEADER_BYTES, handle.bytes - STATE_FILE_HEADER_BYTES);
     const actual = crc32(body, crc32(header)) >>> 0;
@@ -179,7 +178,7 @@ export async function readWholeFile(dir: string, handle: StateFileHandle): Promi
  * Streams a whole state file through CRC-32 and checks its header: what verifyCheckpoint does
  * to every referenced file. Returns the CRC-32 of the whole file.
  */
-export async function checksumStateFile(dir: string, handle: StateFileHandle): Promise<number> {
+export async function checksumStateFile(dir: string, handle: StateFileRef): Promise<number> {
   return withStateFile(dir, handle, async (fh, path, header) => {
     let crc = crc32(header);
     const chunk = new Uint8Array(Math.min(1024 * 1024, Math.max(1, handle.bytes)));
@@ -197,7 +196,7 @@ export async function checksumStateFile(dir: string, handle: StateFileHandle): P
 /** Opens a state file, checks its size against the handle and its header, runs `body`. */
 async function withStateFile<T>(
   dir: string,
-  handle: StateFileHandle,
+  handle: StateFileRef,
   body: (fh: FileHandle, path: string, header: Uint8Array) => Promise<T>,
 ): Promise<T> {
   const path = join(dir, handle.file);
