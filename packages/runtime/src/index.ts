@@ -11,6 +11,7 @@ export * from './taskmanager/task-runner.js';
 export { TaskManager, type TaskManagerOptions } from './taskmanager/task-manager.js';
 export { PiscinaTaskRunner, type PiscinaTaskRunnerOptions } from './worker/piscina-task-runner.js';
 export { LocalShuffleService } from './shuffle/local-shuffle-service.js';
+export { channelKind, type ShuffleService, type ResultPartitionId, type InputChannelRequest, type OutputChannelRequest } from './shuffle/shuffle-service.js';
 export { loadJob, buildJob, importJobBuilder, type LoadedJob, type JobBuilder } from './task/job-loader.js';
 export { createOperator } from './operators/factory.js';
 export { createRecordSerializer, RecordSerializer } from './serialization/index.js';
