@@ -14,13 +14,14 @@
  * tasks fail with a message naming the peer instead of waiting forever.
  */
 import type { Duplex } from 'node:stream';
-import { silentLogger, type Logger } from '@sluice/common';
+import { SluiceError, silentLogger, type Logger } from '@sluice/common';
 import { CONTROL_DOORBELL, createTaskControlBuffer, doorbellChange, ringDoorbell } from '../../io/task-control.js';
 import type { ChannelEndpoint } from '../channel-endpoint.js';
 import type { LocalShuffleService } from '../local-shuffle-service.js';
 import type { DataAddress, InputChannelRequest, OutputChannelRequest, TaskManagerLocation } from '../shuffle-service.js';
 import { InboundChannel, OutboundChannel, describeChannel, type RemoteChannelInfo } from './channels.js';
 import { DataConnection } from './connection.js';
+import { PeerLink } from './peer-link.js';
 import { SenderCredits } from './credit.js';
 import type { DataTransport } from './transport.js';
 import { DEFAULT_MAX_FRAME_BYTES, DataProtocolError, GoodbyeReason, encode, type DataFrame, type PartitionRequest } from './wire.js';
@@ -33,21 +34,6 @@ export interface DataExchangeOptions {
   /** How long an accepted connection may take to say HELLO (default 10 s). */
   helloTimeoutMs?: number;
   logger?: Logger;
-}
-
-interface PeerLink {
-  peer: string;
-  address: DataAddress | undefined;
-  conn: DataConnection | undefined;
-  /** Our own dial while it has not been answered. */
-  dialing: DataConnection | 'connecting' | undefined;
-  /** Whether `conn` is the connection this TaskManager dialed (for the simultaneous-dial rule). */
-  dialedBySelf: boolean;
-  /** Frames waiting for the connection. */
-  queue: Buffer[];
-  outbound: Map<number, OutboundChannel>;
-  inbound: Map<number, InboundChannel>;
-  nextChannel: number;
 }
 
 type Frame = Exclude<DataFrame, { type: 'hello' | 'goodbye' }>;
@@ -113,28 +99,23 @@ export class DataExchange {
     this.inbound.set(k, ch);
     link.inbound.set(ch.channel, ch);
     const request: PartitionRequest = { channel: ch.channel, ...p, consumerVertexId: req.consumerVertexId, consumerSubtask: req.consumerSubtask, bufferSizeBytes: req.bufferSizeBytes, buffers: req.buffers, initialCredit: ch.announce() };
-    this.send(link, encode.partitionRequest(request));
+    link.send(encode.partitionRequest(request));
     return endpoint;
   }
 
   /** Forgets one job attempt's channels (every attempt up to it, with `through`) and tells the peers. */
   releaseAttempt(jobId: string, attempt: number, through = false): void {
     this.released.set(jobId, Math.max(this.released.get(jobId) ?? -1, attempt));
-    const hit = (a: { jobId: string; attempt: number }): boolean => a.jobId === jobId && (through ? a.attempt <= attempt : a.attempt === attempt);
-    const notify = new Map<PeerLink, Set<number>>();
-    for (const [k, ch] of this.outbound) {
-      if (!hit(ch.address)) continue;
-      this.outbound.delete(k);
-      const link = ch.conn?.peerResourceId === undefined ? undefined : this.links.get(ch.conn.peerResourceId);
-      if (link !== undefined && link.outbound.delete(ch.channel)) addTo(notify, link, ch.address.attempt);
+    const attempts = new Set<number>();
+    for (const map of [this.outbound, this.inbound] as Map<string, OutboundChannel | InboundChannel>[]) {
+      for (const [k, ch] of map) {
+        const a = ch.address;
+        if (a.jobId !== jobId || (through ? a.attempt > attempt : a.attempt !== attempt)) continue;
+        map.delete(k);
+        attempts.add(a.attempt);
+      }
     }
-    for (const [k, ch] of this.inbound) {
-      if (!hit(ch.address)) continue;
-      this.inbound.delete(k);
-      const link = this.links.get(ch.peer);
-      if (link !== undefined && link.inbound.delete(ch.channel)) addTo(notify, link, ch.address.attempt);
-    }
-    for (const [link, attempts] of notify) for (const a of attempts) this.send(link, encode.cancelAttempt(jobId, a));
+    for (const link of this.links.values()) for (const a of attempts) if (link.dropAttempt(jobId, a, undefined)) link.send(encode.cancelAttempt(jobId, a));
   }
 
   /** Forgets every attempt of a job. */
@@ -179,23 +160,14 @@ export class DataExchange {
 
   /** Sends what has credit, announces what was freed; one write per connection per wake. */
   private pump(): void {
-    for (const link of this.links.values()) {
-      const conn = link.conn;
-      if (conn === undefined || (link.outbound.size === 0 && link.inbound.size === 0)) continue;
-      conn.cork();
-      for (const ch of link.outbound.values()) this.pumpOut(link, ch);
-      for (const ch of link.inbound.values()) {
-        const n = ch.announce();
-        if (n > 0) conn.send(encode.addCredit(ch.channel, n));
-      }
-      conn.uncork();
-    }
+    for (const link of this.links.values()) link.pump();
   }
 
   private link(location: TaskManagerLocation): PeerLink {
+    if (this.closed) throw new SluiceError('SHUFFLE_CLOSED', `TaskManager ${this.resourceId} has shut down its data exchange; no channel to ${location.resourceId} can be opened`);
     const existing = this.links.get(location.resourceId);
     if (existing !== undefined) return existing;
-    const link = newLink(location.resourceId, location.dataAddress);
+    const link = new PeerLink(location.resourceId, location.dataAddress);
     link.dialing = 'connecting';
     this.links.set(link.peer, link);
     const address = location.dataAddress;
@@ -206,6 +178,8 @@ export class DataExchange {
     this.options.transport.connect(address).then(
       (stream) => {
         if (this.links.get(link.peer) !== link || link.conn !== undefined) {
+          // The peer's own dial was adopted meanwhile (or the link failed): this one is not needed.
+          if (link.dialing === 'connecting') link.dialing = undefined;
           stream.destroy();
           return;
         }
@@ -230,6 +204,7 @@ export class DataExchange {
       if (conn.isOpen && conn.peerResourceId === undefined) conn.fail(`no HELLO within ${this.options.helloTimeoutMs ?? 10_000} ms`, true);
     }, this.options.helloTimeoutMs ?? 10_000);
     timer.unref();
+    stream.once('close', () => clearTimeout(timer));
   }
 
   private readonly events = {
@@ -245,7 +220,7 @@ export class DataExchange {
       if (peer !== dialed.peer) return conn.fail(`the data exchange at ${conn.remote} is TaskManager ${peer}, not ${dialed.peer}`, true);
       this.dials.delete(conn);
       dialed.dialing = undefined;
-      if (dialed.conn === undefined && this.links.get(peer) === dialed) this.adopt(dialed, conn, true);
+      if (dialed.conn === undefined && this.links.get(peer) === dialed) dialed.adopt(conn, true);
       else conn.close(GoodbyeReason.DUPLICATE, 'a connection between these TaskManagers exists');
       return;
     }
@@ -256,30 +231,15 @@ export class DataExchange {
       if (simultaneous && this.resourceId < peer) return conn.close(GoodbyeReason.DUPLICATE, `TaskManager ${this.resourceId} keeps the connection it dialed`);
       if (link.conn === undefined) {
         conn.sendHello(this.resourceId);
-        return this.adopt(link, conn, false);
+        return link.adopt(conn, false);
       }
       // The peer dialed again: it no longer has the connection we hold, so neither do we.
       this.failLink(link, `TaskManager ${peer} opened a new data connection, so the previous one is considered lost`);
     }
-    const fresh = newLink(peer, undefined);
+    const fresh = new PeerLink(peer, undefined);
     this.links.set(peer, fresh);
     conn.sendHello(this.resourceId);
-    this.adopt(fresh, conn, false);
-  }
-
-  private adopt(link: PeerLink, conn: DataConnection, dialedBySelf: boolean): void {
-    link.conn = conn;
-    link.dialedBySelf = dialedBySelf;
-    const queued = link.queue;
-    link.queue = [];
-    conn.cork();
-    for (const f of queued) conn.send(f);
-    conn.uncork();
-  }
-
-  private send(link: PeerLink, frame: Buffer): void {
-    if (link.conn !== undefined) link.conn.send(frame);
-    else link.queue.push(frame);
+    fresh.adopt(conn, false);
   }
 
   private linkOf(conn: DataConnection): PeerLink | undefined {
@@ -311,7 +271,7 @@ export class DataExchange {
         if (ch === undefined) return;
         ch.credits!.add(frame.credit);
         conn.cork();
-        this.pumpOut(link, ch);
+        link.pumpOut(ch);
         conn.uncork();
         break;
       }
@@ -336,7 +296,7 @@ export class DataExchange {
   }
 
   private onPartitionRequest(link: PeerLink, r: PartitionRequest): void {
-    const refuse = (why: string): void => this.send(link, encode.channelError(r.channel, why));
+    const refuse = (why: string): void => link.send(encode.channelError(r.channel, why));
     if (r.channel >= 2 ** 31 || link.outbound.has(r.channel)) return refuse(`channel id ${r.channel} is already in use on this connection`);
     if ((this.released.get(r.jobId) ?? -1) >= r.attempt) return refuse(`job ${r.jobId} attempt ${r.attempt} is no longer running on TaskManager ${this.resourceId}`);
     if (r.bufferSizeBytes + 64 > this.maxFrameBytes) return refuse(`buffers of ${r.bufferSizeBytes} bytes do not fit the data exchange's frame limit of ${this.maxFrameBytes} bytes`);
@@ -351,26 +311,11 @@ export class DataExchange {
     if (ch.state !== 'waiting') return refuse(`${describeChannel(ch.address)} was already requested (it is ${ch.state})`);
     ch.open(link.conn!, r.channel, credits);
     link.outbound.set(r.channel, ch);
-    this.pumpOut(link, ch);
-  }
-
-  private pumpOut(link: PeerLink, ch: OutboundChannel): void {
-    ch.pump();
-    if (ch.isDone) link.outbound.delete(ch.channel);
+    link.pumpOut(ch);
   }
 
   private onCancelAttempt(link: PeerLink, jobId: string, attempt: number): void {
-    const reason = `TaskManager ${link.peer} cancelled job ${jobId} attempt ${attempt}`;
-    for (const [id, ch] of link.outbound) {
-      if (ch.address.jobId !== jobId || ch.address.attempt !== attempt) continue;
-      link.outbound.delete(id);
-      ch.fail(reason);
-    }
-    for (const [id, ch] of link.inbound) {
-      if (ch.address.jobId !== jobId || ch.address.attempt !== attempt) continue;
-      link.inbound.delete(id);
-      ch.fail(reason);
-    }
+    link.dropAttempt(jobId, attempt, `TaskManager ${link.peer} cancelled job ${jobId} attempt ${attempt}`);
   }
 
   private outboundChannel(r: { jobId: string; attempt: number; edgeId: string; producerVertexId: string; producerSubtask: number; consumerSubtask: number; bufferSizeBytes: number; buffers: number }): OutboundChannel {
@@ -415,24 +360,7 @@ export class DataExchange {
 
   private failLink(link: PeerLink, reason: string): void {
     if (this.links.get(link.peer) === link) this.links.delete(link.peer);
-    const open = link.outbound.size + link.inbound.size;
-    for (const ch of link.outbound.values()) ch.fail(reason);
-    for (const ch of link.inbound.values()) ch.fail(reason);
-    link.outbound.clear();
-    link.inbound.clear();
-    link.queue = [];
+    const open = link.fail(reason);
     if (open > 0) this.logger.warn('remote channels failed', { peer: link.peer, channels: open, reason });
-    link.conn?.close(GoodbyeReason.SHUTDOWN, reason);
-    if (link.dialing instanceof DataConnection) link.dialing.close(GoodbyeReason.SHUTDOWN, reason);
   }
-}
-
-function newLink(peer: string, address: DataAddress | undefined): PeerLink {
-  return { peer, address, conn: undefined, dialing: undefined, dialedBySelf: false, queue: [], outbound: new Map(), inbound: new Map(), nextChannel: 1 };
-}
-
-function addTo(m: Map<PeerLink, Set<number>>, link: PeerLink, attempt: number): void {
-  let s = m.get(link);
-  if (s === undefined) m.set(link, (s = new Set()));
-  s.add(attempt);
 }
