@@ -114,7 +114,7 @@ export class OutboundChannel {
 
 export class InboundChannel {
   state: ChannelState = 'open';
-  readonly credits = new ReceiverCredits();
+  readonly credits: ReceiverCredits;
   private readonly writer: RingProducer;
 
   constructor(
@@ -124,6 +124,7 @@ export class InboundChannel {
     readonly channel: number,
   ) {
     this.writer = new RingProducer(endpoint);
+    this.credits = new ReceiverCredits(Math.ceil(endpoint.buffers / 4));
   }
 
   /** Credits to announce now (all free buffers at the first call: the initial credit). */

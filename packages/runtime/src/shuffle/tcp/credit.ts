@@ -43,17 +43,25 @@ export class SenderCredits {
 export class ReceiverCredits {
   /** Announced credits whose buffers have not arrived yet: each reserves a free ring buffer. */
   private outstanding = 0;
+
+  /**
+   * `batch`: while the sender still holds credit, freed buffers are announced only once this
+   * many have gathered (fewer credit frames, fewer wake-ups on both sides); a sender without
+   * credit hears of every freed buffer at once, so batching never stalls it.
+   */
+  constructor(private readonly batch = 1) {}
   /** The sender's backlog as of its latest buffer. */
   lastBacklog = 0;
   buffersReceived = 0;
 
   /**
    * Credits to announce now, given the ring's free buffers, and counts them as announced: the
-   * free buffers not already promised. The first call gives the initial credit.
+   * free buffers not already promised (see `batch`). The first call gives the initial credit.
+   * Call it again whenever a buffer arrives or is freed.
    */
   announce(freeBuffers: number): number {
     const n = freeBuffers - this.outstanding;
-    if (n <= 0) return 0;
+    if (n <= 0 || (this.outstanding > 0 && n < this.batch)) return 0;
     this.outstanding += n;
     return n;
   }

@@ -263,6 +263,11 @@ export class DataExchange {
         }
         ch.receive(frame.data, frame.backlog, frame.final);
         if (ch.state === 'done') link.inbound.delete(ch.channel);
+        else {
+          // Credits withheld for batching go out once the sender has spent all it had.
+          const n = ch.announce();
+          if (n > 0) conn.send(encode.addCredit(ch.channel, n));
+        }
         break;
       }
       case 'add-credit': {

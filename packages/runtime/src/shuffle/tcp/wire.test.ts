@@ -125,6 +125,17 @@ describe('credits', () => {
     expect(r.outstandingCredits).toBe(3);
   });
 
+  it('the receiver batches announcements while the sender holds credit, never when it has none', () => {
+    const r = new ReceiverCredits(2);
+    expect(r.announce(4)).toBe(4);
+    r.onBuffer(0);
+    r.onBuffer(0);
+    expect(r.announce(3)).toBe(0); // one freed, the sender still has 2 credits
+    expect(r.announce(4)).toBe(2);
+    for (let i = 0; i < 4; i++) r.onBuffer(0);
+    expect(r.announce(1)).toBe(1); // the sender has none: one freed buffer goes at once
+  });
+
   it('the receiver rejects a buffer sent without credit', () => {
     const r = new ReceiverCredits();
     r.announce(1);
