@@ -1,7 +1,8 @@
 /**
  * @sluice/runtime — the TaskManager and everything that executes subtasks: the slot table and
  * TaskExecutorGateway, the Piscina task runner and worker entry, the operator chain and task
- * loop, operators, keyed state and timers, shared-memory channels and record serialization,
+ * loop, operators, keyed state and timers, channels (shared memory between a TaskManager's
+ * threads, TCP between TaskManagers: the ShuffleService) and record serialization,
  * checkpoints (barriers, copy-on-write snapshots) and their storage (state files, `_metadata`,
  * restore assignment by key group).
  * Talks to the JobMaster and ResourceManager only through @sluice/protocol gateways.
@@ -12,6 +13,9 @@ export { TaskManager, type TaskManagerOptions } from './taskmanager/task-manager
 export { PiscinaTaskRunner, type PiscinaTaskRunnerOptions } from './worker/piscina-task-runner.js';
 export { LocalShuffleService } from './shuffle/local-shuffle-service.js';
 export { channelKind, type ShuffleService, type ResultPartitionId, type InputChannelRequest, type OutputChannelRequest } from './shuffle/shuffle-service.js';
+export { NetworkShuffleService, type NetworkShuffleServiceOptions } from './shuffle/network-shuffle-service.js';
+export { createPlainDataTransport, type DataTransport, type PlainDataTransportOptions } from './shuffle/tcp/transport.js';
+export type { RemoteChannelInfo } from './shuffle/tcp/channels.js';
 export { loadJob, buildJob, importJobBuilder, type LoadedJob, type JobBuilder } from './task/job-loader.js';
 export { createOperator } from './operators/factory.js';
 export { createRecordSerializer, RecordSerializer } from './serialization/index.js';
