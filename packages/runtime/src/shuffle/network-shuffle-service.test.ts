@@ -167,6 +167,22 @@ describe('NetworkShuffleService over loopback TCP', () => {
     expect(consumer.available()).toBe(4);
     a.s.cancel('job', 0, 'src', 0);
     expect(await producer.report).toMatchObject({ done: false, errorName: 'CancellationError' });
+    // The consumer's side hears of it: its task will fail after the buffers that arrived.
+    const reason = await waitFor('the consumer ring to break', () => consumer.brokenReason());
+    expect(reason).toMatch(/TaskManager tm-a refused or failed channel 0→0 of edge e, job job \(attempt 0\): subtask 0 of src was cancelled on TaskManager tm-a/);
+    expect(consumer.available()).toBe(4);
+  }, 60_000);
+
+  it('cancelling a consumer subtask fails the producer on the other TaskManager instead of leaving it blocked', async () => {
+    const a = await service('tm-a');
+    const b = await service('tm-b');
+    const c = channel(a.s, b.s);
+    const producer = task('produce', c.out, { count: 1e12 });
+    await waitFor('the producer to block on the unread channel', () => (producer.live[0]! > 0 ? true : undefined));
+    expect(b.s.cancel('job', 0, 'dst', 0)).toBe(true);
+    const p = await producer.report;
+    expect(p).toMatchObject({ done: false, errorName: 'ChannelBrokenError' });
+    expect(p.message).toMatch(/the consumer's TaskManager tm-b released channel 0→0 of edge e/);
   }, 60_000);
 
   it('a connection cut mid-exchange fails the producer and the consumer, each naming the other TaskManager', async () => {

@@ -71,7 +71,9 @@ export class NetworkShuffleService implements ShuffleService {
     return this.exchange.inputChannel(req, producer);
   }
 
+  /** Cancels a subtask here and releases its remote channels, so its peers fail rather than wait. */
   cancel(jobId: string, attempt: number, vertexId: string, subtaskIndex: number): boolean {
+    this.exchange.releaseTask(jobId, attempt, vertexId, subtaskIndex, `subtask ${subtaskIndex} of ${vertexId} was cancelled on TaskManager ${this.self.resourceId}`);
     return this.local.cancel(jobId, attempt, vertexId, subtaskIndex);
   }
 

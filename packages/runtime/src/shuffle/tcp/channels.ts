@@ -21,7 +21,9 @@ export interface ChannelAddress {
   jobId: string;
   attempt: number;
   edgeId: string;
+  producerVertexId: string;
   producerSubtask: number;
+  consumerVertexId: string;
   consumerSubtask: number;
 }
 

@@ -19,7 +19,7 @@ import { CONTROL_DOORBELL, createTaskControlBuffer, doorbellChange, ringDoorbell
 import type { ChannelEndpoint } from '../channel-endpoint.js';
 import type { LocalShuffleService } from '../local-shuffle-service.js';
 import type { DataAddress, InputChannelRequest, OutputChannelRequest, TaskManagerLocation } from '../shuffle-service.js';
-import { InboundChannel, OutboundChannel, describeChannel, type RemoteChannelInfo } from './channels.js';
+import { InboundChannel, OutboundChannel, describeChannel, type ChannelAddress, type RemoteChannelInfo } from './channels.js';
 import { DataConnection } from './connection.js';
 import { PeerLink } from './peer-link.js';
 import { SenderCredits } from './credit.js';
@@ -74,13 +74,13 @@ export class DataExchange {
   /** The producer task's ring for a consumer in another TaskManager. */
   outputChannel(req: OutputChannelRequest): ChannelEndpoint {
     const p = req.partition;
-    return this.outboundChannel({ ...p, consumerSubtask: req.consumerSubtask, bufferSizeBytes: req.bufferSizeBytes, buffers: req.buffers }).endpoint;
+    return this.outboundChannel({ ...p, consumerVertexId: req.consumerVertexId, consumerSubtask: req.consumerSubtask, bufferSizeBytes: req.bufferSizeBytes, buffers: req.buffers }).endpoint;
   }
 
   /** The consumer task's ring for a producer in another TaskManager; requests the partition. */
   inputChannel(req: InputChannelRequest, producer: TaskManagerLocation): ChannelEndpoint {
     const p = req.partition;
-    const address = { jobId: p.jobId, attempt: p.attempt, edgeId: p.edgeId, producerSubtask: p.producerSubtask, consumerSubtask: req.consumerSubtask };
+    const address = { ...p, consumerVertexId: req.consumerVertexId, consumerSubtask: req.consumerSubtask };
     const k = key(p.jobId, p.attempt, p.edgeId, p.producerSubtask, req.consumerSubtask);
     const existing = this.inbound.get(k);
     if (existing !== undefined) return existing.endpoint;
@@ -116,6 +116,28 @@ export class DataExchange {
       }
     }
     for (const link of this.links.values()) for (const a of attempts) if (link.dropAttempt(jobId, a, undefined)) link.send(encode.cancelAttempt(jobId, a));
+  }
+
+  /**
+   * A subtask here is being cancelled: its remote channels are released on both sides, so the
+   * tasks at their other ends fail with `reason` instead of waiting for data or credit that
+   * will never come (its own rings are left alone: the cancel flag stops it).
+   */
+  releaseTask(jobId: string, attempt: number, vertexId: string, subtask: number, reason: string): void {
+    for (const link of this.links.values()) {
+      for (const [id, ch] of link.inbound) {
+        const a = ch.address;
+        if (a.jobId !== jobId || a.attempt !== attempt || a.consumerVertexId !== vertexId || a.consumerSubtask !== subtask) continue;
+        link.inbound.delete(id);
+        link.send(encode.closeChannel(id));
+      }
+      for (const [id, ch] of link.outbound) {
+        const a = ch.address;
+        if (a.jobId !== jobId || a.attempt !== attempt || a.producerVertexId !== vertexId || a.producerSubtask !== subtask) continue;
+        link.outbound.delete(id);
+        link.send(encode.channelError(id, reason));
+      }
+    }
   }
 
   /** Forgets every attempt of a job. */
@@ -323,7 +345,7 @@ export class DataExchange {
     link.dropAttempt(jobId, attempt, `TaskManager ${link.peer} cancelled job ${jobId} attempt ${attempt}`);
   }
 
-  private outboundChannel(r: { jobId: string; attempt: number; edgeId: string; producerVertexId: string; producerSubtask: number; consumerSubtask: number; bufferSizeBytes: number; buffers: number }): OutboundChannel {
+  private outboundChannel(r: ChannelAddress & { bufferSizeBytes: number; buffers: number }): OutboundChannel {
     const k = key(r.jobId, r.attempt, r.edgeId, r.producerSubtask, r.consumerSubtask);
     const existing = this.outbound.get(k);
     const local = this.options.local;
@@ -337,7 +359,8 @@ export class DataExchange {
       consumerControl: this.doorbell.buffer as SharedArrayBuffer,
     });
     if (existing !== undefined) return existing;
-    const ch = new OutboundChannel({ jobId: r.jobId, attempt: r.attempt, edgeId: r.edgeId, producerSubtask: r.producerSubtask, consumerSubtask: r.consumerSubtask }, endpoint);
+    const { jobId, attempt, edgeId, producerVertexId, producerSubtask, consumerVertexId, consumerSubtask } = r;
+    const ch = new OutboundChannel({ jobId, attempt, edgeId, producerVertexId, producerSubtask, consumerVertexId, consumerSubtask }, endpoint);
     this.outbound.set(k, ch);
     return ch;
   }
