@@ -16,6 +16,7 @@ import { executeIdle } from './idle.js';
 import { BrokerSession, executeKafkaRun, givenBootstrap, KAFKA_BENCH_HINT, missingBrokerTools } from './kafka/index.js';
 import { stateFigures, throughputFigures } from './measure.js';
 import { runId, selectRuns, type BenchRun, type SizeContext } from './runs.js';
+import { executeTcpChannel } from './tcp-channel.js';
 
 interface Options {
   selectors: string[];
@@ -40,7 +41,7 @@ export interface BenchResult {
 
 const USAGE = [
   'usage: npm run bench -- [name ...] [--quick] [--events=N] [--kafka-bootstrap=host:port]',
-  '  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m idle-subtasks kafka-throughput kafka-latency (or q1-p2, keyed, kafka)',
+  '  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m idle-subtasks tcp-channel kafka-throughput kafka-latency (or q1-p2, keyed, kafka)',
   '  Kafka runs use the broker given by --kafka-bootstrap or SLUICE_KAFKA_BOOTSTRAP, else start one with infra/kafka/kafka.sh (Java 17+ and Maven).',
 ].join('\n');
 
@@ -107,6 +108,15 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
       return { ...base, params: {}, status: 'ok', jobDurationMs: idle.jobDurationMs, fields: idle.fields, detail: { ...idle.detail } };
     } catch (e) {
       return { ...base, params: {}, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };
+    }
+  }
+  if (run.kind === 'tcp') {
+    const params = run.params(ctx);
+    try {
+      const r = await executeTcpChannel({ records: Number(params['records']), seconds: Number(params['seconds']), rate: Number(params['rate']) });
+      return { ...base, params, bufferTimeoutMs: 0, status: 'ok', jobDurationMs: r.jobDurationMs, fields: r.fields };
+    } catch (e) {
+      return { ...base, params, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };
     }
   }
   let params: Record<string, string> = {};

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle';
+export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp';
 
 /** A Kafka run (kind 'kafka'): against a real broker, driven by bench/src/kafka/. */
 export type KafkaRunSpec =
@@ -197,6 +197,19 @@ function kafkaLatency(parallelism: number): BenchRun {
   };
 }
 
+/**
+ * One channel between two TaskManager processes (bench/src/tcp-channel.ts): records/s and MB/s
+ * of 100-byte records, then latency at 10,000 records/s with buffer timeout 0.
+ */
+const TCP_CHANNEL: BenchRun = {
+  name: 'tcp-channel',
+  parallelism: 1,
+  kind: 'tcp',
+  jobFile: fileURLToPath(new URL('../../packages/runtime/dist/shuffle/tcp-bench.js', import.meta.url)),
+  bufferTimeoutMs: 0,
+  params: (ctx) => ({ records: String(size(ctx, 5_000_000, 1_000_000)), seconds: String(ctx.quick ? 3 : 10), rate: '10000' }),
+};
+
 export const RUNS: readonly BenchRun[] = Object.freeze([
   ...[1, 2].flatMap((p) => [
     nexmark('q0', p, 10_000_000, 1_000_000),
@@ -213,6 +226,7 @@ export const RUNS: readonly BenchRun[] = Object.freeze([
   Q5_CHECKPOINTED,
   CHECKPOINT_1M,
   ...[1, 8, 32, 64].map(idleSubtasks),
+  TCP_CHANNEL,
   // Latency before throughput: a broker that has just taken a million records is still busy
   // with them (deleting the topics' files, collecting garbage) for a while after the run.
   ...[...new Set([1, KAFKA_PARALLELISM])].map(kafkaLatency),

@@ -119,17 +119,37 @@ export interface SlotOffer {
   slotIndex: number;
 }
 
+/** Where a TaskManager's data exchange (TCP between TaskManagers) can be reached. */
+export interface DataAddress {
+  host: string;
+  port: number;
+}
+
+/** Which TaskManager runs a subtask, and where its data exchange listens. */
+export interface TaskManagerLocation {
+  resourceId: string;
+  /** Absent for a TaskManager without a data exchange (every channel to it is local). */
+  dataAddress?: DataAddress;
+}
+
 export interface InputGateDescriptor {
   edgeId: string;
   inputIndex: 0 | 1;
   producerVertexId: string;
   producerParallelism: number;
+  /**
+   * Where each producer subtask runs, in producer-subtask order; absent: all in this
+   * TaskManager (or in this process, for the embedded cluster's shared shuffle service).
+   */
+  producerLocations?: TaskManagerLocation[];
 }
 
 export interface ResultPartitionDescriptor {
   edgeId: string;
   consumerVertexId: string;
   consumerParallelism: number;
+  /** Where each consumer subtask runs, in consumer-subtask order; absent: as for producerLocations. */
+  consumerLocations?: TaskManagerLocation[];
 }
 
 /** Everything a TaskManager needs to run one subtask. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChannelEndpoint } from '../shuffle/channel-endpoint.js';
-import { RingConsumer, RingProducer, createChannelRing } from './channel-ring.js';
+import { ChannelBrokenError, RingConsumer, RingProducer, breakChannelRing, createChannelRing } from './channel-ring.js';
 import { TaskControl, createTaskControlBuffer } from './task-control.js';
 
 function endpoint(buffers: number, size: number): ChannelEndpoint {
@@ -52,6 +52,32 @@ describe('channel ring', () => {
         }
       }
     }
+  });
+
+  it('marks the final buffer without changing its length', () => {
+    const ep = endpoint(2, 64);
+    const p = new RingProducer(ep);
+    const c = new RingConsumer(ep);
+    p.tryPublish(new Uint8Array([1, 2]), 2);
+    p.tryPublish(new Uint8Array([6]), 1, true);
+    expect([c.headLength(), c.headIsFinal()]).toEqual([2, false]);
+    c.release();
+    expect([c.headLength(), c.headIsFinal()]).toEqual([1, true]);
+  });
+
+  it('a broken ring wakes both ends, keeps its reason and refuses publishes', () => {
+    const ep = endpoint(2, 64);
+    const p = new RingProducer(ep);
+    const c = new RingConsumer(ep);
+    expect(c.brokenReason()).toBeUndefined();
+    breakChannelRing(ep, 'connection to TaskManager tm-2 lost — ü');
+    breakChannelRing(ep, 'a second reason is ignored');
+    expect(new TaskControl(ep.producerControl).doorbell()).toBe(1);
+    expect(new TaskControl(ep.consumerControl).doorbell()).toBe(1);
+    expect(c.brokenReason()).toBe('connection to TaskManager tm-2 lost — ü');
+    expect(() => p.tryPublish(new Uint8Array(1), 1)).toThrow(ChannelBrokenError);
+    expect(() => p.tryPublish(new Uint8Array(1), 1)).toThrow(/output channel is broken: connection to TaskManager tm-2 lost/);
+    breakChannelRing(endpoint(1, 64), 'x'.repeat(2000));
   });
 
   it('validates sizes and endpoint/ring agreement', () => {

@@ -4,9 +4,16 @@
  * a channel never holds more than N batches and a slow consumer stops its producer.
  *
  * Layout (bytes):
- *   0    Int32 header: [0] published count, [1] released count, [2] N, [3] buffer size, [4] magic
- *   64   Int32 used length of each buffer, N entries
+ *   0    Int32 header: [0] published count, [1] released count, [2] N, [3] buffer size, [4] magic,
+ *        [5] broken flag, [6] byte length of the broken reason
+ *   64   the broken reason, UTF-8 (448 bytes at most)
+ *   512  Int32 used length of each buffer, N entries; bit 30 marks the channel's final buffer
  *   …    (8-aligned) N × bufferSize bytes of data
+ *
+ * The final mark and the broken state exist for channels that cross TaskManagers: the main
+ * thread's network pump learns from the mark that a channel has ended (so a later connection
+ * loss does not concern it), and breaks a ring whose connection was lost so that the task on
+ * the other side fails with the reason instead of waiting forever.
  *
  * The producer owns the published count and the consumer the released count; each side keeps
  * its own count locally and reads the other's with Atomics.load. Buffer bytes and lengths are
@@ -25,7 +32,12 @@ const H_RELEASED = 1;
 const H_BUFFERS = 2;
 const H_BUFFER_SIZE = 3;
 const H_MAGIC = 4;
-const HEADER_BYTES = 64;
+const H_BROKEN = 5;
+const H_REASON_BYTES = 6;
+const REASON_OFFSET = 64;
+const HEADER_BYTES = 512;
+const FINAL_BIT = 1 << 30;
+const LENGTH_MASK = FINAL_BIT - 1;
 const MAGIC = 0x53_4c_52_31; // "SLR1"
 
 function lengthsBytes(buffers: number): number {
@@ -70,6 +82,31 @@ export function createChannelRing(buffers: number, bufferSizeBytes: number): Sha
   return sab;
 }
 
+/**
+ * Marks a ring broken with a reason (kept to its first 448 UTF-8 bytes) and wakes both of its
+ * tasks: the next read on an empty ring and the next publish fail with ChannelBrokenError.
+ * Called by the TaskManager's main thread; idempotent (the first reason stays).
+ */
+export function breakChannelRing(endpoint: ChannelEndpoint, reason: string): void {
+  const base = endpoint.ringOffset ?? 0;
+  const header = new Int32Array(endpoint.ring, base, REASON_OFFSET / 4);
+  if (Atomics.load(header, H_BROKEN) !== 0) return;
+  const bytes = new TextEncoder().encode(reason).subarray(0, HEADER_BYTES - REASON_OFFSET);
+  new Uint8Array(endpoint.ring, base + REASON_OFFSET, bytes.length).set(bytes);
+  header[H_REASON_BYTES] = bytes.length;
+  Atomics.store(header, H_BROKEN, 1);
+  ringDoorbell(new Int32Array(endpoint.producerControl));
+  ringDoorbell(new Int32Array(endpoint.consumerControl));
+}
+
+/** A task used a channel whose other end is gone (its TaskManager connection was lost). */
+export class ChannelBrokenError extends SluiceError {
+  constructor(message: string) {
+    super('CHANNEL_BROKEN', message, { retriable: true });
+    this.name = 'ChannelBrokenError';
+  }
+}
+
 /** Shared view setup for both ends; checks that the endpoint describes this ring. */
 class RingView {
   protected readonly header: Int32Array;
@@ -79,11 +116,13 @@ class RingView {
   readonly buffers: number;
   readonly bufferSize: number;
   protected readonly wrap: number;
+  private readonly reason: Uint8Array;
 
   constructor(endpoint: ChannelEndpoint) {
     const sab = endpoint.ring;
     const base = endpoint.ringOffset ?? 0;
-    this.header = new Int32Array(sab, base, HEADER_BYTES / 4);
+    this.header = new Int32Array(sab, base, REASON_OFFSET / 4);
+    this.reason = new Uint8Array(sab, base + REASON_OFFSET, HEADER_BYTES - REASON_OFFSET);
     const n = this.header[H_BUFFERS]!;
     const size = this.header[H_BUFFER_SIZE]!;
     if (Atomics.load(this.header, H_MAGIC) !== MAGIC || n !== endpoint.buffers || size !== endpoint.bufferSizeBytes) {
@@ -97,6 +136,13 @@ class RingView {
     this.wrap = wrapOf(n);
     this.lengths = new Int32Array(sab, base + HEADER_BYTES, n);
     this.data = new Uint8Array(sab, base + HEADER_BYTES + lengthsBytes(n), n * size);
+  }
+
+  /** Why the ring was broken (see breakChannelRing), or undefined while it is not. */
+  brokenReason(): string | undefined {
+    if (Atomics.load(this.header, H_BROKEN) === 0) return undefined;
+    // slice: TextDecoder does not read shared memory.
+    return new TextDecoder().decode(this.reason.slice(0, this.header[H_REASON_BYTES]!));
   }
 }
 
@@ -119,14 +165,16 @@ export class RingProducer extends RingView {
 
   /**
    * Copies `length` bytes of `src` into the next free buffer, publishes it and rings the
-   * consumer. Returns false (and does nothing) when no buffer is free.
+   * consumer. Returns false (and does nothing) when no buffer is free. `final` marks the last
+   * buffer the channel will ever carry. Throws ChannelBrokenError once the ring is broken.
    */
-  tryPublish(src: Uint8Array, length: number): boolean {
+  tryPublish(src: Uint8Array, length: number, final = false): boolean {
+    if (Atomics.load(this.header, H_BROKEN) !== 0) throw new ChannelBrokenError(`output channel is broken: ${this.brokenReason()}`);
     if (this.freeBuffers() === 0) return false;
     if (length > this.bufferSize) throw new RangeError(`batch of ${length} bytes exceeds the ring's buffer size ${this.bufferSize}`);
     const slot = this.published % this.buffers;
     this.data.set(length === src.byteLength ? src : src.subarray(0, length), slot * this.bufferSize);
-    this.lengths[slot] = length;
+    this.lengths[slot] = final ? length | FINAL_BIT : length;
     this.published = (this.published + 1) % this.wrap;
     Atomics.store(this.header, H_PUBLISHED, this.published);
     ringDoorbell(this.consumerControl);
@@ -157,7 +205,12 @@ export class RingConsumer extends RingView {
 
   /** Used length of the oldest filled buffer. */
   headLength(): number {
-    return this.lengths[this.released % this.buffers]!;
+    return this.lengths[this.released % this.buffers]! & LENGTH_MASK;
+  }
+
+  /** Whether the oldest filled buffer is the channel's last one. */
+  headIsFinal(): boolean {
+    return (this.lengths[this.released % this.buffers]! & FINAL_BIT) !== 0;
   }
 
   /** Returns the oldest buffer to the producer and rings it. */

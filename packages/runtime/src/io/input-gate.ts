@@ -12,7 +12,7 @@ import type { TypeSerializer } from '@sluice/api';
 import { SluiceError } from '@sluice/common';
 import { BufferDataInput } from '../serialization/data-input.js';
 import type { ChannelEndpoint } from '../shuffle/channel-endpoint.js';
-import { RingConsumer } from './channel-ring.js';
+import { ChannelBrokenError, RingConsumer } from './channel-ring.js';
 import { Frame } from './frames.js';
 import type { IoStats } from './stats.js';
 import type { TaskControl } from './task-control.js';
@@ -150,6 +150,8 @@ export class InputGate {
         const ch = chs[this.cursor]!;
         this.cursor = this.cursor + 1 === count ? 0 : this.cursor + 1;
         if (ch.ended || ch.blocked || ch.consumer.available() === 0) {
+          // Only an empty channel is checked: what arrived before the break is still read.
+          if (!ch.ended && !ch.blocked) this.throwIfBroken(ch);
           misses++;
           continue;
         }
@@ -177,6 +179,11 @@ export class InputGate {
   hasData(): boolean {
     for (const ch of this.channels) if (!ch.ended && !ch.blocked && ch.consumer.available() > 0) return true;
     return false;
+  }
+
+  private throwIfBroken(ch: InChannel): void {
+    const reason = ch.consumer.brokenReason();
+    if (reason !== undefined) throw new ChannelBrokenError(`input channel ${ch.valveIndex} of input ${ch.logical.inputIndex} is broken: ${reason}`);
   }
 
   private readBatch(ch: InChannel, handler: InputHandler): void {

@@ -139,11 +139,17 @@ export class RecordWriter {
     }
   }
 
-  /** Ends every channel (end-of-partition) and publishes everything staged. Idempotent. */
+  /**
+   * Ends every channel (end-of-partition) and publishes everything staged, the end in a buffer
+   * marked final (a network pump stops following the channel there). Idempotent.
+   */
   finish(): void {
     if (this.finished) return;
-    for (const ch of this.channels) this.writeControl(ch, Frame.END_OF_PARTITION, undefined);
-    this.flushAll();
+    for (const ch of this.channels) {
+      if (ch.out.remaining() < 1) this.publish(ch);
+      ch.out.writeUint8(Frame.END_OF_PARTITION);
+      this.publish(ch, true);
+    }
     this.finished = true;
   }
 
@@ -202,22 +208,22 @@ export class RecordWriter {
   }
 
   /** Publishes the channel's staged batch, blocking while its ring is full. */
-  private publish(ch: OutChannel): void {
+  private publish(ch: OutChannel, final = false): void {
     const len = ch.out.pos;
     if (len === 0) return;
-    if (!ch.producer.tryPublish(ch.staging, len)) this.waitAndPublish(ch, len);
+    if (!ch.producer.tryPublish(ch.staging, len, final)) this.waitAndPublish(ch, len, final);
     ch.out.pos = 0;
     this.stats.bytesOut += len;
     this.stats.buffersOut++;
   }
 
-  private waitAndPublish(ch: OutChannel, len: number): void {
+  private waitAndPublish(ch: OutChannel, len: number, final: boolean): void {
     const control = this.control;
     for (;;) {
       // Read the doorbell before trying: a release after the try changes it and the wait
       // returns at once instead of sleeping a whole slice.
       const seen = control.doorbell();
-      if (ch.producer.tryPublish(ch.staging, len)) return;
+      if (ch.producer.tryPublish(ch.staging, len, final)) return;
       if (control.cancelled()) {
         throw new CancellationError(`cancelled while waiting for a free buffer on output channel ${ch.index} (backpressure)`);
       }

@@ -39,6 +39,16 @@ type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { as
 // Atomics.waitAsync is in Node ≥ 16 but only in TypeScript's ES2024 lib.
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t?: number): WaitAsyncResult }).waitAsync;
 
+/**
+ * Resolves when a control block's doorbell differs from `seen` (or after `timeoutMs`), without
+ * blocking the thread and without holding the event loop open: for a thread that something
+ * else keeps alive (a TaskManager's main thread, with its sockets).
+ */
+export function doorbellChange(words: Int32Array, seen: number, timeoutMs = Infinity): Promise<unknown> | undefined {
+  const r = waitAsync(words, CONTROL_DOORBELL, seen, timeoutMs);
+  return r.async ? r.value : undefined;
+}
+
 export class TaskControl {
   readonly words: Int32Array;
 

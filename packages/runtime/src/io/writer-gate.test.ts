@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createRecordSerializer } from '../serialization/record-serializer.js';
 import type { ChannelEndpoint } from '../shuffle/channel-endpoint.js';
 import { LocalShuffleService } from '../shuffle/local-shuffle-service.js';
+import { ChannelBrokenError, RingConsumer, breakChannelRing } from './channel-ring.js';
 import { InputGate, type InputHandler } from './input-gate.js';
 import { RecordWriter } from './record-writer.js';
 import { createIoStats } from './stats.js';
@@ -251,6 +252,22 @@ describe('RecordWriter → InputGate', () => {
       expect(seen.map((s) => s[1])).toEqual(['a', 'c', 'b']);
     });
 
+    it('marks only the last buffer of each channel final, with either buffer timeout', () => {
+      for (const bufferTimeoutMs of [0, 5]) {
+        const t = topology(1, 2);
+        const w = writer(t, 0, { kind: 'broadcast' }, { bufferTimeoutMs });
+        w.emit('a', undefined);
+        w.broadcastWatermark(1);
+        w.finish();
+        for (const ep of t.channels[0]!) {
+          const ring = new RingConsumer(ep);
+          const finals: boolean[] = [];
+          for (; ring.available() > 0; ring.release()) finals.push(ring.headIsFinal());
+          expect(finals).toEqual(bufferTimeoutMs === 0 ? [false, false, true] : [true]);
+        }
+      }
+    });
+
     it('publishes every record when bufferTimeoutMs is 0', () => {
       const t = topology(1, 1);
       const stats = createIoStats();
@@ -263,6 +280,18 @@ describe('RecordWriter → InputGate', () => {
   });
 
   describe('errors', () => {
+    it('a broken input channel fails the gate once what arrived before the break is read', () => {
+      const t = topology(1, 1);
+      const w = writer(t, 0, { kind: 'forward' }, { bufferTimeoutMs: 0 });
+      const g = gate(t, 0);
+      const { seen, handler } = recorder();
+      w.emit('before', undefined);
+      breakChannelRing(t.channels[0]![0]!, 'data connection to TaskManager tm-2 (127.0.0.1:1) was lost');
+      expect(() => drain(g, handler)).toThrow(/input channel 0 of input 0 is broken: data connection to TaskManager tm-2/);
+      expect(seen).toEqual([['record', 'before', undefined, 0]]);
+      expect(() => w.emit('after', undefined)).toThrow(ChannelBrokenError);
+    });
+
     it('names the record size and the bufferSizeBytes option when a record cannot fit', () => {
       const t = topology(1, 1, { size: 128 });
       const w = writer(t, 0, { kind: 'forward' });

@@ -10,12 +10,30 @@
  *
  * The attempt is part of every key: a restarted job gets fresh rings and never sees bytes or
  * a cancel flag of the attempt it replaces.
+ *
+ * As a ShuffleService it treats every channel as local, whatever the locations in the request
+ * say: that is right for one TaskManager, and for the embedded cluster, whose TaskManagers share
+ * one instance in one process. NetworkShuffleService builds on it for channels between
+ * TaskManager processes.
  */
 import { SluiceError } from '@sluice/common';
 import { checkRingSizes, initChannelRing } from '../io/channel-ring.js';
 import { CONTROL_CANCEL, createTaskControlBuffer, ringDoorbell } from '../io/task-control.js';
 import type { ChannelEndpoint } from './channel-endpoint.js';
 import { RingSlabs } from './ring-slabs.js';
+import type { InputChannelRequest, OutputChannelRequest, ShuffleService } from './shuffle-service.js';
+
+/** A ring whose two ends are woken through the given control blocks (see ring()). */
+export interface RingRequest {
+  jobId: string;
+  attempt: number;
+  /** Unique within the attempt; channel() uses (edgeId, producerSubtask, consumerSubtask). */
+  key: (string | number)[];
+  bufferSizeBytes: number;
+  buffers: number;
+  producerControl: SharedArrayBuffer;
+  consumerControl: SharedArrayBuffer;
+}
 
 export interface ChannelRequest {
   jobId: string;
@@ -40,7 +58,7 @@ interface JobMemory {
 // Ids are user-visible strings; JSON keeps composite keys unambiguous whatever they contain.
 const key = (...parts: (string | number)[]): string => JSON.stringify(parts);
 
-export class LocalShuffleService {
+export class LocalShuffleService implements ShuffleService {
   private readonly jobs = new Map<string, JobMemory>();
 
   private job(jobId: string, attempt: number): JobMemory {
@@ -67,14 +85,38 @@ export class LocalShuffleService {
 
   /** The channel from producer subtask to consumer subtask of one exchange (created on first request). */
   channel(req: ChannelRequest): ChannelEndpoint {
+    return this.ring({
+      jobId: req.jobId,
+      attempt: req.attempt,
+      key: [req.edgeId, req.producerSubtask, req.consumerSubtask],
+      bufferSizeBytes: req.bufferSizeBytes,
+      buffers: req.buffers,
+      producerControl: this.taskControl(req.jobId, req.attempt, req.producerVertexId, req.producerSubtask),
+      consumerControl: this.taskControl(req.jobId, req.attempt, req.consumerVertexId, req.consumerSubtask),
+    });
+  }
+
+  outputChannel(req: OutputChannelRequest): ChannelEndpoint {
+    return this.channel(toChannelRequest(req));
+  }
+
+  inputChannel(req: InputChannelRequest): ChannelEndpoint {
+    return this.channel(toChannelRequest(req));
+  }
+
+  /**
+   * A ring by key (created on first request, with the request's control blocks). For rings one
+   * of whose ends is not a task: a network pump on the main thread.
+   */
+  ring(req: RingRequest): ChannelEndpoint {
     const { channels, slabs } = this.job(req.jobId, req.attempt);
-    const k = key(req.edgeId, req.producerSubtask, req.consumerSubtask);
+    const k = JSON.stringify(req.key);
     const existing = channels.get(k);
     if (existing !== undefined) {
       if (existing.buffers !== req.buffers || existing.bufferSizeBytes !== req.bufferSizeBytes) {
         throw new SluiceError(
           'INTERNAL',
-          `channel ${req.edgeId} ${req.producerSubtask}→${req.consumerSubtask} of job ${req.jobId} (attempt ${req.attempt}) was requested with ${req.buffers} × ${req.bufferSizeBytes} bytes but exists with ${existing.buffers} × ${existing.bufferSizeBytes}`,
+          `channel ${req.key.join(' ')} of job ${req.jobId} (attempt ${req.attempt}) was requested with ${req.buffers} × ${req.bufferSizeBytes} bytes but exists with ${existing.buffers} × ${existing.bufferSizeBytes}`,
         );
       }
       return existing;
@@ -85,8 +127,8 @@ export class LocalShuffleService {
     const endpoint: ChannelEndpoint = {
       ring: memory.sab,
       ringOffset: memory.offset,
-      producerControl: this.taskControl(req.jobId, req.attempt, req.producerVertexId, req.producerSubtask),
-      consumerControl: this.taskControl(req.jobId, req.attempt, req.consumerVertexId, req.consumerSubtask),
+      producerControl: req.producerControl,
+      consumerControl: req.consumerControl,
       bufferSizeBytes: req.bufferSizeBytes,
       buffers: req.buffers,
     };
@@ -147,4 +189,19 @@ export class LocalShuffleService {
   get jobCount(): number {
     return this.jobs.size;
   }
+}
+
+function toChannelRequest(req: OutputChannelRequest | InputChannelRequest): ChannelRequest {
+  const p = req.partition;
+  return {
+    jobId: p.jobId,
+    attempt: p.attempt,
+    edgeId: p.edgeId,
+    producerVertexId: p.producerVertexId,
+    producerSubtask: p.producerSubtask,
+    consumerVertexId: req.consumerVertexId,
+    consumerSubtask: req.consumerSubtask,
+    bufferSizeBytes: req.bufferSizeBytes,
+    buffers: req.buffers,
+  };
 }

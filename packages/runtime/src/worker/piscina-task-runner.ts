@@ -1,7 +1,7 @@
 /**
  * The production TaskRunner: subtasks run on a Piscina pool of worker threads, one subtask per
  * thread for its whole life (a subtask is a long-running loop, not a short task). Channels and
- * control blocks come from the process's LocalShuffleService; only control messages, custom
+ * control blocks come from the TaskManager's ShuffleService; only control messages, custom
  * metric updates (a few a second) and final outcomes cross the thread boundary through postMessage.
  */
 import { MessageChannel } from 'node:worker_threads';
@@ -9,7 +9,7 @@ import { Piscina } from 'piscina';
 import { SluiceError, deserializeError, serializeError, type Logger, silentLogger } from '@sluice/common';
 import type { SubtaskCustomMetricsSnapshot, SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics';
 import type { TaskDeploymentDescriptor } from '@sluice/protocol';
-import type { LocalShuffleService } from '../shuffle/local-shuffle-service.js';
+import type { ShuffleService } from '../shuffle/shuffle-service.js';
 import type { RunningTask, TaskListener, TaskRunner } from '../taskmanager/task-runner.js';
 import type { SubtaskOutcome, SubtaskStart, TaskControlMessage, WorkerMessage } from '../task/messages.js';
 import { TaskControl } from '../io/task-control.js';
@@ -17,7 +17,7 @@ import { TaskMetricSlot, readOperatorCounters } from '../task/task-metrics.js';
 import { CustomMetricsStore, type CustomMetricsStoreOptions } from '../metrics/custom-metrics-store.js';
 
 export interface PiscinaTaskRunnerOptions {
-  shuffle: LocalShuffleService;
+  shuffle: ShuffleService;
   /** Upper bound on concurrently running subtasks (= worker threads). */
   maxThreads: number;
   /**
@@ -84,21 +84,26 @@ export class PiscinaTaskRunner implements TaskRunner {
     // A restarted job's earlier attempts have ended everywhere before it is redeployed.
     if (tdd.attempt > 0) shuffle.releaseAttemptsBefore(tdd.jobId, tdd.attempt);
     const control = shuffle.taskControl(tdd.jobId, tdd.attempt, tdd.vertexId, tdd.subtaskIndex);
+    const sizes = { bufferSizeBytes: tdd.config.bufferSizeBytes, buffers: tdd.config.buffersPerChannel };
     const start: Omit<SubtaskStart, 'port'> = {
       tdd,
       control,
       inputs: tdd.inputs.map((i) => ({
         edgeId: i.edgeId,
         inputIndex: i.inputIndex,
-        channels: Array.from({ length: i.producerParallelism }, (_, p) =>
-          shuffle.channel({ jobId: tdd.jobId, attempt: tdd.attempt, edgeId: i.edgeId, producerVertexId: i.producerVertexId, producerSubtask: p, consumerVertexId: tdd.vertexId, consumerSubtask: tdd.subtaskIndex, bufferSizeBytes: tdd.config.bufferSizeBytes, buffers: tdd.config.buffersPerChannel }),
-        ),
+        channels: Array.from({ length: i.producerParallelism }, (_, p) => {
+          const partition = { jobId: tdd.jobId, attempt: tdd.attempt, edgeId: i.edgeId, producerVertexId: i.producerVertexId, producerSubtask: p };
+          const producerLocation = i.producerLocations?.[p];
+          return shuffle.inputChannel({ partition, consumerVertexId: tdd.vertexId, consumerSubtask: tdd.subtaskIndex, ...sizes, ...(producerLocation === undefined ? {} : { producerLocation }) });
+        }),
       })),
       outputs: tdd.outputs.map((o) => ({
         edgeId: o.edgeId,
-        channels: Array.from({ length: o.consumerParallelism }, (_, c) =>
-          shuffle.channel({ jobId: tdd.jobId, attempt: tdd.attempt, edgeId: o.edgeId, producerVertexId: tdd.vertexId, producerSubtask: tdd.subtaskIndex, consumerVertexId: o.consumerVertexId, consumerSubtask: c, bufferSizeBytes: tdd.config.bufferSizeBytes, buffers: tdd.config.buffersPerChannel }),
-        ),
+        channels: Array.from({ length: o.consumerParallelism }, (_, c) => {
+          const partition = { jobId: tdd.jobId, attempt: tdd.attempt, edgeId: o.edgeId, producerVertexId: tdd.vertexId, producerSubtask: tdd.subtaskIndex };
+          const consumerLocation = o.consumerLocations?.[c];
+          return shuffle.outputChannel({ partition, consumerVertexId: o.consumerVertexId, consumerSubtask: c, ...sizes, ...(consumerLocation === undefined ? {} : { consumerLocation }) });
+        }),
       })),
     };
     const { port1, port2 } = new MessageChannel();
