@@ -130,7 +130,7 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
       return g as G;
     }
     await this.connectionTo(target).call(target.endpoint, null, [], timeoutMs);
-    return createGatewayProxy<G>((method, args) => this.connectionTo(target).call(target.endpoint, method, args, timeoutMs));
+    return createGatewayProxy<G>(async (method, args) => this.connectionTo(target).call(target.endpoint, method, args, timeoutMs));
   }
 
   /**
