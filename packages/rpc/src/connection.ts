@@ -240,7 +240,7 @@ export class Connection {
     const c = parseChallenge(body);
     if (c === undefined) return this.refuse(RPC_ERROR_CODES.PROTOCOL, 'its CHALLENGE frame is malformed');
     if (!proofMatches(c.proof, proof(o.secret, 'server', this.clientNonce, c.nonce))) {
-      return this.refuse(RPC_ERROR_CODES.AUTH, 'the server could not prove it holds the cluster secret; every node must use the same secret');
+      return this.refuse(RPC_ERROR_CODES.AUTH, "the cluster secret does not match the peer's (the server's proof does not match); every node must use the same secret");
     }
     this.peerMaxFrameBytes = c.maxFrameBytes;
     this.step = 'ready';
@@ -282,7 +282,10 @@ export class Connection {
     } else {
       error = rpcError(RPC_ERROR_CODES.HANDSHAKE, `${this.label} refused the connection: ${r.message}`);
     }
-    if (this.role === 'server') o.logger.warn(`rpc connection from ${this.remote} was refused by the client: ${r.message}`, { peer: this.remote, code: r.code });
+    if (this.role === 'server') {
+      const why = r.code === RPC_ERROR_CODES.AUTH ? "wrong cluster secret (the client found this server's proof does not match); every node must use the same secret" : `the client refused it: ${r.message}`;
+      o.logger.warn(`closed rpc connection from ${this.remote}: ${why}`, { peer: this.remote, code: r.code });
+    }
     this.close(`refused by the peer: ${r.message}`, error);
   }
 
