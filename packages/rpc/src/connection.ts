@@ -54,6 +54,7 @@ export class Connection {
   private serverNonce: Buffer | undefined;
   private corked = false;
   private failure: SluiceError | undefined;
+  private remoteSeen: string | undefined;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -64,6 +65,7 @@ export class Connection {
     connectedEvent: 'connect' | 'secureConnect' | undefined,
   ) {
     this.peer = dialled;
+    void this.remote;
     this.step = role === 'client' ? 'challenge' : 'hello';
     this.ready = new Promise<void>((res, rej) => {
       this.readyResolve = res;
@@ -92,7 +94,9 @@ export class Connection {
   /** The socket's remote `ip:port` (the dialled peer until connected), for log lines. */
   get remote(): string {
     const s = this.socket;
-    return s.remoteAddress === undefined ? this.dialled ?? '?' : `${s.remoteAddress}:${s.remotePort ?? ''}`;
+    // Remembered: a destroyed socket no longer knows its peer, and the log line still needs it.
+    if (s.remoteAddress !== undefined) this.remoteSeen = `${s.remoteAddress}:${s.remotePort ?? ''}`;
+    return this.remoteSeen ?? this.dialled ?? '?';
   }
 
   /** `sluice://host:port` of the peer (or its socket address), for messages. */
@@ -172,7 +176,7 @@ export class Connection {
         return;
       }
       if (isTlsError(code)) {
-        this.close(err.message, rpcError(RPC_ERROR_CODES.TLS, `TLS with ${this.label} failed: ${err.message}; check security.ssl (ca, cert, key) on both sides`, err));
+        this.close(err.message, rpcError(RPC_ERROR_CODES.TLS, `TLS with ${this.label} failed: ${tlsReason(err)}; check the TLS settings (security.ssl: ca, cert, key) on both sides`, err));
         return;
       }
     }
@@ -361,6 +365,12 @@ export class Connection {
     }
     this.socket.write(buf);
   }
+}
+
+/** OpenSSL's short reason ("wrong version number") rather than its multi-line message. */
+export function tlsReason(err: Error): string {
+  const reason = (err as { reason?: unknown }).reason;
+  return typeof reason === 'string' && reason.length > 0 ? reason : err.message;
 }
 
 function isTlsError(code: string): boolean {

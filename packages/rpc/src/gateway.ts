@@ -19,13 +19,15 @@ export function findCallable(gateway: object, name: string): AnyFunction | undef
 }
 
 /** Names a proxy never turns into remote calls: `then` (so awaiting a proxy is harmless) and the like. */
-const NOT_REMOTE = new Set(['then', 'constructor', 'toJSON', 'valueOf', 'toString']);
+const NOT_REMOTE = new Set(['then', 'constructor', 'toJSON', 'valueOf']);
 
-/** A gateway whose every method sends a call through `invoke`. */
-export function createGatewayProxy<G extends object>(invoke: (method: string, args: unknown[]) => Promise<unknown>): G {
+/** A gateway whose every method sends a call through `invoke`; `address` names it in `String(proxy)`. */
+export function createGatewayProxy<G extends object>(address: string, invoke: (method: string, args: unknown[]) => Promise<unknown>): G {
   const methods = new Map<string, AnyFunction>();
+  const describe = (): string => `[remote gateway ${address}]`;
   return new Proxy({} as G, {
     get(_target, prop) {
+      if (prop === 'toString') return describe;
       if (typeof prop !== 'string' || NOT_REMOTE.has(prop) || prop.startsWith('_')) return undefined;
       let m = methods.get(prop);
       if (m === undefined) {

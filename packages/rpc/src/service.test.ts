@@ -103,6 +103,7 @@ describe('NetworkRpcService calls', () => {
     expect(calc._private).toBeUndefined();
     expect(anyCalc.constructor).toBeUndefined();
     expect((calc as unknown as { then?: unknown }).then).toBeUndefined();
+    expect(`${String(calc)}`).toBe(`[remote gateway ${server.addressOf('calc')}]`);
     await expect(calc.rejectsMap()).rejects.toMatchObject({ code: 'RPC_NOT_PLAIN_DATA', message: expect.stringMatching(/the result of calc\.rejectsMap|a Map/) });
     await expect(calc.describe(new Set([1]))).rejects.toMatchObject({ code: 'RPC_NOT_PLAIN_DATA' });
     await expect(client.connect(server.addressOf('missing'))).rejects.toMatchObject({ code: 'RPC_UNREACHABLE', retriable: true, message: expect.stringContaining('/missing') });

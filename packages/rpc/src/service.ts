@@ -9,7 +9,7 @@ import { connect as tlsConnect, createServer as createTlsServer, checkServerIden
 import { ConfigurationError, describeError, SluiceError } from '@sluice/common';
 import { RpcUnreachableError, type RpcService } from '@sluice/protocol';
 import { checkEndpointName, formatAddress, isNetworkAddress, parseAddress, parsePeer, peerKey, type NetworkAddress } from './address.js';
-import { Connection, type ConnectionHost } from './connection.js';
+import { Connection, tlsReason, type ConnectionHost } from './connection.js';
 import { rpcError, RPC_ERROR_CODES } from './errors.js';
 import { createGatewayProxy, findCallable } from './gateway.js';
 import { isLoopback, isWildcard, resolveNetworkRpcOptions, type NetworkRpcOptions, type ResolvedNetworkRpcOptions } from './options.js';
@@ -65,12 +65,15 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
           { key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca, requestCert: o.tls.requireClientAuth, rejectUnauthorized: o.tls.requireClientAuth, handshakeTimeout: o.handshakeTimeoutMs },
           (s) => this.accept(s),
         );
-    server.on('connection', (s: Socket) => {
-      this.rawSockets.add(s);
-      s.once('close', () => this.rawSockets.delete(s));
+    server.on('connection', (raw: Socket) => {
+      this.rawSockets.add(raw);
+      raw.once('close', () => this.rawSockets.delete(raw));
     });
     server.on('tlsClientError', (err: Error, s: TLSSocket) => {
-      o.logger.warn(`refused rpc connection from ${s.remoteAddress ?? '?'}:${s.remotePort ?? ''}: TLS handshake failed: ${err.message}`, { peer: `${s.remoteAddress ?? '?'}:${s.remotePort ?? ''}` });
+      // A client that hangs up mid-handshake (often: it does not trust this server's
+      // certificate) has taken its address with it.
+      const who = s.remoteAddress === undefined ? 'a client that closed the connection' : `${s.remoteAddress}:${s.remotePort ?? ''}`;
+      o.logger.warn(`refused rpc connection from ${who}: TLS handshake failed: ${tlsReason(err)}`, { peer: who });
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -130,7 +133,7 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
       return g as G;
     }
     await this.connectionTo(target).call(target.endpoint, null, [], timeoutMs);
-    return createGatewayProxy<G>(async (method, args) => this.connectionTo(target).call(target.endpoint, method, args, timeoutMs));
+    return createGatewayProxy<G>(address, async (method, args) => this.connectionTo(target).call(target.endpoint, method, args, timeoutMs));
   }
 
   /**
