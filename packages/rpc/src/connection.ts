@@ -33,7 +33,8 @@ interface PendingCall {
 type Role = 'client' | 'server';
 type Step = 'hello' | 'challenge' | 'auth' | 'ready' | 'open' | 'closed';
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
+/** Failures before the handshake completed: no call was delivered, so the caller may simply retry. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
 export class Connection {
   /** The peer's `host:port`: the one dialled, or the one an inbound peer advertised (after auth). */

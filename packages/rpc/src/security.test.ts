@@ -23,7 +23,8 @@ const dirs: string[] = [];
 
 async function service(options: NetworkRpcOptions = {}): Promise<{ rpc: NetworkRpcService; log: CapturedLog }> {
   const log = captureLog();
-  const rpc = new NetworkRpcService({ secret: TEST_SECRET, logger: log.logger, ...options });
+  const secret = options.secretFile !== undefined || options.allowUnauthenticated === true ? {} : { secret: TEST_SECRET };
+  const rpc = new NetworkRpcService({ ...secret, logger: log.logger, ...options });
   started.push(rpc);
   await rpc.start();
   rpc.register('calc', calc);
@@ -107,11 +108,11 @@ describe('handshake', () => {
   });
 
   it('a client with the secret refuses a server that cannot prove it holds it', async () => {
-    const { rpc: server, log: serverLog } = await service({ allowUnauthenticated: true, secret: undefined } as NetworkRpcOptions);
+    const { rpc: server, log: serverLog } = await service({ allowUnauthenticated: true });
     const { rpc: client } = await service();
     await expect(client.connect(server.addressOf('calc'))).rejects.toMatchObject({ code: 'RPC_AUTH', message: expect.stringMatching(/the server's proof does not match/) });
     await waitUntil('server log', () => serverLog.matching(/wrong cluster secret/).length === 1);
-    const { rpc: devClient } = await service({ allowUnauthenticated: true, secret: undefined } as NetworkRpcOptions);
+    const { rpc: devClient } = await service({ allowUnauthenticated: true });
     expect(await (await devClient.connect<Calc>(server.addressOf('calc'))).add(1, 1)).toBe(2);
   });
 
@@ -130,7 +131,7 @@ describe('handshake', () => {
     dirs.push(dir);
     const file = join(dir, 'secret');
     writeFileSync(file, `${TEST_SECRET}\n`, { mode: 0o600 });
-    const { rpc: server, log } = await service({ secret: undefined, secretFile: file } as NetworkRpcOptions);
+    const { rpc: server, log } = await service({ secretFile: file });
     const { rpc: client } = await service();
     expect(await (await client.connect<Calc>(server.addressOf('calc'))).add(2, 2)).toBe(4);
     expect(log.matching(/readable by other users/)).toStrictEqual([]);

@@ -94,6 +94,11 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
     return this.boundPort;
   }
 
+  /** The port the server listens on (undefined before start()); may differ from the advertised one. */
+  get listeningPort(): number | undefined {
+    return this.boundPort;
+  }
+
   /** The full address peers use to call `endpoint` here: `sluice://<advertised host>:<port>/<endpoint>`. */
   addressOf(endpoint: string): string {
     checkEndpointName(endpoint);

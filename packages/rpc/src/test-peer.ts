@@ -16,7 +16,10 @@ service.register('peer', {
   pid: async () => process.pid,
   /** Calls the parent back, over the connection the parent opened. */
   callBack: async (address: string, text: string) => (await service.connect<ParentGateway>(address)).note(`${text} from ${process.pid}`),
-  hang: () => new Promise<never>(() => undefined),
+  hang: () => {
+    process.send?.('hanging');
+    return new Promise<never>(() => undefined);
+  },
 });
 process.on('message', (m) => {
   if (m === 'stop') void service.stop().then(() => process.disconnect());

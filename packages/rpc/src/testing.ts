@@ -37,9 +37,10 @@ export class Forwarder {
   private readonly server: Server;
   port = 0;
 
-  constructor(readonly listenHost: string, targetHost: string, targetPort: number) {
+  /** Where new connections go; may be set after start(). */
+  constructor(readonly listenHost: string, readonly targetHost: string, public targetPort: number) {
     this.server = createServer((inbound) => {
-      const outbound = connect({ host: targetHost, port: targetPort });
+      const outbound = connect({ host: this.targetHost, port: this.targetPort });
       const pair: [Socket, Socket] = [inbound, outbound];
       this.pairs.add(pair);
       const end = (): void => {
