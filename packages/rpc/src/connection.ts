@@ -40,8 +40,6 @@ export class Connection {
   /** The peer's `host:port`: the one dialled, or the one an inbound peer advertised (after auth). */
   peer: string | undefined;
   readonly ready: Promise<void>;
-  /** Resolves when the socket has fully closed. */
-  readonly closed: Promise<void>;
   private step: Step;
   private readyResolve!: () => void;
   private readyReject!: (e: SluiceError) => void;
@@ -73,7 +71,6 @@ export class Connection {
       this.readyReject = rej;
     });
     this.ready.catch(() => undefined);
-    this.closed = new Promise<void>((res) => socket.once('close', () => res()));
     this.reader = new FrameReader(HANDSHAKE_FRAME_LIMIT, (k, b) => this.onFrame(k, b), (n, first) => this.onOversized(n, first));
     const o = host.options;
     socket.setNoDelay(true);

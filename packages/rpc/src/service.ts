@@ -40,8 +40,11 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
   /** The connection calls to a peer use: one this process dialled, or an inbound one the peer advertised. */
   private readonly byPeer = new Map<string, Connection>();
   private readonly connections = new Set<Connection>();
-  /** Every accepted TCP socket, also those still in a TLS handshake, so stop() can end them. */
-  private readonly rawSockets = new Set<Socket>();
+  /**
+   * Every socket not yet closed, both directions, also those still in a TLS handshake or
+   * flushing a farewell after their connection ended, so stop() can end them all.
+   */
+  private readonly sockets = new Map<Socket, Promise<void>>();
   private readonly lostListeners = new Map<string, Set<(e: PeerLost) => void>>();
   private server: Server | undefined;
   private boundPort: number | undefined;
@@ -65,10 +68,7 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
           { key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca, requestCert: o.tls.requireClientAuth, rejectUnauthorized: o.tls.requireClientAuth, handshakeTimeout: o.handshakeTimeoutMs },
           (s) => this.accept(s),
         );
-    server.on('connection', (raw: Socket) => {
-      this.rawSockets.add(raw);
-      raw.once('close', () => this.rawSockets.delete(raw));
-    });
+    server.on('connection', (raw: Socket) => this.track(raw));
     server.on('tlsClientError', (err: Error, s: TLSSocket) => {
       // A client that hangs up mid-handshake (often: it does not trust this server's
       // certificate) has taken its address with it.
@@ -168,9 +168,9 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
     const server = this.server;
     const serverClosed = server === undefined ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
     const error = rpcError(RPC_ERROR_CODES.SERVICE_STOPPED, 'the RpcService was stopped; the call may or may not have run');
-    const closing = [...this.connections].map((c) => c.closed);
     for (const c of [...this.connections]) c.close('this process stopped its RpcService', error);
-    for (const s of this.rawSockets) s.destroy();
+    const closing = [...this.sockets.values()];
+    for (const s of this.sockets.keys()) s.destroy();
     await Promise.all([serverClosed, ...closing]);
     this.lostListeners.clear();
   }
@@ -249,10 +249,18 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
         checkServerIdentity: (host, cert) => (tls.verifyHostname ? checkServerIdentity(host, cert) : undefined),
       });
     }
+    this.track(socket);
     const conn = new Connection(this, socket, 'client', target.peer, o.tls === undefined ? 'connect' : 'secureConnect');
     this.connections.add(conn);
     this.byPeer.set(target.peer, conn);
     return conn;
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.set(socket, new Promise<void>((resolve) => socket.once('close', () => {
+      this.sockets.delete(socket);
+      resolve();
+    })));
   }
 
   private isSelf(peer: string): boolean {
