@@ -64,7 +64,7 @@ export class Connection {
     connectedEvent: 'connect' | 'secureConnect' | undefined,
   ) {
     this.peer = dialled;
-    void this.remote;
+    if (socket.remoteAddress !== undefined) this.remoteSeen = `${socket.remoteAddress}:${socket.remotePort ?? ''}`;
     this.step = role === 'client' ? 'challenge' : 'hello';
     this.ready = new Promise<void>((res, rej) => {
       this.readyResolve = res;

@@ -118,8 +118,18 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
     this.endpoints.set(endpoint, gateway);
   }
 
+  /** Stops serving `address`; like LocalRpcService, never throws (it runs on shutdown paths). */
   unregister(address: string): void {
-    this.endpoints.delete(this.localEndpoint(address));
+    if (!isNetworkAddress(address)) {
+      this.endpoints.delete(address);
+      return;
+    }
+    try {
+      const a = parseAddress(address);
+      if (this.isSelf(a.peer)) this.endpoints.delete(a.endpoint);
+    } catch {
+      // not an address this process could have registered
+    }
   }
 
   /**
