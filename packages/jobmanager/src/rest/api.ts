@@ -43,9 +43,27 @@ export interface RestJobResult extends Omit<JobResult, 'jobId' | 'jobName' | 'co
   error?: Omit<SerializedError, 'stack'>;
 }
 
+/** One vertex (a chain of operators) of a running or ended job, as the JobMaster sees it. */
+export interface VertexDetails {
+  id: string;
+  name: string;
+  parallelism: number;
+  /** Subtasks by execution state, e.g. {"RUNNING": 2}. */
+  subtasks: Record<string, number>;
+  /** Records into the chain's first operator and out of its last, summed over the subtasks running now. */
+  recordsIn: number;
+  recordsOut: number;
+  /** Share of the time the vertex's subtasks were blocked on a full output, 0..1, when known. */
+  backpressure?: number;
+}
+
 export interface JobDetailsResponse extends JobOverview {
   /** Checkpoints so far, and the last failed one's reason (running or ended). */
   checkpoints: CheckpointStatistics['counts'] & { lastFailure?: CheckpointFailure };
+  /** Per-vertex status and counts, when the cluster reports them. */
+  vertices?: VertexDetails[];
+  /** Failures of the job so far, oldest first (each restart's cause), when the cluster reports them. */
+  exceptions?: { timestamp: number; message: string; code?: string }[];
   /** Present once the job has ended (FINISHED, FAILED or CANCELED). */
   result?: RestJobResult;
 }
