@@ -4,15 +4,13 @@
  * otherwise, and removes it when the run ends; savepoint, stop and cancel read it from there.
  * The state dir is $SLUICE_HOME, else ~/.sluice.
  *
- * The file is written atomically (a new file opened exclusively with mode 0600, then renamed over
- * the old one), into a directory that must be ours and writable by nobody else, reached through
- * directories that nobody else can rename entries in; otherwise another user could swap the file.
+ * The file is private (see @sluice/common's private-file.ts): written atomically with mode 0600
+ * into a directory that must be ours and writable by nobody else.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigurationError, describeError, ensureDirectorySync, SluiceError, StorageDirectoryError } from '@sluice/common';
+import { dirname, join, resolve } from 'node:path';
+import { describeError, preparePrivateDirectory, SluiceError, writePrivateFile } from '@sluice/common';
 
 export const STATE_DIR_ENV_VAR = 'SLUICE_HOME';
 export const TOKEN_ENV_VAR = 'SLUICE_REST_TOKEN';
@@ -36,63 +34,23 @@ export function portOf(url: string): number {
   return port === '' ? 80 : Number(port);
 }
 
-/** Why a directory must not hold the token file, or undefined when it may. */
-function unsafeDirectory(dir: string): string | undefined {
-  const uid = process.getuid?.();
-  if (uid === undefined) return undefined; // no POSIX owners (Windows): the ACLs of the profile apply
-  const real = realpathSync(dir);
-  const st = statSync(real);
-  if (!st.isDirectory()) return `${real} is not a directory`;
-  if (st.uid !== uid) return `${real} belongs to another user (uid ${st.uid})`;
-  if ((st.mode & 0o022) !== 0) return `${real} is writable by others (mode ${(st.mode & 0o7777).toString(8)}); chmod 700 ${real}`;
-  // Above it, another user must not be able to rename the directory away: owned by us or root,
-  // and writable by others only with the sticky bit (as /tmp is).
-  for (let d = dirname(real); ; d = dirname(d)) {
-    const a = statSync(d);
-    if (a.uid !== uid && a.uid !== 0) return `${d}, which contains it, belongs to another user (uid ${a.uid})`;
-    if ((a.mode & 0o022) !== 0 && (a.mode & 0o1000) === 0) return `${d}, which contains it, is writable by others (mode ${(a.mode & 0o7777).toString(8)})`;
-    if (dirname(d) === d) return undefined;
-  }
-}
+const TOKEN_ADVICE = `choose another place with --rest-token-file PATH or ${STATE_DIR_ENV_VAR}=DIR`;
 
 /**
  * Creates the directory of `file` (mode 0700) when missing and checks that it is safe to hold a
  * token; throws ConfigurationError (exit 1, before anything runs) naming the problem.
  */
 export function prepareTokenDirectory(file: string): void {
-  const dir = dirname(file);
-  try {
-    ensureDirectorySync(dir, 'REST token directory', 0o700);
-    const problem = unsafeDirectory(dir);
-    if (problem === undefined) return;
-    throw new ConfigurationError(`refusing to keep the REST token in ${dir}: ${problem}. Choose another place with --rest-token-file PATH or ${STATE_DIR_ENV_VAR}=DIR`);
-  } catch (err) {
-    if (err instanceof ConfigurationError) throw err;
-    const why = err instanceof StorageDirectoryError ? err.reason : describeError(err);
-    throw new ConfigurationError(`cannot keep the REST token in ${dir} (${why}); choose another place with --rest-token-file PATH or ${STATE_DIR_ENV_VAR}=DIR`, { cause: err });
-  }
+  preparePrivateDirectory(dirname(file), 'the REST token', TOKEN_ADVICE);
 }
 
 /** Writes `token` to `file` (mode 0600) atomically, after checking its directory again. */
 export function writeTokenFile(file: string, token: string): void {
   prepareTokenDirectory(file);
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}`);
   try {
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, `${token}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writePrivateFile(file, `${token}\n`, 'the REST token');
   } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // never created, or already renamed
-    }
-    throw new SluiceError('REST_TOKEN_FILE', `cannot write the REST token to ${file}: ${describeError(err)}`, { cause: err });
+    throw new SluiceError('REST_TOKEN_FILE', describeError(err), { cause: err });
   }
 }
 

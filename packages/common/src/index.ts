@@ -11,3 +11,4 @@ export * from './clock.js';
 export * from './ids.js';
 export * from './storage-directory.js';
 export * from './artifact-cache.js';
+export * from './private-file.js';
