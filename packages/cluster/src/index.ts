@@ -1,0 +1,8 @@
+/**
+ * @sluice/cluster — Sluice as a cluster of processes on one or many machines: the `process`
+ * ClusterDriver (TaskManager processes on this machine), the supervision of child processes,
+ * and the Dispatcher's local job store.
+ */
+export { SupervisedChild, exitWithParent, type ChildExit, type ChildSpec } from './child.js';
+export { ProcessClusterDriver, type ProcessClusterDriverOptions } from './process-cluster-driver.js';
+export { JobStore, type CheckpointPointer, type JobRecord } from './job-store.js';
