@@ -110,8 +110,8 @@ export class ResourceManager implements ResourceManagerGateway {
     const run = (action: () => void): void => void this.mailbox.run(action);
     this.outbox = new Outbox({ rpc: options.rpc, logger: this.logger, ...options.outbox, onUndeliverable: ({ address, error }) => run(() => this.undeliverable(address, error)) });
     const hb = { heartbeatIntervalMs: this.o.heartbeatIntervalMs, heartbeatTimeoutMs: this.o.heartbeatTimeoutMs, clock: this.clock, run };
-    this.tmHeartbeats = new HeartbeatManager<Peer>({ ...hb, onPeerLost: (id, _t, reason) => this.removeTaskManager(id, `lost: ${reason}`) });
-    this.jmHeartbeats = new HeartbeatManager<Peer>({ ...hb, onPeerLost: (jobId, _t, reason) => this.removeJobMaster(jobId, `lost: ${reason}`) });
+    this.tmHeartbeats = new HeartbeatManager<Peer>({ ...hb, onPeerLost: (id, _t, reason) => this.removeTaskManager(id, reason) });
+    this.jmHeartbeats = new HeartbeatManager<Peer>({ ...hb, onPeerLost: (jobId, _t, reason) => this.removeJobMaster(jobId, reason) });
   }
 
   async start(): Promise<void> {
