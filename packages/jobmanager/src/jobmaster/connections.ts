@@ -109,6 +109,8 @@ export class JobMasterConnections {
 
   /** Refuses a heartbeat from any ResourceManager but the one this JobMaster is registered at. */
   receiveResourceManagerHeartbeat(resourceManagerId: ResourceManagerId): void {
+    // The RM beats as soon as it registered this JobMaster, which may be before its answer is here.
+    if (this.rmId === undefined) return;
     checkResourceManagerId(`heartbeat to JobMaster ${this.o.token.jobMasterId}`, this.rmId, resourceManagerId);
     this.rmHeartbeats.receiveHeartbeat(RESOURCE_MANAGER);
   }

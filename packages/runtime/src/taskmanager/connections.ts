@@ -115,6 +115,9 @@ export class TaskManagerConnections {
   }
 
   receiveResourceManagerHeartbeat(resourceManagerId: ResourceManagerId): void {
+    // The RM beats as soon as it registered this TaskManager, which may be before its answer is
+    // here: while registering, a heartbeat is neither refused (the RM would drop us) nor counted.
+    if (this.rmId === undefined) return;
     this.checkResourceManager(`heartbeat to TaskManager '${this.o.resourceId}'`, resourceManagerId);
     this.rmHeartbeats?.receiveHeartbeat(RESOURCE_MANAGER);
   }
