@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SluiceError, UserFunctionError, deserializeError, retry, serializeError, truncateForMessage } from './index.js';
+import { SluiceError, UserFunctionError, deserializeError, hasErrorCode, isRetriableError, retry, serializeError, truncateForMessage } from './index.js';
 
 describe('errors', () => {
   it('names operator, subtask and a truncated record in user function errors', () => {
@@ -28,5 +28,20 @@ describe('errors', () => {
     }, { initialDelayMs: 1 });
     expect(v).toBe('ok');
     expect(calls).toBe(3);
+  });
+
+  it('carries code and retriable across serialization, and recognises errors by code whatever carries them', () => {
+    const original = new SluiceError('RPC_UNREACHABLE', 'gone', { retriable: true });
+    const wire = serializeError(original);
+    expect(wire).toMatchObject({ code: 'RPC_UNREACHABLE', message: 'gone', retriable: true });
+    const rebuilt = deserializeError(JSON.parse(JSON.stringify(wire)));
+    for (const e of [original, wire, rebuilt]) {
+      expect(hasErrorCode(e, 'RPC_TIMEOUT', 'RPC_UNREACHABLE')).toBe(true);
+      expect(isRetriableError(e)).toBe(true);
+    }
+    expect(serializeError(new Error('plain'))).toMatchObject({ code: 'INTERNAL', retriable: false });
+    expect(hasErrorCode(new Error('plain'), 'INTERNAL')).toBe(false);
+    expect(hasErrorCode('RPC_UNREACHABLE', 'RPC_UNREACHABLE')).toBe(false);
+    expect(isRetriableError({ retriable: true })).toBe(false);
   });
 });

@@ -84,11 +84,16 @@ function bigintSafe(_key: string, v: unknown): unknown {
   return typeof v === 'bigint' ? `${v}n` : v;
 }
 
-/** Plain-data form of an error, safe to post between threads and processes. */
+/**
+ * Plain-data form of an error, safe to post between threads and processes. What crosses a wire is
+ * `{code, message, retriable}`: receivers decide by `code` (see hasErrorCode), never by class.
+ */
 export interface SerializedError {
   name: string;
   code: string;
   message: string;
+  /** May the same action succeed later? Absent in errors serialized before it existed: false. */
+  retriable?: boolean;
   stack?: string;
   details?: Record<string, string | number>;
 }
@@ -107,7 +112,7 @@ function stackWithCauses(err: Error): string | undefined {
 
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof SluiceError) {
-    const out: SerializedError = { name: err.name, code: err.code, message: err.message };
+    const out: SerializedError = { name: err.name, code: err.code, message: err.message, retriable: err.retriable };
     const stack = stackWithCauses(err);
     if (stack !== undefined) out.stack = stack;
     if (err instanceof UserFunctionError) {
@@ -117,18 +122,42 @@ export function serializeError(err: unknown): SerializedError {
     return out;
   }
   if (err instanceof Error) {
-    const out: SerializedError = { name: err.name, code: 'INTERNAL', message: err.message };
+    const out: SerializedError = { name: err.name, code: 'INTERNAL', message: err.message, retriable: false };
     const stack = stackWithCauses(err);
     if (stack !== undefined) out.stack = stack;
     return out;
   }
-  return { name: 'Error', code: 'INTERNAL', message: describeError(err) };
+  return { name: 'Error', code: 'INTERNAL', message: describeError(err), retriable: false };
 }
 
 /** Rebuilds a SluiceError from its plain-data form (the stack of the origin is kept). */
 export function deserializeError(s: SerializedError): SluiceError {
-  const e = new SluiceError(s.code, s.message);
+  const e = new SluiceError(s.code, s.message, { retriable: s.retriable === true });
   e.name = s.name;
   if (s.stack !== undefined) e.stack = s.stack;
   return e;
+}
+
+/**
+ * The stable code of an error, whatever carried it: a SluiceError, an error rebuilt from its
+ * serialized form in another process, or the serialized form itself. Undefined for anything else.
+ */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Whether `err` carries one of `codes`. Errors from other components are recognised this way,
+ * never with `instanceof`: across a process boundary the class is gone, the code is not.
+ */
+export function hasErrorCode(err: unknown, ...codes: string[]): boolean {
+  const code = errorCode(err);
+  return code !== undefined && codes.includes(code);
+}
+
+/** Whether `err` says the same action may succeed later (its `retriable` flag, by duck typing). */
+export function isRetriableError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true && errorCode(err) !== undefined;
 }

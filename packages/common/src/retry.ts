@@ -1,4 +1,4 @@
-import { SluiceError } from './errors.js';
+import { isRetriableError } from './errors.js';
 
 export interface RetryOptions {
   /** Attempts in total, including the first. */
@@ -21,7 +21,7 @@ export const DEFAULT_RETRY_OPTIONS: Readonly<RetryOptions> = Object.freeze({
 /** Runs `action` until it succeeds, a non-retriable error occurs, or attempts run out. */
 export async function retry<T>(action: (attempt: number) => Promise<T>, options: Partial<RetryOptions> = {}): Promise<T> {
   const o = { ...DEFAULT_RETRY_OPTIONS, ...options };
-  const retriable = o.isRetriable ?? ((e: unknown) => e instanceof SluiceError && e.retriable);
+  const retriable = o.isRetriable ?? isRetriableError;
   let delay = o.initialDelayMs;
   for (let attempt = 1; ; attempt++) {
     try {

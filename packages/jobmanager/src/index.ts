@@ -8,19 +8,20 @@
  * RpcService.
  */
 export { createLocalCluster, LOCAL_CLUSTER_ADDRESSES, type JobHandle, type LocalCluster, type LocalClusterOptions } from './local-cluster.js';
+export { Dispatcher, JobNotFoundError, type DispatcherOptions } from './dispatcher/dispatcher.js';
 export {
-  Dispatcher,
-  JobNotFoundError,
-  type DispatcherOptions,
+  inProcessJobMasterRunner,
+  type InProcessJobMasterOptions,
   type JobMasterContext,
-  type JobMasterFactory,
-  type JobMasterService,
-} from './dispatcher/dispatcher.js';
+  type JobMasterRunner,
+  type JobMasterRunnerFactory,
+  type JobMasterTermination,
+} from './dispatcher/job-master-runner.js';
 export { InvalidSubmissionError, validateSubmission } from './dispatcher/validate-submission.js';
 export { JobMaster, DEFAULT_JOB_MASTER_OPTIONS, resolveCheckpointRoot, type JobMasterOptions } from './jobmaster/job-master.js';
 export { noSplits, type SplitProvider } from './jobmaster/deployment.js';
 export { enumerateVertexSplits, moduleSplitProvider } from './jobmaster/splits.js';
-export { ResourceManager, DEFAULT_RESOURCE_MANAGER_OPTIONS, type ResourceManagerOptions } from './resourcemanager/resource-manager.js';
+export { ResourceManager, DEFAULT_RESOURCE_MANAGER_OPTIONS, resolveResourceManagerOptions, type ResourceManagerOptions } from './resourcemanager/resource-manager.js';
 export { SlotManager, workersToRequest, type SlotAllocation, type SlotPlan, type SlotRelease } from './resourcemanager/slot-manager.js';
 export type { ClusterDriver, ClusterDriverEvents, WorkerSpec } from './resourcemanager/cluster-driver.js';
 export { LocalClusterDriver, type LocalClusterDriverOptions, type LocalWorker, type TaskManagerContext, type TaskManagerFactory } from './resourcemanager/local-cluster-driver.js';

@@ -1,5 +1,5 @@
 import { SluiceError, createLogger, silentLogger } from '@sluice/common';
-import { DEFAULT_JOB_CONFIG, type JobGraph, type JobSubmission, type SlotAllocationAck, type SlotId } from '@sluice/protocol';
+import { DEFAULT_JOB_CONFIG, type JobGraph, type JobMasterToken, type JobSubmission, type SlotAllocationAck, type SlotId } from '@sluice/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 // The real TaskManager with a testing runner: the control plane end to end, without workers.
 import { TaskManager } from '@sluice/runtime';
@@ -155,9 +155,9 @@ describe('local cluster', () => {
     const logger = createLogger('warn', 'sluice', (l) => lines.push(l));
     const requests: string[] = [];
     class CountingTaskManager extends TaskManager {
-      override requestSlot(slotId: SlotId, jobId: string, allocationId: string, jobMasterAddress: string): Promise<SlotAllocationAck> {
-        requests.push(`${slotId.slotIndex} ${jobId}`);
-        return super.requestSlot(slotId, jobId, allocationId, jobMasterAddress);
+      override requestSlot(rmId: string, slotId: SlotId, jobMaster: JobMasterToken, allocationId: string, jobMasterAddress: string): Promise<SlotAllocationAck> {
+        requests.push(`${slotId.slotIndex} ${jobMaster.jobId}`);
+        return super.requestSlot(rmId, slotId, jobMaster, allocationId, jobMasterAddress);
       }
     }
     cluster = await createLocalCluster({

@@ -6,7 +6,7 @@
  */
 import { createLogger, randomId, SluiceError, type Logger } from '@sluice/common';
 import type { JobMetricsSnapshot } from '@sluice/metrics';
-import { LocalRpcService, type DispatcherGateway, type JobResult, type JobStatus, type JobSubmission, type TaskManagerInfo, type ResourceManagerGateway } from '@sluice/protocol';
+import { LocalRpcService, resolveHeartbeatOptions, type DispatcherGateway, type JobResult, type JobStatus, type JobSubmission, type TaskManagerInfo, type ResourceManagerGateway } from '@sluice/protocol';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import type { SplitProvider } from './jobmaster/deployment.js';
 import { LocalClusterDriver, type TaskManagerFactory } from './resourcemanager/local-cluster-driver.js';
@@ -24,6 +24,12 @@ export interface LocalClusterOptions {
   cancelTimeoutMs?: number;
   /** How long a job waits for all its slots before it fails (default 5 min). */
   slotRequestTimeoutMs?: number;
+  /**
+   * Heartbeats between all components (TaskManagers take the ResourceManager's): how often, and
+   * how long a silent peer counts as alive. Defaults 10 s and 50 s.
+   */
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -54,6 +60,7 @@ export async function createLocalCluster(options: LocalClusterOptions): Promise<
   if (!Number.isInteger(taskManagers) || taskManagers < 0) throw new SluiceError('CONFIGURATION', `taskManagers must be a non-negative integer, got ${taskManagers}`);
   if (!Number.isInteger(slotsPerTaskManager) || slotsPerTaskManager < 1) throw new SluiceError('CONFIGURATION', `slotsPerTaskManager must be a positive integer, got ${slotsPerTaskManager}`);
   const logger = options.logger ?? createLogger();
+  const heartbeat = resolveHeartbeatOptions(options, 'local cluster');
   const rpc = new LocalRpcService();
   const { resourceManager: rmAddress, dispatcher: dispatcherAddress } = LOCAL_CLUSTER_ADDRESSES;
 
@@ -64,6 +71,7 @@ export async function createLocalCluster(options: LocalClusterOptions): Promise<
     driver,
     slotsPerWorker: slotsPerTaskManager,
     ...(options.maxTaskManagers === undefined ? {} : { maxWorkers: options.maxTaskManagers }),
+    ...heartbeat,
     logger,
   });
   const dispatcher = new Dispatcher({
@@ -72,6 +80,7 @@ export async function createLocalCluster(options: LocalClusterOptions): Promise<
     resourceManagerAddress: rmAddress,
     ...(options.splitProvider === undefined ? {} : { splitProvider: options.splitProvider }),
     jobMaster: {
+      ...heartbeat,
       ...(options.cancelTimeoutMs === undefined ? {} : { cancelTimeoutMs: options.cancelTimeoutMs }),
       ...(options.slotRequestTimeoutMs === undefined ? {} : { slotRequestTimeoutMs: options.slotRequestTimeoutMs }),
     },

@@ -4,6 +4,7 @@
  */
 import type { SerializedError } from '@sluice/common';
 import type { SourcePosition, SubtaskRestore } from './checkpoint.js';
+import type { JobMasterToken, ResourceManagerId } from './fencing.js';
 import type { JobConfig, JobGraph } from './jobgraph.js';
 
 export type JobStatus =
@@ -99,7 +100,17 @@ export interface TaskManagerRegistration {
 export interface RegistrationSuccess {
   type: 'RegistrationSuccess';
   registrationId: string;
+  /** The fencing token of the ResourceManager the TaskManager registered with. */
+  resourceManagerId: ResourceManagerId;
   heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+}
+
+export interface JobMasterRegistrationSuccess {
+  /** The fencing token of the ResourceManager the JobMaster registered with. */
+  resourceManagerId: ResourceManagerId;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
 }
 export interface RegistrationRejection {
   type: 'RegistrationRejection';
@@ -109,6 +120,7 @@ export type RegistrationResponse = RegistrationSuccess | RegistrationRejection;
 
 export interface ResourceRequirements {
   jobId: string;
+  jobMaster: JobMasterToken;
   jobMasterAddress: string;
   /** Slots wanted for the job; 0 releases everything. */
   slots: number;
@@ -276,4 +288,40 @@ export interface TaskManagerInfo {
   numberOfSlots: number;
   freeSlots: number;
   metricsUrl?: string;
+}
+
+/** Checkpoint counters of one job since its JobMaster started. Counts only grow. */
+export interface CheckpointCounters {
+  completed: number;
+  /** Declined, timed out or not written; checkpoints abandoned by a restart or the job's end are not failures. */
+  failed: number;
+  inProgress: number;
+  /** Latest completed checkpoint, or the one restored from; 0 before either. */
+  lastCompletedId: number;
+  /** Of the latest checkpoint completed by this JobMaster; meaningless while `completed` is 0. */
+  lastDurationMs: number;
+  lastSizeBytes: number;
+  /** Longest barrier alignment over the subtasks. */
+  lastAlignmentMs: number;
+  /** Longest synchronous snapshot part (processing paused) over the subtasks. */
+  lastSyncMs: number;
+  /** Longest time processing was held in any subtask: the synchronous part or one key group's copy-on-write capture. */
+  lastMaxPauseMs: number;
+}
+
+/** What a JobMaster reports about its job for monitoring, as plain numbers. */
+export interface JobMetrics {
+  jobId: string;
+  jobName: string;
+  status: JobStatus;
+  /** Restarts after failures so far. */
+  restarts: number;
+  /** Wall-clock ms when the job last became RUNNING (its start or latest restart); absent if never. */
+  runningSince?: number;
+  /**
+   * Wall-clock ms when the job reached a terminal status; set exactly when it did. Ended jobs
+   * stay exported with their final values for a while (see JobMetricsRegistryOptions).
+   */
+  endTime?: number;
+  checkpoints: CheckpointCounters;
 }

@@ -1,15 +1,18 @@
 /**
- * The Dispatcher: accepts jobs, owns the job registry and starts one JobMaster per job. JobMasters
- * are created through a JobMasterFactory — in-process today; a factory that spawns a separate
- * process (for user-code isolation) can replace it without the Dispatcher changing, since the
- * Dispatcher talks to a running job only through its JobMasterGateway address.
+ * The Dispatcher: accepts jobs, owns the job registry and starts one JobMaster per job through a
+ * JobMasterRunnerFactory — in-process by default; a runner that spawns a JobMaster process plugs
+ * in without the Dispatcher changing, since it talks to a running job only through the
+ * JobMasterGateway at the runner's address: status, cancel, savepoints, the result (a long call
+ * that resolves when the job ends), checkpoint statistics and metrics. What an ended job's
+ * JobMaster said last (result, statistics, metrics) stays here after the JobMaster stopped.
  */
-import { createLogger, describeError, SluiceError, systemClock, type Clock, type Logger } from '@sluice/common';
+import { createLogger, describeError, serializeError, SluiceError, systemClock, type Clock, type Logger } from '@sluice/common';
 import {
   Mailbox,
   type CheckpointStatistics,
   type DispatcherGateway,
   type JobMasterGateway,
+  type JobMetrics,
   type JobOverview,
   type JobResult,
   type JobStatus,
@@ -17,47 +20,19 @@ import {
   type JobSubmission,
   type RpcService,
 } from '@sluice/protocol';
-import type { JobMetricsSnapshot } from '@sluice/metrics';
-import { JobMaster, type JobMasterOptions } from '../jobmaster/job-master.js';
 import type { SplitProvider } from '../jobmaster/deployment.js';
+import { inProcessJobMasterRunner, type InProcessJobMasterOptions, type JobMasterRunner, type JobMasterRunnerFactory } from './job-master-runner.js';
 import { validateSubmission } from './validate-submission.js';
-
-/** What the Dispatcher needs of a started JobMaster, wherever it runs. */
-export interface JobMasterService {
-  readonly address: string;
-  start(): Promise<void>;
-  /** Resolves when the job reaches a terminal state. */
-  jobResult(): Promise<JobResult>;
-  /** Stops serving; the job is terminal or has been cancelled. */
-  close(): Promise<void>;
-  /**
-   * The job's metrics, synchronously, also after it ended. An in-process JobMaster reads its own
-   * state; one in another process would return what it last reported, or undefined.
-   */
-  metricsSnapshot?(): JobMetricsSnapshot | undefined;
-  /** The job's checkpoint statistics, like `metricsSnapshot` (undefined: not known here). */
-  checkpointStatistics?(): CheckpointStatistics | undefined;
-}
-
-export interface JobMasterContext {
-  submission: JobSubmission;
-  rpc: RpcService;
-  address: string;
-  resourceManagerAddress: string;
-  logger: Logger;
-}
-
-export type JobMasterFactory = (ctx: JobMasterContext) => JobMasterService;
 
 export interface DispatcherOptions {
   rpc: RpcService;
   address: string;
   resourceManagerAddress: string;
-  /** Defaults to an in-process JobMaster using `splitProvider`. */
-  jobMasterFactory?: JobMasterFactory;
+  /** Defaults to in-process JobMasters with `jobMaster` options and `splitProvider`. */
+  jobMasterRunnerFactory?: JobMasterRunnerFactory;
   splitProvider?: SplitProvider;
-  /** Timeouts for the default in-process JobMasters. */
-  jobMaster?: Pick<JobMasterOptions, 'cancelTimeoutMs' | 'slotRequestTimeoutMs'>;
+  /** Options of the default in-process JobMasters (timeouts, heartbeats). */
+  jobMaster?: Omit<InProcessJobMasterOptions, 'splitProvider' | 'logger'>;
   /** On close, how long running jobs get to cancel. */
   shutdownTimeoutMs?: number;
   clock?: Clock;
@@ -67,10 +42,18 @@ export interface DispatcherOptions {
 interface JobEntry {
   readonly submission: JobSubmission;
   readonly startTime: number;
-  readonly jobMaster: JobMasterService;
+  readonly runner: JobMasterRunner;
+  /** Resolves once the job ended and its final figures are recorded here. */
   readonly result: Promise<JobResult>;
-  final?: JobResult;
+  final?: { result: JobResult; statistics?: CheckpointStatistics; metrics?: JobMetrics };
+  /** The latest metrics the JobMaster reported (for synchronous readers like /metrics). */
+  lastMetrics?: JobMetrics;
   endTime?: number;
+}
+
+/** Read through a call, so a check after an `await` is not narrowed by one before it. */
+function finalOf(e: JobEntry): JobEntry['final'] {
+  return e.final;
 }
 
 export class JobNotFoundError extends SluiceError {
@@ -86,15 +69,16 @@ export class Dispatcher implements DispatcherGateway {
   private readonly jobs = new Map<string, JobEntry>();
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly factory: JobMasterFactory;
+  private readonly factory: JobMasterRunnerFactory;
+  private refreshing: Promise<unknown> | undefined;
   private state: 'created' | 'running' | 'closed' = 'created';
 
   constructor(private readonly options: DispatcherOptions) {
     this.address = options.address;
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? createLogger()).child('dispatcher');
-    const extra = { ...options.jobMaster, ...(options.splitProvider === undefined ? {} : { splitProvider: options.splitProvider }) };
-    this.factory = options.jobMasterFactory ?? ((ctx) => new JobMaster({ ...ctx, ...extra }));
+    this.factory =
+      options.jobMasterRunnerFactory ?? inProcessJobMasterRunner({ ...options.jobMaster, ...(options.splitProvider === undefined ? {} : { splitProvider: options.splitProvider }) });
   }
 
   async start(): Promise<void> {
@@ -122,34 +106,40 @@ export class Dispatcher implements DispatcherGateway {
           await Promise.race([entry.result, timeout]);
           clearTimeout(timer);
         }
-        await entry.jobMaster.close().catch(() => undefined);
+        await entry.runner.close().catch(() => undefined);
       }),
     );
   }
 
   // ---- DispatcherGateway ----
 
-  submitJob(submission: JobSubmission): Promise<{ jobId: string }> {
-    return this.mailbox.run(() => {
+  async submitJob(submission: JobSubmission): Promise<{ jobId: string }> {
+    const entry = await this.mailbox.run(() => {
       if (this.state !== 'running') throw new SluiceError('DISPATCHER_NOT_RUNNING', `the Dispatcher at '${this.address}' is ${this.state}; it accepts no jobs`);
       const valid = validateSubmission(submission);
       if (this.jobs.has(valid.jobId)) {
         throw new SluiceError('JOB_ALREADY_EXISTS', `a job with id '${valid.jobId}' was already submitted; submit with a new id`);
       }
-      const jobMaster = this.factory({
+      const runner = this.factory({
         submission: valid,
         rpc: this.options.rpc,
         address: `jobmaster/${valid.jobId}`,
         resourceManagerAddress: this.options.resourceManagerAddress,
+        attempt: 0,
         logger: this.logger,
       });
-      const entry: JobEntry = { submission: valid, startTime: this.clock.nowMs(), jobMaster, result: jobMaster.jobResult() };
-      this.jobs.set(valid.jobId, entry);
-      void entry.result.then((r) => this.mailbox.run(() => this.jobTerminated(entry, r)));
-      jobMaster.start().catch((err: unknown) => this.logger.error('JobMaster failed to start', { jobId: valid.jobId, error: describeError(err) }));
+      let settle!: (r: JobResult) => void;
+      const e: JobEntry = { submission: valid, startTime: this.clock.nowMs(), runner, result: new Promise((resolve) => (settle = resolve)) };
+      this.jobs.set(valid.jobId, e);
+      void this.followJob(e).then(async (r) => {
+        const final = await this.finalFigures(e, r);
+        await this.mailbox.run(() => this.jobTerminated(e, final));
+        settle(r);
+      });
       this.logger.info('job submitted', { jobId: valid.jobId, jobName: valid.jobName });
-      return { jobId: valid.jobId };
+      return e;
     });
+    return { jobId: entry.submission.jobId };
   }
 
   async listJobs(): Promise<JobOverview[]> {
@@ -181,28 +171,59 @@ export class Dispatcher implements DispatcherGateway {
   async triggerSavepoint(jobId: string, targetDirectory: string, stop?: StopMode): Promise<{ path: string }> {
     const e = await this.entry(jobId);
     if (e.final !== undefined) {
-      throw new SluiceError('SAVEPOINT_NOT_POSSIBLE', `job ${jobId} has already ended (${e.final.status}); a savepoint needs a running job`);
+      throw new SluiceError('SAVEPOINT_NOT_POSSIBLE', `job ${jobId} has already ended (${e.final.result.status}); a savepoint needs a running job`);
     }
     const jm = await this.jobMasterGateway(e);
     return jm.triggerSavepoint(targetDirectory, stop);
   }
 
   async requestCheckpointStatistics(jobId: string): Promise<CheckpointStatistics> {
-    const stats = (await this.entry(jobId)).jobMaster.checkpointStatistics?.();
-    if (stats === undefined) throw new SluiceError('NOT_FOUND', `the JobMaster of job ${jobId} does not report checkpoint statistics here`);
-    return stats;
+    const e = await this.entry(jobId);
+    const ended = (): CheckpointStatistics => {
+      if (e.final?.statistics !== undefined) return e.final.statistics;
+      throw new SluiceError('NOT_FOUND', `job ${jobId} ended before its JobMaster reported checkpoint statistics`);
+    };
+    if (e.final !== undefined) return ended();
+    try {
+      return await (await this.jobMasterGateway(e)).requestCheckpointStatistics();
+    } catch (err) {
+      // The JobMaster may have just finished and stopped serving.
+      if (finalOf(e) !== undefined) return ended();
+      throw err;
+    }
+  }
+
+  /** Metrics of every job, asked of each running JobMaster; ended jobs report their final figures. */
+  async requestJobMetrics(): Promise<JobMetrics[]> {
+    const entries = await this.mailbox.run(() => [...this.jobs.values()]);
+    const metrics = await Promise.all(
+      entries.map(async (e) => {
+        if (e.final !== undefined) return e.final.metrics;
+        try {
+          const m = await (await this.jobMasterGateway(e)).requestJobMetrics();
+          e.lastMetrics = m;
+          return m;
+        } catch {
+          // The job may have ended meanwhile (its JobMaster stopped): its final figures are here then.
+          return finalOf(e)?.metrics ?? e.lastMetrics;
+        }
+      }),
+    );
+    return metrics.filter((m): m is JobMetrics => m !== undefined);
   }
 
   /**
-   * Metrics of every job whose JobMaster can report them, running and ended (the metrics
-   * registry decides how long ended ones stay exported). Synchronous, for scrape time: it only
-   * reads the job registry, which changes on the mailbox but never mid-read.
+   * For synchronous readers (a /metrics scrape, a status line): what each JobMaster reported
+   * last, final figures for ended jobs; starts a refresh, so a reader that asks again sees fresher ones.
    */
-  metricsSnapshot(): JobMetricsSnapshot[] {
-    const out: JobMetricsSnapshot[] = [];
+  metricsSnapshot(): JobMetrics[] {
+    this.refreshing ??= this.requestJobMetrics()
+      .catch(() => undefined)
+      .finally(() => (this.refreshing = undefined));
+    const out: JobMetrics[] = [];
     for (const e of this.jobs.values()) {
-      const s = e.jobMaster.metricsSnapshot?.();
-      if (s !== undefined) out.push(s);
+      const m = e.final?.metrics ?? e.lastMetrics;
+      if (m !== undefined) out.push(m);
     }
     return out;
   }
@@ -221,6 +242,32 @@ export class Dispatcher implements DispatcherGateway {
     };
   }
 
+  /**
+   * Starts the job's JobMaster and waits for the job's end, told by the JobMaster (its result)
+   * or by the runner (the JobMaster died first: the job fails with JOB_MASTER_LOST).
+   */
+  private async followJob(e: JobEntry): Promise<JobResult> {
+    const jobId = e.submission.jobId;
+    const lost = (reason: string): JobResult => ({
+      jobId,
+      jobName: e.submission.jobName,
+      status: 'FAILED',
+      durationMs: Math.max(0, this.clock.nowMs() - e.startTime),
+      error: serializeError(new SluiceError('JOB_MASTER_LOST', `the JobMaster of job ${jobId} stopped before the job ended: ${reason}`)),
+      collected: {},
+      operators: [],
+    });
+    try {
+      await e.runner.start();
+      const result = (await this.jobMasterGateway(e)).requestJobResult();
+      const died = e.runner.termination.then((t) => (t.type === 'died' ? lost(t.reason) : result));
+      return await Promise.race([result, died]);
+    } catch (err) {
+      this.logger.error('JobMaster failed', { jobId, error: describeError(err) });
+      return lost(describeError(err));
+    }
+  }
+
   private entry(jobId: string): Promise<JobEntry> {
     return this.mailbox.run(() => {
       const e = this.jobs.get(jobId);
@@ -229,27 +276,40 @@ export class Dispatcher implements DispatcherGateway {
     });
   }
 
+
   private async statusOf(e: JobEntry): Promise<JobStatus> {
-    if (e.final !== undefined) return e.final.status;
+    if (e.final !== undefined) return e.final.result.status;
     try {
       const status = await (await this.jobMasterGateway(e)).requestJobStatus();
       return status;
     } catch (err) {
       // The JobMaster may have just finished and stopped serving.
-      const final = await Promise.race([e.result, Promise.resolve(undefined)]);
-      if (final !== undefined) return final.status;
+      const final = finalOf(e);
+      if (final !== undefined) return final.result.status;
       throw new SluiceError('JOB_MASTER_UNREACHABLE', `cannot ask job ${e.submission.jobId} for its status: ${describeError(err)}`, { cause: err, retriable: true });
     }
   }
 
   private jobMasterGateway(e: JobEntry): Promise<JobMasterGateway> {
-    return this.options.rpc.connect<JobMasterGateway>(e.jobMaster.address);
+    return this.options.rpc.connect<JobMasterGateway>(e.runner.address);
   }
 
-  private jobTerminated(entry: JobEntry, result: JobResult): void {
-    entry.final = result;
+  /** What the JobMaster of an ended job says last: asked before it is stopped. */
+  private async finalFigures(entry: JobEntry, result: JobResult): Promise<NonNullable<JobEntry['final']>> {
+    try {
+      const jm = await this.jobMasterGateway(entry);
+      const [statistics, metrics] = await Promise.all([jm.requestCheckpointStatistics(), jm.requestJobMetrics()]);
+      return { result, statistics, metrics };
+    } catch (err) {
+      this.logger.debug("the ended job's JobMaster did not report its final figures", { jobId: result.jobId, error: describeError(err) });
+      return { result };
+    }
+  }
+
+  private jobTerminated(entry: JobEntry, final: NonNullable<JobEntry['final']>): void {
+    entry.final = final;
     entry.endTime = this.clock.nowMs();
-    this.logger.info(`job ${result.status}`, { jobId: result.jobId });
-    void entry.jobMaster.close().catch((err: unknown) => this.logger.warn('closing a JobMaster failed', { jobId: result.jobId, error: describeError(err) }));
+    this.logger.info(`job ${final.result.status}`, { jobId: final.result.jobId });
+    void entry.runner.close().catch((err: unknown) => this.logger.warn('closing a JobMaster failed', { jobId: final.result.jobId, error: describeError(err) }));
   }
 }

@@ -1,7 +1,11 @@
 import { ManualClock, silentLogger } from '@sluice/common';
 import {
   LocalRpcService,
+  type CheckpointStatistics,
   type CollectedRecords,
+  type JobMasterToken,
+  type JobMetrics,
+  type JobResult,
   type JobMasterGateway,
   type JobStatus,
   type ResourceManagerGateway,
@@ -36,18 +40,23 @@ class TestingClusterDriver implements ClusterDriver {
 
 /** Accepts every slot request as a TaskManager whose report seq counts up from 1 would. */
 class TestingTaskExecutorGateway implements TaskExecutorGateway {
-  requests: { slotId: SlotId; jobId: string; allocationId: string }[] = [];
+  requests: { slotId: SlotId; jobId: string; allocationId: string; resourceManagerId: string; jobMaster: JobMasterToken }[] = [];
   frees: string[] = [];
+  heartbeats: string[] = [];
   private seq = 1;
-  async requestSlot(slotId: SlotId, jobId: string, allocationId: string): Promise<SlotAllocationAck> {
-    this.requests.push({ slotId, jobId, allocationId });
+  async requestSlot(resourceManagerId: string, slotId: SlotId, jobMaster: JobMasterToken, allocationId: string): Promise<SlotAllocationAck> {
+    this.requests.push({ slotId, jobId: jobMaster.jobId, allocationId, resourceManagerId, jobMaster });
     return { reportSeq: ++this.seq };
   }
-  async submitTask(_tdd: TaskDeploymentDescriptor): Promise<void> {}
+  async submitTask(_jm: JobMasterToken, _tdd: TaskDeploymentDescriptor): Promise<void> {}
   async cancelTask(): Promise<void> {}
-  async freeSlot(allocationId: string): Promise<void> {
+  async freeSlot(_rm: string, allocationId: string): Promise<void> {
     this.frees.push(allocationId);
   }
+  async heartbeatFromResourceManager(resourceManagerId: string): Promise<void> {
+    this.heartbeats.push(resourceManagerId);
+  }
+  async heartbeatFromJobMaster(): Promise<void> {}
   async requestSlotReport(): Promise<SlotReport> {
     throw new Error('not used');
   }
@@ -58,11 +67,25 @@ class TestingTaskExecutorGateway implements TaskExecutorGateway {
 
 class TestingJobMasterGateway implements JobMasterGateway {
   disconnects: string[] = [];
-  async offerSlots(_r: string, _a: string, offers: SlotOffer[]): Promise<SlotOffer[]> {
+  heartbeats: string[] = [];
+  async offerSlots(_t: JobMasterToken, _r: string, _a: string, offers: SlotOffer[]): Promise<SlotOffer[]> {
     return offers;
   }
-  async updateTaskExecutionState(_s: TaskExecutionState): Promise<void> {}
-  async reportCollectedRecords(_b: CollectedRecords): Promise<void> {}
+  async updateTaskExecutionState(_t: JobMasterToken, _s: TaskExecutionState): Promise<void> {}
+  async reportCollectedRecords(_t: JobMasterToken, _b: CollectedRecords): Promise<void> {}
+  async heartbeatFromTaskManager(): Promise<void> {}
+  async heartbeatFromResourceManager(resourceManagerId: string): Promise<void> {
+    this.heartbeats.push(resourceManagerId);
+  }
+  async requestJobResult(): Promise<JobResult> {
+    throw new Error('not used');
+  }
+  async requestCheckpointStatistics(): Promise<CheckpointStatistics> {
+    throw new Error('not used');
+  }
+  async requestJobMetrics(): Promise<JobMetrics> {
+    throw new Error('not used');
+  }
   async disconnectTaskManager(resourceId: string, reason: string): Promise<void> {
     this.disconnects.push(`${resourceId}: ${reason}`);
   }
@@ -109,13 +132,17 @@ async function advanceUntil(clock: ManualClock, what: string, cond: () => boolea
   }
 }
 
+const JM: JobMasterToken = { jobId: 'job', jobMasterId: 'jm-1', attempt: 0 };
+
 function freeReport(resourceId: string, seq: number, slots: number): SlotReport {
   return { resourceId, seq, slots: Array.from({ length: slots }, (_, i) => ({ slotId: { resourceId, slotIndex: i } })) };
 }
 
 describe('ResourceManager', () => {
   const rms: ResourceManager[] = [];
+  const timers: NodeJS.Timeout[] = [];
   afterEach(async () => {
+    for (const t of timers.splice(0)) clearInterval(t);
     for (const rm of rms.splice(0)) await rm.stop();
   });
 
@@ -130,35 +157,39 @@ describe('ResourceManager', () => {
     rpc.register('tm-1', tm);
     const jm = new TestingJobMasterGateway();
     rpc.register('jm', jm);
-    return { rpc, driver, rm, gw, tm, jm };
+    await gw.registerJobMaster(JM, 'jm');
+    // The JobMaster stays alive for the RM: it heartbeats, whatever the clock says.
+    const beat = setInterval(() => void gw.heartbeatFromJobMaster(rm.resourceManagerId, JM).catch(() => undefined), 2);
+    timers.push(beat);
+    return { rpc, driver, rm, gw, tm, jm, rmId: rm.resourceManagerId };
   }
 
   it('asks the driver for exactly the missing workers, counting pending ones', async () => {
-    const { gw, driver, tm } = await setup();
+    const { rmId, gw, driver, tm } = await setup();
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
-    await gw.sendSlotReport(freeReport('tm-1', 1, 2));
-    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 5 });
+    await gw.sendSlotReport(rmId, freeReport('tm-1', 1, 2));
+    await gw.declareResourceRequirements(rmId, { jobId: 'job', jobMaster: JM, jobMasterAddress: 'jm', slots: 5 });
     await eventually('the slot requests to tm-1', () => tm.requests.length >= 2);
     expect(tm.requests).toHaveLength(2);
     expect(driver.requested.map((s) => s.numberOfSlots)).toEqual([2, 2]);
     // Re-declaring, or a stale report, must not ask again while those workers are pending.
-    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 5 });
-    await gw.heartbeatFromTaskExecutor(freeReport('tm-1', 1, 2));
+    await gw.declareResourceRequirements(rmId, { jobId: 'job', jobMaster: JM, jobMasterAddress: 'jm', slots: 5 });
+    await gw.heartbeatFromTaskExecutor(rmId, freeReport('tm-1', 1, 2));
     expect(driver.requested).toHaveLength(2);
     // One requested worker registers with 2 slots: one slot is still missing and one worker still pending.
     const first = driver.requested[0]!.resourceId;
     await gw.registerTaskExecutor({ resourceId: first, address: 'tm-1', numberOfSlots: 2 });
-    await gw.sendSlotReport(freeReport(first, 1, 2));
+    await gw.sendSlotReport(rmId, freeReport(first, 1, 2));
     await eventually('the slot requests to the new worker', () => tm.requests.length >= 4);
     expect(driver.requested).toHaveLength(2);
     expect(tm.requests).toHaveLength(4);
   });
 
   it('does not request a slot again when the reports sent before its acknowledgement arrive after it', async () => {
-    const { gw, tm } = await setup();
+    const { rmId, gw, tm } = await setup();
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 4 });
-    await gw.sendSlotReport(freeReport('tm-1', 1, 4));
-    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 4 });
+    await gw.sendSlotReport(rmId, freeReport('tm-1', 1, 4));
+    await gw.declareResourceRequirements(rmId, { jobId: 'job', jobMaster: JM, jobMasterAddress: 'jm', slots: 4 });
     await eventually('the four slot requests', () => tm.requests.length >= 4);
     // The TaskManager took all four requests (reports 2..5) before report 2 reached the RM.
     const ids = tm.requests.map((r) => r.allocationId);
@@ -168,38 +199,38 @@ describe('ResourceManager', () => {
       seq,
       slots: Array.from({ length: 4 }, (_, i) => (i < held ? { slotId: { resourceId: 'tm-1', slotIndex: i }, allocationId: ids[i]!, jobId: 'job' } : { slotId: { resourceId: 'tm-1', slotIndex: i } })),
     });
-    for (const seq of [2, 3, 4, 5]) await gw.sendSlotReport(upTo(seq, seq - 1));
+    for (const seq of [2, 3, 4, 5]) await gw.sendSlotReport(rmId, upTo(seq, seq - 1));
     // A later report showing slot 3 free again (its JobMaster declined it) is the truth: ask again.
     // That request comes after any the earlier reports set off, so the list shows there were none.
-    await gw.sendSlotReport(upTo(6, 3));
+    await gw.sendSlotReport(rmId, upTo(6, 3));
     await eventually('slot 3 requested again', () => tm.requests.length >= 5);
     expect(tm.requests.map((r) => r.slotId.slotIndex)).toEqual([0, 1, 2, 3, 3]);
   });
 
   it('ignores a stale slot report', async () => {
-    const { gw } = await setup();
+    const { rmId, gw } = await setup();
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
-    await gw.sendSlotReport({ resourceId: 'tm-1', seq: 7, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'j' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
-    await gw.heartbeatFromTaskExecutor(freeReport('tm-1', 6, 2));
+    await gw.sendSlotReport(rmId, { resourceId: 'tm-1', seq: 7, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'j' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
+    await gw.heartbeatFromTaskExecutor(rmId, freeReport('tm-1', 6, 2));
     expect((await gw.requestTaskManagerInfo())[0]?.freeSlots).toBe(1);
   });
 
   it('releases a job\'s slots when it declares zero', async () => {
-    const { gw, tm } = await setup();
+    const { rmId, gw, tm } = await setup();
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
-    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
-    await gw.sendSlotReport({ resourceId: 'tm-1', seq: 1, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
-    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 0 });
+    await gw.declareResourceRequirements(rmId, { jobId: 'job', jobMaster: JM, jobMasterAddress: 'jm', slots: 1 });
+    await gw.sendSlotReport(rmId, { resourceId: 'tm-1', seq: 1, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
+    await gw.declareResourceRequirements(rmId, { jobId: 'job', jobMaster: JM, jobMasterAddress: 'jm', slots: 0 });
     await eventually('the slot to be freed', () => tm.frees.length > 0);
     expect(tm.frees).toEqual(['a']);
   });
 
   it('drops a silent TaskManager and tells the JobMasters using it', async () => {
     const clock = new ManualClock(0);
-    const { gw, jm } = await setup({ clock, heartbeatIntervalMs: 10, taskManagerTimeoutMs: 50 });
+    const { rmId, gw, jm } = await setup({ clock, heartbeatIntervalMs: 10, heartbeatTimeoutMs: 50 });
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
-    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
-    await gw.sendSlotReport({ resourceId: 'tm-1', seq: 1, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
+    await gw.declareResourceRequirements(rmId, { jobId: 'job', jobMaster: JM, jobMasterAddress: 'jm', slots: 1 });
+    await gw.sendSlotReport(rmId, { resourceId: 'tm-1', seq: 1, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
     // The RM keeps checking (every 10 ms) while the TaskManager stays silent.
     await advanceUntil(clock, 'the liveness check to drop tm-1', () => jm.disconnects.length > 0);
     expect(jm.disconnects).toHaveLength(1);
@@ -209,16 +240,16 @@ describe('ResourceManager', () => {
 
   it('does not hold its own stall against a TaskManager, but still drops one that stays silent', async () => {
     const clock = new ManualClock(0);
-    const { gw, jm } = await setup({ clock, heartbeatIntervalMs: 10, taskManagerTimeoutMs: 50 });
+    const { rmId, gw, jm } = await setup({ clock, heartbeatIntervalMs: 10, heartbeatTimeoutMs: 50 });
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
-    await gw.declareResourceRequirements({ jobId: 'job', jobMasterAddress: 'jm', slots: 1 });
+    await gw.declareResourceRequirements(rmId, { jobId: 'job', jobMaster: JM, jobMasterAddress: 'jm', slots: 1 });
     const held = { resourceId: 'tm-1', slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'a', jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] };
-    await gw.sendSlotReport({ ...held, seq: 1 });
+    await gw.sendSlotReport(rmId, { ...held, seq: 1 });
     await advanceInSteps(clock, 30);
     // The RM's thread is held up for 200 ms: its next check comes before the heartbeat queued meanwhile.
     clock.advance(200);
     await new Promise((r) => setTimeout(r, 30));
-    await gw.heartbeatFromTaskExecutor({ ...held, seq: 2 });
+    await gw.heartbeatFromTaskExecutor(rmId, { ...held, seq: 2 });
     expect(jm.disconnects).toEqual([]);
     await advanceUntil(clock, 'the liveness check to drop the silent tm-1', () => jm.disconnects.length > 0);
     expect(jm.disconnects).toHaveLength(1);
@@ -226,12 +257,69 @@ describe('ResourceManager', () => {
 
   it('releases workers idle past the timeout and rejects their re-registration', async () => {
     const clock = new ManualClock(0);
-    const { gw, driver } = await setup({ clock, idleWorkerTimeoutMs: 20 });
+    const { rmId, gw, driver } = await setup({ clock, idleWorkerTimeoutMs: 20 });
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
-    await gw.sendSlotReport(freeReport('tm-1', 1, 2));
+    await gw.sendSlotReport(rmId, freeReport('tm-1', 1, 2));
     clock.advance(25);
     await eventually('the idle check to release tm-1', () => driver.released.length > 0);
     expect(driver.released).toEqual(['tm-1']);
     expect((await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 })).type).toBe('RegistrationRejection');
+  });
+
+  it('refuses calls with a stale ResourceManager id or JobMaster token, and they change nothing', async () => {
+    const { rmId, gw, tm } = await setup();
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
+    await gw.sendSlotReport(rmId, freeReport('tm-1', 1, 2));
+    // A TaskManager still holding the id of an earlier ResourceManager.
+    const held = { resourceId: 'tm-1', seq: 2, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId: 'x', jobId: 'other' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] };
+    await expect(gw.sendSlotReport('old-rm', held)).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH', retriable: false });
+    expect((await gw.requestTaskManagerInfo())[0]?.freeSlots).toBe(2);
+    // An earlier JobMaster of the job (another id) and one of an older attempt.
+    const stale = { ...JM, jobMasterId: 'jm-0' };
+    await expect(gw.declareResourceRequirements(rmId, { jobId: 'job', jobMaster: stale, jobMasterAddress: 'jm', slots: 2 })).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH' });
+    await expect(gw.declareResourceRequirements('old-rm', { jobId: 'job', jobMaster: JM, jobMasterAddress: 'jm', slots: 2 })).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH' });
+    await gw.registerJobMaster({ ...JM, jobMasterId: 'jm-2', attempt: 1 }, 'jm');
+    await expect(gw.registerJobMaster({ ...JM, jobMasterId: 'jm-3', attempt: 0 }, 'jm')).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH' });
+    await expect(gw.heartbeatFromJobMaster(rmId, JM)).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH' });
+    // Nothing was allocated for any of them; the current JobMaster's requirement is served.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(tm.requests).toEqual([]);
+    const current = { ...JM, jobMasterId: 'jm-2', attempt: 1 };
+    await gw.declareResourceRequirements(rmId, { jobId: 'job', jobMaster: current, jobMasterAddress: 'jm', slots: 1 });
+    await eventually('the slot request for the current JobMaster', () => tm.requests.length > 0);
+    expect(tm.requests.map((r) => [r.resourceManagerId, r.jobMaster])).toEqual([[rmId, current]]);
+  });
+
+  it('tells a TaskManager it dropped so, when its heartbeat comes after all', async () => {
+    const { rmId, gw, rm } = await setup();
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
+    rm.peerConnectionClosed('tm-1');
+    // The loss is posted to the RM's mailbox, so the next call sees it.
+    expect(await gw.requestTaskManagerInfo()).toEqual([]);
+    await expect(gw.heartbeatFromTaskExecutor(rmId, freeReport('tm-1', 2, 2))).rejects.toMatchObject({ code: 'TASK_MANAGER_NOT_REGISTERED', retriable: false });
+  });
+
+  it('frees the slots of a JobMaster whose heartbeats stop, and drops it at once when its connection closes', async () => {
+    const clock = new ManualClock(0);
+    const { rmId, gw, tm, rm } = await setup({ clock, heartbeatIntervalMs: 10, heartbeatTimeoutMs: 50 });
+    for (const t of timers.splice(0)) clearInterval(t);
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
+    await gw.sendSlotReport(rmId, freeReport('tm-1', 1, 2));
+    await gw.declareResourceRequirements(rmId, { jobId: 'job', jobMaster: JM, jobMasterAddress: 'jm', slots: 1 });
+    await eventually('the slot request', () => tm.requests.length > 0);
+    const allocationId = tm.requests[0]!.allocationId;
+    await gw.heartbeatFromTaskExecutor(rmId, { resourceId: 'tm-1', seq: 2, slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId, jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
+    // The TaskManager keeps beating; the JobMaster is silent.
+    await advanceUntil(clock, 'the silent JobMaster\'s slot to be freed', () => {
+      void gw.heartbeatFromTaskExecutor(rmId, { resourceId: 'tm-1', seq: 3 + clock.nowMs(), slots: [{ slotId: { resourceId: 'tm-1', slotIndex: 0 }, allocationId, jobId: 'job' }, { slotId: { resourceId: 'tm-1', slotIndex: 1 } }] });
+      return tm.frees.length > 0;
+    });
+    expect(tm.frees).toEqual([allocationId]);
+    await expect(gw.heartbeatFromJobMaster(rmId, JM)).rejects.toMatchObject({ code: 'JOB_MASTER_NOT_REGISTERED' });
+    // Registered again, it is dropped the moment its connection closes.
+    await gw.registerJobMaster(JM, 'jm');
+    await gw.heartbeatFromJobMaster(rmId, JM);
+    rm.peerConnectionClosed('jm');
+    await expect(gw.heartbeatFromJobMaster(rmId, JM)).rejects.toMatchObject({ code: 'JOB_MASTER_NOT_REGISTERED' });
   });
 });

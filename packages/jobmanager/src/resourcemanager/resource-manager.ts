@@ -2,16 +2,31 @@
  * The ResourceManager: keeps the registry of TaskManagers and JobMasters, feeds slot reports and
  * declared requirements into the SlotManager, and carries out its plan — asks TaskManagers to
  * allocate or free slots, asks the ClusterDriver for workers when slots are short and releases
- * workers idle past a timeout. It also drops TaskManagers whose heartbeats stop and tells the
- * affected JobMasters. All state lives on one Mailbox; remote calls leave it without being awaited.
+ * workers idle past a timeout. It has a fresh id per start (its fencing token), refuses calls
+ * meant for another, and keeps heartbeats with every TaskManager and JobMaster: a lost
+ * TaskManager's slots are removed and the JobMasters using them told; a lost JobMaster's slots
+ * and requirements are freed. All state lives on one Mailbox; calls leave through one Outbox.
  */
-import { createLogger, describeError, randomId, SluiceError, systemClock, type Clock, type Logger } from '@sluice/common';
+import { createLogger, describeError, hasErrorCode, randomId, SluiceError, systemClock, type Clock, type Logger } from '@sluice/common';
 import {
+  checkResourceManagerId,
+  describeJobMasterToken,
+  HeartbeatManager,
   Mailbox,
-  RpcUnreachableError,
+  Outbox,
+  resolveHeartbeatOptions,
+  RPC_UNREACHABLE,
+  sameJobMasterToken,
+  FencingTokenMismatchError,
+  type HeartbeatOptions,
+  type HeartbeatTarget,
   type JobMasterGateway,
+  type JobMasterRegistrationSuccess,
+  type JobMasterToken,
+  type OutboxOptions,
   type RegistrationResponse,
   type ResourceManagerGateway,
+  type ResourceManagerId,
   type ResourceRequirements,
   type RpcService,
   type SlotReport,
@@ -22,7 +37,7 @@ import {
 import type { ClusterDriver } from './cluster-driver.js';
 import { SlotManager, workersToRequest, type SlotPlan } from './slot-manager.js';
 
-export interface ResourceManagerOptions {
+export interface ResourceManagerOptions extends Partial<HeartbeatOptions> {
   rpc: RpcService;
   address: string;
   driver: ClusterDriver;
@@ -32,10 +47,8 @@ export interface ResourceManagerOptions {
   maxWorkers?: number;
   /** Release a worker whose slots have all been free this long; Infinity keeps workers. */
   idleWorkerTimeoutMs?: number;
-  /** Heartbeat period TaskManagers are told on registration. */
-  heartbeatIntervalMs?: number;
-  /** A TaskManager silent this long is considered lost. */
-  taskManagerTimeoutMs?: number;
+  /** Timeouts and retries of calls to TaskManagers and JobMasters. */
+  outbox?: Pick<OutboxOptions, 'callTimeoutMs' | 'attempts' | 'retryInitialDelayMs' | 'retryMaxDelayMs'>;
   clock?: Clock;
   logger?: Logger;
 }
@@ -44,15 +57,13 @@ export const DEFAULT_RESOURCE_MANAGER_OPTIONS = Object.freeze({
   slotsPerWorker: 1,
   maxWorkers: Number.POSITIVE_INFINITY,
   idleWorkerTimeoutMs: Number.POSITIVE_INFINITY,
-  heartbeatIntervalMs: 1_000,
-  taskManagerTimeoutMs: 30_000,
 });
 
-type ResolvedTimings = { -readonly [K in keyof typeof DEFAULT_RESOURCE_MANAGER_OPTIONS]: number };
+type Resolved = { -readonly [K in keyof typeof DEFAULT_RESOURCE_MANAGER_OPTIONS]: number } & HeartbeatOptions;
 
-export function resolveResourceManagerOptions(options: ResourceManagerOptions): ResolvedTimings {
-  const o: ResolvedTimings = { ...DEFAULT_RESOURCE_MANAGER_OPTIONS };
-  for (const k of Object.keys(DEFAULT_RESOURCE_MANAGER_OPTIONS) as (keyof ResolvedTimings)[]) {
+export function resolveResourceManagerOptions(options: ResourceManagerOptions): Resolved {
+  const o: { -readonly [K in keyof typeof DEFAULT_RESOURCE_MANAGER_OPTIONS]: number } = { ...DEFAULT_RESOURCE_MANAGER_OPTIONS };
+  for (const k of Object.keys(DEFAULT_RESOURCE_MANAGER_OPTIONS) as (keyof typeof o)[]) {
     const v = options[k];
     if (v === undefined) continue;
     if (typeof v !== 'number' || Number.isNaN(v) || v < 0 || (v === 0 && k !== 'maxWorkers')) {
@@ -61,23 +72,34 @@ export function resolveResourceManagerOptions(options: ResourceManagerOptions): 
     o[k] = v;
   }
   if (!Number.isInteger(o.slotsPerWorker)) throw new SluiceError('CONFIGURATION', `slotsPerWorker must be a positive integer, got ${o.slotsPerWorker}`);
-  return o;
+  return { ...o, ...resolveHeartbeatOptions(options, 'ResourceManager') };
+}
+
+interface JobMasterEntry {
+  readonly token: JobMasterToken;
+  readonly address: string;
+}
+
+interface Peer extends HeartbeatTarget {
+  readonly id: string;
 }
 
 export class ResourceManager implements ResourceManagerGateway {
   readonly address: string;
+  /** Fencing token: fresh per start (a leader session id once there is HA). */
+  readonly resourceManagerId: ResourceManagerId = randomId(16);
   private readonly mailbox = new Mailbox();
   private readonly slotManager = new SlotManager();
-  private readonly jobMasters = new Map<string, string>();
+  private readonly jobMasters = new Map<string, JobMasterEntry>();
   private readonly pendingWorkers = new Set<string>();
-  private readonly lastSeen = new Map<string, number>();
   private readonly releasedWorkers = new Set<string>();
-  private readonly o: ResolvedTimings;
+  private readonly o: Resolved;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private timer: NodeJS.Timeout | undefined;
-  private checkPeriodMs = Number.POSITIVE_INFINITY;
-  private lastCheckMs: number | undefined;
+  private readonly outbox: Outbox;
+  private readonly tmHeartbeats: HeartbeatManager<Peer>;
+  private readonly jmHeartbeats: HeartbeatManager<Peer>;
+  private idleTimer: NodeJS.Timeout | undefined;
   private state: 'created' | 'running' | 'stopped' = 'created';
 
   constructor(private readonly options: ResourceManagerOptions) {
@@ -85,6 +107,11 @@ export class ResourceManager implements ResourceManagerGateway {
     this.o = resolveResourceManagerOptions(options);
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? createLogger()).child('resourcemanager');
+    const run = (action: () => void): void => void this.mailbox.run(action);
+    this.outbox = new Outbox({ rpc: options.rpc, logger: this.logger, ...options.outbox, onUndeliverable: ({ address, error }) => run(() => this.undeliverable(address, error)) });
+    const hb = { heartbeatIntervalMs: this.o.heartbeatIntervalMs, heartbeatTimeoutMs: this.o.heartbeatTimeoutMs, clock: this.clock, run };
+    this.tmHeartbeats = new HeartbeatManager<Peer>({ ...hb, onPeerLost: (id, _t, reason) => this.removeTaskManager(id, reason) });
+    this.jmHeartbeats = new HeartbeatManager<Peer>({ ...hb, onPeerLost: (jobId, _t, reason) => this.removeJobMaster(jobId, reason) });
   }
 
   async start(): Promise<void> {
@@ -95,22 +122,31 @@ export class ResourceManager implements ResourceManagerGateway {
     });
     this.options.rpc.register<ResourceManagerGateway>(this.address, this.gatewayView());
     this.state = 'running';
-    const period = Math.min(this.o.heartbeatIntervalMs, this.o.taskManagerTimeoutMs, this.o.idleWorkerTimeoutMs);
-    if (Number.isFinite(period)) {
-      this.checkPeriodMs = Math.max(10, period);
-      this.timer = setInterval(() => void this.mailbox.run(() => this.checkLiveness()), this.checkPeriodMs);
-      this.timer.unref();
+    if (Number.isFinite(this.o.idleWorkerTimeoutMs)) {
+      const period = Math.max(10, Math.min(this.o.heartbeatIntervalMs, this.o.idleWorkerTimeoutMs));
+      this.idleTimer = setInterval(() => void this.mailbox.run(() => this.releaseIdleWorkers()), period);
+      this.idleTimer.unref();
     }
   }
 
   async stop(): Promise<void> {
-    await this.mailbox.run(() => {
-      if (this.state === 'stopped') return;
+    const stopped = await this.mailbox.run(() => {
+      if (this.state === 'stopped') return false;
       this.state = 'stopped';
-      if (this.timer !== undefined) clearInterval(this.timer);
-      this.timer = undefined;
+      if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
+      this.idleTimer = undefined;
+      this.tmHeartbeats.stop();
+      this.jmHeartbeats.stop();
       this.options.rpc.unregister(this.address);
+      return true;
     });
+    if (stopped) await this.outbox.close();
+  }
+
+  /** The connection to `address` closed (network RpcService): peers there are lost at once. */
+  peerConnectionClosed(address: string): void {
+    this.tmHeartbeats.peerConnectionClosed(address);
+    this.jmHeartbeats.peerConnectionClosed(address);
   }
 
   // ---- ResourceManagerGateway ----
@@ -121,50 +157,75 @@ export class ResourceManager implements ResourceManagerGateway {
       if (this.releasedWorkers.has(registration.resourceId)) return { type: 'RegistrationRejection', reason: `worker '${registration.resourceId}' was released` };
       this.pendingWorkers.delete(registration.resourceId);
       this.slotManager.registerTaskManager(registration);
-      this.lastSeen.set(registration.resourceId, this.clock.nowMs());
-      this.logger.info('TaskManager registered', { resourceId: registration.resourceId, slots: registration.numberOfSlots });
-      return { type: 'RegistrationSuccess', registrationId: randomId(8), heartbeatIntervalMs: this.o.heartbeatIntervalMs };
+      const { resourceId, address } = registration;
+      this.tmHeartbeats.monitor(resourceId, {
+        id: resourceId,
+        address,
+        sendHeartbeat: () => this.outbox.send<TaskExecutorGateway>(address, 'heartbeat', (tm) => tm.heartbeatFromResourceManager(this.resourceManagerId)),
+      });
+      this.logger.info('TaskManager registered', { resourceId, slots: registration.numberOfSlots });
+      return { type: 'RegistrationSuccess', registrationId: randomId(8), resourceManagerId: this.resourceManagerId, heartbeatIntervalMs: this.o.heartbeatIntervalMs, heartbeatTimeoutMs: this.o.heartbeatTimeoutMs };
     });
   }
 
-  sendSlotReport(report: SlotReport): Promise<void> {
-    return this.mailbox.run(() => this.slotReport(report));
+  sendSlotReport(resourceManagerId: ResourceManagerId, report: SlotReport): Promise<void> {
+    return this.fenced(resourceManagerId, `slot report of '${report.resourceId}'`, () => this.slotReport(report));
   }
 
-  heartbeatFromTaskExecutor(report: SlotReport): Promise<void> {
-    return this.mailbox.run(() => this.slotReport(report));
-  }
-
-  disconnectTaskExecutor(resourceId: string, reason: string): Promise<void> {
-    return this.mailbox.run(() => this.removeTaskManager(resourceId, reason));
-  }
-
-  registerJobMaster(jobId: string, jobMasterAddress: string): Promise<void> {
-    return this.mailbox.run(() => {
-      this.ensureRunning();
-      this.jobMasters.set(jobId, jobMasterAddress);
+  heartbeatFromTaskExecutor(resourceManagerId: ResourceManagerId, report: SlotReport): Promise<void> {
+    return this.fenced(resourceManagerId, `heartbeat of '${report.resourceId}'`, () => {
+      this.tmHeartbeats.receiveHeartbeat(report.resourceId);
+      this.slotReport(report);
     });
   }
 
-  declareResourceRequirements(requirements: ResourceRequirements): Promise<void> {
+  disconnectTaskExecutor(resourceManagerId: ResourceManagerId, resourceId: string, reason: string): Promise<void> {
+    return this.fenced(resourceManagerId, `disconnect of '${resourceId}'`, () => this.removeTaskManager(resourceId, reason));
+  }
+
+  registerJobMaster(token: JobMasterToken, jobMasterAddress: string): Promise<JobMasterRegistrationSuccess> {
     return this.mailbox.run(() => {
       this.ensureRunning();
+      const known = this.jobMasters.get(token.jobId);
+      if (known !== undefined && !sameJobMasterToken(known.token, token)) {
+        if (known.token.attempt > token.attempt) {
+          throw new FencingTokenMismatchError('JobMaster registration', describeJobMasterToken(known.token), describeJobMasterToken(token));
+        }
+        this.removeJobMaster(token.jobId, `replaced by ${describeJobMasterToken(token)}`);
+      }
+      this.jobMasters.set(token.jobId, { token, address: jobMasterAddress });
+      this.jmHeartbeats.monitor(token.jobId, {
+        id: token.jobId,
+        address: jobMasterAddress,
+        sendHeartbeat: () => this.outbox.send<JobMasterGateway>(jobMasterAddress, 'heartbeat', (jm) => jm.heartbeatFromResourceManager(this.resourceManagerId)),
+      });
+      this.logger.debug('JobMaster registered', { jobId: token.jobId, jobMasterId: token.jobMasterId, attempt: token.attempt });
+      return { resourceManagerId: this.resourceManagerId, heartbeatIntervalMs: this.o.heartbeatIntervalMs, heartbeatTimeoutMs: this.o.heartbeatTimeoutMs };
+    });
+  }
+
+  declareResourceRequirements(resourceManagerId: ResourceManagerId, requirements: ResourceRequirements): Promise<void> {
+    return this.fenced(resourceManagerId, `requirements of job ${requirements.jobId}`, () => {
+      this.ensureRunning();
+      this.registeredJobMaster(requirements.jobMaster, 'declare requirements');
       if (!Number.isInteger(requirements.slots) || requirements.slots < 0) {
         throw new SluiceError('INVALID_REQUIREMENTS', `job ${requirements.jobId} declared ${requirements.slots} slots; expected a non-negative integer`);
       }
-      this.jobMasters.set(requirements.jobId, requirements.jobMasterAddress);
       this.slotManager.setRequirements(requirements);
       this.checkResources();
     });
   }
 
-  disconnectJobMaster(jobId: string, reason: string): Promise<void> {
-    return this.mailbox.run(() => {
-      const address = this.jobMasters.get(jobId);
-      this.jobMasters.delete(jobId);
-      this.logger.debug('JobMaster disconnected', { jobId, reason });
-      if (address !== undefined) this.slotManager.setRequirements({ jobId, jobMasterAddress: address, slots: 0 });
-      if (this.state === 'running') this.checkResources();
+  heartbeatFromJobMaster(resourceManagerId: ResourceManagerId, token: JobMasterToken): Promise<void> {
+    return this.fenced(resourceManagerId, `heartbeat of JobMaster ${token.jobMasterId}`, () => {
+      this.registeredJobMaster(token, 'heartbeat');
+      this.jmHeartbeats.receiveHeartbeat(token.jobId);
+    });
+  }
+
+  disconnectJobMaster(resourceManagerId: ResourceManagerId, token: JobMasterToken, reason: string): Promise<void> {
+    return this.fenced(resourceManagerId, `disconnect of JobMaster ${token.jobMasterId}`, () => {
+      if (sameJobMasterToken(this.jobMasters.get(token.jobId)?.token, token)) this.removeJobMaster(token.jobId, reason);
     });
   }
 
@@ -177,14 +238,39 @@ export class ResourceManager implements ResourceManagerGateway {
   private gatewayView(): ResourceManagerGateway {
     return {
       registerTaskExecutor: (r) => this.registerTaskExecutor(r),
-      sendSlotReport: (r) => this.sendSlotReport(r),
-      heartbeatFromTaskExecutor: (r) => this.heartbeatFromTaskExecutor(r),
-      disconnectTaskExecutor: (id, reason) => this.disconnectTaskExecutor(id, reason),
-      registerJobMaster: (jobId, a) => this.registerJobMaster(jobId, a),
-      declareResourceRequirements: (r) => this.declareResourceRequirements(r),
-      disconnectJobMaster: (jobId, reason) => this.disconnectJobMaster(jobId, reason),
+      sendSlotReport: (id, r) => this.sendSlotReport(id, r),
+      heartbeatFromTaskExecutor: (id, r) => this.heartbeatFromTaskExecutor(id, r),
+      disconnectTaskExecutor: (id, resourceId, reason) => this.disconnectTaskExecutor(id, resourceId, reason),
+      registerJobMaster: (t, a) => this.registerJobMaster(t, a),
+      declareResourceRequirements: (id, r) => this.declareResourceRequirements(id, r),
+      heartbeatFromJobMaster: (id, t) => this.heartbeatFromJobMaster(id, t),
+      disconnectJobMaster: (id, t, reason) => this.disconnectJobMaster(id, t, reason),
       requestTaskManagerInfo: () => this.requestTaskManagerInfo(),
     };
+  }
+
+  /** Runs `action` on the mailbox if the caller means this ResourceManager; otherwise refuses and logs. */
+  private fenced<T>(resourceManagerId: ResourceManagerId, what: string, action: () => T): Promise<T> {
+    return this.mailbox.run(() => {
+      try {
+        checkResourceManagerId(what, this.resourceManagerId, resourceManagerId);
+      } catch (err) {
+        this.logger.warn(describeError(err));
+        throw err;
+      }
+      return action();
+    });
+  }
+
+  private registeredJobMaster(token: JobMasterToken, what: string): JobMasterEntry {
+    const known = this.jobMasters.get(token.jobId);
+    if (known === undefined) {
+      throw new SluiceError('JOB_MASTER_NOT_REGISTERED', `${describeJobMasterToken(token)} cannot ${what}: it is not registered at ResourceManager ${this.resourceManagerId} (it was lost or never registered); register again`);
+    }
+    if (!sameJobMasterToken(known.token, token)) {
+      throw new FencingTokenMismatchError(`${what} of job ${token.jobId}`, describeJobMasterToken(known.token), describeJobMasterToken(token));
+    }
+    return known;
   }
 
   private ensureRunning(): void {
@@ -192,8 +278,10 @@ export class ResourceManager implements ResourceManagerGateway {
   }
 
   private slotReport(report: SlotReport): void {
-    if (this.state !== 'running' || !this.slotManager.isRegistered(report.resourceId)) return;
-    this.lastSeen.set(report.resourceId, this.clock.nowMs());
+    if (this.state !== 'running') return;
+    if (!this.slotManager.isRegistered(report.resourceId)) {
+      throw new SluiceError('TASK_MANAGER_NOT_REGISTERED', `TaskManager '${report.resourceId}' is not registered at ResourceManager ${this.resourceManagerId} (it was dropped as lost, or never registered); register again`);
+    }
     if (!this.slotManager.applySlotReport(report, this.clock.nowMs())) {
       this.logger.debug('ignored stale slot report', { resourceId: report.resourceId, seq: report.seq });
       return;
@@ -202,14 +290,38 @@ export class ResourceManager implements ResourceManagerGateway {
   }
 
   private removeTaskManager(resourceId: string, reason: string): void {
-    this.lastSeen.delete(resourceId);
+    const target = this.tmHeartbeats.target(resourceId);
+    this.tmHeartbeats.unmonitor(resourceId);
+    if (target !== undefined) this.outbox.discard(target.address, `TaskManager '${resourceId}' was removed`);
     if (!this.slotManager.isRegistered(resourceId)) return;
     const affected = this.slotManager.unregisterTaskManager(resourceId);
     this.logger.info('TaskManager disconnected', { resourceId, reason });
     for (const [jobId, address] of affected) {
-      this.call<JobMasterGateway>(address, `TaskManager loss to job ${jobId}`, (jm) => jm.disconnectTaskManager(resourceId, reason));
+      this.outbox.send<JobMasterGateway>(address, `TaskManager loss to job ${jobId}`, (jm) => jm.disconnectTaskManager(resourceId, reason));
     }
     if (this.state === 'running') this.checkResources();
+  }
+
+  /** Frees a JobMaster's slots and requirements (it disconnected, was lost or replaced). */
+  private removeJobMaster(jobId: string, reason: string): void {
+    const entry = this.jobMasters.get(jobId);
+    if (entry === undefined) return;
+    this.jobMasters.delete(jobId);
+    this.jmHeartbeats.unmonitor(jobId);
+    this.outbox.discard(entry.address, `JobMaster of job ${jobId} was removed`);
+    this.logger.info('JobMaster disconnected', { jobId, reason });
+    this.slotManager.setRequirements({ jobId, jobMaster: entry.token, jobMasterAddress: entry.address, slots: 0 });
+    if (this.state === 'running') this.checkResources();
+  }
+
+  private undeliverable(address: string, error: unknown): void {
+    if (this.state !== 'running') return;
+    for (const id of this.tmHeartbeats.monitoredPeers()) {
+      // A TaskManager that says it belongs to another ResourceManager, or that cannot be reached at all, is gone from here.
+      if (this.tmHeartbeats.target(id)?.address === address && hasErrorCode(error, 'FENCING_TOKEN_MISMATCH', RPC_UNREACHABLE)) {
+        this.removeTaskManager(id, `it refused or missed a call: ${describeError(error)}`);
+      }
+    }
   }
 
   private workerTerminated(resourceId: string, reason: string): void {
@@ -218,28 +330,16 @@ export class ResourceManager implements ResourceManagerGateway {
     if (this.state === 'running') this.checkResources();
   }
 
-  private checkLiveness(): void {
+  private releaseIdleWorkers(): void {
     if (this.state !== 'running') return;
-    const now = this.clock.nowMs();
-    // A check that comes more than a period late means this thread was held up (a long GC, an
-    // event loop kept busy, hundreds of worker threads on two cores): it could not take in
-    // heartbeats meanwhile, so that time is not held against the TaskManagers.
-    const late = this.lastCheckMs === undefined ? 0 : now - this.lastCheckMs - this.checkPeriodMs;
-    this.lastCheckMs = now;
-    if (late > this.checkPeriodMs) for (const [resourceId, seen] of this.lastSeen) this.lastSeen.set(resourceId, seen + late);
-    for (const [resourceId, seen] of this.lastSeen) {
-      if (now - seen > this.o.taskManagerTimeoutMs) this.removeTaskManager(resourceId, `no heartbeat for ${now - seen} ms (timeout ${this.o.taskManagerTimeoutMs} ms)`);
-    }
-    if (Number.isFinite(this.o.idleWorkerTimeoutMs)) {
-      for (const resourceId of this.slotManager.idleTaskManagers(now, this.o.idleWorkerTimeoutMs)) this.releaseWorker(resourceId);
-    }
+    for (const resourceId of this.slotManager.idleTaskManagers(this.clock.nowMs(), this.o.idleWorkerTimeoutMs)) this.releaseWorker(resourceId);
   }
 
   private releaseWorker(resourceId: string): void {
     this.logger.info('releasing idle worker', { resourceId });
     this.releasedWorkers.add(resourceId);
     this.slotManager.unregisterTaskManager(resourceId);
-    this.lastSeen.delete(resourceId);
+    this.tmHeartbeats.unmonitor(resourceId);
     this.options.driver.releaseWorker(resourceId).catch((err: unknown) => this.logger.warn('releasing a worker failed', { resourceId, error: describeError(err) }));
   }
 
@@ -259,23 +359,19 @@ export class ResourceManager implements ResourceManagerGateway {
   }
 
   private carryOut(plan: SlotPlan): void {
+    const rmId = this.resourceManagerId;
     for (const a of plan.allocations) {
-      void (async () => {
-        try {
-          const tm = await this.options.rpc.connect<TaskExecutorGateway>(a.taskManagerAddress);
-          const ack = await tm.requestSlot(a.slotId, a.jobId, a.allocationId, a.jobMasterAddress);
-          await this.mailbox.run(() => this.slotManager.allocationAcknowledged(a.allocationId, ack.reportSeq));
-        } catch (err) {
-          this.logger.warn('slot request failed', { slot: `${a.slotId.resourceId}/${a.slotId.slotIndex}`, jobId: a.jobId, error: describeError(err) });
-          await this.mailbox.run(() => {
-            this.slotManager.allocationFailed(a.allocationId);
-            if (err instanceof RpcUnreachableError) this.removeTaskManager(a.slotId.resourceId, `unreachable at '${a.taskManagerAddress}'`);
-          });
-        }
-      })();
+      this.outbox
+        .call<TaskExecutorGateway, Awaited<ReturnType<TaskExecutorGateway['requestSlot']>>>(a.taskManagerAddress, `slot request ${a.allocationId}`, (tm) =>
+          tm.requestSlot(rmId, a.slotId, a.jobMaster, a.allocationId, a.jobMasterAddress),
+        )
+        .then(
+          (ack) => this.mailbox.run(() => this.slotManager.allocationAcknowledged(a.allocationId, ack.reportSeq)),
+          () => this.mailbox.run(() => this.slotManager.allocationFailed(a.allocationId)),
+        );
     }
     for (const r of plan.releases) {
-      this.call<TaskExecutorGateway>(r.taskManagerAddress, `slot release ${r.allocationId}`, (tm) => tm.freeSlot(r.allocationId, `job ${r.jobId} no longer needs the slot`));
+      this.outbox.send<TaskExecutorGateway>(r.taskManagerAddress, `slot release ${r.allocationId}`, (tm) => tm.freeSlot(rmId, r.allocationId, `job ${r.jobId} no longer needs the slot`));
     }
   }
 
@@ -289,13 +385,5 @@ export class ResourceManager implements ResourceManagerGateway {
         this.logger.warn('the cluster driver could not start a worker', { resourceId: spec.resourceId, error: describeError(err) });
       }),
     );
-  }
-
-  /** A remote call that is not awaited by the mailbox; failures are logged. */
-  private call<G extends object>(address: string, what: string, action: (gateway: G) => Promise<unknown>): void {
-    void this.options.rpc
-      .connect<G>(address)
-      .then(action)
-      .catch((err: unknown) => this.logger.warn(`could not deliver ${what} to '${address}'`, { error: describeError(err) }));
   }
 }

@@ -18,6 +18,9 @@ function ids(): () => string {
   return () => `alloc-${++n}`;
 }
 
+
+const jm = (jobId: string) => ({ jobId, jobMasterId: `jm-${jobId}`, attempt: 0 });
+
 describe('SlotManager', () => {
   it('ignores slot reports whose seq is not newer than the latest', () => {
     const sm = new SlotManager();
@@ -41,7 +44,7 @@ describe('SlotManager', () => {
     const sm = new SlotManager();
     sm.registerTaskManager({ resourceId: 'tm', address: 'tm-addr', numberOfSlots: 2 });
     sm.applySlotReport(report('tm', 1, {}), 0);
-    sm.setRequirements({ jobId: 'job-a', jobMasterAddress: 'jm-a', slots: 3 });
+    sm.setRequirements({ jobId: 'job-a', jobMaster: jm('job-a'), jobMasterAddress: 'jm-a', slots: 3 });
     const plan = sm.plan(ids(), 0);
     expect(plan.allocations.map((a) => [a.slotId.slotIndex, a.jobId, a.allocationId, a.taskManagerAddress])).toEqual([
       [0, 'job-a', 'alloc-1', 'tm-addr'],
@@ -54,12 +57,12 @@ describe('SlotManager', () => {
     const sm = new SlotManager();
     sm.registerTaskManager({ resourceId: 'tm', address: 'tm-addr', numberOfSlots: 2 });
     sm.applySlotReport(report('tm', 1, {}), 0);
-    sm.setRequirements({ jobId: 'job-a', jobMasterAddress: 'jm-a', slots: 1 });
+    sm.setRequirements({ jobId: 'job-a', jobMaster: jm('job-a'), jobMasterAddress: 'jm-a', slots: 1 });
     const next = ids();
     expect(sm.plan(next, 0).allocations).toHaveLength(1);
     // A heartbeat sent before the TaskManager processed the request still shows the slot free.
     sm.applySlotReport(report('tm', 2, {}), 0);
-    sm.setRequirements({ jobId: 'job-b', jobMasterAddress: 'jm-b', slots: 2 });
+    sm.setRequirements({ jobId: 'job-b', jobMaster: jm('job-b'), jobMasterAddress: 'jm-b', slots: 2 });
     const plan = sm.plan(next, 0);
     expect(plan.allocations.map((a) => [a.jobId, a.slotId.slotIndex])).toEqual([['job-b', 1]]);
     expect(plan.missingSlots).toBe(1);
@@ -82,7 +85,7 @@ describe('SlotManager', () => {
     const registration = { resourceId: 'tm', address: 'tm-addr', numberOfSlots: 1 };
     sm.registerTaskManager(registration);
     sm.applySlotReport(report('tm', 1, {}, 1), 0);
-    sm.setRequirements({ jobId: 'job-a', jobMasterAddress: 'jm-a', slots: 1 });
+    sm.setRequirements({ jobId: 'job-a', jobMaster: jm('job-a'), jobMasterAddress: 'jm-a', slots: 1 });
     const next = ids();
     expect(sm.plan(next, 0).allocations.map((a) => a.allocationId)).toEqual(['alloc-1']);
     for (const step of steps) {
@@ -98,10 +101,10 @@ describe('SlotManager', () => {
   it('releases the slots of a job that declares zero, once', () => {
     const sm = new SlotManager();
     sm.registerTaskManager({ resourceId: 'tm', address: 'tm-addr', numberOfSlots: 2 });
-    sm.setRequirements({ jobId: 'job-a', jobMasterAddress: 'jm-a', slots: 2 });
+    sm.setRequirements({ jobId: 'job-a', jobMaster: jm('job-a'), jobMasterAddress: 'jm-a', slots: 2 });
     sm.applySlotReport(report('tm', 1, { 0: ['a1', 'job-a'], 1: ['a2', 'job-a'] }), 0);
     expect(sm.plan(ids(), 0).releases).toEqual([]);
-    sm.setRequirements({ jobId: 'job-a', jobMasterAddress: 'jm-a', slots: 0 });
+    sm.setRequirements({ jobId: 'job-a', jobMaster: jm('job-a'), jobMasterAddress: 'jm-a', slots: 0 });
     expect(sm.plan(ids(), 0).releases.map((r) => r.allocationId)).toEqual(['a1', 'a2']);
     expect(sm.plan(ids(), 0).releases).toEqual([]);
     sm.applySlotReport(report('tm', 2, {}), 10);
@@ -112,7 +115,7 @@ describe('SlotManager', () => {
   it('names the jobs affected when a TaskManager goes away', () => {
     const sm = new SlotManager();
     sm.registerTaskManager({ resourceId: 'tm', address: 'tm-addr', numberOfSlots: 2 });
-    sm.setRequirements({ jobId: 'job-a', jobMasterAddress: 'jm-a', slots: 1 });
+    sm.setRequirements({ jobId: 'job-a', jobMaster: jm('job-a'), jobMasterAddress: 'jm-a', slots: 1 });
     sm.applySlotReport(report('tm', 1, { 1: ['a1', 'job-a'] }), 0);
     expect([...sm.unregisterTaskManager('tm')]).toEqual([['job-a', 'jm-a']]);
     expect(sm.plan(ids(), 0).missingSlots).toBe(1);

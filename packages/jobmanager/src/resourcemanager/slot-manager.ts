@@ -8,13 +8,15 @@
  * before the TaskManager took the request may reach the RM after its acknowledgement; they must
  * not make the slot look free again, or the RM would allocate it twice.
  */
-import type { ResourceRequirements, SlotId, SlotReport, SlotStatus, TaskManagerInfo, TaskManagerRegistration } from '@sluice/protocol';
+import type { JobMasterToken, ResourceRequirements, SlotId, SlotReport, SlotStatus, TaskManagerInfo, TaskManagerRegistration } from '@sluice/protocol';
 
 export interface SlotAllocation {
   slotId: SlotId;
   taskManagerAddress: string;
   jobId: string;
   allocationId: string;
+  /** The JobMaster the slot is for: the TaskManager offers it there and fences its calls with this token. */
+  jobMaster: JobMasterToken;
   jobMasterAddress: string;
 }
 
@@ -138,7 +140,7 @@ export class SlotManager {
         if (slot === undefined) break;
         const allocationId = newAllocationId();
         this.pending.set(allocationId, { slotId: slot.slotId, jobId: req.jobId, shownFromSeq: undefined });
-        allocations.push({ slotId: slot.slotId, taskManagerAddress: slot.address, jobId: req.jobId, allocationId, jobMasterAddress: req.jobMasterAddress });
+        allocations.push({ slotId: slot.slotId, taskManagerAddress: slot.address, jobId: req.jobId, allocationId, jobMaster: req.jobMaster, jobMasterAddress: req.jobMasterAddress });
         want--;
       }
       missingSlots += Math.max(0, want);

@@ -1,9 +1,14 @@
-import { silentLogger } from '@sluice/common';
+import { SluiceError, silentLogger } from '@sluice/common';
 import {
   DEFAULT_JOB_CONFIG,
   LocalRpcService,
+  type CheckpointStatistics,
   type CollectedRecords,
   type JobMasterGateway,
+  type JobMasterRegistrationSuccess,
+  type JobMasterToken,
+  type JobMetrics,
+  type JobResult,
   type JobStatus,
   type RegistrationResponse,
   type ResourceManagerGateway,
@@ -19,26 +24,38 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TaskManager } from './task-manager.js';
 import { TestingTaskRunner } from './testing-task-runner.js';
 
+const RM = 'rm-1';
+const JM1: JobMasterToken = { jobId: 'job-1', jobMasterId: 'jm-1', attempt: 0 };
+
 class TestingResourceManagerGateway implements ResourceManagerGateway {
   registrations: TaskManagerRegistration[] = [];
   reports: SlotReport[] = [];
   heartbeats: SlotReport[] = [];
   disconnects: string[] = [];
+  /** Refuses the next heartbeat as a ResourceManager that dropped the TaskManager would. */
+  dropNextHeartbeat = false;
   async registerTaskExecutor(r: TaskManagerRegistration): Promise<RegistrationResponse> {
     this.registrations.push(r);
-    return { type: 'RegistrationSuccess', registrationId: 'reg-1', heartbeatIntervalMs: 10_000 };
+    return { type: 'RegistrationSuccess', registrationId: 'reg-1', resourceManagerId: RM, heartbeatIntervalMs: 10_000, heartbeatTimeoutMs: 50_000 };
   }
-  async sendSlotReport(r: SlotReport): Promise<void> {
+  async sendSlotReport(_id: string, r: SlotReport): Promise<void> {
     this.reports.push(r);
   }
-  async heartbeatFromTaskExecutor(r: SlotReport): Promise<void> {
+  async heartbeatFromTaskExecutor(_id: string, r: SlotReport): Promise<void> {
+    if (this.dropNextHeartbeat) {
+      this.dropNextHeartbeat = false;
+      throw new SluiceError('TASK_MANAGER_NOT_REGISTERED', `TaskManager '${r.resourceId}' is not registered`);
+    }
     this.heartbeats.push(r);
   }
-  async disconnectTaskExecutor(resourceId: string): Promise<void> {
+  async disconnectTaskExecutor(_id: string, resourceId: string): Promise<void> {
     this.disconnects.push(resourceId);
   }
-  async registerJobMaster(): Promise<void> {}
+  async registerJobMaster(): Promise<JobMasterRegistrationSuccess> {
+    throw new Error('not used');
+  }
   async declareResourceRequirements(): Promise<void> {}
+  async heartbeatFromJobMaster(): Promise<void> {}
   async disconnectJobMaster(): Promise<void> {}
   async requestTaskManagerInfo(): Promise<TaskManagerInfo[]> {
     return [];
@@ -49,21 +66,38 @@ class TestingJobMasterGateway implements JobMasterGateway {
   states: TaskExecutionState[] = [];
   collected: CollectedRecords[] = [];
   disconnects: string[] = [];
+  heartbeats = 0;
+  /** Answers heartbeats as a JobMaster that no longer counts this TaskManager. */
+  dropped = false;
   constructor(private readonly accept: boolean) {}
-  async offerSlots(_r: string, _a: string, offers: SlotOffer[]): Promise<SlotOffer[]> {
+  async offerSlots(_t: JobMasterToken, _r: string, _a: string, offers: SlotOffer[]): Promise<SlotOffer[]> {
     return this.accept ? offers : [];
   }
-  async updateTaskExecutionState(s: TaskExecutionState): Promise<void> {
+  async updateTaskExecutionState(_t: JobMasterToken, s: TaskExecutionState): Promise<void> {
     this.states.push(s);
   }
-  async reportCollectedRecords(b: CollectedRecords): Promise<void> {
+  async reportCollectedRecords(_t: JobMasterToken, b: CollectedRecords): Promise<void> {
     this.collected.push(b);
   }
   async disconnectTaskManager(resourceId: string, reason: string): Promise<void> {
     this.disconnects.push(`${resourceId}: ${reason}`);
   }
+  async heartbeatFromTaskManager(_t: JobMasterToken, resourceId: string): Promise<void> {
+    if (this.dropped) throw new SluiceError('TASK_MANAGER_NOT_CONNECTED', `no slot of '${resourceId}' held`);
+    this.heartbeats++;
+  }
+  async heartbeatFromResourceManager(): Promise<void> {}
   async requestJobStatus(): Promise<JobStatus> {
     return 'RUNNING';
+  }
+  async requestJobResult(): Promise<JobResult> {
+    throw new Error('not used');
+  }
+  async requestCheckpointStatistics(): Promise<CheckpointStatistics> {
+    throw new Error('not used');
+  }
+  async requestJobMetrics(): Promise<JobMetrics> {
+    throw new Error('not used');
   }
   async cancel(): Promise<void> {}
   async acknowledgeCheckpoint(): Promise<void> {}
@@ -101,14 +135,14 @@ describe('TaskManager', () => {
     for (const tm of started.splice(0)) await tm.stop();
   });
 
-  async function setup(accept = true) {
+  async function setup(accept = true, extra: { heartbeatIntervalMs?: number; heartbeatTimeoutMs?: number } = {}) {
     const rpc = new LocalRpcService();
     const rm = new TestingResourceManagerGateway();
     const jm = new TestingJobMasterGateway(accept);
     rpc.register('rm', rm);
     rpc.register('jm', jm);
     const runner = new TestingTaskRunner();
-    const tm = new TaskManager({ resourceId: 'tm-1', numberOfSlots: 2, rpc, address: 'tm-1', resourceManagerAddress: 'rm', taskRunner: runner, logger: silentLogger });
+    const tm = new TaskManager({ resourceId: 'tm-1', numberOfSlots: 2, rpc, address: 'tm-1', resourceManagerAddress: 'rm', taskRunner: runner, logger: silentLogger, ...extra });
     started.push(tm);
     await tm.start();
     const gw = await rpc.connect<TaskExecutorGateway>('tm-1');
@@ -117,7 +151,7 @@ describe('TaskManager', () => {
 
   it('registers, reports slots with increasing seq, and offers allocated slots to the JobMaster', async () => {
     const { rm, gw, tm } = await setup();
-    await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 1 }, 'job-1', 'a1', 'jm');
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 1 }, JM1, 'a1', 'jm');
     await tick();
     expect(rm.registrations).toEqual([{ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 }]);
     const seqs = rm.reports.map((r) => r.seq);
@@ -128,9 +162,9 @@ describe('TaskManager', () => {
 
   it('acknowledges a slot request with the seq of the first report that shows it, also when repeated', async () => {
     const { rm, gw } = await setup();
-    const first = await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 0 }, 'job-1', 'a1', 'jm');
-    const second = await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 1 }, 'job-1', 'a2', 'jm');
-    const again = await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 0 }, 'job-1', 'a1', 'jm');
+    const first = await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    const second = await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 1 }, JM1, 'a2', 'jm');
+    const again = await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
     await tick();
     const held = (seq: number): (string | undefined)[] | undefined => rm.reports.find((r) => r.seq === seq)?.slots.map((s) => s.allocationId);
     expect(held(first.reportSeq - 1)).toEqual([undefined, undefined]);
@@ -141,7 +175,7 @@ describe('TaskManager', () => {
 
   it('frees a slot the JobMaster declines', async () => {
     const { rm, gw } = await setup(false);
-    await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 0 }, 'job-1', 'a1', 'jm');
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
     await tick();
     expect(rm.reports.at(-1)?.slots.every((s) => s.allocationId === undefined)).toBe(true);
   });
@@ -160,15 +194,15 @@ describe('TaskManager', () => {
 
   it('rejects a task whose allocation is not held here, with a clear error', async () => {
     const { gw } = await setup();
-    await expect(gw.submitTask(tdd('e1', 'nope'))).rejects.toThrow(/holds no slot with allocation nope/);
-    await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 0 }, 'job-1', 'a1', 'jm');
-    await expect(gw.submitTask(tdd('e1', 'a1', 'job-2'))).rejects.toThrow(/belongs to job job-1/);
+    await expect(gw.submitTask(JM1, tdd('e1', 'nope'))).rejects.toThrow(/holds no slot with allocation nope/);
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    await expect(gw.submitTask(JM1, tdd('e1', 'a1', 'job-2'))).rejects.toThrow(/belongs to job job-1/);
   });
 
   it('forwards running, collected records and the terminal state in order', async () => {
     const { gw, jm, runner } = await setup();
-    await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 0 }, 'job-1', 'a1', 'jm');
-    await gw.submitTask(tdd('e1', 'a1'));
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    await gw.submitTask(JM1, tdd('e1', 'a1'));
     const [task] = await runner.waitForTasks(1);
     task!.emit('out', [1, 2]);
     task!.finish();
@@ -180,12 +214,12 @@ describe('TaskManager', () => {
 
   it('cancels tasks of a freed slot, and tells JobMasters and the RM when it stops', async () => {
     const { gw, jm, rm, runner, tm, rpc } = await setup();
-    await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 0 }, 'job-1', 'a1', 'jm');
-    await gw.requestSlot({ resourceId: 'tm-1', slotIndex: 1 }, 'job-1', 'a2', 'jm');
-    await gw.submitTask(tdd('e1', 'a1'));
-    await gw.submitTask(tdd('e2', 'a2'));
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 1 }, JM1, 'a2', 'jm');
+    await gw.submitTask(JM1, tdd('e1', 'a1'));
+    await gw.submitTask(JM1, tdd('e2', 'a2'));
     await runner.waitForTasks(2);
-    await gw.freeSlot('a1', 'test');
+    await gw.freeSlot(RM, 'a1', 'test');
     await tick();
     expect(runner.task('e1').status).toBe('canceled');
     expect(jm.states.find((s) => s.executionId === 'e1' && s.state === 'CANCELED')).toBeDefined();
@@ -194,5 +228,77 @@ describe('TaskManager', () => {
     expect(rm.disconnects).toEqual(['tm-1']);
     expect(runner.closed).toBe(true);
     await expect(rpc.connect('tm-1')).rejects.toThrow(/no component is registered/);
+  });
+
+  it('refuses calls with a stale ResourceManager id or JobMaster token, and they change nothing', async () => {
+    const { rm, gw, runner } = await setup();
+    await expect(gw.requestSlot('old-rm', { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a0', 'jm')).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH', retriable: false });
+    expect((await gw.requestSlotReport()).slots.every((s) => s.allocationId === undefined)).toBe(true);
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    await expect(gw.freeSlot('old-rm', 'a1', 'stale')).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH' });
+    // An earlier JobMaster of the job, and one of an earlier attempt.
+    const other = { ...JM1, jobMasterId: 'jm-0' };
+    const older = { ...JM1, attempt: 1 };
+    await expect(gw.submitTask(other, tdd('e0', 'a1'))).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH' });
+    await expect(gw.submitTask(older, tdd('e0', 'a1'))).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH' });
+    await gw.submitTask(JM1, tdd('e1', 'a1'));
+    await runner.waitForTasks(1);
+    await expect(gw.cancelTask(other, 'e1')).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH' });
+    await expect(gw.triggerCheckpoint(other, 'e1', 1, 0)).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH' });
+    await expect(gw.heartbeatFromJobMaster(other)).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH' });
+    expect((await runner.waitForTasks(1)).map((t) => t.executionId)).toEqual(['e1']);
+    expect(runner.task('e1').terminal).toBe(false);
+    expect(rm.reports.at(-1)?.slots[0]?.allocationId).toBe('a1');
+  });
+
+  it('frees the slots of a job whose JobMaster stops answering heartbeats, and cancels its tasks', async () => {
+    const { rm, gw, runner } = await setup(true, { heartbeatIntervalMs: 10, heartbeatTimeoutMs: 50 });
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    await gw.submitTask(JM1, tdd('e1', 'a1'));
+    await runner.waitForTasks(1);
+    // The JobMaster never beats back: after the timeout its slot is freed and its task cancelled.
+    const deadline = Date.now() + 30_000;
+    while (runner.task('e1').status !== 'canceled' && Date.now() < deadline) await tick(10);
+    expect(runner.task('e1').status).toBe('canceled');
+    expect(rm.reports.at(-1)?.slots.every((s) => s.allocationId === undefined)).toBe(true);
+    await expect(gw.heartbeatFromJobMaster(JM1)).rejects.toMatchObject({ code: 'JOB_MASTER_NOT_CONNECTED' });
+  });
+
+  it('frees the slots of a job at once when its JobMaster says it dropped this TaskManager, or its connection closes', async () => {
+    const { rm, gw, jm, runner, tm } = await setup();
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    await gw.submitTask(JM1, tdd('e1', 'a1'));
+    await runner.waitForTasks(1);
+    await tick();
+    expect(jm.heartbeats).toBeGreaterThan(0);
+    // A heartbeat is sent as soon as a JobMaster is monitored: allocating the next slot starts one.
+    jm.dropped = true;
+    await gw.freeSlot(RM, 'a1', 'test');
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 1 }, JM1, 'a2', 'jm');
+    const held = async (): Promise<(string | undefined)[]> => (await gw.requestSlotReport()).slots.map((s) => s.allocationId);
+    const deadline = Date.now() + 30_000;
+    while ((await held())[1] !== undefined && Date.now() < deadline) await tick();
+    expect(await held()).toEqual([undefined, undefined]);
+    expect(rm.reports.some((r) => r.slots[1]?.allocationId === 'a2')).toBe(true);
+    jm.dropped = false;
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a3', 'jm');
+    expect(await held()).toEqual(['a3', undefined]);
+    // The loss is posted to the mailbox, so the next call sees the slot freed.
+    tm.peerConnectionClosed('jm');
+    expect(await held()).toEqual([undefined, undefined]);
+  });
+
+  it('registers again, with a full slot report, when the ResourceManager says it dropped this TaskManager', async () => {
+    const { rm, gw } = await setup(true, { heartbeatIntervalMs: 10, heartbeatTimeoutMs: 50 });
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 1 }, JM1, 'a1', 'jm');
+    rm.dropNextHeartbeat = true;
+    const deadline = Date.now() + 30_000;
+    while (rm.registrations.length < 2 && Date.now() < deadline) await tick();
+    expect(rm.registrations).toHaveLength(2);
+    while (rm.reports.length === 0 && Date.now() < deadline) await tick();
+    await tick(20);
+    const last = rm.reports.at(-1)!;
+    expect(last.slots[1]).toEqual({ slotId: { resourceId: 'tm-1', slotIndex: 1 }, allocationId: 'a1', jobId: 'job-1' });
+    expect(rm.heartbeats.length).toBeGreaterThan(0);
   });
 });

@@ -3,33 +3,38 @@
  * registers with the ResourceManager and keeps it informed with full slot reports (on every change
  * and on a heartbeat, each with a larger `seq`), offers slots the RM allocates to the job's
  * JobMaster, and starts, cancels and reports subtasks through a TaskRunner it does not look into.
- * All state changes run on one Mailbox; calls to other components leave through an OrderedSender
- * so the mailbox never waits on another component.
+ * Calls carry fencing tokens: a stale ResourceManager id or JobMaster token is refused. A lost RM
+ * means registering again; a lost JobMaster means that job's slots are freed and its tasks
+ * cancelled. All state changes run on one Mailbox; calls to other components leave through the
+ * ordered Outbox of its connections, so the mailbox never waits on another component.
  */
-import { createLogger, describeError, retry, serializeError, SluiceError, type Logger, type SerializedError } from '@sluice/common';
+import { createLogger, describeError, serializeError, SluiceError, systemClock, type Clock, type Logger, type SerializedError } from '@sluice/common';
 import type { TaskManagerMetricsSnapshot } from '@sluice/metrics';
 import {
+  checkJobMasterToken,
   Mailbox,
-  RpcUnreachableError,
   type ExecutionState,
-  type StopMode,
+  type HeartbeatOptions,
   type JobMasterGateway,
+  type JobMasterToken,
   type OperatorRecordCounts,
-  type ResourceManagerGateway,
+  type OutboxOptions,
+  type ResourceManagerId,
   type RpcService,
   type SlotAllocationAck,
   type SlotId,
   type SlotOffer,
   type SlotReport,
+  type StopMode,
   type TaskDeploymentDescriptor,
   type TaskExecutionState,
   type TaskExecutorGateway,
 } from '@sluice/protocol';
-import { OrderedSender } from './ordered-sender.js';
+import { TaskManagerConnections } from './connections.js';
 import type { RunningTask, TaskListener, TaskRunner } from './task-runner.js';
 import { TaskSlotTable } from './task-slot-table.js';
 
-export interface TaskManagerOptions {
+export interface TaskManagerOptions extends Partial<HeartbeatOptions> {
   resourceId: string;
   numberOfSlots: number;
   rpc: RpcService;
@@ -37,9 +42,10 @@ export interface TaskManagerOptions {
   address: string;
   resourceManagerAddress: string;
   taskRunner: TaskRunner;
-  /** Heartbeat period; defaults to the one the ResourceManager names on registration. */
-  heartbeatIntervalMs?: number;
   metricsUrl?: string;
+  /** Timeouts and retries of calls to the ResourceManager and JobMasters. */
+  outbox?: Pick<OutboxOptions, 'callTimeoutMs' | 'attempts' | 'retryInitialDelayMs' | 'retryMaxDelayMs'>;
+  clock?: Clock;
   logger?: Logger;
   /** Backoff while the ResourceManager is unreachable. */
   registrationInitialDelayMs?: number;
@@ -48,6 +54,7 @@ export interface TaskManagerOptions {
 
 interface TaskEntry {
   readonly tdd: TaskDeploymentDescriptor;
+  readonly jobMaster: JobMasterToken;
   readonly jobMasterAddress: string;
   handle?: RunningTask;
   terminal: boolean;
@@ -61,19 +68,39 @@ export class TaskManager implements TaskExecutorGateway {
   private readonly mailbox = new Mailbox();
   private readonly slots: TaskSlotTable;
   private readonly tasks = new Map<string, TaskEntry>();
-  private readonly sender: OrderedSender;
+  private readonly connections: TaskManagerConnections;
   private readonly logger: Logger;
-  private readonly registrationAbort = new AbortController();
   private lifecycle: Lifecycle = 'created';
   private seq = 0;
-  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: TaskManagerOptions) {
     this.resourceId = options.resourceId;
     this.address = options.address;
     this.slots = new TaskSlotTable(options.resourceId, options.numberOfSlots);
     this.logger = (options.logger ?? createLogger()).child(`taskmanager.${options.resourceId}`);
-    this.sender = new OrderedSender(options.rpc, this.logger);
+    const registration = { resourceId: this.resourceId, address: this.address, numberOfSlots: this.slots.size };
+    this.connections = new TaskManagerConnections({
+      rpc: options.rpc,
+      resourceId: this.resourceId,
+      resourceManagerAddress: options.resourceManagerAddress,
+      registration: options.metricsUrl === undefined ? registration : { ...registration, metricsUrl: options.metricsUrl },
+      heartbeat: {
+        ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+        ...(options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
+      },
+      ...(options.outbox === undefined ? {} : { outbox: options.outbox }),
+      registrationInitialDelayMs: options.registrationInitialDelayMs ?? 50,
+      registrationMaxDelayMs: options.registrationMaxDelayMs ?? 2_000,
+      clock: options.clock ?? systemClock,
+      logger: this.logger,
+      run: (action) => void this.mailbox.run(action),
+      slotReport: () => this.slots.report(++this.seq),
+      onRegistered: () => {
+        if (this.lifecycle === 'registering') this.lifecycle = 'running';
+        if (this.lifecycle === 'running') this.reportSlots();
+      },
+      onJobMasterLost: (jobId, reason) => this.jobMasterLost(jobId, reason),
+    });
   }
 
   /** Serves the gateway and registers with the ResourceManager, retrying while it is unreachable. */
@@ -81,53 +108,52 @@ export class TaskManager implements TaskExecutorGateway {
     if (this.lifecycle !== 'created') throw new SluiceError('ILLEGAL_STATE', `TaskManager '${this.resourceId}' was already started`);
     this.lifecycle = 'registering';
     this.options.rpc.register<TaskExecutorGateway>(this.address, this.gatewayView());
-    const registration = { resourceId: this.resourceId, address: this.address, numberOfSlots: this.slots.size };
-    const response = await retry(
-      async () => {
-        const rm = await this.options.rpc.connect<ResourceManagerGateway>(this.options.resourceManagerAddress);
-        return rm.registerTaskExecutor(this.options.metricsUrl === undefined ? registration : { ...registration, metricsUrl: this.options.metricsUrl });
-      },
-      {
-        attempts: Number.MAX_SAFE_INTEGER,
-        initialDelayMs: this.options.registrationInitialDelayMs ?? 50,
-        maxDelayMs: this.options.registrationMaxDelayMs ?? 2_000,
-        isRetriable: (err) => err instanceof RpcUnreachableError && !this.registrationAbort.signal.aborted,
-        signal: this.registrationAbort.signal,
-      },
-    );
-    if (response.type === 'RegistrationRejection') {
+    try {
+      await this.connections.register();
+    } catch (err) {
       this.options.rpc.unregister(this.address);
       this.lifecycle = 'stopped';
-      throw new SluiceError('REGISTRATION_REJECTED', `ResourceManager at '${this.options.resourceManagerAddress}' rejected TaskManager '${this.resourceId}': ${response.reason}`);
+      this.connections.stopHeartbeats();
+      throw err;
     }
-    await this.mailbox.run(() => {
-      if (this.lifecycle !== 'registering') return;
-      this.lifecycle = 'running';
-      const period = this.options.heartbeatIntervalMs ?? response.heartbeatIntervalMs;
-      this.heartbeat = setInterval(() => void this.mailbox.run(() => this.sendHeartbeat()), period);
-      this.heartbeat.unref();
-      this.reportSlots();
-    });
     this.logger.info('registered at the ResourceManager', { slots: this.slots.size });
+  }
+
+  /** The connection to `address` closed (network RpcService): peers there are lost at once. */
+  peerConnectionClosed(address: string): void {
+    this.connections.peerConnectionClosed(address);
   }
 
   // ---- TaskExecutorGateway ----
 
-  requestSlot(slotId: SlotId, jobId: string, allocationId: string, jobMasterAddress: string): Promise<SlotAllocationAck> {
+  requestSlot(resourceManagerId: ResourceManagerId, slotId: SlotId, jobMaster: JobMasterToken, allocationId: string, jobMasterAddress: string): Promise<SlotAllocationAck> {
     return this.mailbox.run(() => {
       this.ensureRunning('allocate a slot');
+      this.fenceResourceManager(`slot request ${allocationId}`, resourceManagerId);
       if (slotId.resourceId !== this.resourceId) {
         throw new SluiceError('SLOT_NOT_FOUND', `slot request for ${slotId.resourceId}/${slotId.slotIndex} reached TaskManager '${this.resourceId}'`);
       }
       // A repeated request was reported when it first came, so the latest report already shows it.
-      if (this.slots.allocate(slotId.slotIndex, jobId, allocationId, jobMasterAddress) === 'alreadyAllocated') return { reportSeq: this.seq };
+      if (this.slots.allocate(slotId.slotIndex, jobMaster, allocationId, jobMasterAddress) === 'alreadyAllocated') return { reportSeq: this.seq };
       this.reportSlots();
-      this.offerSlot(jobId, jobMasterAddress, { allocationId, slotIndex: slotId.slotIndex });
+      this.offerSlot(jobMaster, jobMasterAddress, { allocationId, slotIndex: slotId.slotIndex });
+      this.connections.monitorJobMaster(jobMaster, jobMasterAddress);
       return { reportSeq: this.seq };
     });
   }
 
-  submitTask(tdd: TaskDeploymentDescriptor): Promise<void> {
+  freeSlot(resourceManagerId: ResourceManagerId, allocationId: string, reason: string): Promise<void> {
+    return this.mailbox.run(() => {
+      this.fenceResourceManager(`release of slot ${allocationId}`, resourceManagerId);
+      this.free(allocationId, reason);
+    });
+  }
+
+  heartbeatFromResourceManager(resourceManagerId: ResourceManagerId): Promise<void> {
+    return this.mailbox.run(() => this.connections.receiveResourceManagerHeartbeat(resourceManagerId));
+  }
+
+  submitTask(jobMaster: JobMasterToken, tdd: TaskDeploymentDescriptor): Promise<void> {
     return this.mailbox.run(() => {
       this.ensureRunning('run a task');
       const slot = this.slots.byAllocation(tdd.allocationId);
@@ -138,58 +164,47 @@ export class TaskManager implements TaskExecutorGateway {
       if (slot.jobId !== tdd.jobId) {
         throw new SluiceError('SLOT_ALLOCATION_MISMATCH', `cannot run ${what}: allocation ${tdd.allocationId} on TaskManager '${this.resourceId}' belongs to job ${slot.jobId}`);
       }
+      this.fenceJobMaster(`deployment of ${what}`, slot.jobMaster, jobMaster);
       if (this.tasks.has(tdd.executionId)) {
         throw new SluiceError('TASK_ALREADY_EXISTS', `cannot run ${what}: execution ${tdd.executionId} is already known to TaskManager '${this.resourceId}'`);
       }
-      const entry: TaskEntry = { tdd, jobMasterAddress: slot.jobMasterAddress ?? '', terminal: false };
+      const entry: TaskEntry = { tdd, jobMaster, jobMasterAddress: slot.jobMasterAddress ?? '', terminal: false };
       this.tasks.set(tdd.executionId, entry);
       entry.handle = this.options.taskRunner.start(tdd, this.listenerFor(entry));
     });
   }
 
-  cancelTask(executionId: string): Promise<void> {
+  cancelTask(jobMaster: JobMasterToken, executionId: string): Promise<void> {
     return this.mailbox.run(() => {
       const entry = this.tasks.get(executionId);
       // Unknown or already terminal: the terminal state has been (or will be) reported; nothing to do.
       if (entry === undefined || entry.terminal) return;
+      this.fenceJobMaster(`cancel of ${executionId}`, entry.jobMaster, jobMaster);
       entry.handle?.cancel();
     });
   }
 
-  triggerCheckpoint(executionId: string, checkpointId: number, _timestamp: number, stop?: StopMode): Promise<void> {
+  triggerCheckpoint(jobMaster: JobMasterToken, executionId: string, checkpointId: number, _timestamp: number, stop?: StopMode): Promise<void> {
     return this.mailbox.run(() => {
       const entry = this.tasks.get(executionId);
       if (entry === undefined || entry.terminal) {
         throw new SluiceError('TASK_NOT_RUNNING', `cannot trigger checkpoint ${checkpointId}: execution ${executionId} is not running on TaskManager '${this.resourceId}'`);
       }
+      this.fenceJobMaster(`trigger of checkpoint ${checkpointId}`, entry.jobMaster, jobMaster);
       entry.handle?.triggerCheckpoint(checkpointId, stop);
     });
   }
 
-  notifyCheckpointComplete(executionId: string, checkpointId: number): Promise<void> {
-    return this.mailbox.run(() => {
-      const entry = this.tasks.get(executionId);
-      if (entry !== undefined && !entry.terminal) entry.handle?.notifyCheckpoint('complete', checkpointId);
-    });
+  notifyCheckpointComplete(jobMaster: JobMasterToken, executionId: string, checkpointId: number): Promise<void> {
+    return this.notifyCheckpoint(jobMaster, executionId, 'complete', checkpointId);
   }
 
-  notifyCheckpointAborted(executionId: string, checkpointId: number): Promise<void> {
-    return this.mailbox.run(() => {
-      const entry = this.tasks.get(executionId);
-      if (entry !== undefined && !entry.terminal) entry.handle?.notifyCheckpoint('aborted', checkpointId);
-    });
+  notifyCheckpointAborted(jobMaster: JobMasterToken, executionId: string, checkpointId: number): Promise<void> {
+    return this.notifyCheckpoint(jobMaster, executionId, 'aborted', checkpointId);
   }
 
-  freeSlot(allocationId: string, reason: string): Promise<void> {
-    return this.mailbox.run(() => {
-      if (this.slots.byAllocation(allocationId) === undefined) return;
-      for (const entry of this.tasks.values()) {
-        if (entry.tdd.allocationId === allocationId && !entry.terminal) entry.handle?.cancel();
-      }
-      this.slots.free(allocationId);
-      this.logger.debug('freed slot', { allocationId, reason });
-      if (this.lifecycle === 'running') this.reportSlots();
-    });
+  heartbeatFromJobMaster(jobMaster: JobMasterToken): Promise<void> {
+    return this.mailbox.run(() => this.connections.receiveJobMasterHeartbeat(jobMaster));
   }
 
   requestSlotReport(): Promise<SlotReport> {
@@ -205,24 +220,21 @@ export class TaskManager implements TaskExecutorGateway {
 
   /** Cancels all tasks, closes the runner, tells its JobMasters and the ResourceManager, stops serving. */
   async stop(reason = 'TaskManager stopped'): Promise<void> {
-    const jobMasters = await this.mailbox.run(() => {
-      if (this.lifecycle === 'stopping' || this.lifecycle === 'stopped') return undefined;
-      const wasRegistered = this.lifecycle === 'running';
+    const stopping = await this.mailbox.run(() => {
+      if (this.lifecycle === 'stopping' || this.lifecycle === 'stopped') return false;
       this.lifecycle = 'stopping';
-      this.registrationAbort.abort();
-      if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
-      this.heartbeat = undefined;
+      this.connections.stopHeartbeats();
       const addresses = new Set(this.slots.allocated().map((s) => s.jobMasterAddress ?? ''));
       addresses.delete('');
       // JobMasters hear first, so they see a lost TaskManager rather than unexplained cancellations.
       for (const address of addresses) {
-        this.sender.send<JobMasterGateway>(address, 'TaskManager disconnect', (jm) => jm.disconnectTaskManager(this.resourceId, reason));
+        this.connections.outbox.send<JobMasterGateway>(address, 'TaskManager disconnect', (jm) => jm.disconnectTaskManager(this.resourceId, reason));
       }
       for (const entry of this.tasks.values()) if (!entry.terminal) entry.handle?.cancel();
-      return { wasRegistered };
+      return true;
     });
-    if (jobMasters === undefined) return;
-    await this.sender.drain();
+    if (!stopping) return;
+    await this.connections.outbox.drain();
     try {
       await this.options.taskRunner.close();
     } catch (err) {
@@ -231,11 +243,9 @@ export class TaskManager implements TaskExecutorGateway {
     // Runs after the terminal callbacks the runner posted while closing, so their reports are queued.
     await this.mailbox.run(() => {
       this.lifecycle = 'stopped';
+      this.connections.toResourceManager('disconnect', (rm, id) => rm.disconnectTaskExecutor(id, this.resourceId, reason));
     });
-    if (jobMasters.wasRegistered) {
-      this.sender.send<ResourceManagerGateway>(this.options.resourceManagerAddress, 'disconnect', (rm) => rm.disconnectTaskExecutor(this.resourceId, reason));
-    }
-    await this.sender.drain();
+    await this.connections.close();
     this.options.rpc.unregister(this.address);
   }
 
@@ -244,14 +254,16 @@ export class TaskManager implements TaskExecutorGateway {
   /** Only the gateway methods are served, so remote callers cannot reach start/stop. */
   private gatewayView(): TaskExecutorGateway {
     return {
-      requestSlot: (slotId, jobId, allocationId, jobMasterAddress) => this.requestSlot(slotId, jobId, allocationId, jobMasterAddress),
-      submitTask: (tdd) => this.submitTask(tdd),
-      cancelTask: (executionId) => this.cancelTask(executionId),
-      freeSlot: (allocationId, reason) => this.freeSlot(allocationId, reason),
+      requestSlot: (rm, slotId, jm, allocationId, jmAddress) => this.requestSlot(rm, slotId, jm, allocationId, jmAddress),
+      freeSlot: (rm, allocationId, reason) => this.freeSlot(rm, allocationId, reason),
+      heartbeatFromResourceManager: (rm) => this.heartbeatFromResourceManager(rm),
+      submitTask: (jm, tdd) => this.submitTask(jm, tdd),
+      cancelTask: (jm, executionId) => this.cancelTask(jm, executionId),
+      triggerCheckpoint: (jm, executionId, checkpointId, timestamp, stop) => this.triggerCheckpoint(jm, executionId, checkpointId, timestamp, stop),
+      notifyCheckpointComplete: (jm, executionId, checkpointId) => this.notifyCheckpointComplete(jm, executionId, checkpointId),
+      notifyCheckpointAborted: (jm, executionId, checkpointId) => this.notifyCheckpointAborted(jm, executionId, checkpointId),
+      heartbeatFromJobMaster: (jm) => this.heartbeatFromJobMaster(jm),
       requestSlotReport: () => this.requestSlotReport(),
-      triggerCheckpoint: (executionId, checkpointId, timestamp, stop) => this.triggerCheckpoint(executionId, checkpointId, timestamp, stop),
-      notifyCheckpointComplete: (executionId, checkpointId) => this.notifyCheckpointComplete(executionId, checkpointId),
-      notifyCheckpointAborted: (executionId, checkpointId) => this.notifyCheckpointAborted(executionId, checkpointId),
     };
   }
 
@@ -261,29 +273,69 @@ export class TaskManager implements TaskExecutorGateway {
     }
   }
 
-  private reportSlots(): void {
-    const report = this.slots.report(++this.seq);
-    this.sender.send<ResourceManagerGateway>(this.options.resourceManagerAddress, 'slot report', (rm) => rm.sendSlotReport(report));
+  private fenceResourceManager(what: string, resourceManagerId: ResourceManagerId): void {
+    try {
+      this.connections.checkResourceManager(what, resourceManagerId);
+    } catch (err) {
+      this.logger.warn(describeError(err));
+      throw err;
+    }
   }
 
-  private sendHeartbeat(): void {
-    if (this.lifecycle !== 'running') return;
+  private fenceJobMaster(what: string, expected: JobMasterToken | undefined, got: JobMasterToken): void {
+    try {
+      checkJobMasterToken(what, expected, got);
+    } catch (err) {
+      this.logger.warn(describeError(err));
+      throw err;
+    }
+  }
+
+  private notifyCheckpoint(jobMaster: JobMasterToken, executionId: string, outcome: 'complete' | 'aborted', checkpointId: number): Promise<void> {
+    return this.mailbox.run(() => {
+      const entry = this.tasks.get(executionId);
+      if (entry === undefined || entry.terminal) return;
+      this.fenceJobMaster(`checkpoint ${checkpointId} ${outcome}`, entry.jobMaster, jobMaster);
+      entry.handle?.notifyCheckpoint(outcome, checkpointId);
+    });
+  }
+
+  /** Frees a slot, cancelling what runs in it; heartbeats with its JobMaster stop with its job's last slot. */
+  private free(allocationId: string, reason: string): void {
+    const slot = this.slots.byAllocation(allocationId);
+    if (slot === undefined) return;
+    for (const entry of this.tasks.values()) {
+      if (entry.tdd.allocationId === allocationId && !entry.terminal) entry.handle?.cancel();
+    }
+    const held = this.slots.free(allocationId);
+    this.logger.debug('freed slot', { allocationId, reason });
+    if (held !== undefined && this.slots.allocationsOf(held.jobId).length === 0) this.connections.forgetJobMaster(held.jobId, `no slot of job ${held.jobId} left`);
+    if (this.lifecycle === 'running') this.reportSlots();
+  }
+
+  /** The job's JobMaster is gone: its slots are freed and its tasks cancelled (a new JobMaster gets new slots). */
+  private jobMasterLost(jobId: string, reason: string): void {
+    const allocations = this.slots.allocationsOf(jobId);
+    if (allocations.length === 0) return;
+    this.logger.warn(`lost the JobMaster of job ${jobId} (${reason}); freeing its ${allocations.length} slot(s) and cancelling its tasks`);
+    for (const allocationId of allocations) this.free(allocationId, `the JobMaster of job ${jobId} was lost`);
+  }
+
+  private reportSlots(): void {
     const report = this.slots.report(++this.seq);
-    this.sender.send<ResourceManagerGateway>(this.options.resourceManagerAddress, 'heartbeat', (rm) => rm.heartbeatFromTaskExecutor(report));
+    this.connections.toResourceManager('slot report', (rm, id) => rm.sendSlotReport(id, report));
   }
 
   /** Offers a freshly allocated slot to its JobMaster; a slot it does not accept is freed again. */
-  private offerSlot(jobId: string, jobMasterAddress: string, offer: SlotOffer): void {
-    const release = (why: string): void => void this.freeSlot(offer.allocationId, why).catch(() => undefined);
-    this.sender.send<JobMasterGateway>(jobMasterAddress, 'slot offer', async (jm) => {
-      try {
-        const accepted = await jm.offerSlots(this.resourceId, this.address, [offer]);
+  private offerSlot(jobMaster: JobMasterToken, jobMasterAddress: string, offer: SlotOffer): void {
+    const release = (why: string): void => void this.mailbox.run(() => this.free(offer.allocationId, why));
+    const jobId = jobMaster.jobId;
+    this.connections.outbox.call<JobMasterGateway, SlotOffer[]>(jobMasterAddress, 'slot offer', (jm) => jm.offerSlots(jobMaster, this.resourceId, this.address, [offer])).then(
+      (accepted) => {
         if (!accepted.some((a) => a.allocationId === offer.allocationId)) release(`JobMaster of job ${jobId} declined the slot`);
-      } catch (err) {
-        release(`JobMaster of job ${jobId} unreachable: ${describeError(err)}`);
-        throw err;
-      }
-    });
+      },
+      (err: unknown) => release(`JobMaster of job ${jobId} unreachable: ${describeError(err)}`),
+    );
   }
 
   private listenerFor(entry: TaskEntry): TaskListener {
@@ -297,20 +349,19 @@ export class TaskManager implements TaskExecutorGateway {
         const update: TaskExecutionState = { jobId: tdd.jobId, executionId: tdd.executionId, state, operators };
         if (error !== undefined) update.error = error;
         if (finalSourceState !== undefined) update.finalSourceState = finalSourceState;
-        this.sendToJobMaster(entry, `${state} of ${tdd.executionId}`, (jm) => jm.updateTaskExecutionState(update));
+        this.sendToJobMaster(entry, `${state} of ${tdd.executionId}`, (jm, t) => jm.updateTaskExecutionState(t, update));
       });
     return {
       onRunning: () =>
         post(() => {
           if (entry.terminal) return;
-          this.sendToJobMaster(entry, `RUNNING of ${tdd.executionId}`, (jm) =>
-            jm.updateTaskExecutionState({ jobId: tdd.jobId, executionId: tdd.executionId, state: 'RUNNING' }),
-          );
+          this.sendToJobMaster(entry, `RUNNING of ${tdd.executionId}`, (jm, t) => jm.updateTaskExecutionState(t, { jobId: tdd.jobId, executionId: tdd.executionId, state: 'RUNNING' }));
         }),
       onCollected: (sinkName, records) =>
         post(() => {
           const batch = { jobId: tdd.jobId, executionId: tdd.executionId, sinkName, subtaskIndex: tdd.subtaskIndex, records };
-          this.sendToJobMaster(entry, `collected records of ${tdd.executionId}`, (jm) => jm.reportCollectedRecords(batch));
+          // Records twice would be counted twice: not retried after a timeout.
+          this.sendToJobMaster(entry, `collected records of ${tdd.executionId}`, (jm, t) => jm.reportCollectedRecords(t, batch), false);
         }),
       onFinished: (operators, finalSourceState) => terminal('FINISHED', operators, undefined, finalSourceState),
       onFailed: (error, operators) => terminal('FAILED', operators, error ?? serializeError(new Error('task failed without an error'))),
@@ -318,18 +369,18 @@ export class TaskManager implements TaskExecutorGateway {
       onCheckpointAck: (checkpointId, operators, stats) =>
         post(() => {
           const ack = { jobId: tdd.jobId, executionId: tdd.executionId, checkpointId, operators, stats };
-          this.sendToJobMaster(entry, `ack of checkpoint ${checkpointId} by ${tdd.executionId}`, (jm) => jm.acknowledgeCheckpoint(ack));
+          this.sendToJobMaster(entry, `ack of checkpoint ${checkpointId} by ${tdd.executionId}`, (jm, t) => jm.acknowledgeCheckpoint(t, ack));
         }),
       onCheckpointDecline: (checkpointId, reason) =>
         post(() => {
           const decline = { jobId: tdd.jobId, executionId: tdd.executionId, checkpointId, reason };
-          this.sendToJobMaster(entry, `decline of checkpoint ${checkpointId} by ${tdd.executionId}`, (jm) => jm.declineCheckpoint(decline));
+          this.sendToJobMaster(entry, `decline of checkpoint ${checkpointId} by ${tdd.executionId}`, (jm, t) => jm.declineCheckpoint(t, decline));
         }),
     };
   }
 
-  private sendToJobMaster(entry: TaskEntry, what: string, call: (jm: JobMasterGateway) => Promise<unknown>): void {
+  private sendToJobMaster(entry: TaskEntry, what: string, call: (jm: JobMasterGateway, token: JobMasterToken) => Promise<unknown>, idempotent = true): void {
     if (entry.jobMasterAddress === '') return;
-    this.sender.send<JobMasterGateway>(entry.jobMasterAddress, what, call);
+    this.connections.outbox.send<JobMasterGateway>(entry.jobMasterAddress, what, (jm) => call(jm, entry.jobMaster), { idempotent });
   }
 }

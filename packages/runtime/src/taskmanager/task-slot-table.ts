@@ -4,13 +4,15 @@
  * the TaskManager turns its snapshots into SlotReports.
  */
 import { SluiceError } from '@sluice/common';
-import type { SlotReport, SlotStatus } from '@sluice/protocol';
+import type { JobMasterToken, SlotReport, SlotStatus } from '@sluice/protocol';
 
 export interface TaskSlot {
   readonly index: number;
   allocationId?: string;
   jobId?: string;
   jobMasterAddress?: string;
+  /** The fencing token of the JobMaster the slot is for: its calls must carry it, and ours to it do. */
+  jobMaster?: JobMasterToken;
 }
 
 export type AllocateOutcome = 'allocated' | 'alreadyAllocated';
@@ -33,7 +35,8 @@ export class TaskSlotTable {
   }
 
   /** Allocates slot `index` to a job. Repeating the same allocation is harmless (the RM may retry). */
-  allocate(index: number, jobId: string, allocationId: string, jobMasterAddress: string): AllocateOutcome {
+  allocate(index: number, jobMaster: JobMasterToken, allocationId: string, jobMasterAddress: string): AllocateOutcome {
+    const jobId = jobMaster.jobId;
     const slot = this.slots[index];
     if (slot === undefined) {
       throw new SluiceError('SLOT_NOT_FOUND', `TaskManager '${this.resourceId}' has no slot ${index} (it has ${this.slots.length} slots)`);
@@ -52,6 +55,7 @@ export class TaskSlotTable {
     slot.allocationId = allocationId;
     slot.jobId = jobId;
     slot.jobMasterAddress = jobMasterAddress;
+    slot.jobMaster = jobMaster;
     return 'allocated';
   }
 
@@ -63,11 +67,17 @@ export class TaskSlotTable {
     delete slot.allocationId;
     delete slot.jobId;
     delete slot.jobMasterAddress;
+    delete slot.jobMaster;
     return held;
   }
 
   byAllocation(allocationId: string): Readonly<TaskSlot> | undefined {
     return this.slots.find((s) => s.allocationId === allocationId);
+  }
+
+  /** Allocation ids of the slots held for `jobId`. */
+  allocationsOf(jobId: string): string[] {
+    return this.allocated().filter((s) => s.jobId === jobId).map((s) => s.allocationId!);
   }
 
   allocated(): Readonly<TaskSlot>[] {
