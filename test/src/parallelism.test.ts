@@ -19,7 +19,7 @@ describe('parallelism above the cores', () => {
     const r = await runJob('smoke.ts', { parallelism: 4, embedded: { cores: 2, logger } });
     expect(r.status).toBe('FINISHED');
     expect(r.operators.find((o) => o.name === 'Keyed Reduce')?.recordsIn).toBe(20);
-    expect(lines).toHaveLength(1);
+    expect(lines, lines.join('\n')).toHaveLength(1);
     expect(lines[0]).toMatch(/ WARN +\[sluice\] parallelism 4 exceeds the 2 cores of this machine: the job's 8 subtasks share 2 cores \(no speed-up beyond parallelism 2\), and each costs about \d+ MB even when idle \(\d+ MB in all\)$/);
   });
 

@@ -15,6 +15,17 @@ function setup(peer: Peer, options: { callTimeoutMs?: number; attempts?: number 
 }
 
 describe('Outbox', () => {
+  it('gives up on a farewell to a peer that is gone at once, logging it at debug level only', async () => {
+    const logged: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => logged.push(`warn ${m}`), debug: (m: string) => logged.push(`debug ${m}`), child: () => logger };
+    const outbox = new Outbox({ rpc: new LocalRpcService(), logger, retryInitialDelayMs: 1, retryMaxDelayMs: 2, attempts: 4 });
+    let tried = 0;
+    await expect(outbox.call<Peer, number>('gone', 'goodbye', (p) => (tried++, p.call(0)), { farewell: true })).rejects.toMatchObject({ code: 'RPC_UNREACHABLE' });
+    await expect(outbox.call<Peer, number>('gone', 'an ordinary call', (p) => p.call(0))).rejects.toMatchObject({ code: 'RPC_UNREACHABLE' });
+    expect(tried).toBe(0);
+    expect(logged).toEqual([`debug could not deliver goodbye to 'gone'`, `warn could not deliver an ordinary call to 'gone'`]);
+  });
+
   it('delivers the calls to one peer one after another, in the order they were sent, however long each takes', async () => {
     const seen: number[] = [];
     let inFlight = 0;

@@ -14,7 +14,7 @@
  * Calls to different peers do not wait for each other.
  */
 import { describeError, hasErrorCode, isRetriableError, SluiceError, type Logger } from '@sluice/common';
-import { RPC_TIMEOUT, RpcTimeoutError, type RpcService } from './rpc.js';
+import { RPC_TIMEOUT, RPC_UNREACHABLE, RpcTimeoutError, type RpcService } from './rpc.js';
 
 export const OUTBOX_CLOSED = 'OUTBOX_CLOSED';
 export const PEER_DISCARDED = 'PEER_DISCARDED';
@@ -46,6 +46,11 @@ export interface CallOptions {
    * a collect sink shipped) is not retried after a timeout, only when it surely was not delivered.
    */
   idempotent?: boolean;
+  /**
+   * A farewell (a disconnect while shutting down): a peer that has already stopped is the expected
+   * case, so failing to reach it is logged at debug level, not as a warning.
+   */
+  farewell?: boolean;
 }
 
 export const DEFAULT_OUTBOX_OPTIONS = Object.freeze({ callTimeoutMs: 10_000, attempts: 4, retryInitialDelayMs: 50, retryMaxDelayMs: 1_000 });
@@ -126,7 +131,8 @@ export class Outbox {
       try {
         p.resolve(await this.deliver(address, p));
       } catch (err) {
-        this.options.logger.warn(`could not deliver ${p.what} to '${address}'`, { error: describeError(err) });
+        const gone = p.options.farewell === true && hasErrorCode(err, RPC_UNREACHABLE, PEER_DISCARDED);
+        (gone ? this.options.logger.debug : this.options.logger.warn).call(this.options.logger, `could not deliver ${p.what} to '${address}'`, { error: describeError(err) });
         try {
           this.options.onUndeliverable?.({ address, what: p.what, error: err });
         } finally {
@@ -146,7 +152,9 @@ export class Outbox {
       try {
         return await this.attemptOnce(address, p, timeoutMs);
       } catch (err) {
-        const retriable = isRetriableError(err) && (p.options.idempotent !== false || !hasErrorCode(err, RPC_TIMEOUT));
+        // A farewell to a peer that is gone is not worth waiting for.
+        const gone = p.options.farewell === true && hasErrorCode(err, RPC_UNREACHABLE);
+        const retriable = !gone && isRetriableError(err) && (p.options.idempotent !== false || !hasErrorCode(err, RPC_TIMEOUT));
         if (!retriable || attempt >= this.o.attempts) throw err;
         await new Promise((r) => setTimeout(r, Math.min(delay, this.o.retryMaxDelayMs)));
         delay *= 2;

@@ -228,7 +228,7 @@ export class TaskManager implements TaskExecutorGateway {
       addresses.delete('');
       // JobMasters hear first, so they see a lost TaskManager rather than unexplained cancellations.
       for (const address of addresses) {
-        this.connections.outbox.send<JobMasterGateway>(address, 'TaskManager disconnect', (jm) => jm.disconnectTaskManager(this.resourceId, reason));
+        this.connections.outbox.send<JobMasterGateway>(address, 'TaskManager disconnect', (jm) => jm.disconnectTaskManager(this.resourceId, reason), { farewell: true });
       }
       for (const entry of this.tasks.values()) if (!entry.terminal) entry.handle?.cancel();
       return true;
