@@ -62,6 +62,8 @@ export interface CliDependencies {
   bundleJob?: (path: string) => Promise<JobBundle>;
   /** Builds a job's graph for `submit`; default @sluice/api's loadJob. */
   buildGraph?: (artifact: JobArtifact) => Promise<JobGraph>;
+  /** The clock of submit, list and info (durations, rates); default Date.now. */
+  now?: () => number;
   /** How often an attached `submit` asks for the job's status; default 1 s. */
   pollIntervalMs?: number;
   /** How long an attached `submit` keeps trying to reach a cluster that stopped answering; default 30 s. */
@@ -110,7 +112,7 @@ function restClientFor(command: ClientCommand | { kind: 'submit'; options: Submi
 }
 
 async function clientCommand(command: ClientCommand, deps: CliDependencies): Promise<number> {
-  await runClientCommand(command, { client: restClientFor(command, deps), cwd: cwdOf(deps), stdout: deps.stdout, now: () => Date.now() });
+  await runClientCommand(command, { client: restClientFor(command, deps), cwd: cwdOf(deps), stdout: deps.stdout, now: deps.now ?? (() => Date.now()) });
   return EXIT_OK;
 }
 
@@ -125,7 +127,7 @@ function submit(options: SubmitCommandOptions, deps: CliDependencies): Promise<n
     terminate: deps.terminate ?? terminateProcess,
     bundleJob: deps.bundleJob ?? ((path) => defaultBundleJob(path)),
     buildGraph: deps.buildGraph ?? (async (artifact) => (await (await import('@sluice/api')).loadJob(artifact)).jobGraph),
-    now: () => Date.now(),
+    now: deps.now ?? (() => Date.now()),
     pollIntervalMs: deps.pollIntervalMs ?? 1000,
     lostContactTimeoutMs: deps.lostContactTimeoutMs ?? 30_000,
   });
