@@ -52,7 +52,7 @@ export function formatJobInfo(job: JobDetailsResponse, checkpoints: CheckpointsR
   const field = (name: string, value: string): void => {
     lines.push(`  ${`${name}:`.padEnd(13)}${value}`);
   };
-  const ended = job.endTime === undefined ? '' : `, ended ${formatTime(job.endTime)}`;
+  const ended = job.endTime === undefined ? '' : `, ended ${formatTime(job.endTime)} UTC`;
   field('Status', job.status);
   field('Started', `${formatTime(job.startTime)} UTC${ended} (${formatDuration((job.endTime ?? now) - job.startTime)})`);
   const c = job.checkpoints;
