@@ -116,6 +116,19 @@ describe('sluice submit', () => {
     expect(c.dispatcher.statusOf(id)).toBe('RUNNING');
   });
 
+  it('gives up with one line when the cluster stops answering while it follows the job', async () => {
+    const c = await cluster();
+    c.dispatcher.next = { statuses: ['RUNNING'] };
+    const h = cli(c.home, { lostContactTimeoutMs: 200 });
+    const done = runCli(['submit', JOB, '--address', c.url], h.deps);
+    await until('the job to run', () => h.err.some((l) => l.includes(' is RUNNING')));
+    await c.close();
+    expect(await done).toBe(1);
+    const id = c.dispatcher.submitted[0]!.jobId;
+    expect(h.err.at(-2)).toBe(`sluice: warning: lost contact with ${c.url} (no connection); trying again for 0.20 s\n`);
+    expect(h.err.at(-1)).toMatch(new RegExp(`^sluice: error: lost contact with the cluster at ${c.url} for [\\d.]+ s while following job ${id}; the job may still be running: check with 'sluice info ${id}' once the cluster answers again\n$`));
+  });
+
   it('draws the status line with records/s from the vertices and the highest backpressure', async () => {
     const c = await cluster();
     c.dispatcher.next = { statuses: ['RUNNING', 'RUNNING', 'RUNNING', 'FINISHED'] };

@@ -4,7 +4,7 @@
  * the job's summary and exit code. A lost connection is retried for a while (the cluster's REST
  * endpoint may be restarting); `detach` (Ctrl-C) ends the following and leaves the job running.
  */
-import { describeError, SluiceError } from '@sluice/common';
+import { SluiceError } from '@sluice/common';
 import type { JobDetailsResponse } from '@sluice/jobmanager';
 import { TERMINAL_JOB_STATUSES, type JobGraph } from '@sluice/protocol';
 import type { EngineRunResult } from './engine.js';
@@ -54,7 +54,8 @@ export async function followJob(o: FollowOptions): Promise<number> {
       const now = o.now();
       if (lostSince === undefined) {
         lostSince = now;
-        o.stderr(`sluice: warning: lost contact with ${o.client.address} (${describeError(answer)}); trying again for ${formatDuration(o.lostContactTimeoutMs)}\n`);
+        const why = answer.code === 'REST_TIMEOUT' ? 'no answer' : answer.code === 'REST_UNREACHABLE' ? 'no connection' : 'connection lost';
+        o.stderr(`sluice: warning: lost contact with ${o.client.address} (${why}); trying again for ${formatDuration(o.lostContactTimeoutMs)}\n`);
       } else if (now - lostSince >= o.lostContactTimeoutMs) {
         o.terminal?.clear();
         throw new SluiceError('REST_UNREACHABLE', `lost contact with the cluster at ${o.client.address} for ${formatDuration(now - lostSince)} while following job ${o.jobId}; the job may still be running: check with 'sluice info ${o.jobId}' once the cluster answers again`, { cause: answer });
