@@ -4,21 +4,25 @@
  * commands in-process with fakes and main.ts only wires in the real process.
  *
  * Exit codes: 0 success, 1 runtime failure (job failed, job file broken, REST call refused or
- * unreachable), 2 bad usage, 130 cancelled (Ctrl-C or `sluice cancel`), as shells expect.
+ * unreachable), 2 bad usage, 130 cancelled (Ctrl-C or `sluice cancel`; an attached `submit`
+ * detached with Ctrl-C), as shells expect.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigurationError, describeError, SluiceError } from '@sluice/common';
-import { formatDuration as formatFlagDuration, type JobArtifact, type JobConfig } from '@sluice/protocol';
+import { formatDuration as formatFlagDuration, type JobArtifact, type JobConfig, type JobGraph } from '@sluice/protocol';
 import { parseCommandLine, UsageError, type JobCommandOptions, type RunCommandOptions } from './args.js';
 import { resolveAddress, runClientCommand, type ClientCommand } from './client-commands.js';
-import { compileJob as defaultCompileJob } from './compile-job.js';
+import { bundleJob as defaultBundleJob, compileJob as defaultCompileJob, type JobBundle } from './compile-job.js';
+import { jobArtifact } from './job-artifact.js';
 import type { Engine, EngineLoader, EngineRunOptions } from './engine.js';
 import { overriddenFlagWarnings } from './overrides.js';
 import { createRestClient, type RestClient } from './rest-client.js';
 import { StatusLine, type StatusTerminal } from './status-line.js';
 import { findClientToken, type ClientToken } from './rest-token.js';
 import { runRest, type RunRest } from './run-rest.js';
+import type { SubmitCommandOptions } from './submit-args.js';
+import { submitCommand } from './submit.js';
 import { formatDuration, summarizeResult } from './summary.js';
 
 export const EXIT_OK = 0;
@@ -52,8 +56,18 @@ export interface CliDependencies {
   env?: Readonly<Record<string, string | undefined>>;
   /** Directory relative paths are resolved against; default process.cwd(). */
   cwd?: () => string;
-  /** The REST client for savepoint, stop, list and cancel; default createRestClient. */
+  /** The REST client of submit and the client commands; default createRestClient. */
   restClient?: (address: string, token: () => ClientToken) => RestClient;
+  /** Bundles a job for `submit`; default compile-job's bundleJob. */
+  bundleJob?: (path: string) => Promise<JobBundle>;
+  /** Builds a job's graph for `submit`; default @sluice/api's loadJob. */
+  buildGraph?: (artifact: JobArtifact) => Promise<JobGraph>;
+  /** The clock of submit, list and info (durations, rates); default Date.now. */
+  now?: () => number;
+  /** How often an attached `submit` asks for the job's status; default 1 s. */
+  pollIntervalMs?: number;
+  /** How long an attached `submit` keeps trying to reach a cluster that stopped answering; default 30 s. */
+  lostContactTimeoutMs?: number;
 }
 
 export async function runCli(argv: readonly string[], deps: CliDependencies): Promise<number> {
@@ -76,21 +90,47 @@ export async function runCli(argv: readonly string[], deps: CliDependencies): Pr
       return guarded(deps, command.options.verbose, () => planCommand(command.options, deps));
     case 'run':
       return guarded(deps, command.options.verbose, () => runCommand(command.options, deps));
+    case 'submit':
+      return guarded(deps, command.options.verbose, () => submit(command.options, deps));
     case 'savepoint':
     case 'stop':
     case 'list':
     case 'cancel':
+    case 'info':
+    case 'taskmanagers':
+    case 'overview':
       return guarded(deps, command.options.verbose, () => clientCommand(command, deps));
   }
 }
 
-async function clientCommand(command: ClientCommand, deps: CliDependencies): Promise<number> {
+/** The REST client for a command's `--address` (else $SLUICE_ADDRESS, else the default) and token. */
+function restClientFor(command: ClientCommand | { kind: 'submit'; options: SubmitCommandOptions }, deps: CliDependencies): RestClient {
   const env = deps.env ?? process.env;
   const address = resolveAddress(command, env);
   const token = (): ClientToken => findClientToken(address, command.options.restTokenFile, env, cwdOf(deps));
-  const client = (deps.restClient ?? ((a, t) => createRestClient({ address: a, token: t })))(address, token);
-  await runClientCommand(command, { client, cwd: cwdOf(deps), stdout: deps.stdout, now: () => Date.now() });
+  return (deps.restClient ?? ((a, t) => createRestClient({ address: a, token: t })))(address, token);
+}
+
+async function clientCommand(command: ClientCommand, deps: CliDependencies): Promise<number> {
+  await runClientCommand(command, { client: restClientFor(command, deps), cwd: cwdOf(deps), stdout: deps.stdout, now: deps.now ?? (() => Date.now()) });
   return EXIT_OK;
+}
+
+function submit(options: SubmitCommandOptions, deps: CliDependencies): Promise<number> {
+  return submitCommand(options, {
+    client: restClientFor({ kind: 'submit', options }, deps),
+    cwd: cwdOf(deps),
+    stdout: deps.stdout,
+    stderr: deps.stderr,
+    ...(deps.statusTerminal === undefined ? {} : { statusTerminal: deps.statusTerminal }),
+    ...(deps.signals === undefined ? {} : { signals: deps.signals }),
+    terminate: deps.terminate ?? terminateProcess,
+    bundleJob: deps.bundleJob ?? ((path) => defaultBundleJob(path)),
+    buildGraph: deps.buildGraph ?? (async (artifact) => (await (await import('@sluice/api')).loadJob(artifact)).jobGraph),
+    now: deps.now ?? (() => Date.now()),
+    pollIntervalMs: deps.pollIntervalMs ?? 1000,
+    lostContactTimeoutMs: deps.lostContactTimeoutMs ?? 30_000,
+  });
 }
 
 function cwdOf(deps: CliDependencies): string {
@@ -210,16 +250,7 @@ async function runCommand(options: RunCommandOptions, deps: CliDependencies): Pr
 
 async function artifactFor(options: JobCommandOptions & Partial<RunCommandOptions>, deps: CliDependencies): Promise<JobArtifact> {
   const entry = await (deps.compileJob ?? defaultCompileJob)(options.jobFile);
-  const artifact: JobArtifact = { entry, source: options.jobFile, params: options.params };
-  if (options.parallelism !== undefined) artifact.parallelism = options.parallelism;
-  const config: Partial<JobConfig> = {};
-  if (options.bufferTimeoutMs !== undefined) config.bufferTimeoutMs = options.bufferTimeoutMs;
-  if (options.checkpointIntervalMs !== undefined) config.checkpointIntervalMs = options.checkpointIntervalMs;
-  if (options.checkpointDir !== undefined) config.checkpointDir = resolve(cwdOf(deps), options.checkpointDir);
-  if (options.restartStrategy !== undefined) config.restartStrategy = options.restartStrategy;
-  if (options.tolerableFailedCheckpoints !== undefined) config.tolerableFailedCheckpoints = options.tolerableFailedCheckpoints;
-  if (Object.keys(config).length > 0) artifact.config = config;
-  return artifact;
+  return jobArtifact(options, entry, cwdOf(deps));
 }
 
 /** Runs a command; anything it throws becomes one `sluice: error:` line (plus stacks if verbose). */

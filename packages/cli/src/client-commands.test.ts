@@ -161,7 +161,7 @@ describe('client commands', () => {
     // answer timeout or kept retrying.
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(c.err).toEqual([
-      `sluice: error: cannot reach the Sluice REST API at http://127.0.0.1:${port} (connection refused). Is the job running? 'sluice run' prints its REST address when it starts; point at it with --address <url> or SLUICE_ADDRESS=<url>\n`,
+      `sluice: error: cannot reach the Sluice REST API at http://127.0.0.1:${port} (connection refused). Is the cluster running? Start one with 'sluice cluster start', or point at another with --address <url> or SLUICE_ADDRESS=<url> ('sluice run' prints its REST address when it starts)\n`,
     ]);
   });
 
@@ -182,7 +182,7 @@ describe('the REST token of client commands', () => {
     expect(await runCli(['savepoint', ID, '/sp'], c.deps)).toBe(1);
     const missing =
       `sluice: error: no REST token for ${server.url}: SLUICE_REST_TOKEN is not set and ${join(elsewhere, `rest-${server.port}.token`)} does not exist. ` +
-      "'sluice run' writes its token to that file while it runs and prints it at start; pass --rest-token-file PATH or set SLUICE_REST_TOKEN\n";
+      "A cluster ('sluice cluster start') and 'sluice run' keep their token in that file and print it at start; pass --token-file PATH or set SLUICE_REST_TOKEN\n";
     expect(c.err).toEqual([missing, missing]);
     expect(dispatcher.cancelled).toEqual([]);
     expect(dispatcher.savepoints).toEqual([]);

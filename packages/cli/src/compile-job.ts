@@ -11,6 +11,7 @@
  * classes and module state are not duplicated) and other packages are bundled in.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { rename, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,8 @@ import { ConfigurationError, describeError, ensureDirectory } from '@sluice/comm
 
 const AS_IS = new Set(['.js', '.mjs']);
 const BUNDLED = new Set(['.ts', '.mts']);
+/** Bundled CommonJS dependencies may call require(); an ESM bundle has none, so it gets one. */
+const REQUIRE_BANNER = { js: "import { createRequire as __sluiceCreateRequire } from 'node:module';\nconst require = __sluiceCreateRequire(import.meta.url);" };
 
 export interface CompileJobOptions {
   /** Where bundles go; by default the nearest node_modules/.cache/sluice (see file comment). */
@@ -43,16 +46,63 @@ export async function compileJob(path: string, options: CompileJobOptions = {}):
   const cacheDir = options.cacheDir ?? (nodeModules === undefined ? join(tmpdir(), 'sluice-jobs') : join(nodeModules, '.cache', 'sluice'));
   const code = await bundle(path, file, cacheDir, nodeModules !== undefined);
 
+  return writeBundle(cacheDir, file, code);
+}
+
+/** A job bundled for a cluster: the bytes to upload and a local copy of them to build the graph from. */
+export interface JobBundle {
+  /** A file holding exactly `bytes`, where the bundle's `@sluice/*` imports resolve. */
+  file: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * Bundles the job at `path` (any of the four extensions) into one ES module for a cluster: the
+ * job and every package it imports are inside, except `@sluice/*`, which stay bare imports that
+ * the cluster resolves to its own installation, so classes and module state are the engine's.
+ * The copy on disk sits in a `node_modules/.cache/sluice/` from which `@sluice/*` resolve here
+ * too: the job's own node_modules when it has Sluice installed, else the one this CLI runs from.
+ */
+export async function bundleJob(path: string, options: CompileJobOptions = {}): Promise<JobBundle> {
+  const file = resolve(path);
+  await checkJobFile(path, file);
+  const ext = extname(file).toLowerCase();
+  if (!AS_IS.has(ext) && !BUNDLED.has(ext)) {
+    throw new ConfigurationError(`unsupported job file '${path}': a job is an ES module ending in .ts, .mts, .js or .mjs (got '${ext || 'no extension'}')`);
+  }
+  let cacheDir = options.cacheDir;
+  if (cacheDir === undefined) {
+    const nodeModules = (await withSluice(await findNodeModules(dirname(file)))) ?? (await withSluice(cliNodeModules()));
+    cacheDir = nodeModules === undefined ? join(tmpdir(), 'sluice-jobs') : join(nodeModules, '.cache', 'sluice');
+  }
+  const code = await esbuildJob(path, file, cacheDir, {
+    external: ['@sluice/*'],
+    banner: REQUIRE_BANNER,
+  });
+  return { file: await writeBundle(cacheDir, file, code), bytes: code };
+}
+
+/** Writes `code` as `<name>-<hash>.mjs` once; then rename, so a concurrent run never imports a half-written file. */
+async function writeBundle(cacheDir: string, file: string, code: Uint8Array): Promise<string> {
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
   const out = join(cacheDir, `${parse(file).name}-${hash}.mjs`);
   if (!(await exists(out))) {
     await ensureDirectory(cacheDir, 'job bundle cache');
-    // Write then rename, so a concurrent run never imports a half-written file.
     const tmp = `${out}.${process.pid}.${Date.now()}.tmp`;
     await writeFile(tmp, code);
     await rename(tmp, out);
   }
   return out;
+}
+
+/** `dir` when `@sluice/api` resolves from it. */
+async function withSluice(dir: string | undefined): Promise<string | undefined> {
+  return dir !== undefined && (await exists(join(dir, '@sluice', 'api', 'package.json'))) ? dir : undefined;
+}
+
+/** The nearest node_modules above this CLI (where its own `@sluice/*` are installed). */
+function cliNodeModules(): string | undefined {
+  return cliNodePaths().find((d) => existsSync(join(d, '@sluice', 'api', 'package.json')));
 }
 
 async function checkJobFile(given: string, file: string): Promise<void> {
@@ -68,7 +118,16 @@ async function checkJobFile(given: string, file: string): Promise<void> {
   }
 }
 
-async function bundle(given: string, file: string, outdir: string, hasNodeModules: boolean): Promise<Uint8Array> {
+function bundle(given: string, file: string, outdir: string, hasNodeModules: boolean): Promise<Uint8Array> {
+  if (hasNodeModules) return esbuildJob(given, file, outdir, { packages: 'external' });
+  return esbuildJob(given, file, outdir, {
+    plugins: [sluicePackagesFromCli()],
+    nodePaths: cliNodePaths(),
+    banner: REQUIRE_BANNER,
+  });
+}
+
+async function esbuildJob(given: string, file: string, outdir: string, extra: BuildOptions): Promise<Uint8Array> {
   const esbuild = await import('esbuild');
   const options: BuildOptions = {
     entryPoints: [file],
@@ -82,15 +141,8 @@ async function bundle(given: string, file: string, outdir: string, hasNodeModule
     sourcemap: 'inline',
     write: false,
     logLevel: 'silent',
+    ...extra,
   };
-  if (hasNodeModules) {
-    options.packages = 'external';
-  } else {
-    options.plugins = [sluicePackagesFromCli()];
-    options.nodePaths = cliNodePaths();
-    // Bundled CommonJS dependencies may call require(); give the ESM bundle one.
-    options.banner = { js: "import { createRequire as __sluiceCreateRequire } from 'node:module';\nconst require = __sluiceCreateRequire(import.meta.url);" };
-  }
   try {
     const result = await esbuild.build(options);
     const output = result.outputFiles?.find((f) => f.path.endsWith('.mjs'));

@@ -1,13 +1,26 @@
 /**
- * The CLI's client of the REST API that `sluice run` serves (see @sluice/jobmanager rest/api.ts,
- * imported for its types only, so these commands load no engine code). node:http rather than
- * fetch, for separate limits on connecting (a wrong address fails within seconds) and on waiting
- * for an answer (a savepoint may legitimately take minutes).
+ * The CLI's client of the REST API that a cluster or a `sluice run` serves (see
+ * @sluice/jobmanager rest/api.ts, imported for its types only, so these commands load no engine
+ * code). node:http rather than fetch, for separate limits on connecting (a wrong address fails
+ * within seconds) and on waiting for an answer (a savepoint may legitimately take minutes), and
+ * for upload progress.
  */
 import { request, type IncomingMessage } from 'node:http';
 import { describeError, SluiceError } from '@sluice/common';
-import type { JobOverview } from '@sluice/protocol';
-import type { CancelResponse, JobsResponse, RestErrorResponse, SavepointResponse } from '@sluice/jobmanager';
+import type { JobOverview, TaskManagerInfo } from '@sluice/protocol';
+import type {
+  ArtifactResponse,
+  CancelResponse,
+  CheckpointsResponse,
+  ClusterOverviewResponse,
+  JobDetailsResponse,
+  JobsResponse,
+  RestErrorResponse,
+  SavepointResponse,
+  SubmitJobRequest,
+  SubmitJobResponse,
+  TaskManagersResponse,
+} from '@sluice/jobmanager';
 import { ADDRESS_ENV_VAR } from './args.js';
 
 export interface RestClientOptions {
@@ -19,26 +32,43 @@ export interface RestClientOptions {
   requestTimeoutMs?: number;
   /** Limit on the answer to savepoint and stop requests (the server's checkpoint timeout is 10 min by default). */
   savepointTimeoutMs?: number;
+  /** Limit on a bundle upload, from the first byte sent to the answer. */
+  uploadTimeoutMs?: number;
   /**
-   * The bearer token for POSTs (savepoint, stop, cancel), asked for only when one is sent, so
-   * `list` works without a token. `source` names where it came from, for a 401's message. When
-   * it throws, the request goes out without a token and the error is raised only if the server
-   * answers 401: an address where nothing listens is the more useful thing to report.
+   * The bearer token, asked for on every request. `source` names where it came from, for a
+   * 401's message. When it throws, the request goes out without a token and the error is raised
+   * only if the server answers 401: a loopback server answers GETs without one, and an address
+   * where nothing listens is the more useful thing to report.
    */
   token?: () => { token: string; source: string };
 }
 
-export const DEFAULT_REST_CLIENT_OPTIONS = Object.freeze({ connectTimeoutMs: 3_000, requestTimeoutMs: 30_000, savepointTimeoutMs: 15 * 60_000 });
+export const DEFAULT_REST_CLIENT_OPTIONS = Object.freeze({ connectTimeoutMs: 3_000, requestTimeoutMs: 30_000, savepointTimeoutMs: 15 * 60_000, uploadTimeoutMs: 10 * 60_000 });
+
+/** Bytes of a bundle sent so far, of the total. */
+export type UploadProgress = (sent: number, total: number) => void;
 
 /** Largest answer read; the API's answers are small. */
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export interface RestClient {
+  /** The address it talks to, for messages. */
+  readonly address: string;
   listJobs(): Promise<JobOverview[]>;
+  jobDetails(jobId: string): Promise<JobDetailsResponse>;
+  checkpoints(jobId: string): Promise<CheckpointsResponse>;
   triggerSavepoint(jobId: string, targetDirectory: string): Promise<string>;
   stopJob(jobId: string, targetDirectory: string, drain: boolean): Promise<string>;
   cancelJob(jobId: string): Promise<void>;
+  overview(): Promise<ClusterOverviewResponse>;
+  taskManagers(): Promise<TaskManagerInfo[]>;
+  /** Uploads a job bundle; `onProgress` hears of every chunk the connection took; `signal` abandons it. */
+  uploadArtifact(bundle: Uint8Array, options?: { onProgress?: UploadProgress; signal?: AbortSignal }): Promise<ArtifactResponse>;
+  submitJob(request: SubmitJobRequest): Promise<string>;
 }
+
+/** Bundles go out in chunks of this size, so progress can be reported. */
+const UPLOAD_CHUNK_BYTES = 256 * 1024;
 
 /**
  * A failed exchange. `code` is REST_UNREACHABLE (no connection), REST_CONNECTION_LOST, REST_TIMEOUT,
@@ -61,27 +91,62 @@ type ResolvedOptions = Required<Omit<RestClientOptions, 'token'>> & Pick<RestCli
 export function createRestClient(options: RestClientOptions): RestClient {
   const o: ResolvedOptions = { ...DEFAULT_REST_CLIENT_OPTIONS, ...options };
   const job = (jobId: string, action = ''): string => `jobs/${encodeURIComponent(jobId)}${action}`;
+  const get = <T>(path: string): Promise<T> => exchange<T>(o, { method: 'GET', path, timeoutMs: o.requestTimeoutMs });
+  const post = <T>(path: string, body: unknown, timeoutMs = o.requestTimeoutMs): Promise<T> => exchange<T>(o, { method: 'POST', path, body: json(body), timeoutMs });
   return {
+    address: o.address,
     async listJobs() {
-      return (await exchange<JobsResponse>(o, 'GET', 'jobs', undefined, o.requestTimeoutMs)).jobs;
+      return (await get<JobsResponse>('jobs')).jobs;
     },
+    jobDetails: (jobId) => get<JobDetailsResponse>(job(jobId)),
+    checkpoints: (jobId) => get<CheckpointsResponse>(job(jobId, '/checkpoints')),
     async triggerSavepoint(jobId, targetDirectory) {
-      return (await exchange<SavepointResponse>(o, 'POST', job(jobId, '/savepoints'), { targetDirectory }, o.savepointTimeoutMs)).path;
+      return (await post<SavepointResponse>(job(jobId, '/savepoints'), { targetDirectory }, o.savepointTimeoutMs)).path;
     },
     async stopJob(jobId, targetDirectory, drain) {
-      return (await exchange<SavepointResponse>(o, 'POST', job(jobId, '/stop'), { targetDirectory, drain }, o.savepointTimeoutMs)).path;
+      return (await post<SavepointResponse>(job(jobId, '/stop'), { targetDirectory, drain }, o.savepointTimeoutMs)).path;
     },
     async cancelJob(jobId) {
       // An empty object rather than no body: every POST is JSON (the server refuses others with 415).
-      await exchange<CancelResponse>(o, 'POST', job(jobId, '/cancel'), {}, o.requestTimeoutMs);
+      await post<CancelResponse>(job(jobId, '/cancel'), {});
+    },
+    overview: () => get<ClusterOverviewResponse>('overview'),
+    async taskManagers() {
+      return (await get<TaskManagersResponse>('taskmanagers')).taskManagers;
+    },
+    uploadArtifact(bundle, { onProgress, signal } = {}) {
+      const body = { type: 'application/javascript', bytes: bundle, ...(onProgress === undefined ? {} : { onProgress }) };
+      return exchange<ArtifactResponse>(o, { method: 'POST', path: 'artifacts', body, timeoutMs: o.uploadTimeoutMs, ...(signal === undefined ? {} : { signal }) });
+    },
+    async submitJob(request) {
+      return (await post<SubmitJobResponse>('jobs', request)).jobId;
     },
   };
 }
 
-function exchange<T>(o: ResolvedOptions, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<T> {
+interface Body {
+  type: string;
+  bytes: Uint8Array;
+  onProgress?: UploadProgress;
+}
+
+interface Exchange {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: Body;
+  timeoutMs: number;
+  /** Abandons the request: it rejects with code ABORTED. */
+  signal?: AbortSignal;
+}
+
+function json(value: unknown): Body {
+  return { type: 'application/json', bytes: Buffer.from(JSON.stringify(value)) };
+}
+
+function exchange<T>(o: ResolvedOptions, { method, path, body, timeoutMs, signal }: Exchange): Promise<T> {
   let auth: { token: string; source: string } | undefined;
   let noToken: unknown;
-  if (method === 'POST' && o.token !== undefined) {
+  if (o.token !== undefined) {
     try {
       auth = o.token();
     } catch (err) {
@@ -89,9 +154,8 @@ function exchange<T>(o: ResolvedOptions, method: 'GET' | 'POST', path: string, b
     }
   }
   return new Promise<T>((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string | number> = { accept: 'application/json' };
-    if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+    if (body !== undefined) Object.assign(headers, { 'content-type': body.type, 'content-length': body.bytes.length });
     if (auth !== undefined) headers.authorization = `Bearer ${auth.token}`;
     let settled = false;
     let connected = false;
@@ -101,6 +165,7 @@ function exchange<T>(o: ResolvedOptions, method: 'GET' | 'POST', path: string, b
       settled = true;
       clearTimeout(connectTimer);
       clearTimeout(answerTimer);
+      signal?.removeEventListener('abort', onAbort);
       if (err === undefined) resolve(value as T);
       else {
         req.destroy();
@@ -119,6 +184,12 @@ function exchange<T>(o: ResolvedOptions, method: 'GET' | 'POST', path: string, b
       () => finish(new RestClientError('REST_TIMEOUT', `no answer from the Sluice REST API at ${o.address} within ${seconds(timeoutMs)} (${method} /${path}); the job's process may be stuck or overloaded`)),
       timeoutMs,
     );
+    const onAbort = (): void => finish(new RestClientError('ABORTED', `${method} /${path} to ${o.address} was abandoned`));
+    if (signal?.aborted === true) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
     req.on('socket', (socket) => {
       // A peer that vanishes without closing the connection is noticed while we wait.
       socket.setKeepAlive(true, 10_000);
@@ -134,7 +205,7 @@ function exchange<T>(o: ResolvedOptions, method: 'GET' | 'POST', path: string, b
       const why = networkReason(err);
       finish(
         connected
-          ? new RestClientError('REST_CONNECTION_LOST', `the connection to the Sluice REST API at ${o.address} broke before it answered ${method} /${path} (${why}); the job's process may have ended — check with 'sluice list'`, undefined, err)
+          ? new RestClientError('REST_CONNECTION_LOST', `the connection to the Sluice REST API at ${o.address} broke before it answered ${method} /${path} (${why}); the cluster or the job's process may have ended — check with 'sluice list'`, undefined, err)
           : new RestClientError('REST_UNREACHABLE', unreachableMessage(o.address, why), undefined, err),
       );
     });
@@ -149,8 +220,35 @@ function exchange<T>(o: ResolvedOptions, method: 'GET' | 'POST', path: string, b
         },
       );
     });
-    req.end(payload);
+    if (body === undefined) req.end();
+    else sendBody(req, body);
   });
+}
+
+/** Writes the body in chunks, each after the connection took the last, reporting progress. */
+function sendBody(req: ReturnType<typeof request>, { bytes, onProgress }: Body): void {
+  if (onProgress === undefined) {
+    req.end(bytes);
+    return;
+  }
+  let offset = 0;
+  const next = (): void => {
+    if (req.destroyed) return;
+    if (offset >= bytes.length) {
+      req.end();
+      return;
+    }
+    const chunk = bytes.subarray(offset, offset + UPLOAD_CHUNK_BYTES);
+    offset += chunk.length;
+    const sent = offset;
+    req.write(chunk, (err) => {
+      if (err !== undefined && err !== null) return;
+      onProgress(sent, bytes.length);
+      next();
+    });
+  };
+  onProgress(0, bytes.length);
+  next();
 }
 
 async function readAnswer(res: IncomingMessage, address: string, method: string, path: string, tokenSource: string | undefined): Promise<unknown> {
@@ -182,8 +280,8 @@ async function readAnswer(res: IncomingMessage, address: string, method: string,
 
 function unreachableMessage(address: string, why: string): string {
   return (
-    `cannot reach the Sluice REST API at ${address} (${why}). Is the job running? ` +
-    `'sluice run' prints its REST address when it starts; point at it with --address <url> or ${ADDRESS_ENV_VAR}=<url>`
+    `cannot reach the Sluice REST API at ${address} (${why}). Is the cluster running? Start one with 'sluice cluster start', ` +
+    `or point at another with --address <url> or ${ADDRESS_ENV_VAR}=<url> ('sluice run' prints its REST address when it starts)`
   );
 }
 

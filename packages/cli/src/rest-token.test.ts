@@ -108,7 +108,7 @@ describe('finding the token for a client command', () => {
     const home = join(scratch, 'empty-home');
     expect(() => findClientToken(address, undefined, { SLUICE_HOME: home }, scratch)).toThrow(
       `no REST token for ${address}: SLUICE_REST_TOKEN is not set and ${join(home, 'rest-40123.token')} does not exist. ` +
-        "'sluice run' writes its token to that file while it runs and prints it at start; pass --rest-token-file PATH or set SLUICE_REST_TOKEN",
+        "A cluster ('sluice cluster start') and 'sluice run' keep their token in that file and print it at start; pass --token-file PATH or set SLUICE_REST_TOKEN",
     );
     expect(() => findClientToken(address, 'missing.token', {}, scratch)).toThrow(`no REST token for ${address}: ${join(scratch, 'missing.token')} does not exist.`);
     writeFileSync(join(scratch, 'empty.token'), '\n');

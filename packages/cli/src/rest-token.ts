@@ -78,7 +78,7 @@ export class RestTokenMissingError extends SluiceError {
 }
 
 /**
- * The token for the REST API at `address`: from `tokenFile` (--rest-token-file), else
+ * The token for the REST API at `address`: from `tokenFile` (--token-file), else
  * $SLUICE_REST_TOKEN, else the default file for the address's port.
  */
 export function findClientToken(address: string, tokenFile: string | undefined, env: Env, cwd: string): ClientToken {
@@ -95,10 +95,10 @@ function readTokenFile(address: string, file: string, tried: string): ClientToke
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${describeError(err)})`;
     throw new RestTokenMissingError(
-      `no REST token for ${address}: ${tried}${file} ${why}. 'sluice run' writes its token to that file while it runs and prints it at start; ` +
-        `pass --rest-token-file PATH or set ${TOKEN_ENV_VAR}`,
+      `no REST token for ${address}: ${tried}${file} ${why}. A cluster ('sluice cluster start') and 'sluice run' keep their token in that file and print it at start; ` +
+        `pass --token-file PATH or set ${TOKEN_ENV_VAR}`,
     );
   }
-  if (text === '') throw new RestTokenMissingError(`no REST token for ${address}: ${file} is empty; pass --rest-token-file PATH or set ${TOKEN_ENV_VAR}`);
+  if (text === '') throw new RestTokenMissingError(`no REST token for ${address}: ${file} is empty; pass --token-file PATH or set ${TOKEN_ENV_VAR}`);
   return { token: text, source: file };
 }

@@ -3,7 +3,7 @@
  * stays a pure function over argv and the texts can be read in one place.
  */
 
-export type CommandName = 'run' | 'plan' | 'savepoint' | 'stop' | 'list' | 'cancel';
+export type CommandName = 'run' | 'plan' | 'submit' | 'list' | 'info' | 'savepoint' | 'stop' | 'cancel' | 'taskmanagers' | 'overview';
 
 export const TOP_LEVEL_HELP = `Usage: sluice <command> [options]
 
@@ -12,10 +12,14 @@ Flink-style stream processing for TypeScript.
 Commands:
   run <job>            Run a job on an embedded cluster until it finishes (Ctrl-C cancels)
   plan <job>           Print the job's execution plan without running it
-  list                 List the jobs of a running 'sluice run' (through its REST API)
+  submit <job>         Submit a job to a running cluster and follow it (--detached: don't)
+  list                 List the jobs of a cluster or of a running 'sluice run'
+  info <jobId>         Show a job's status, vertices, checkpoints and exceptions
   savepoint <jobId>    Take a savepoint of a running job
   stop <jobId>         Take a savepoint and stop the job
   cancel <jobId>       Cancel a running job
+  taskmanagers         List a cluster's TaskManagers and their slots
+  overview             Show a cluster's TaskManagers, slots and jobs by status
   help [cmd]           Show help for a command
 
 Options:
@@ -23,12 +27,12 @@ Options:
   --version            Print the Sluice version
 
 A job is a .ts, .mts, .js or .mjs ES module whose default export builds a pipeline.
-list, savepoint, stop and cancel talk to the REST API that 'sluice run' serves (default
-http://127.0.0.1:8081; --address URL or SLUICE_ADDRESS to point elsewhere).
+submit and the commands after it talk to a REST API: a cluster's, or the one 'sluice run'
+serves (default http://127.0.0.1:8081; --address URL or SLUICE_ADDRESS to point elsewhere).
 Run 'sluice <command> --help' for the options of a command.
 `;
 
-/** The flags that configure a job, the same for `run` and `plan`. */
+/** The flags that configure a job, the same for `run`, `plan` and `submit`. */
 const JOB_OPTIONS_HELP = `  -p, --parallelism <N>       Default parallelism of the job's operators (positive integer)
   -D <key=value>              Job parameter, visible to the job as env.params (repeatable)
   --buffer-timeout <ms>       Flush output batches at the latest after this many ms
@@ -104,47 +108,107 @@ ${JOB_OPTIONS_HELP}
   --verbose                   Print stack traces of errors
   -h, --help                  Show this help
 `,
+  submit: `Usage: sluice submit <job.ts|job.js> [options]
+
+Bundles the job file with esbuild into one JavaScript file (every import but @sluice/* inside),
+builds its graph here as 'sluice plan' does, uploads the bundle to the cluster, submits the job
+and prints its id. Then, unless --detached, follows the job: a live status line on a terminal
+(state, records/s in and out, backpressure, checkpoints, restarts), state changes as lines, a
+summary at the end, and the job's exit code.
+
+Ctrl-C (or SIGTERM) while following only detaches: the job keeps running on the cluster, as
+with Flink's attached mode; 'sluice cancel <jobId>' cancels it.
+
+${PRECEDENCE}
+
+Options:
+${JOB_OPTIONS_HELP}
+  --from-savepoint <path>     Start from a savepoint (or retained checkpoint) directory on the
+                              cluster's storage (relative paths: to this directory)
+  --allow-non-restored-state  With --from-savepoint: drop the state of operators (by uid)
+                              that the job no longer has instead of refusing to start
+  -d, --detached              Print the job id once the cluster accepted the job, and exit
+  -q, --quiet                 No upload progress and no live status line (there are none when
+                              stderr is not a terminal)
+${connectionOptionsHelp()}
+Exit codes: 0 finished (or submitted, with --detached), 1 failed (the job, the upload or the
+submission), 2 bad usage, 130 cancelled, or detached with Ctrl-C.
+`,
   savepoint: `Usage: sluice savepoint <jobId> [targetDirectory] [options]
 
 Takes a savepoint of a running job and prints its path once it is complete. The savepoint is a
 new directory inside targetDirectory (default ./savepoints, relative to this directory); start
-the job from it with 'sluice run <job> --from-savepoint <path>'.
+the job from it with 'sluice run <job> --from-savepoint <path>' or 'sluice submit'.
 
 Options:
+  --target-directory <dir>    The same as the targetDirectory argument
 ${clientOptionsHelp()}`,
   stop: `Usage: sluice stop <jobId> --savepoint-path <dir> [options]
 
 Takes a savepoint of a running job, then ends the job (it finishes with status FINISHED and its
-'sluice run' exits 0). Prints the savepoint's path.
+'sluice run' or attached 'sluice submit' exits 0). Prints the savepoint's path.
 
 Options:
-  --savepoint-path <dir>      Directory to write the savepoint into (required)
+  --savepoint-path <dir>      Directory to write the savepoint into (required; also
+  --target-directory <dir>    spelled --target-directory)
   --drain                     Send the final watermark first, so every event-time timer and
                               window fires before the savepoint (for a job not meant to resume)
 ${clientOptionsHelp()}`,
   list: `Usage: sluice list [options]
 
-Lists the jobs of a running 'sluice run': id, status, start time, duration and name.
+Lists the jobs of a cluster or of a running 'sluice run': id, status, start time, duration and
+name, oldest first.
 
 Options:
+  --json                      Print the REST API's answer as JSON
+${clientOptionsHelp()}`,
+  info: `Usage: sluice info <jobId> [options]
+
+Shows a job: status, start and duration, checkpoints (the latest one's path works with
+--from-savepoint), its outcome once it has ended, and, where the cluster reports them, its
+vertices (parallelism, subtasks by state, records in and out, backpressure) and exceptions.
+
+Options:
+  --json                      Print the REST API's answer as JSON
+${clientOptionsHelp()}`,
+  taskmanagers: `Usage: sluice taskmanagers [options]
+
+Lists the TaskManagers registered with a cluster: id, slots, free slots, address and metrics URL.
+
+Options:
+  --json                      Print the REST API's answer as JSON
+${clientOptionsHelp()}`,
+  overview: `Usage: sluice overview [options]
+
+Shows a cluster at a glance: TaskManagers, slots (total and free) and jobs by status.
+
+Options:
+  --json                      Print the REST API's answer as JSON
 ${clientOptionsHelp()}`,
   cancel: `Usage: sluice cancel <jobId> [options]
 
-Cancels a running job without a savepoint; its 'sluice run' exits 130.
+Cancels a running job without a savepoint; its 'sluice run' or attached 'sluice submit'
+exits 130.
 
 Options:
 ${clientOptionsHelp()}`,
 };
 
-function clientOptionsHelp(): string {
-  return `  --address <url>             REST address of the 'sluice run' (default: $SLUICE_ADDRESS, else
-                              http://127.0.0.1:8081; 'sluice run' prints it when it starts)
-  --rest-token-file <path>    File with the REST token of that 'sluice run' (default:
+/** `--address` and the token file, for every command that talks to a REST API. */
+function connectionOptionsHelp(): string {
+  return `  --address <url>             REST address of the cluster or 'sluice run' (default:
+                              $SLUICE_ADDRESS, else http://127.0.0.1:8081)
+  --token-file <path>         File with its REST token (also --rest-token-file; default:
                               $SLUICE_REST_TOKEN, else rest-<port>.token for the address's
-                              port in $SLUICE_HOME, else in ~/.sluice); list needs no token
+                              port in $SLUICE_HOME, else in ~/.sluice)
   --verbose                   Print stack traces of errors
   -h, --help                  Show this help
+`;
+}
 
+function clientOptionsHelp(): string {
+  return `${connectionOptionsHelp()}
+A loopback server answers reads (list, info, taskmanagers, overview) without a token.
 Exit codes: 0 done, 1 failed (job unknown or not running, address unreachable), 2 bad usage.
 `;
 }

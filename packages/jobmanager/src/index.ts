@@ -27,3 +27,4 @@ export type { ClusterDriver, ClusterDriverEvents, WorkerSpec } from './resourcem
 export { LocalClusterDriver, type LocalClusterDriverOptions, type LocalWorker, type TaskManagerContext, type TaskManagerFactory } from './resourcemanager/local-cluster-driver.js';
 export { createRestartBackoff, type RestartBackoff, type RestartBackoffOptions } from './jobmaster/restart-strategy.js';
 export * from './rest/index.js';
+export { ArtifactStore, ArtifactTooLargeError, DEFAULT_MAX_ARTIFACT_BYTES, type StoredArtifact } from './artifacts/artifact-store.js';

@@ -1,0 +1,158 @@
+/**
+ * `sluice submit`: bundles the job, builds its graph here (as `plan` does, so a job that cannot
+ * be built fails before anything is uploaded), uploads the bundle, submits the job and prints
+ * its id; then, unless detached, follows it (follow-job.ts). Ctrl-C before the submission
+ * abandons it (nothing is submitted); after it, Ctrl-C detaches and the job keeps running, as a
+ * Flink client in attached mode leaves its job. A second Ctrl-C ends the process at once.
+ */
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { SluiceError } from '@sluice/common';
+import type { SubmitJobRequest } from '@sluice/jobmanager';
+import type { JobArtifact, JobConfig, JobGraph } from '@sluice/protocol';
+import { DEFAULT_REST_ADDRESS } from './client-args.js';
+import type { JobBundle } from './compile-job.js';
+import { EXIT_CANCELED, followJob } from './follow-job.js';
+import { jobArtifact } from './job-artifact.js';
+import { overriddenFlagWarnings } from './overrides.js';
+import { RestClientError, type RestClient } from './rest-client.js';
+import type { StatusTerminal } from './status-line.js';
+import type { SubmitCommandOptions } from './submit-args.js';
+
+export type SubmitSignal = 'SIGINT' | 'SIGTERM';
+
+export interface SubmitContext {
+  client: RestClient;
+  cwd: string;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** An interactive stderr for upload progress and the live status line. */
+  statusTerminal?: StatusTerminal;
+  signals?: {
+    on(signal: SubmitSignal, listener: (signal: SubmitSignal) => void): unknown;
+    off(signal: SubmitSignal, listener: (signal: SubmitSignal) => void): unknown;
+  };
+  /** Ends the process at once (a second Ctrl-C). */
+  terminate(signal: SubmitSignal): void;
+  bundleJob(path: string): Promise<JobBundle>;
+  /** Builds the job's graph from the bundle on disk: @sluice/api's loadJob. */
+  buildGraph(artifact: JobArtifact): Promise<JobGraph>;
+  now(): number;
+  pollIntervalMs: number;
+  lostContactTimeoutMs: number;
+}
+
+export async function submitCommand(options: SubmitCommandOptions, ctx: SubmitContext): Promise<number> {
+  const terminal = options.quiet ? undefined : ctx.statusTerminal;
+  const address = ctx.client.address;
+  const where = address === DEFAULT_REST_ADDRESS ? '' : ` --address ${address}`;
+  // Aborted on the first signal: before the submission it abandons it, after it it detaches.
+  const interrupted = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: SubmitSignal): void => {
+    signals++;
+    if (signals > 1) {
+      terminal?.clear();
+      ctx.terminate(signal);
+      return;
+    }
+    interrupted.abort();
+  };
+  ctx.signals?.on('SIGINT', onSignal);
+  ctx.signals?.on('SIGTERM', onSignal);
+  const notSubmitted = (): number => {
+    terminal?.clear();
+    ctx.stderr('sluice: interrupted; nothing was submitted\n');
+    return EXIT_CANCELED;
+  };
+  try {
+    const bundle = await ctx.bundleJob(options.jobFile);
+    if (interrupted.signal.aborted) return notSubmitted();
+    const artifact = jobArtifact(options, bundle.file, ctx.cwd);
+    const graph = await ctx.buildGraph(artifact);
+    warnAboutOverriddenFlags(options, graph.config, ctx);
+    if (interrupted.signal.aborted) return notSubmitted();
+
+    const progress = terminal === undefined ? undefined : (sent: number, total: number) => terminal.draw(`Uploading ${options.jobFile}: ${formatBytes(sent)} of ${formatBytes(total)} (${total === 0 ? 100 : Math.floor((sent / total) * 100)}%)`);
+    let uploaded;
+    try {
+      uploaded = await ctx.client.uploadArtifact(bundle.bytes, { ...(progress === undefined ? {} : { onProgress: progress }), signal: interrupted.signal });
+    } catch (err) {
+      if (err instanceof RestClientError && err.code === 'ABORTED') return notSubmitted();
+      throw refusal(err, address);
+    } finally {
+      terminal?.clear();
+    }
+    if (interrupted.signal.aborted) return notSubmitted();
+    const sha256 = createHash('sha256').update(bundle.bytes).digest('hex');
+    if (uploaded.id !== sha256) {
+      throw new SluiceError('ARTIFACT_MISMATCH', `the cluster at ${address} stored the bundle of ${options.jobFile} as ${uploaded.id}, but its SHA-256 is ${sha256}: the upload was altered on the way; try again`);
+    }
+
+    // From here a Ctrl-C cannot take the submission back: it only detaches once the id is known.
+    const jobId = await ctx.client.submitJob(submitRequest(options, artifact, uploaded.id, graph, ctx.cwd)).catch((err: unknown) => {
+      throw refusal(err, address);
+    });
+    const name = `Job '${graph.jobName}'`;
+    if (options.detached) {
+      ctx.stderr(`${name} submitted to ${address} (bundle ${formatBytes(uploaded.bytes)}); 'sluice info ${jobId}${where}' shows it, 'sluice cancel ${jobId}${where}' cancels it\n`);
+      ctx.stdout(`${jobId}\n`);
+      return 0;
+    }
+    ctx.stderr(`${name} (${jobId}) submitted to ${address} (bundle ${formatBytes(uploaded.bytes)}); following it, Ctrl-C detaches and leaves it running\n`);
+    return await followJob({
+      client: ctx.client,
+      jobId,
+      graph,
+      stdout: ctx.stdout,
+      stderr: ctx.stderr,
+      terminal,
+      now: ctx.now,
+      detach: interrupted.signal,
+      detachHint: `Cancel it with: sluice cancel ${jobId}${where}`,
+      pollIntervalMs: ctx.pollIntervalMs,
+      lostContactTimeoutMs: ctx.lostContactTimeoutMs,
+      verbose: options.verbose,
+    });
+  } finally {
+    terminal?.clear();
+    ctx.signals?.off('SIGINT', onSignal);
+    ctx.signals?.off('SIGTERM', onSignal);
+  }
+}
+
+function submitRequest(options: SubmitCommandOptions, artifact: JobArtifact, artifactId: string, jobGraph: JobGraph, cwd: string): SubmitJobRequest {
+  const request: SubmitJobRequest = { artifactId, jobGraph, source: options.jobFile, params: artifact.params };
+  if (artifact.parallelism !== undefined) request.parallelism = artifact.parallelism;
+  if (artifact.config !== undefined) request.config = artifact.config;
+  if (options.fromSavepoint !== undefined) {
+    request.restoreFrom = { path: resolve(cwd, options.fromSavepoint), ...(options.allowNonRestoredState === true ? { allowNonRestoredState: true } : {}) };
+  }
+  return request;
+}
+
+/** A `sluice run` server answers uploads and submissions with 404 SUBMISSION_NOT_SUPPORTED: say what to do instead. */
+function refusal(err: unknown, address: string): unknown {
+  if (err instanceof RestClientError && err.code === 'SUBMISSION_NOT_SUPPORTED') {
+    return new SluiceError(
+      'SUBMISSION_NOT_SUPPORTED',
+      `the REST API at ${address} belongs to a 'sluice run' (one embedded job) and takes no submissions; start a cluster with 'sluice cluster start' and submit to its address with --address`,
+      { cause: err },
+    );
+  }
+  if (err instanceof RestClientError && err.code === 'INVALID_JOB_SUBMISSION') {
+    return new SluiceError(err.code, `the cluster at ${address} refused the job: ${err.message}`, { cause: err });
+  }
+  return err;
+}
+
+function warnAboutOverriddenFlags(options: SubmitCommandOptions, config: JobConfig, ctx: SubmitContext): void {
+  for (const w of overriddenFlagWarnings(options, config, ctx.cwd)) ctx.stderr(`sluice: warning: ${w}\n`);
+}
+
+/** `812 B`, `12.3 kB`, `4.5 MB` (powers of 1000, as upload tools show them). */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  if (n < 1_000_000) return `${(n / 1000).toFixed(1)} kB`;
+  return `${(n / 1_000_000).toFixed(1)} MB`;
+}
