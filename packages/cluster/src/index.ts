@@ -6,3 +6,4 @@
 export { SupervisedChild, exitWithParent, type ChildExit, type ChildSpec } from './child.js';
 export { ProcessClusterDriver, type ProcessClusterDriverOptions } from './process-cluster-driver.js';
 export { JobStore, type CheckpointPointer, type JobRecord } from './job-store.js';
+export { rpcArtifactSource } from './rpc-artifact-source.js';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArtifactCache } from './artifact-cache.js';
+import { ArtifactCache, httpArtifactSource } from './artifact-cache.js';
 
 const TOKEN = 't'.repeat(43);
 const BUNDLE = Buffer.from('export default (env) => {};\n');
@@ -38,7 +38,7 @@ async function serve(failures = 0): Promise<{ url: string; requests: string[] }>
 function cache(url: string, token = TOKEN): ArtifactCache {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-artifact-cache-'));
   dirs.push(dir);
-  return new ArtifactCache({ directory: join(dir, 'bundles'), baseUrl: url, token, attempts: 3 });
+  return new ArtifactCache({ directory: join(dir, 'bundles'), source: httpArtifactSource(url, token), attempts: 3 });
 }
 
 describe('ArtifactCache', () => {

@@ -1,9 +1,11 @@
 /**
- * A process's local copies of job bundles fetched from the cluster's artifact endpoint
- * (`GET /artifacts/<sha256>` of the entrypoint's REST API). A bundle is fetched once per process
- * even when many subtasks ask at the same time, checked against its id (the SHA-256 of its
- * bytes) before it is kept, and written atomically as `<sha256>.mjs`, so a worker thread never
- * imports a half-written or substituted file. The file name comes only from a validated id.
+ * A process's local copies of job bundles, fetched from the cluster: over RPC from the
+ * entrypoint's artifact endpoint (what TaskManagers and JobMasters use: the cluster secret
+ * authenticates it), or over HTTP (`GET /artifacts/<sha256>` of the REST API, with its token). A
+ * bundle is fetched once per process even when many subtasks ask at the same time, checked
+ * against its id (the SHA-256 of its bytes) before it is kept, and written atomically as
+ * `<sha256>.mjs`, so a worker thread never imports a half-written or substituted file. The file
+ * name comes only from a validated id.
  */
 import { createHash } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
@@ -15,13 +17,17 @@ import { ensureDirectory } from './storage-directory.js';
 
 const ID = /^[0-9a-f]{64}$/;
 
+/** Where bundles come from: their bytes by id, or an error saying why not (retriable or not). */
+export interface ArtifactSource {
+  /** For messages: 'http://10.0.0.5:8081', 'sluice://10.0.0.5:6123/artifacts'. */
+  readonly description: string;
+  open(id: string, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
+}
+
 export interface ArtifactCacheOptions {
   /** Where bundles are kept (made, mode 0700, on first use). */
   directory: string;
-  /** The REST API serving the bundles, e.g. `http://10.0.0.5:8081`. */
-  baseUrl: string;
-  /** Bearer token of that API. */
-  token: string;
+  source: ArtifactSource;
   /** Refuse bundles larger than this (default 100 MiB). */
   maxBytes?: number;
   /** Per attempt; default 60 s. */
@@ -70,32 +76,22 @@ export class ArtifactCache {
   }
 
   private async download(id: string, path: string): Promise<void> {
-    const url = `${this.options.baseUrl.replace(/\/+$/, '')}/artifacts/${id}`;
-    let res: Response;
-    try {
-      res = await fetch(url, { headers: { Authorization: `Bearer ${this.options.token}` }, signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000) });
-    } catch (err) {
-      throw new ArtifactFetchError(`cannot fetch job bundle ${id} from ${url}: ${describeError(err)}`, { retriable: true, cause: err });
-    }
-    if (!res.ok || res.body === null) {
-      const text = await res.text().catch(() => '');
-      const retriable = res.status >= 500;
-      throw new ArtifactFetchError(`fetching job bundle ${id} from ${url} answered ${res.status}${text === '' ? '' : `: ${text.trim().slice(0, 300)}`}`, { retriable });
-    }
+    const from = this.options.source.description;
+    const body = await this.options.source.open(id, AbortSignal.timeout(this.options.timeoutMs ?? 60_000));
     const temp = join(this.options.directory, `.fetch-${randomId(8)}`);
     const file = await open(temp, 'wx', 0o600);
     let kept = false;
     try {
       const hash = createHash('sha256');
       let bytes = 0;
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of body) {
         bytes += chunk.length;
-        if (bytes > this.maxBytes) throw new ArtifactFetchError(`job bundle ${id} from ${url} is larger than ${this.maxBytes} bytes`, { retriable: false });
+        if (bytes > this.maxBytes) throw new ArtifactFetchError(`job bundle ${id} from ${from} is larger than ${this.maxBytes} bytes`, { retriable: false });
         hash.update(chunk);
         await file.write(chunk);
       }
       const got = hash.digest('hex');
-      if (got !== id) throw new ArtifactFetchError(`job bundle from ${url} has SHA-256 ${got}, not the ${id} asked for; it was not kept`, { retriable: false });
+      if (got !== id) throw new ArtifactFetchError(`job bundle from ${from} has SHA-256 ${got}, not the ${id} asked for; it was not kept`, { retriable: false });
       await file.sync();
       await file.close();
       await rename(temp, path);
@@ -107,6 +103,28 @@ export class ArtifactCache {
       }
     }
   }
+}
+
+/** Bundles from a REST API's `GET /artifacts/<id>`, with its bearer token. */
+export function httpArtifactSource(baseUrl: string, token: string): ArtifactSource {
+  const base = baseUrl.replace(/\/+$/, '');
+  return {
+    description: base,
+    async open(id, signal) {
+      const url = `${base}/artifacts/${id}`;
+      let res: Response;
+      try {
+        res = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, signal });
+      } catch (err) {
+        throw new ArtifactFetchError(`cannot fetch job bundle ${id} from ${url}: ${describeError(err)}`, { retriable: true, cause: err });
+      }
+      if (!res.ok || res.body === null) {
+        const text = await res.text().catch(() => '');
+        throw new ArtifactFetchError(`fetching job bundle ${id} from ${url} answered ${res.status}${text === '' ? '' : `: ${text.trim().slice(0, 300)}`}`, { retriable: res.status >= 500 });
+      }
+      return res.body as unknown as AsyncIterable<Uint8Array>;
+    },
+  };
 }
 
 async function isFile(path: string): Promise<boolean> {

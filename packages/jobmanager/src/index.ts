@@ -28,3 +28,4 @@ export { LocalClusterDriver, type LocalClusterDriverOptions, type LocalWorker, t
 export { createRestartBackoff, type RestartBackoff, type RestartBackoffOptions } from './jobmaster/restart-strategy.js';
 export * from './rest/index.js';
 export { ArtifactStore, ArtifactTooLargeError, DEFAULT_MAX_ARTIFACT_BYTES, type StoredArtifact } from './artifacts/artifact-store.js';
+export { artifactGateway, MAX_ARTIFACT_CHUNK_BYTES } from './artifacts/artifact-gateway.js';

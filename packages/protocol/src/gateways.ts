@@ -114,3 +114,12 @@ export interface TaskExecutorGateway {
   heartbeatFromJobMaster(jobMaster: JobMasterToken): Promise<void>;
   requestSlotReport(): Promise<SlotReport>;
 }
+
+/**
+ * The entrypoint's job bundles (content-addressed by SHA-256), served to TaskManagers and
+ * JobMasters over RPC, which the cluster secret authenticates.
+ */
+export interface ArtifactGateway {
+  /** Up to `maxBytes` (at most 4 MiB) of bundle `id` from `offset`; `total` is the bundle's size. */
+  readArtifact(id: string, offset: number, maxBytes: number): Promise<{ bytes: Uint8Array; total: number }>;
+}
