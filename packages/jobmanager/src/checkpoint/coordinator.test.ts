@@ -39,7 +39,15 @@ class FakeHost implements CoordinatorHost {
   async triggerAt(executionId: string, checkpointId: number): Promise<void> {
     this.triggered.push(`${executionId} ${checkpointId}`);
   }
-  notify(): void {}
+  readonly events: string[] = [];
+  recorder: ((c: { id: number; location: string }) => Promise<void>) | undefined;
+  notify(executionId: string, outcome: string, id: number): void {
+    this.events.push(`notify ${outcome} ${id} ${executionId}`);
+  }
+  recordCheckpoint(c: { id: number; location: string }): Promise<void> {
+    this.events.push(`record ${c.id} ${c.location}`);
+    return this.recorder?.(c) ?? Promise.resolve();
+  }
   run(action: () => void): void {
     action();
   }
@@ -132,5 +140,25 @@ describe('checkpoint coordinator: source positions', () => {
     );
     expect(coordinator.lastFailure?.checkpointId).toBe(1);
     expect(storage.committed.size).toBe(0);
+  });
+
+  it('records a completed checkpoint for recovery before any task hears it completed', async () => {
+    const { host, coordinator } = setUp();
+    const pending = coordinator.triggerNow();
+    for (const id of ['src-0', 'src-1', 'sink-0', 'sink-1']) coordinator.receiveAck(ack(id, 1, id.startsWith('src') ? { splits: [] } : undefined));
+    await pending;
+    expect(host.events[0]).toBe('record 1 /ckpt/job-1/chk-1');
+    expect(host.events.slice(1).every((e) => e.startsWith('notify complete 1'))).toBe(true);
+    expect(host.events).toHaveLength(5);
+  });
+
+  it('aborts a checkpoint that cannot be recorded for recovery: no task hears it completed', async () => {
+    const { host, coordinator } = setUp();
+    host.recorder = () => Promise.reject(new Error('job store is read-only'));
+    const pending = coordinator.triggerNow();
+    for (const id of ['src-0', 'src-1', 'sink-0', 'sink-1']) coordinator.receiveAck(ack(id, 1, id.startsWith('src') ? { splits: [] } : undefined));
+    await expect(pending).rejects.toThrow(/could not record it for recovery: job store is read-only/);
+    expect(host.events.filter((e) => e.startsWith('notify complete'))).toEqual([]);
+    expect(coordinator.latestCompleted()).toBeUndefined();
   });
 });

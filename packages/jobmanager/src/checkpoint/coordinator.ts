@@ -33,6 +33,14 @@ export interface CoordinatorHost {
   run(action: () => void): void;
   /** More periodic checkpoints failed in a row than the job tolerates: restart it, or fail it. */
   failOver(reason: string): void;
+  /**
+   * Records a checkpoint whose metadata is written where a new JobMaster looks for the job's
+   * latest checkpoint (the job store). Awaited before the checkpoint counts as complete and
+   * before any task hears so (and commits side effects): a JobMaster that dies between the two
+   * is replaced by one that restores this checkpoint, not an older one whose successors' Kafka
+   * transactions were already committed. A failure aborts the checkpoint.
+   */
+  recordCheckpoint?(checkpoint: { id: number; location: string }): Promise<void>;
 }
 
 export interface CompletedCheckpoint extends StoredCheckpoint {
@@ -273,9 +281,14 @@ export class CheckpointCoordinator {
       return;
     }
     const meta = this.buildMetadata(p);
+    const host = this.options.host;
     storage.commit(location, meta).then(
-      () => this.options.host.run(() => this.completed(p, location, meta)),
-      (err: unknown) => this.options.host.run(() => this.pending === p && this.abort(p, `could not write its metadata: ${describeError(err)}`, true)),
+      () =>
+        Promise.resolve(host.recordCheckpoint?.({ id: p.id, location })).then(
+          () => host.run(() => this.completed(p, location, meta)),
+          (err: unknown) => host.run(() => this.pending === p && this.abort(p, `could not record it for recovery: ${describeError(err)}`, true)),
+        ),
+      (err: unknown) => host.run(() => this.pending === p && this.abort(p, `could not write its metadata: ${describeError(err)}`, true)),
     );
     logger.debug('all subtasks acknowledged; writing metadata', { checkpointId: p.id, jobName });
   }

@@ -54,6 +54,8 @@ export interface JobMasterOptions extends Partial<HeartbeatOptions> {
   splitProvider?: SplitProvider;
   /** Where checkpoints and savepoints are stored; the file system by default. */
   checkpointStorage?: CheckpointStorage;
+  /** Where a replacement JobMaster will look for the latest checkpoint; see CoordinatorHost.recordCheckpoint. */
+  recordCheckpoint?: (checkpoint: { id: number; location: string }) => Promise<void>;
   /** How long cancelled tasks may take to confirm before they are given up as lost. */
   cancelTimeoutMs?: number;
   /** How long to wait for all slots before the job fails. */
@@ -366,6 +368,7 @@ export class JobMaster implements JobMasterGateway {
         failOver: (reason) => {
           if (job.status === 'RUNNING') job.failOver('checkpoints are failing', serializeError(new SluiceError('CHECKPOINTS_FAILED', reason, { retriable: true })));
         },
+        ...(this.options.recordCheckpoint === undefined ? {} : { recordCheckpoint: this.options.recordCheckpoint }),
       },
     });
   }
