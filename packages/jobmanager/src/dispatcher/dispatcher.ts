@@ -35,14 +35,35 @@ export interface DispatcherOptions {
   jobMaster?: Omit<InProcessJobMasterOptions, 'splitProvider' | 'logger'>;
   /** On close, how long running jobs get to cancel. */
   shutdownTimeoutMs?: number;
+  /**
+   * Where jobs outlive their JobMaster. With one, a JobMaster that dies (its process ends) is
+   * replaced, up to `maxJobMasterRestarts` times per job, by one that resumes the job from the
+   * latest checkpoint the store holds; without one such a job fails with JOB_MASTER_LOST.
+   */
+  jobStore?: DispatcherJobStore;
+  /** Replacements of a dead JobMaster per job (default 3); only with a job store. */
+  maxJobMasterRestarts?: number;
   clock?: Clock;
   logger?: Logger;
+}
+
+/** What survives a JobMaster: the Dispatcher's record of each job, for a replacement JobMaster. */
+export interface DispatcherJobStore {
+  jobSubmitted(submission: JobSubmission): Promise<void>;
+  jobMasterStarted(jobId: string, attempt: number): Promise<void>;
+  /** The latest checkpoint recorded for the job (by its JobMasters' `recordCheckpoint`). */
+  latestCheckpoint(jobId: string): Promise<{ id: number; location: string } | undefined>;
+  jobEnded(jobId: string, status: JobStatus, endTime: number): Promise<void>;
 }
 
 interface JobEntry {
   readonly submission: JobSubmission;
   readonly startTime: number;
-  readonly runner: JobMasterRunner;
+  /** The current JobMaster's; replaced when a dead JobMaster is. */
+  runner: JobMasterRunner;
+  /** JobMasters started for the job so far, minus one: the current one's attempt. */
+  attempt: number;
+  cancelRequested?: boolean;
   /** Resolves once the job ended and its final figures are recorded here. */
   readonly result: Promise<JobResult>;
   final?: { result: JobResult; statistics?: CheckpointStatistics; metrics?: JobMetrics };
@@ -120,16 +141,9 @@ export class Dispatcher implements DispatcherGateway {
       if (this.jobs.has(valid.jobId)) {
         throw new SluiceError('JOB_ALREADY_EXISTS', `a job with id '${valid.jobId}' was already submitted; submit with a new id`);
       }
-      const runner = this.factory({
-        submission: valid,
-        rpc: this.options.rpc,
-        address: `jobmaster/${valid.jobId}`,
-        resourceManagerAddress: this.options.resourceManagerAddress,
-        attempt: 0,
-        logger: this.logger,
-      });
+      const runner = this.runnerFor(valid, 0);
       let settle!: (r: JobResult) => void;
-      const e: JobEntry = { submission: valid, startTime: this.clock.nowMs(), runner, result: new Promise((resolve) => (settle = resolve)) };
+      const e: JobEntry = { submission: valid, startTime: this.clock.nowMs(), runner, attempt: 0, result: new Promise((resolve) => (settle = resolve)) };
       this.jobs.set(valid.jobId, e);
       void this.followJob(e).then(async (r) => {
         const final = await this.finalFigures(e, r);
@@ -160,6 +174,7 @@ export class Dispatcher implements DispatcherGateway {
   async cancelJob(jobId: string): Promise<void> {
     const e = await this.entry(jobId);
     if (e.final !== undefined) return;
+    e.cancelRequested = true;
     const jm = await this.jobMasterGateway(e);
     await jm.cancel();
   }
@@ -257,15 +272,61 @@ export class Dispatcher implements DispatcherGateway {
       collected: {},
       operators: [],
     });
+    const store = this.options.jobStore;
+    const maxRestarts = this.options.maxJobMasterRestarts ?? 3;
     try {
-      await e.runner.start();
-      const result = (await this.jobMasterGateway(e)).requestJobResult();
-      const died = e.runner.termination.then((t) => (t.type === 'died' ? lost(t.reason) : result));
-      return await Promise.race([result, died]);
+      await store?.jobSubmitted(e.submission);
     } catch (err) {
-      this.logger.error('JobMaster failed', { jobId, error: describeError(err) });
-      return lost(describeError(err));
+      return lost(`the job could not be recorded in the job store: ${describeError(err)}`);
     }
+    for (;;) {
+      let died: string;
+      try {
+        await store?.jobMasterStarted(jobId, e.attempt);
+        await e.runner.start();
+        type Outcome = { r: JobResult } | { died: string };
+        const result = (await this.jobMasterGateway(e)).requestJobResult().then((r): Outcome => ({ r }));
+        const ended = e.runner.termination.then((t): Outcome | Promise<Outcome> => (t.type === 'died' ? { died: t.reason } : result));
+        const outcome = await Promise.race([result, ended]);
+        if ('r' in outcome) return outcome.r;
+        died = outcome.died;
+      } catch (err) {
+        died = describeError(err);
+      }
+      if (store === undefined || e.cancelRequested === true || e.attempt >= maxRestarts || this.state !== 'running') {
+        this.logger.error('JobMaster failed', { jobId, error: died });
+        return lost(died);
+      }
+      await this.replaceJobMaster(e, died, store);
+    }
+  }
+
+  /** Starts a new JobMaster for a job whose JobMaster died, from the job's latest recorded checkpoint. */
+  private async replaceJobMaster(e: JobEntry, reason: string, store: DispatcherJobStore): Promise<void> {
+    await e.runner.close().catch(() => undefined);
+    const latest = await store.latestCheckpoint(e.submission.jobId).catch((err: unknown) => {
+      this.logger.warn('cannot read the latest checkpoint of the job from the job store; the new JobMaster starts as the job was submitted', { jobId: e.submission.jobId, error: describeError(err) });
+      return undefined;
+    });
+    const submission: JobSubmission = latest === undefined ? e.submission : { ...e.submission, restoreFrom: { path: latest.location } };
+    await this.mailbox.run(() => {
+      e.attempt++;
+      e.runner = this.runnerFor(submission, e.attempt);
+    });
+    this.logger.warn(
+      `the JobMaster of job ${e.submission.jobId} died (${reason}); starting JobMaster attempt ${e.attempt}, which resumes the job ${latest === undefined ? 'as it was submitted (no checkpoint recorded yet)' : `from checkpoint ${latest.id}`}`,
+    );
+  }
+
+  private runnerFor(submission: JobSubmission, attempt: number): JobMasterRunner {
+    return this.factory({
+      submission,
+      rpc: this.options.rpc,
+      address: `jobmaster/${submission.jobId}`,
+      resourceManagerAddress: this.options.resourceManagerAddress,
+      attempt,
+      logger: this.logger,
+    });
   }
 
   private entry(jobId: string): Promise<JobEntry> {
@@ -309,6 +370,9 @@ export class Dispatcher implements DispatcherGateway {
   private jobTerminated(entry: JobEntry, final: NonNullable<JobEntry['final']>): void {
     entry.final = final;
     entry.endTime = this.clock.nowMs();
+    void this.options.jobStore
+      ?.jobEnded(final.result.jobId, final.result.status, entry.endTime)
+      .catch((err: unknown) => this.logger.warn('cannot record the end of the job in the job store', { jobId: final.result.jobId, error: describeError(err) }));
     this.logger.info(`job ${final.result.status}`, { jobId: final.result.jobId });
     void entry.runner.close().catch((err: unknown) => this.logger.warn('closing a JobMaster failed', { jobId: final.result.jobId, error: describeError(err) }));
   }

@@ -1,0 +1,152 @@
+/**
+ * The Dispatcher replacing a JobMaster that died: with a job store, a new JobMaster (next
+ * attempt) resumes the job from the latest recorded checkpoint; without one, or once cancelled,
+ * or after too many replacements, the job fails with JOB_MASTER_LOST.
+ */
+import { silentLogger } from '@sluice/common';
+import { DEFAULT_JOB_CONFIG, LocalRpcService, type JobMasterGateway, type JobResult, type JobSubmission } from '@sluice/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Dispatcher, type DispatcherJobStore } from './dispatcher.js';
+import type { JobMasterContext, JobMasterRunner, JobMasterTermination } from './job-master-runner.js';
+
+function submission(jobId: string): JobSubmission {
+  return {
+    jobId,
+    jobName: `job ${jobId}`,
+    artifact: { entry: '/jobs/test.js', params: {} },
+    jobGraph: {
+      jobName: `job ${jobId}`,
+      vertices: [{ id: 'v', name: 'V', parallelism: 1, maxParallelism: 128, operators: [{ nodeId: 1, name: 'V', kind: 'source' }], isSource: true, isSink: true }],
+      edges: [],
+      config: { ...DEFAULT_JOB_CONFIG },
+    },
+  };
+}
+
+/** A JobMaster "process": serves a gateway whose result the test settles, and can die. */
+class FakeRunner implements JobMasterRunner {
+  readonly termination: Promise<JobMasterTermination>;
+  private end!: (t: JobMasterTermination) => void;
+  private finish!: (r: JobResult) => void;
+  cancelled = false;
+  constructor(readonly ctx: JobMasterContext) {
+    this.termination = new Promise((resolve) => (this.end = resolve));
+  }
+  get address(): string {
+    return `${this.ctx.address}#${this.ctx.attempt}`;
+  }
+  async start(): Promise<void> {
+    const result = new Promise<JobResult>((resolve) => (this.finish = resolve));
+    const gateway: Partial<JobMasterGateway> = {
+      requestJobResult: () => result,
+      requestJobStatus: async () => 'RUNNING',
+      cancel: async () => void (this.cancelled = true),
+      requestCheckpointStatistics: async () => ({ counts: { completed: 0, failed: 0, inProgress: 0 } }),
+      requestJobMetrics: async () => ({ jobId: this.ctx.submission.jobId, jobName: 'x', status: 'RUNNING', restarts: 0, checkpoints: { completed: 0, failed: 0, inProgress: 0 } }) as never,
+    };
+    this.ctx.rpc.register(this.address, gateway);
+  }
+  async close(): Promise<void> {
+    this.ctx.rpc.unregister(this.address);
+    this.end({ type: 'closed' });
+  }
+  die(reason: string): void {
+    this.ctx.rpc.unregister(this.address);
+    this.end({ type: 'died', reason });
+  }
+  succeed(): void {
+    const s = this.ctx.submission;
+    this.finish({ jobId: s.jobId, jobName: s.jobName, status: 'FINISHED', durationMs: 1, collected: {}, operators: [] });
+  }
+}
+
+class MemoryJobStore implements DispatcherJobStore {
+  readonly events: string[] = [];
+  latest: { id: number; location: string } | undefined;
+  async jobSubmitted(s: JobSubmission): Promise<void> {
+    this.events.push(`submitted ${s.jobId}`);
+  }
+  async jobMasterStarted(jobId: string, attempt: number): Promise<void> {
+    this.events.push(`jobmaster ${jobId} ${attempt}`);
+  }
+  async latestCheckpoint(): Promise<{ id: number; location: string } | undefined> {
+    return this.latest;
+  }
+  async jobEnded(jobId: string, status: string): Promise<void> {
+    this.events.push(`ended ${jobId} ${status}`);
+  }
+}
+
+let dispatcher: Dispatcher | undefined;
+afterEach(async () => {
+  await dispatcher?.close();
+  dispatcher = undefined;
+});
+
+async function start(store?: DispatcherJobStore, maxJobMasterRestarts?: number) {
+  const runners: FakeRunner[] = [];
+  const rpc = new LocalRpcService();
+  dispatcher = new Dispatcher({
+    rpc,
+    address: 'dispatcher',
+    resourceManagerAddress: 'rm',
+    jobMasterRunnerFactory: (ctx) => {
+      const r = new FakeRunner(ctx);
+      runners.push(r);
+      return r;
+    },
+    ...(store === undefined ? {} : { jobStore: store }),
+    ...(maxJobMasterRestarts === undefined ? {} : { maxJobMasterRestarts }),
+    shutdownTimeoutMs: 10,
+    logger: silentLogger,
+  });
+  await dispatcher.start();
+  const started = async (n: number): Promise<FakeRunner> => {
+    const serving = (r: FakeRunner | undefined): Promise<boolean> => (r === undefined ? Promise.resolve(false) : rpc.connect(r.address).then(() => true, () => false));
+    while (!(await serving(runners[n - 1]))) await new Promise((r) => setTimeout(r, 1));
+    return runners[n - 1]!;
+  };
+  return { d: dispatcher, runners, started };
+}
+
+describe('Dispatcher: a JobMaster that dies', () => {
+  it('without a job store: the job fails with JOB_MASTER_LOST naming the cause', async () => {
+    const { d, started } = await start();
+    await d.submitJob(submission('j1'));
+    (await started(1)).die('JobMaster process was killed by SIGKILL');
+    const r = await d.requestJobResult('j1');
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toMatchObject({ code: 'JOB_MASTER_LOST', message: expect.stringContaining('was killed by SIGKILL') });
+  });
+
+  it('with a job store: a new JobMaster (next attempt) resumes from the latest recorded checkpoint', async () => {
+    const store = new MemoryJobStore();
+    const { d, runners, started } = await start(store);
+    await d.submitJob(submission('j2'));
+    store.latest = { id: 7, location: '/ck/j2/chk-7' };
+    (await started(1)).die('JobMaster process exited with code 1');
+    const second = await started(2);
+    expect(second.ctx.attempt).toBe(1);
+    expect(second.ctx.submission.restoreFrom).toEqual({ path: '/ck/j2/chk-7' });
+    expect(runners[0]!.ctx.submission.restoreFrom).toBeUndefined();
+    second.succeed();
+    expect((await d.requestJobResult('j2')).status).toBe('FINISHED');
+    await new Promise((r) => setTimeout(r, 5));
+    expect(store.events).toEqual(['submitted j2', 'jobmaster j2 0', 'jobmaster j2 1', 'ended j2 FINISHED']);
+  });
+
+  it('does not replace the JobMaster of a job being cancelled, nor more often than allowed', async () => {
+    const store = new MemoryJobStore();
+    const { d, started } = await start(store, 1);
+    await d.submitJob(submission('j3'));
+    await d.cancelJob('j3');
+    (await started(1)).die('gone');
+    expect((await d.requestJobResult('j3')).error?.code).toBe('JOB_MASTER_LOST');
+
+    await d.submitJob(submission('j4'));
+    (await started(2)).die('first death');
+    (await started(3)).die('second death');
+    const r = await d.requestJobResult('j4');
+    expect(r.error).toMatchObject({ code: 'JOB_MASTER_LOST', message: expect.stringContaining('second death') });
+  });
+});
