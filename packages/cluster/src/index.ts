@@ -7,3 +7,4 @@ export { SupervisedChild, exitWithParent, type ChildExit, type ChildSpec } from 
 export { ProcessClusterDriver, type ProcessClusterDriverOptions } from './process-cluster-driver.js';
 export { JobStore, type CheckpointPointer, type JobRecord } from './job-store.js';
 export { rpcArtifactSource } from './rpc-artifact-source.js';
+export { createBundleCache, sluiceNodeModules, type BundleCache } from './bundle-cache.js';

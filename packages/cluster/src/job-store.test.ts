@@ -29,13 +29,18 @@ describe('JobStore', () => {
   it('keeps a private record per job and replaces it on update', () => {
     const s = store();
     s.put({ submission: submission('j1'), jobMasterAttempts: 1 });
-    const updated = s.update('j1', (r) => ({ ...r, jobMasterAttempts: 2, latestCheckpoint: { id: 7, location: '/ck/j1/chk-7' } }));
+    const updated = s.update('j1', (r) => ({ ...r, jobMasterAttempts: 2 }));
     expect(s.get('j1')).toEqual(updated);
-    expect(readdirSync(s.directory)).toEqual(['j1.json']);
+    expect(s.latestCheckpoint('j1')).toBeUndefined();
+    s.putCheckpoint('j1', { id: 7, location: '/ck/j1/chk-7' });
+    expect(s.latestCheckpoint('j1')).toEqual({ id: 7, location: '/ck/j1/chk-7' });
+    expect(s.list().map((r) => r.submission.jobId)).toEqual(['j1']);
+    expect(readdirSync(s.directory).sort()).toEqual(['j1.checkpoint', 'j1.json']);
     expect(statSync(join(s.directory, 'j1.json')).mode & 0o777).toBe(0o600);
     expect(statSync(s.directory).mode & 0o777).toBe(0o700);
     s.remove('j1');
     expect(s.get('j1')).toBeUndefined();
+    expect(readdirSync(s.directory)).toEqual([]);
   });
 
   it('lists readable records and reports the others by file', () => {
@@ -56,5 +61,23 @@ describe('JobStore', () => {
       expect(() => s.put({ submission: submission(bad), jobMasterAttempts: 0 })).toThrow(/not a job id/);
     }
     expect(readdirSync(s.directory)).toEqual([]);
+  });
+
+  it('names the file and what to do when the checkpoint pointer is damaged', () => {
+    const s = store();
+    writeFileSync(join(s.directory, 'j9.checkpoint'), '{"id": "seven"}');
+    expect(() => s.latestCheckpoint('j9')).toThrow(/latest-checkpoint pointer of job j9 at .*j9\.checkpoint is damaged .*remove it to resume the job from its start/);
+  });
+
+  it('serves the Dispatcher: submissions, JobMaster attempts, ends', async () => {
+    const s = store();
+    const d = s.forDispatcher();
+    await d.jobSubmitted(submission('j5'));
+    await d.jobMasterStarted('j5', 0);
+    await d.jobMasterStarted('j5', 1);
+    s.putCheckpoint('j5', { id: 3, location: '/ck/j5/chk-3' });
+    expect(await d.latestCheckpoint('j5')).toEqual({ id: 3, location: '/ck/j5/chk-3' });
+    await d.jobEnded('j5', 'FINISHED', 1234);
+    expect(s.get('j5')).toMatchObject({ jobMasterAttempts: 2, ended: { status: 'FINISHED', endTime: 1234 } });
   });
 });

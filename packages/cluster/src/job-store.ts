@@ -1,14 +1,16 @@
 /**
  * The Dispatcher's local job store: for every job it accepted, what a new JobMaster needs to take
  * the job over — the submission (bundle id, graph, parameters), how many JobMasters it has had,
- * and the latest completed checkpoint its JobMaster reported. One private file per job,
- * `<jobId>.json`, replaced atomically on every change, so a crash leaves the old record or the
- * new one. The job id is checked before it becomes a file name. (With high availability the same
- * records move to ZooKeeper behind the same interface.)
+ * whether it ended — in `<jobId>.json`, written by the Dispatcher; and the latest completed
+ * checkpoint, in `<jobId>.checkpoint`, written by the job's JobMaster (so the two writers never
+ * share a file). Private files, replaced atomically on every change, so a crash leaves the old
+ * content or the new. The job id is checked before it becomes a file name. (With high
+ * availability the same records move to ZooKeeper behind the same interface.)
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError, preparePrivateDirectory, SluiceError, writePrivateFile } from '@sluice/common';
+import type { DispatcherJobStore } from '@sluice/jobmanager';
 import type { JobStatus, JobSubmission } from '@sluice/protocol';
 
 export interface CheckpointPointer {
@@ -21,13 +23,13 @@ export interface JobRecord {
   submission: JobSubmission;
   /** JobMasters started for the job so far; the next one's attempt number. */
   jobMasterAttempts: number;
-  latestCheckpoint?: CheckpointPointer;
   /** Set once the job reached a terminal status. */
   ended?: { status: JobStatus; endTime: number };
 }
 
 const JOB_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 const SUFFIX = '.json';
+const CHECKPOINT_SUFFIX = '.checkpoint';
 
 export class JobStore {
   constructor(readonly directory: string) {
@@ -61,6 +63,43 @@ export class JobStore {
 
   remove(jobId: string): void {
     rmSync(this.fileOf(jobId), { force: true });
+    rmSync(this.fileOf(jobId, CHECKPOINT_SUFFIX), { force: true });
+  }
+
+  /** Records the job's latest completed checkpoint (the JobMaster's `recordCheckpoint`). */
+  putCheckpoint(jobId: string, pointer: CheckpointPointer): void {
+    writePrivateFile(this.fileOf(jobId, CHECKPOINT_SUFFIX), `${JSON.stringify(pointer)}\n`, `the latest checkpoint of job ${jobId}`);
+  }
+
+  latestCheckpoint(jobId: string): CheckpointPointer | undefined {
+    const file = this.fileOf(jobId, CHECKPOINT_SUFFIX);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new SluiceError('JOB_STORE', `cannot read the latest checkpoint of job ${jobId} at ${file}: ${describeError(err)}`, { cause: err });
+    }
+    let p: Partial<CheckpointPointer> | null = null;
+    try {
+      p = JSON.parse(text) as Partial<CheckpointPointer> | null;
+    } catch {
+      // reported below
+    }
+    if (p === null || typeof p !== 'object' || !Number.isInteger(p.id) || typeof p.location !== 'string' || p.location === '') {
+      throw new SluiceError('JOB_STORE_CORRUPT', `the latest-checkpoint pointer of job ${jobId} at ${file} is damaged (expected {"id", "location"}); remove it to resume the job from its start, or write the path of its latest chk-N directory into it`);
+    }
+    return { id: p.id as number, location: p.location };
+  }
+
+  /** The store as the Dispatcher uses it. */
+  forDispatcher(): DispatcherJobStore {
+    return {
+      jobSubmitted: async (submission) => this.put({ submission, jobMasterAttempts: 0 }),
+      jobMasterStarted: async (jobId, attempt) => void this.update(jobId, (r) => ({ ...r, jobMasterAttempts: Math.max(r.jobMasterAttempts, attempt + 1) })),
+      latestCheckpoint: async (jobId) => this.latestCheckpoint(jobId),
+      jobEnded: async (jobId, status, endTime) => void this.update(jobId, (r) => ({ ...r, ended: { status, endTime } })),
+    };
   }
 
   /** Every readable record; an unreadable one is reported through `onProblem` and skipped. */
@@ -80,9 +119,9 @@ export class JobStore {
     return out;
   }
 
-  private fileOf(jobId: string): string {
+  private fileOf(jobId: string, suffix = SUFFIX): string {
     if (!JOB_ID.test(jobId)) throw new SluiceError('INVALID_JOB_ID', `not a job id the store can hold: ${JSON.stringify(jobId)}`);
-    return join(this.directory, `${jobId}${SUFFIX}`);
+    return join(this.directory, `${jobId}${suffix}`);
   }
 }
 

@@ -56,6 +56,16 @@ describe('HeartbeatManager', () => {
     expect(hb.monitoredPeers()).toEqual(['tm-2']);
   });
 
+  it('declares the endpoints behind a closed process connection lost, and no others', () => {
+    const { hb, lost, target } = setup();
+    hb.monitor('tm-1', target('tm-1', 'sluice://10.0.0.1:6122/taskmanager/tm-1'));
+    hb.monitor('jm', target('jm', 'sluice://10.0.0.1:6122/jobmaster/j1'));
+    hb.monitor('tm-2', target('tm-2', 'sluice://10.0.0.1:61220/taskmanager/tm-2'));
+    hb.peerConnectionClosed('sluice://10.0.0.1:6122');
+    expect(lost).toEqual(['tm-1: its connection (sluice://10.0.0.1:6122) closed', 'jm: its connection (sluice://10.0.0.1:6122) closed']);
+    expect(hb.monitoredPeers()).toEqual(['tm-2']);
+  });
+
   it('does not hold its own stall against its peers', () => {
     const { clock, hb, lost, target, step } = setup();
     hb.monitor('a', target('a'));

@@ -116,7 +116,12 @@ export class HeartbeatManager<T extends HeartbeatTarget = HeartbeatTarget> {
   /** The connection to `address` closed: every peer there is lost now, not after the timeout. */
   peerConnectionClosed(address: string): void {
     this.options.run(() => {
-      for (const [peerId, p] of [...this.peers]) if (p.target.address === address) this.lose(peerId, p, `its connection (${address}) closed`);
+      // `address` is an endpoint's address or its process's (`sluice://host:port`): a closed
+      // connection loses every endpoint behind it.
+      const prefix = address.endsWith('/') ? address : `${address}/`;
+      for (const [peerId, p] of [...this.peers]) {
+        if (p.target.address === address || p.target.address.startsWith(prefix)) this.lose(peerId, p, `its connection (${address}) closed`);
+      }
     });
   }
 

@@ -46,6 +46,7 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
    */
   private readonly sockets = new Map<Socket, Promise<void>>();
   private readonly lostListeners = new Map<string, Set<(e: PeerLost) => void>>();
+  private readonly anyLostListeners = new Set<(e: PeerLost) => void>();
   private server: Server | undefined;
   private boundPort: number | undefined;
   private stopped = false;
@@ -167,6 +168,15 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
     };
   }
 
+  /**
+   * Like onPeerLost for every peer: how a process tells its components (their
+   * `peerConnectionClosed(\`sluice://${'$'}{peer}\`)`) that a peer is gone, at once.
+   */
+  onAnyPeerLost(listener: (e: PeerLost) => void): () => void {
+    this.anyLostListeners.add(listener);
+    return () => void this.anyLostListeners.delete(listener);
+  }
+
   connectionInfo(): RpcConnectionInfo[] {
     return [...this.connections].map((c) => ({ direction: c.role === 'client' ? 'outbound' : 'inbound', peer: c.peer, remote: c.remote, open: c.isOpen }));
   }
@@ -183,6 +193,7 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
     for (const s of this.sockets.keys()) s.destroy();
     await Promise.all([serverClosed, ...closing]);
     this.lostListeners.clear();
+    this.anyLostListeners.clear();
   }
 
   async dispatch(endpoint: string, method: string | null, args: unknown[]): Promise<unknown> {
@@ -219,7 +230,7 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
     if (this.byPeer.get(peer) === conn) this.byPeer.delete(peer);
     if (!wasOpen || this.stopped) return;
     this.options.logger.info(`rpc connection with ${peer} closed: ${reason}`, { peer });
-    for (const listener of [...(this.lostListeners.get(peer) ?? [])]) {
+    for (const listener of [...(this.lostListeners.get(peer) ?? []), ...this.anyLostListeners]) {
       try {
         listener({ peer, reason });
       } catch (err) {

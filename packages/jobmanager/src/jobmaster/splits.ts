@@ -5,7 +5,7 @@
  * code knows its sources, so this is the one place the JobMaster runs user code.
  */
 import { loadJob, type LoadedJob, type Source, type SourceSplit } from '@sluice/api';
-import type { JobSubmission } from '@sluice/protocol';
+import type { JobArtifact, JobSubmission } from '@sluice/protocol';
 import type { SplitProvider } from './deployment.js';
 
 /** Splits of one source vertex dealt to its subtasks, one array per subtask. */
@@ -34,14 +34,15 @@ export async function enumerateVertexSplits(
 
 /**
  * The JobMaster's default SplitProvider: loads the submission's job module once per JobMaster
- * (the module is bundled, so this works wherever the JobMaster process runs) and enumerates.
+ * and enumerates. `localArtifact` makes the artifact loadable here: a JobMaster process on
+ * another machine than the Dispatcher fetches the bundle and points `entry` at its copy.
  */
-export function moduleSplitProvider(): SplitProvider {
+export function moduleSplitProvider(localArtifact: (a: JobArtifact) => Promise<JobArtifact> = async (a) => a): SplitProvider {
   const loaded = new Map<string, Promise<LoadedJob>>();
   return async (submission: JobSubmission, vertexId, parallelism, restored) => {
     let job = loaded.get(submission.jobId);
     if (job === undefined) {
-      job = loadJob(submission.artifact);
+      job = localArtifact(submission.artifact).then((a) => loadJob(a));
       loaded.set(submission.jobId, job);
       job.catch(() => loaded.delete(submission.jobId));
     }
