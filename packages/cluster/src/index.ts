@@ -8,3 +8,4 @@ export { ProcessClusterDriver, type ProcessClusterDriverOptions } from './proces
 export { JobStore, type CheckpointPointer, type JobRecord } from './job-store.js';
 export { rpcArtifactSource } from './rpc-artifact-source.js';
 export { createBundleCache, sluiceNodeModules, type BundleCache } from './bundle-cache.js';
+export { processJobMasterRunner, type JobMasterProcessMessage, type JobMasterStartMessage, type ProcessJobMasterOptions } from './jobmaster-process.js';

@@ -164,6 +164,37 @@ describe('ResourceManager', () => {
     return { rpc, driver, rm, gw, tm, jm, rmId: rm.resourceManagerId };
   }
 
+  it('keeps minWorkers workers without demand: starts them, replaces a failed one, never releases them as idle', async () => {
+    const clock = new ManualClock(0);
+    const { rmId, gw, driver } = await setup({ minWorkers: 2, idleWorkerTimeoutMs: 100, clock });
+    await eventually('two workers requested', () => driver.requested.length === 2);
+    const [a, b] = driver.requested.map((s) => s.resourceId);
+    for (const id of [a!, b!]) {
+      await gw.registerTaskExecutor({ resourceId: id, address: 'tm-1', numberOfSlots: 2 });
+      await gw.sendSlotReport(rmId, freeReport(id, 1, 2));
+    }
+    await advanceInSteps(clock, 300);
+    expect(driver.released).toEqual([]);
+    driver.events!.onWorkerTerminated(a!, 'TaskManager process was killed by SIGKILL');
+    await eventually('a replacement requested', () => driver.requested.length === 3);
+    expect(driver.requested).toHaveLength(3);
+  });
+
+  it('waits before replacing workers once too many failed within the interval', async () => {
+    const clock = new ManualClock(0);
+    const { driver } = await setup({ minWorkers: 1, clock, workerFailureRate: { maxFailures: 2, intervalMs: 10_000, retryDelayMs: 50 } });
+    for (let i = 1; i <= 2; i++) {
+      await eventually(`worker ${i} requested`, () => driver.requested.length === i);
+      driver.events!.onWorkerTerminated(driver.requested[i - 1]!.resourceId, 'exited with code 1');
+    }
+    // Two failures in the interval: the third start waits for the retry delay, then is refused
+    // again until the clock has moved past the interval.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(driver.requested).toHaveLength(2);
+    clock.advance(10_000);
+    await eventually('the third worker requested once the failures aged out', () => driver.requested.length === 3);
+  });
+
   it('asks the driver for exactly the missing workers, counting pending ones', async () => {
     const { rmId, gw, driver, tm } = await setup();
     await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });

@@ -36,6 +36,7 @@ import {
 } from '@sluice/protocol';
 import type { ClusterDriver } from './cluster-driver.js';
 import { SlotManager, workersToRequest, type SlotPlan } from './slot-manager.js';
+import { WorkerFailureRate, type WorkerFailureRateOptions } from './worker-failure-rate.js';
 
 export interface ResourceManagerOptions extends Partial<HeartbeatOptions> {
   rpc: RpcService;
@@ -47,6 +48,10 @@ export interface ResourceManagerOptions extends Partial<HeartbeatOptions> {
   maxWorkers?: number;
   /** Release a worker whose slots have all been free this long; Infinity keeps workers. */
   idleWorkerTimeoutMs?: number;
+  /** Workers kept whatever the demand: started at once, replaced when they fail, never released as idle. */
+  minWorkers?: number;
+  /** How fast failed workers are replaced (see worker-failure-rate.ts). */
+  workerFailureRate?: WorkerFailureRateOptions;
   /** Timeouts and retries of calls to TaskManagers and JobMasters. */
   outbox?: Pick<OutboxOptions, 'callTimeoutMs' | 'attempts' | 'retryInitialDelayMs' | 'retryMaxDelayMs'>;
   clock?: Clock;
@@ -57,6 +62,7 @@ export const DEFAULT_RESOURCE_MANAGER_OPTIONS = Object.freeze({
   slotsPerWorker: 1,
   maxWorkers: Number.POSITIVE_INFINITY,
   idleWorkerTimeoutMs: Number.POSITIVE_INFINITY,
+  minWorkers: 0,
 });
 
 type Resolved = { -readonly [K in keyof typeof DEFAULT_RESOURCE_MANAGER_OPTIONS]: number } & HeartbeatOptions;
@@ -66,12 +72,13 @@ export function resolveResourceManagerOptions(options: ResourceManagerOptions): 
   for (const k of Object.keys(DEFAULT_RESOURCE_MANAGER_OPTIONS) as (keyof typeof o)[]) {
     const v = options[k];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || Number.isNaN(v) || v < 0 || (v === 0 && k !== 'maxWorkers')) {
+    if (typeof v !== 'number' || Number.isNaN(v) || v < 0 || (v === 0 && k !== 'maxWorkers' && k !== 'minWorkers')) {
       throw new SluiceError('CONFIGURATION', `ResourceManager option ${k} must be a positive number, got ${v}`);
     }
     o[k] = v;
   }
   if (!Number.isInteger(o.slotsPerWorker)) throw new SluiceError('CONFIGURATION', `slotsPerWorker must be a positive integer, got ${o.slotsPerWorker}`);
+  if (!Number.isInteger(o.minWorkers) || o.minWorkers > o.maxWorkers) throw new SluiceError('CONFIGURATION', `minWorkers must be an integer no larger than maxWorkers (${o.maxWorkers}), got ${o.minWorkers}`);
   return { ...o, ...resolveHeartbeatOptions(options, 'ResourceManager') };
 }
 
@@ -100,6 +107,8 @@ export class ResourceManager implements ResourceManagerGateway {
   private readonly tmHeartbeats: HeartbeatManager<Peer>;
   private readonly jmHeartbeats: HeartbeatManager<Peer>;
   private idleTimer: NodeJS.Timeout | undefined;
+  private readonly failureRate: WorkerFailureRate;
+  private retryTimer: NodeJS.Timeout | undefined;
   private state: 'created' | 'running' | 'stopped' = 'created';
 
   constructor(private readonly options: ResourceManagerOptions) {
@@ -107,6 +116,7 @@ export class ResourceManager implements ResourceManagerGateway {
     this.o = resolveResourceManagerOptions(options);
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? createLogger()).child('resourcemanager');
+    this.failureRate = new WorkerFailureRate(options.workerFailureRate);
     const run = (action: () => void): void => void this.mailbox.run(action);
     this.outbox = new Outbox({ rpc: options.rpc, logger: this.logger, ...options.outbox, onUndeliverable: ({ address, error }) => run(() => this.undeliverable(address, error)) });
     const hb = { heartbeatIntervalMs: this.o.heartbeatIntervalMs, heartbeatTimeoutMs: this.o.heartbeatTimeoutMs, clock: this.clock, run };
@@ -122,6 +132,7 @@ export class ResourceManager implements ResourceManagerGateway {
     });
     this.options.rpc.register<ResourceManagerGateway>(this.address, this.gatewayView());
     this.state = 'running';
+    if (this.o.minWorkers > 0) void this.mailbox.run(() => this.checkResources());
     if (Number.isFinite(this.o.idleWorkerTimeoutMs)) {
       const period = Math.max(10, Math.min(this.o.heartbeatIntervalMs, this.o.idleWorkerTimeoutMs));
       this.idleTimer = setInterval(() => void this.mailbox.run(() => this.releaseIdleWorkers()), period);
@@ -135,6 +146,7 @@ export class ResourceManager implements ResourceManagerGateway {
       this.state = 'stopped';
       if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
       this.idleTimer = undefined;
+      clearTimeout(this.retryTimer);
       this.tmHeartbeats.stop();
       this.jmHeartbeats.stop();
       this.options.rpc.unregister(this.address);
@@ -326,13 +338,18 @@ export class ResourceManager implements ResourceManagerGateway {
 
   private workerTerminated(resourceId: string, reason: string): void {
     this.pendingWorkers.delete(resourceId);
+    if (!this.releasedWorkers.has(resourceId)) this.failureRate.recordFailure(this.clock.nowMs());
     this.removeTaskManager(resourceId, `worker terminated: ${reason}`);
     if (this.state === 'running') this.checkResources();
   }
 
   private releaseIdleWorkers(): void {
     if (this.state !== 'running') return;
-    for (const resourceId of this.slotManager.idleTaskManagers(this.clock.nowMs(), this.o.idleWorkerTimeoutMs)) this.releaseWorker(resourceId);
+    let keep = this.slotManager.registeredCount() - this.o.minWorkers;
+    for (const resourceId of this.slotManager.idleTaskManagers(this.clock.nowMs(), this.o.idleWorkerTimeoutMs)) {
+      if (keep-- <= 0) break;
+      this.releaseWorker(resourceId);
+    }
   }
 
   private releaseWorker(resourceId: string): void {
@@ -347,14 +364,30 @@ export class ResourceManager implements ResourceManagerGateway {
   private checkResources(): void {
     const plan = this.slotManager.plan(() => randomId(16), this.clock.nowMs());
     this.carryOut(plan);
-    const n = workersToRequest({
+    const known = this.slotManager.registeredCount();
+    const forDemand = workersToRequest({
       missingSlots: plan.missingSlots,
       pendingWorkers: this.pendingWorkers.size,
       unreportedSlots: this.slotManager.unreportedSlots(),
       slotsPerWorker: this.o.slotsPerWorker,
-      knownWorkers: this.slotManager.registeredCount(),
+      knownWorkers: known,
       maxWorkers: this.o.maxWorkers,
     });
+    const n = Math.max(forDemand, this.o.minWorkers - known - this.pendingWorkers.size);
+    if (n <= 0) return;
+    const wait = this.failureRate.delayBeforeStart(this.clock.nowMs());
+    if (wait > 0) {
+      if (this.retryTimer === undefined) {
+        this.logger.warn(`${this.failureRate.recent(this.clock.nowMs())} workers failed within the failure-rate interval; waiting ${wait} ms before starting another`);
+        const retry = (): void => {
+          this.retryTimer = undefined;
+          if (this.state === 'running') this.checkResources();
+        };
+        this.retryTimer = setTimeout(() => void this.mailbox.run(retry), wait);
+        this.retryTimer.unref();
+      }
+      return;
+    }
     for (let i = 0; i < n; i++) this.requestWorker();
   }
 
