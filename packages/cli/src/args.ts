@@ -10,6 +10,7 @@ import { parseDuration } from '@sluice/protocol';
 import { nonEmpty, strictParse, UsageError } from './arg-parsing.js';
 import { CLIENT_COMMANDS, DEFAULT_REST_PORT, parseClientCommand, type ClientCommand, type ClientCommandName } from './client-args.js';
 import { JOB_OPTIONS, jobOptions, RESTORE_OPTIONS, restoreOptions, type JobCommandOptions, type RestoreOptions } from './job-args.js';
+import { parseCluster, type ClusterCommand } from './cluster-args.js';
 import { parseSubmit, type SubmitCommandOptions } from './submit-args.js';
 import { COMMAND_HELP, TOP_LEVEL_HELP, type CommandName } from './usage.js';
 
@@ -52,6 +53,7 @@ export type ParsedCommand =
   | { kind: 'run'; options: RunCommandOptions }
   | { kind: 'plan'; options: JobCommandOptions }
   | { kind: 'submit'; options: SubmitCommandOptions }
+  | Exclude<ClusterCommand, { kind: 'help' }>
   | ClientCommand;
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -80,6 +82,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   if (first === 'run') return parseRun(rest);
   if (first === 'plan') return parsePlan(rest);
   if (first === 'submit') return parseSubmit(rest);
+  if (first === 'cluster') return parseCluster(rest, { cluster: COMMAND_HELP.cluster });
   if (isClientCommand(first)) return parseClientCommand(first, rest);
   throw new UsageError(`unknown command '${first}'`);
 }
@@ -88,7 +91,7 @@ function helpFor(rest: string[]): ParsedCommand {
   const [topic, extra] = rest;
   if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`);
   if (topic === undefined) return { kind: 'help', text: TOP_LEVEL_HELP };
-  if (topic === 'run' || topic === 'plan' || topic === 'submit' || isClientCommand(topic)) return { kind: 'help', text: COMMAND_HELP[topic as CommandName] };
+  if (topic === 'run' || topic === 'plan' || topic === 'submit' || topic === 'cluster' || isClientCommand(topic)) return { kind: 'help', text: COMMAND_HELP[topic as CommandName] };
   throw new UsageError(`unknown command '${topic}'`);
 }
 

@@ -13,6 +13,7 @@ import { ConfigurationError, describeError, SluiceError } from '@sluice/common';
 import { formatDuration as formatFlagDuration, type JobArtifact, type JobConfig, type JobGraph } from '@sluice/protocol';
 import { parseCommandLine, UsageError, type JobCommandOptions, type RunCommandOptions } from './args.js';
 import { resolveAddress, runClientCommand, type ClientCommand } from './client-commands.js';
+import { clusterStart, clusterStop, type ClusterCommandDeps } from './cluster-command.js';
 import { bundleJob as defaultBundleJob, compileJob as defaultCompileJob, type JobBundle } from './compile-job.js';
 import { jobArtifact } from './job-artifact.js';
 import type { Engine, EngineLoader, EngineRunOptions } from './engine.js';
@@ -92,6 +93,10 @@ export async function runCli(argv: readonly string[], deps: CliDependencies): Pr
       return guarded(deps, command.options.verbose, () => runCommand(command.options, deps));
     case 'submit':
       return guarded(deps, command.options.verbose, () => submit(command.options, deps));
+    case 'cluster-start':
+      return guarded(deps, false, () => clusterStart(command.options, clusterDeps(deps)));
+    case 'cluster-stop':
+      return guarded(deps, false, () => clusterStop(command.options, clusterDeps(deps)));
     case 'savepoint':
     case 'stop':
     case 'list':
@@ -131,6 +136,17 @@ function submit(options: SubmitCommandOptions, deps: CliDependencies): Promise<n
     pollIntervalMs: deps.pollIntervalMs ?? 1000,
     lostContactTimeoutMs: deps.lostContactTimeoutMs ?? 30_000,
   });
+}
+
+function clusterDeps(deps: CliDependencies): ClusterCommandDeps {
+  return {
+    stdout: deps.stdout,
+    stderr: deps.stderr,
+    env: deps.env ?? process.env,
+    cwd: cwdOf(deps),
+    ...(deps.signals === undefined ? {} : { signals: deps.signals }),
+    terminate: deps.terminate ?? terminateProcess,
+  };
 }
 
 function cwdOf(deps: CliDependencies): string {

@@ -3,7 +3,7 @@
  * stays a pure function over argv and the texts can be read in one place.
  */
 
-export type CommandName = 'run' | 'plan' | 'submit' | 'list' | 'info' | 'savepoint' | 'stop' | 'cancel' | 'taskmanagers' | 'overview';
+export type CommandName = 'run' | 'plan' | 'submit' | 'list' | 'info' | 'savepoint' | 'stop' | 'cancel' | 'taskmanagers' | 'overview' | 'cluster';
 
 export const TOP_LEVEL_HELP = `Usage: sluice <command> [options]
 
@@ -12,6 +12,7 @@ Flink-style stream processing for TypeScript.
 Commands:
   run <job>            Run a job on an embedded cluster until it finishes (Ctrl-C cancels)
   plan <job>           Print the job's execution plan without running it
+  cluster start|stop   Start a cluster of processes on this machine (Ctrl-C stops it), or stop one
   submit <job>         Submit a job to a running cluster and follow it (--detached: don't)
   list                 List the jobs of a cluster or of a running 'sluice run'
   info <jobId>         Show a job's status, vertices, checkpoints and exceptions
@@ -53,7 +54,34 @@ const JOB_OPTIONS_HELP = `  -p, --parallelism <N>       Default parallelism of t
 const PRECEDENCE = `What the job's code sets (env.setParallelism, env.enableCheckpointing, env.setRestartStrategy,
 ...) wins over these flags; each flag the job overrides gets a warning.`;
 
+const CLUSTER_HELP = `Usage: sluice cluster start [options]
+       sluice cluster stop [--cluster-dir <dir>]
+
+start runs a cluster entrypoint in the foreground: the Dispatcher (one JobMaster process per job),
+the ResourceManager (TaskManager processes on this machine, started while jobs need slots,
+released when idle, replaced when they fail) and the REST API. Ctrl-C stops it and every process
+it started. stop ends a cluster started with --detach.
+
+Options of start:
+  --taskmanagers <N>          TaskManagers kept running whatever the demand (default 1)
+  --slots <N>                 Slots per TaskManager (default 1)
+  --max-taskmanagers <N>      At most this many TaskManagers (default: no limit)
+  --cluster-dir <dir>         Secret, bundles and job store (default: $SLUICE_HOME/cluster,
+                              else ~/.sluice/cluster)
+  --rest-port <port>          REST API port (default 8081; 0 picks a free one)
+  --rest-host <address>       Interface of the REST API (default 127.0.0.1)
+  --rest-token-file <file>    Where to write the REST token (default: where the client commands
+                              look for it, ~/.sluice/rest-<port>.token)
+  --rpc-port <port>           Port of the cluster's RPC (default 6123; 0 picks a free one)
+  --bind-host <address>       Interface of the RPC (default 127.0.0.1)
+  --advertised-host <host>    Name or IP other hosts reach this one at (default: --bind-host)
+  -d, --detach                Run in the background; output goes to <cluster-dir>/entrypoint.log
+  -q, --quiet                 Only warnings and errors
+  -h, --help                  Show this help
+`;
+
 export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
+  cluster: CLUSTER_HELP,
   run: `Usage: sluice run <job.ts|job.js> [options]
 
 Compiles the job file (TypeScript is bundled with esbuild), runs it on an embedded cluster and

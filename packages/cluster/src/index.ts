@@ -9,3 +9,4 @@ export { JobStore, type CheckpointPointer, type JobRecord } from './job-store.js
 export { rpcArtifactSource } from './rpc-artifact-source.js';
 export { createBundleCache, sluiceNodeModules, type BundleCache } from './bundle-cache.js';
 export { processJobMasterRunner, type JobMasterProcessMessage, type JobMasterStartMessage, type ProcessJobMasterOptions } from './jobmaster-process.js';
+export { ensureClusterSecret, readEntrypointInfo, startClusterEntrypoint, type ClusterEntrypoint, type ClusterEntrypointOptions, type EntrypointInfo } from './entrypoint.js';

@@ -77,12 +77,14 @@ async function main(): Promise<void> {
     logger: jobLogger,
   });
   await rpc.start();
+  // Its full network address: the ResourceManager and TaskManagers call back on it.
+  const address = rpc.addressOf(`jobmaster/${submission.jobId}`);
   const bundles = createBundleCache(join(clusterDir, 'bundles'), rpcArtifactSource(rpc, artifacts));
   const store = new JobStore(join(clusterDir, 'jobs'));
   const jobMaster = new JobMaster({
     submission,
     rpc,
-    address: `jobmaster/${submission.jobId}`,
+    address,
     resourceManagerAddress,
     attempt,
     splitProvider: moduleSplitProvider((a) => bundles.localArtifact(a)),
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
   // the rest of the start ends the job FAILED on its own, which the Dispatcher hears over RPC.
   const started = jobMaster.start();
   await Promise.race([started, Promise.resolve()]);
-  reply({ type: 'ready', address: rpc.addressOf(`jobmaster/${submission.jobId}`) });
+  reply({ type: 'ready', address });
   await started;
 }
 

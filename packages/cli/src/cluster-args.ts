@@ -1,0 +1,104 @@
+/**
+ * Flags of `sluice cluster start` and `sluice cluster stop`. Pure, like the other parsers.
+ */
+import { strictParse, UsageError, noMorePositionals, nonEmpty } from './arg-parsing.js';
+
+export interface ClusterStartOptions {
+  /** Default $SLUICE_HOME/cluster (resolved by the command). */
+  clusterDir?: string;
+  taskManagers: number;
+  slots: number;
+  maxTaskManagers?: number;
+  bindHost?: string;
+  advertisedHost?: string;
+  rpcPort: number;
+  restPort: number;
+  restHost?: string;
+  /** Where to write the REST token; default the file client commands look in for the port. */
+  restTokenFile?: string;
+  detach: boolean;
+  quiet: boolean;
+}
+
+export interface ClusterStopOptions {
+  clusterDir?: string;
+}
+
+export type ClusterCommand = { kind: 'cluster-start'; options: ClusterStartOptions } | { kind: 'cluster-stop'; options: ClusterStopOptions } | { kind: 'help'; text: string };
+
+export const DEFAULT_RPC_PORT = 6123;
+
+const START_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  'cluster-dir': { type: 'string' },
+  taskmanagers: { type: 'string' },
+  slots: { type: 'string' },
+  'max-taskmanagers': { type: 'string' },
+  'bind-host': { type: 'string' },
+  'advertised-host': { type: 'string' },
+  'rpc-port': { type: 'string' },
+  'rest-port': { type: 'string' },
+  'rest-host': { type: 'string' },
+  'rest-token-file': { type: 'string' },
+  detach: { type: 'boolean', short: 'd' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
+const STOP_OPTIONS = { help: { type: 'boolean', short: 'h' }, 'cluster-dir': { type: 'string' } } as const;
+
+function count(raw: string | undefined, flag: string, fallback: number, min: number): number {
+  if (raw === undefined) return fallback;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`invalid value '${raw}' for ${flag}: expected an integer ≥ ${min}`, 'cluster');
+  return n;
+}
+
+function port(raw: string | undefined, flag: string, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 0 && n <= 65535)) throw new UsageError(`invalid value '${raw}' for ${flag}: expected a port number 0..65535 (0 picks a free port)`, 'cluster');
+  return n;
+}
+
+export function parseCluster(args: string[], help: { cluster: string }): ClusterCommand {
+  const [action, ...rest] = args;
+  if (action === undefined || action === '-h' || action === '--help') return { kind: 'help', text: help.cluster };
+  if (action === 'start') {
+    const { values, positionals } = strictParse('cluster', rest, START_OPTIONS);
+    if (values.help === true) return { kind: 'help', text: help.cluster };
+    noMorePositionals(positionals, 0, 'cluster');
+    const options: ClusterStartOptions = {
+      taskManagers: count(values.taskmanagers, '--taskmanagers', 1, 0),
+      slots: count(values.slots, '--slots', 1, 1),
+      rpcPort: port(values['rpc-port'], '--rpc-port', DEFAULT_RPC_PORT),
+      restPort: port(values['rest-port'], '--rest-port', 8081),
+      detach: values.detach === true,
+      quiet: values.quiet === true,
+    };
+    const max = values['max-taskmanagers'];
+    if (max !== undefined) {
+      options.maxTaskManagers = count(max, '--max-taskmanagers', 0, 1);
+      if (options.maxTaskManagers < options.taskManagers) throw new UsageError(`--max-taskmanagers ${max} is below --taskmanagers ${options.taskManagers}`, 'cluster');
+    }
+    const strings = [
+      ['cluster-dir', 'clusterDir', 'a directory'],
+      ['bind-host', 'bindHost', 'an interface address'],
+      ['advertised-host', 'advertisedHost', 'a host name or IP'],
+      ['rest-host', 'restHost', 'an interface address'],
+      ['rest-token-file', 'restTokenFile', 'a file path'],
+    ] as const;
+    for (const [flag, key, what] of strings) {
+      const v = values[flag];
+      if (v !== undefined) options[key] = nonEmpty(v, `--${flag}`, what, 'cluster');
+    }
+    return { kind: 'cluster-start', options };
+  }
+  if (action === 'stop') {
+    const { values, positionals } = strictParse('cluster', rest, STOP_OPTIONS);
+    if (values.help === true) return { kind: 'help', text: help.cluster };
+    noMorePositionals(positionals, 0, 'cluster');
+    const dir = values['cluster-dir'];
+    return { kind: 'cluster-stop', options: dir === undefined ? {} : { clusterDir: nonEmpty(dir, '--cluster-dir', 'a directory', 'cluster') } };
+  }
+  throw new UsageError(`unknown cluster action '${action}': use 'start' or 'stop'`, 'cluster');
+}

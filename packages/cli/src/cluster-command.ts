@@ -1,0 +1,167 @@
+/**
+ * `sluice cluster start` and `sluice cluster stop`. Start runs the cluster entrypoint in the
+ * foreground (Ctrl-C stops it and every process it started; the TaskManager and JobMaster
+ * processes also end by themselves when it dies) or, with --detach, in a process of its own
+ * whose output goes to `<cluster dir>/entrypoint.log`. The REST token is written where the
+ * client commands look for it, so `sluice submit` needs no flags on this machine.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger, describeError } from '@sluice/common';
+import type { CliSignal, SignalSource } from './cli.js';
+import type { ClusterStartOptions, ClusterStopOptions } from './cluster-args.js';
+import { defaultTokenFile, portOf, removeTokenFile, stateDirectory, writeTokenFile } from './rest-token.js';
+
+export interface ClusterCommandDeps {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  signals?: SignalSource;
+  terminate(signal: CliSignal): void;
+}
+
+function clusterDirOf(options: { clusterDir?: string }, deps: ClusterCommandDeps): string {
+  return resolve(deps.cwd, options.clusterDir ?? join(stateDirectory(deps.env), 'cluster'));
+}
+
+export async function clusterStart(options: ClusterStartOptions, deps: ClusterCommandDeps): Promise<number> {
+  const clusterDir = clusterDirOf(options, deps);
+  if (options.detach) return startDetached(options, clusterDir, deps);
+  const { startClusterEntrypoint } = await import('@sluice/cluster');
+  const logger = createLogger(options.quiet ? 'warn' : undefined, 'sluice');
+  const entry = await startClusterEntrypoint({
+    clusterDir,
+    taskManagers: options.taskManagers,
+    slotsPerTaskManager: options.slots,
+    rpcPort: options.rpcPort,
+    restPort: options.restPort,
+    ...(options.maxTaskManagers === undefined ? {} : { maxTaskManagers: options.maxTaskManagers }),
+    ...(options.bindHost === undefined ? {} : { bindHost: options.bindHost }),
+    ...(options.advertisedHost === undefined ? {} : { advertisedHost: options.advertisedHost }),
+    ...(options.restHost === undefined ? {} : { restHost: options.restHost }),
+    ...(options.quiet ? { onLine: () => undefined } : {}),
+    logger,
+  });
+  const tokenFile = resolve(deps.cwd, options.restTokenFile ?? defaultTokenFile(deps.env, portOf(entry.restUrl)));
+  try {
+    writeTokenFile(tokenFile, entry.restToken);
+  } catch (err) {
+    await entry.close();
+    throw err;
+  }
+  deps.stdout(
+    `Sluice cluster running from ${clusterDir}\n` +
+      `  REST API      ${entry.restUrl} (token in ${tokenFile})\n` +
+      `  RPC           ${entry.rpcAddress}\n` +
+      `  TaskManagers  ${options.taskManagers} kept, ${options.slots} slot(s) each; more are started while jobs need slots` +
+      `${options.maxTaskManagers === undefined ? '' : `, at most ${options.maxTaskManagers}`}\n` +
+      `Submit jobs with 'sluice submit job.ts'. TaskManagers on other hosts: 'sluice taskmanager --cluster ${entry.rpcAddress} --secret-file ${entry.secretFile}'.\n` +
+      `Ctrl-C stops the cluster and every process it started.\n`,
+  );
+  await new Promise<void>((resolveStopped) => {
+    let signals = 0;
+    const onSignal = (signal: CliSignal): void => {
+      signals++;
+      if (signals > 1) {
+        deps.terminate(signal);
+        return;
+      }
+      deps.stderr(`sluice: ${signal} received, stopping the cluster (press Ctrl-C again to exit immediately)\n`);
+      void entry
+        .close()
+        .catch((err: unknown) => deps.stderr(`sluice: stopping the cluster failed: ${describeError(err)}\n`))
+        .finally(() => {
+          deps.signals?.off('SIGINT', onSignal);
+          deps.signals?.off('SIGTERM', onSignal);
+          removeTokenFile(tokenFile, entry.restToken);
+          resolveStopped();
+        });
+    };
+    deps.signals?.on('SIGINT', onSignal);
+    deps.signals?.on('SIGTERM', onSignal);
+  });
+  deps.stdout('Sluice cluster stopped.\n');
+  return 0;
+}
+
+/** Starts `sluice cluster start` (without --detach) in a process of its own and waits until it serves. */
+async function startDetached(options: ClusterStartOptions, clusterDir: string, deps: ClusterCommandDeps): Promise<number> {
+  const { readEntrypointInfo, ensureClusterSecret } = await import('@sluice/cluster');
+  ensureClusterSecret(clusterDir);
+  const logFile = join(clusterDir, 'entrypoint.log');
+  const args = [
+    fileURLToPath(new URL('./main.js', import.meta.url)),
+    'cluster',
+    'start',
+    '--cluster-dir',
+    clusterDir,
+    '--taskmanagers',
+    String(options.taskManagers),
+    '--slots',
+    String(options.slots),
+    '--rpc-port',
+    String(options.rpcPort),
+    '--rest-port',
+    String(options.restPort),
+    ...(options.maxTaskManagers === undefined ? [] : ['--max-taskmanagers', String(options.maxTaskManagers)]),
+    ...(options.bindHost === undefined ? [] : ['--bind-host', options.bindHost]),
+    ...(options.advertisedHost === undefined ? [] : ['--advertised-host', options.advertisedHost]),
+    ...(options.restHost === undefined ? [] : ['--rest-host', options.restHost]),
+    ...(options.restTokenFile === undefined ? [] : ['--rest-token-file', resolve(deps.cwd, options.restTokenFile)]),
+  ];
+  const log = openSync(logFile, 'a', 0o600);
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...deps.env } as NodeJS.ProcessEnv });
+  closeSync(log);
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = signal === null ? `exited with code ${code ?? '?'}` : `was killed by ${signal}`));
+  child.unref();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const info = readEntrypointInfo(clusterDir);
+    if (info !== undefined && info.pid === child.pid) {
+      deps.stdout(`Sluice cluster started in the background (pid ${info.pid}) from ${clusterDir}\n  REST API  ${info.restUrl}\n  RPC       ${info.rpcAddress}\n  log       ${logFile}\nStop it with 'sluice cluster stop${options.clusterDir === undefined ? '' : ` --cluster-dir ${clusterDir}`}'.\n`);
+      return 0;
+    }
+    if (exited !== undefined || Date.now() > deadline) {
+      const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join('\n  ');
+      deps.stderr(`sluice: the cluster ${exited ?? 'did not start within 60 s'}; the end of ${logFile}:\n  ${tail}\n`);
+      if (exited === undefined) child.kill('SIGTERM');
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function clusterStop(options: ClusterStopOptions, deps: ClusterCommandDeps): Promise<number> {
+  const { readEntrypointInfo } = await import('@sluice/cluster');
+  const clusterDir = clusterDirOf(options, deps);
+  const info = readEntrypointInfo(clusterDir);
+  if (info === undefined || !alive(info.pid)) {
+    deps.stderr(`sluice: no cluster runs from ${clusterDir}${options.clusterDir === undefined ? ' (pass --cluster-dir DIR if it was started with one)' : ''}\n`);
+    return 1;
+  }
+  process.kill(info.pid, 'SIGTERM');
+  const deadline = Date.now() + 60_000;
+  while (alive(info.pid)) {
+    if (Date.now() > deadline) {
+      deps.stderr(`sluice: the cluster (pid ${info.pid}) did not stop within 60 s of SIGTERM; killing it\n`);
+      process.kill(info.pid, 'SIGKILL');
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  deps.stdout(`Sluice cluster (pid ${info.pid}) stopped.\n`);
+  return 0;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
