@@ -1,0 +1,67 @@
+/**
+ * `sluice cluster start` and `stop` as processes: the foreground entrypoint serves REST, writes
+ * its token where the client commands look, and stops everything on Ctrl-C; a detached one is
+ * found and stopped by `sluice cluster stop`. No TaskManagers here (--taskmanagers 0): the
+ * process tree and the addresses are the point.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cliProcesses, type CliProcesses } from './cli-process.js';
+import { waitFor } from './leaks.js';
+
+let home = '';
+let procs: CliProcesses;
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'sluice-cluster-cli-'));
+  procs = cliProcesses(home);
+});
+afterEach(() => procs.killAll());
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+const START = ['cluster', 'start', '--taskmanagers', '0', '--rpc-port', '0', '--rest-port', '0'];
+
+describe('sluice cluster as a process', () => {
+  it('runs in the foreground, serves REST with the token it wrote, and stops on SIGINT', async () => {
+    const env = { SLUICE_HOME: join(home, 'fg') };
+    const s = procs.start(START, env);
+    const url = await waitFor('the REST address', () => /REST API +(http:\/\/127\.0\.0\.1:\d+) \(token in (.+)\)/.exec(s.out.stdout) ?? undefined);
+    const [, restUrl, tokenFile] = url;
+    expect(tokenFile).toBe(join(home, 'fg', `rest-${new URL(restUrl!).port}.token`));
+    const token = readFileSync(tokenFile!, 'utf8').trim();
+    expect(await (await fetch(`${restUrl}/healthz`)).json()).toEqual({ status: 'ok' });
+    const overview = await fetch(`${restUrl}/overview`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(await overview.json()).toEqual({ taskManagers: 0, slotsTotal: 0, slotsAvailable: 0, jobs: {} });
+    // The client commands find the token by themselves.
+    const list = await procs.run(['list', '--address', restUrl!], { env });
+    expect(list.code).toBe(0);
+    s.child.kill('SIGINT');
+    const r = await s.done;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Sluice cluster stopped.');
+    expect(existsSync(tokenFile!)).toBe(false);
+    expect(existsSync(join(home, 'fg', 'cluster', 'entrypoint.json'))).toBe(false);
+  });
+
+  it('starts detached and is stopped by `sluice cluster stop`; a second start is refused while it runs', async () => {
+    const env = { SLUICE_HOME: join(home, 'bg') };
+    const started = await procs.run([...START, '--detach'], { env });
+    expect(started.code).toBe(0);
+    const pid = Number(/pid (\d+)/.exec(started.stdout)?.[1]);
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    const again = await procs.run(START, { env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/a cluster entrypoint \(pid \d+, sluice:\/\/127\.0\.0\.1:\d+\) already runs from .*; stop it with `sluice cluster stop`/);
+    const stopped = await procs.run(['cluster', 'stop'], { env });
+    expect(stopped).toMatchObject({ code: 0, stdout: `Sluice cluster (pid ${pid}) stopped.\n` });
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(await procs.run(['cluster', 'stop'], { env })).toMatchObject({ code: 1, stderr: expect.stringMatching(/^sluice: no cluster runs from /) });
+  });
+
+  it('refuses bad flags with exit code 2', async () => {
+    expect(await procs.run(['cluster', 'start', '--slots', '0'])).toMatchObject({ code: 2, stderr: "sluice: error: invalid value '0' for --slots: expected an integer ≥ 1. Run 'sluice cluster --help'\n" });
+    expect(await procs.run(['cluster', 'restart'])).toMatchObject({ code: 2, stderr: "sluice: error: unknown cluster action 'restart': use 'start' or 'stop'. Run 'sluice cluster --help'\n" });
+  });
+});
