@@ -4,6 +4,7 @@ import {
   LocalRpcService,
   type CheckpointStatistics,
   type CollectedRecords,
+  type JobDetails,
   type JobMasterGateway,
   type JobMasterRegistrationSuccess,
   type JobMasterToken,
@@ -94,6 +95,9 @@ class TestingJobMasterGateway implements JobMasterGateway {
     throw new Error('not used');
   }
   async requestCheckpointStatistics(): Promise<CheckpointStatistics> {
+    throw new Error('not used');
+  }
+  async requestJobDetails(): Promise<JobDetails> {
     throw new Error('not used');
   }
   async requestJobMetrics(): Promise<JobMetrics> {
