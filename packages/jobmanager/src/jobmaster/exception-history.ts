@@ -17,7 +17,7 @@ export class ExceptionHistory {
   constructor(private readonly capacity = DEFAULT_EXCEPTION_HISTORY_SIZE) {}
 
   add(timestamp: number, error: SerializedError, cause?: Execution): void {
-    const entry: JobException = { timestamp, code: error.code, message: error.message };
+    const entry: JobException = { timestamp: Math.round(timestamp), code: error.code, message: error.message };
     if (cause !== undefined) {
       entry.vertexId = cause.vertex.id;
       entry.vertexName = cause.vertex.name;
@@ -29,10 +29,6 @@ export class ExceptionHistory {
       this.entries.shift();
       this.dropped++;
     }
-  }
-
-  get size(): number {
-    return this.entries.length;
   }
 
   snapshot(): Pick<JobDetails, 'exceptions' | 'exceptionsDropped'> {
