@@ -9,7 +9,7 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactStore, createRestServer, JobNotFoundError, validateSubmission, type RestServer } from '@sluice/jobmanager';
-import type { CheckpointStatistics, DispatcherGateway, JobOverview, JobResult, JobStatus, JobSubmission, ResourceManagerGateway, TaskManagerInfo } from '@sluice/protocol';
+import type { CheckpointStatistics, DispatcherGateway, JobDetails, JobOverview, JobResult, JobStatus, JobSubmission, ResourceManagerGateway, TaskManagerInfo } from '@sluice/protocol';
 import { TERMINAL_JOB_STATUSES } from '@sluice/protocol';
 
 export const TESTING_TOKEN = 'testing-rest-cluster-token-0123456789abcdefgh';
@@ -82,6 +82,11 @@ export class TestingDispatcherGateway implements DispatcherGateway {
   async requestCheckpointStatistics(jobId: string): Promise<CheckpointStatistics> {
     this.job(jobId);
     return { counts: { completed: 2, failed: 0, inProgress: 0 }, latest: { id: 2, path: `/ckpt/${jobId}/chk-2`, restored: false, durationMs: 12, sizeBytes: 2048 } };
+  }
+  /** No vertices (the tests that want them add them on the client side), no failures. */
+  async requestJobDetails(jobId: string): Promise<JobDetails> {
+    this.job(jobId);
+    return { vertices: [], exceptions: [], exceptionsDropped: 0 };
   }
   private job(jobId: string): ScriptedJob {
     const j = this.jobs.get(jobId);

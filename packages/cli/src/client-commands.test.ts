@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SluiceError } from '@sluice/common';
 import { createRestServer, JobNotFoundError, type RestServer } from '@sluice/jobmanager';
-import type { CheckpointStatistics, DispatcherGateway, JobOverview, JobResult, JobStatus, StopMode } from '@sluice/protocol';
+import type { CheckpointStatistics, DispatcherGateway, JobDetails, JobOverview, JobResult, JobStatus, StopMode } from '@sluice/protocol';
 import { runCli, type CliDependencies } from './cli.js';
 import { formatJobList } from './client-commands.js';
 import { createRestClient } from './rest-client.js';
@@ -46,6 +46,9 @@ class TestingDispatcherGateway implements DispatcherGateway {
     return { path: `${dir}/savepoint-012345-${this.savepoints.length}` };
   }
   async requestCheckpointStatistics(): Promise<CheckpointStatistics> {
+    throw new Error('unused');
+  }
+  async requestJobDetails(): Promise<JobDetails> {
     throw new Error('unused');
   }
   private job(jobId: string): JobOverview {

@@ -15,6 +15,8 @@ export interface OperatorMetricsSnapshot {
 }
 
 export interface SubtaskMetricsSnapshot {
+  /** The subtask's execution (one attempt of it), when the runner tells; labels never use it. */
+  executionId?: string;
   jobId: string;
   jobName: string;
   vertexId: string;

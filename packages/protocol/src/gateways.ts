@@ -9,6 +9,8 @@ import type { JobMasterToken, ResourceManagerId } from './fencing.js';
 import type {
   CheckpointStatistics,
   CollectedRecords,
+  ExecutionCounts,
+  JobDetails,
   JobMasterRegistrationSuccess,
   JobMetrics,
   JobOverview,
@@ -38,6 +40,8 @@ export interface DispatcherGateway {
   triggerSavepoint(jobId: string, targetDirectory: string, stop?: StopMode): Promise<{ path: string }>;
   /** The job's checkpoint counts and latest checkpoint, running or ended. */
   requestCheckpointStatistics(jobId: string): Promise<CheckpointStatistics>;
+  /** Per-vertex status and counts and the failures so far, running or ended. */
+  requestJobDetails(jobId: string): Promise<JobDetails>;
 }
 
 /**
@@ -66,6 +70,8 @@ export interface JobMasterGateway {
   requestJobResult(): Promise<JobResult>;
   /** Checkpoint counts and the latest checkpoint, running or ended. */
   requestCheckpointStatistics(): Promise<CheckpointStatistics>;
+  /** Per-vertex status and record counts of the current attempt, and the failures so far. */
+  requestJobDetails(): Promise<JobDetails>;
   /** Status, restarts and checkpoint counters as plain numbers, for /metrics. */
   requestJobMetrics(): Promise<JobMetrics>;
   cancel(): Promise<void>;
@@ -113,6 +119,8 @@ export interface TaskExecutorGateway {
   /** Refused with JOB_MASTER_NOT_CONNECTED when this TaskManager holds no slot for that JobMaster. */
   heartbeatFromJobMaster(jobMaster: JobMasterToken): Promise<void>;
   requestSlotReport(): Promise<SlotReport>;
+  /** Live counts of the subtasks of `jobMaster`'s job running here (none: an empty list). */
+  requestExecutionCounts(jobMaster: JobMasterToken): Promise<ExecutionCounts[]>;
 }
 
 /**

@@ -196,6 +196,17 @@ export interface OperatorRecordCounts {
   recordsOut: number;
 }
 
+/**
+ * What one running subtask has counted so far, read from its live counters when its JobMaster asks
+ * (for the job's details): per operator of its chain, and where its time went.
+ */
+export interface ExecutionCounts {
+  executionId: string;
+  operators: { nodeId: number; recordsIn: number; recordsOut: number }[];
+  /** Cumulative ms since the subtask started; absent when the runner does not measure them. */
+  time?: { busyMs: number; backpressuredMs: number; idleMs: number };
+}
+
 export interface TaskExecutionState {
   jobId: string;
   executionId: string;
@@ -280,6 +291,45 @@ export interface JobResult {
   checkpoints?: { completed: number; failed: number; lastFailure?: CheckpointFailure };
   /** The last completed checkpoint, when the job took any. */
   lastCheckpoint?: { id: number; path: string; durationMs: number; bytes: number; maxPauseMs: number };
+}
+
+/**
+ * One vertex (a chain of operators) of a job, as its JobMaster sees the current attempt. Records
+ * follow Flink's FLIP-33: a source's records in are those it read (emitted), a sink's records out
+ * those it wrote (received); other chains count what crossed their network inputs and outputs.
+ */
+export interface JobVertexDetails {
+  id: string;
+  name: string;
+  parallelism: number;
+  /** Subtasks by ExecutionState name; states without subtasks are absent. */
+  subtasks: Record<string, number>;
+  recordsIn: number;
+  recordsOut: number;
+  /** Highest share of recent time any subtask spent blocked on a full output, 0..1; absent while unknown. */
+  backpressure?: number;
+}
+
+/** A failure that made the job restart or ended it. */
+export interface JobException {
+  /** When the JobMaster handled it (ms since the epoch). */
+  timestamp: number;
+  code: string;
+  message: string;
+  /** The failed subtask (0-based index) and its TaskManager, when one subtask's failure caused it. */
+  vertexId?: string;
+  vertexName?: string;
+  subtask?: number;
+  taskManager?: string;
+}
+
+/** Per-vertex status and counts of a job and its failures so far (REST `GET /jobs/:id`). */
+export interface JobDetails {
+  vertices: JobVertexDetails[];
+  /** Oldest first; only the most recent ones are kept. */
+  exceptions: JobException[];
+  /** Failures older than those in `exceptions` that were dropped to bound it. */
+  exceptionsDropped: number;
 }
 
 export interface TaskManagerInfo {

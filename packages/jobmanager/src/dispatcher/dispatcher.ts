@@ -3,14 +3,15 @@
  * JobMasterRunnerFactory — in-process by default; a runner that spawns a JobMaster process plugs
  * in without the Dispatcher changing, since it talks to a running job only through the
  * JobMasterGateway at the runner's address: status, cancel, savepoints, the result (a long call
- * that resolves when the job ends), checkpoint statistics and metrics. What an ended job's
- * JobMaster said last (result, statistics, metrics) stays here after the JobMaster stopped.
+ * that resolves when the job ends), checkpoint statistics, details and metrics. What an ended
+ * job's JobMaster said last (result, statistics, details, metrics) stays here after it stopped.
  */
 import { createLogger, describeError, serializeError, SluiceError, systemClock, type Clock, type Logger } from '@sluice/common';
 import {
   Mailbox,
   type CheckpointStatistics,
   type DispatcherGateway,
+  type JobDetails,
   type JobMasterGateway,
   type JobMetrics,
   type JobOverview,
@@ -66,10 +67,21 @@ interface JobEntry {
   cancelRequested?: boolean;
   /** Resolves once the job ended and its final figures are recorded here. */
   readonly result: Promise<JobResult>;
-  final?: { result: JobResult; statistics?: CheckpointStatistics; metrics?: JobMetrics };
+  final?: { result: JobResult; statistics?: CheckpointStatistics; details?: JobDetails; metrics?: JobMetrics };
   /** The latest metrics the JobMaster reported (for synchronous readers like /metrics). */
   lastMetrics?: JobMetrics;
   endTime?: number;
+}
+
+/**
+ * An ended job's details: what its JobMaster said last; when it could not say (it died first),
+ * no vertices and the failure that ended the job.
+ */
+function endedDetails(e: JobEntry, final: NonNullable<JobEntry['final']>): JobDetails {
+  if (final.details !== undefined) return final.details;
+  const error = final.result.error;
+  const timestamp = e.endTime ?? e.startTime;
+  return { vertices: [], exceptions: error === undefined ? [] : [{ timestamp, code: error.code, message: error.message }], exceptionsDropped: 0 };
 }
 
 /** Read through a call, so a check after an `await` is not narrowed by one before it. */
@@ -208,6 +220,19 @@ export class Dispatcher implements DispatcherGateway {
     }
   }
 
+  async requestJobDetails(jobId: string): Promise<JobDetails> {
+    const e = await this.entry(jobId);
+    if (e.final !== undefined) return endedDetails(e, e.final);
+    try {
+      return await (await this.jobMasterGateway(e)).requestJobDetails();
+    } catch (err) {
+      // The JobMaster may have just finished and stopped serving.
+      const final = finalOf(e);
+      if (final !== undefined) return endedDetails(e, final);
+      throw err;
+    }
+  }
+
   /** Metrics of every job, asked of each running JobMaster; ended jobs report their final figures. */
   async requestJobMetrics(): Promise<JobMetrics[]> {
     const entries = await this.mailbox.run(() => [...this.jobs.values()]);
@@ -254,6 +279,7 @@ export class Dispatcher implements DispatcherGateway {
       requestJobResult: (id) => this.requestJobResult(id),
       triggerSavepoint: (id, dir, stop) => this.triggerSavepoint(id, dir, stop),
       requestCheckpointStatistics: (id) => this.requestCheckpointStatistics(id),
+      requestJobDetails: (id) => this.requestJobDetails(id),
     };
   }
 
@@ -359,8 +385,8 @@ export class Dispatcher implements DispatcherGateway {
   private async finalFigures(entry: JobEntry, result: JobResult): Promise<NonNullable<JobEntry['final']>> {
     try {
       const jm = await this.jobMasterGateway(entry);
-      const [statistics, metrics] = await Promise.all([jm.requestCheckpointStatistics(), jm.requestJobMetrics()]);
-      return { result, statistics, metrics };
+      const [statistics, details, metrics] = await Promise.all([jm.requestCheckpointStatistics(), jm.requestJobDetails(), jm.requestJobMetrics()]);
+      return { result, statistics, details, metrics };
     } catch (err) {
       this.logger.debug("the ended job's JobMaster did not report its final figures", { jobId: result.jobId, error: describeError(err) });
       return { result };

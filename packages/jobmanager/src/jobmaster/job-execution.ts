@@ -23,6 +23,7 @@ import {
 import type { CheckpointCoordinator } from '../checkpoint/coordinator.js';
 import type { RestorePlan } from '../checkpoint/restore.js';
 import { buildDeploymentDescriptor } from './deployment.js';
+import { ExceptionHistory } from './exception-history.js';
 import { ExecutionGraph, type Execution, type LogicalSlot } from './execution-graph.js';
 import { addCheckpointFigures, checkpointStatistics } from './job-reports.js';
 import { JobResultCollector } from './job-result.js';
@@ -54,6 +55,8 @@ export class JobExecution {
   endTime: number | undefined;
   result: JobResult | undefined;
   checkpoints!: CheckpointCoordinator;
+  /** Each failure that made the job restart or ended it. */
+  readonly exceptions = new ExceptionHistory();
   private readonly slots: (LogicalSlot | undefined)[];
   private readonly results = new JobResultCollector();
   private readonly restartBackoff: RestartBackoff;
@@ -193,20 +196,21 @@ export class JobExecution {
     this.checkTerminal();
   }
 
-  /** A failure of the running job (`what` says which, for the log): restart it or fail it. */
-  failOver(what: string, error: SerializedError): void {
+  /** A failure of the running job (`what` says which, for the log; `cause`, the subtask if one failed): restart it or fail it. */
+  failOver(what: string, error: SerializedError, cause?: Execution): void {
     if (failsWithoutRestart(error)) {
       this.ctx.logger.info(`${what} in a way no restart can cure; failing the job`, { error: error.message });
-      this.failJob(error);
+      this.failJob(error, cause);
       return;
     }
     const backoff = this.restartBackoff;
     backoff.notifyFailure(this.ctx.clock.nowMs());
     if (!backoff.canRestart()) {
       this.ctx.logger.info(`${what}; failing the job`, { error: error.message, attempt: this.attempt, restartStrategy: backoff.describe() });
-      this.failJob(this.ctx.config.restartStrategy.type === 'none' ? error : { ...error, message: `${error.message} (not restarted: ${backoff.describe()})` });
+      this.failJob(this.ctx.config.restartStrategy.type === 'none' ? error : { ...error, message: `${error.message} (not restarted: ${backoff.describe()})` }, cause);
       return;
     }
+    this.exceptions.add(this.ctx.clock.nowMs(), error, cause);
     const delay = backoff.backoffMs();
     this.ctx.logger.warn(`${what}; restarting the job in ${Math.round(delay)} ms`, { error: error.message, attempt: this.attempt, restartStrategy: backoff.describe() });
     this.failedAt = this.ctx.clock.nowMs();
@@ -218,8 +222,9 @@ export class JobExecution {
     this.checkTerminal();
   }
 
-  failJob(error: SerializedError): void {
+  failJob(error: SerializedError, cause?: Execution): void {
     if (!this.isActive()) return;
+    this.exceptions.add(this.ctx.clock.nowMs(), error, cause);
     this.checkpoints.stop('the job is failing');
     this.failure = error;
     this.status = 'FAILING';
@@ -233,7 +238,7 @@ export class JobExecution {
   }
 
   private handleTaskFailure(e: Execution, error: SerializedError): void {
-    this.failOver(`subtask ${this.graph.describe(e)} failed`, error);
+    this.failOver(`subtask ${this.graph.describe(e)} failed`, error, e);
   }
 
   /** Every subtask of the failed attempt has stopped: wait out the backoff, then redeploy. */

@@ -15,6 +15,7 @@ import {
   type CheckpointStatistics,
   type CollectedRecords,
   type HeartbeatOptions,
+  type JobDetails,
   type JobConfig,
   type JobMasterGateway,
   type JobMasterToken,
@@ -40,7 +41,8 @@ import { FileSystemCheckpointStorage, type CheckpointStorage } from '@sluice/che
 import type { SplitProvider } from './deployment.js';
 import { moduleSplitProvider } from './splits.js';
 import { JobExecution } from './job-execution.js';
-import { checkpointStatistics, jobMetrics } from './job-reports.js';
+import { checkpointStatistics, jobDetails, jobMetrics } from './job-reports.js';
+import { liveCountsOf, type LiveCounts, type LiveCountsOptions } from './live-counts.js';
 import { planRestoreFrom, planStart } from './start-plan.js';
 
 export interface JobMasterOptions extends Partial<HeartbeatOptions> {
@@ -60,6 +62,8 @@ export interface JobMasterOptions extends Partial<HeartbeatOptions> {
   cancelTimeoutMs?: number;
   /** How long to wait for all slots before the job fails. */
   slotRequestTimeoutMs?: number;
+  /** How fresh the live record counts in the job's details are, and how long a request waits for them. */
+  liveCounts?: LiveCountsOptions;
   /** Timeouts and retries of calls to other components. */
   outbox?: Pick<OutboxOptions, 'callTimeoutMs' | 'attempts' | 'retryInitialDelayMs' | 'retryMaxDelayMs'>;
   clock?: Clock;
@@ -84,6 +88,7 @@ export class JobMaster implements JobMasterGateway {
   private readonly mailbox = new Mailbox();
   private readonly job: JobExecution;
   private readonly connections: JobMasterConnections;
+  private readonly liveCounts: LiveCounts;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly splitProvider: SplitProvider;
@@ -133,6 +138,14 @@ export class JobMaster implements JobMasterGateway {
       onComplete: (result) => this.completed(result),
     });
     this.job.checkpoints = this.createCoordinator();
+    this.liveCounts = liveCountsOf({
+      token: this.token,
+      outbox: this.connections.outbox,
+      clock: this.clock,
+      run: (action) => this.mailbox.run(action),
+      graph: () => this.job.graph,
+      ...(options.liveCounts === undefined ? {} : { options: options.liveCounts }),
+    });
   }
 
   /** Serves the gateway, enumerates splits, registers with the RM and declares the slots needed. */
@@ -230,6 +243,11 @@ export class JobMaster implements JobMasterGateway {
     return this.mailbox.run(() => checkpointStatistics(this.job.checkpoints));
   }
 
+  async requestJobDetails(): Promise<JobDetails> {
+    await this.liveCounts.refresh();
+    return this.mailbox.run(() => jobDetails(this.job.graph, (id) => this.liveCounts.get(id), this.job.exceptions));
+  }
+
   requestJobMetrics(): Promise<JobMetrics> {
     return this.mailbox.run(() => {
       const { status, restarts, runningSince, endTime, checkpoints } = this.job;
@@ -285,6 +303,7 @@ export class JobMaster implements JobMasterGateway {
       requestJobStatus: () => this.requestJobStatus(),
       requestJobResult: () => this.requestJobResult(),
       requestCheckpointStatistics: () => this.requestCheckpointStatistics(),
+      requestJobDetails: () => this.requestJobDetails(),
       requestJobMetrics: () => this.requestJobMetrics(),
       cancel: () => this.cancel(),
       triggerSavepoint: (dir, stop) => this.triggerSavepoint(dir, stop),

@@ -3,6 +3,8 @@ import {
   LocalRpcService,
   type CheckpointStatistics,
   type CollectedRecords,
+  type ExecutionCounts,
+  type JobDetails,
   type JobMasterToken,
   type JobMetrics,
   type JobResult,
@@ -60,6 +62,9 @@ class TestingTaskExecutorGateway implements TaskExecutorGateway {
   async requestSlotReport(): Promise<SlotReport> {
     throw new Error('not used');
   }
+  async requestExecutionCounts(): Promise<ExecutionCounts[]> {
+    return [];
+  }
   async triggerCheckpoint(): Promise<void> {}
   async notifyCheckpointComplete(): Promise<void> {}
   async notifyCheckpointAborted(): Promise<void> {}
@@ -81,6 +86,9 @@ class TestingJobMasterGateway implements JobMasterGateway {
     throw new Error('not used');
   }
   async requestCheckpointStatistics(): Promise<CheckpointStatistics> {
+    throw new Error('not used');
+  }
+  async requestJobDetails(): Promise<JobDetails> {
     throw new Error('not used');
   }
   async requestJobMetrics(): Promise<JobMetrics> {

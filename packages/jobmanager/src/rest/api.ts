@@ -43,27 +43,55 @@ export interface RestJobResult extends Omit<JobResult, 'jobId' | 'jobName' | 'co
   error?: Omit<SerializedError, 'stack'>;
 }
 
-/** One vertex (a chain of operators) of a running or ended job, as the JobMaster sees it. */
+/**
+ * One vertex (a chain of operators) of a running or ended job, as the JobMaster sees its current
+ * attempt (a restart starts the counts again).
+ *
+ * Records follow Flink's FLIP-33, so that the sources' `recordsIn` is what the job read and the
+ * sinks' `recordsOut` what it wrote: a source operator's records in are the records it read (it
+ * emits them), a sink operator's records out the records it wrote (it receives them); any other
+ * chain counts the records its network inputs took in and its network outputs gave out.
+ */
 export interface VertexDetails {
   id: string;
   name: string;
   parallelism: number;
-  /** Subtasks by execution state, e.g. {"RUNNING": 2}. */
+  /** Subtasks by execution state, e.g. {"RUNNING": 2}; states without subtasks are absent. */
   subtasks: Record<string, number>;
-  /** Records into the chain's first operator and out of its last, summed over the subtasks running now. */
+  /**
+   * Summed over the vertex's subtasks: a running subtask's live counters (at most about half a
+   * second old), an ended one's final counts.
+   */
   recordsIn: number;
   recordsOut: number;
-  /** Share of the time the vertex's subtasks were blocked on a full output, 0..1, when known. */
+  /** Highest share of recent time any running subtask was blocked on a full output, 0..1; absent while unknown. */
   backpressure?: number;
+}
+
+/** A failure that made the job restart, or ended it. */
+export interface JobExceptionDetails {
+  /** When the JobMaster handled it (ms since the epoch). */
+  timestamp: number;
+  message: string;
+  code?: string;
+  /** The failed subtask (0-based) and the TaskManager it ran on, when one subtask's failure caused it. */
+  vertexId?: string;
+  vertexName?: string;
+  subtask?: number;
+  taskManager?: string;
 }
 
 export interface JobDetailsResponse extends JobOverview {
   /** Checkpoints so far, and the last failed one's reason (running or ended). */
   checkpoints: CheckpointStatistics['counts'] & { lastFailure?: CheckpointFailure };
-  /** Per-vertex status and counts, when the cluster reports them. */
+  /** Per-vertex status and counts, in the graph's (topological) order, when the cluster reports them. */
   vertices?: VertexDetails[];
-  /** Failures of the job so far, oldest first (each restart's cause), when the cluster reports them. */
-  exceptions?: { timestamp: number; message: string; code?: string }[];
+  /**
+   * Failures of the job so far, oldest first: each restart's cause, and the failure that ended
+   * it. The last 100 are kept; `exceptionsDropped` says how many older ones were dropped.
+   */
+  exceptions?: JobExceptionDetails[];
+  exceptionsDropped?: number;
   /** Present once the job has ended (FINISHED, FAILED or CANCELED). */
   result?: RestJobResult;
 }

@@ -113,8 +113,12 @@ export async function handleRoute(route: Route, body: unknown, ctx: HandlerConte
       const status = await dispatcher.requestJobStatus(route.jobId);
       const overview = (await dispatcher.listJobs()).find((j) => j.jobId === route.jobId);
       if (overview === undefined) throw new RestRequestError(404, 'JOB_NOT_FOUND', `no job with id '${route.jobId}' is known; GET /jobs lists the known ids`);
-      const { counts, lastFailure } = await dispatcher.requestCheckpointStatistics(route.jobId);
+      const [{ counts, lastFailure }, job] = await Promise.all([dispatcher.requestCheckpointStatistics(route.jobId), dispatcher.requestJobDetails(route.jobId)]);
       const details: JobDetailsResponse = { ...overview, status, checkpoints: { ...counts, ...(lastFailure === undefined ? {} : { lastFailure }) } };
+      // No vertices: the job's JobMaster ended before it could say (every job has one at least).
+      if (job.vertices.length > 0) details.vertices = job.vertices;
+      details.exceptions = job.exceptions;
+      if (job.exceptionsDropped > 0) details.exceptionsDropped = job.exceptionsDropped;
       if (TERMINAL_JOB_STATUSES.has(status)) details.result = restResult(await dispatcher.requestJobResult(route.jobId));
       return { status: 200, body: details };
     }

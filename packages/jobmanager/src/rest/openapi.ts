@@ -14,7 +14,7 @@ const SUMMARIES: Record<RouteName, string> = {
   downloadArtifact: 'A stored job bundle, by SHA-256',
   listJobs: 'Jobs, oldest first',
   submitJob: 'Submit a job: an uploaded bundle and the graph built from it',
-  jobDetails: 'One job: status, checkpoints, result once ended',
+  jobDetails: 'One job: status, checkpoints, vertices with states and record counts, exceptions history, result once ended',
   checkpointStatistics: "A job's checkpoint counts and latest checkpoint",
   triggerSavepoint: 'Take a savepoint; answers when it is complete',
   stopJob: 'Stop the job with a savepoint',

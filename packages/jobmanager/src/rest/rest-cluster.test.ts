@@ -46,6 +46,7 @@ function recordingDispatcher(submitted: JobSubmission[]): DispatcherGateway {
     requestJobResult: unused,
     triggerSavepoint: unused,
     requestCheckpointStatistics: unused,
+    requestJobDetails: unused,
   };
 }
 

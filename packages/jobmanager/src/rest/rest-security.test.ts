@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger, type Logger } from '@sluice/common';
-import type { CheckpointStatistics, DispatcherGateway, JobOverview, JobResult, JobStatus, StopMode } from '@sluice/protocol';
+import type { CheckpointStatistics, DispatcherGateway, JobDetails, JobOverview, JobResult, JobStatus, StopMode } from '@sluice/protocol';
 import { JobNotFoundError } from '../dispatcher/dispatcher.js';
 import { createRestServer, type RestServer, type RestServerOptions } from './rest-server.js';
 
@@ -36,6 +36,9 @@ class TestingDispatcherGateway implements DispatcherGateway {
   }
   async requestCheckpointStatistics(): Promise<CheckpointStatistics> {
     return { counts: { completed: 0, failed: 0, inProgress: 0 } };
+  }
+  async requestJobDetails(): Promise<JobDetails> {
+    return { vertices: [], exceptions: [], exceptionsDropped: 0 };
   }
   async triggerSavepoint(jobId: string, dir: string, stop?: StopMode): Promise<{ path: string }> {
     await this.requestJobStatus(jobId);

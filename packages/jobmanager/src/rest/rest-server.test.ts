@@ -2,7 +2,7 @@ import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { createServer as createTcpServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SluiceError } from '@sluice/common';
-import { TERMINAL_JOB_STATUSES, type CheckpointStatistics, type DispatcherGateway, type JobOverview, type JobResult, type JobStatus, type JobSubmission, type StopMode } from '@sluice/protocol';
+import { TERMINAL_JOB_STATUSES, type CheckpointStatistics, type DispatcherGateway, type JobDetails, type JobOverview, type JobResult, type JobStatus, type JobSubmission, type StopMode } from '@sluice/protocol';
 import { JobNotFoundError } from '../dispatcher/dispatcher.js';
 import { createRestServer, RestPortInUseError, type RestServer, type RestServerOptions } from './rest-server.js';
 
@@ -12,6 +12,7 @@ const CHECKPOINTS = { completed: 3, failed: 1, inProgress: 0, lastFailure: LAST_
 interface TestingJob {
   overview: JobOverview;
   result?: JobResult;
+  details: JobDetails;
 }
 
 /**
@@ -26,7 +27,7 @@ class TestingDispatcherGateway implements DispatcherGateway {
 
   addJob(jobId: string, status: JobStatus, startTime: number, result?: Partial<JobResult>): void {
     const overview: JobOverview = { jobId, jobName: `job ${jobId}`, status, startTime };
-    const job: TestingJob = { overview };
+    const job: TestingJob = { overview, details: { vertices: [], exceptions: [], exceptionsDropped: 0 } };
     if (TERMINAL_JOB_STATUSES.has(status)) {
       overview.endTime = startTime + 1000;
       job.result = { jobId, jobName: overview.jobName, status: status as JobResult['status'], durationMs: 1000, collected: { out: [1, 2, 3] }, operators: [], ...result };
@@ -57,6 +58,9 @@ class TestingDispatcherGateway implements DispatcherGateway {
     this.job(jobId);
     return { counts: { completed: 3, failed: 1, inProgress: 0 }, lastFailure: LAST_FAILURE, latest: { id: 4, path: `/ck/${jobId}/chk-4`, restored: false, durationMs: 40, sizeBytes: 2048, alignmentMs: 1, syncMs: 0.5, maxPauseMs: 2 } };
   }
+  async requestJobDetails(jobId: string): Promise<JobDetails> {
+    return this.job(jobId).details;
+  }
   triggerSavepoint(jobId: string, dir: string, stop?: StopMode): Promise<{ path: string }> {
     const job = this.job(jobId);
     if (job.overview.status !== 'RUNNING') {
@@ -65,7 +69,7 @@ class TestingDispatcherGateway implements DispatcherGateway {
     return new Promise((resolve, reject) => this.savepoints.push({ jobId, dir, stop, resolve: (path) => resolve({ path }), reject }));
   }
 
-  private job(jobId: string): TestingJob {
+  job(jobId: string): TestingJob {
     const j = this.jobs.get(jobId);
     if (j === undefined) throw new JobNotFoundError(jobId);
     return j;
@@ -144,7 +148,7 @@ describe('REST API', () => {
 
   it('describes one job, with its result (no collected records, no stacks) once it has ended', async () => {
     const server = await start(fixture());
-    expect((await call(server.url, 'GET', '/jobs/b2')).body).toEqual({ jobId: 'b2', jobName: 'job b2', status: 'RUNNING', startTime: 2000, checkpoints: CHECKPOINTS });
+    expect((await call(server.url, 'GET', '/jobs/b2')).body).toEqual({ jobId: 'b2', jobName: 'job b2', status: 'RUNNING', startTime: 2000, checkpoints: CHECKPOINTS, exceptions: [] });
     const done = await call(server.url, 'GET', '/jobs/a1');
     expect(done.status).toBe(200);
     expect(done.body).toEqual({
@@ -154,6 +158,7 @@ describe('REST API', () => {
       startTime: 1000,
       endTime: 2000,
       checkpoints: CHECKPOINTS,
+      exceptions: [],
       result: {
         status: 'FINISHED',
         durationMs: 1000,
@@ -163,6 +168,26 @@ describe('REST API', () => {
         lastCheckpoint: { id: 7, path: '/chk/7', durationMs: 12, bytes: 345, maxPauseMs: 1 },
         checkpoints: { completed: 3, failed: 1, lastFailure: LAST_FAILURE },
       },
+    });
+  });
+
+  it("describes a job's vertices and its exceptions history, as the Dispatcher reports them", async () => {
+    const d = fixture();
+    const vertices = [
+      { id: 'v1', name: 'Source: numbers -> Map', parallelism: 2, subtasks: { RUNNING: 1, DEPLOYING: 1 }, recordsIn: 1200, recordsOut: 1150, backpressure: 0.25 },
+      { id: 'v2', name: 'Sink: print', parallelism: 1, subtasks: { RUNNING: 1 }, recordsIn: 1100, recordsOut: 1100 },
+    ];
+    const restart = { timestamp: 1500, code: 'USER_FUNCTION', message: 'boom', vertexId: 'v1', vertexName: 'Source: numbers -> Map', subtask: 1, taskManager: 'tm-2' };
+    d.job('b2').details = { vertices, exceptions: [restart], exceptionsDropped: 0 };
+    d.job('a1').details = { vertices, exceptions: [restart, { timestamp: 1900, code: 'TASK_MANAGER_LOST', message: 'lost' }], exceptionsDropped: 3 };
+    const server = await start(d);
+    expect((await call(server.url, 'GET', '/jobs/b2')).body).toEqual({ jobId: 'b2', jobName: 'job b2', status: 'RUNNING', startTime: 2000, checkpoints: CHECKPOINTS, vertices, exceptions: [restart] });
+    expect((await call(server.url, 'GET', '/jobs/a1')).body).toMatchObject({
+      status: 'FINISHED',
+      vertices,
+      exceptions: [restart, { timestamp: 1900, code: 'TASK_MANAGER_LOST', message: 'lost' }],
+      exceptionsDropped: 3,
+      result: { status: 'FINISHED' },
     });
   });
 

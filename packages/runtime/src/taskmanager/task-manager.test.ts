@@ -4,6 +4,7 @@ import {
   LocalRpcService,
   type CheckpointStatistics,
   type CollectedRecords,
+  type JobDetails,
   type JobMasterGateway,
   type JobMasterRegistrationSuccess,
   type JobMasterToken,
@@ -94,6 +95,9 @@ class TestingJobMasterGateway implements JobMasterGateway {
     throw new Error('not used');
   }
   async requestCheckpointStatistics(): Promise<CheckpointStatistics> {
+    throw new Error('not used');
+  }
+  async requestJobDetails(): Promise<JobDetails> {
     throw new Error('not used');
   }
   async requestJobMetrics(): Promise<JobMetrics> {
@@ -300,5 +304,20 @@ describe('TaskManager', () => {
     const last = rm.reports.at(-1)!;
     expect(last.slots[1]).toEqual({ slotId: { resourceId: 'tm-1', slotIndex: 1 }, allocationId: 'a1', jobId: 'job-1' });
     expect(rm.heartbeats.length).toBeGreaterThan(0);
+  });
+
+  it("answers a JobMaster's request for live counts with its running tasks only, and a stale JobMaster with none", async () => {
+    const { gw, runner } = await setup();
+    expect(await gw.requestExecutionCounts(JM1)).toEqual([]);
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 1 }, JM1, 'a2', 'jm');
+    await gw.submitTask(JM1, tdd('e1', 'a1'));
+    await gw.submitTask(JM1, tdd('e2', 'a2'));
+    const [t1, t2] = await runner.waitForTasks(2);
+    t1!.count([{ nodeId: 3, recordsIn: 40, recordsOut: 39 }], { busyMs: 10, backpressuredMs: 5, idleMs: 1 });
+    t2!.finish();
+    await tick();
+    expect(await gw.requestExecutionCounts(JM1)).toEqual([{ executionId: 'e1', operators: [{ nodeId: 3, recordsIn: 40, recordsOut: 39 }], time: { busyMs: 10, backpressuredMs: 5, idleMs: 1 } }]);
+    expect(await gw.requestExecutionCounts({ ...JM1, jobMasterId: 'jm-old' })).toEqual([]);
   });
 });

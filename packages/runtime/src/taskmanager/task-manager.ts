@@ -13,6 +13,8 @@ import type { TaskManagerMetricsSnapshot } from '@sluice/metrics';
 import {
   checkJobMasterToken,
   Mailbox,
+  sameJobMasterToken,
+  type ExecutionCounts,
   type ExecutionState,
   type HeartbeatOptions,
   type JobMasterGateway,
@@ -211,6 +213,25 @@ export class TaskManager implements TaskExecutorGateway {
     return this.mailbox.run(() => this.slots.report(++this.seq));
   }
 
+  requestExecutionCounts(jobMaster: JobMasterToken): Promise<ExecutionCounts[]> {
+    return this.mailbox.run(() => {
+      // A read: a stale JobMaster is not refused, it just sees none of the new one's subtasks.
+      const ours = (id: string | undefined): boolean => {
+        const entry = id === undefined ? undefined : this.tasks.get(id);
+        return entry !== undefined && !entry.terminal && sameJobMasterToken(entry.jobMaster, jobMaster);
+      };
+      if (![...this.tasks.keys()].some(ours)) return [];
+      return this.options.taskRunner
+        .metrics()
+        .subtasks.filter((st) => ours(st.executionId))
+        .map((st) => ({
+          executionId: st.executionId!,
+          operators: st.operators.map((o) => ({ nodeId: o.nodeId, recordsIn: o.recordsIn, recordsOut: o.recordsOut })),
+          time: { busyMs: st.busyMs, backpressuredMs: st.backpressuredMs, idleMs: st.idleMs },
+        }));
+    });
+  }
+
   // ---- local API ----
 
   metricsSnapshot(): TaskManagerMetricsSnapshot {
@@ -264,6 +285,7 @@ export class TaskManager implements TaskExecutorGateway {
       notifyCheckpointAborted: (jm, executionId, checkpointId) => this.notifyCheckpointAborted(jm, executionId, checkpointId),
       heartbeatFromJobMaster: (jm) => this.heartbeatFromJobMaster(jm),
       requestSlotReport: () => this.requestSlotReport(),
+      requestExecutionCounts: (jm) => this.requestExecutionCounts(jm),
     };
   }
 

@@ -5,7 +5,7 @@
  * to ignore it, which lets tests exercise cancel timeouts.
  */
 import { serializeError, SluiceError } from '@sluice/common';
-import type { SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics';
+import type { OperatorMetricsSnapshot, SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics';
 import type { OperatorRecordCounts, SourcePosition, TaskDeploymentDescriptor } from '@sluice/protocol';
 import type { RunningTask, TaskListener, TaskRunner } from './task-runner.js';
 
@@ -17,6 +17,8 @@ export class TestingTask implements RunningTask {
   cancelRequested = false;
   /** Checkpoints this task was asked to trigger, and notifications it received, in order. */
   readonly checkpointCalls: string[] = [];
+  /** What the runner's live metrics show for this task while it runs (set by the test). */
+  live: { operators: OperatorMetricsSnapshot[]; busyMs: number; backpressuredMs: number; idleMs: number } = { operators: [], busyMs: 0, backpressuredMs: 0, idleMs: 0 };
 
   constructor(
     readonly tdd: TaskDeploymentDescriptor,
@@ -29,6 +31,16 @@ export class TestingTask implements RunningTask {
 
   get terminal(): boolean {
     return this.status === 'finished' || this.status === 'failed' || this.status === 'canceled';
+  }
+
+  /** Sets what the task's live counters show: per operator of its chain, and its time so far. */
+  count(operators: { nodeId: number; recordsIn: number; recordsOut: number }[], time: { busyMs?: number; backpressuredMs?: number; idleMs?: number } = {}): void {
+    this.live = {
+      operators: operators.map((o) => ({ ...o, operator: this.tdd.vertexName, lateRecordsDropped: 0 })),
+      busyMs: time.busyMs ?? this.live.busyMs,
+      backpressuredMs: time.backpressuredMs ?? this.live.backpressuredMs,
+      idleMs: time.idleMs ?? this.live.idleMs,
+    };
   }
 
   /** One record count per chained operator: `records` in and out. */
@@ -137,15 +149,13 @@ export class TestingTaskRunner implements TaskRunner {
     const subtasks = this.tasks
       .filter((t) => !t.terminal)
       .map((t) => ({
+        executionId: t.executionId,
         jobId: t.tdd.jobId,
         jobName: t.tdd.jobName,
         vertexId: t.tdd.vertexId,
         vertexName: t.tdd.vertexName,
         subtask: t.tdd.subtaskIndex,
-        operators: [],
-        busyMs: 0,
-        backpressuredMs: 0,
-        idleMs: 0,
+        ...t.live,
         currentWatermark: Number.NEGATIVE_INFINITY,
         bytesIn: 0,
         bytesOut: 0,

@@ -193,6 +193,7 @@ export class PiscinaTaskRunner implements TaskRunner {
       const v = l.metrics;
       if (v === undefined) continue;
       subtasks.push({
+        executionId: l.tdd.executionId,
         jobId: l.tdd.jobId,
         jobName: l.tdd.jobName,
         vertexId: l.tdd.vertexId,
