@@ -9,3 +9,4 @@ export { DEFAULT_NETWORK_RPC_OPTIONS, resolveNetworkRpcOptions, type NetworkRpcO
 export { RPC_ERROR_CODES, type RpcErrorCode } from './errors.js';
 export { ADDRESS_SCHEME, formatAddress, isNetworkAddress, parseAddress, type NetworkAddress } from './address.js';
 export { PROTOCOL_VERSION } from './handshake.js';
+export { createAuthenticatedDataTransport, DataHandshakeError, DATA_HANDSHAKE_VERSION, type AuthenticatedDataTransport, type AuthenticatedDataTransportOptions } from './data-transport.js';

@@ -19,10 +19,11 @@ import {
   type TaskDeploymentDescriptor,
   type TaskExecutionState,
   type TaskExecutorGateway,
+  type TaskManagerLocation,
 } from '@sluice/protocol';
 import type { CheckpointCoordinator } from '../checkpoint/coordinator.js';
 import type { RestorePlan } from '../checkpoint/restore.js';
-import { buildDeploymentDescriptor } from './deployment.js';
+import { buildDeploymentDescriptor, slotLocations } from './deployment.js';
 import { ExecutionGraph, type Execution, type LogicalSlot } from './execution-graph.js';
 import { addCheckpointFigures, checkpointStatistics } from './job-reports.js';
 import { JobResultCollector } from './job-result.js';
@@ -103,7 +104,7 @@ export class JobExecution {
   }
 
   /** Accepts offered slots the job still needs; returns the accepted ones. */
-  offerSlots(resourceId: string, taskManagerAddress: string, offers: SlotOffer[]): SlotOffer[] {
+  offerSlots(resourceId: string, taskManagerAddress: string, offers: SlotOffer[], location?: TaskManagerLocation): SlotOffer[] {
     const accepted: SlotOffer[] = [];
     for (const offer of offers) {
       // A repeated offer of a slot already held is accepted again, so the TaskManager keeps it.
@@ -115,7 +116,7 @@ export class JobExecution {
       if (!wanted) continue;
       const free = this.slots.indexOf(undefined);
       if (free < 0) break;
-      this.slots[free] = { allocationId: offer.allocationId, resourceId, taskManagerAddress };
+      this.slots[free] = { allocationId: offer.allocationId, resourceId, taskManagerAddress, ...(location === undefined ? {} : { location }) };
       accepted.push(offer);
     }
     if (this.status === 'RUNNING' && !this.deployed && !this.slots.includes(undefined)) this.deployAll();
@@ -308,13 +309,15 @@ export class JobExecution {
     this.deployed = true;
     this.clearTimer();
     const deployments: { e: Execution; tdd: TaskDeploymentDescriptor; address: string }[] = [];
+    const locations = slotLocations(this.slots);
     for (const e of this.graph.executions) {
       const slot = this.slots[e.slotIndex];
       if (slot === undefined) throw new SluiceError('INTERNAL', `no slot ${e.slotIndex} for ${this.graph.describe(e)}`);
       e.slot = slot;
       e.state = 'DEPLOYING';
       const restore = this.restorePlan?.subtasks.get(e.vertex.id)?.[e.subtaskIndex];
-      deployments.push({ e, tdd: buildDeploymentDescriptor(this.ctx.submission, e, slot.allocationId, this.attempt, this.splits, this.ctx.config, restore), address: slot.taskManagerAddress });
+      const tdd = buildDeploymentDescriptor(this.ctx.submission, e, slot.allocationId, this.attempt, this.splits, this.ctx.config, restore, locations);
+      deployments.push({ e, tdd, address: slot.taskManagerAddress });
     }
     this.ctx.logger.info('deploying', { subtasks: deployments.length, slots: this.slots.length });
     for (const d of deployments) {

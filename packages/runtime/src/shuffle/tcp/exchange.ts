@@ -140,9 +140,16 @@ export class DataExchange {
     }
   }
 
-  /** Forgets every attempt of a job. */
+  /**
+   * Forgets every attempt of a job seen so far. Later attempts stay welcome: the job may get
+   * slots here again after a failover (a TaskManager only knows a job is done with it here).
+   */
   releaseJob(jobId: string): void {
-    this.releaseAttempt(jobId, 2 ** 31, true);
+    let highest = this.released.get(jobId) ?? -1;
+    for (const map of [this.outbound, this.inbound] as Map<string, OutboundChannel | InboundChannel>[]) {
+      for (const ch of map.values()) if (ch.address.jobId === jobId && ch.address.attempt > highest) highest = ch.address.attempt;
+    }
+    if (highest >= 0) this.releaseAttempt(jobId, highest, true);
   }
 
   /** Remote channels of this TaskManager, for metrics and tests. */
