@@ -249,8 +249,10 @@ export class DataExchange {
       if (peer !== dialed.peer) return conn.fail(`the data exchange at ${conn.remote} is TaskManager ${peer}, not ${dialed.peer}`, true);
       this.dials.delete(conn);
       dialed.dialing = undefined;
-      if (dialed.conn === undefined && this.links.get(peer) === dialed) dialed.adopt(conn, true);
-      else conn.close(GoodbyeReason.DUPLICATE, 'a connection between these TaskManagers exists');
+      if (dialed.conn === undefined && this.links.get(peer) === dialed) {
+        dialed.adopt(conn, true);
+        this.logger.info('data connection open', { peer, remote: conn.remote, dialed: true });
+      } else conn.close(GoodbyeReason.DUPLICATE, 'a connection between these TaskManagers exists');
       return;
     }
     const link = this.links.get(peer);
@@ -260,6 +262,7 @@ export class DataExchange {
       if (simultaneous && this.resourceId < peer) return conn.close(GoodbyeReason.DUPLICATE, `TaskManager ${this.resourceId} keeps the connection it dialed`);
       if (link.conn === undefined) {
         conn.sendHello(this.resourceId);
+        this.logger.info('data connection open', { peer, remote: conn.remote, dialed: false });
         return link.adopt(conn, false);
       }
       // The peer dialed again: it no longer has the connection we hold, so neither do we.
@@ -268,6 +271,7 @@ export class DataExchange {
     const fresh = new PeerLink(peer, undefined);
     this.links.set(peer, fresh);
     conn.sendHello(this.resourceId);
+    this.logger.info('data connection open', { peer, remote: conn.remote, dialed: false });
     fresh.adopt(conn, false);
   }
 
