@@ -14,9 +14,10 @@ import { bundleJob } from '@sluice/cli';
 import { ProcessClusterDriver, TASKMANAGER_MAIN } from '@sluice/cluster';
 import { createLogger, randomId, silentLogger, type Logger } from '@sluice/common';
 import { ArtifactStore, artifactGateway, Dispatcher, JobMaster, ResourceManager, type JobMasterRunnerFactory } from '@sluice/jobmanager';
-import type { JobResult, JobStatus, TaskManagerInfo } from '@sluice/protocol';
+import type { CheckpointStatistics, JobResult, JobStatus, TaskManagerInfo } from '@sluice/protocol';
 import { NetworkRpcService } from '@sluice/rpc';
 import { waitFor } from './leaks.js';
+import { freePort, TcpProxy } from './tcp-proxy.js';
 
 export interface MultiProcessClusterOptions {
   /** TaskManager processes started up front (the ResourceManager starts more when short). */
@@ -30,6 +31,11 @@ export interface MultiProcessClusterOptions {
   heartbeatTimeoutMs?: number;
   /** Extra environment of the TaskManager processes. */
   env?: Record<string, string>;
+  /**
+   * Put a TcpProxy in front of the data port of each TaskManager started up front (it advertises
+   * the proxy's port), so a test can cut the connections between TaskManagers.
+   */
+  dataProxies?: boolean;
   logger?: Logger;
 }
 
@@ -38,6 +44,7 @@ export interface SubmittedJob {
   result(): Promise<JobResult>;
   status(): Promise<JobStatus>;
   cancel(): Promise<void>;
+  checkpoints(): Promise<CheckpointStatistics>;
 }
 
 export interface MultiProcessCluster {
@@ -53,6 +60,8 @@ export interface MultiProcessCluster {
   taskManagers(): Promise<TaskManagerInfo[]>;
   /** Waits until exactly these many TaskManagers are registered (and returns them). */
   waitForTaskManagers(n: number): Promise<TaskManagerInfo[]>;
+  /** The data-port proxies (with `dataProxies`), by resource id. */
+  readonly proxies: Map<string, TcpProxy>;
   /** Resource id → pid of the TaskManager processes running now. */
   pids(): Map<string, number>;
   /** Resolves once a line matching `re` was written by some TaskManager. */
@@ -77,11 +86,15 @@ export async function startMultiProcessCluster(options: MultiProcessClusterOptio
   const lineWaiters: { re: RegExp; resolve(line: string): void }[] = [];
   const hosts = options.hosts ?? ['127.0.0.2', '127.0.0.3'];
   let started = 0;
+  /** Flags of TaskManagers whose host or data port the harness chose before starting them. */
+  const placed = new Map<string, string[]>();
+  const proxies = new Map<string, TcpProxy>();
   const driver = new ProcessClusterDriver({
     taskManagerArgs: (spec) => [
       TASKMANAGER_MAIN,
       ...['--cluster', address, '--secret-file', secretFile, '--resource-id', spec.resourceId, '--slots', String(spec.numberOfSlots)],
-      ...['--bind-host', hosts[started++ % hosts.length]!, '--cache-dir', join(dir, 'cache'), '--worker-threads', String(Math.max(8, spec.numberOfSlots * 8))],
+      ...(placed.get(spec.resourceId) ?? ['--bind-host', hosts[started++ % hosts.length]!]),
+      ...['--cache-dir', join(dir, 'cache'), '--worker-threads', String(Math.max(8, spec.numberOfSlots * 8))],
     ],
     env: { ...process.env, SLUICE_LOG_LEVEL: 'info', ...options.env },
     stopGraceMs: 10_000,
@@ -140,6 +153,7 @@ export async function startMultiProcessCluster(options: MultiProcessClusterOptio
     await driver.terminate();
     await rm.stop();
     await rpc.stop();
+    for (const p of proxies.values()) await p.close();
     rmSync(dir, { recursive: true, force: true });
   };
 
@@ -148,6 +162,15 @@ export async function startMultiProcessCluster(options: MultiProcessClusterOptio
     await rm.start();
     await dispatcher.start();
     const prefix = randomId(3);
+    if (options.dataProxies === true) {
+      for (let i = 0; i < options.taskManagers; i++) {
+        const host = hosts[started++ % hosts.length]!;
+        const dataPort = await freePort(host);
+        const proxy = new TcpProxy(host, { host, port: dataPort });
+        proxies.set(`tm-${prefix}-${i}`, proxy);
+        placed.set(`tm-${prefix}-${i}`, ['--bind-host', host, '--data-port', String(dataPort), '--data-advertised-port', String(await proxy.start())]);
+      }
+    }
     await Promise.all(Array.from({ length: options.taskManagers }, (_, i) => driver.requestWorker({ resourceId: `tm-${prefix}-${i}`, numberOfSlots: options.slotsPerTaskManager })));
     await waitFor('the TaskManagers to register', async () => ((await taskManagers()).length === options.taskManagers ? true : undefined), 60_000);
   } catch (err) {
@@ -161,6 +184,7 @@ export async function startMultiProcessCluster(options: MultiProcessClusterOptio
     secretFile,
     driver,
     lines,
+    proxies,
     async submit(file, submitOptions = {}) {
       const bundle = await bundleJob(file);
       const { id } = await store.put(bundle.bytes);
@@ -174,7 +198,9 @@ export async function startMultiProcessCluster(options: MultiProcessClusterOptio
       const job = await loadJob(artifact);
       const jobId = randomId();
       await dispatcher.submitJob({ jobId, jobName: job.jobGraph.jobName, artifact, jobGraph: job.jobGraph });
-      return { jobId, result: () => dispatcher.requestJobResult(jobId), status: () => dispatcher.requestJobStatus(jobId), cancel: () => dispatcher.cancelJob(jobId) };
+      return { jobId, result: () => dispatcher.requestJobResult(jobId), status: () => dispatcher.requestJobStatus(jobId), cancel: () => dispatcher.cancelJob(jobId),
+        checkpoints: () => dispatcher.requestCheckpointStatistics(jobId),
+      };
     },
     taskManagers,
     waitForTaskManagers: (n) => waitFor(`${n} registered TaskManagers`, async () => {
@@ -197,4 +223,17 @@ export async function startMultiProcessCluster(options: MultiProcessClusterOptio
 /** A logger for the cluster's own components that prints warnings when SLUICE_TEST_VERBOSE is set. */
 export function testLogger(): Logger {
   return process.env.SLUICE_TEST_VERBOSE === undefined ? silentLogger : createLogger('info', 'mp-test');
+}
+
+/** A logger keeping the info, warning and error lines of the cluster's own components (JobMasters, ResourceManager). */
+export function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const verbose = process.env.SLUICE_TEST_VERBOSE !== undefined;
+  return {
+    lines,
+    logger: createLogger('info', 'cluster', (l) => {
+      lines.push(l);
+      if (verbose) process.stderr.write(`${l}\n`);
+    }),
+  };
 }

@@ -22,6 +22,8 @@ Options:
   --advertised-host <host>   Host other processes use to reach this one (default: bind host)
   --rpc-port <port>          RPC port (default 0: a free port)
   --data-port <port>         Data port for other TaskManagers (default 0: a free port)
+  --data-advertised-port <port>
+                             Data port other TaskManagers dial, behind a port mapping
   --metrics-port <port>      Port of /metrics (default 0: a free port)
   --metrics-host <ip>        Interface of /metrics (default 127.0.0.1)
   --cache-dir <dir>          Where fetched job bundles are kept (default <tmpdir>/sluice-artifacts)
@@ -43,6 +45,7 @@ const FLAGS: Record<string, Flag> = {
   '--advertised-host': { key: 'advertisedHost', kind: 'string' },
   '--rpc-port': { key: 'rpcPort', kind: 'port' },
   '--data-port': { key: 'dataPort', kind: 'port' },
+  '--data-advertised-port': { key: 'dataAdvertisedPort', kind: 'port' },
   '--metrics-port': { key: 'metricsPort', kind: 'port' },
   '--metrics-host': { key: 'metricsHost', kind: 'string' },
   '--cache-dir': { key: 'cacheDir', kind: 'string' },

@@ -34,6 +34,8 @@ export interface TaskManagerProcessOptions {
   advertisedHost?: string;
   rpcPort?: number;
   dataPort?: number;
+  /** The data port other TaskManagers dial, behind a port mapping (default: the bound one). */
+  dataAdvertisedPort?: number;
   /** Port of /metrics; default 0 (a free one). */
   metricsPort?: number;
   /** Interface of /metrics; default 127.0.0.1. */
@@ -79,7 +81,11 @@ export async function runTaskManagerProcess(options: TaskManagerProcessOptions):
   };
   try {
     await rpc.start();
-    const transport = createAuthenticatedDataTransport({ rpc: rpc.options, ...(options.dataPort === undefined ? {} : { port: options.dataPort }) });
+    const transport = createAuthenticatedDataTransport({
+      rpc: rpc.options,
+      ...(options.dataPort === undefined ? {} : { port: options.dataPort }),
+      ...(options.dataAdvertisedPort === undefined ? {} : { advertisedPort: options.dataAdvertisedPort }),
+    });
     const shuffle = await NetworkShuffleService.start({ resourceId, transport, logger: logger.child('data') });
     closers.push(() => shuffle.close());
     const runner = new PiscinaTaskRunner({ shuffle, maxThreads: options.workerThreads ?? Math.max(slots * 8, 8), logger });

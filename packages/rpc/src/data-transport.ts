@@ -46,6 +46,8 @@ export interface AuthenticatedDataTransportOptions {
   port?: number;
   /** Host peers dial; default the RPC's advertisedHost, else bindHost. */
   advertisedHost?: string;
+  /** Port peers dial, when a port mapping puts it elsewhere than the bound one. */
+  advertisedPort?: number;
 }
 
 export class DataHandshakeError extends SluiceError {
@@ -140,8 +142,9 @@ export function createAuthenticatedDataTransport(options: AuthenticatedDataTrans
           s.off('error', onError);
           const bound = s.address();
           const port = typeof bound === 'object' && bound !== null ? bound.port : (options.port ?? 0);
-          log.info('data port listening', { bind: peerKey(bindHost, port), advertised: peerKey(advertisedHost, port), tls: tls !== undefined });
-          resolve({ host: advertisedHost, port });
+          const advertisedPort = options.advertisedPort ?? port;
+          log.info('data port listening', { bind: peerKey(bindHost, port), advertised: peerKey(advertisedHost, advertisedPort), tls: tls !== undefined });
+          resolve({ host: advertisedHost, port: advertisedPort });
         });
       });
     },
