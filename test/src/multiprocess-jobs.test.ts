@@ -5,9 +5,12 @@
  * exactly.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '@sluice/common';
+import { createAuthenticatedDataTransport, parsePeer, resolveNetworkRpcOptions } from '@sluice/rpc';
 import { cliProcesses } from './cli-process.js';
 import { examplePath, jobPath, runJob, sortBy } from './harness.js';
 import { waitFor } from './leaks.js';
@@ -23,7 +26,36 @@ afterAll(async () => {
   await cluster?.close();
 }, 60_000);
 
+/** Sends `bytes` to host:port; resolves when the other side closed the connection. */
+function sendRaw(host: string, port: number, bytes: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve());
+    // Read what the server answers (a refusal): a paused socket would never see the end.
+    socket.resume();
+    socket.write(bytes);
+  });
+}
+
 describe('a cluster of TaskManager processes', () => {
+  it('refuses garbage and a wrong secret on a TaskManager’s data and RPC ports with the reason logged, and the TaskManager keeps working', async () => {
+    const [tm] = await cluster.taskManagers();
+    const data = tm!.dataAddress!;
+    const ours = (re: RegExp): RegExp => new RegExp(`^${tm!.resourceId}: .*${re.source}`);
+    await sendRaw(data.host, data.port, Buffer.from('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await cluster.waitForLine(ours(/refused data connection from 127\.0\.0\.1:\d+: .*text "GET \/metrics.*not the Sluice data exchange/));
+    const intruder = createAuthenticatedDataTransport({ rpc: resolveNetworkRpcOptions({ secret: 'not-the-cluster-secret-0123456789', logger: silentLogger }) });
+    await expect(intruder.connect(data)).rejects.toThrow(/does not share this process's cluster secret/);
+    await cluster.waitForLine(ours(/refused data connection from .*wrong cluster secret/));
+    const rpc = parsePeer(tm!.address);
+    await sendRaw(rpc.host, rpc.port, Buffer.from([0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0]));
+    await cluster.waitForLine(ours(/closed rpc connection from .*not the sluice-rpc protocol/));
+    // Still there: registered, and (next test) running subtasks that exchange data with the other TaskManager.
+    expect(cluster.pids().size).toBe(2);
+    expect((await cluster.taskManagers()).map((t) => t.resourceId)).toContain(tm!.resourceId);
+  }, 60_000);
+
   it('runs Nexmark q5 at parallelism 4 on 2 TaskManagers × 2 slots with the embedded run’s exact result', async () => {
     const params = { events: '400000', eventRate: '20000' };
     const job = await cluster.submit(jobPath('nexmark-q5.ts'), { parallelism: 4, params });
