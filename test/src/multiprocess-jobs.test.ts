@@ -99,4 +99,25 @@ describe('a cluster of TaskManager processes', () => {
     await waitFor('the alert lines', () => (printed().length >= want.length ? true : undefined));
     expect(printed().sort()).toEqual(want);
   }, 180_000);
+
+  it('takes a TaskManager started by hand with `sluice taskmanager` (standalone, another "host"), which leaves in order on SIGTERM', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'sluice-mp-standalone-'));
+    const cli = cliProcesses(cwd);
+    try {
+      const bad = await cli.run(['taskmanager', '--cluster', cluster.address, '--secret-file', cluster.secretFile, '--slots', 'many']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr.trim().split('\n')).toEqual(["sluice taskmanager: --slots must be a positive integer, got 'many'"]);
+      const tm = cli.start(['taskmanager', '--cluster', cluster.address, '--secret-file', cluster.secretFile, '--slots', '2', '--resource-id', 'by-hand', '--bind-host', '127.0.0.4']);
+      await waitFor('the registration line', () => (/TaskManager by-hand registered/.test(tm.out.stdout) ? true : undefined), 60_000);
+      expect(tm.out.stdout).toMatch(/TaskManager by-hand registered at sluice:\/\/127\.0\.0\.1:\d+: 2 slot\(s\), rpc sluice:\/\/127\.0\.0\.4:\d+\/taskmanager, data 127\.0\.0\.4:\d+, metrics http:\/\/127\.0\.0\.1:\d+\/metrics/);
+      const listed = (await cluster.taskManagers()).find((t) => t.resourceId === 'by-hand');
+      expect(listed).toMatchObject({ numberOfSlots: 2, freeSlots: 2, dataAddress: { host: '127.0.0.4' } });
+      tm.child.kill('SIGTERM');
+      expect((await tm.done).code).toBe(0);
+      await waitFor('the TaskManager to leave', async () => ((await cluster.taskManagers()).some((t) => t.resourceId === 'by-hand') ? undefined : true));
+    } finally {
+      cli.killAll();
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
