@@ -64,7 +64,7 @@ export interface TaskManagerProcess {
 export async function runTaskManagerProcess(options: TaskManagerProcessOptions): Promise<TaskManagerProcess> {
   const slots = options.slots ?? 1;
   const resourceId = options.resourceId ?? `taskmanager-${hostname().split('.')[0] ?? 'host'}-${randomId(4)}`;
-  const logger = options.logger ?? createLogger(undefined, 'taskmanager');
+  const logger = options.logger ?? createLogger();
   const cluster = parsePeer(options.cluster);
   const rpc = new NetworkRpcService({
     bindHost: options.bindHost ?? '127.0.0.1',
@@ -150,7 +150,7 @@ export interface TaskManagerMainIo {
  * Resolves with the exit code.
  */
 export async function runTaskManagerUntilStopped(options: TaskManagerProcessOptions, io: TaskManagerMainIo): Promise<number> {
-  const logger = io.logger ?? options.logger ?? createLogger(undefined, 'taskmanager');
+  const logger = io.logger ?? options.logger ?? createLogger();
   let stopRequested: ((reason: string) => void) | undefined;
   const requested = new Promise<string>((resolve) => (stopRequested = resolve));
   let signals = 0;
@@ -164,7 +164,13 @@ export async function runTaskManagerUntilStopped(options: TaskManagerProcessOpti
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  exitWithParent(async () => stopRequested?.('the process that started it is gone'), logger);
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  // Orphaned, it still stops in order (within exitWithParent's grace period) before exiting.
+  exitWithParent(async () => {
+    stopRequested?.('the process that started it is gone');
+    await done;
+  }, logger);
   let tm: TaskManagerProcess;
   try {
     tm = await Promise.race([runTaskManagerProcess({ ...options, logger }), requested.then(() => undefined)]).then((r) => {
@@ -173,6 +179,7 @@ export async function runTaskManagerUntilStopped(options: TaskManagerProcessOpti
     });
   } catch (err) {
     io.out(`TaskManager failed to start: ${describeError(err)}`);
+    finished();
     return 1;
   }
   io.out(`TaskManager ${tm.resourceId} registered at ${options.cluster}: ${tm.slots} slot(s), rpc ${tm.rpcAddress}, data ${tm.dataAddress.host}:${tm.dataAddress.port}, metrics ${tm.metricsUrl}`);
@@ -181,5 +188,6 @@ export async function runTaskManagerUntilStopped(options: TaskManagerProcessOpti
   await tm.stop(reason);
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
+  finished();
   return 0;
 }
