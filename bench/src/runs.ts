@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp';
+export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster';
 
 /** A Kafka run (kind 'kafka'): against a real broker, driven by bench/src/kafka/. */
 export type KafkaRunSpec =
@@ -210,6 +210,29 @@ const TCP_CHANNEL: BenchRun = {
   params: (ctx) => ({ records: String(size(ctx, 5_000_000, 1_000_000)), seconds: String(ctx.quick ? 3 : 10), rate: '10000' }),
 };
 
+/**
+ * The same job on the embedded cluster and on two one-slot TaskManager processes at p=2, so the
+ * keyed exchange crosses between the processes over their authenticated data ports
+ * (bench/src/process-cluster.ts); `comparePairs` A-B runs of each, ratio of the medians.
+ */
+const KEYED_2TM: BenchRun = {
+  name: 'keyed-2tm',
+  parallelism: 2,
+  kind: 'cluster',
+  jobFile: benchJob('keyed.js'),
+  comparePairs: (ctx) => (ctx.quick ? 1 : 3),
+  params: (ctx) => ({ events: String(size(ctx, 5_000_000, 1_000_000)) }),
+  labels: () => ({ target_ratio: 0.6 }),
+};
+
+const Q5_2TM: BenchRun = {
+  ...nexmark('q5', 2, 5_000_000, 500_000, { eventRate: WINDOWED_EVENT_RATE }),
+  name: 'q5-2tm',
+  kind: 'cluster',
+  comparePairs: (ctx) => (ctx.quick ? 1 : 3),
+  labels: () => ({ target_ratio: 0.7 }),
+};
+
 export const RUNS: readonly BenchRun[] = Object.freeze([
   ...[1, 2].flatMap((p) => [
     nexmark('q0', p, 10_000_000, 1_000_000),
@@ -227,6 +250,8 @@ export const RUNS: readonly BenchRun[] = Object.freeze([
   CHECKPOINT_1M,
   ...[1, 8, 32, 64].map(idleSubtasks),
   TCP_CHANNEL,
+  KEYED_2TM,
+  Q5_2TM,
   // Latency before throughput: a broker that has just taken a million records is still busy
   // with them (deleting the topics' files, collecting garbage) for a while after the run.
   ...[...new Set([1, KAFKA_PARALLELISM])].map(kafkaLatency),

@@ -85,7 +85,7 @@ describe('cluster entrypoint: one JobMaster process per job', () => {
         taskRunner: runner,
         logger: silentLogger,
       });
-      rpc.onAnyPeerLost((e) => tm.peerConnectionClosed(`sluice://${e.peer}`));
+      rpc.onAddressLost((lost) => tm.peerConnectionClosed(lost));
       await tm.start();
       cleanups.push(async () => {
         await tm.stop();
@@ -119,6 +119,8 @@ describe('cluster entrypoint: one JobMaster process per job', () => {
     expect(second).toHaveLength(1);
     expect(second[0]).not.toBe(first);
     expect(runner.tasks).toHaveLength(2 * subtasks);
+    // Its deployments are numbered above any its predecessor made: no channel of the two can mix.
+    expect(runner.tasks.slice(subtasks).map((t) => t.tdd.attempt)).toEqual(Array(subtasks).fill(2 ** 20));
 
     for (const t of runner.tasks.filter((x) => x.status === 'running')) t.finish();
     await waitFor('FINISHED', async () => ((await rest(entry, 'GET', `/jobs/${jobId}`)).status === 'FINISHED' ? true : undefined));

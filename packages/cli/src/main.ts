@@ -10,6 +10,14 @@ import type { Engine } from './engine.js';
 // Stack traces of bundled TypeScript jobs point at the .ts sources (inline source maps).
 process.setSourceMapsEnabled(true);
 
+// A long-running server process of its own, with its own flags: not a command of runCli.
+if (process.argv[2] === 'taskmanager') {
+  const { runTaskManagerCommand } = await import('./taskmanager-command.js');
+  const exit = await runTaskManagerCommand(process.argv.slice(3));
+  process.stdout.write('', () => process.exit(exit));
+  await new Promise(() => undefined);
+}
+
 const statusTerminal = createStderrStatusTerminal();
 const code = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),

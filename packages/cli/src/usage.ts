@@ -21,6 +21,7 @@ Commands:
   cancel <jobId>       Cancel a running job
   taskmanagers         List a cluster's TaskManagers and their slots
   overview             Show a cluster's TaskManagers, slots and jobs by status
+  taskmanager          Start a TaskManager for a cluster (--cluster sluice://HOST:PORT)
   help [cmd]           Show help for a command
 
 Options:

@@ -167,7 +167,7 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
     }),
     logger,
   });
-  rpc.onAnyPeerLost((e) => rm.peerConnectionClosed(`sluice://${e.peer}`));
+  rpc.onAddressLost((lost) => rm.peerConnectionClosed(lost));
 
   let rest: RestServer | undefined;
   let closing: Promise<void> | undefined;

@@ -14,11 +14,10 @@ import { parseArgs } from 'node:util';
 import { createLogger, describeError } from '@sluice/common';
 import { JobMaster, moduleSplitProvider } from '@sluice/jobmanager';
 import { NetworkRpcService } from '@sluice/rpc';
-import { createBundleCache } from './bundle-cache.js';
 import { exitWithParent } from './child.js';
 import type { JobMasterProcessMessage, JobMasterStartMessage } from './jobmaster-process.js';
 import { JobStore } from './job-store.js';
-import { rpcArtifactSource } from './rpc-artifact-source.js';
+import { bundleResolver } from './taskmanager-artifacts.js';
 
 const logger = createLogger(undefined, 'sluice.jobmaster');
 
@@ -79,7 +78,7 @@ async function main(): Promise<void> {
   await rpc.start();
   // Its full network address: the ResourceManager and TaskManagers call back on it.
   const address = rpc.addressOf(`jobmaster/${submission.jobId}`);
-  const bundles = createBundleCache(join(clusterDir, 'bundles'), rpcArtifactSource(rpc, artifacts));
+  const localArtifact = await bundleResolver({ rpc, artifactsAddress: artifacts, cacheDir: join(clusterDir, 'bundles') });
   const store = new JobStore(join(clusterDir, 'jobs'));
   const jobMaster = new JobMaster({
     submission,
@@ -87,13 +86,13 @@ async function main(): Promise<void> {
     address,
     resourceManagerAddress,
     attempt,
-    splitProvider: moduleSplitProvider((a) => bundles.localArtifact(a)),
+    splitProvider: moduleSplitProvider(localArtifact),
     recordCheckpoint: async (c) => store.putCheckpoint(submission.jobId, c),
     ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
     ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
     logger: jobLogger,
   });
-  rpc.onAnyPeerLost((e) => jobMaster.peerConnectionClosed(`sluice://${e.peer}`));
+  rpc.onAddressLost((lost) => jobMaster.peerConnectionClosed(lost));
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>

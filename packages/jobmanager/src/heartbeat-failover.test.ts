@@ -89,7 +89,9 @@ describe('heartbeats in a local cluster', () => {
       taskManagerFactory: async (ctx) => {
         const rpc = new FreezableRpc(ctx.rpc as LocalRpcService);
         const runner = new TestingTaskRunner({ behaviour });
-        const tm = new TaskManager({ ...ctx, rpc, taskRunner: runner, logger: silentLogger });
+        // A frozen process times nobody out (under SIGSTOP its timers stand still, and the late
+        // tick after SIGCONT is forgiven): its own timeout is long, so it learns its fate by being told.
+        const tm = new TaskManager({ ...ctx, rpc, taskRunner: runner, logger: silentLogger, heartbeatTimeoutMs: 60_000 });
         taskManagers.push({ tm, rpc, runner });
         return tm;
       },

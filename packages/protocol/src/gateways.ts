@@ -26,6 +26,7 @@ import type {
   TaskDeploymentDescriptor,
   TaskExecutionState,
   TaskManagerInfo,
+  TaskManagerLocation,
   TaskManagerRegistration,
 } from './messages.js';
 
@@ -51,8 +52,12 @@ export interface DispatcherGateway {
  * counts the sender as a peer, which tells the sender it was dropped.
  */
 export interface JobMasterGateway {
-  /** A TaskManager offers slots the ResourceManager allocated for this job; returns the accepted ones. */
-  offerSlots(jobMaster: JobMasterToken, resourceId: string, taskManagerAddress: string, offers: SlotOffer[]): Promise<SlotOffer[]>;
+  /**
+   * A TaskManager offers slots the ResourceManager allocated for this job; returns the accepted
+   * ones. `location` says where its data exchange listens (absent: it shares the JobMaster's
+   * in-process shuffle), so subtasks in other TaskManagers reach it over TCP.
+   */
+  offerSlots(jobMaster: JobMasterToken, resourceId: string, taskManagerAddress: string, offers: SlotOffer[], location?: TaskManagerLocation): Promise<SlotOffer[]>;
   updateTaskExecutionState(jobMaster: JobMasterToken, state: TaskExecutionState): Promise<void>;
   reportCollectedRecords(jobMaster: JobMasterToken, batch: CollectedRecords): Promise<void>;
   /** A subtask wrote its state for a checkpoint. */

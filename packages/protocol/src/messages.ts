@@ -95,6 +95,11 @@ export interface TaskManagerRegistration {
   numberOfSlots: number;
   /** Where the TaskManager serves Prometheus metrics, if it does. */
   metricsUrl?: string;
+  /**
+   * Where its data exchange listens (TCP between TaskManagers); absent for a TaskManager that
+   * shares one in-process shuffle with the others (the embedded cluster).
+   */
+  dataAddress?: DataAddress;
 }
 
 export interface RegistrationSuccess {
@@ -338,6 +343,7 @@ export interface TaskManagerInfo {
   numberOfSlots: number;
   freeSlots: number;
   metricsUrl?: string;
+  dataAddress?: DataAddress;
 }
 
 /** Checkpoint counters of one job since its JobMaster started. Counts only grow. */

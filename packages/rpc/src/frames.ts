@@ -118,10 +118,10 @@ export class FrameReader {
 }
 
 /** Says what a stream's first bytes look like, for the log line of a refused connection. */
-export function describeForeignBytes(first: Buffer): string {
+export function describeForeignBytes(first: Buffer, protocol = 'the sluice-rpc protocol'): string {
   if (first[0] === 0x16 && first[1] === 0x03) return 'a TLS handshake: the peer uses TLS (security.ssl) and this process does not';
   if (first[0] === 0x15 && first[1] === 0x03) return 'a TLS alert: the peer uses TLS (security.ssl) and this process does not';
   const text = first.toString('latin1');
-  if (/^[\x20-\x7e\r\n\t]+$/.test(text)) return `text ${JSON.stringify(text)}, not the sluice-rpc protocol (an HTTP client or a port scanner?)`;
-  return `bytes ${first.toString('hex')}, not the sluice-rpc protocol`;
+  if (/^[\x20-\x7e\r\n\t]+$/.test(text)) return `text ${JSON.stringify(text)}, not ${protocol} (an HTTP client or a port scanner?)`;
+  return `bytes ${first.toString('hex')}, not ${protocol}`;
 }

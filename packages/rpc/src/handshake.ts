@@ -84,8 +84,12 @@ export function parseChallenge(body: Buffer): Challenge | undefined {
 
 export type ProofSide = 'client' | 'server';
 
-export function proof(secret: Buffer, side: ProofSide, clientNonce: Buffer, serverNonce: Buffer): Buffer {
-  return createHmac('sha256', secret).update(`sluice-rpc ${side} proof\0`).update(clientNonce).update(serverNonce).digest();
+/**
+ * `protocol` names the wire the proof is for, so a proof made in one protocol's handshake (RPC or
+ * the data exchange) is worthless in the other's.
+ */
+export function proof(secret: Buffer, side: ProofSide, clientNonce: Buffer, serverNonce: Buffer, protocol = 'sluice-rpc'): Buffer {
+  return createHmac('sha256', secret).update(`${protocol} ${side} proof\0`).update(clientNonce).update(serverNonce).digest();
 }
 
 /** Constant-time comparison of a received proof with the expected one. */

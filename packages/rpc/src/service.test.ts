@@ -218,6 +218,8 @@ describe('NetworkRpcService calls', () => {
     const g = await client.connect<Calc>(`sluice://127.0.0.1:${port}/calc`, { timeoutMs: 0 });
     const clientLost: string[] = [];
     const serverLost: string[] = [];
+    const addressesLost: string[] = [];
+    client.onAddressLost((address) => addressesLost.push(address));
     client.onPeerLost(`sluice://127.0.0.1:${port}/calc`, (e) => clientLost.push(e.peer));
     server.onPeerLost(client.advertisedPeer() ?? '', (e) => serverLost.push(e.peer));
     const pending = g.block('p');
@@ -227,6 +229,8 @@ describe('NetworkRpcService calls', () => {
     await waitUntil('both sides told', () => clientLost.length === 1 && serverLost.length === 1);
     expect(clientLost).toStrictEqual([`127.0.0.1:${port}`]);
     expect(serverLost).toStrictEqual([client.advertisedPeer()]);
+    // Every address connected to at that peer, as components know their peers by.
+    expect(addressesLost).toStrictEqual([`sluice://127.0.0.1:${port}/calc`]);
     expect(await g.add(20, 22)).toBe(42);
     expect(fwd.pairs.size).toBe(1);
   });

@@ -46,7 +46,9 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
    */
   private readonly sockets = new Map<Socket, Promise<void>>();
   private readonly lostListeners = new Map<string, Set<(e: PeerLost) => void>>();
-  private readonly anyLostListeners = new Set<(e: PeerLost) => void>();
+  /** Every network address this process connected to, by peer: what `onAddressLost` reports. */
+  private readonly connectedAddresses = new Map<string, Set<string>>();
+  private readonly addressListeners = new Set<(address: string, reason: string) => void>();
   private server: Server | undefined;
   private boundPort: number | undefined;
   private stopped = false;
@@ -149,6 +151,9 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
       return g as G;
     }
     await this.connectionTo(target).call(target.endpoint, null, [], timeoutMs);
+    let known = this.connectedAddresses.get(target.peer);
+    if (known === undefined) this.connectedAddresses.set(target.peer, (known = new Set()));
+    known.add(address);
     return createGatewayProxy<G>(address, async (method, args) => this.connectionTo(target).call(target.endpoint, method, args, timeoutMs));
   }
 
@@ -169,12 +174,14 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
   }
 
   /**
-   * Like onPeerLost for every peer: how a process tells its components (their
-   * `peerConnectionClosed(\`sluice://${'$'}{peer}\`)`) that a peer is gone, at once.
+   * Calls `listener` with every address this process has connected to (`connect()`) at a peer
+   * whose established connection closed, other than by stop(): what a component's
+   * `peerConnectionClosed(address)` takes, so its heartbeat peers there are lost at once.
+   * Returns the unsubscribe function.
    */
-  onAnyPeerLost(listener: (e: PeerLost) => void): () => void {
-    this.anyLostListeners.add(listener);
-    return () => void this.anyLostListeners.delete(listener);
+  onAddressLost(listener: (address: string, reason: string) => void): () => void {
+    this.addressListeners.add(listener);
+    return () => void this.addressListeners.delete(listener);
   }
 
   connectionInfo(): RpcConnectionInfo[] {
@@ -193,7 +200,7 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
     for (const s of this.sockets.keys()) s.destroy();
     await Promise.all([serverClosed, ...closing]);
     this.lostListeners.clear();
-    this.anyLostListeners.clear();
+    this.addressListeners.clear();
   }
 
   async dispatch(endpoint: string, method: string | null, args: unknown[]): Promise<unknown> {
@@ -230,11 +237,20 @@ export class NetworkRpcService implements RpcService, ConnectionHost {
     if (this.byPeer.get(peer) === conn) this.byPeer.delete(peer);
     if (!wasOpen || this.stopped) return;
     this.options.logger.info(`rpc connection with ${peer} closed: ${reason}`, { peer });
-    for (const listener of [...(this.lostListeners.get(peer) ?? []), ...this.anyLostListeners]) {
+    for (const listener of [...(this.lostListeners.get(peer) ?? [])]) {
       try {
         listener({ peer, reason });
       } catch (err) {
         this.options.logger.error(`a peer-lost listener threw: ${describeError(err)}`, { peer });
+      }
+    }
+    for (const address of [...(this.connectedAddresses.get(peer) ?? [])]) {
+      for (const listener of [...this.addressListeners]) {
+        try {
+          listener(address, reason);
+        } catch (err) {
+          this.options.logger.error(`an address-lost listener threw: ${describeError(err)}`, { peer });
+        }
       }
     }
   }

@@ -208,6 +208,19 @@ export function checkpointedSequence(env: StreamExecutionEnvironment, jobName: s
   return { out, events, failures, sequence };
 }
 
+/** What a failure-free run commits: per key, its sequence numbers in order with running count and sum, then the final line. */
+export function failureFreeLines(events: number, keys: number): Line[] {
+  const count = new Array<number>(keys).fill(0);
+  const sum = new Array<number>(keys).fill(0);
+  const out: Line[] = [];
+  for (let seq = 0; seq < events; seq++) {
+    const k = seq % keys;
+    out.push({ key: k, seq, count: ++count[k]!, sum: (sum[k]! += seq) });
+  }
+  for (let k = 0; k < keys; k++) out.push({ key: k, seq: -1, count: count[k]!, sum: sum[k]!, final: true });
+  return out;
+}
+
 export default function build(env: StreamExecutionEnvironment): void {
   const keys = Number(env.params.keys ?? '50');
   const { out, events, failures, sequence } = checkpointedSequence(env, 'exactly-once', { events: 300_000, rate: 60_000 });

@@ -4,8 +4,8 @@
  * inputs and outputs is testable on its own.
  */
 import { describeError, SluiceError } from '@sluice/common';
-import type { InputGateDescriptor, JobConfig, JobSubmission, ResultPartitionDescriptor, SubtaskRestore, TaskDeploymentDescriptor } from '@sluice/protocol';
-import type { Execution } from './execution-graph.js';
+import type { InputGateDescriptor, JobConfig, JobSubmission, ResultPartitionDescriptor, SubtaskRestore, TaskDeploymentDescriptor, TaskManagerLocation } from '@sluice/protocol';
+import type { Execution, LogicalSlot } from './execution-graph.js';
 
 /**
  * Enumerates the splits of a source vertex, one array per subtask — or, given `restored` (the
@@ -40,6 +40,25 @@ export async function enumerateSplits(submission: JobSubmission, provider: Split
   return out;
 }
 
+/**
+ * Where each shared slot's TaskManager exchanges data, by slot index — or undefined when any slot
+ * is on a TaskManager without a data exchange of its own (the embedded cluster, whose
+ * TaskManagers share one in-process shuffle: descriptors then carry no locations at all).
+ */
+export function slotLocations(slots: readonly (LogicalSlot | undefined)[]): TaskManagerLocation[] | undefined {
+  const out: TaskManagerLocation[] = [];
+  for (const s of slots) {
+    if (s?.location === undefined) return undefined;
+    out.push(s.location);
+  }
+  return out;
+}
+
+/**
+ * The descriptor of one subtask. With `slotLocations`, every input and output names where the
+ * subtasks at its other end run (subtask i of every vertex is in slot i), so the TaskManager
+ * picks shared memory for a peer in the same TaskManager and TCP for one elsewhere.
+ */
 export function buildDeploymentDescriptor(
   submission: JobSubmission,
   execution: Execution,
@@ -48,16 +67,31 @@ export function buildDeploymentDescriptor(
   splits: ReadonlyMap<string, unknown[][]>,
   config: JobConfig = submission.jobGraph.config,
   restore?: SubtaskRestore,
+  slotLocations?: readonly TaskManagerLocation[],
 ): TaskDeploymentDescriptor {
   const graph = submission.jobGraph;
   const vertex = execution.vertex;
   const parallelismOf = (id: string): number => graph.vertices.find((v) => v.id === id)?.parallelism ?? 0;
+  const locationsOf = (parallelism: number): TaskManagerLocation[] | undefined => {
+    if (slotLocations === undefined) return undefined;
+    const out = slotLocations.slice(0, parallelism);
+    if (out.length !== parallelism) throw new SluiceError('INTERNAL', `${parallelism} subtasks but only ${slotLocations.length} slot locations`);
+    return out;
+  };
   const inputs: InputGateDescriptor[] = graph.edges
     .filter((e) => e.targetVertex === vertex.id)
-    .map((e) => ({ edgeId: e.id, inputIndex: e.inputIndex, producerVertexId: e.sourceVertex, producerParallelism: parallelismOf(e.sourceVertex) }));
+    .map((e) => {
+      const producerParallelism = parallelismOf(e.sourceVertex);
+      const producerLocations = locationsOf(producerParallelism);
+      return { edgeId: e.id, inputIndex: e.inputIndex, producerVertexId: e.sourceVertex, producerParallelism, ...(producerLocations === undefined ? {} : { producerLocations }) };
+    });
   const outputs: ResultPartitionDescriptor[] = graph.edges
     .filter((e) => e.sourceVertex === vertex.id)
-    .map((e) => ({ edgeId: e.id, consumerVertexId: e.targetVertex, consumerParallelism: parallelismOf(e.targetVertex) }));
+    .map((e) => {
+      const consumerParallelism = parallelismOf(e.targetVertex);
+      const consumerLocations = locationsOf(consumerParallelism);
+      return { edgeId: e.id, consumerVertexId: e.targetVertex, consumerParallelism, ...(consumerLocations === undefined ? {} : { consumerLocations }) };
+    });
   return {
     jobId: submission.jobId,
     jobName: submission.jobName,

@@ -4,13 +4,15 @@
  * answers questions about the whole (all finished? which ones still run on a TaskManager?).
  */
 import { randomId } from '@sluice/common';
-import { TERMINAL_EXECUTION_STATES, type ExecutionState, type JobGraph, type JobVertex, type OperatorRecordCounts } from '@sluice/protocol';
+import { TERMINAL_EXECUTION_STATES, type ExecutionState, type JobGraph, type JobVertex, type OperatorRecordCounts, type TaskManagerLocation } from '@sluice/protocol';
 import type { SerializedError } from '@sluice/common';
 
 export interface LogicalSlot {
   allocationId: string;
   resourceId: string;
   taskManagerAddress: string;
+  /** Where the TaskManager's data exchange listens, when it has one of its own. */
+  location?: TaskManagerLocation;
 }
 
 export interface Execution {

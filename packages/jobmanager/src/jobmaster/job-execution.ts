@@ -19,10 +19,11 @@ import {
   type TaskDeploymentDescriptor,
   type TaskExecutionState,
   type TaskExecutorGateway,
+  type TaskManagerLocation,
 } from '@sluice/protocol';
 import type { CheckpointCoordinator } from '../checkpoint/coordinator.js';
 import type { RestorePlan } from '../checkpoint/restore.js';
-import { buildDeploymentDescriptor } from './deployment.js';
+import { buildDeploymentDescriptor, slotLocations } from './deployment.js';
 import { ExceptionHistory } from './exception-history.js';
 import { ExecutionGraph, type Execution, type LogicalSlot } from './execution-graph.js';
 import { addCheckpointFigures, checkpointStatistics } from './job-reports.js';
@@ -43,6 +44,12 @@ export interface JobExecutionContext {
   planRestart(): Promise<RestorePlan | undefined>;
   /** The job ended: its result is final. */
   onComplete(result: JobResult): void;
+  /**
+   * The first deployment attempt's number (default 0). A JobMaster that replaces a dead one
+   * starts above every attempt its predecessor could have deployed, so no TaskManager mixes the
+   * two (shared-memory and TCP channels are keyed by job and attempt).
+   */
+  firstAttempt?: number;
 }
 
 export class JobExecution {
@@ -82,6 +89,7 @@ export class JobExecution {
     this.slots = new Array<LogicalSlot | undefined>(requiredSlots(ctx.submission.jobGraph)).fill(undefined);
     this.restartBackoff = createRestartBackoff(ctx.config.restartStrategy);
     this.startTime = ctx.clock.nowMs();
+    this.attempt = ctx.firstAttempt ?? 0;
   }
 
   get slotsNeeded(): number {
@@ -106,7 +114,7 @@ export class JobExecution {
   }
 
   /** Accepts offered slots the job still needs; returns the accepted ones. */
-  offerSlots(resourceId: string, taskManagerAddress: string, offers: SlotOffer[]): SlotOffer[] {
+  offerSlots(resourceId: string, taskManagerAddress: string, offers: SlotOffer[], location?: TaskManagerLocation): SlotOffer[] {
     const accepted: SlotOffer[] = [];
     for (const offer of offers) {
       // A repeated offer of a slot already held is accepted again, so the TaskManager keeps it.
@@ -118,7 +126,7 @@ export class JobExecution {
       if (!wanted) continue;
       const free = this.slots.indexOf(undefined);
       if (free < 0) break;
-      this.slots[free] = { allocationId: offer.allocationId, resourceId, taskManagerAddress };
+      this.slots[free] = { allocationId: offer.allocationId, resourceId, taskManagerAddress, ...(location === undefined ? {} : { location }) };
       accepted.push(offer);
     }
     if (this.status === 'RUNNING' && !this.deployed && !this.slots.includes(undefined)) this.deployAll();
@@ -313,13 +321,15 @@ export class JobExecution {
     this.deployed = true;
     this.clearTimer();
     const deployments: { e: Execution; tdd: TaskDeploymentDescriptor; address: string }[] = [];
+    const locations = slotLocations(this.slots);
     for (const e of this.graph.executions) {
       const slot = this.slots[e.slotIndex];
       if (slot === undefined) throw new SluiceError('INTERNAL', `no slot ${e.slotIndex} for ${this.graph.describe(e)}`);
       e.slot = slot;
       e.state = 'DEPLOYING';
       const restore = this.restorePlan?.subtasks.get(e.vertex.id)?.[e.subtaskIndex];
-      deployments.push({ e, tdd: buildDeploymentDescriptor(this.ctx.submission, e, slot.allocationId, this.attempt, this.splits, this.ctx.config, restore), address: slot.taskManagerAddress });
+      const tdd = buildDeploymentDescriptor(this.ctx.submission, e, slot.allocationId, this.attempt, this.splits, this.ctx.config, restore, locations);
+      deployments.push({ e, tdd, address: slot.taskManagerAddress });
     }
     this.ctx.logger.info('deploying', { subtasks: deployments.length, slots: this.slots.length });
     for (const d of deployments) {

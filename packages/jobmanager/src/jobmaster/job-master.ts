@@ -30,6 +30,7 @@ import {
   type StopMode,
   type TaskExecutionState,
   type TaskExecutorGateway,
+  type TaskManagerLocation,
 } from '@sluice/protocol';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -136,6 +137,8 @@ export class JobMaster implements JobMasterGateway {
       run,
       planRestart: () => this.planRestart(),
       onComplete: (result) => this.completed(result),
+      // 2^20 restarts per JobMaster are more than any restart strategy allows.
+      firstAttempt: this.token.attempt * 2 ** 20,
     });
     this.job.checkpoints = this.createCoordinator();
     this.liveCounts = liveCountsOf({
@@ -181,9 +184,9 @@ export class JobMaster implements JobMasterGateway {
 
   // ---- JobMasterGateway ----
 
-  offerSlots(token: JobMasterToken, resourceId: string, taskManagerAddress: string, offers: SlotOffer[]): Promise<SlotOffer[]> {
+  offerSlots(token: JobMasterToken, resourceId: string, taskManagerAddress: string, offers: SlotOffer[], location?: TaskManagerLocation): Promise<SlotOffer[]> {
     return this.fenced(token, `slot offer from TaskManager '${resourceId}'`, () => {
-      const accepted = this.job.offerSlots(resourceId, taskManagerAddress, offers);
+      const accepted = this.job.offerSlots(resourceId, taskManagerAddress, offers, location);
       if (this.job.holdsSlotsOf(resourceId)) this.connections.monitorTaskManager(resourceId, taskManagerAddress);
       return accepted;
     });
@@ -292,7 +295,7 @@ export class JobMaster implements JobMasterGateway {
   /** Only the gateway methods are served, so remote callers cannot reach start/close. */
   private gatewayView(): JobMasterGateway {
     return {
-      offerSlots: (t, r, a, o) => this.offerSlots(t, r, a, o),
+      offerSlots: (t, r, a, o, l) => this.offerSlots(t, r, a, o, l),
       updateTaskExecutionState: (t, s) => this.updateTaskExecutionState(t, s),
       reportCollectedRecords: (t, b) => this.reportCollectedRecords(t, b),
       acknowledgeCheckpoint: (t, ack) => this.acknowledgeCheckpoint(t, ack),

@@ -183,6 +183,7 @@ export class SlotManager {
         freeSlots: this.freeSlots().filter((s) => s.slotId.resourceId === tm.registration.resourceId).length,
       };
       if (tm.registration.metricsUrl !== undefined) info.metricsUrl = tm.registration.metricsUrl;
+      if (tm.registration.dataAddress !== undefined) info.dataAddress = tm.registration.dataAddress;
       return info;
     });
   }

@@ -247,4 +247,17 @@ describe('NetworkShuffleService over loopback TCP', () => {
     await waitFor('the buffer to cross', () => (consumer.available() === 1 ? true : undefined));
     expect([consumer.headLength(), consumer.headIsFinal()]).toEqual([3, true]);
   }, 60_000);
+
+  it('releasing a whole job (its last slot here was freed) still serves a later attempt of it, as after a failover back onto this TaskManager', async () => {
+    const a = await service('tm-a');
+    const b = await service('tm-b');
+    channel(a.s, b.s, 'e', 0);
+    a.s.releaseJob('job');
+    b.s.releaseJob('job');
+    const c = channel(a.s, b.s, 'e', 1);
+    new RingProducer(c.out).tryPublish(new Uint8Array([7]), 1, true);
+    const consumer = new RingConsumer(c.in);
+    await waitFor('the buffer of attempt 1 to cross', () => (consumer.available() === 1 ? true : undefined));
+    expect(consumer.brokenReason()).toBeUndefined();
+  }, 60_000);
 });

@@ -63,19 +63,14 @@ interface JobMasterTarget extends HeartbeatTarget {
 export class TaskManagerConnections {
   readonly outbox: Outbox;
   private rmHeartbeats: HeartbeatManager | undefined;
-  private readonly jmHeartbeats: HeartbeatManager<JobMasterTarget>;
+  private jmHeartbeats: HeartbeatManager<JobMasterTarget>;
   private rmId: ResourceManagerId | undefined;
   private readonly abort = new AbortController();
   private reconnecting = false;
 
   constructor(private readonly o: TaskManagerConnectionsOptions) {
     this.outbox = new Outbox({ rpc: o.rpc, logger: o.logger, ...o.outbox, onUndeliverable: ({ address, error }) => o.run(() => this.undeliverable(address, error)) });
-    this.jmHeartbeats = new HeartbeatManager<JobMasterTarget>({
-      ...this.timing(undefined),
-      clock: o.clock,
-      run: o.run,
-      onPeerLost: (jobId, _t, reason) => o.onJobMasterLost(jobId, reason),
-    });
+    this.jmHeartbeats = this.jobMasterHeartbeats(undefined);
   }
 
   get resourceManagerId(): ResourceManagerId | undefined {
@@ -172,8 +167,23 @@ export class TaskManagerConnections {
     };
   }
 
+  private jobMasterHeartbeats(fromRm: RegistrationSuccess | undefined): HeartbeatManager<JobMasterTarget> {
+    return new HeartbeatManager<JobMasterTarget>({
+      ...this.timing(fromRm),
+      clock: this.o.clock,
+      run: this.o.run,
+      onPeerLost: (jobId, _t, reason) => this.o.onJobMasterLost(jobId, reason),
+    });
+  }
+
   private registered(response: RegistrationSuccess): void {
     if (this.abort.signal.aborted) return;
+    // JobMasters expect heartbeats at the cluster's pace, which the ResourceManager names; slots
+    // (and so JobMasters to beat to) come only after a registration.
+    if (this.jmHeartbeats.monitoredPeers().length === 0) {
+      this.jmHeartbeats.stop();
+      this.jmHeartbeats = this.jobMasterHeartbeats(response);
+    }
     this.rmId = response.resourceManagerId;
     this.rmHeartbeats?.stop();
     this.rmHeartbeats = new HeartbeatManager({

@@ -19,10 +19,11 @@ import {
   type TaskExecutionState,
   type TaskExecutorGateway,
   type TaskManagerInfo,
+  type TaskManagerLocation,
   type TaskManagerRegistration,
 } from '@sluice/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TaskManager } from './task-manager.js';
+import { TaskManager, type TaskManagerOptions } from './task-manager.js';
 import { TestingTaskRunner } from './testing-task-runner.js';
 
 const RM = 'rm-1';
@@ -35,9 +36,11 @@ class TestingResourceManagerGateway implements ResourceManagerGateway {
   disconnects: string[] = [];
   /** Refuses the next heartbeat as a ResourceManager that dropped the TaskManager would. */
   dropNextHeartbeat = false;
+  /** The heartbeat timing this ResourceManager names to TaskManagers. */
+  timing = { heartbeatIntervalMs: 10_000, heartbeatTimeoutMs: 50_000 };
   async registerTaskExecutor(r: TaskManagerRegistration): Promise<RegistrationResponse> {
     this.registrations.push(r);
-    return { type: 'RegistrationSuccess', registrationId: 'reg-1', resourceManagerId: RM, heartbeatIntervalMs: 10_000, heartbeatTimeoutMs: 50_000 };
+    return { type: 'RegistrationSuccess', registrationId: 'reg-1', resourceManagerId: RM, ...this.timing };
   }
   async sendSlotReport(_id: string, r: SlotReport): Promise<void> {
     this.reports.push(r);
@@ -68,10 +71,13 @@ class TestingJobMasterGateway implements JobMasterGateway {
   collected: CollectedRecords[] = [];
   disconnects: string[] = [];
   heartbeats = 0;
+  /** Where the offering TaskManagers said their data exchange is. */
+  locations: (TaskManagerLocation | undefined)[] = [];
   /** Answers heartbeats as a JobMaster that no longer counts this TaskManager. */
   dropped = false;
   constructor(private readonly accept: boolean) {}
-  async offerSlots(_t: JobMasterToken, _r: string, _a: string, offers: SlotOffer[]): Promise<SlotOffer[]> {
+  async offerSlots(_t: JobMasterToken, _r: string, _a: string, offers: SlotOffer[], location?: TaskManagerLocation): Promise<SlotOffer[]> {
+    this.locations.push(location);
     return this.accept ? offers : [];
   }
   async updateTaskExecutionState(_t: JobMasterToken, s: TaskExecutionState): Promise<void> {
@@ -139,9 +145,10 @@ describe('TaskManager', () => {
     for (const tm of started.splice(0)) await tm.stop();
   });
 
-  async function setup(accept = true, extra: { heartbeatIntervalMs?: number; heartbeatTimeoutMs?: number } = {}) {
+  async function setup(accept = true, extra: Partial<Pick<TaskManagerOptions, 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'dataLocation' | 'resolveArtifact' | 'onJobReleased'>> = {}, rmTiming?: { heartbeatIntervalMs: number; heartbeatTimeoutMs: number }) {
     const rpc = new LocalRpcService();
     const rm = new TestingResourceManagerGateway();
+    if (rmTiming !== undefined) rm.timing = rmTiming;
     const jm = new TestingJobMasterGateway(accept);
     rpc.register('rm', rm);
     rpc.register('jm', jm);
@@ -319,5 +326,61 @@ describe('TaskManager', () => {
     await tick();
     expect(await gw.requestExecutionCounts(JM1)).toEqual([{ executionId: 'e1', operators: [{ nodeId: 3, recordsIn: 40, recordsOut: 39 }], time: { busyMs: 10, backpressuredMs: 5, idleMs: 1 } }]);
     expect(await gw.requestExecutionCounts({ ...JM1, jobMasterId: 'jm-old' })).toEqual([]);
+  });
+
+  it('registers and offers slots with its data location, and says when the last slot of a job is freed', async () => {
+    const location = { resourceId: 'tm-1', dataAddress: { host: '127.0.0.2', port: 7001 } };
+    const released: string[] = [];
+    const { rm, jm, gw } = await setup(true, { dataLocation: location, onJobReleased: (jobId) => released.push(jobId) });
+    expect(rm.registrations).toEqual([{ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2, dataAddress: { host: '127.0.0.2', port: 7001 } }]);
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 1 }, JM1, 'a2', 'jm');
+    await tick();
+    expect(jm.locations).toEqual([location, location]);
+    await gw.freeSlot(RM, 'a1', 'done');
+    expect(released).toEqual([]);
+    await gw.freeSlot(RM, 'a2', 'done');
+    expect(released).toEqual(['job-1']);
+  });
+
+  it('starts a subtask with the artifact resolveArtifact returns; a cancel while it resolves ends the subtask CANCELED without starting it', async () => {
+    const pending: ((entry: string) => void)[] = [];
+    const resolveArtifact = (a: TaskDeploymentDescriptor['artifact']): Promise<TaskDeploymentDescriptor['artifact']> =>
+      new Promise((resolve) => pending.push((entry) => resolve({ ...a, entry })));
+    const { gw, jm, runner } = await setup(true, { resolveArtifact });
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 1 }, JM1, 'a2', 'jm');
+    await gw.submitTask(JM1, { ...tdd('e1', 'a1'), artifact: { entry: '/on/the/entrypoint.mjs', bundle: 'ab'.repeat(32), params: {} } });
+    await gw.submitTask(JM1, tdd('e2', 'a2'));
+    expect(pending).toHaveLength(2);
+    expect(runner.tasks).toHaveLength(0);
+    pending[0]!('/cache/abab.mjs');
+    const [task] = await runner.waitForTasks(1);
+    expect(task!.tdd.artifact).toEqual({ entry: '/cache/abab.mjs', bundle: 'ab'.repeat(32), params: {} });
+    await gw.cancelTask(JM1, 'e2');
+    pending[1]!('/cache/late.mjs');
+    await tick();
+    expect(runner.tasks.map((t) => t.executionId)).toEqual(['e1']);
+    expect(jm.states.filter((s) => s.executionId === 'e2').map((s) => s.state)).toEqual(['CANCELED']);
+  });
+
+  it('fails a subtask whose code cannot be fetched, saying so', async () => {
+    const { gw, jm, runner } = await setup(true, { resolveArtifact: () => Promise.reject(new Error('no bundle with id abab was uploaded')) });
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    await gw.submitTask(JM1, tdd('e1', 'a1'));
+    const deadline = Date.now() + 30_000;
+    while (jm.states.length === 0 && Date.now() < deadline) await tick();
+    expect(runner.tasks).toHaveLength(0);
+    expect(jm.states[0]).toMatchObject({ executionId: 'e1', state: 'FAILED', error: { code: 'ARTIFACT_UNAVAILABLE', retriable: true } });
+    expect(jm.states[0]?.error?.message).toMatch(/its job code could not be fetched: no bundle with id abab/);
+  });
+
+  it('beats to JobMasters at the pace the ResourceManager names, not the default', async () => {
+    const { gw, jm } = await setup(true, {}, { heartbeatIntervalMs: 10, heartbeatTimeoutMs: 30_000 });
+    await gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    // At the 10 s default, ten heartbeats would take 90 s; at the named 10 ms, a tenth of a second.
+    const deadline = Date.now() + 30_000;
+    while (jm.heartbeats < 10 && Date.now() < deadline) await tick(10);
+    expect(jm.heartbeats).toBeGreaterThanOrEqual(10);
   });
 });

@@ -17,6 +17,7 @@ import {
   type ExecutionCounts,
   type ExecutionState,
   type HeartbeatOptions,
+  type JobArtifact,
   type JobMasterGateway,
   type JobMasterToken,
   type OperatorRecordCounts,
@@ -31,9 +32,11 @@ import {
   type TaskDeploymentDescriptor,
   type TaskExecutionState,
   type TaskExecutorGateway,
+  type TaskManagerLocation,
 } from '@sluice/protocol';
 import { TaskManagerConnections } from './connections.js';
-import type { RunningTask, TaskListener, TaskRunner } from './task-runner.js';
+import { taskListener, type TaskEntry } from './task-listener.js';
+import type { TaskListener, TaskRunner } from './task-runner.js';
 import { TaskSlotTable } from './task-slot-table.js';
 
 export interface TaskManagerOptions extends Partial<HeartbeatOptions> {
@@ -52,14 +55,20 @@ export interface TaskManagerOptions extends Partial<HeartbeatOptions> {
   /** Backoff while the ResourceManager is unreachable. */
   registrationInitialDelayMs?: number;
   registrationMaxDelayMs?: number;
-}
-
-interface TaskEntry {
-  readonly tdd: TaskDeploymentDescriptor;
-  readonly jobMaster: JobMasterToken;
-  readonly jobMasterAddress: string;
-  handle?: RunningTask;
-  terminal: boolean;
+  /**
+   * Where this TaskManager's data exchange listens (NetworkShuffleService.location): sent with its
+   * registration and its slot offers, so JobMasters route channels from other TaskManagers to it
+   * over TCP. Absent: it shares one in-process shuffle with every other TaskManager.
+   */
+  dataLocation?: TaskManagerLocation;
+  /**
+   * Makes a deployed subtask's job code loadable here (e.g. fetches an uploaded bundle and
+   * returns the artifact with `entry` set to the local file). Runs before the subtask starts;
+   * a failure fails the subtask. Absent: `entry` is used as it is.
+   */
+  resolveArtifact?: (artifact: JobArtifact) => Promise<JobArtifact>;
+  /** The last slot of a job here was freed: what this TaskManager keeps for it can go. */
+  onJobReleased?: (jobId: string) => void;
 }
 
 type Lifecycle = 'created' | 'registering' | 'running' | 'stopping' | 'stopped';
@@ -80,12 +89,19 @@ export class TaskManager implements TaskExecutorGateway {
     this.address = options.address;
     this.slots = new TaskSlotTable(options.resourceId, options.numberOfSlots);
     this.logger = (options.logger ?? createLogger()).child(`taskmanager.${options.resourceId}`);
-    const registration = { resourceId: this.resourceId, address: this.address, numberOfSlots: this.slots.size };
+    const dataAddress = options.dataLocation?.dataAddress;
+    const registration = {
+      resourceId: this.resourceId,
+      address: this.address,
+      numberOfSlots: this.slots.size,
+      ...(options.metricsUrl === undefined ? {} : { metricsUrl: options.metricsUrl }),
+      ...(dataAddress === undefined ? {} : { dataAddress }),
+    };
     this.connections = new TaskManagerConnections({
       rpc: options.rpc,
       resourceId: this.resourceId,
       resourceManagerAddress: options.resourceManagerAddress,
-      registration: options.metricsUrl === undefined ? registration : { ...registration, metricsUrl: options.metricsUrl },
+      registration,
       heartbeat: {
         ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
         ...(options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
@@ -172,7 +188,29 @@ export class TaskManager implements TaskExecutorGateway {
       }
       const entry: TaskEntry = { tdd, jobMaster, jobMasterAddress: slot.jobMasterAddress ?? '', terminal: false };
       this.tasks.set(tdd.executionId, entry);
-      entry.handle = this.options.taskRunner.start(tdd, this.listenerFor(entry));
+      const resolve = this.options.resolveArtifact;
+      if (resolve === undefined) {
+        entry.handle = this.options.taskRunner.start(tdd, this.listenerFor(entry));
+        return;
+      }
+      // The deployment is acknowledged now; fetching the code may take a while and its outcome
+      // reaches the JobMaster as the subtask's state, like any other.
+      const listener = (entry.listener = this.listenerFor(entry));
+      resolve(tdd.artifact).then(
+        (artifact) =>
+          this.mailbox.run(() => {
+            if (entry.terminal || entry.listener === undefined) return;
+            entry.listener = undefined;
+            entry.handle = this.options.taskRunner.start({ ...tdd, artifact }, listener);
+          }),
+        (err: unknown) =>
+          this.mailbox.run(() => {
+            if (entry.terminal || entry.listener === undefined) return;
+            entry.listener = undefined;
+            const error = new SluiceError('ARTIFACT_UNAVAILABLE', `cannot run ${what} on TaskManager '${this.resourceId}': its job code could not be fetched: ${describeError(err)}`, { cause: err, retriable: true });
+            listener.onFailed(serializeError(error), []);
+          }),
+      );
     });
   }
 
@@ -182,7 +220,7 @@ export class TaskManager implements TaskExecutorGateway {
       // Unknown or already terminal: the terminal state has been (or will be) reported; nothing to do.
       if (entry === undefined || entry.terminal) return;
       this.fenceJobMaster(`cancel of ${executionId}`, entry.jobMaster, jobMaster);
-      entry.handle?.cancel();
+      this.cancelEntry(entry);
     });
   }
 
@@ -251,7 +289,7 @@ export class TaskManager implements TaskExecutorGateway {
       for (const address of addresses) {
         this.connections.outbox.send<JobMasterGateway>(address, 'TaskManager disconnect', (jm) => jm.disconnectTaskManager(this.resourceId, reason), { farewell: true });
       }
-      for (const entry of this.tasks.values()) if (!entry.terminal) entry.handle?.cancel();
+      for (const entry of this.tasks.values()) if (!entry.terminal) this.cancelEntry(entry);
       return true;
     });
     if (!stopping) return;
@@ -327,12 +365,26 @@ export class TaskManager implements TaskExecutorGateway {
     const slot = this.slots.byAllocation(allocationId);
     if (slot === undefined) return;
     for (const entry of this.tasks.values()) {
-      if (entry.tdd.allocationId === allocationId && !entry.terminal) entry.handle?.cancel();
+      if (entry.tdd.allocationId === allocationId && !entry.terminal) this.cancelEntry(entry);
     }
     const held = this.slots.free(allocationId);
     this.logger.debug('freed slot', { allocationId, reason });
-    if (held !== undefined && this.slots.allocationsOf(held.jobId).length === 0) this.connections.forgetJobMaster(held.jobId, `no slot of job ${held.jobId} left`);
+    if (held !== undefined && this.slots.allocationsOf(held.jobId).length === 0) {
+      this.connections.forgetJobMaster(held.jobId, `no slot of job ${held.jobId} left`);
+      this.options.onJobReleased?.(held.jobId);
+    }
     if (this.lifecycle === 'running') this.reportSlots();
+  }
+
+  /** Cancels a running subtask; one still waiting for its code ends CANCELED at once. */
+  private cancelEntry(entry: TaskEntry): void {
+    const listener = entry.listener;
+    if (listener === undefined) {
+      entry.handle?.cancel();
+      return;
+    }
+    entry.listener = undefined;
+    listener.onCanceled([]);
   }
 
   /** The job's JobMaster is gone: its slots are freed and its tasks cancelled (a new JobMaster gets new slots). */
@@ -352,7 +404,9 @@ export class TaskManager implements TaskExecutorGateway {
   private offerSlot(jobMaster: JobMasterToken, jobMasterAddress: string, offer: SlotOffer): void {
     const release = (why: string): void => void this.mailbox.run(() => this.free(offer.allocationId, why));
     const jobId = jobMaster.jobId;
-    this.connections.outbox.call<JobMasterGateway, SlotOffer[]>(jobMasterAddress, 'slot offer', (jm) => jm.offerSlots(jobMaster, this.resourceId, this.address, [offer])).then(
+    this.connections.outbox.call<JobMasterGateway, SlotOffer[]>(jobMasterAddress, 'slot offer', (jm) =>
+      this.options.dataLocation === undefined ? jm.offerSlots(jobMaster, this.resourceId, this.address, [offer]) : jm.offerSlots(jobMaster, this.resourceId, this.address, [offer], this.options.dataLocation),
+    ).then(
       (accepted) => {
         if (!accepted.some((a) => a.allocationId === offer.allocationId)) release(`JobMaster of job ${jobId} declined the slot`);
       },
@@ -361,44 +415,11 @@ export class TaskManager implements TaskExecutorGateway {
   }
 
   private listenerFor(entry: TaskEntry): TaskListener {
-    const { tdd } = entry;
-    const post = (action: () => void): void => void this.mailbox.run(action);
-    const terminal = (state: ExecutionState, operators: OperatorRecordCounts[], error?: SerializedError, finalSourceState?: TaskExecutionState['finalSourceState']): void =>
-      post(() => {
-        if (entry.terminal) return;
-        entry.terminal = true;
-        this.tasks.delete(tdd.executionId);
-        const update: TaskExecutionState = { jobId: tdd.jobId, executionId: tdd.executionId, state, operators };
-        if (error !== undefined) update.error = error;
-        if (finalSourceState !== undefined) update.finalSourceState = finalSourceState;
-        this.sendToJobMaster(entry, `${state} of ${tdd.executionId}`, (jm, t) => jm.updateTaskExecutionState(t, update));
-      });
-    return {
-      onRunning: () =>
-        post(() => {
-          if (entry.terminal) return;
-          this.sendToJobMaster(entry, `RUNNING of ${tdd.executionId}`, (jm, t) => jm.updateTaskExecutionState(t, { jobId: tdd.jobId, executionId: tdd.executionId, state: 'RUNNING' }));
-        }),
-      onCollected: (sinkName, records) =>
-        post(() => {
-          const batch = { jobId: tdd.jobId, executionId: tdd.executionId, sinkName, subtaskIndex: tdd.subtaskIndex, records };
-          // Records twice would be counted twice: not retried after a timeout.
-          this.sendToJobMaster(entry, `collected records of ${tdd.executionId}`, (jm, t) => jm.reportCollectedRecords(t, batch), false);
-        }),
-      onFinished: (operators, finalSourceState) => terminal('FINISHED', operators, undefined, finalSourceState),
-      onFailed: (error, operators) => terminal('FAILED', operators, error ?? serializeError(new Error('task failed without an error'))),
-      onCanceled: (operators) => terminal('CANCELED', operators),
-      onCheckpointAck: (checkpointId, operators, stats) =>
-        post(() => {
-          const ack = { jobId: tdd.jobId, executionId: tdd.executionId, checkpointId, operators, stats };
-          this.sendToJobMaster(entry, `ack of checkpoint ${checkpointId} by ${tdd.executionId}`, (jm, t) => jm.acknowledgeCheckpoint(t, ack));
-        }),
-      onCheckpointDecline: (checkpointId, reason) =>
-        post(() => {
-          const decline = { jobId: tdd.jobId, executionId: tdd.executionId, checkpointId, reason };
-          this.sendToJobMaster(entry, `decline of checkpoint ${checkpointId} by ${tdd.executionId}`, (jm, t) => jm.declineCheckpoint(t, decline));
-        }),
-    };
+    return taskListener(entry, {
+      post: (action) => void this.mailbox.run(action),
+      forget: (executionId) => this.tasks.delete(executionId),
+      send: (what, call, idempotent) => this.sendToJobMaster(entry, what, call, idempotent),
+    });
   }
 
   private sendToJobMaster(entry: TaskEntry, what: string, call: (jm: JobMasterGateway, token: JobMasterToken) => Promise<unknown>, idempotent = true): void {

@@ -44,6 +44,9 @@ export class DataConnection {
     });
     stream.on('error', (err) => this.end(`${err.message}`, 'lost'));
     stream.on('close', () => this.end(this.decoder.midFrame ? 'the connection closed in the middle of a frame' : 'the connection closed', 'lost'));
+    // A transport with a handshake of its own hands the stream over paused, so that nothing
+    // read past its handshake is emitted before these listeners exist.
+    stream.resume();
   }
 
   /** The peer for messages: its resource id once known, else its address. */

@@ -140,9 +140,16 @@ export class DataExchange {
     }
   }
 
-  /** Forgets every attempt of a job. */
+  /**
+   * Forgets every attempt of a job seen so far. Later attempts stay welcome: the job may get
+   * slots here again after a failover (a TaskManager only knows a job is done with it here).
+   */
   releaseJob(jobId: string): void {
-    this.releaseAttempt(jobId, 2 ** 31, true);
+    let highest = this.released.get(jobId) ?? -1;
+    for (const map of [this.outbound, this.inbound] as Map<string, OutboundChannel | InboundChannel>[]) {
+      for (const ch of map.values()) if (ch.address.jobId === jobId && ch.address.attempt > highest) highest = ch.address.attempt;
+    }
+    if (highest >= 0) this.releaseAttempt(jobId, highest, true);
   }
 
   /** Remote channels of this TaskManager, for metrics and tests. */
@@ -242,8 +249,10 @@ export class DataExchange {
       if (peer !== dialed.peer) return conn.fail(`the data exchange at ${conn.remote} is TaskManager ${peer}, not ${dialed.peer}`, true);
       this.dials.delete(conn);
       dialed.dialing = undefined;
-      if (dialed.conn === undefined && this.links.get(peer) === dialed) dialed.adopt(conn, true);
-      else conn.close(GoodbyeReason.DUPLICATE, 'a connection between these TaskManagers exists');
+      if (dialed.conn === undefined && this.links.get(peer) === dialed) {
+        dialed.adopt(conn, true);
+        this.logger.info('data connection open', { peer, remote: conn.remote, dialed: true });
+      } else conn.close(GoodbyeReason.DUPLICATE, 'a connection between these TaskManagers exists');
       return;
     }
     const link = this.links.get(peer);
@@ -253,6 +262,7 @@ export class DataExchange {
       if (simultaneous && this.resourceId < peer) return conn.close(GoodbyeReason.DUPLICATE, `TaskManager ${this.resourceId} keeps the connection it dialed`);
       if (link.conn === undefined) {
         conn.sendHello(this.resourceId);
+        this.logger.info('data connection open', { peer, remote: conn.remote, dialed: false });
         return link.adopt(conn, false);
       }
       // The peer dialed again: it no longer has the connection we hold, so neither do we.
@@ -261,6 +271,7 @@ export class DataExchange {
     const fresh = new PeerLink(peer, undefined);
     this.links.set(peer, fresh);
     conn.sendHello(this.resourceId);
+    this.logger.info('data connection open', { peer, remote: conn.remote, dialed: false });
     fresh.adopt(conn, false);
   }
 
