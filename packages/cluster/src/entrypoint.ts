@@ -21,6 +21,7 @@ import { NetworkRpcService, type RpcTlsOptions } from '@sluice/rpc';
 import { JobStore } from './job-store.js';
 import { processJobMasterRunner } from './jobmaster-process.js';
 import { ProcessClusterDriver } from './process-cluster-driver.js';
+import { TASKMANAGER_MAIN } from './taskmanager-process.js';
 
 export interface ClusterEntrypointOptions {
   clusterDir: string;
@@ -125,8 +126,9 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
   const jobStore = new JobStore(join(clusterDir, 'jobs'));
   const slots = options.slotsPerTaskManager ?? 1;
   const driver = new ProcessClusterDriver({
+    // TaskManagers take their heartbeat pace from the ResourceManager's registration answer.
     taskManagerArgs: (spec) => [
-      here('./taskmanager-main.js'),
+      TASKMANAGER_MAIN,
       '--cluster',
       rpcAddress,
       '--secret-file',
@@ -138,7 +140,6 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
       '--cache-dir',
       join(clusterDir, 'bundles'),
       ...hostArgs,
-      ...heartbeatArgs,
     ],
     ...(onLine === undefined ? {} : { onLine: (id: string, line: string) => onLine(id, line) }),
     logger,

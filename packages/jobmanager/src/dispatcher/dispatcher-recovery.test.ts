@@ -29,13 +29,22 @@ class FakeRunner implements JobMasterRunner {
   private end!: (t: JobMasterTermination) => void;
   private finish!: (r: JobResult) => void;
   cancelled = false;
+  private started = false;
+  /** Resolves start(): by default at once; a test may hold it to see a starting JobMaster. */
+  gate: Promise<void> = Promise.resolve();
   constructor(readonly ctx: JobMasterContext) {
     this.termination = new Promise((resolve) => (this.end = resolve));
   }
   get address(): string {
+    if (!this.started) throw new Error('no address before start');
+    return `${this.ctx.address}#${this.ctx.attempt}`;
+  }
+  get served(): string {
     return `${this.ctx.address}#${this.ctx.attempt}`;
   }
   async start(): Promise<void> {
+    await this.gate;
+    this.started = true;
     const result = new Promise<JobResult>((resolve) => (this.finish = resolve));
     const gateway: Partial<JobMasterGateway> = {
       requestJobResult: () => result,
@@ -44,14 +53,14 @@ class FakeRunner implements JobMasterRunner {
       requestCheckpointStatistics: async () => ({ counts: { completed: 0, failed: 0, inProgress: 0 } }),
       requestJobMetrics: async () => ({ jobId: this.ctx.submission.jobId, jobName: 'x', status: 'RUNNING', restarts: 0, checkpoints: { completed: 0, failed: 0, inProgress: 0 } }) as never,
     };
-    this.ctx.rpc.register(this.address, gateway);
+    this.ctx.rpc.register(this.served, gateway);
   }
   async close(): Promise<void> {
-    this.ctx.rpc.unregister(this.address);
+    this.ctx.rpc.unregister(this.served);
     this.end({ type: 'closed' });
   }
   die(reason: string): void {
-    this.ctx.rpc.unregister(this.address);
+    this.ctx.rpc.unregister(this.served);
     this.end({ type: 'died', reason });
   }
   succeed(): void {
@@ -86,12 +95,14 @@ afterEach(async () => {
 async function start(store?: DispatcherJobStore, maxJobMasterRestarts?: number) {
   const runners: FakeRunner[] = [];
   const rpc = new LocalRpcService();
+  let nextGate: Promise<void> | undefined;
   dispatcher = new Dispatcher({
     rpc,
     address: 'dispatcher',
     resourceManagerAddress: 'rm',
     jobMasterRunnerFactory: (ctx) => {
       const r = new FakeRunner(ctx);
+      if (nextGate !== undefined) r.gate = nextGate;
       runners.push(r);
       return r;
     },
@@ -102,11 +113,11 @@ async function start(store?: DispatcherJobStore, maxJobMasterRestarts?: number) 
   });
   await dispatcher.start();
   const started = async (n: number): Promise<FakeRunner> => {
-    const serving = (r: FakeRunner | undefined): Promise<boolean> => (r === undefined ? Promise.resolve(false) : rpc.connect(r.address).then(() => true, () => false));
+    const serving = (r: FakeRunner | undefined): Promise<boolean> => (r === undefined ? Promise.resolve(false) : rpc.connect(r.served).then(() => true, () => false));
     while (!(await serving(runners[n - 1]))) await new Promise((r) => setTimeout(r, 1));
     return runners[n - 1]!;
   };
-  return { d: dispatcher, runners, started };
+  return { d: dispatcher, runners, started, holdNextStart: (g: Promise<void>) => void (nextGate = g) };
 }
 
 describe('Dispatcher: a JobMaster that dies', () => {
@@ -148,5 +159,22 @@ describe('Dispatcher: a JobMaster that dies', () => {
     (await started(3)).die('second death');
     const r = await d.requestJobResult('j4');
     expect(r.error).toMatchObject({ code: 'JOB_MASTER_LOST', message: expect.stringContaining('second death') });
+  });
+
+  it('answers for a job whose JobMaster is still starting: CREATED, no checkpoints, no vertices; a cancel reaches it once it serves', async () => {
+    const { d, runners, holdNextStart } = await start();
+    let open!: () => void;
+    holdNextStart(new Promise((r) => (open = r)));
+    await d.submitJob(submission('j5'));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await d.requestJobStatus('j5')).toBe('CREATED');
+    expect(await d.requestCheckpointStatistics('j5')).toEqual({ counts: { completed: 0, failed: 0, inProgress: 0 } });
+    expect(await d.requestJobDetails('j5')).toEqual({ vertices: [], exceptions: [], exceptionsDropped: 0 });
+    await expect(d.triggerSavepoint('j5', '/sp')).rejects.toMatchObject({ code: 'JOB_MASTER_STARTING', retriable: true });
+    await d.cancelJob('j5');
+    expect(runners[0]!.cancelled).toBe(false);
+    open();
+    while (!runners[0]!.cancelled) await new Promise((r) => setTimeout(r, 1));
+    expect(runners[0]!.cancelled).toBe(true);
   });
 });

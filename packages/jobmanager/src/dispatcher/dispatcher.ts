@@ -6,7 +6,7 @@
  * that resolves when the job ends), checkpoint statistics, details and metrics. What an ended
  * job's JobMaster said last (result, statistics, details, metrics) stays here after it stopped.
  */
-import { createLogger, describeError, serializeError, SluiceError, systemClock, type Clock, type Logger } from '@sluice/common';
+import { createLogger, describeError, hasErrorCode, isRetriableError, serializeError, SluiceError, systemClock, type Clock, type Logger } from '@sluice/common';
 import {
   Mailbox,
   type CheckpointStatistics,
@@ -88,6 +88,9 @@ function endedDetails(e: JobEntry, final: NonNullable<JobEntry['final']>): JobDe
 function finalOf(e: JobEntry): JobEntry['final'] {
   return e.final;
 }
+
+/** A job's JobMaster has no address yet (its process is starting): retriable. */
+export const JOB_MASTER_STARTING = 'JOB_MASTER_STARTING';
 
 export class JobNotFoundError extends SluiceError {
   constructor(jobId: string) {
@@ -187,8 +190,12 @@ export class Dispatcher implements DispatcherGateway {
     const e = await this.entry(jobId);
     if (e.final !== undefined) return;
     e.cancelRequested = true;
-    const jm = await this.jobMasterGateway(e);
-    await jm.cancel();
+    try {
+      await (await this.jobMasterGateway(e)).cancel();
+    } catch (err) {
+      // A JobMaster that is starting is told once it serves (followJob).
+      if (!hasErrorCode(err, JOB_MASTER_STARTING)) throw err;
+    }
   }
 
   async requestJobResult(jobId: string): Promise<JobResult> {
@@ -216,6 +223,7 @@ export class Dispatcher implements DispatcherGateway {
     } catch (err) {
       // The JobMaster may have just finished and stopped serving.
       if (finalOf(e) !== undefined) return ended();
+      if (hasErrorCode(err, JOB_MASTER_STARTING) || this.replaceable(err)) return { counts: { completed: 0, failed: 0, inProgress: 0 } };
       throw err;
     }
   }
@@ -229,6 +237,7 @@ export class Dispatcher implements DispatcherGateway {
       // The JobMaster may have just finished and stopped serving.
       const final = finalOf(e);
       if (final !== undefined) return endedDetails(e, final);
+      if (hasErrorCode(err, JOB_MASTER_STARTING) || this.replaceable(err)) return { vertices: [], exceptions: [], exceptionsDropped: 0 };
       throw err;
     }
   }
@@ -310,6 +319,7 @@ export class Dispatcher implements DispatcherGateway {
       try {
         await store?.jobMasterStarted(jobId, e.attempt);
         await e.runner.start();
+        if (e.cancelRequested === true) await (await this.jobMasterGateway(e)).cancel();
         type Outcome = { r: JobResult } | { died: string };
         const result = (await this.jobMasterGateway(e)).requestJobResult().then((r): Outcome => ({ r }));
         const ended = e.runner.termination.then((t): Outcome | Promise<Outcome> => (t.type === 'died' ? { died: t.reason } : result));
@@ -318,6 +328,11 @@ export class Dispatcher implements DispatcherGateway {
         died = outcome.died;
       } catch (err) {
         died = describeError(err);
+        // A lost connection is usually the JobMaster's process ending: its exit says more.
+        let timer: NodeJS.Timeout | undefined;
+        const exit = await Promise.race([e.runner.termination, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 2_000)))]);
+        clearTimeout(timer);
+        if (exit?.type === 'died') died = exit.reason;
       }
       if (store === undefined || e.cancelRequested === true || e.attempt >= maxRestarts || this.state !== 'running') {
         this.logger.error('JobMaster failed', { jobId, error: died });
@@ -373,12 +388,34 @@ export class Dispatcher implements DispatcherGateway {
       // The JobMaster may have just finished and stopped serving.
       const final = finalOf(e);
       if (final !== undefined) return final.result.status;
+      // Its first JobMaster is starting: the job is created; a replacement, or one that is gone
+      // and will be replaced: it is restarting.
+      if (hasErrorCode(err, JOB_MASTER_STARTING)) return e.attempt === 0 ? 'CREATED' : 'RESTARTING';
+      if (this.replaceable(err)) return 'RESTARTING';
       throw new SluiceError('JOB_MASTER_UNREACHABLE', `cannot ask job ${e.submission.jobId} for its status: ${describeError(err)}`, { cause: err, retriable: true });
     }
   }
 
+  /**
+   * Whether a failed call to a JobMaster means one that is gone and will be replaced (there is a
+   * job store): the connection to it was lost or nothing answers there (retriable errors).
+   */
+  private replaceable(err: unknown): boolean {
+    return this.options.jobStore !== undefined && isRetriableError(err);
+  }
+
+  /**
+   * The job's JobMaster; JOB_MASTER_STARTING (retriable) while its runner has no address yet —
+   * a JobMaster process starting, or replacing one that died.
+   */
   private jobMasterGateway(e: JobEntry): Promise<JobMasterGateway> {
-    return this.options.rpc.connect<JobMasterGateway>(e.runner.address);
+    let address: string;
+    try {
+      address = e.runner.address;
+    } catch (err) {
+      return Promise.reject(new SluiceError(JOB_MASTER_STARTING, `the JobMaster of job ${e.submission.jobId} is starting; ask again in a moment`, { cause: err, retriable: true }));
+    }
+    return this.options.rpc.connect<JobMasterGateway>(address);
   }
 
   /** What the JobMaster of an ended job says last: asked before it is stopped. */
