@@ -17,6 +17,7 @@ import { BrokerSession, executeKafkaRun, givenBootstrap, KAFKA_BENCH_HINT, missi
 import { stateFigures, throughputFigures } from './measure.js';
 import { runId, selectRuns, type BenchRun, type SizeContext } from './runs.js';
 import { executeTcpChannel } from './tcp-channel.js';
+import { executeClusterLatency } from './cluster-latency.js';
 import { compareWithTwoTaskManagers } from './process-cluster.js';
 
 interface Options {
@@ -42,7 +43,7 @@ export interface BenchResult {
 
 const USAGE = [
   'usage: npm run bench -- [name ...] [--quick] [--events=N] [--kafka-bootstrap=host:port]',
-  '  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m idle-subtasks tcp-channel keyed-2tm q5-2tm kafka-throughput kafka-latency (or q1-p2, keyed, kafka)',
+  '  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m idle-subtasks tcp-channel keyed-2tm q5-2tm cluster-latency kafka-throughput kafka-latency (or q1-p2, keyed, kafka)',
   '  Kafka runs use the broker given by --kafka-bootstrap or SLUICE_KAFKA_BOOTSTRAP, else start one with infra/kafka/kafka.sh (Java 17+ and Maven).',
 ].join('\n');
 
@@ -116,6 +117,15 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
     try {
       const r = await compareWithTwoTaskManagers(run.jobFile, { parallelism: run.parallelism, params }, run.comparePairs?.(ctx) ?? 1);
       return { ...base, params, status: 'ok', jobDurationMs: r.jobDurationMs, fields: { ...r.fields, ...(run.labels?.(params) ?? {}) }, detail: r.detail };
+    } catch (e) {
+      return { ...base, params, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };
+    }
+  }
+  if (run.kind === 'cluster-latency') {
+    const params = run.params(ctx);
+    try {
+      const r = await executeClusterLatency(Number(params['rounds']));
+      return { ...base, params, status: 'ok', jobDurationMs: r.jobDurationMs, fields: { ...r.fields, ...(run.labels?.(params) ?? {}) } };
     } catch (e) {
       return { ...base, params, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };
     }

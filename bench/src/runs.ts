@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster';
+export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster' | 'cluster-latency';
 
 /** A Kafka run (kind 'kafka'): against a real broker, driven by bench/src/kafka/. */
 export type KafkaRunSpec =
@@ -233,6 +233,19 @@ const Q5_2TM: BenchRun = {
   labels: () => ({ target_ratio: 0.7 }),
 };
 
+/**
+ * A cluster's reaction times (bench/src/cluster-latency.ts): `sluice submit` to RUNNING with free
+ * slots, and kill -9 of a TaskManager to RUNNING again on the spare one.
+ */
+const CLUSTER_LATENCY: BenchRun = {
+  name: 'cluster-latency',
+  parallelism: 2,
+  kind: 'cluster-latency',
+  jobFile: fileURLToPath(new URL('../../bench/src/jobs/cluster-keyed.ts', import.meta.url)),
+  params: (ctx) => ({ rounds: String(ctx.quick ? 1 : 5) }),
+  labels: () => ({ target_submit_ms: 1500, target_failover_ms: 5000 }),
+};
+
 export const RUNS: readonly BenchRun[] = Object.freeze([
   ...[1, 2].flatMap((p) => [
     nexmark('q0', p, 10_000_000, 1_000_000),
@@ -252,6 +265,7 @@ export const RUNS: readonly BenchRun[] = Object.freeze([
   TCP_CHANNEL,
   KEYED_2TM,
   Q5_2TM,
+  CLUSTER_LATENCY,
   // Latency before throughput: a broker that has just taken a million records is still busy
   // with them (deleting the topics' files, collecting garbage) for a while after the run.
   ...[...new Set([1, KAFKA_PARALLELISM])].map(kafkaLatency),
