@@ -43,6 +43,15 @@ describe('sluice cluster as a process', () => {
     expect(r.stdout).toContain('Sluice cluster stopped.');
     expect(existsSync(tokenFile!)).toBe(false);
     expect(existsSync(join(home, 'fg', 'cluster', 'entrypoint.json'))).toBe(false);
+    // The token was made at this first start, said once, and is kept for the next start.
+    expect(r.stderr).toContain(`sluice: generated the cluster's REST token (kept in ${join(home, 'fg', 'cluster', 'rest.token')}; shown only now): ${token}\n`);
+    const again = procs.start(START, env);
+    await waitFor('the second start', () => (again.out.stdout.includes('REST API') ? true : undefined));
+    again.child.kill('SIGINT');
+    const r2 = await again.done;
+    expect(r2.code).toBe(0);
+    expect(r2.stderr).not.toContain('generated');
+    expect(readFileSync(join(home, 'fg', 'cluster', 'rest.token'), 'utf8').trim()).toBe(token);
   });
 
   it('starts detached and is stopped by `sluice cluster stop`; a second start is refused while it runs', async () => {

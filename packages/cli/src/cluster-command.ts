@@ -52,6 +52,9 @@ export async function clusterStart(options: ClusterStartOptions, deps: ClusterCo
     await entry.close();
     throw err;
   }
+  if (entry.restTokenCreated !== undefined) {
+    deps.stderr(`sluice: generated the cluster's REST token (kept in ${entry.restTokenCreated}; shown only now): ${entry.restToken}\n`);
+  }
   deps.stdout(
     `Sluice cluster running from ${clusterDir}\n` +
       `  REST API      ${entry.restUrl} (token in ${tokenFile})\n` +

@@ -5,8 +5,8 @@
  * process; TaskManager processes are started as the slots are needed (and `taskManagers` of them
  * are kept whatever the demand), released when idle, replaced when they fail.
  *
- * The cluster directory holds what the entrypoint keeps between runs: `secret` (made at first
- * start, mode 0600), `artifacts/` (uploaded bundles by SHA-256), `jobs/` (the job store),
+ * The cluster directory holds what the entrypoint keeps between runs: `secret` and `rest.token`
+ * (made at first start, mode 0600), `artifacts/` (uploaded bundles by SHA-256), `jobs/` (the job store),
  * `bundles/` (the processes' fetched bundles) and `entrypoint.json` (where this entrypoint
  * listens, for `sluice cluster stop` and `sluice taskmanager`).
  */
@@ -34,7 +34,7 @@ export interface ClusterEntrypointOptions {
   /** REST port (default 8081; 0 = a free one), served on `restHost` (default 127.0.0.1). */
   restPort?: number;
   restHost?: string;
-  /** The REST bearer token (default: a new random one). */
+  /** The REST bearer token (default: the cluster's, `rest.token` in the cluster directory, made at first start). */
   restToken?: string;
   /** TaskManagers kept running whatever the demand (default 1). */
   taskManagers?: number;
@@ -56,6 +56,8 @@ export interface ClusterEntrypoint {
   readonly rpcAddress: string;
   readonly restUrl: string;
   readonly restToken: string;
+  /** Set when this start made the cluster's REST token (its first start): where it is kept. */
+  readonly restTokenCreated?: string;
   readonly secretFile: string;
   readonly driver: ProcessClusterDriver;
   readonly dispatcher: DispatcherGateway;
@@ -81,6 +83,21 @@ export function ensureClusterSecret(clusterDir: string): string {
   return file;
 }
 
+/** The cluster's REST token in `clusterDir/rest.token`, made (32 random bytes) when missing. */
+export function ensureClusterRestToken(clusterDir: string): { token: string; created?: string } {
+  const file = join(clusterDir, 'rest.token');
+  if (existsSync(file)) {
+    const token = readFileSync(file, 'utf8').trim();
+    if (!/^[A-Za-z0-9._~+/-]{32,512}=*$/.test(token)) {
+      throw new ConfigurationError(`the REST token in ${file} is not a valid token (32 to 512 characters of A-Z, a-z, 0-9 and -._~+/); remove the file to have a new one made`);
+    }
+    return { token };
+  }
+  const token = randomBytes(32).toString('base64url');
+  writePrivateFile(file, `${token}\n`, 'the REST token');
+  return { token, created: file };
+}
+
 export function readEntrypointInfo(clusterDir: string): EntrypointInfo | undefined {
   try {
     return JSON.parse(readFileSync(join(clusterDir, 'entrypoint.json'), 'utf8')) as EntrypointInfo;
@@ -93,6 +110,7 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
   const logger = options.logger ?? createLogger();
   const { clusterDir } = options;
   const secretFile = ensureClusterSecret(clusterDir);
+  const restToken = options.restToken === undefined ? ensureClusterRestToken(clusterDir) : { token: options.restToken };
   const running = readEntrypointInfo(clusterDir);
   if (running !== undefined && isAlive(running.pid)) {
     throw new ConfigurationError(`a cluster entrypoint (pid ${running.pid}, ${running.rpcAddress}) already runs from ${clusterDir}; stop it with \`sluice cluster stop\` or choose another --cluster-dir`);
@@ -193,13 +211,23 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
       artifacts: store,
       port: options.restPort ?? 8081,
       host: options.restHost ?? '127.0.0.1',
-      ...(options.restToken === undefined ? {} : { token: options.restToken }),
+      token: restToken.token,
       logger,
     });
     const info: EntrypointInfo = { pid: process.pid, rpcAddress, restUrl: rest.url };
     writePrivateFile(join(clusterDir, 'entrypoint.json'), `${JSON.stringify(info)}\n`, 'the entrypoint address');
     logger.info('cluster entrypoint running', { rpc: rpcAddress, rest: rest.url });
-    return { rpcAddress, restUrl: rest.url, restToken: rest.token, secretFile, driver, dispatcher: dispatcherGateway, resourceManager: rmGateway, close };
+    return {
+      rpcAddress,
+      restUrl: rest.url,
+      restToken: rest.token,
+      ...(restToken.created === undefined ? {} : { restTokenCreated: restToken.created }),
+      secretFile,
+      driver,
+      dispatcher: dispatcherGateway,
+      resourceManager: rmGateway,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
