@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cliProcesses, type CliProcesses } from './cli-process.js';
+import { jobPath } from './harness.js';
 import { waitFor } from './leaks.js';
 
 let home = '';
@@ -67,6 +68,18 @@ describe('sluice cluster as a process', () => {
     expect(stopped).toMatchObject({ code: 0, stdout: `Sluice cluster (pid ${pid}) stopped.\n` });
     expect(() => process.kill(pid, 0)).toThrow();
     expect(await procs.run(['cluster', 'stop'], { env })).toMatchObject({ code: 1, stderr: expect.stringMatching(/^sluice: no cluster runs from /) });
+  });
+
+  it('runs a job submitted with `sluice submit` on its TaskManager processes, attached to the end', async () => {
+    const env = { SLUICE_HOME: join(home, 'jobs') };
+    const s = procs.start(['cluster', 'start', '--taskmanagers', '1', '--slots', '2', '--rpc-port', '0', '--rest-port', '0'], env);
+    const [, restUrl] = await waitFor('the REST address', () => /REST API +(http:\/\/127\.0\.0\.1:\d+)/.exec(s.out.stdout) ?? undefined);
+    const submitted = await procs.run(['submit', jobPath('smoke.ts'), '-p', '2', '--address', restUrl!], { env });
+    expect(submitted, submitted.stderr).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Job 'Sluice job' FINISHED in .*: 20 records from sources/) });
+    const list = await procs.run(['list', '--address', restUrl!, '--json'], { env });
+    expect(JSON.parse(list.stdout).jobs.map((j: { status: string }) => j.status)).toEqual(['FINISHED']);
+    s.child.kill('SIGINT');
+    expect((await s.done).code).toBe(0);
   });
 
   it('refuses bad flags with exit code 2', async () => {
