@@ -5,7 +5,7 @@
  * Dispatcher start the next JobMaster, which resumes the job from the latest checkpoint its
  * predecessor recorded; the committed output equals a failure-free run's.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadJob } from '@sluice/api';
@@ -14,6 +14,7 @@ import { createLogger } from '@sluice/common';
 import { startClusterEntrypoint, type ClusterEntrypoint } from '@sluice/cluster';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jobPath } from './harness.js';
+import { childrenRunning } from './processes.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
 import { waitFor } from './leaks.js';
 
@@ -44,22 +45,6 @@ async function rest<T>(e: ClusterEntrypoint, method: string, path: string, body?
   const json = (await res.json()) as T;
   if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(json)}`);
   return json;
-}
-
-/** Process ids of this process's children whose command line contains `marker`. */
-function childrenRunning(marker: string): number[] {
-  const out: number[] = [];
-  for (const entryName of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entryName)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entryName}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entryName}/cmdline`, 'utf8').includes(marker)) out.push(Number(entryName));
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return out;
 }
 
 describe('a cluster of processes: the JobMaster process', () => {

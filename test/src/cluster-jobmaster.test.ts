@@ -19,6 +19,7 @@ import { TestingTaskRunner } from '@sluice/runtime/testing';
 import { NetworkRpcService } from '@sluice/rpc';
 import { afterEach, describe, expect, it } from 'vitest';
 import { jobPath } from './harness.js';
+import { childrenRunning } from './processes.js';
 
 const dirs: string[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -35,22 +36,6 @@ async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T |
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** Process ids of this process's children whose command line contains `marker`. */
-function childrenRunning(marker: string): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) out.push(Number(entry));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
 }
 
 async function rest(entry: ClusterEntrypoint, method: string, path: string, body?: string | Buffer, type = 'application/json'): Promise<any> {

@@ -139,7 +139,7 @@ async function startDetached(options: ClusterStartOptions, clusterDir: string, d
 }
 
 export async function clusterStop(options: ClusterStopOptions, deps: ClusterCommandDeps): Promise<number> {
-  const { readEntrypointInfo } = await import('@sluice/cluster');
+  const { readEntrypointInfo, isProcessAlive: alive } = await import('@sluice/cluster');
   const clusterDir = clusterDirOf(options, deps);
   const info = readEntrypointInfo(clusterDir);
   if (info === undefined || !alive(info.pid)) {
@@ -158,13 +158,4 @@ export async function clusterStop(options: ClusterStopOptions, deps: ClusterComm
   }
   deps.stdout(`Sluice cluster (pid ${info.pid}) stopped.\n`);
   return 0;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

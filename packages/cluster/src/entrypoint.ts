@@ -112,7 +112,7 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
   const secretFile = ensureClusterSecret(clusterDir);
   const restToken = options.restToken === undefined ? ensureClusterRestToken(clusterDir) : { token: options.restToken };
   const running = readEntrypointInfo(clusterDir);
-  if (running !== undefined && isAlive(running.pid)) {
+  if (running !== undefined && isProcessAlive(running.pid)) {
     throw new ConfigurationError(`a cluster entrypoint (pid ${running.pid}, ${running.rpcAddress}) already runs from ${clusterDir}; stop it with \`sluice cluster stop\` or choose another --cluster-dir`);
   }
   const bindHost = options.bindHost ?? '127.0.0.1';
@@ -234,7 +234,8 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id exists (ours or another user's). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -9,7 +9,7 @@ export { ProcessClusterDriver, type ProcessClusterDriverOptions } from './proces
 export { JobStore, type CheckpointPointer, type JobRecord } from './job-store.js';
 export { rpcArtifactSource } from './rpc-artifact-source.js';
 export { processJobMasterRunner, type JobMasterProcessMessage, type JobMasterStartMessage, type ProcessJobMasterOptions } from './jobmaster-process.js';
-export { ensureClusterRestToken, ensureClusterSecret, readEntrypointInfo, startClusterEntrypoint, type ClusterEntrypoint, type ClusterEntrypointOptions, type EntrypointInfo } from './entrypoint.js';
+export { ensureClusterRestToken, ensureClusterSecret, isProcessAlive, readEntrypointInfo, startClusterEntrypoint, type ClusterEntrypoint, type ClusterEntrypointOptions, type EntrypointInfo } from './entrypoint.js';
 export { runTaskManagerProcess, runTaskManagerUntilStopped, TASKMANAGER_MAIN, type TaskManagerMainIo, type TaskManagerProcess, type TaskManagerProcessOptions } from './taskmanager-process.js';
 export { parseTaskManagerArgs, TASKMANAGER_USAGE } from './taskmanager-args.js';
 export { bundleResolver, linkNodeModules, sluiceNodeModules } from './taskmanager-artifacts.js';
