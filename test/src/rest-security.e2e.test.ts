@@ -100,7 +100,7 @@ describe('the REST API of sluice run', () => {
     expect(lost).toMatchObject({ code: 1, stdout: '' });
     expect(lost.stderr).toBe(
       `sluice: error: no REST token for ${address}: SLUICE_REST_TOKEN is not set and ${join(elsewhere, `rest-${port}.token`)} does not exist. ` +
-        "'sluice run' writes its token to that file while it runs and prints it at start; pass --rest-token-file PATH or set SLUICE_REST_TOKEN\n",
+        "A cluster ('sluice cluster start') and 'sluice run' keep their token in that file and print it at start; pass --token-file PATH or set SLUICE_REST_TOKEN\n",
     );
     const stale = await sluice.run(['cancel', jobId, '--address', address], { env: { SLUICE_REST_TOKEN: 'x'.repeat(43) } });
     expect(stale.code).toBe(1);

@@ -189,8 +189,8 @@ describe('savepoints from the command line', () => {
       signal: null,
       stdout: '',
       stderr:
-        `sluice: error: cannot reach the Sluice REST API at http://127.0.0.1:${port} (connection refused). Is the job running? ` +
-        `'sluice run' prints its REST address when it starts; point at it with --address <url> or SLUICE_ADDRESS=<url>\n`,
+        `sluice: error: cannot reach the Sluice REST API at http://127.0.0.1:${port} (connection refused). Is the cluster running? Start one with 'sluice cluster start', ` +
+        `or point at another with --address <url> or SLUICE_ADDRESS=<url> ('sluice run' prints its REST address when it starts)\n`,
     });
   });
 

@@ -28,7 +28,7 @@
  * A refused request writes nothing.
  */
 import type { SerializedError } from '@sluice/common';
-import type { CheckpointFailure, CheckpointStatistics, JobConfig, JobGraph, JobOverview, JobResult, JobStatus, TaskManagerInfo } from '@sluice/protocol';
+import type { CheckpointFailure, CheckpointStatistics, JobConfig, JobGraph, JobOverview, JobResult, JobStatus, JobVertexDetails, TaskManagerInfo } from '@sluice/protocol';
 
 export interface JobsResponse {
   /** Oldest first. */
@@ -52,21 +52,7 @@ export interface RestJobResult extends Omit<JobResult, 'jobId' | 'jobName' | 'co
  * emits them), a sink operator's records out the records it wrote (it receives them); any other
  * chain counts the records its network inputs took in and its network outputs gave out.
  */
-export interface VertexDetails {
-  id: string;
-  name: string;
-  parallelism: number;
-  /** Subtasks by execution state, e.g. {"RUNNING": 2}; states without subtasks are absent. */
-  subtasks: Record<string, number>;
-  /**
-   * Summed over the vertex's subtasks: a running subtask's live counters (at most about half a
-   * second old), an ended one's final counts.
-   */
-  recordsIn: number;
-  recordsOut: number;
-  /** Highest share of recent time any running subtask was blocked on a full output, 0..1; absent while unknown. */
-  backpressure?: number;
-}
+export type VertexDetails = JobVertexDetails;
 
 /** A failure that made the job restart, or ended it. */
 export interface JobExceptionDetails {
