@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cliProcesses, type CliProcesses } from './cli-process.js';
+import { makeTestCertificates } from '@sluice/rpc/testing';
 import { jobPath } from './harness.js';
 import { waitFor } from './leaks.js';
 
@@ -82,8 +83,23 @@ describe('sluice cluster as a process', () => {
     expect((await s.done).code).toBe(0);
   });
 
+  it('runs with TLS on every connection: the JobMaster and TaskManager processes join it and a job finishes', async () => {
+    const certs = makeTestCertificates(mkdtempSync(join(home, 'certs-')));
+    const env = { SLUICE_HOME: join(home, 'tls') };
+    const tls = ['--tls-cert-file', certs.certFile, '--tls-key-file', certs.keyFile, '--tls-ca-file', certs.caFile];
+    const s = procs.start(['cluster', 'start', '--taskmanagers', '2', '--slots', '1', '--rpc-port', '0', '--rest-port', '0', ...tls], env);
+    const [, restUrl] = await waitFor('the REST address', () => /REST API +(http:\/\/127\.0\.0\.1:\d+)/.exec(s.out.stdout) ?? undefined);
+    expect(s.out.stdout).toMatch(/RPC +sluice:\/\/127\.0\.0\.1:\d+ \(TLS, mutual\)/);
+    // p=2 on two one-slot TaskManagers: the keyed exchange crosses their (TLS) data ports.
+    const submitted = await procs.run(['submit', jobPath('smoke.ts'), '-p', '2', '--address', restUrl!], { env });
+    expect(submitted, submitted.stderr).toMatchObject({ code: 0, stdout: expect.stringMatching(/FINISHED in .*: 20 records from sources/) });
+    s.child.kill('SIGINT');
+    expect((await s.done).code).toBe(0);
+  });
+
   it('refuses bad flags with exit code 2', async () => {
     expect(await procs.run(['cluster', 'start', '--slots', '0'])).toMatchObject({ code: 2, stderr: "sluice: error: invalid value '0' for --slots: expected an integer ≥ 1. Run 'sluice cluster --help'\n" });
+    expect(await procs.run(['cluster', 'start', '--tls-cert-file', 'node.crt'])).toMatchObject({ code: 2, stderr: "sluice: error: TLS needs all of --tls-cert-file, --tls-key-file and --tls-ca-file. Run 'sluice cluster --help'\n" });
     expect(await procs.run(['cluster', 'restart'])).toMatchObject({ code: 2, stderr: "sluice: error: unknown cluster action 'restart': use 'start' or 'stop'. Run 'sluice cluster --help'\n" });
   });
 });

@@ -16,6 +16,8 @@ export interface ClusterStartOptions {
   restHost?: string;
   /** Where to write the REST token; default the file client commands look in for the port. */
   restTokenFile?: string;
+  /** TLS on every connection between the cluster's processes. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
   detach: boolean;
   quiet: boolean;
 }
@@ -40,6 +42,9 @@ const START_OPTIONS = {
   'rest-port': { type: 'string' },
   'rest-host': { type: 'string' },
   'rest-token-file': { type: 'string' },
+  'tls-cert-file': { type: 'string' },
+  'tls-key-file': { type: 'string' },
+  'tls-ca-file': { type: 'string' },
   detach: { type: 'boolean', short: 'd' },
   quiet: { type: 'boolean', short: 'q' },
 } as const;
@@ -90,6 +95,18 @@ export function parseCluster(args: string[], help: { cluster: string }): Cluster
     for (const [flag, key, what] of strings) {
       const v = values[flag];
       if (v !== undefined) options[key] = nonEmpty(v, `--${flag}`, what, 'cluster');
+    }
+    const certFile = values['tls-cert-file'];
+    const keyFile = values['tls-key-file'];
+    const caFile = values['tls-ca-file'];
+    const given = [certFile, keyFile, caFile].filter((v) => v !== undefined).length;
+    if (given > 0 && given < 3) throw new UsageError('TLS needs all of --tls-cert-file, --tls-key-file and --tls-ca-file', 'cluster');
+    if (certFile !== undefined && keyFile !== undefined && caFile !== undefined) {
+      options.tls = {
+        certFile: nonEmpty(certFile, '--tls-cert-file', 'a PEM file', 'cluster'),
+        keyFile: nonEmpty(keyFile, '--tls-key-file', 'a PEM file', 'cluster'),
+        caFile: nonEmpty(caFile, '--tls-ca-file', 'a PEM file', 'cluster'),
+      };
     }
     return { kind: 'cluster-start', options };
   }

@@ -42,6 +42,7 @@ export async function clusterStart(options: ClusterStartOptions, deps: ClusterCo
     ...(options.bindHost === undefined ? {} : { bindHost: options.bindHost }),
     ...(options.advertisedHost === undefined ? {} : { advertisedHost: options.advertisedHost }),
     ...(options.restHost === undefined ? {} : { restHost: options.restHost }),
+    ...(options.tls === undefined ? {} : { tlsFiles: { certFile: resolve(deps.cwd, options.tls.certFile), keyFile: resolve(deps.cwd, options.tls.keyFile), caFile: resolve(deps.cwd, options.tls.caFile) } }),
     ...(options.quiet ? { onLine: () => undefined } : {}),
     logger,
   });
@@ -58,7 +59,7 @@ export async function clusterStart(options: ClusterStartOptions, deps: ClusterCo
   deps.stdout(
     `Sluice cluster running from ${clusterDir}\n` +
       `  REST API      ${entry.restUrl} (token in ${tokenFile})\n` +
-      `  RPC           ${entry.rpcAddress}\n` +
+      `  RPC           ${entry.rpcAddress}${options.tls === undefined ? '' : ' (TLS, mutual)'}\n` +
       `  TaskManagers  ${options.taskManagers} kept, ${options.slots} slot(s) each; more are started while jobs need slots` +
       `${options.maxTaskManagers === undefined ? '' : `, at most ${options.maxTaskManagers}`}\n` +
       `Submit jobs with 'sluice submit job.ts'. TaskManagers on other hosts: 'sluice taskmanager --cluster ${entry.rpcAddress} --secret-file ${entry.secretFile}'.\n` +
@@ -114,6 +115,9 @@ async function startDetached(options: ClusterStartOptions, clusterDir: string, d
     ...(options.advertisedHost === undefined ? [] : ['--advertised-host', options.advertisedHost]),
     ...(options.restHost === undefined ? [] : ['--rest-host', options.restHost]),
     ...(options.restTokenFile === undefined ? [] : ['--rest-token-file', resolve(deps.cwd, options.restTokenFile)]),
+    ...(options.tls === undefined
+      ? []
+      : ['--tls-cert-file', resolve(deps.cwd, options.tls.certFile), '--tls-key-file', resolve(deps.cwd, options.tls.keyFile), '--tls-ca-file', resolve(deps.cwd, options.tls.caFile)]),
   ];
   const log = openSync(logFile, 'a', 0o600);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...deps.env } as NodeJS.ProcessEnv });

@@ -76,6 +76,9 @@ Options of start:
   --rpc-port <port>           Port of the cluster's RPC (default 6123; 0 picks a free one)
   --bind-host <address>       Interface of the RPC (default 127.0.0.1)
   --advertised-host <host>    Name or IP other hosts reach this one at (default: --bind-host)
+  --tls-cert-file <file>      With --tls-key-file and --tls-ca-file: TLS (mutual, certificates
+  --tls-key-file <file>       signed by the CA) on every connection between the cluster's
+  --tls-ca-file <file>        processes, RPC and data; the cluster secret still authenticates
   -d, --detach                Run in the background; output goes to <cluster-dir>/entrypoint.log
   -q, --quiet                 Only warnings and errors
   -h, --help                  Show this help

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigurationError, createLogger, describeError, preparePrivateDirectory, writePrivateFile, type Logger } from '@sluice/common';
 import { artifactGateway, ArtifactStore, createRestServer, Dispatcher, ResourceManager, type RestServer } from '@sluice/jobmanager';
 import type { DispatcherGateway, ResourceManagerGateway } from '@sluice/protocol';
-import { NetworkRpcService, type RpcTlsOptions } from '@sluice/rpc';
+import { NetworkRpcService } from '@sluice/rpc';
 import { JobStore } from './job-store.js';
 import { processJobMasterRunner } from './jobmaster-process.js';
 import { ProcessClusterDriver } from './process-cluster-driver.js';
@@ -45,7 +45,8 @@ export interface ClusterEntrypointOptions {
   idleTaskManagerTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
-  tls?: RpcTlsOptions;
+  /** TLS on every connection of the cluster (RPC and data ports): this node's key and certificate and the CA they all trust. */
+  tlsFiles?: { certFile: string; keyFile: string; caFile: string };
   /** Where the child processes' output lines go (default: this process's stderr, prefixed). */
   onLine?: (source: string, line: string) => void;
   logger?: Logger;
@@ -121,7 +122,7 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
     port: options.rpcPort ?? 6123,
     ...(options.advertisedHost === undefined ? {} : { advertisedHost: options.advertisedHost }),
     secretFile,
-    ...(options.tls === undefined ? {} : { tls: options.tls }),
+    ...(options.tlsFiles === undefined ? {} : { tls: { enabled: true, ...options.tlsFiles } }),
     // Calls leave through Outboxes with their own timeouts; requestJobResult is a long call.
     callTimeoutMs: 0,
     logger: logger.child('rpc'),
@@ -136,7 +137,13 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
     ...(options.heartbeatIntervalMs === undefined ? [] : ['--heartbeat-interval', String(options.heartbeatIntervalMs)]),
     ...(options.heartbeatTimeoutMs === undefined ? [] : ['--heartbeat-timeout', String(options.heartbeatTimeoutMs)]),
   ];
-  const hostArgs = ['--bind-host', bindHost, ...(options.advertisedHost === undefined ? [] : ['--advertised-host', options.advertisedHost])];
+  const tls = options.tlsFiles;
+  const hostArgs = [
+    '--bind-host',
+    bindHost,
+    ...(options.advertisedHost === undefined ? [] : ['--advertised-host', options.advertisedHost]),
+    ...(tls === undefined ? [] : ['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-file', tls.caFile]),
+  ];
   const onLine = options.onLine;
 
   const store = new ArtifactStore(join(clusterDir, 'artifacts'));

@@ -7,6 +7,7 @@
  *
  *   node jobmaster-main.js --cluster-dir DIR --secret-file FILE --artifacts ADDRESS
  *                          [--bind-host H] [--advertised-host H]
+ *                          [--tls-cert-file F --tls-key-file F --tls-ca-file F]
  *                          [--heartbeat-interval MS] [--heartbeat-timeout MS]
  */
 import { join } from 'node:path';
@@ -46,6 +47,9 @@ async function main(): Promise<void> {
       'advertised-host': { type: 'string' },
       'heartbeat-interval': { type: 'string' },
       'heartbeat-timeout': { type: 'string' },
+      'tls-cert-file': { type: 'string' },
+      'tls-key-file': { type: 'string' },
+      'tls-ca-file': { type: 'string' },
     },
     strict: true,
   });
@@ -55,6 +59,10 @@ async function main(): Promise<void> {
   if (clusterDir === undefined || secretFile === undefined || artifacts === undefined) throw new Error('--cluster-dir, --secret-file and --artifacts are required');
   const heartbeatIntervalMs = optionalNumber(values['heartbeat-interval'], '--heartbeat-interval');
   const heartbeatTimeoutMs = optionalNumber(values['heartbeat-timeout'], '--heartbeat-timeout');
+  const certFile = values['tls-cert-file'];
+  const keyFile = values['tls-key-file'];
+  const caFile = values['tls-ca-file'];
+  const tls = certFile !== undefined && keyFile !== undefined && caFile !== undefined ? { enabled: true, certFile, keyFile, caFile } : undefined;
 
   const start = await new Promise<JobMasterStartMessage>((resolve) => {
     const onMessage = (m: unknown): void => {
@@ -71,6 +79,7 @@ async function main(): Promise<void> {
     bindHost: values['bind-host'] ?? '127.0.0.1',
     ...(values['advertised-host'] === undefined ? {} : { advertisedHost: values['advertised-host'] }),
     secretFile,
+    ...(tls === undefined ? {} : { tls }),
     // Calls leave through Outboxes with their own timeouts; requestJobResult is a long call.
     callTimeoutMs: 0,
     logger: jobLogger,
