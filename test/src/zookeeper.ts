@@ -153,7 +153,8 @@ function launch(root: string, n: number, ports: number[]): ZookeeperEnsemble {
     const dir = join(root, `node-${id}`);
     mkdirSync(join(dir, 'data'), { recursive: true });
     writeFileSync(join(dir, 'data', 'myid'), `${id}\n`);
-    // The same settings as infra/zookeeper/zookeeper.sh's write_config; keep them in step.
+    // The settings of infra/zookeeper/zookeeper.sh's write_config (keep them in step), less its
+    // autopurge: a test's ensemble lives for seconds.
     writeFileSync(
       join(dir, 'zoo.cfg'),
       [
