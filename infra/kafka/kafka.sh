@@ -43,50 +43,11 @@ LOG_DIR="$RUN_DIR/logs"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-20}"
 
-say() { echo "kafka: $*" >&2; }
-die() { echo "kafka: error: $*" >&2; exit 1; }
-
-java_bin() {
-  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
-    echo "$JAVA_HOME/bin/java"
-  elif command -v java >/dev/null 2>&1; then
-    command -v java
-  else
-    die "no java on PATH (and JAVA_HOME is not set); install Java 17+, e.g. apt-get install openjdk-17-jre-headless"
-  fi
-}
-
-check_java() {
-  local java version major
-  java="$(java_bin)"
-  # First line looks like: openjdk version "17.0.15" 2025-04-15  (or "1.8.0_392" for Java 8)
-  version="$("$java" -version 2>&1 | sed -n 1p | sed -E 's/^[^"]*"([^"]*)".*$/\1/')"
-  major="${version%%.*}"
-  [ "$major" = "1" ] && major="$(echo "$version" | cut -d. -f2)"
-  if ! [[ "$major" =~ ^[0-9]+$ ]] || [ "$major" -lt 17 ]; then
-    die "Kafka's broker needs Java 17 or newer; $java reports '$version'"
-  fi
-}
-
-# A fingerprint of the pom, so that editing it (e.g. a new Kafka version) re-resolves the jars.
-pom_digest() { sha256sum "$HERE/pom.xml" | cut -d' ' -f1; }
-
-resolve_jars() {
-  if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(pom_digest)" ]; then
-    return 0
-  fi
-  command -v mvn >/dev/null 2>&1 || die "no mvn on PATH; install Maven 3.6+ (e.g. apt-get install maven) to fetch Kafka's jars from Maven Central"
-  say "resolving Kafka jars from Maven Central into $LIB_DIR (once; later runs reuse them)"
-  rm -rf "$LIB_DIR"
-  # shellcheck disable=SC2086 # MAVEN_ARGS_EXTRA is a list of words on purpose
-  if ! mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" ${MAVEN_ARGS_EXTRA:-} \
-      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB_DIR" >&2; then
-    rm -rf "$LIB_DIR"
-    die "mvn could not resolve the jars (is Maven Central reachable? see infra/kafka/README.md)"
-  fi
-  ls "$LIB_DIR"/kafka_2.13-*.jar >/dev/null 2>&1 || die "mvn finished but $LIB_DIR has no kafka_2.13 jar"
-  pom_digest > "$STAMP"
-}
+SERVICE=kafka
+MIN_JAVA=17
+MARKER_JAR='kafka_2.13-*.jar'
+# shellcheck source=../lib/jvm.sh
+source "$HERE/../lib/jvm.sh"
 
 # Runs a main class on Kafka's classpath with quiet tool logging. With TOOL_TIMEOUT set, the
 # JVM is killed after that many seconds.

@@ -6,30 +6,10 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-java_ok() {
-  command -v java >/dev/null 2>&1 || return 1
-  local v
-  v="$(java -version 2>&1 | sed -n 1p | sed -E 's/^[^"]*"([^".]*).*$/\1/')"
-  [[ "$v" =~ ^[0-9]+$ ]] && [ "$v" -ge 11 ]
-}
-
-missing=()
-java_ok || missing+=(openjdk-17-jre-headless)
-command -v mvn >/dev/null 2>&1 || missing+=(maven)
-
-if [ "${#missing[@]}" -gt 0 ]; then
-  SUDO=()
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-      SUDO=(sudo)
-    else
-      echo "infra/zookeeper/install.sh: installing ${missing[*]} needs root; run it as root or install sudo" >&2
-      exit 1
-    fi
-  fi
-  echo "infra/zookeeper/install.sh: installing ${missing[*]}"
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+SERVICE=zookeeper
+MIN_JAVA=11
+# shellcheck source=../lib/jvm.sh
+source "$HERE/../lib/jvm.sh"
+install_java_and_maven
 
 bash "$HERE/zookeeper.sh" resolve

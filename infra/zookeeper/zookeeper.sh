@@ -33,49 +33,11 @@ START_TIMEOUT="${ZK_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${ZK_STOP_TIMEOUT:-10}"
 MAIN_CLASS=org.apache.zookeeper.server.quorum.QuorumPeerMain
 
-say() { echo "zookeeper: $*" >&2; }
-die() { echo "zookeeper: error: $*" >&2; exit 1; }
-
-java_bin() {
-  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
-    echo "$JAVA_HOME/bin/java"
-  elif command -v java >/dev/null 2>&1; then
-    command -v java
-  else
-    die "no java on PATH (and JAVA_HOME is not set); install Java 11+, e.g. bash infra/zookeeper/install.sh"
-  fi
-}
-
-check_java() {
-  local java version major
-  java="$(java_bin)"
-  version="$("$java" -version 2>&1 | sed -n 1p | sed -E 's/^[^"]*"([^"]*)".*$/\1/')"
-  major="${version%%.*}"
-  [ "$major" = "1" ] && major="$(echo "$version" | cut -d. -f2)"
-  if ! [[ "$major" =~ ^[0-9]+$ ]] || [ "$major" -lt 11 ]; then
-    die "ZooKeeper 3.9 needs Java 11 or newer; $java reports '$version'"
-  fi
-}
-
-# A fingerprint of the pom, so that editing it (e.g. a new ZooKeeper version) re-resolves the jars.
-pom_digest() { sha256sum "$HERE/pom.xml" | cut -d' ' -f1; }
-
-resolve_jars() {
-  if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(pom_digest)" ]; then
-    return 0
-  fi
-  command -v mvn >/dev/null 2>&1 || die "no mvn on PATH; install Maven 3.6+ (e.g. apt-get install maven) to fetch ZooKeeper's jars from Maven Central"
-  say "resolving ZooKeeper jars from Maven Central into $LIB_DIR (once; later runs reuse them)"
-  rm -rf "$LIB_DIR"
-  # shellcheck disable=SC2086 # MAVEN_ARGS_EXTRA is a list of words on purpose
-  if ! mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" ${MAVEN_ARGS_EXTRA:-} \
-      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB_DIR" >&2; then
-    rm -rf "$LIB_DIR"
-    die "mvn could not resolve the jars (is Maven Central reachable? see infra/zookeeper/README.md)"
-  fi
-  ls "$LIB_DIR"/zookeeper-3*.jar >/dev/null 2>&1 || die "mvn finished but $LIB_DIR has no zookeeper jar"
-  pom_digest > "$STAMP"
-}
+SERVICE=zookeeper
+MIN_JAVA=11
+MARKER_JAR='zookeeper-3*.jar'
+# shellcheck source=../lib/jvm.sh
+source "$HERE/../lib/jvm.sh"
 
 node_dirs() { find "$RUN_DIR" -maxdepth 1 -type d -name 'node-*' 2>/dev/null | sort -V; }
 
