@@ -21,7 +21,7 @@ import { checkRingSizes, initChannelRing } from '../io/channel-ring.js';
 import { CONTROL_CANCEL, createTaskControlBuffer, ringDoorbell } from '../io/task-control.js';
 import type { ChannelEndpoint } from './channel-endpoint.js';
 import { RingSlabs } from './ring-slabs.js';
-import type { InputChannelRequest, OutputChannelRequest, ShuffleService } from './shuffle-service.js';
+import type { ChannelAddress, ChannelSizes, InputChannelRequest, OutputChannelRequest, ShuffleService } from './shuffle-service.js';
 
 /** A ring whose two ends are woken through the given control blocks (see ring()). */
 export interface RingRequest {
@@ -35,18 +35,7 @@ export interface RingRequest {
   consumerControl: SharedArrayBuffer;
 }
 
-export interface ChannelRequest {
-  jobId: string;
-  attempt: number;
-  edgeId: string;
-  producerVertexId: string;
-  producerSubtask: number;
-  consumerVertexId: string;
-  consumerSubtask: number;
-  bufferSizeBytes: number;
-  /** Buffers in the ring: the channel's credits. */
-  buffers: number;
-}
+export interface ChannelRequest extends ChannelAddress, ChannelSizes {}
 
 interface JobMemory {
   controls: Map<string, SharedArrayBuffer>;

@@ -25,6 +25,12 @@ export interface ResultPartitionId {
   producerSubtask: number;
 }
 
+/** One channel, flat: its result partition's fields and the consuming subtask (keys, wire frames). */
+export interface ChannelAddress extends ResultPartitionId {
+  consumerVertexId: string;
+  consumerSubtask: number;
+}
+
 export interface ChannelSizes {
   bufferSizeBytes: number;
   /** Buffers in the ring: the channel's credits. */

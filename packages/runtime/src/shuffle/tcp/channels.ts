@@ -13,19 +13,12 @@ import { RingConsumer, RingProducer, breakChannelRing } from '../../io/channel-r
 import type { ChannelEndpoint } from '../channel-endpoint.js';
 import type { DataConnection } from './connection.js';
 import { ReceiverCredits, SenderCredits } from './credit.js';
+import type { ChannelAddress } from '../shuffle-service.js';
 import { DataProtocolError, encode } from './wire.js';
 
 export type ChannelState = 'waiting' | 'open' | 'done' | 'failed';
 
-export interface ChannelAddress {
-  jobId: string;
-  attempt: number;
-  edgeId: string;
-  producerVertexId: string;
-  producerSubtask: number;
-  consumerVertexId: string;
-  consumerSubtask: number;
-}
+export type { ChannelAddress } from '../shuffle-service.js';
 
 /** A snapshot of one remote channel, for metrics and tests. */
 export interface RemoteChannelInfo extends ChannelAddress {

@@ -20,6 +20,7 @@
  * per connection; every later frame of the channel, either way, names it.
  */
 import { SluiceError } from '@sluice/common';
+import type { ChannelAddress, ChannelSizes } from '../shuffle-service.js';
 
 export const DATA_MAGIC = 0x53_4c_44_58; // "SLDX"
 export const DATA_PROTOCOL_VERSION = 1;
@@ -40,17 +41,8 @@ export const FrameType = {
 export const GoodbyeReason = { SHUTDOWN: 0, DUPLICATE: 1, PROTOCOL_ERROR: 2 } as const;
 export type GoodbyeReason = (typeof GoodbyeReason)[keyof typeof GoodbyeReason];
 
-export interface PartitionRequest {
+export interface PartitionRequest extends ChannelAddress, ChannelSizes {
   channel: number;
-  jobId: string;
-  attempt: number;
-  edgeId: string;
-  producerVertexId: string;
-  producerSubtask: number;
-  consumerVertexId: string;
-  consumerSubtask: number;
-  bufferSizeBytes: number;
-  buffers: number;
   initialCredit: number;
 }
 
