@@ -15,6 +15,7 @@ import {
   Time,
   ValueStateDescriptor,
   type AggregateFunction,
+  type DataStream,
   type Collector,
   type KeyedProcessContext,
   type KeyedProcessFunction,
@@ -109,9 +110,9 @@ export class HottestPerWindow implements KeyedProcessFunction<number, AuctionCou
   }
 }
 
-export default function q5(env: StreamExecutionEnvironment): void {
-  env.setJobName('nexmark-q5');
-  nexmarkBids(env)
+/** q5's operators from the generated bids to the hottest auctions per window, without a sink. */
+export function q5Results(env: StreamExecutionEnvironment): DataStream<Q5Result> {
+  return nexmarkBids(env)
     .map<AuctionBid>((b) => ({ auction: b.auction, emitMs: b.emitMs }))
     .name('q5 project')
     .keyBy((b) => b.auction)
@@ -120,7 +121,12 @@ export default function q5(env: StreamExecutionEnvironment): void {
     .name('q5 count per auction')
     .keyBy((c) => c.windowEnd)
     .process(new HottestPerWindow())
-    .name('q5 hottest per window')
+    .name('q5 hottest per window');
+}
+
+export default function q5(env: StreamExecutionEnvironment): void {
+  env.setJobName('nexmark-q5');
+  q5Results(env)
     .sinkTo(querySink<Q5Result>(env.params))
     .name('q5 sink');
 }
