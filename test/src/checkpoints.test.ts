@@ -15,7 +15,7 @@ import { type CheckpointsResponse } from '@sluice/jobmanager';
 import { startEmbeddedCluster } from '@sluice/minicluster';
 import { jobPath, runJob } from './harness.js';
 import { waitFor } from './leaks.js';
-import { committedLines as committed, type Line } from './jobs/exactly-once.js';
+import { committedLines as committed, failureFreeLines as expected, type Line } from './jobs/exactly-once.js';
 import { expectedWindows, type WindowLine } from './jobs/exactly-once-windows.js';
 
 const dirs: string[] = [];
@@ -35,19 +35,6 @@ function tempDir(): string {
   return d;
 }
 
-
-/** What a failure-free run must produce: per key, its sequence numbers in order with running count and sum. */
-function expected(events: number, keys: number): Line[] {
-  const count = new Array<number>(keys).fill(0);
-  const sum = new Array<number>(keys).fill(0);
-  const out: Line[] = [];
-  for (let seq = 0; seq < events; seq++) {
-    const k = seq % keys;
-    out.push({ key: k, seq, count: ++count[k]!, sum: (sum[k]! += seq) });
-  }
-  for (let k = 0; k < keys; k++) out.push({ key: k, seq: -1, count: count[k]!, sum: sum[k]!, final: true });
-  return out;
-}
 
 const order = (a: Line, b: Line): number => a.key - b.key || (a.final ? 1 : 0) - (b.final ? 1 : 0) || a.seq - b.seq;
 
