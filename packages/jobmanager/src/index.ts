@@ -8,7 +8,7 @@
  * RpcService.
  */
 export { createLocalCluster, LOCAL_CLUSTER_ADDRESSES, type JobHandle, type LocalCluster, type LocalClusterOptions } from './local-cluster.js';
-export { Dispatcher, JobNotFoundError, type DispatcherJobStore, type DispatcherOptions } from './dispatcher/dispatcher.js';
+export { Dispatcher, JobNotFoundError, type DispatcherJobStore, type DispatcherOptions, type RecoveredJob } from './dispatcher/dispatcher.js';
 export {
   inProcessJobMasterRunner,
   type InProcessJobMasterOptions,

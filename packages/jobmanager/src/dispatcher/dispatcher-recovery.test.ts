@@ -178,3 +178,55 @@ describe('Dispatcher: a JobMaster that dies', () => {
     expect(runners[0]!.cancelled).toBe(true);
   });
 });
+
+describe('Dispatcher: leadership changes', () => {
+  it('a new leader recovers a job: next attempt, from its latest checkpoint, without recording it as submitted again', async () => {
+    const store = new MemoryJobStore();
+    const { d, started } = await start(store);
+    await d.recoverJob({ submission: submission('r1'), jobMasterAttempts: 2, latestCheckpoint: { id: 4, location: '/ck/r1/chk-4' } });
+    const jm = await started(1);
+    expect(jm.ctx.attempt).toBe(2);
+    expect(jm.ctx.submission.restoreFrom).toEqual({ path: '/ck/r1/chk-4' });
+    expect(await d.requestJobStatus('r1')).toBe('RUNNING');
+    await expect(d.recoverJob({ submission: submission('r1'), jobMasterAttempts: 2 })).rejects.toMatchObject({ code: 'JOB_ALREADY_EXISTS' });
+    jm.succeed();
+    expect((await d.requestJobResult('r1')).status).toBe('FINISHED');
+    await new Promise((r) => setTimeout(r, 5));
+    expect(store.events).toEqual(['jobmaster r1 2', 'ended r1 FINISHED']);
+  });
+
+  it('a recovered job still gets its JobMaster replacements (they count per leader, not per attempt)', async () => {
+    const store = new MemoryJobStore();
+    const { d, started } = await start(store, 1);
+    await d.recoverJob({ submission: submission('r2'), jobMasterAttempts: 5 });
+    (await started(1)).die('killed');
+    const second = await started(2);
+    expect(second.ctx.attempt).toBe(6);
+    second.succeed();
+    expect((await d.requestJobResult('r2')).status).toBe('FINISHED');
+  });
+
+  it('suspending (leadership lost) stops the JobMasters without ending their jobs in the store', async () => {
+    const store = new MemoryJobStore();
+    const { d, started } = await start(store);
+    await d.submitJob(submission('s1'));
+    const jm = await started(1);
+    const waiting = expect(d.requestJobResult('s1')).rejects.toMatchObject({ code: 'DISPATCHER_SUSPENDED', retriable: true });
+    await d.suspend('the ZooKeeper session expired');
+    await waiting;
+    expect(await jm.termination).toEqual({ type: 'closed' });
+    expect(jm.cancelled).toBe(false);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(store.events).toEqual(['submitted s1', 'jobmaster s1 0']);
+    await expect(d.submitJob(submission('s2'))).rejects.toMatchObject({ code: 'DISPATCHER_NOT_RUNNING' });
+  });
+
+  it('lists a job whose stored records are damaged as FAILED with the reason, and runs nothing for it', async () => {
+    const { d, runners } = await start(new MemoryJobStore());
+    const { SluiceError } = await import('@sluice/common');
+    await d.addUnrecoverableJob('bad', 'job bad', new SluiceError('HA_STORE_CORRUPT', 'the latest-checkpoint pointer of job bad at /sluice/default/checkpoints/bad/latest is damaged'));
+    expect(await d.requestJobStatus('bad')).toBe('FAILED');
+    expect((await d.requestJobResult('bad')).error).toMatchObject({ code: 'HA_STORE_CORRUPT', message: expect.stringContaining('/checkpoints/bad/latest') });
+    expect(runners).toHaveLength(0);
+  });
+});

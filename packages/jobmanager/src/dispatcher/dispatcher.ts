@@ -57,6 +57,15 @@ export interface DispatcherJobStore {
   jobEnded(jobId: string, status: JobStatus, endTime: number): Promise<void>;
 }
 
+/** A job a previous leader accepted, as a new leader takes it over (`Dispatcher.recoverJob`). */
+export interface RecoveredJob {
+  submission: JobSubmission;
+  /** JobMasters its previous leaders started; the first one here is this attempt. */
+  jobMasterAttempts: number;
+  /** Its latest completed checkpoint, which the new JobMaster resumes from. */
+  latestCheckpoint?: { id: number; location: string };
+}
+
 interface JobEntry {
   readonly submission: JobSubmission;
   readonly startTime: number;
@@ -64,6 +73,12 @@ interface JobEntry {
   runner: JobMasterRunner;
   /** JobMasters started for the job so far, minus one: the current one's attempt. */
   attempt: number;
+  /** Dead JobMasters this Dispatcher replaced (bounded by maxJobMasterRestarts). */
+  replacements: number;
+  /** Taken over from a previous leader: already in the job store. */
+  recovered: boolean;
+  /** Rejects `result` (leadership lost before the job ended). */
+  abandon?: (err: unknown) => void;
   cancelRequested?: boolean;
   /** Resolves once the job ended and its final figures are recorded here. */
   readonly result: Promise<JobResult>;
@@ -107,7 +122,8 @@ export class Dispatcher implements DispatcherGateway {
   private readonly logger: Logger;
   private readonly factory: JobMasterRunnerFactory;
   private refreshing: Promise<unknown> | undefined;
-  private state: 'created' | 'running' | 'closed' = 'created';
+  /** `suspended`: leadership was lost; the jobs stay in the job store for the next leader. */
+  private state: 'created' | 'running' | 'closed' | 'suspended' = 'created';
 
   constructor(private readonly options: DispatcherOptions) {
     this.address = options.address;
@@ -126,7 +142,10 @@ export class Dispatcher implements DispatcherGateway {
   async close(): Promise<void> {
     const entries = await this.mailbox.run(() => {
       if (this.state === 'closed') return [];
+      const was = this.state;
       this.state = 'closed';
+      // A suspended Dispatcher has already stopped its JobMasters, and its jobs are the next leader's.
+      if (was === 'suspended') return [];
       this.options.rpc.unregister(this.address);
       return [...this.jobs.values()];
     });
@@ -156,19 +175,71 @@ export class Dispatcher implements DispatcherGateway {
       if (this.jobs.has(valid.jobId)) {
         throw new SluiceError('JOB_ALREADY_EXISTS', `a job with id '${valid.jobId}' was already submitted; submit with a new id`);
       }
-      const runner = this.runnerFor(valid, 0);
-      let settle!: (r: JobResult) => void;
-      const e: JobEntry = { submission: valid, startTime: this.clock.nowMs(), runner, attempt: 0, result: new Promise((resolve) => (settle = resolve)) };
-      this.jobs.set(valid.jobId, e);
-      void this.followJob(e).then(async (r) => {
-        const final = await this.finalFigures(e, r);
-        await this.mailbox.run(() => this.jobTerminated(e, final));
-        settle(r);
-      });
+      const e = this.track(valid, 0, false);
       this.logger.info('job submitted', { jobId: valid.jobId, jobName: valid.jobName });
       return e;
     });
     return { jobId: entry.submission.jobId };
+  }
+
+  /**
+   * Takes over a job a previous leader accepted and did not see end: a new JobMaster (the next
+   * attempt, so its deployments number above its predecessors') resumes it from its latest
+   * checkpoint. The job's record stays as it is in the store.
+   */
+  async recoverJob(job: RecoveredJob): Promise<void> {
+    await this.mailbox.run(() => {
+      if (this.state !== 'running') throw new SluiceError('DISPATCHER_NOT_RUNNING', `the Dispatcher at '${this.address}' is ${this.state}; it recovers no jobs`);
+      const valid = validateSubmission(job.submission);
+      if (this.jobs.has(valid.jobId)) throw new SluiceError('JOB_ALREADY_EXISTS', `job '${valid.jobId}' is already running here; it is not recovered twice`);
+      const latest = job.latestCheckpoint;
+      const submission: JobSubmission = latest === undefined ? valid : { ...valid, restoreFrom: { path: latest.location } };
+      this.track(submission, job.jobMasterAttempts, true);
+      this.logger.info(`job recovered; its JobMaster attempt ${job.jobMasterAttempts} resumes it ${latest === undefined ? 'from its start (no checkpoint recorded)' : `from checkpoint ${latest.id}`}`, {
+        jobId: valid.jobId,
+      });
+    });
+  }
+
+  /**
+   * A job a previous leader accepted that cannot be recovered (its records in the store are
+   * damaged): listed as FAILED with the reason, so the operator sees it; nothing is written.
+   */
+  async addUnrecoverableJob(jobId: string, jobName: string, error: SluiceError): Promise<void> {
+    await this.mailbox.run(() => {
+      if (this.jobs.has(jobId)) return;
+      const now = this.clock.nowMs();
+      const result: JobResult = { jobId, jobName, status: 'FAILED', durationMs: 0, error: serializeError(error), collected: {}, operators: [] };
+      const runner: JobMasterRunner = {
+        get address(): string {
+          throw error;
+        },
+        start: async () => undefined,
+        close: async () => undefined,
+        termination: Promise.resolve({ type: 'closed' }),
+      };
+      const submission = { jobId, jobName } as JobSubmission;
+      this.jobs.set(jobId, { submission, startTime: now, endTime: now, runner, attempt: 0, replacements: 0, recovered: true, result: Promise.resolve(result), final: { result } });
+    });
+  }
+
+  /**
+   * Leadership was lost: stops every JobMaster without ending its job — the jobs stay in the
+   * job store as they are, for the next leader to recover — and stops serving. Waiting
+   * `requestJobResult` callers get DISPATCHER_SUSPENDED (retriable: ask the new leader).
+   */
+  async suspend(reason: string): Promise<void> {
+    const entries = await this.mailbox.run(() => {
+      if (this.state === 'closed' || this.state === 'suspended') return [];
+      this.state = 'suspended';
+      this.options.rpc.unregister(this.address);
+      return [...this.jobs.values()];
+    });
+    if (entries.length > 0) this.logger.warn(`suspending ${entries.length} job(s): ${reason}`);
+    for (const e of entries) {
+      e.abandon?.(new SluiceError('DISPATCHER_SUSPENDED', `this Dispatcher lost its leadership (${reason}) before job ${e.submission.jobId} ended; ask the current leader for its result`, { retriable: true }));
+    }
+    await Promise.all(entries.map((entry) => entry.runner.close().catch(() => undefined)));
   }
 
   async listJobs(): Promise<JobOverview[]> {
@@ -279,6 +350,25 @@ export class Dispatcher implements DispatcherGateway {
 
   // ---- internals ----
 
+  /** Registers a job and follows it to its end (in the mailbox). */
+  private track(submission: JobSubmission, attempt: number, recovered: boolean): JobEntry {
+    let settle!: (r: JobResult) => void;
+    let fail!: (err: unknown) => void;
+    const result = new Promise<JobResult>((resolve, reject) => ((settle = resolve), (fail = reject)));
+    // Rejected only on suspension; a caller that never asked must not see an unhandled rejection.
+    result.catch(() => undefined);
+    const e: JobEntry = { submission, startTime: this.clock.nowMs(), runner: this.runnerFor(submission, attempt), attempt, replacements: 0, recovered, result, abandon: fail };
+    this.jobs.set(submission.jobId, e);
+    void this.followJob(e).then(async (r) => {
+      // Suspended: the job goes on under the next leader; its result was abandoned.
+      if (this.state === 'suspended') return;
+      const final = await this.finalFigures(e, r);
+      await this.mailbox.run(() => this.jobTerminated(e, final));
+      settle(r);
+    });
+    return e;
+  }
+
   private gatewayView(): DispatcherGateway {
     return {
       submitJob: (s) => this.submitJob(s),
@@ -310,7 +400,7 @@ export class Dispatcher implements DispatcherGateway {
     const store = this.options.jobStore;
     const maxRestarts = this.options.maxJobMasterRestarts ?? 3;
     try {
-      await store?.jobSubmitted(e.submission);
+      if (!e.recovered) await store?.jobSubmitted(e.submission);
     } catch (err) {
       return lost(`the job could not be recorded in the job store: ${describeError(err)}`);
     }
@@ -322,7 +412,7 @@ export class Dispatcher implements DispatcherGateway {
         if (e.cancelRequested === true) await (await this.jobMasterGateway(e)).cancel();
         type Outcome = { r: JobResult } | { died: string };
         const result = (await this.jobMasterGateway(e)).requestJobResult().then((r): Outcome => ({ r }));
-        const ended = e.runner.termination.then((t): Outcome | Promise<Outcome> => (t.type === 'died' ? { died: t.reason } : result));
+        const ended = e.runner.termination.then((t): Outcome | Promise<Outcome> => (t.type === 'died' ? { died: t.reason } : this.state === 'suspended' ? { died: 'leadership lost' } : result));
         const outcome = await Promise.race([result, ended]);
         if ('r' in outcome) return outcome.r;
         died = outcome.died;
@@ -334,7 +424,7 @@ export class Dispatcher implements DispatcherGateway {
         clearTimeout(timer);
         if (exit?.type === 'died') died = exit.reason;
       }
-      if (store === undefined || e.cancelRequested === true || e.attempt >= maxRestarts || this.state !== 'running') {
+      if (store === undefined || e.cancelRequested === true || e.replacements >= maxRestarts || this.state !== 'running') {
         this.logger.error('JobMaster failed', { jobId, error: died });
         return lost(died);
       }
@@ -352,6 +442,7 @@ export class Dispatcher implements DispatcherGateway {
     const submission: JobSubmission = latest === undefined ? e.submission : { ...e.submission, restoreFrom: { path: latest.location } };
     await this.mailbox.run(() => {
       e.attempt++;
+      e.replacements++;
       e.runner = this.runnerFor(submission, e.attempt);
     });
     this.logger.warn(
