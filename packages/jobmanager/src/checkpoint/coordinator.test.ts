@@ -162,3 +162,36 @@ describe('checkpoint coordinator: source positions', () => {
     expect(coordinator.latestCompleted()).toBeUndefined();
   });
 });
+
+describe('checkpoint coordinator: a shared checkpoint id counter', () => {
+  it('takes every id from the counter (asking for at least the next local one) and names the checkpoint after it', async () => {
+    const { host, coordinator } = setUp();
+    const asked: number[] = [];
+    const ids = [41, 57];
+    (host as CoordinatorHost).nextCheckpointId = async (atLeast) => {
+      asked.push(atLeast);
+      return ids.shift()!;
+    };
+    const complete = async (id: number) => {
+      for (const e of ['src-0', 'src-1', 'sink-0', 'sink-1']) coordinator.receiveAck(ack(e, id));
+    };
+    const first = coordinator.triggerNow();
+    while (host.triggered.length < 2) await new Promise((r) => setImmediate(r));
+    expect(host.triggered).toEqual(['src-0 41', 'src-1 41']);
+    await complete(41);
+    expect((await first).location).toBe('/ckpt/job-1/chk-41');
+    const second = coordinator.triggerNow();
+    while (host.triggered.length < 4) await new Promise((r) => setImmediate(r));
+    await complete(57);
+    expect((await second).id).toBe(57);
+    expect(asked).toEqual([1, 42]);
+  });
+
+  it('a counter that cannot answer fails the savepoint with the reason and triggers nothing', async () => {
+    const { host, coordinator } = setUp();
+    (host as CoordinatorHost).nextCheckpointId = () => Promise.reject(new SluiceError('HA_FENCED', 'the leadership term dispatcher/latch-0000000003 is over'));
+    await expect(coordinator.triggerNow()).rejects.toMatchObject({ code: 'CHECKPOINT_NOT_POSSIBLE', message: expect.stringContaining('latch-0000000003 is over') });
+    expect(host.triggered).toEqual([]);
+    expect(coordinator.stats.failed).toBe(1);
+  });
+});

@@ -41,6 +41,13 @@ export interface CoordinatorHost {
    * transactions were already committed. A failure aborts the checkpoint.
    */
   recordCheckpoint?(checkpoint: { id: number; location: string }): Promise<void>;
+  /**
+   * Hands out the next checkpoint id, at least `atLeast`, from a counter every JobMaster of the
+   * job shares (the HA store's): a JobMaster that still runs after it was replaced (its leader
+   * deposed) never writes into the directory of a checkpoint its successor is taking. Without
+   * it ids count up locally from the restored checkpoint's.
+   */
+  nextCheckpointId?(atLeast: number): Promise<number>;
 }
 
 export interface CompletedCheckpoint extends StoredCheckpoint {
@@ -81,6 +88,9 @@ export interface CheckpointCoordinatorOptions {
 
 export class CheckpointCoordinator {
   private nextId: number;
+  /** An id from the host's counter, fetched for the next trigger. */
+  private reservedId: number | undefined;
+  private reserving = false;
   private pending: Pending | undefined;
   private periodic: NodeJS.Timeout | undefined;
   private lastEnd = 0;
@@ -234,7 +244,15 @@ export class CheckpointCoordinator {
       } else if (this.waitingSavepoints.length > 0) this.schedule(100);
       return;
     }
-    const id = this.nextId++;
+    let id: number;
+    if (host.nextCheckpointId === undefined) id = this.nextId++;
+    else if (this.reservedId === undefined) {
+      this.reserve();
+      return;
+    } else {
+      id = this.reservedId;
+      this.reservedId = undefined;
+    }
     const timeoutMs = this.options.config.checkpointTimeoutMs;
     const p: Pending = {
       id,
@@ -268,6 +286,30 @@ export class CheckpointCoordinator {
         host.run(() => this.pending === p && this.abort(p, `could not trigger it at ${e.executionId}: ${describeError(err)}`, (err as { code?: unknown }).code !== 'TASK_NOT_RUNNING')),
       );
     }
+  }
+
+  /** Fetches the next id from the host's counter, then triggers (savepoints waiting, or a periodic one). */
+  private reserve(): void {
+    const host = this.options.host;
+    if (this.reserving || host.nextCheckpointId === undefined) return;
+    this.reserving = true;
+    host.nextCheckpointId(this.nextId).then(
+      (id) =>
+        host.run(() => {
+          this.reserving = false;
+          this.reservedId = id;
+          this.nextId = id + 1;
+          if (!this.stopped && this.pending === undefined) this.trigger();
+        }),
+      (err: unknown) =>
+        host.run(() => {
+          this.reserving = false;
+          const reason = `no checkpoint id could be had from the job's checkpoint counter: ${describeError(err)}`;
+          this.options.logger.warn(`checkpoint not triggered: ${reason}`);
+          this.stats.failed++;
+          for (const s of this.waitingSavepoints.splice(0)) s.reject(new SluiceError('CHECKPOINT_NOT_POSSIBLE', reason, { cause: err }));
+        }),
+    );
   }
 
   private maybeComplete(p: Pending): void {

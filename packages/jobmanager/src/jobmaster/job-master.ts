@@ -59,6 +59,8 @@ export interface JobMasterOptions extends Partial<HeartbeatOptions> {
   checkpointStorage?: CheckpointStorage;
   /** Where a replacement JobMaster will look for the latest checkpoint; see CoordinatorHost.recordCheckpoint. */
   recordCheckpoint?: (checkpoint: { id: number; location: string }) => Promise<void>;
+  /** The job's shared checkpoint id counter; see CoordinatorHost.nextCheckpointId. */
+  nextCheckpointId?: (atLeast: number) => Promise<number>;
   /** How long cancelled tasks may take to confirm before they are given up as lost. */
   cancelTimeoutMs?: number;
   /** How long to wait for all slots before the job fails. */
@@ -391,6 +393,7 @@ export class JobMaster implements JobMasterGateway {
           if (job.status === 'RUNNING') job.failOver('checkpoints are failing', serializeError(new SluiceError('CHECKPOINTS_FAILED', reason, { retriable: true })));
         },
         ...(this.options.recordCheckpoint === undefined ? {} : { recordCheckpoint: this.options.recordCheckpoint }),
+        ...(this.options.nextCheckpointId === undefined ? {} : { nextCheckpointId: this.options.nextCheckpointId }),
       },
     });
   }
