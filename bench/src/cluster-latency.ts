@@ -78,7 +78,7 @@ export async function executeClusterLatency(rounds: number): Promise<{ fields: R
       await until('a completed checkpoint', async () => (await get<{ counts: { completed: number } }>(entry, `/jobs/${jobId}/checkpoints`)).counts.completed > 0);
       const tms = await get<{ taskManagers: { resourceId: string; numberOfSlots: number; freeSlots: number }[] }>(entry, '/taskmanagers');
       const busy = tms.taskManagers.find((t) => t.freeSlots < t.numberOfSlots)!;
-      const pid = entry.driver.processes().find((p) => p.resourceId === busy.resourceId)?.pid;
+      const pid = entry.leadership!.driver.processes().find((p) => p.resourceId === busy.resourceId)?.pid;
       if (pid === undefined) throw new Error(`cluster-latency: no process for TaskManager ${busy.resourceId}`);
       const t1 = performance.now();
       process.kill(pid, 'SIGKILL');

@@ -1,30 +1,47 @@
 /**
- * The cluster entrypoint (what `sluice cluster start` runs): the Dispatcher, the ResourceManager
- * with the `process` ClusterDriver, the REST API and the bundle store, on one network RpcService
- * whose every connection the cluster secret authenticates. Each job gets its own JobMaster
- * process; TaskManager processes are started as the slots are needed (and `taskManagers` of them
- * are kept whatever the demand), released when idle, replaced when they fail.
+ * The cluster entrypoint (what `sluice cluster start` runs): the REST API and the bundle store on
+ * one network RpcService whose every connection the cluster secret authenticates, and — while it
+ * leads — the Dispatcher and the ResourceManager with the `process` ClusterDriver (leader-term.ts).
+ * Each job gets its own JobMaster process; TaskManager processes are started as the slots are
+ * needed (and `taskManagers` of them are kept whatever the demand), released when idle, replaced
+ * when they fail.
+ *
+ * Without high availability the entrypoint leads at once and alone, and its HA store is the
+ * cluster directory. With ZooKeeper, two or three entrypoints of one cluster id elect a leader;
+ * the others stand by, serve the REST API by forwarding to the leader, and take over — recovering
+ * every job from its latest checkpoint — when the leader's ZooKeeper session is lost.
  *
  * The cluster directory holds what the entrypoint keeps between runs: `secret` and `rest.token`
- * (made at first start, mode 0600), `artifacts/` (uploaded bundles by SHA-256), `jobs/` (the job store),
+ * (made at first start, mode 0600; with HA in the shared storage directory instead, with
+ * `artifacts/`), `artifacts/` (uploaded bundles by SHA-256), `jobs/` (the job store without HA),
  * `bundles/` (the processes' fetched bundles) and `entrypoint.json` (where this entrypoint
  * listens, for `sluice cluster stop` and `sluice taskmanager`).
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ConfigurationError, createLogger, describeError, preparePrivateDirectory, writePrivateFile, type Logger } from '@sluice/common';
-import { artifactGateway, ArtifactStore, createRestServer, Dispatcher, ResourceManager, type RestServer } from '@sluice/jobmanager';
+import { ConfigurationError, createLogger, describeError, SluiceError, writePrivateFile, type Logger } from '@sluice/common';
+import { createHighAvailabilityServices, type HighAvailabilityOptions, type HighAvailabilityServices, type LeaderInfo, type LeaderToken } from '@sluice/ha';
+import { artifactGateway, ArtifactStore, createRestServer, type RestServer } from '@sluice/jobmanager';
 import type { DispatcherGateway, ResourceManagerGateway } from '@sluice/protocol';
 import { NetworkRpcService } from '@sluice/rpc';
-import { JobStore } from './job-store.js';
-import { processJobMasterRunner } from './jobmaster-process.js';
-import { ProcessClusterDriver } from './process-cluster-driver.js';
-import { TASKMANAGER_MAIN } from './taskmanager-process.js';
+import { ensureClusterRestToken, ensureClusterSecret, isProcessAlive, readEntrypointInfo, type EntrypointInfo } from './cluster-files.js';
+import { leaderGateway } from './leader-gateways.js';
+import { startLeaderTerm, type LeaderTerm, type LeaderTermOptions } from './leader-term.js';
+import type { ProcessClusterDriver } from './process-cluster-driver.js';
+
+/** High availability with ZooKeeper: the store's options and a directory every entrypoint shares. */
+export type ClusterHighAvailability = Extract<HighAvailabilityOptions, { mode: 'zookeeper' }> & {
+  /**
+   * A directory all entrypoints of the cluster reach (a shared file system): under
+   * `<storageDir>/<clusterId>/` the cluster secret, the REST token and the uploaded bundles.
+   */
+  storageDir: string;
+};
 
 export interface ClusterEntrypointOptions {
   clusterDir: string;
+  /** Standby entrypoints with ZooKeeper; without, this entrypoint leads alone (the store is the cluster directory). */
+  highAvailability?: ClusterHighAvailability;
   /** Interface the RPC service listens on (default 127.0.0.1); TaskManagers on other hosts need another. */
   bindHost?: string;
   /** Host name or IP other processes reach this one at (default: bindHost). */
@@ -60,58 +77,33 @@ export interface ClusterEntrypoint {
   /** Set when this start made the cluster's REST token (its first start): where it is kept. */
   readonly restTokenCreated?: string;
   readonly secretFile: string;
-  readonly driver: ProcessClusterDriver;
+  /** The leader's Dispatcher and ResourceManager, wherever it runs (NO_LEADER during an election). */
   readonly dispatcher: DispatcherGateway;
   readonly resourceManager: ResourceManagerGateway;
-  /** Cancels running jobs, stops every process it started, stops serving. Idempotent. */
+  readonly ha: HighAvailabilityServices;
+  /** The term this entrypoint leads in, or undefined while it stands by. */
+  readonly leadership: { token: LeaderToken; driver: ProcessClusterDriver } | undefined;
+  /** The leader as published in the store (this entrypoint or another). */
+  readonly leader: LeaderInfo | undefined;
+  /**
+   * Stops serving and every process it started. Without HA it cancels running jobs first; with
+   * HA it leaves them in the store for a standby (or the next start) to resume. Idempotent.
+   */
   close(): Promise<void>;
 }
 
-/** What `entrypoint.json` in the cluster directory says while the entrypoint runs. */
-export interface EntrypointInfo {
-  pid: number;
-  rpcAddress: string;
-  restUrl: string;
-}
-
-const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
-
-/** The cluster secret in `clusterDir/secret`, made (32 random bytes, mode 0600) when missing. */
-export function ensureClusterSecret(clusterDir: string): string {
-  preparePrivateDirectory(clusterDir, 'the cluster directory', 'choose another with --cluster-dir DIR');
-  const file = join(clusterDir, 'secret');
-  if (!existsSync(file)) writePrivateFile(file, `${randomBytes(32).toString('base64url')}\n`, 'the cluster secret');
-  return file;
-}
-
-/** The cluster's REST token in `clusterDir/rest.token`, made (32 random bytes) when missing. */
-export function ensureClusterRestToken(clusterDir: string): { token: string; created?: string } {
-  const file = join(clusterDir, 'rest.token');
-  if (existsSync(file)) {
-    const token = readFileSync(file, 'utf8').trim();
-    if (!/^[A-Za-z0-9._~+/-]{32,512}=*$/.test(token)) {
-      throw new ConfigurationError(`the REST token in ${file} is not a valid token (32 to 512 characters of A-Z, a-z, 0-9 and -._~+/); remove the file to have a new one made`);
-    }
-    return { token };
-  }
-  const token = randomBytes(32).toString('base64url');
-  writePrivateFile(file, `${token}\n`, 'the REST token');
-  return { token, created: file };
-}
-
-export function readEntrypointInfo(clusterDir: string): EntrypointInfo | undefined {
-  try {
-    return JSON.parse(readFileSync(join(clusterDir, 'entrypoint.json'), 'utf8')) as EntrypointInfo;
-  } catch {
-    return undefined;
-  }
-}
+export { ensureClusterRestToken, ensureClusterSecret, isProcessAlive, readEntrypointInfo, type EntrypointInfo };
 
 export async function startClusterEntrypoint(options: ClusterEntrypointOptions): Promise<ClusterEntrypoint> {
   const logger = options.logger ?? createLogger();
   const { clusterDir } = options;
-  const secretFile = ensureClusterSecret(clusterDir);
-  const restToken = options.restToken === undefined ? ensureClusterRestToken(clusterDir) : { token: options.restToken };
+  const zk = options.highAvailability;
+  // Without HA the cluster directory is the store; with it the local one keeps only this entrypoint's files.
+  ensureClusterSecret(clusterDir);
+  const haOptions: HighAvailabilityOptions = zk === undefined ? { mode: 'none', directory: clusterDir } : withoutStorageDir(zk);
+  const sharedDir = zk === undefined ? clusterDir : join(zk.storageDir, zk.clusterId ?? 'default');
+  const secretFile = ensureClusterSecret(sharedDir);
+  const restToken = options.restToken === undefined ? ensureClusterRestToken(sharedDir) : { token: options.restToken };
   const running = readEntrypointInfo(clusterDir);
   if (running !== undefined && isProcessAlive(running.pid)) {
     throw new ConfigurationError(`a cluster entrypoint (pid ${running.pid}, ${running.rpcAddress}) already runs from ${clusterDir}; stop it with \`sluice cluster stop\` or choose another --cluster-dir`);
@@ -127,112 +119,92 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
     callTimeoutMs: 0,
     logger: logger.child('rpc'),
   });
-  await rpc.start();
-  const rpcAddress = rpc.addressOf('resourcemanager').replace(/\/resourcemanager$/, '');
-  const heartbeat = {
-    ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
-    ...(options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
-  };
-  const heartbeatArgs = [
-    ...(options.heartbeatIntervalMs === undefined ? [] : ['--heartbeat-interval', String(options.heartbeatIntervalMs)]),
-    ...(options.heartbeatTimeoutMs === undefined ? [] : ['--heartbeat-timeout', String(options.heartbeatTimeoutMs)]),
-  ];
   const tls = options.tlsFiles;
-  const hostArgs = [
-    '--bind-host',
-    bindHost,
-    ...(options.advertisedHost === undefined ? [] : ['--advertised-host', options.advertisedHost]),
-    ...(tls === undefined ? [] : ['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-file', tls.caFile]),
-  ];
-  const onLine = options.onLine;
-
-  const store = new ArtifactStore(join(clusterDir, 'artifacts'));
-  rpc.register('artifacts', artifactGateway(store));
-  const jobStore = new JobStore(join(clusterDir, 'jobs'));
-  const slots = options.slotsPerTaskManager ?? 1;
-  const driver = new ProcessClusterDriver({
-    // TaskManagers take their heartbeat pace from the ResourceManager's registration answer.
-    taskManagerArgs: (spec) => [
-      TASKMANAGER_MAIN,
-      '--cluster',
-      rpcAddress,
-      '--secret-file',
-      secretFile,
-      '--resource-id',
-      spec.resourceId,
-      '--slots',
-      String(spec.numberOfSlots),
-      '--cache-dir',
-      join(clusterDir, 'bundles'),
-      ...hostArgs,
+  const termOptions = (ha: HighAvailabilityServices, rpcAddress: string): LeaderTermOptions => ({
+    rpc,
+    rpcAddress,
+    ha,
+    haOptions,
+    clusterDir,
+    secretFile,
+    hostArgs: [
+      '--bind-host',
+      bindHost,
+      ...(options.advertisedHost === undefined ? [] : ['--advertised-host', options.advertisedHost]),
+      ...(tls === undefined ? [] : ['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-file', tls.caFile]),
     ],
-    ...(onLine === undefined ? {} : { onLine: (id: string, line: string) => onLine(id, line) }),
+    heartbeatArgs: [
+      ...(options.heartbeatIntervalMs === undefined ? [] : ['--heartbeat-interval', String(options.heartbeatIntervalMs)]),
+      ...(options.heartbeatTimeoutMs === undefined ? [] : ['--heartbeat-timeout', String(options.heartbeatTimeoutMs)]),
+    ],
+    heartbeat: {
+      ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+      ...(options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
+    },
+    taskManagers: options.taskManagers ?? 1,
+    slotsPerTaskManager: options.slotsPerTaskManager ?? 1,
+    ...(options.maxTaskManagers === undefined ? {} : { maxTaskManagers: options.maxTaskManagers }),
+    idleTaskManagerTimeoutMs: options.idleTaskManagerTimeoutMs ?? 30_000,
+    ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
     logger,
   });
-  const rm = new ResourceManager({
-    rpc,
-    address: 'resourcemanager',
-    driver,
-    slotsPerWorker: slots,
-    minWorkers: options.taskManagers ?? 1,
-    ...(options.maxTaskManagers === undefined ? {} : { maxWorkers: options.maxTaskManagers }),
-    idleWorkerTimeoutMs: options.idleTaskManagerTimeoutMs ?? 30_000,
-    ...heartbeat,
-    logger,
-  });
-  const dispatcher = new Dispatcher({
-    rpc,
-    address: 'dispatcher',
-    resourceManagerAddress: 'resourcemanager',
-    jobStore: jobStore.forDispatcher(),
-    jobMasterRunnerFactory: processJobMasterRunner({
-      args: [here('./jobmaster-main.js'), '--cluster-dir', clusterDir, '--secret-file', secretFile, '--artifacts', `${rpcAddress}/artifacts`, ...hostArgs, ...heartbeatArgs],
-      resourceManagerAddress: `${rpcAddress}/resourcemanager`,
-      ...(onLine === undefined ? {} : { onLine: (jobId: string, line: string) => onLine(`jobmaster ${jobId.slice(0, 8)}`, line) }),
-      logger,
-    }),
-    logger,
-  });
-  rpc.onAddressLost((lost) => rm.peerConnectionClosed(lost));
 
+  let ha: HighAvailabilityServices | undefined;
   let rest: RestServer | undefined;
+  let leadership: Leadership | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await rest?.close().catch((err: unknown) => logger.warn('closing the REST API failed', { error: describeError(err) }));
-      await dispatcher.close();
-      await driver.terminate();
-      await rm.stop();
+      await leadership?.close(zk === undefined);
+      await ha?.close().catch((err: unknown) => logger.warn('closing the HA store failed', { error: describeError(err) }));
       await rpc.stop();
       if (readEntrypointInfo(clusterDir)?.pid === process.pid) rmSync(join(clusterDir, 'entrypoint.json'), { force: true });
     })());
 
   try {
-    await rm.start();
-    await dispatcher.start();
-    const dispatcherGateway = await rpc.connect<DispatcherGateway>('dispatcher');
-    const rmGateway = await rpc.connect<ResourceManagerGateway>('resourcemanager');
-    rest = await createRestServer({
-      dispatcher: dispatcherGateway,
-      resourceManager: rmGateway,
+    await rpc.start();
+    const rpcAddress = rpc.addressOf('resourcemanager').replace(/\/resourcemanager$/, '');
+    ha = await createHighAvailabilityServices(haOptions, logger);
+    const store = new ArtifactStore(join(sharedDir, 'artifacts'));
+    rpc.register('artifacts', artifactGateway(store));
+    const l = new Leadership(ha, termOptions(ha, rpcAddress), logger);
+    leadership = l;
+    const dispatcher = leaderGateway<DispatcherGateway>(rpc, rpcAddress, 'dispatcher', () => l.leader);
+    const resourceManager = leaderGateway<ResourceManagerGateway>(rpc, rpcAddress, 'resourcemanager', () => l.leader);
+    const r = await createRestServer({
+      dispatcher,
+      resourceManager,
       artifacts: store,
       port: options.restPort ?? 8081,
       host: options.restHost ?? '127.0.0.1',
       token: restToken.token,
       logger,
     });
-    const info: EntrypointInfo = { pid: process.pid, rpcAddress, restUrl: rest.url };
+    rest = r;
+    await l.start(r.url);
+    // Alone, it leads at once: callers may use it as soon as this resolves.
+    if (zk === undefined) await l.leading();
+    const info: EntrypointInfo = { pid: process.pid, rpcAddress, restUrl: r.url };
     writePrivateFile(join(clusterDir, 'entrypoint.json'), `${JSON.stringify(info)}\n`, 'the entrypoint address');
-    logger.info('cluster entrypoint running', { rpc: rpcAddress, rest: rest.url });
+    logger.info(zk === undefined ? 'cluster entrypoint running' : 'cluster entrypoint running; leader election joined', { rpc: rpcAddress, rest: r.url, ha: ha.description });
+    const services = ha;
     return {
       rpcAddress,
-      restUrl: rest.url,
-      restToken: rest.token,
+      restUrl: r.url,
+      restToken: r.token,
       ...(restToken.created === undefined ? {} : { restTokenCreated: restToken.created }),
       secretFile,
-      driver,
-      dispatcher: dispatcherGateway,
-      resourceManager: rmGateway,
+      dispatcher,
+      resourceManager,
+      ha: services,
+      get leadership() {
+        const term = l.term;
+        return term === undefined ? undefined : { token: term.token, driver: term.driver };
+      },
+      get leader() {
+        return l.leader;
+      },
       close,
     };
   } catch (err) {
@@ -241,12 +213,90 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
   }
 }
 
-/** Whether a process with this id exists (ours or another user's). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+function withoutStorageDir(zk: ClusterHighAvailability): HighAvailabilityOptions {
+  const { storageDir: _storageDir, ...store } = zk;
+  return store;
+}
+
+/**
+ * The entrypoint's part in the election: a leadership term started on every grant and stopped
+ * on its revocation, one change at a time, and the leader as published in the store.
+ */
+class Leadership {
+  term: LeaderTerm | undefined;
+  leader: LeaderInfo | undefined;
+  private readonly election;
+  private readonly retrieval;
+  private changes: Promise<void> = Promise.resolve();
+  private closed = false;
+  private restUrl = '';
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly ha: HighAvailabilityServices,
+    private readonly termOptions: LeaderTermOptions,
+    private readonly logger: Logger,
+  ) {
+    this.election = ha.leaderElection('dispatcher');
+    this.retrieval = ha.leaderRetrieval('dispatcher');
+  }
+
+  async start(restUrl: string): Promise<void> {
+    this.restUrl = restUrl;
+    await this.retrieval.start((leader) => {
+      this.leader = leader;
+      this.logger.info(leader === undefined ? 'no leader known (election in progress)' : `the cluster's leader is ${leader.address}`, leader === undefined ? {} : { token: leader.token });
+    });
+    await this.election.start({
+      grantLeadership: (token) => this.enqueue(() => this.grant(token)),
+      revokeLeadership: (token, reason) => this.enqueue(() => this.revoke(token, reason)),
+    });
+  }
+
+  /** Resolves once a term runs here. */
+  leading(): Promise<void> {
+    return this.term !== undefined ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  async close(cancelJobs: boolean): Promise<void> {
+    this.enqueue(async () => {
+      this.closed = true;
+      await this.term?.stop({ cancelJobs, reason: 'the entrypoint is stopping' });
+      this.term = undefined;
+    });
+    await this.changes;
+    await this.election.stop().catch((err: unknown) => this.logger.warn('leaving the leader election failed', { error: describeError(err) }));
+    await this.retrieval.stop().catch(() => undefined);
+  }
+
+  private enqueue(change: () => Promise<void>): void {
+    this.changes = this.changes.then(change).catch((err: unknown) => this.logger.error(`a leadership change failed: ${describeError(err)}`));
+  }
+
+  private async grant(token: LeaderToken): Promise<void> {
+    if (this.closed) return;
+    this.logger.info('this entrypoint leads the cluster now', { token });
+    const o = this.termOptions;
+    const publish = async (): Promise<void> => {
+      const info: LeaderInfo = { token, address: o.rpcAddress, restUrl: this.restUrl };
+      await this.election.confirmLeadership(info);
+      // Known here before the store's watchers tell the retrieval.
+      this.leader = info;
+    };
+    try {
+      this.term = await startLeaderTerm(o, token, publish);
+    } catch (err) {
+      throw new SluiceError('LEADERSHIP_START', `the leadership term ${token} could not start: ${describeError(err)}`, { cause: err });
+    }
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private async revoke(token: LeaderToken, reason: string): Promise<void> {
+    const term = this.term;
+    if (term === undefined || term.token !== token) return;
+    this.logger.warn(`this entrypoint no longer leads the cluster: ${reason}; its jobs stay in the store for the next leader`, { token });
+    this.term = undefined;
+    if (this.leader?.token === token) this.leader = undefined;
+    await term.stop({ cancelJobs: false, reason });
   }
 }

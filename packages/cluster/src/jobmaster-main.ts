@@ -2,8 +2,10 @@
  * The JobMaster process: started by the Dispatcher's process runner (jobmaster-process.ts) with
  * an IPC channel, it waits for its job, serves one JobMaster on its own RPC service (the cluster
  * secret authenticates every connection), fetches the job's bundle to enumerate source splits,
- * records each completed checkpoint in the cluster's job store, and ends when told to stop, on
- * SIGTERM, or when the Dispatcher's process goes away.
+ * takes checkpoint ids from the job's counter in the HA store and records each completed
+ * checkpoint there — both fenced by the leadership term of the entrypoint that started it, so
+ * once that entrypoint is deposed nothing this process does lands in the store — and ends when
+ * told to stop, on SIGTERM, or when the Dispatcher's process goes away.
  *
  *   node jobmaster-main.js --cluster-dir DIR --secret-file FILE --artifacts ADDRESS
  *                          [--bind-host H] [--advertised-host H]
@@ -17,7 +19,7 @@ import { JobMaster, moduleSplitProvider } from '@sluice/jobmanager';
 import { NetworkRpcService } from '@sluice/rpc';
 import { exitWithParent } from './child.js';
 import type { JobMasterProcessMessage, JobMasterStartMessage } from './jobmaster-process.js';
-import { JobStore } from './job-store.js';
+import { createHighAvailabilityServices } from '@sluice/ha';
 import { bundleResolver } from './taskmanager-artifacts.js';
 
 const logger = createLogger(undefined, 'sluice.jobmaster');
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
     };
     process.on('message', onMessage);
   });
-  const { submission, attempt, resourceManagerAddress } = start;
+  const { submission, attempt, resourceManagerAddress, store } = start;
   const jobLogger = logger.child(submission.jobId.slice(0, 8));
 
   const rpc = new NetworkRpcService({
@@ -88,7 +90,9 @@ async function main(): Promise<void> {
   // Its full network address: the ResourceManager and TaskManagers call back on it.
   const address = rpc.addressOf(`jobmaster/${submission.jobId}`);
   const localArtifact = await bundleResolver({ rpc, artifactsAddress: artifacts, cacheDir: join(clusterDir, 'bundles') });
-  const store = new JobStore(join(clusterDir, 'jobs'));
+  const ha = await createHighAvailabilityServices(store.ha, jobLogger);
+  const { leaderToken } = store;
+  const jobId = submission.jobId;
   const jobMaster = new JobMaster({
     submission,
     rpc,
@@ -96,20 +100,34 @@ async function main(): Promise<void> {
     resourceManagerAddress,
     attempt,
     splitProvider: moduleSplitProvider(localArtifact),
-    recordCheckpoint: async (c) => store.putCheckpoint(submission.jobId, c),
+    recordCheckpoint: (c) => ha.checkpoints.putLatest(leaderToken, jobId, c),
+    nextCheckpointId: async (atLeast) => {
+      await ha.checkpoints.advanceCheckpointIdTo(leaderToken, jobId, atLeast);
+      return ha.checkpoints.nextCheckpointId(leaderToken, jobId);
+    },
     ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
     ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
     logger: jobLogger,
   });
   rpc.onAddressLost((lost) => jobMaster.peerConnectionClosed(lost));
 
+  const leader = ha.leaderRetrieval('dispatcher');
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       await jobMaster.close().catch((err: unknown) => jobLogger.warn('closing the JobMaster failed', { error: describeError(err) }));
       await rpc.stop();
+      await leader.stop().catch(() => undefined);
+      await ha.close().catch((err: unknown) => jobLogger.warn('closing the HA store failed', { error: describeError(err) }));
     })());
   const stopAndExit = (): void => void stop().finally(() => process.exit(0));
+  // Another entrypoint leads now: this one's term is over, and so is this JobMaster (its
+  // TaskManagers see its connections close and cancel its tasks; the new leader runs the job).
+  await leader.start((current) => {
+    if (current === undefined || current.token === leaderToken) return;
+    jobLogger.warn(`the entrypoint that started this JobMaster no longer leads (the leader is now ${current.address}); stopping`);
+    stopAndExit();
+  });
   process.on('message', (m) => {
     if ((m as { type?: unknown } | null)?.type === 'stop') stopAndExit();
   });

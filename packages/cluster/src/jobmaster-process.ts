@@ -8,6 +8,7 @@
  */
 import { describeError, SluiceError, type Logger } from '@sluice/common';
 import type { JobMasterRunner, JobMasterRunnerFactory, JobMasterTermination } from '@sluice/jobmanager';
+import type { HighAvailabilityOptions, LeaderToken } from '@sluice/ha';
 import type { JobSubmission } from '@sluice/protocol';
 import { SupervisedChild } from './child.js';
 
@@ -18,6 +19,13 @@ export interface JobMasterStartMessage {
   attempt: number;
   /** Full network address of the ResourceManager. */
   resourceManagerAddress: string;
+  /** The HA store the JobMaster records checkpoints in, and the leadership term its writes carry. */
+  store: JobMasterStore;
+}
+
+export interface JobMasterStore {
+  ha: HighAvailabilityOptions;
+  leaderToken: LeaderToken;
 }
 
 export type JobMasterProcessMessage = { type: 'ready'; address: string } | { type: 'failed'; message: string };
@@ -28,6 +36,7 @@ export interface ProcessJobMasterOptions {
   env?: NodeJS.ProcessEnv;
   /** The ResourceManager's network address (the context's may be a local name). */
   resourceManagerAddress: string;
+  store: JobMasterStore;
   /** How long a JobMaster process gets to start and to stop (default 60 s and 15 s). */
   startTimeoutMs?: number;
   stopGraceMs?: number;
@@ -65,7 +74,7 @@ export function processJobMasterRunner(options: ProcessJobMasterOptions): JobMas
         child = c;
         void c.exited.then((exit) => settle(closing ? { type: 'closed' } : { type: 'died', reason: `JobMaster process ${exit.cause}` }));
         const reply = c.waitForMessage((m) => (isReply(m) ? m : undefined));
-        c.send({ type: 'start', submission: ctx.submission, attempt: ctx.attempt, resourceManagerAddress: options.resourceManagerAddress } satisfies JobMasterStartMessage);
+        c.send({ type: 'start', submission: ctx.submission, attempt: ctx.attempt, resourceManagerAddress: options.resourceManagerAddress, store: options.store } satisfies JobMasterStartMessage);
         let timer: NodeJS.Timeout | undefined;
         const timeoutMs = options.startTimeoutMs ?? 60_000;
         const timeout = new Promise<never>((_, reject) => {

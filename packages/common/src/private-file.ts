@@ -6,7 +6,7 @@
  * the file.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ConfigurationError, describeError, SluiceError } from './errors.js';
 import { ensureDirectorySync, StorageDirectoryError } from './storage-directory.js';
@@ -50,6 +50,28 @@ export function preparePrivateDirectory(dir: string, what: string, advice: strin
 
 /** Writes `content` to `file` (mode 0600) atomically; the directory must have been prepared. */
 export function writePrivateFile(file: string, content: string, what: string): void {
+  writeVia(file, content, what, (tmp) => renameSync(tmp, file));
+}
+
+/**
+ * Creates `file` with `content` unless it exists, and returns what the file holds: `content`, or
+ * what another process (a second entrypoint sharing the directory) put there first. Never a
+ * partial file: it is complete before it is linked into place.
+ */
+export function createPrivateFileOnce(file: string, content: string, what: string): string {
+  try {
+    writeVia(file, content, what, (tmp) => {
+      linkSync(tmp, file);
+      unlinkSync(tmp);
+    });
+    return content;
+  } catch (err) {
+    if ((err as { cause?: { code?: unknown } }).cause?.code !== 'EEXIST') throw err;
+    return readFileSync(file, 'utf8');
+  }
+}
+
+function writeVia(file: string, content: string, what: string, place: (tmp: string) => void): void {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}`);
   try {
     const fd = openSync(tmp, 'wx', 0o600);
@@ -59,7 +81,7 @@ export function writePrivateFile(file: string, content: string, what: string): v
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, file);
+    place(tmp);
   } catch (err) {
     try {
       unlinkSync(tmp);

@@ -54,6 +54,8 @@ export interface ResourceManagerOptions extends Partial<HeartbeatOptions> {
   workerFailureRate?: WorkerFailureRateOptions;
   /** Timeouts and retries of calls to TaskManagers and JobMasters. */
   outbox?: Pick<OutboxOptions, 'callTimeoutMs' | 'attempts' | 'retryInitialDelayMs' | 'retryMaxDelayMs'>;
+  /** Its fencing token (default: random per start); with HA, the leadership term's token. */
+  resourceManagerId?: ResourceManagerId;
   clock?: Clock;
   logger?: Logger;
 }
@@ -93,8 +95,8 @@ interface Peer extends HeartbeatTarget {
 
 export class ResourceManager implements ResourceManagerGateway {
   readonly address: string;
-  /** Fencing token: fresh per start (a leader session id once there is HA). */
-  readonly resourceManagerId: ResourceManagerId = randomId(16);
+  /** Fencing token: fresh per start, or the HA leadership term's. */
+  readonly resourceManagerId: ResourceManagerId;
   private readonly mailbox = new Mailbox();
   private readonly slotManager = new SlotManager();
   private readonly jobMasters = new Map<string, JobMasterEntry>();
@@ -112,6 +114,7 @@ export class ResourceManager implements ResourceManagerGateway {
   private state: 'created' | 'running' | 'stopped' = 'created';
 
   constructor(private readonly options: ResourceManagerOptions) {
+    this.resourceManagerId = options.resourceManagerId ?? randomId(16);
     this.address = options.address;
     this.o = resolveResourceManagerOptions(options);
     this.clock = options.clock ?? systemClock;

@@ -155,6 +155,8 @@ function resourceManager(ctx: HandlerContext): ResourceManagerGateway {
 /** Error codes of the Dispatcher and JobMaster that mean "the job is not in a state for this". */
 const CONFLICT_CODES: ReadonlySet<string> = new Set(['JOB_NOT_RUNNING', 'SAVEPOINT_NOT_POSSIBLE', 'CHECKPOINT_NOT_POSSIBLE', 'JOB_MASTER_STARTING']);
 const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['JOB_NOT_FOUND', 'NOT_FOUND']);
+/** Passing conditions: a JobMaster being replaced, an election in progress, a leader that just lost its term. */
+const UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['JOB_MASTER_UNREACHABLE', 'NO_LEADER', 'DISPATCHER_SUSPENDED', 'DISPATCHER_NOT_RUNNING']);
 
 /** The HTTP status and body for an error thrown while handling a request. */
 export function errorResponse(err: unknown): RestResponse {
@@ -162,7 +164,7 @@ export function errorResponse(err: unknown): RestResponse {
   let status = 500;
   if (err instanceof RestRequestError) return { status: err.status, body: { error: { code, message: describeError(err) } }, headers: err.headers };
   if (NOT_FOUND_CODES.has(code)) status = 404;
-  else if (code === 'JOB_MASTER_UNREACHABLE') status = 503;
+  else if (UNAVAILABLE_CODES.has(code)) status = 503;
   else if (CONFLICT_CODES.has(code)) status = 409;
   else if (code === 'CONFIGURATION' || code === 'SAVEPOINT_TARGET' || code === 'INVALID_JOB_SUBMISSION' || code === 'JOB_ALREADY_EXISTS') status = 400;
   return { status, body: { error: { code, message: describeError(err) } } };
