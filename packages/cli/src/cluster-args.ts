@@ -1,6 +1,7 @@
 /**
  * Flags of `sluice cluster start` and `sluice cluster stop`. Pure, like the other parsers.
  */
+import { HA_FLAGS, zooKeeperFromFlags, type ZooKeeperFlags } from '@sluice/ha';
 import { strictParse, UsageError, noMorePositionals, nonEmpty } from './arg-parsing.js';
 
 export interface ClusterStartOptions {
@@ -18,6 +19,8 @@ export interface ClusterStartOptions {
   restTokenFile?: string;
   /** TLS on every connection between the cluster's processes. */
   tls?: { certFile: string; keyFile: string; caFile: string };
+  /** Standby entrypoints with ZooKeeper (--high-availability zookeeper). */
+  highAvailability?: ZooKeeperFlags & { storageDir: string };
   detach: boolean;
   quiet: boolean;
 }
@@ -45,6 +48,8 @@ const START_OPTIONS = {
   'tls-cert-file': { type: 'string' },
   'tls-key-file': { type: 'string' },
   'tls-ca-file': { type: 'string' },
+  ...HA_FLAGS,
+  'ha-storage-dir': { type: 'string' },
   detach: { type: 'boolean', short: 'd' },
   quiet: { type: 'boolean', short: 'q' },
 } as const;
@@ -107,6 +112,13 @@ export function parseCluster(args: string[], help: { cluster: string }): Cluster
         keyFile: nonEmpty(keyFile, '--tls-key-file', 'a PEM file', 'cluster'),
         caFile: nonEmpty(caFile, '--tls-ca-file', 'a PEM file', 'cluster'),
       };
+    }
+    const zk = zooKeeperFromFlags(values, (message) => new UsageError(message, 'cluster'));
+    const storageDir = values['ha-storage-dir'];
+    if (zk === undefined && storageDir !== undefined) throw new UsageError('--ha-storage-dir needs --high-availability zookeeper', 'cluster');
+    if (zk !== undefined) {
+      if (storageDir === undefined) throw new UsageError('--high-availability zookeeper needs --ha-storage-dir DIR: a directory every entrypoint of the cluster reaches (the cluster secret, REST token and uploaded bundles live there)', 'cluster');
+      options.highAvailability = { ...zk, storageDir: nonEmpty(storageDir, '--ha-storage-dir', 'a directory', 'cluster') };
     }
     return { kind: 'cluster-start', options };
   }

@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, describeError } from '@sluice/common';
 import type { CliSignal, SignalSource } from './cli.js';
+import { zooKeeperOptionsOf, type ZooKeeperFlags } from '@sluice/ha';
+import type { ClusterHighAvailability } from '@sluice/cluster';
 import type { ClusterStartOptions, ClusterStopOptions } from './cluster-args.js';
 import { defaultTokenFile, portOf, removeTokenFile, stateDirectory, writeTokenFile } from './rest-token.js';
 
@@ -44,6 +46,7 @@ export async function clusterStart(options: ClusterStartOptions, deps: ClusterCo
     ...(options.restHost === undefined ? {} : { restHost: options.restHost }),
     ...(options.tls === undefined ? {} : { tlsFiles: { certFile: resolve(deps.cwd, options.tls.certFile), keyFile: resolve(deps.cwd, options.tls.keyFile), caFile: resolve(deps.cwd, options.tls.caFile) } }),
     ...(options.quiet ? { onLine: () => undefined } : {}),
+    ...(options.highAvailability === undefined ? {} : { highAvailability: highAvailabilityOf(options.highAvailability, deps.cwd) }),
     logger,
   });
   const tokenFile = resolve(deps.cwd, options.restTokenFile ?? defaultTokenFile(deps.env, portOf(entry.restUrl)));
@@ -63,7 +66,10 @@ export async function clusterStart(options: ClusterStartOptions, deps: ClusterCo
       `  TaskManagers  ${options.taskManagers} kept, ${options.slots} slot(s) each; more are started while jobs need slots` +
       `${options.maxTaskManagers === undefined ? '' : `, at most ${options.maxTaskManagers}`}\n` +
       `Submit jobs with 'sluice submit job.ts'. TaskManagers on other hosts: 'sluice taskmanager --cluster ${entry.rpcAddress} --secret-file ${entry.secretFile}'.\n` +
-      `Ctrl-C stops the cluster and every process it started.\n`,
+      (options.highAvailability === undefined
+        ? `Ctrl-C stops the cluster and every process it started.\n`
+        : `  HA            ZooKeeper ${options.highAvailability.quorum}, cluster id ${options.highAvailability.clusterId ?? 'default'}; ${entry.leadership === undefined ? `standing by (the leader is ${entry.leader?.address ?? 'being elected'})` : 'leading'}\n` +
+          `Ctrl-C stops this entrypoint; its jobs go on under a standby (or the next one to start).\n`),
   );
   await new Promise<void>((resolveStopped) => {
     let signals = 0;
@@ -118,6 +124,7 @@ async function startDetached(options: ClusterStartOptions, clusterDir: string, d
     ...(options.tls === undefined
       ? []
       : ['--tls-cert-file', resolve(deps.cwd, options.tls.certFile), '--tls-key-file', resolve(deps.cwd, options.tls.keyFile), '--tls-ca-file', resolve(deps.cwd, options.tls.caFile)]),
+    ...(options.highAvailability === undefined ? [] : haArgs(options.highAvailability, deps.cwd)),
   ];
   const log = openSync(logFile, 'a', 0o600);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...deps.env } as NodeJS.ProcessEnv });
@@ -162,4 +169,33 @@ export async function clusterStop(options: ClusterStopOptions, deps: ClusterComm
   }
   deps.stdout(`Sluice cluster (pid ${info.pid}) stopped.\n`);
   return 0;
+}
+
+/** The entrypoint's HA options: paths resolved against the working directory, the digest read from its file. */
+function highAvailabilityOf(flags: ZooKeeperFlags & { storageDir: string }, cwd: string): ClusterHighAvailability {
+  const { storageDir, ...zk } = flags;
+  const tls = zk.tls;
+  return {
+    ...zooKeeperOptionsOf({
+      ...zk,
+      ...(tls === undefined ? {} : { tls: { caFile: resolve(cwd, tls.caFile), ...(tls.certFile === undefined || tls.keyFile === undefined ? {} : { certFile: resolve(cwd, tls.certFile), keyFile: resolve(cwd, tls.keyFile) }) } }),
+      ...(zk.digestFile === undefined ? {} : { digestFile: resolve(cwd, zk.digestFile) }),
+    }),
+    storageDir: resolve(cwd, storageDir),
+  };
+}
+
+/** The same flags again, for the detached process. */
+function haArgs(ha: ZooKeeperFlags & { storageDir: string }, cwd: string): string[] {
+  const out = ['--high-availability', 'zookeeper', '--ha-quorum', ha.quorum, '--ha-storage-dir', resolve(cwd, ha.storageDir)];
+  if (ha.rootPath !== undefined) out.push('--ha-root', ha.rootPath);
+  if (ha.clusterId !== undefined) out.push('--ha-cluster-id', ha.clusterId);
+  if (ha.sessionTimeoutMs !== undefined) out.push('--ha-session-timeout', String(ha.sessionTimeoutMs));
+  if (ha.connectionTimeoutMs !== undefined) out.push('--ha-connection-timeout', String(ha.connectionTimeoutMs));
+  if (ha.tls !== undefined) {
+    out.push('--ha-tls-ca-file', resolve(cwd, ha.tls.caFile));
+    if (ha.tls.certFile !== undefined && ha.tls.keyFile !== undefined) out.push('--ha-tls-cert-file', resolve(cwd, ha.tls.certFile), '--ha-tls-key-file', resolve(cwd, ha.tls.keyFile));
+  }
+  if (ha.digestFile !== undefined) out.push('--ha-digest-file', resolve(cwd, ha.digestFile));
+  return out;
 }

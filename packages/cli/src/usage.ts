@@ -2,6 +2,7 @@
  * Help texts of the `sluice` command, one per command. Kept apart from parsing so the parser
  * stays a pure function over argv and the texts can be read in one place.
  */
+import { HA_FLAGS_HELP } from '@sluice/ha';
 
 export type CommandName = 'run' | 'plan' | 'submit' | 'list' | 'info' | 'savepoint' | 'stop' | 'cancel' | 'taskmanagers' | 'overview' | 'cluster';
 
@@ -79,9 +80,16 @@ Options of start:
   --tls-cert-file <file>      With --tls-key-file and --tls-ca-file: TLS (mutual, certificates
   --tls-key-file <file>       signed by the CA) on every connection between the cluster's
   --tls-ca-file <file>        processes, RPC and data; the cluster secret still authenticates
+${HA_FLAGS_HELP}  --ha-storage-dir <dir>      With zookeeper: a directory all entrypoints reach (shared file
+                              system): the cluster secret, REST token and uploaded bundles
   -d, --detach                Run in the background; output goes to <cluster-dir>/entrypoint.log
   -q, --quiet                 Only warnings and errors
   -h, --help                  Show this help
+
+With --high-availability zookeeper, start two or three entrypoints with the same --ha-cluster-id:
+one leads, the others stand by (their REST APIs answer through the leader) and take over,
+resuming every job from its latest checkpoint, when the leader's ZooKeeper session is lost.
+Stopping a leader hands its jobs to a standby instead of cancelling them.
 `;
 
 export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {

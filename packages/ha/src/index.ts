@@ -8,3 +8,4 @@ export { FencedError, StoreCorruptError, StoreUnavailableError } from './errors.
 export { createHighAvailabilityServices } from './create.js';
 export { createLocalHighAvailabilityServices, type LocalHighAvailabilityOptions } from './local/local-services.js';
 export { resolveZooKeeperOptions, ZOOKEEPER_HA_DEFAULTS, type ResolvedZooKeeperOptions } from './options.js';
+export { HA_FLAGS, HA_FLAGS_HELP, zooKeeperFromFlags, zooKeeperOptionsOf, type ZooKeeperFlags } from './flags.js';

@@ -67,8 +67,13 @@ export class TaskManagerConnections {
   private rmId: ResourceManagerId | undefined;
   private readonly abort = new AbortController();
   private reconnecting = false;
+  /** A registration loop is dialling (it reads `rmAddress` on every attempt). */
+  private registering = false;
+  /** Where the ResourceManager is: the leading entrypoint's, which changes with the leader under HA. */
+  private rmAddress: string;
 
   constructor(private readonly o: TaskManagerConnectionsOptions) {
+    this.rmAddress = o.resourceManagerAddress;
     this.outbox = new Outbox({ rpc: o.rpc, logger: o.logger, ...o.outbox, onUndeliverable: ({ address, error }) => o.run(() => this.undeliverable(address, error)) });
     this.jmHeartbeats = this.jobMasterHeartbeats(undefined);
   }
@@ -83,8 +88,9 @@ export class TaskManagerConnections {
    */
   async register(): Promise<void> {
     const registration = this.o.registration;
+    this.registering = true;
     const response = await retry(
-      () => this.outbox.call<ResourceManagerGateway, Awaited<ReturnType<ResourceManagerGateway['registerTaskExecutor']>>>(this.o.resourceManagerAddress, 'registration', (rm) => rm.registerTaskExecutor(registration)),
+      () => this.outbox.call<ResourceManagerGateway, Awaited<ReturnType<ResourceManagerGateway['registerTaskExecutor']>>>(this.rmAddress, 'registration', (rm) => rm.registerTaskExecutor(registration)),
       {
         attempts: Number.MAX_SAFE_INTEGER,
         initialDelayMs: this.o.registrationInitialDelayMs,
@@ -92,17 +98,31 @@ export class TaskManagerConnections {
         isRetriable: (err) => hasErrorCode(err, RPC_UNREACHABLE, RPC_TIMEOUT) && !this.abort.signal.aborted,
         signal: this.abort.signal,
       },
-    );
+    ).finally(() => (this.registering = false));
     if (response.type === 'RegistrationRejection') {
-      throw new SluiceError('REGISTRATION_REJECTED', `ResourceManager at '${this.o.resourceManagerAddress}' rejected TaskManager '${this.o.resourceId}': ${response.reason}`);
+      throw new SluiceError('REGISTRATION_REJECTED', `ResourceManager at '${this.rmAddress}' rejected TaskManager '${this.o.resourceId}': ${response.reason}`);
     }
     await new Promise<void>((resolve) => this.o.run(() => (this.registered(response), resolve())));
+  }
+
+  /**
+   * Another entrypoint leads now (HA leader retrieval): its ResourceManager is at `address`.
+   * The old one's term is over, so this TaskManager registers at the new one (its tasks keep
+   * running; their JobMasters decide about them).
+   */
+  resourceManagerMoved(address: string): void {
+    if (address === this.rmAddress) return;
+    const old = this.rmAddress;
+    this.rmAddress = address;
+    if (this.registering) return; // the registration loop dials the new address on its next attempt
+    this.outbox.discard(old, 'another ResourceManager leads');
+    this.resourceManagerLost(`the cluster's leader moved to ${address}`);
   }
 
   /** Sends a fenced call to the ResourceManager this TaskManager is registered at; dropped while not registered. */
   toResourceManager(what: string, call: (rm: ResourceManagerGateway, resourceManagerId: ResourceManagerId) => Promise<unknown>): void {
     const id = this.rmId;
-    if (id !== undefined) this.outbox.send<ResourceManagerGateway>(this.o.resourceManagerAddress, what, (rm) => call(rm, id));
+    if (id !== undefined) this.outbox.send<ResourceManagerGateway>(this.rmAddress, what, (rm) => call(rm, id));
   }
 
   checkResourceManager(what: string, resourceManagerId: ResourceManagerId): void {
@@ -193,7 +213,7 @@ export class TaskManagerConnections {
       onPeerLost: (_id, _t, reason) => this.resourceManagerLost(reason),
     });
     this.rmHeartbeats.monitor(RESOURCE_MANAGER, {
-      address: this.o.resourceManagerAddress,
+      address: this.rmAddress,
       sendHeartbeat: () => {
         const report = this.o.slotReport();
         this.toResourceManager('heartbeat', (rm, id) => rm.heartbeatFromTaskExecutor(id, report));
@@ -204,7 +224,7 @@ export class TaskManagerConnections {
 
   private undeliverable(address: string, error: unknown): void {
     if (this.abort.signal.aborted) return;
-    if (address === this.o.resourceManagerAddress) {
+    if (address === this.rmAddress) {
       if (hasErrorCode(error, ...DROPPED_BY_RESOURCE_MANAGER)) this.resourceManagerLost(`it refused a call: ${describeError(error)}`);
       return;
     }
@@ -223,7 +243,7 @@ export class TaskManagerConnections {
     this.rmId = undefined;
     this.rmHeartbeats?.stop();
     this.rmHeartbeats = undefined;
-    this.outbox.discard(this.o.resourceManagerAddress, 'the ResourceManager was lost');
+    this.outbox.discard(this.rmAddress, 'the ResourceManager was lost');
     this.reconnecting = true;
     void this.registerAgain();
   }

@@ -137,6 +137,11 @@ export class TaskManager implements TaskExecutorGateway {
     this.logger.info('registered at the ResourceManager', { slots: this.slots.size });
   }
 
+  /** HA: the cluster's leader changed; register at its ResourceManager (see TaskManagerConnections.resourceManagerMoved). */
+  resourceManagerMoved(address: string): Promise<void> {
+    return this.mailbox.run(() => this.connections.resourceManagerMoved(address));
+  }
+
   /** The connection to `address` closed (network RpcService): peers there are lost at once. */
   peerConnectionClosed(address: string): void {
     this.connections.peerConnectionClosed(address);

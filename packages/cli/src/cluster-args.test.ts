@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from './arg-parsing.js';
+import { parseCluster } from './cluster-args.js';
+
+const help = { cluster: 'HELP' };
+const start = (...args: string[]) => parseCluster(['start', ...args], help);
+const refusal = (...args: string[]): string => {
+  try {
+    start(...args);
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return (err as Error).message.replace(/\. Run 'sluice cluster --help'$/, '');
+  }
+  throw new Error('accepted');
+};
+
+describe('sluice cluster start: high-availability flags', () => {
+  it('takes ZooKeeper mode with every option', () => {
+    const c = start(
+      '--high-availability', 'zookeeper', '--ha-quorum', 'zk1:2181,zk2:2181', '--ha-storage-dir', 'shared', '--ha-root', '/apps/sluice',
+      '--ha-cluster-id', 'payments', '--ha-session-timeout', '5000', '--ha-connection-timeout', '3000',
+      '--ha-tls-ca-file', 'ca.pem', '--ha-tls-cert-file', 'me.crt', '--ha-tls-key-file', 'me.key', '--ha-digest-file', 'zk.digest',
+    );
+    expect(c).toMatchObject({
+      kind: 'cluster-start',
+      options: {
+        highAvailability: {
+          mode: 'zookeeper', quorum: 'zk1:2181,zk2:2181', storageDir: 'shared', rootPath: '/apps/sluice', clusterId: 'payments',
+          sessionTimeoutMs: 5000, connectionTimeoutMs: 3000, tls: { caFile: 'ca.pem', certFile: 'me.crt', keyFile: 'me.key' }, digestFile: 'zk.digest',
+        },
+      },
+    });
+  });
+
+  it('is off by default and with none', () => {
+    expect(start()).toMatchObject({ kind: 'cluster-start' });
+    expect((start() as { options: object }).options).not.toHaveProperty('highAvailability');
+    expect((start('--high-availability', 'none') as { options: object }).options).not.toHaveProperty('highAvailability');
+  });
+
+  it('refuses incomplete or contradictory flags, naming the flag and what it needs', () => {
+    expect(refusal('--high-availability', 'zk')).toBe("invalid value 'zk' for --high-availability: expected none or zookeeper");
+    expect(refusal('--high-availability', 'zookeeper', '--ha-storage-dir', 's')).toBe('--high-availability zookeeper needs --ha-quorum host:port[,host:port...]');
+    expect(refusal('--high-availability', 'zookeeper', '--ha-quorum', 'zk:2181')).toMatch(/^--high-availability zookeeper needs --ha-storage-dir DIR/);
+    expect(refusal('--ha-quorum', 'zk:2181')).toBe('--ha-quorum needs --high-availability zookeeper');
+    expect(refusal('--ha-storage-dir', 'x')).toBe('--ha-storage-dir needs --high-availability zookeeper');
+    expect(refusal('--high-availability', 'zookeeper', '--ha-quorum', 'zk:2181', '--ha-storage-dir', 's', '--ha-session-timeout', '5s')).toBe(
+      "invalid value '5s' for --ha-session-timeout: expected a whole number of milliseconds above 0",
+    );
+    expect(refusal('--high-availability', 'zookeeper', '--ha-quorum', 'zk:2181', '--ha-storage-dir', 's', '--ha-tls-cert-file', 'c')).toBe('--ha-tls-cert-file and --ha-tls-key-file go together');
+  });
+});
