@@ -8,11 +8,15 @@ import type { ArtifactGateway, RpcService } from '@sluice/protocol';
 
 const CHUNK = 4 * 1024 * 1024;
 
-export function rpcArtifactSource(rpc: RpcService, address: string): ArtifactSource {
+/** `address` may change (a function: the leading entrypoint's, under HA); it is read per fetch. */
+export function rpcArtifactSource(rpc: RpcService, address: string | (() => string)): ArtifactSource {
+  const where = typeof address === 'string' ? () => address : address;
   return {
-    description: address,
+    get description() {
+      return where();
+    },
     async open(id, signal) {
-      const gateway = await rpc.connect<ArtifactGateway>(address);
+      const gateway = await rpc.connect<ArtifactGateway>(where());
       async function* chunks(): AsyncIterable<Uint8Array> {
         let offset = 0;
         for (;;) {

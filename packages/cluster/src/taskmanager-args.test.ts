@@ -41,6 +41,13 @@ describe('sluice taskmanager flags', () => {
     expect(parseTaskManagerArgs(['--help'])).toBe('help');
   });
 
+  it('finds the cluster through ZooKeeper instead of --cluster', () => {
+    expect(parseTaskManagerArgs(['--secret-file', 's', '--high-availability', 'zookeeper', '--ha-quorum', 'zk1:2181,zk2:2181', '--ha-cluster-id', 'payments', '--ha-session-timeout', '5000'])).toEqual({
+      secretFile: 's',
+      ha: { mode: 'zookeeper', quorum: 'zk1:2181,zk2:2181', clusterId: 'payments', sessionTimeoutMs: 5000 },
+    });
+  });
+
   it.each([
     [[], /--cluster is required/],
     [['--cluster', 'sluice://h:1'], /--secret-file is required/],
@@ -50,6 +57,9 @@ describe('sluice taskmanager flags', () => {
     [[...required, '--slot', '2'], /unknown option '--slot'/],
     [[...required, '--slots', '2', '--slots=3'], /--slots is given twice/],
     [[...required, '--tls-cert-file', 'x'], /TLS needs all of --tls-cert-file, --tls-key-file and --tls-ca-file/],
+    [[...required, '--high-availability', 'zookeeper', '--ha-quorum', 'zk:2181'], /give --cluster or --high-availability zookeeper, not both/],
+    [['--secret-file', 's', '--high-availability', 'zookeeper'], /needs --ha-quorum/],
+    [['--secret-file', 's', '--ha-quorum', 'zk:2181'], /--ha-quorum needs --high-availability zookeeper/],
   ])('refuses %j with one line saying what is wrong', (argv, message) => {
     expect(() => parseTaskManagerArgs(argv)).toThrow(message);
   });

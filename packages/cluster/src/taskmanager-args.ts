@@ -4,9 +4,11 @@
  * ConfigurationError naming the flag out.
  */
 import { ConfigurationError } from '@sluice/common';
+import { HA_FLAGS, HA_FLAGS_HELP, zooKeeperFromFlags } from '@sluice/ha';
 import type { TaskManagerProcessOptions } from './taskmanager-process.js';
 
 export const TASKMANAGER_USAGE = `Usage: sluice taskmanager --cluster sluice://HOST:PORT --secret-file FILE [options]
+       sluice taskmanager --high-availability zookeeper --ha-quorum H:P,... --secret-file FILE [options]
 
 Starts a TaskManager that registers at a cluster's ResourceManager, runs the subtasks it is
 given on a worker-thread pool and exchanges data with other TaskManagers over its data port.
@@ -31,10 +33,12 @@ Options:
   --tls-cert-file <file>     With --tls-key-file and --tls-ca-file: TLS on RPC and data port
   --tls-key-file <file>
   --tls-ca-file <file>
-  -h, --help                 Show this help
+High availability (instead of --cluster: the TaskManager finds the leading entrypoint in
+ZooKeeper and follows it when another one takes over):
+${HA_FLAGS_HELP}  -h, --help                 Show this help
 `;
 
-type Flag = { key: keyof TaskManagerProcessOptions | 'tlsCert' | 'tlsKey' | 'tlsCa'; kind: 'string' | 'port' | 'count' };
+type Flag = { key: keyof TaskManagerProcessOptions | 'tlsCert' | 'tlsKey' | 'tlsCa' | `ha:${keyof typeof HA_FLAGS}`; kind: 'string' | 'port' | 'count' };
 
 const FLAGS: Record<string, Flag> = {
   '--cluster': { key: 'cluster', kind: 'string' },
@@ -53,6 +57,7 @@ const FLAGS: Record<string, Flag> = {
   '--tls-cert-file': { key: 'tlsCert', kind: 'string' },
   '--tls-key-file': { key: 'tlsKey', kind: 'string' },
   '--tls-ca-file': { key: 'tlsCa', kind: 'string' },
+  ...Object.fromEntries(Object.keys(HA_FLAGS).map((f) => [`--${f}`, { key: `ha:${f}`, kind: 'string' }])),
 };
 
 /** Options from argv, or `'help'`; throws a ConfigurationError (one line) on a bad flag. */
@@ -75,13 +80,19 @@ export function parseTaskManagerArgs(argv: readonly string[]): TaskManagerProces
     if (values.has(flag.key)) throw new ConfigurationError(`${name} is given twice`);
     values.set(flag.key, convert(name, flag, value));
   }
+  const haValues = Object.fromEntries([...values].filter(([k]) => k.startsWith('ha:')).map(([k, v]) => [k.slice(3), String(v)]));
+  const ha = zooKeeperFromFlags(haValues, (message) => new ConfigurationError(message));
   const cluster = values.get('cluster');
-  if (cluster === undefined) throw new ConfigurationError('--cluster is required: the RPC address of the cluster entrypoint, e.g. --cluster sluice://10.0.0.5:6123');
+  if (cluster === undefined && ha === undefined) {
+    throw new ConfigurationError('--cluster is required: the RPC address of the cluster entrypoint, e.g. --cluster sluice://10.0.0.5:6123 (or, with high availability, --high-availability zookeeper --ha-quorum ...)');
+  }
+  if (cluster !== undefined && ha !== undefined) throw new ConfigurationError('give --cluster or --high-availability zookeeper, not both: with ZooKeeper the TaskManager finds the leading entrypoint itself');
   if (!values.has('secretFile')) throw new ConfigurationError('--secret-file is required: the file holding the cluster secret (the one the entrypoint uses)');
   const tls = ['tlsCert', 'tlsKey', 'tlsCa'].filter((k) => values.has(k));
   if (tls.length > 0 && tls.length < 3) throw new ConfigurationError('TLS needs all of --tls-cert-file, --tls-key-file and --tls-ca-file');
   const options: Record<string, unknown> = {};
-  for (const [k, v] of values) if (!k.startsWith('tls')) options[k] = v;
+  for (const [k, v] of values) if (!k.startsWith('tls') && !k.startsWith('ha:')) options[k] = v;
+  if (ha !== undefined) options.ha = ha;
   if (tls.length === 3) {
     options.tls = { enabled: true, certFile: values.get('tlsCert'), keyFile: values.get('tlsKey'), caFile: values.get('tlsCa') };
   }

@@ -42,7 +42,7 @@ export async function linkNodeModules(dir: string, target: string): Promise<void
  * What TaskManagerOptions.resolveArtifact takes: the artifact itself when it names no bundle,
  * else the artifact with `entry` at the cached bundle.
  */
-export async function bundleResolver(options: { rpc: RpcService; artifactsAddress: string; cacheDir: string }): Promise<(artifact: JobArtifact) => Promise<JobArtifact>> {
+export async function bundleResolver(options: { rpc: RpcService; artifactsAddress: string | (() => string); cacheDir: string }): Promise<(artifact: JobArtifact) => Promise<JobArtifact>> {
   await ensureDirectory(options.cacheDir, 'job bundle cache', 0o700);
   await linkNodeModules(options.cacheDir, sluiceNodeModules());
   const cache = new ArtifactCache({ directory: options.cacheDir, source: rpcArtifactSource(options.rpc, options.artifactsAddress) });

@@ -8,11 +8,12 @@
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, describeError, randomId, type Logger } from '@sluice/common';
+import { createLogger, describeError, randomId, SluiceError, type Logger } from '@sluice/common';
 import { createMetricsRegistry, createMetricsServer, type MetricsServer } from '@sluice/metrics';
 import type { DataAddress } from '@sluice/protocol';
 import { createAuthenticatedDataTransport, formatAddress, NetworkRpcService, parsePeer, type RpcTlsOptions } from '@sluice/rpc';
 import { NetworkShuffleService, PiscinaTaskRunner, TaskManager } from '@sluice/runtime';
+import { createHighAvailabilityServices, zooKeeperOptionsOf, type LeaderInfo, type ZooKeeperFlags } from '@sluice/ha';
 import { exitWithParent } from './child.js';
 import { bundleResolver } from './taskmanager-artifacts.js';
 
@@ -20,8 +21,10 @@ import { bundleResolver } from './taskmanager-artifacts.js';
 export const TASKMANAGER_MAIN = fileURLToPath(new URL('./taskmanager-main.js', import.meta.url));
 
 export interface TaskManagerProcessOptions {
-  /** The entrypoint's RPC address, `sluice://HOST:PORT` (an endpoint after it is ignored). */
-  cluster: string;
+  /** The entrypoint's RPC address, `sluice://HOST:PORT` (an endpoint after it is ignored); or `ha`. */
+  cluster?: string;
+  /** Finds the leading entrypoint in ZooKeeper, and follows it when another one takes over. */
+  ha?: ZooKeeperFlags;
   /** The cluster secret's file, or (tests) the secret itself. */
   secretFile?: string;
   secret?: string;
@@ -65,7 +68,6 @@ export async function runTaskManagerProcess(options: TaskManagerProcessOptions):
   const slots = options.slots ?? 1;
   const resourceId = options.resourceId ?? `taskmanager-${hostname().split('.')[0] ?? 'host'}-${randomId(4)}`;
   const logger = options.logger ?? createLogger();
-  const cluster = parsePeer(options.cluster);
   const rpc = new NetworkRpcService({
     bindHost: options.bindHost ?? '127.0.0.1',
     port: options.rpcPort ?? 0,
@@ -80,6 +82,8 @@ export async function runTaskManagerProcess(options: TaskManagerProcessOptions):
     for (const close of closers.splice(0).reverse()) await close().catch((err: unknown) => logger.warn('closing failed', { error: describeError(err) }));
   };
   try {
+    const leader = await findCluster(options, closers, logger, (l) => void tm?.resourceManagerMoved(`${l.address}/resourcemanager`));
+    const cluster = parsePeer(leader.current());
     await rpc.start();
     const transport = createAuthenticatedDataTransport({
       rpc: rpc.options,
@@ -95,7 +99,7 @@ export async function runTaskManagerProcess(options: TaskManagerProcessOptions):
     closers.push(() => metrics.close());
     const resolveArtifact = await bundleResolver({
       rpc,
-      artifactsAddress: formatAddress(cluster.host, cluster.port, 'artifacts'),
+      artifactsAddress: () => `${leader.current()}/artifacts`,
       cacheDir: options.cacheDir ?? join(tmpdir(), 'sluice-artifacts'),
     });
     const taskManager = new TaskManager({
@@ -135,6 +139,44 @@ export async function runTaskManagerProcess(options: TaskManagerProcessOptions):
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * Where the cluster is: `--cluster`, or the leader published in the HA store (waiting for one
+ * to be elected), whose every later change `onMove` hears of.
+ */
+async function findCluster(
+  options: TaskManagerProcessOptions,
+  closers: (() => Promise<unknown>)[],
+  logger: Logger,
+  onMove: (leader: LeaderInfo) => void,
+): Promise<{ current(): string }> {
+  if (options.ha === undefined) {
+    if (options.cluster === undefined) throw new SluiceError('CONFIGURATION', 'a TaskManager needs the cluster address (cluster) or the HA store to find it in (ha)');
+    const { host, port } = parsePeer(options.cluster);
+    const address = formatAddress(host, port, '').replace(/\/$/, '');
+    return { current: () => address };
+  }
+  const ha = await createHighAvailabilityServices(zooKeeperOptionsOf(options.ha), logger);
+  closers.push(() => ha.close());
+  const retrieval = ha.leaderRetrieval('dispatcher');
+  closers.push(() => retrieval.stop());
+  let current: LeaderInfo | undefined;
+  let found!: () => void;
+  const first = new Promise<void>((resolve) => (found = resolve));
+  await retrieval.start((leader) => {
+    if (leader === undefined) return;
+    const moved = current !== undefined && current.address !== leader.address;
+    current = leader;
+    found();
+    if (moved) {
+      logger.warn(`the cluster's leader moved to ${leader.address}; registering there`);
+      onMove(leader);
+    }
+  });
+  if (current === undefined) logger.info(`waiting for a leading entrypoint in ${ha.description}`);
+  await first;
+  return { current: () => current!.address };
 }
 
 export interface TaskManagerMainIo {
@@ -182,7 +224,7 @@ export async function runTaskManagerUntilStopped(options: TaskManagerProcessOpti
     finished();
     return 1;
   }
-  io.out(`TaskManager ${tm.resourceId} registered at ${options.cluster}: ${tm.slots} slot(s), rpc ${tm.rpcAddress}, data ${tm.dataAddress.host}:${tm.dataAddress.port}, metrics ${tm.metricsUrl}`);
+  io.out(`TaskManager ${tm.resourceId} registered at ${options.cluster ?? 'the leading entrypoint'}: ${tm.slots} slot(s), rpc ${tm.rpcAddress}, data ${tm.dataAddress.host}:${tm.dataAddress.port}, metrics ${tm.metricsUrl}`);
   if (process.send !== undefined && process.connected) process.send({ type: 'registered', resourceId: tm.resourceId, rpcAddress: tm.rpcAddress, dataAddress: tm.dataAddress, metricsUrl: tm.metricsUrl });
   const reason = await requested;
   await tm.stop(reason);
