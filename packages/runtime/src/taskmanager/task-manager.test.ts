@@ -203,6 +203,28 @@ describe('TaskManager', () => {
     expect(rm.registrations).toHaveLength(1);
   });
 
+  it("registers at the new leader's ResourceManager when the leader moves, and then refuses the old one's calls", async () => {
+    const { rpc, rm, tm, gw } = await setup();
+    const next = new TestingResourceManagerGateway();
+    next.registerTaskExecutor = async (r) => {
+      next.registrations.push(r);
+      return { type: 'RegistrationSuccess', registrationId: 'reg-2', resourceManagerId: 'rm-2', ...next.timing };
+    };
+    rpc.register('rm-next', next);
+    await tm.resourceManagerMoved('rm-next');
+    while (next.registrations.length === 0) await tick(1);
+    expect(rm.registrations).toHaveLength(1);
+    expect(next.registrations).toEqual([{ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 }]);
+    await tick();
+    // The deposed leader's ResourceManager (its token rm-1) can no longer allocate anything here.
+    await expect(gw.requestSlot(RM, { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm')).rejects.toMatchObject({ code: 'FENCING_TOKEN_MISMATCH' });
+    await gw.requestSlot('rm-2', { resourceId: 'tm-1', slotIndex: 0 }, JM1, 'a1', 'jm');
+    // Telling it the same address again changes nothing.
+    await tm.resourceManagerMoved('rm-next');
+    await tick();
+    expect(next.registrations).toHaveLength(1);
+  });
+
   it('rejects a task whose allocation is not held here, with a clear error', async () => {
     const { gw } = await setup();
     await expect(gw.submitTask(JM1, tdd('e1', 'nope'))).rejects.toThrow(/holds no slot with allocation nope/);
