@@ -69,9 +69,12 @@ describe.skipIf(skipReason !== undefined)('high availability zookeeper', () => {
     });
   });
 
-  it('keeps JSON an operator reads with zkCli under /sluice/<cluster-id>, and names a damaged znode with what to do', async () => {
+  it('keeps JSON an operator reads with zkCli under /sluice/<cluster-id>, names a damaged znode with what to do, and leaves no socket or timer once closed', async () => {
     const id = clusterId();
     const mine: HighAvailabilityServices[] = [];
+    const count = (kind: string) => process.getActiveResourcesInfo().filter((h) => h === kind).length;
+    // Sockets of sessions closed by earlier tests may still be closing: none may be added, then.
+    const before = { timers: count('Timeout'), sockets: count('TCPSocketWrap') };
     try {
       const ha = await openFor(zk, id, mine)();
       expect(ha.description).toBe(`zk://${zk.connectString}/sluice/${id}`);
@@ -103,9 +106,11 @@ describe.skipIf(skipReason !== undefined)('high availability zookeeper', () => {
       // Leaving the election deletes the latch and the published leader.
       await election.stop();
       expect(await raw.getChildren(`${base}/leader/dispatcher`)).toEqual([]);
+      await ha.leaderRetrieval('dispatcher').start(() => undefined);
     } finally {
       await Promise.all(mine.map((ha) => ha.close()));
     }
+    await waitUntil('sockets and timers released', () => (count('Timeout') <= before.timers && count('TCPSocketWrap') <= before.sockets ? true : undefined));
   });
 
   it('reports a quorum it cannot reach as HA_UNAVAILABLE naming it', async () => {
@@ -149,7 +154,11 @@ describe.skipIf(skipReason !== undefined)('high availability zookeeper while the
     const token = await waitUntil('a to lead', () => ca.leading);
     await ea.confirmLeadership({ token, address: 'sluice://a:1' });
     const cb = new TestingContender();
-    await b.leaderElection('dispatcher').start(cb);
+    const eb = b.leaderElection('dispatcher');
+    await eb.start(cb);
+    const seen: (string | undefined)[] = [];
+    await b.leaderRetrieval('dispatcher').start((l) => seen.push(l?.token));
+    await waitUntil('b to see a', () => (seen.includes(token) ? true : undefined));
     const node = zk.nodes[0]!;
 
     // Frozen until both sessions notice (suspended), then back: shorter than the session timeout.
@@ -185,5 +194,9 @@ describe.skipIf(skipReason !== undefined)('high availability zookeeper while the
     expect(stale).toMatchObject({ code: 'HA_FENCED' });
     await (ca.leading === next ? a : b).jobs.put(next, testingRecord('j1', 2));
     expect(await b.jobs.get('j1')).toEqual(testingRecord('j1', 2));
+    // Watches die with a session: the retrieval watches again on its new one and sees the new leader.
+    await (ca.leading === next ? ea : eb).confirmLeadership({ token: next, address: 'sluice://next:1' });
+    await waitUntil('b to see the new leader', () => (seen.at(-1) === next ? true : undefined));
+    expect(seen.filter((t) => t !== undefined)).toEqual([token, next]);
   });
 });
