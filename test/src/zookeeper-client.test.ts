@@ -212,6 +212,41 @@ describe.skipIf(skipReason !== undefined)('ZooKeeperClient on a standalone ZooKe
     expect(results).toEqual([{ type: 'create', path: '/y' }]);
   });
 
+  it("protects nodes created with acl 'creator' from clients without the digest", async () => {
+    const owner = await client({ digest: 'sluice:secret', acl: 'creator' });
+    const stranger = await client();
+    const other = await client({ digest: 'intruder:guess' });
+    const twin = await client({ digest: 'sluice:secret' });
+    await owner.create('/acl/guarded', 'v0', { parents: true });
+    expect(isZooKeeperError(await rejection(stranger.setData('/acl/guarded', 'x')), 'NOAUTH')).toBe(true);
+    expect(isZooKeeperError(await rejection(stranger.getData('/acl/guarded')), 'ZK_NOAUTH')).toBe(true);
+    expect(isZooKeeperError(await rejection(other.delete('/acl/guarded')), 'NOAUTH')).toBe(true);
+    // The same credentials from another session are the same identity.
+    expect((await twin.setData('/acl/guarded', 'v1')).version).toBe(1);
+    expect((await owner.getData('/acl/guarded')).data.toString()).toBe('v1');
+    // Nodes the stranger creates stay open (acl 'open' is the default).
+    await stranger.create('/open', 'o');
+    expect((await other.setData('/open', 'p')).version).toBe(1);
+  });
+
+  it('refuses invalid options at construction', () => {
+    expect(() => new ZooKeeperClient({ connectString: '' })).toThrow(/connect string '': no server/);
+    expect(() => new ZooKeeperClient({ connectString: '::1:2181' })).toThrow(/\[addr\]:port/);
+    expect(() => new ZooKeeperClient({ connectString: 'h:99999' })).toThrow(/no valid port/);
+    expect(() => new ZooKeeperClient({ connectString: 'h:1/bad/' })).toThrow(/chroot must not end with \//);
+    expect(() => new ZooKeeperClient({ connectString: 'h:1', acl: 'creator' })).toThrow(/needs digest credentials/);
+    expect(() => new ZooKeeperClient({ connectString: 'h:1', digest: 'nopassword' })).toThrow(/'user:password'/);
+    expect(() => new ZooKeeperClient({ connectString: 'h:1', sessionTimeoutMs: 0 })).toThrow(/sessionTimeoutMs must be a positive integer/);
+    expect(() => new ZooKeeperClient({ connectString: 'h:1', tls: { caFile: '/nonexistent/ca.pem' } })).toThrow(/caFile '\/nonexistent\/ca.pem' cannot be read/);
+  });
+
+  it('refuses calls before start()', async () => {
+    const idle = new ZooKeeperClient({ connectString: zk.connectString, logger: silentLogger });
+    expect(isZooKeeperError(await rejection(idle.exists('/')), 'NOT_STARTED')).toBe(true);
+    await idle.close();
+    expect(idle.state).toBe('closed');
+  });
+
   it('refuses invalid paths before sending anything', async () => {
     const zk1 = await client();
     for (const bad of ['relative', '/trailing/', '/a//b', '/a/./b', '']) {
