@@ -1,11 +1,15 @@
 /**
  * @sluice/zookeeper against a real ZooKeeper 3.9 (test/src/zookeeper.ts): CRUD with versions,
- * sequential and ephemeral nodes, multi's atomicity, one-shot watches, chroot, digest ACLs.
+ * sequential and ephemeral nodes, multi's atomicity, one-shot watches, chroot, digest ACLs, TLS.
  * Session behaviour under failures (kill -9, SIGSTOP, unreachable servers) is in
  * zookeeper-client-failures.test.ts.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@sluice/common';
+import { makeTestCertificates, type TestCertificates } from '@sluice/rpc/testing';
 import { isZooKeeperError, type WatchEvent, ZooKeeperClient, type ZooKeeperClientOptions } from '@sluice/zookeeper';
 import { waitFor } from './leaks.js';
 import { startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble } from './zookeeper.js';
@@ -257,5 +261,55 @@ describe.skipIf(skipReason !== undefined)('ZooKeeperClient on a standalone ZooKe
     expect(isZooKeeperError(await rejection(zk1.multi([{ type: 'delete', path: 'x' }])), 'BADARGUMENTS')).toBe(true);
     expect(zk1.state).toBe('connected');
     expect(await zk1.exists('/')).toBeDefined();
+  });
+});
+
+describe.skipIf(skipReason !== undefined)('ZooKeeperClient over TLS', () => {
+  let zk: ZookeeperEnsemble;
+  let certs: TestCertificates;
+  let dir: string;
+  const clients: ZooKeeperClient[] = [];
+
+  function client(options: Partial<ZooKeeperClientOptions> = {}): ZooKeeperClient {
+    const c = new ZooKeeperClient({ connectString: zk.secureConnectString ?? '', logger: silentLogger, ...options });
+    clients.push(c);
+    return c;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-zk-tls-'));
+    certs = makeTestCertificates(dir);
+    zk = await startZookeeper({ tls: certs });
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+  afterAll(async () => {
+    await zk?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('works over the secure client port with a client certificate', async () => {
+    expect(zk.secureConnectString).toMatch(/^127\.0\.0\.1:\d+$/);
+    const c = client({ tls: { caFile: certs.caFile, certFile: certs.certFile, keyFile: certs.keyFile } });
+    await c.start();
+    expect(c.connectedServer).toBe(zk.secureConnectString);
+    await c.create('/tls', 'secret');
+    const watched = nextEvent();
+    expect((await c.getData('/tls', watched.watcher)).data.toString()).toBe('secret');
+    // The same tree over the plain port: one server, two listeners.
+    const plain = client({ connectString: zk.connectString });
+    await plain.start();
+    await plain.setData('/tls', 'changed');
+    expect(await watched.event).toEqual({ type: 'dataChanged', path: '/tls' });
+  });
+
+  it('does not get a session without a client certificate, or when it trusts another CA', async () => {
+    const anonymous = client({ tls: { caFile: certs.caFile }, connectionTimeoutMs: 2_000 });
+    expect(isZooKeeperError(await rejection(anonymous.start()), 'UNREACHABLE')).toBe(true);
+    const distrustful = client({ tls: { caFile: certs.otherCaFile, certFile: certs.certFile, keyFile: certs.keyFile }, connectionTimeoutMs: 2_000 });
+    const err = await rejection(distrustful.start());
+    expect(isZooKeeperError(err, 'UNREACHABLE')).toBe(true);
+    expect((err as Error).message).toMatch(/certificate/i);
   });
 });
