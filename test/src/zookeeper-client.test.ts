@@ -1,11 +1,15 @@
 /**
  * @sluice/zookeeper against a real ZooKeeper 3.9 (test/src/zookeeper.ts): CRUD with versions,
- * sequential and ephemeral nodes, multi's atomicity, one-shot watches, chroot, digest ACLs.
+ * sequential and ephemeral nodes, multi's atomicity, one-shot watches, chroot, digest ACLs, TLS.
  * Session behaviour under failures (kill -9, SIGSTOP, unreachable servers) is in
  * zookeeper-client-failures.test.ts.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@sluice/common';
+import { makeTestCertificates, type TestCertificates } from '@sluice/rpc/testing';
 import { isZooKeeperError, type WatchEvent, ZooKeeperClient, type ZooKeeperClientOptions } from '@sluice/zookeeper';
 import { waitFor } from './leaks.js';
 import { startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble } from './zookeeper.js';
@@ -212,6 +216,41 @@ describe.skipIf(skipReason !== undefined)('ZooKeeperClient on a standalone ZooKe
     expect(results).toEqual([{ type: 'create', path: '/y' }]);
   });
 
+  it("protects nodes created with acl 'creator' from clients without the digest", async () => {
+    const owner = await client({ digest: 'sluice:secret', acl: 'creator' });
+    const stranger = await client();
+    const other = await client({ digest: 'intruder:guess' });
+    const twin = await client({ digest: 'sluice:secret' });
+    await owner.create('/acl/guarded', 'v0', { parents: true });
+    expect(isZooKeeperError(await rejection(stranger.setData('/acl/guarded', 'x')), 'NOAUTH')).toBe(true);
+    expect(isZooKeeperError(await rejection(stranger.getData('/acl/guarded')), 'ZK_NOAUTH')).toBe(true);
+    expect(isZooKeeperError(await rejection(other.delete('/acl/guarded')), 'NOAUTH')).toBe(true);
+    // The same credentials from another session are the same identity.
+    expect((await twin.setData('/acl/guarded', 'v1')).version).toBe(1);
+    expect((await owner.getData('/acl/guarded')).data.toString()).toBe('v1');
+    // Nodes the stranger creates stay open (acl 'open' is the default).
+    await stranger.create('/open', 'o');
+    expect((await other.setData('/open', 'p')).version).toBe(1);
+  });
+
+  it('refuses invalid options at construction', () => {
+    expect(() => new ZooKeeperClient({ connectString: '' })).toThrow(/connect string '': no server/);
+    expect(() => new ZooKeeperClient({ connectString: '::1:2181' })).toThrow(/\[addr\]:port/);
+    expect(() => new ZooKeeperClient({ connectString: 'h:99999' })).toThrow(/no valid port/);
+    expect(() => new ZooKeeperClient({ connectString: 'h:1/bad/' })).toThrow(/chroot must not end with \//);
+    expect(() => new ZooKeeperClient({ connectString: 'h:1', acl: 'creator' })).toThrow(/needs digest credentials/);
+    expect(() => new ZooKeeperClient({ connectString: 'h:1', digest: 'nopassword' })).toThrow(/'user:password'/);
+    expect(() => new ZooKeeperClient({ connectString: 'h:1', sessionTimeoutMs: 0 })).toThrow(/sessionTimeoutMs must be a positive integer/);
+    expect(() => new ZooKeeperClient({ connectString: 'h:1', tls: { caFile: '/nonexistent/ca.pem' } })).toThrow(/caFile '\/nonexistent\/ca.pem' cannot be read/);
+  });
+
+  it('refuses calls before start()', async () => {
+    const idle = new ZooKeeperClient({ connectString: zk.connectString, logger: silentLogger });
+    expect(isZooKeeperError(await rejection(idle.exists('/')), 'NOT_STARTED')).toBe(true);
+    await idle.close();
+    expect(idle.state).toBe('closed');
+  });
+
   it('refuses invalid paths before sending anything', async () => {
     const zk1 = await client();
     for (const bad of ['relative', '/trailing/', '/a//b', '/a/./b', '']) {
@@ -222,5 +261,55 @@ describe.skipIf(skipReason !== undefined)('ZooKeeperClient on a standalone ZooKe
     expect(isZooKeeperError(await rejection(zk1.multi([{ type: 'delete', path: 'x' }])), 'BADARGUMENTS')).toBe(true);
     expect(zk1.state).toBe('connected');
     expect(await zk1.exists('/')).toBeDefined();
+  });
+});
+
+describe.skipIf(skipReason !== undefined)('ZooKeeperClient over TLS', () => {
+  let zk: ZookeeperEnsemble;
+  let certs: TestCertificates;
+  let dir: string;
+  const clients: ZooKeeperClient[] = [];
+
+  function client(options: Partial<ZooKeeperClientOptions> = {}): ZooKeeperClient {
+    const c = new ZooKeeperClient({ connectString: zk.secureConnectString ?? '', logger: silentLogger, ...options });
+    clients.push(c);
+    return c;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-zk-tls-'));
+    certs = makeTestCertificates(dir);
+    zk = await startZookeeper({ tls: certs });
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+  afterAll(async () => {
+    await zk?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('works over the secure client port with a client certificate', async () => {
+    expect(zk.secureConnectString).toMatch(/^127\.0\.0\.1:\d+$/);
+    const c = client({ tls: { caFile: certs.caFile, certFile: certs.certFile, keyFile: certs.keyFile } });
+    await c.start();
+    expect(c.connectedServer).toBe(zk.secureConnectString);
+    await c.create('/tls', 'secret');
+    const watched = nextEvent();
+    expect((await c.getData('/tls', watched.watcher)).data.toString()).toBe('secret');
+    // The same tree over the plain port: one server, two listeners.
+    const plain = client({ connectString: zk.connectString });
+    await plain.start();
+    await plain.setData('/tls', 'changed');
+    expect(await watched.event).toEqual({ type: 'dataChanged', path: '/tls' });
+  });
+
+  it('does not get a session without a client certificate, or when it trusts another CA', async () => {
+    const anonymous = client({ tls: { caFile: certs.caFile }, connectionTimeoutMs: 2_000 });
+    expect(isZooKeeperError(await rejection(anonymous.start()), 'UNREACHABLE')).toBe(true);
+    const distrustful = client({ tls: { caFile: certs.otherCaFile, certFile: certs.certFile, keyFile: certs.keyFile }, connectionTimeoutMs: 2_000 });
+    const err = await rejection(distrustful.start());
+    expect(isZooKeeperError(err, 'UNREACHABLE')).toBe(true);
+    expect((err as Error).message).toMatch(/certificate/i);
   });
 });

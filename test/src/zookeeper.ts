@@ -37,6 +37,8 @@ export interface ZookeeperNode {
   readonly id: number;
   readonly pid: number;
   readonly clientPort: number;
+  /** The TLS client port, when the ensemble was started with `tls`. */
+  readonly secureClientPort?: number;
   /** Its directory: zoo.cfg, data/, zookeeper.log, stdout.log. */
   readonly dir: string;
   /** True once the JVM has exited (stopped, killed, or crashed). */
@@ -52,6 +54,8 @@ export interface ZookeeperNode {
 export interface ZookeeperEnsemble {
   /** `127.0.0.1:P1,127.0.0.1:P2,...`, for a client. */
   readonly connectString: string;
+  /** The same over the nodes' TLS client ports, when started with `tls`. */
+  readonly secureConnectString?: string;
   readonly nodes: readonly ZookeeperNode[];
   /** Stops every node still running and deletes the directory. Idempotent. */
   stop(): Promise<void>;
@@ -122,7 +126,7 @@ export async function zookeeperMode(port: number): Promise<ZookeeperMode> {
  * Starts `nodes` ZooKeeper nodes (1 = standalone) and resolves once every one serves (leader,
  * follower or standalone). Call resolveZookeeperJars() (or zookeeperSkipReason()) first.
  */
-export async function startZookeeper(options: { nodes?: number; timeoutMs?: number } = {}): Promise<ZookeeperEnsemble> {
+export async function startZookeeper(options: { nodes?: number; timeoutMs?: number; tls?: ZookeeperTls } = {}): Promise<ZookeeperEnsemble> {
   const n = options.nodes ?? 1;
   if (!Number.isInteger(n) || n < 1 || n > 9) throw new Error(`startZookeeper: nodes must be 1 to 9, not ${n}`);
   if (!existsSync(join(LIB_DIR, '.resolved'))) throw new Error(`no ZooKeeper jars in ${LIB_DIR}; ${ZOOKEEPER_ENABLE_HINT}`);
@@ -130,7 +134,7 @@ export async function startZookeeper(options: { nodes?: number; timeoutMs?: numb
   // A port picked free can be taken before the JVM binds it; such a start is retried on new ports.
   for (let attempt = 1; attempt <= 3; attempt++) {
     const root = mkdtempSync(join(tmpdir(), 'sluice-zk-'));
-    const ensemble = launch(root, n, await freePorts(n * 3));
+    const ensemble = launch(root, n, await freePorts(n * PORTS_PER_NODE), options.tls);
     try {
       await waitServing(ensemble, options.timeoutMs ?? START_TIMEOUT_MS);
       return ensemble;
@@ -144,8 +148,37 @@ export async function startZookeeper(options: { nodes?: number; timeoutMs?: numb
   throw lastError;
 }
 
-function launch(root: string, n: number, ports: number[]): ZookeeperEnsemble {
-  const port = (node: number, which: 0 | 1 | 2): number => ports[(node - 1) * 3 + which] ?? 0;
+/**
+ * TLS for clients: each node also serves on a secure client port (Netty, PEM key and trust
+ * stores), requiring a client certificate signed by `caFile`. The quorum stays plain.
+ */
+export interface ZookeeperTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** Client, quorum, election and secure client port. */
+const PORTS_PER_NODE = 4;
+
+function tlsConfig(dir: string, securePort: number, tls: ZookeeperTls): string[] {
+  // A PEM keystore is one file: the private key (PKCS#8) and the certificate.
+  const keyStore = join(dir, 'keystore.pem');
+  writeFileSync(keyStore, readFileSync(tls.keyFile, 'utf8') + readFileSync(tls.certFile, 'utf8'), { mode: 0o600 });
+  return [
+    `secureClientPort=${securePort}`,
+    'secureClientPortAddress=127.0.0.1',
+    'serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory',
+    `ssl.keyStore.location=${keyStore}`,
+    'ssl.keyStore.type=PEM',
+    `ssl.trustStore.location=${tls.caFile}`,
+    'ssl.trustStore.type=PEM',
+    'ssl.clientAuth=need',
+  ];
+}
+
+function launch(root: string, n: number, ports: number[], tls?: ZookeeperTls): ZookeeperEnsemble {
+  const port = (node: number, which: 0 | 1 | 2 | 3): number => ports[(node - 1) * PORTS_PER_NODE + which] ?? 0;
   const servers: string[] = [];
   if (n > 1) for (let j = 1; j <= n; j++) servers.push(`server.${j}=127.0.0.1:${port(j, 1)}:${port(j, 2)}`);
   const nodes: ZookeeperNode[] = [];
@@ -168,15 +201,17 @@ function launch(root: string, n: number, ports: number[]): ZookeeperEnsemble {
         'clientPortAddress=127.0.0.1',
         'admin.enableServer=false',
         '4lw.commands.whitelist=srvr,ruok,mntr,stat',
+        ...(tls === undefined ? [] : tlsConfig(dir, port(id, 3), tls)),
         ...servers,
         '',
       ].join('\n'),
     );
-    nodes.push(spawnNode(id, dir, port(id, 0)));
+    nodes.push(spawnNode(id, dir, port(id, 0), tls === undefined ? undefined : port(id, 3)));
   }
   let stopped: Promise<void> | undefined;
   return {
     connectString: nodes.map((node) => `127.0.0.1:${node.clientPort}`).join(','),
+    ...(tls === undefined ? {} : { secureConnectString: nodes.map((node) => `127.0.0.1:${node.secureClientPort}`).join(',') }),
     nodes,
     stop: () => {
       stopped ??= Promise.all(nodes.map((node) => node.stop())).then(() => rmSync(root, { recursive: true, force: true }));
@@ -191,7 +226,7 @@ process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-function spawnNode(id: number, dir: string, clientPort: number): ZookeeperNode {
+function spawnNode(id: number, dir: string, clientPort: number, secureClientPort: number | undefined): ZookeeperNode {
   const out = openSync(join(dir, 'stdout.log'), 'a');
   const java = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
   const child = spawn(
@@ -229,6 +264,7 @@ function spawnNode(id: number, dir: string, clientPort: number): ZookeeperNode {
     id,
     pid: child.pid,
     clientPort,
+    ...(secureClientPort === undefined ? {} : { secureClientPort }),
     dir,
     get exited() {
       return !live.has(child);

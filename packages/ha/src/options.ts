@@ -37,7 +37,7 @@ export function resolveZooKeeperOptions(o: ZooKeeperHaOptions): ResolvedZooKeepe
     return !(port >= 1 && port <= 65535);
   });
   if (quorum === '' || bad !== undefined) {
-    throw new ConfigurationError(`high availability: the ZooKeeper quorum ${JSON.stringify(o.quorum)} is not a list of host:port (${bad === undefined ? 'empty' : `${JSON.stringify(bad)} is not one`}); give it as host1:2181,host2:2181,host3:2181`);
+    throw new ConfigurationError(`high availability: the ZooKeeper quorum ${JSON.stringify(o.quorum)} is not a list of host:port (${quorum === '' ? 'empty' : `${JSON.stringify(bad)} is not one`}); give it as host1:2181,host2:2181,host3:2181`);
   }
   const rootPath = o.rootPath ?? ZOOKEEPER_HA_DEFAULTS.rootPath;
   const parts = rootPath.split('/').slice(1);

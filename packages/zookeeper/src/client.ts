@@ -115,6 +115,11 @@ export class ZooKeeperClient {
     return this.session.negotiatedTimeoutMs;
   }
 
+  /** 'host:port' of the server the session is connected through; undefined unless connected. */
+  get connectedServer(): string | undefined {
+    return this.session.connectedServer;
+  }
+
   /** Listeners run synchronously on each change; returns the unsubscribe function. */
   onStateChange(listener: StateListener): () => void {
     return this.session.onStateChange(listener);

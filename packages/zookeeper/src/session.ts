@@ -90,6 +90,11 @@ export class Session {
     return this.options.servers.map(formatServer).join(',');
   }
 
+  /** The server of the live connection, or undefined while not connected. */
+  get connectedServer(): string | undefined {
+    return this.connected ? this.connection?.server : undefined;
+  }
+
   get started(): boolean {
     return this.starting !== undefined;
   }

@@ -126,21 +126,22 @@ export function conformanceSuite(makeStore: () => Promise<ConformanceStore>): vo
       const next = lead(b);
       await old.stop();
       const now = await next;
+      // Thunks, so that each refusal is awaited as it happens.
       for (const write of [
-        a.jobs.put(old.token, testingRecord('j1', 9)),
-        a.jobs.put(old.token, testingRecord('j2')),
-        a.jobs.remove(old.token, 'j1'),
-        a.checkpoints.putLatest(old.token, 'j1', { id: 4, location: '/ck/chk-4' }),
-        a.checkpoints.nextCheckpointId(old.token, 'j1'),
-        a.checkpoints.advanceCheckpointIdTo(old.token, 'j1', 100),
-        a.mesos.putFrameworkId(old.token, 'fw-2'),
-        a.mesos.clearFrameworkId(old.token),
-        a.mesos.putWorker(old.token, { workerId: 'taskmanager-1', state: 'released' }),
-        a.mesos.removeWorker(old.token, 'taskmanager-1'),
-        a.leaderElection('dispatcher').confirmLeadership({ token: old.token, address: 'sluice://old:1' }),
-        b.jobs.put('not-a-token', testingRecord('j1', 9)),
+        () => a.jobs.put(old.token, testingRecord('j1', 9)),
+        () => a.jobs.put(old.token, testingRecord('j2')),
+        () => a.jobs.remove(old.token, 'j1'),
+        () => a.checkpoints.putLatest(old.token, 'j1', { id: 4, location: '/ck/chk-4' }),
+        () => a.checkpoints.nextCheckpointId(old.token, 'j1'),
+        () => a.checkpoints.advanceCheckpointIdTo(old.token, 'j1', 100),
+        () => a.mesos.putFrameworkId(old.token, 'fw-2'),
+        () => a.mesos.clearFrameworkId(old.token),
+        () => a.mesos.putWorker(old.token, { workerId: 'taskmanager-1', state: 'released' }),
+        () => a.mesos.removeWorker(old.token, 'taskmanager-1'),
+        () => a.leaderElection('dispatcher').confirmLeadership({ token: old.token, address: 'sluice://old:1' }),
+        () => b.jobs.put('not-a-token', testingRecord('j1', 9)),
       ]) {
-        expect(await codeOf(write)).toBe('HA_FENCED');
+        expect(await codeOf(write())).toBe('HA_FENCED');
       }
       const err = await a.jobs.put(old.token, testingRecord('j1', 9)).catch((e: Error) => e);
       expect(String(err)).toContain(old.token);
