@@ -166,6 +166,8 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
     await rpc.start();
     const rpcAddress = rpc.addressOf('resourcemanager').replace(/\/resourcemanager$/, '');
     ha = await createHighAvailabilityServices(haOptions, logger);
+    // Suspended restarts nothing (the session may live on); only a lost session ends a term.
+    ha.onConnectionState((state) => (state === 'connected' ? logger.info('HA store connected', { ha: ha!.description }) : logger.warn(`HA store connection ${state}`, { ha: ha!.description })));
     const store = new ArtifactStore(join(sharedDir, 'artifacts'));
     rpc.register('artifacts', artifactGateway(store));
     const l = new Leadership(ha, termOptions(ha, rpcAddress), logger);
@@ -225,8 +227,9 @@ function withoutStorageDir(zk: ClusterHighAvailability): HighAvailabilityOptions
 class Leadership {
   term: LeaderTerm | undefined;
   leader: LeaderInfo | undefined;
-  private readonly election;
+  private election;
   private readonly retrieval;
+  private rejoinTimer: NodeJS.Timeout | undefined;
   private changes: Promise<void> = Promise.resolve();
   private closed = false;
   private restUrl = '';
@@ -247,10 +250,24 @@ class Leadership {
       this.leader = leader;
       this.logger.info(leader === undefined ? 'no leader known (election in progress)' : `the cluster's leader is ${leader.address}`, leader === undefined ? {} : { token: leader.token });
     });
-    await this.election.start({
+    await this.join();
+  }
+
+  private join(): Promise<void> {
+    return this.election.start({
       grantLeadership: (token) => this.enqueue(() => this.grant(token)),
       revokeLeadership: (token, reason) => this.enqueue(() => this.revoke(token, reason)),
     });
+  }
+
+  /** A term that could not start: leave the election (another entrypoint may lead) and join again later. */
+  private async rejoin(reason: string): Promise<void> {
+    this.logger.error(`giving leadership up: ${reason}; joining the election again in 5 s`);
+    await this.election.stop().catch(() => undefined);
+    this.election = this.ha.leaderElection('dispatcher');
+    this.rejoinTimer = setTimeout(() => {
+      if (!this.closed) void this.join().catch((err: unknown) => this.logger.error(`joining the leader election failed: ${describeError(err)}`));
+    }, 5_000);
   }
 
   /** Resolves once a term runs here. */
@@ -259,6 +276,7 @@ class Leadership {
   }
 
   async close(cancelJobs: boolean): Promise<void> {
+    clearTimeout(this.rejoinTimer);
     this.enqueue(async () => {
       this.closed = true;
       await this.term?.stop({ cancelJobs, reason: 'the entrypoint is stopping' });
@@ -286,7 +304,9 @@ class Leadership {
     try {
       this.term = await startLeaderTerm(o, token, publish);
     } catch (err) {
-      throw new SluiceError('LEADERSHIP_START', `the leadership term ${token} could not start: ${describeError(err)}`, { cause: err });
+      if (this.leader?.token === token) this.leader = undefined;
+      await this.rejoin(`the leadership term ${token} could not start: ${describeError(err)}`);
+      return;
     }
     for (const w of this.waiters.splice(0)) w();
   }

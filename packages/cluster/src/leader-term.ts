@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveCheckpoint } from '@sluice/checkpoint';
 import { describeError, SluiceError, type Logger } from '@sluice/common';
 import type { HighAvailabilityOptions, HighAvailabilityServices, LeaderToken } from '@sluice/ha';
 import { Dispatcher, ResourceManager, type DispatcherJobStore } from '@sluice/jobmanager';
@@ -151,6 +152,21 @@ async function recoverJobs(ha: HighAvailabilityServices, dispatcher: Dispatcher,
       const error = err instanceof SluiceError ? err : new SluiceError('HA_STORE_CORRUPT', describeError(err), { cause: err });
       await dispatcher.addUnrecoverableJob(jobId, jobName, error);
       continue;
+    }
+    if (latest !== undefined) {
+      // A pointer to a checkpoint that is gone (storage lost, directory removed): say so now,
+      // naming the pointer, instead of a JobMaster failing the job on restore.
+      const problem = await resolveCheckpoint(latest.location).then(() => undefined, (err: unknown) => describeError(err));
+      if (problem !== undefined) {
+        const pointer = ha.checkpoints.describeLatest(jobId);
+        const error = new SluiceError(
+          'CHECKPOINT_MISSING',
+          `job ${jobId} cannot be recovered: its latest-checkpoint pointer ${pointer.where} names checkpoint ${latest.id} at ${latest.location}, which cannot be read (${problem}); bring the checkpoint back, or ${pointer.remove} to restart the job from its beginning`,
+        );
+        logger.error(error.message, { jobId });
+        await dispatcher.addUnrecoverableJob(jobId, jobName, error);
+        continue;
+      }
     }
     await dispatcher.recoverJob({ submission: record.submission, jobMasterAttempts: record.jobMasterAttempts, ...(latest === undefined ? {} : { latestCheckpoint: latest }) });
   }

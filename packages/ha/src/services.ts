@@ -112,6 +112,8 @@ export interface CheckpointStore {
   putLatest(token: LeaderToken, jobId: string, pointer: CheckpointPointer): Promise<void>;
   /** Undefined when none was recorded; HA_STORE_CORRUPT naming the record and the job when unreadable. */
   latest(jobId: string): Promise<CheckpointPointer | undefined>;
+  /** Where the job's pointer lives (file or znode) and how an operator removes it, for messages. */
+  describeLatest(jobId: string): { where: string; remove: string };
 }
 
 /** A Mesos TaskManager's record, written before the call that changes it (ACCEPT, KILL). */

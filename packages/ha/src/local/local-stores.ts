@@ -108,6 +108,10 @@ export class LocalCheckpointStore implements CheckpointStore {
     return this.readLatest(checkJobId(jobId));
   }
 
+  describeLatest(jobId: string): { where: string; remove: string } {
+    return fileLocation(this.layout.job(checkJobId(jobId), '.checkpoint'));
+  }
+
   private readLatest(jobId: string): CheckpointPointer | undefined {
     const file = this.layout.job(jobId, '.checkpoint');
     const text = readText(file, `the latest checkpoint of job ${jobId}`);

@@ -171,6 +171,10 @@ export class ZkCheckpointStore extends ZkStore implements CheckpointStore {
     const node = await this.read(path);
     return node === undefined ? undefined : decodePointer(node.text, jobId, znodeLocation(path));
   }
+
+  describeLatest(jobId: string): { where: string; remove: string } {
+    return znodeLocation(this.layout.latest(checkJobId(jobId)));
+  }
 }
 
 export class ZkMesosStore extends ZkStore implements MesosStore {
