@@ -10,6 +10,7 @@ import { kafkajsReadCommittedFixed } from '@sluice/kafka';
 import { randomId } from '@sluice/common';
 import { runJob } from './harness.js';
 import { KafkaTestKit } from './kafka-test-kit.js';
+import { expectCountedExactlyOnce, fillNumbers } from './kafka-exactly-once-checks.js';
 import type { Counted } from './jobs/kafka-exactly-once.js';
 
 const bootstrap = inject('kafkaBootstrap');
@@ -19,32 +20,10 @@ describe.runIf(bootstrap !== '')('Kafka exactly-once (real broker)', () => {
   beforeAll(() => kit.open());
   afterAll(() => kit.close());
 
-  async function fill(events: number): Promise<string> {
-    const input = await kit.topic(2);
-    for (let start = 0; start < events; start += 5_000) {
-      const messages = Array.from({ length: Math.min(5_000, events - start) }, (_, i) => ({ key: String(start + i), value: JSON.stringify({ seq: start + i }) }));
-      await kit.producer.send({ topic: input, messages });
-    }
-    return input;
-  }
-
-  function check(lines: Counted[], events: number, keys: number): void {
-    expect(lines.length).toBe(events);
-    const seqs = lines.map((l) => l.seq).sort((a, b) => a - b);
-    expect(seqs).toEqual(Array.from({ length: events }, (_, i) => i));
-    for (let k = 0; k < keys; k++) {
-      const mine = lines.filter((l) => l.key === k);
-      // Per key: counts 1..n each once, and the last sum is the sum of the key's sequence numbers.
-      expect(mine.map((l) => l.count).sort((a, b) => a - b)).toEqual(Array.from({ length: mine.length }, (_, i) => i + 1));
-      const total = mine.reduce((s, l) => s + l.seq, 0);
-      expect(Math.max(...mine.map((l) => l.sum))).toBe(total);
-    }
-  }
-
   it('a read_committed consumer sees every record once despite injected failures', async () => {
     const events = 20_000;
     const keys = 7;
-    const input = await fill(events);
+    const input = await fillNumbers(kit, events);
     const output = await kit.topic(3);
     const group = `lag-${randomId(6)}`;
     // Scrape the TaskManager's /metrics while the job runs: the connectors' own series.
@@ -83,7 +62,7 @@ describe.runIf(bootstrap !== '')('Kafka exactly-once (real broker)', () => {
     const ends = await kit.admin.fetchTopicOffsets(input);
     expect(committed[0]!.partitions.map((p) => [p.partition, Number(p.offset)]).sort()).toEqual(ends.map((p) => [p.partition, Number(p.high)]).sort());
     // Kafka's own consumer is the reference for what was committed ...
-    check(
+    expectCountedExactlyOnce(
       (await kit.readCommittedWithJava(output)).map((v) => JSON.parse(v) as Counted),
       events,
       keys,
@@ -91,7 +70,7 @@ describe.runIf(bootstrap !== '')('Kafka exactly-once (real broker)', () => {
     // ... and a kafkajs consumer (what KafkaSource uses) must read the same, which it does only
     // with Sluice's correction of its aborted-transaction filtering.
     expect(kafkajsReadCommittedFixed()).toBe(true);
-    check(
+    expectCountedExactlyOnce(
       (await kit.readCommitted(output, events)).map((b) => JSON.parse(b.value!) as Counted),
       events,
       keys,
