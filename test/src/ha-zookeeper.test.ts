@@ -200,3 +200,44 @@ describe.skipIf(skipReason !== undefined)('high availability zookeeper while the
     expect(seen.filter((t) => t !== undefined)).toEqual([token, next]);
   });
 });
+
+describe.skipIf(skipReason !== undefined)('high availability zookeeper on a 3-node ensemble', () => {
+  let zk: ZookeeperEnsemble;
+  const mine: HighAvailabilityServices[] = [];
+
+  beforeAll(async () => {
+    zk = await startZookeeper({ nodes: 3 });
+  });
+  afterAll(async () => {
+    await Promise.all(mine.map((ha) => ha.close()));
+    await zk?.stop();
+  });
+
+  it('revokes nothing when the ensemble loses its leader node: every session moves to a node that still serves', async () => {
+    const open = openFor(zk, clusterId(), mine);
+    const [a, b] = [await open(), await open()];
+    const seen: HaConnectionState[][] = [[], []];
+    a.onConnectionState((s) => seen[0]?.push(s));
+    b.onConnectionState((s) => seen[1]?.push(s));
+    const ea = a.leaderElection('dispatcher');
+    const ca = new TestingContender();
+    await ea.start(ca);
+    const token = await waitUntil('a to lead', () => ca.leading);
+    const cb = new TestingContender();
+    await b.leaderElection('dispatcher').start(cb);
+    const modes = await Promise.all(zk.nodes.map((n) => n.mode()));
+    const leaderNode = zk.nodes[modes.indexOf('leader')]!;
+    // The followers drop their clients while they elect a new leader: every session is suspended.
+    leaderNode.kill('SIGKILL');
+    await waitUntil('both sessions back', () => (seen.every((s) => s.includes('suspended') && s.at(-1) === 'connected') ? true : undefined));
+    expect(seen).toEqual([
+      ['suspended', 'connected'],
+      ['suspended', 'connected'],
+    ]);
+    expect(ca.grants).toEqual([token]);
+    expect(ca.revokes).toEqual([]);
+    expect(cb.grants).toEqual([]);
+    await a.jobs.put(token, testingRecord('j1', 1));
+    expect(await b.jobs.get('j1')).toEqual(testingRecord('j1', 1));
+  });
+});

@@ -23,6 +23,7 @@ export class ZkSessions {
   private client: ZooKeeperClient;
   /** Resolves with the successor of a lost client; replaced on every loss. */
   private successor: Promise<ZooKeeperClient> | undefined;
+  private abandonSuccessor: ((err: unknown) => void) | undefined;
   private closed = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly stateListeners = new Set<(state: HaConnectionState) => void>();
@@ -105,6 +106,7 @@ export class ZkSessions {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.restartTimer);
+    this.abandonSuccessor?.(new StoreUnavailableError(`the high-availability services on ZooKeeper ${this.options.quorum} are closed`));
     await this.client.close();
   }
 
@@ -131,7 +133,8 @@ export class ZkSessions {
   private lost(reason: string): void {
     this.logger.warn('ZooKeeper session lost; starting a new one', { quorum: this.options.quorum, reason });
     let resolve!: (c: ZooKeeperClient) => void;
-    this.successor = new Promise<ZooKeeperClient>((r) => (resolve = r));
+    this.successor = new Promise<ZooKeeperClient>((r, reject) => ((resolve = r), (this.abandonSuccessor = reject)));
+    this.successor.catch(() => undefined); // waited for only by current(), which reports it
     for (const l of [...this.lostListeners]) this.safely(() => l(reason));
     this.emit('lost');
     const attempt = (): void => {
