@@ -6,8 +6,7 @@
  * so a read_committed consumer of `output` must see every record exactly once.
  * Params: bootstrap, input, output, events, prefix (transactional id prefix), failures (default 0),
  * keys (default 7), interval (checkpoint ms, default 150), group (commit checkpointed offsets there),
- * rate (records per second per subtask of the keyed function, default unlimited: a job that must
- * still run when a test kills something).
+ * bounded ('false': read on past the end of the input until stopped; default 'true').
  */
 import { ValueStateDescriptor, WatermarkStrategy, type Collector, type KeyedProcessContext, type KeyedProcessFunction, type RuntimeContext, type StreamExecutionEnvironment, type ValueState } from '@sluice/api';
 import { KafkaDeserializers, KafkaSerializers, KafkaSink, KafkaSource } from '@sluice/kafka';
@@ -25,26 +24,18 @@ class Count implements KeyedProcessFunction<number, { seq: number }, Counted> {
   private failAfter = Infinity;
   private seen = 0;
   private attempt = 0;
-  private openedAt = 0;
-  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(private readonly failures: number, private readonly failBefore: number, private readonly rate: number) {}
+  constructor(private readonly failures: number, private readonly failBefore: number) {}
 
   open(ctx: RuntimeContext): void {
     this.count = ctx.getState(new ValueStateDescriptor<number>('count', 0));
     this.sum = ctx.getState(new ValueStateDescriptor<number>('sum', 0));
-    this.openedAt = Date.now();
     const info = ctx.getTaskInfo();
     this.attempt = info.attempt;
     if (info.attempt < this.failures && info.subtaskIndex === info.attempt % info.parallelism) this.failAfter = 500 + Math.floor(Math.random() * 2_000);
   }
 
   processElement(r: { seq: number }, ctx: KeyedProcessContext<number>, out: Collector<Counted>): void {
-    if (this.rate > 0 && this.seen % 50 === 0) {
-      // Ahead of the rate: this worker thread waits (a test job; real functions never block).
-      const ahead = (this.seen / this.rate) * 1000 - (Date.now() - this.openedAt);
-      if (ahead > 1) Atomics.wait(this.sleeper, 0, 0, ahead);
-    }
     if (++this.seen >= this.failAfter && r.seq < this.failBefore) {
       if (this.attempt % 2 === 1) process.exit(3);
       throw new Error(`injected failure after ${this.seen} records (attempt ${this.attempt})`);
@@ -69,13 +60,13 @@ export default function build(env: StreamExecutionEnvironment): void {
     .fromSource(new KafkaSource<{ seq: number }>({
         bootstrapServers: bootstrap!,
         topics: [input!],
-        bounded: true,
+        bounded: env.params.bounded !== 'false',
         deserializer: KafkaDeserializers.json<{ seq: number }>(),
         ...(env.params.group === undefined ? {} : { commitOffsetsToGroup: env.params.group }),
       }), WatermarkStrategy.noWatermarks(), 'numbers')
     .uid('numbers')
     .keyBy((r) => r.seq % keys)
-    .process(new Count(failures, Math.floor(events * 0.7), Number(env.params.rate ?? '0')))
+    .process(new Count(failures, Math.floor(events * 0.7)))
     .uid('count')
     .sinkTo(
       new KafkaSink<Counted>({
