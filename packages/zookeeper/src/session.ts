@@ -264,10 +264,12 @@ export class Session {
         if (header.err !== 0) this.options.logger.warn('ZooKeeper refused to re-register watches', { err: header.err });
         return;
     }
-    const pending = this.inFlight.shift();
+    const pending = this.inFlight[0];
     if (pending === undefined || pending.xid !== header.xid) {
+      // Left in flight: the connection ends on this and fails it with ZK_CONNECTIONLOSS.
       throw new ZooKeeperError('ZK_MARSHALLINGERROR', `ZooKeeper server ${connection.server} answered xid ${header.xid} but ${pending?.xid ?? 'nothing'} was next`);
     }
+    this.inFlight.shift();
     let value: unknown;
     try {
       value = pending.decode(header, reader);
