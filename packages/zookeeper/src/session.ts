@@ -110,6 +110,10 @@ export class Session {
     let reject!: (err: unknown) => void;
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
     this.starting = { promise, resolve, reject };
+    if (this.state === 'closed' || this.state === 'lost') {
+      reject(new ZooKeeperError('ZK_CLOSED', 'the ZooKeeper client was closed before start(); create a new client'));
+      return promise;
+    }
     this.startTimer = setTimeout(() => {
       const why = this.lastConnectError === undefined ? '' : ` (last: ${this.lastConnectError.message})`;
       const err = new ZooKeeperError(
@@ -306,6 +310,8 @@ export class Session {
     for (const pending of this.inFlight.splice(0)) {
       pending.reject(new ZooKeeperError('ZK_CONNECTIONLOSS', `${reason.message}; the outcome of the request is unknown`, { cause: reason }));
     }
+    // Closing: the server ends the connection after closeSession; close() terminates next.
+    if (this.closing !== undefined) return;
     if (wasConnected) {
       this.options.logger.warn('ZooKeeper connection lost; reconnecting', { session: this.sessionIdHex, reason: reason.message });
       const left = this.lastHeard + this.negotiatedTimeoutMs - performance.now();
