@@ -116,9 +116,11 @@ describe.skipIf(skipReason !== undefined)('ZooKeeperClient sessions under failur
     const from = watched.connectedServer;
     const victim = zk.nodes.find((node) => from === `127.0.0.1:${node.clientPort}`);
     expect(victim, `the node behind ${from}`).toBeDefined();
+    const killed = Date.now();
     victim!.kill('SIGKILL');
     await log.reached('suspended');
     await log.reached('connected', 2);
+    console.log(`kill -9 of ${from} to connected to ${watched.connectedServer ?? '?'}: ${Date.now() - killed} ms`);
     expect(log.states).toEqual(['connected', 'suspended', 'connected']);
     expect(watched.sessionId).toBe(session);
     expect(watched.connectedServer).not.toBe(from);

@@ -95,10 +95,6 @@ export class Session {
     return this.connected ? this.connection?.server : undefined;
   }
 
-  get started(): boolean {
-    return this.starting !== undefined;
-  }
-
   onStateChange(listener: StateListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
