@@ -4,6 +4,7 @@
  * frozen with SIGSTOP for less and for more than the session timeout (suspended is not lost;
  * lost is terminal), and no server at all. Every wait is on a state event, never on a clock.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@sluice/common';
 import { isZooKeeperError, type WatchEvent, ZooKeeperClient, type ZooKeeperClientOptions, type ZooKeeperState } from '@sluice/zookeeper';
@@ -36,6 +37,22 @@ function stateLog(client: ZooKeeperClient): { states: ZooKeeperState[]; reached(
     states,
     reached: (state, times = 1) => (count(state) >= times ? Promise.resolve() : new Promise((resolve) => waiters.push({ state, times, resolve }))),
   };
+}
+
+/**
+ * SIGSTOP takes effect on each thread of the JVM on its own time; until all are stopped, a
+ * request sent now might still be answered. Polls /proc until every thread is stopped (T).
+ */
+async function frozen(pid: number): Promise<void> {
+  const stopped = (): boolean =>
+    readdirSync(`/proc/${pid}/task`).every((tid) => {
+      try {
+        return /^\d+ \(.*\) [tT] /s.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      } catch {
+        return true; // the thread exited
+      }
+    });
+  await waitFor(`every thread of pid ${pid} to stop`, () => (stopped() ? true : undefined));
 }
 
 /** Sockets and timers of this process: what a closed or lost client must give back. */
@@ -99,9 +116,11 @@ describe.skipIf(skipReason !== undefined)('ZooKeeperClient sessions under failur
     const from = watched.connectedServer;
     const victim = zk.nodes.find((node) => from === `127.0.0.1:${node.clientPort}`);
     expect(victim, `the node behind ${from}`).toBeDefined();
+    const killed = Date.now();
     victim!.kill('SIGKILL');
     await log.reached('suspended');
     await log.reached('connected', 2);
+    console.log(`kill -9 of ${from} to connected to ${watched.connectedServer ?? '?'}: ${Date.now() - killed} ms`);
     expect(log.states).toEqual(['connected', 'suspended', 'connected']);
     expect(watched.sessionId).toBe(session);
     expect(watched.connectedServer).not.toBe(from);
@@ -130,6 +149,7 @@ describe.skipIf(skipReason !== undefined)('ZooKeeperClient sessions under failur
     await c.create('/blip', '', { mode: 'ephemeral' });
 
     node.kill('SIGSTOP');
+    await frozen(node.pid);
     // Sent to a frozen server: in flight when the connection is declared lost, outcome unknown.
     const inFlight = rejection(c.exists('/blip'));
     await log.reached('suspended');

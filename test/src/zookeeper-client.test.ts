@@ -249,6 +249,7 @@ describe.skipIf(skipReason !== undefined)('ZooKeeperClient on a standalone ZooKe
     expect(isZooKeeperError(await rejection(idle.exists('/')), 'NOT_STARTED')).toBe(true);
     await idle.close();
     expect(idle.state).toBe('closed');
+    expect(isZooKeeperError(await rejection(idle.start()), 'CLOSED')).toBe(true);
   });
 
   it('refuses invalid paths before sending anything', async () => {

@@ -95,10 +95,6 @@ export class Session {
     return this.connected ? this.connection?.server : undefined;
   }
 
-  get started(): boolean {
-    return this.starting !== undefined;
-  }
-
   onStateChange(listener: StateListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -110,6 +106,10 @@ export class Session {
     let reject!: (err: unknown) => void;
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
     this.starting = { promise, resolve, reject };
+    if (this.state === 'closed' || this.state === 'lost') {
+      reject(new ZooKeeperError('ZK_CLOSED', 'the ZooKeeper client was closed before start(); create a new client'));
+      return promise;
+    }
     this.startTimer = setTimeout(() => {
       const why = this.lastConnectError === undefined ? '' : ` (last: ${this.lastConnectError.message})`;
       const err = new ZooKeeperError(
@@ -264,10 +264,12 @@ export class Session {
         if (header.err !== 0) this.options.logger.warn('ZooKeeper refused to re-register watches', { err: header.err });
         return;
     }
-    const pending = this.inFlight.shift();
+    const pending = this.inFlight[0];
     if (pending === undefined || pending.xid !== header.xid) {
+      // Left in flight: the connection ends on this and fails it with ZK_CONNECTIONLOSS.
       throw new ZooKeeperError('ZK_MARSHALLINGERROR', `ZooKeeper server ${connection.server} answered xid ${header.xid} but ${pending?.xid ?? 'nothing'} was next`);
     }
+    this.inFlight.shift();
     let value: unknown;
     try {
       value = pending.decode(header, reader);
@@ -304,6 +306,8 @@ export class Session {
     for (const pending of this.inFlight.splice(0)) {
       pending.reject(new ZooKeeperError('ZK_CONNECTIONLOSS', `${reason.message}; the outcome of the request is unknown`, { cause: reason }));
     }
+    // Closing: the server ends the connection after closeSession; close() terminates next.
+    if (this.closing !== undefined) return;
     if (wasConnected) {
       this.options.logger.warn('ZooKeeper connection lost; reconnecting', { session: this.sessionIdHex, reason: reason.message });
       const left = this.lastHeard + this.negotiatedTimeoutMs - performance.now();
