@@ -18,6 +18,7 @@ import { stateFigures, throughputFigures } from './measure.js';
 import { runId, selectRuns, type BenchRun, type SizeContext } from './runs.js';
 import { executeTcpChannel } from './tcp-channel.js';
 import { executeClusterLatency } from './cluster-latency.js';
+import { executeHaFailover } from './ha-failover.js';
 import { compareWithTwoTaskManagers } from './process-cluster.js';
 
 interface Options {
@@ -43,7 +44,7 @@ export interface BenchResult {
 
 const USAGE = [
   'usage: npm run bench -- [name ...] [--quick] [--events=N] [--kafka-bootstrap=host:port]',
-  '  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m idle-subtasks tcp-channel keyed-2tm q5-2tm cluster-latency kafka-throughput kafka-latency (or q1-p2, keyed, kafka)',
+  '  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m idle-subtasks tcp-channel keyed-2tm q5-2tm cluster-latency ha-failover kafka-throughput kafka-latency (or q1-p2, keyed, kafka)',
   '  Kafka runs use the broker given by --kafka-bootstrap or SLUICE_KAFKA_BOOTSTRAP, else start one with infra/kafka/kafka.sh (Java 17+ and Maven).',
 ].join('\n');
 
@@ -121,10 +122,10 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
       return { ...base, params, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };
     }
   }
-  if (run.kind === 'cluster-latency') {
+  if (run.kind === 'cluster-latency' || run.kind === 'ha-failover') {
     const params = run.params(ctx);
     try {
-      const r = await executeClusterLatency(Number(params['rounds']));
+      const r = await (run.kind === 'ha-failover' ? executeHaFailover : executeClusterLatency)(Number(params['rounds']));
       return { ...base, params, status: 'ok', jobDurationMs: r.jobDurationMs, fields: { ...r.fields, ...(run.labels?.(params) ?? {}) } };
     } catch (e) {
       return { ...base, params, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };

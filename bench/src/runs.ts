@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster' | 'cluster-latency';
+export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster' | 'cluster-latency' | 'ha-failover';
 
 /** A Kafka run (kind 'kafka'): against a real broker, driven by bench/src/kafka/. */
 export type KafkaRunSpec =
@@ -246,6 +246,19 @@ const CLUSTER_LATENCY: BenchRun = {
   labels: () => ({ target_submit_ms: 1500, target_failover_ms: 5000 }),
 };
 
+/**
+ * High availability's take-over (bench/src/ha-failover.ts): kill -9 of the leading entrypoint
+ * to the job RUNNING again under the standby, with a 5 s ZooKeeper session timeout.
+ */
+const HA_FAILOVER: BenchRun = {
+  name: 'ha-failover',
+  parallelism: 2,
+  kind: 'ha-failover',
+  jobFile: fileURLToPath(new URL('../../bench/src/jobs/cluster-keyed.ts', import.meta.url)),
+  params: (ctx) => ({ rounds: String(ctx.quick ? 1 : 3) }),
+  labels: () => ({ target_ms: 10_000 }),
+};
+
 export const RUNS: readonly BenchRun[] = Object.freeze([
   ...[1, 2].flatMap((p) => [
     nexmark('q0', p, 10_000_000, 1_000_000),
@@ -266,6 +279,7 @@ export const RUNS: readonly BenchRun[] = Object.freeze([
   KEYED_2TM,
   Q5_2TM,
   CLUSTER_LATENCY,
+  HA_FAILOVER,
   // Latency before throughput: a broker that has just taken a million records is still busy
   // with them (deleting the topics' files, collecting garbage) for a while after the run.
   ...[...new Set([1, KAFKA_PARALLELISM])].map(kafkaLatency),
