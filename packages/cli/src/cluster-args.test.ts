@@ -50,3 +50,18 @@ describe('sluice cluster start: high-availability flags', () => {
     expect(refusal('--high-availability', 'zookeeper', '--ha-quorum', 'zk:2181', '--ha-storage-dir', 's', '--ha-tls-cert-file', 'c')).toBe('--ha-tls-cert-file and --ha-tls-key-file go together');
   });
 });
+
+describe('sluice cluster start --detach: the HA flags handed to the background process', () => {
+  it('parse back to the same options (paths made absolute)', async () => {
+    const { haArgs } = await import('./cluster-command.js');
+    const given = start(
+      '--high-availability', 'zookeeper', '--ha-quorum', 'zk1:2181', '--ha-storage-dir', 'shared', '--ha-root', '/apps/sluice', '--ha-cluster-id', 'payments',
+      '--ha-session-timeout', '5000', '--ha-connection-timeout', '3000', '--ha-tls-ca-file', 'ca.pem', '--ha-tls-cert-file', 'me.crt', '--ha-tls-key-file', 'me.key', '--ha-digest-file', 'zk.digest',
+    ) as { options: { highAvailability: Parameters<typeof haArgs>[0] } };
+    const again = start(...haArgs(given.options.highAvailability, '/work')) as { options: { highAvailability: unknown } };
+    expect(again.options.highAvailability).toEqual({
+      mode: 'zookeeper', quorum: 'zk1:2181', storageDir: '/work/shared', rootPath: '/apps/sluice', clusterId: 'payments', sessionTimeoutMs: 5000, connectionTimeoutMs: 3000,
+      tls: { caFile: '/work/ca.pem', certFile: '/work/me.crt', keyFile: '/work/me.key' }, digestFile: '/work/zk.digest',
+    });
+  });
+});

@@ -186,7 +186,7 @@ function highAvailabilityOf(flags: ZooKeeperFlags & { storageDir: string }, cwd:
 }
 
 /** The same flags again, for the detached process. */
-function haArgs(ha: ZooKeeperFlags & { storageDir: string }, cwd: string): string[] {
+export function haArgs(ha: ZooKeeperFlags & { storageDir: string }, cwd: string): string[] {
   const out = ['--high-availability', 'zookeeper', '--ha-quorum', ha.quorum, '--ha-storage-dir', resolve(cwd, ha.storageDir)];
   if (ha.rootPath !== undefined) out.push('--ha-root', ha.rootPath);
   if (ha.clusterId !== undefined) out.push('--ha-cluster-id', ha.clusterId);
