@@ -2,6 +2,7 @@
  * A TaskManager started by hand (`sluice taskmanager --high-availability zookeeper`, on "another
  * host") finds the leading entrypoint through ZooKeeper, and when the leader dies it registers
  * at the standby that took over — by itself, without a restart — and runs the new leader's jobs.
+ * A job that finished under the first leader is not run again by the second.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,6 +47,9 @@ describe.skipIf(skipReason !== undefined)('high availability: a standalone TaskM
     const overview = (e: typeof a) => restWhenLed<{ taskManagers: number; slotsTotal: number }>(e, token, '/overview');
     await waitFor('the TaskManager registered at the leader', async () => ((await overview(leader))?.taskManagers === 1 ? true : undefined), 60_000);
     expect(tm.out.stdout).toContain(`TaskManager tm-by-hand registered at the leading entrypoint`);
+    // A job that ends under the first leader is not run again by the next one.
+    const finished = await submitBundled(leader, token, 'smoke.ts', {}, 2);
+    expect((await waitForJobEnd(leader, token, finished, 60_000)).status).toBe('FINISHED');
 
     leader.process.child.kill('SIGKILL');
     await leaderOf([standby], o);
@@ -60,5 +64,7 @@ describe.skipIf(skipReason !== undefined)('high availability: a standalone TaskM
     const end = await waitForJobEnd(standby, token, jobId, 60_000);
     expect(end.result?.error?.message).toBeUndefined();
     expect(end.status).toBe('FINISHED');
+    expect(standby.output()).not.toContain(`jobId=${finished}`);
+    expect((await rest<{ jobs: { jobId: string }[] }>(standby, token, 'GET', '/jobs')).jobs.map((j) => j.jobId)).toEqual([jobId]);
   }, 180_000);
 });

@@ -10,19 +10,10 @@ import { silentLogger } from '@sluice/common';
 import { isZooKeeperError, type WatchEvent, ZooKeeperClient, type ZooKeeperClientOptions, type ZooKeeperState } from '@sluice/zookeeper';
 import { SETTLE_TIMEOUT_MS, waitFor } from './leaks.js';
 import { unusedPort } from './ports.js';
-import { startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble } from './zookeeper.js';
+import { rejection, startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble } from './zookeeper.js';
 
 const skipReason = await zookeeperSkipReason();
 if (skipReason !== undefined) console.log(`ZooKeeper client failure tests skipped (${skipReason})`);
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Records every state change, and waits for the `times`-th change to a state (past or future). */
 function stateLog(client: ZooKeeperClient): { states: ZooKeeperState[]; reached(state: ZooKeeperState, times?: number): Promise<void> } {

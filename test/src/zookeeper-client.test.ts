@@ -12,20 +12,10 @@ import { silentLogger } from '@sluice/common';
 import { makeTestCertificates, type TestCertificates } from '@sluice/rpc/testing';
 import { isZooKeeperError, type WatchEvent, ZooKeeperClient, type ZooKeeperClientOptions } from '@sluice/zookeeper';
 import { waitFor } from './leaks.js';
-import { startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble } from './zookeeper.js';
+import { rejection, startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble } from './zookeeper.js';
 
 const skipReason = await zookeeperSkipReason();
 if (skipReason !== undefined) console.log(`ZooKeeper client tests skipped (${skipReason})`);
-
-/** The error a promise rejects with (fails the test if it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** A promise of the next event a one-shot watcher gets. */
 function nextEvent(): { watcher: (e: WatchEvent) => void; event: Promise<WatchEvent> } {
