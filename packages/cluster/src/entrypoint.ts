@@ -19,7 +19,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigurationError, createLogger, describeError, SluiceError, writePrivateFile, type Logger } from '@sluice/common';
+import { ConfigurationError, createLogger, describeError, writePrivateFile, type Logger } from '@sluice/common';
 import { createHighAvailabilityServices, type HighAvailabilityOptions, type HighAvailabilityServices, type LeaderInfo, type LeaderToken } from '@sluice/ha';
 import { artifactGateway, ArtifactStore, createRestServer, type RestServer } from '@sluice/jobmanager';
 import type { DispatcherGateway, ResourceManagerGateway } from '@sluice/protocol';
