@@ -16,9 +16,12 @@ export interface EntrypointInfo {
   restUrl: string;
 }
 
-/** The cluster secret in `dir/secret`, made (32 random bytes, mode 0600) when missing. */
-export function ensureClusterSecret(dir: string): string {
-  preparePrivateDirectory(dir, 'the cluster directory', 'choose another with --cluster-dir DIR');
+/**
+ * The cluster secret in `dir/secret`, made (32 random bytes, mode 0600) when missing; `advice`
+ * says which flag chooses another directory when this one is not private.
+ */
+export function ensureClusterSecret(dir: string, advice = 'choose another with --cluster-dir DIR'): string {
+  preparePrivateDirectory(dir, 'the cluster secret', advice);
   const file = join(dir, 'secret');
   createPrivateFileOnce(file, `${randomBytes(32).toString('base64url')}\n`, 'the cluster secret');
   return file;

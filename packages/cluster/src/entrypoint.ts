@@ -19,7 +19,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigurationError, createLogger, describeError, writePrivateFile, type Logger } from '@sluice/common';
+import { ConfigurationError, createLogger, describeError, preparePrivateDirectory, writePrivateFile, type Logger } from '@sluice/common';
 import { createHighAvailabilityServices, type HighAvailabilityOptions, type HighAvailabilityServices, type LeaderInfo, type LeaderToken } from '@sluice/ha';
 import { artifactGateway, ArtifactStore, createRestServer, type RestServer } from '@sluice/jobmanager';
 import type { DispatcherGateway, ResourceManagerGateway } from '@sluice/protocol';
@@ -99,10 +99,10 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
   const { clusterDir } = options;
   const zk = options.highAvailability;
   // Without HA the cluster directory is the store; with it the local one keeps only this entrypoint's files.
-  ensureClusterSecret(clusterDir);
+  preparePrivateDirectory(clusterDir, 'the cluster directory', 'choose another with --cluster-dir DIR');
   const haOptions: HighAvailabilityOptions = zk === undefined ? { mode: 'none', directory: clusterDir } : withoutStorageDir(zk);
   const sharedDir = zk === undefined ? clusterDir : join(zk.storageDir, zk.clusterId ?? 'default');
-  const secretFile = ensureClusterSecret(sharedDir);
+  const secretFile = ensureClusterSecret(sharedDir, zk === undefined ? undefined : 'choose another shared directory with --ha-storage-dir DIR');
   const restToken = options.restToken === undefined ? ensureClusterRestToken(sharedDir) : { token: options.restToken };
   const running = readEntrypointInfo(clusterDir);
   if (running !== undefined && isProcessAlive(running.pid)) {
