@@ -156,7 +156,7 @@ function resourceManager(ctx: HandlerContext): ResourceManagerGateway {
 const CONFLICT_CODES: ReadonlySet<string> = new Set(['JOB_NOT_RUNNING', 'SAVEPOINT_NOT_POSSIBLE', 'CHECKPOINT_NOT_POSSIBLE', 'JOB_MASTER_STARTING']);
 const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['JOB_NOT_FOUND', 'NOT_FOUND']);
 /** Passing conditions: a JobMaster being replaced, an election in progress, a leader that just lost its term. */
-const UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['JOB_MASTER_UNREACHABLE', 'NO_LEADER', 'DISPATCHER_SUSPENDED', 'DISPATCHER_NOT_RUNNING']);
+const UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['JOB_MASTER_UNREACHABLE', 'NO_LEADER', 'LEADER_UNREACHABLE', 'DISPATCHER_SUSPENDED', 'DISPATCHER_NOT_RUNNING']);
 
 /** The HTTP status and body for an error thrown while handling a request. */
 export function errorResponse(err: unknown): RestResponse {

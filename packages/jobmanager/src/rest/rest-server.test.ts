@@ -311,11 +311,16 @@ describe('REST API', () => {
     expect(streamed).toBe(413);
   });
 
-  it('answers 503 when a JobMaster cannot be reached, and 500 with the message of an unexpected error', async () => {
+  it('answers 503 when a JobMaster or the leader cannot be reached, and 500 with the message of an unexpected error', async () => {
     const d = fixture();
     d.failListWith = new SluiceError('JOB_MASTER_UNREACHABLE', 'cannot ask job b2 for its status: gone');
     const server = await start(d);
     expect(await call(server.url, 'GET', '/jobs')).toMatchObject({ status: 503, body: { error: { code: 'JOB_MASTER_UNREACHABLE', message: 'cannot ask job b2 for its status: gone' } } });
+    // High availability: an election in progress, a leader out of reach or one that just lost its term.
+    for (const code of ['NO_LEADER', 'LEADER_UNREACHABLE', 'DISPATCHER_SUSPENDED', 'DISPATCHER_NOT_RUNNING']) {
+      d.failListWith = new SluiceError(code, `passing: ${code}`, { retriable: true });
+      expect(await call(server.url, 'GET', '/jobs')).toMatchObject({ status: 503, body: { error: { code, message: `passing: ${code}` } } });
+    }
     d.failListWith = new TypeError('x is not a function');
     expect(await call(server.url, 'GET', '/jobs')).toMatchObject({ status: 500, body: { error: { code: 'INTERNAL', message: 'x is not a function' } } });
   });
