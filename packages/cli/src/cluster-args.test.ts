@@ -58,10 +58,10 @@ describe('sluice cluster start --detach: the HA flags handed to the background p
       '--high-availability', 'zookeeper', '--ha-quorum', 'zk1:2181', '--ha-storage-dir', 'shared', '--ha-root', '/apps/sluice', '--ha-cluster-id', 'payments',
       '--ha-session-timeout', '5000', '--ha-connection-timeout', '3000', '--ha-tls-ca-file', 'ca.pem', '--ha-tls-cert-file', 'me.crt', '--ha-tls-key-file', 'me.key', '--ha-digest-file', 'zk.digest',
     ) as { options: { highAvailability: Parameters<typeof haArgs>[0] } };
-    const again = start(...haArgs(given.options.highAvailability, '/work')) as { options: { highAvailability: unknown } };
+    const again = start(...haArgs(given.options.highAvailability, '/srv/app')) as { options: { highAvailability: unknown } };
     expect(again.options.highAvailability).toEqual({
-      mode: 'zookeeper', quorum: 'zk1:2181', storageDir: '/work/shared', rootPath: '/apps/sluice', clusterId: 'payments', sessionTimeoutMs: 5000, connectionTimeoutMs: 3000,
-      tls: { caFile: '/work/ca.pem', certFile: '/work/me.crt', keyFile: '/work/me.key' }, digestFile: '/work/zk.digest',
+      mode: 'zookeeper', quorum: 'zk1:2181', storageDir: '/srv/app/shared', rootPath: '/apps/sluice', clusterId: 'payments', sessionTimeoutMs: 5000, connectionTimeoutMs: 3000,
+      tls: { caFile: '/srv/app/ca.pem', certFile: '/srv/app/me.crt', keyFile: '/srv/app/me.key' }, digestFile: '/srv/app/zk.digest',
     });
   });
 });
