@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomId, silentLogger } from '@sluice/common';
 import { createHighAvailabilityServices, HA_FENCED, HA_STORE_CORRUPT } from '@sluice/ha';
+import { ZooKeeperClient } from '@sluice/zookeeper';
 import { cliProcesses, type CliProcesses } from './cli-process.js';
 import {
   clusterZnode,
@@ -40,7 +41,6 @@ import {
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
 import { waitFor } from './leaks.js';
 import { childrenOf } from './processes.js';
-import { ZooKeeperClient } from '@sluice/zookeeper';
 import { startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble, type ZookeeperNode } from './zookeeper.js';
 
 const skipReason = await zookeeperSkipReason();
@@ -94,7 +94,13 @@ describe.runIf(skipReason === undefined)('high availability: failures of ZooKeep
     for (const e of started) e.process.child.kill('SIGCONT');
     procs.killAll();
     await waitFor('the entrypoints\' processes to end', () => (children.some(running) ? undefined : true), 30_000).catch(() => {
-      for (const pid of children.filter(running)) process.kill(pid, 'SIGKILL');
+      for (const pid of children.filter(running)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // it ended meanwhile
+        }
+      }
     });
     await zk?.stop();
     zk = undefined;
