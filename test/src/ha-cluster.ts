@@ -79,16 +79,34 @@ export function restTokenOf(o: HaClusterOptions): string {
   return readFileSync(join(o.storageDir, o.clusterId, 'rest.token'), 'utf8').trim();
 }
 
-/** The leader the store publishes: `/sluice/<cluster id>/leader/dispatcher/info`. */
-export async function publishedLeader(quorum: string, clusterId: string): Promise<{ token: string; address: string } | undefined> {
+/** Runs `f` on a ZooKeeper session of its own, closed afterwards. */
+export async function withZooKeeper<T>(quorum: string, f: (zk: ZooKeeperClient) => Promise<T>): Promise<T> {
   const zk = new ZooKeeperClient({ connectString: quorum, sessionTimeoutMs: 10_000, logger: silentLogger });
   await zk.start();
   try {
-    const node = await zk.getData(`/sluice/${clusterId}/leader/dispatcher/info`).catch(() => undefined);
-    return node === undefined ? undefined : (JSON.parse(node.data.toString('utf8')) as { token: string; address: string });
+    return await f(zk);
   } finally {
     await zk.close();
   }
+}
+
+/** A znode of the cluster: `/sluice/<cluster id>/<parts...>` (the default root path). */
+export function clusterZnode(o: Pick<HaClusterOptions, 'clusterId'>, ...parts: string[]): string {
+  return [`/sluice/${o.clusterId}`, ...parts].join('/');
+}
+
+/** A znode's text, or undefined when it does not exist. */
+export async function readZnode(quorum: string, path: string): Promise<string | undefined> {
+  return withZooKeeper(quorum, async (zk) => {
+    const node = await zk.getData(path).catch(() => undefined);
+    return node?.data.toString('utf8');
+  });
+}
+
+/** The leader the store publishes: `/sluice/<cluster id>/leader/dispatcher/info`. */
+export async function publishedLeader(quorum: string, clusterId: string): Promise<{ token: string; address: string } | undefined> {
+  const text = await readZnode(quorum, clusterZnode({ clusterId }, 'leader', 'dispatcher', 'info'));
+  return text === undefined ? undefined : (JSON.parse(text) as { token: string; address: string });
 }
 
 /** Waits until one of `entrypoints` is the published leader, and returns it. */

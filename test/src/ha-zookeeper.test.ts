@@ -11,7 +11,7 @@ import { createHighAvailabilityServices, type HaConnectionState, type HighAvaila
 import { ZooKeeperClient } from '@sluice/zookeeper';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conformanceSuite, lead, TestingContender, testingRecord, waitUntil } from '../../packages/ha/src/testing/conformance.js';
-import { startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble } from './zookeeper.js';
+import { frozen, startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble } from './zookeeper.js';
 
 const skipReason = await zookeeperSkipReason();
 if (skipReason !== undefined) console.log(`HA ZooKeeper tests skipped (${skipReason})`);
@@ -198,6 +198,38 @@ describe.skipIf(skipReason !== undefined)('high availability zookeeper while the
     await (ca.leading === next ? ea : eb).confirmLeadership({ token: next, address: 'sluice://next:1' });
     await waitUntil('b to see the new leader', () => (seen.at(-1) === next ? true : undefined));
     expect(seen.filter((t) => t !== undefined)).toEqual([token, next]);
+  });
+
+  it('completes the calls in flight when the connection drops once the same session is back: a suspended connection fails no call', async () => {
+    const open = openFor(zk, clusterId(), mine);
+    const a = await open();
+    const seen = states(a);
+    const ea = a.leaderElection('dispatcher');
+    const ca = new TestingContender();
+    await ea.start(ca);
+    const token = await waitUntil('a to lead', () => ca.leading);
+    await a.checkpoints.putLatest(token, 'j1', { id: 1, location: '/checkpoints/j1/chk-1' });
+    const node = zk.nodes[0]!;
+
+    node.kill('SIGSTOP');
+    await frozen(node.pid);
+    // Sent on the connection the client still believes alive: in flight when it gives it up.
+    const calls = Promise.all([
+      a.checkpoints.putLatest(token, 'j1', { id: 2, location: '/checkpoints/j1/chk-2' }),
+      a.checkpoints.nextCheckpointId(token, 'j1'),
+      a.jobs.put(token, testingRecord('j1', 1)),
+      a.checkpoints.latest('j1'),
+    ]);
+    await waitUntil('suspended', () => (seen.includes('suspended') ? true : undefined));
+    node.kill('SIGCONT');
+    const [, next, , latest] = await calls;
+    expect(seen).toEqual(['suspended', 'connected']);
+    expect(next).toBe(1);
+    expect(latest?.id).toBeGreaterThanOrEqual(1);
+    expect(await a.checkpoints.latest('j1')).toEqual({ id: 2, location: '/checkpoints/j1/chk-2' });
+    expect(await a.jobs.get('j1')).toEqual(testingRecord('j1', 1));
+    expect(await a.checkpoints.nextCheckpointId(token, 'j1')).toBeGreaterThan(1);
+    expect(ca.revokes).toEqual([]);
   });
 });
 

@@ -1,15 +1,20 @@
-/** This test process's child processes, read from /proc (Linux). */
+/** Child processes, read from /proc (Linux). */
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** Process ids of this process's children whose command line contains `marker`. */
 export function childrenRunning(marker: string): number[] {
+  return childrenOf(process.pid, marker);
+}
+
+/** Process ids of `pid`'s children whose command line contains `marker`. */
+export function childrenOf(pid: number, marker: string): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) out.push(Number(entry));
+      if (ppid === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) out.push(Number(entry));
     } catch {
       // the process ended meanwhile
     }

@@ -4,13 +4,12 @@
  * frozen with SIGSTOP for less and for more than the session timeout (suspended is not lost;
  * lost is terminal), and no server at all. Every wait is on a state event, never on a clock.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@sluice/common';
 import { isZooKeeperError, type WatchEvent, ZooKeeperClient, type ZooKeeperClientOptions, type ZooKeeperState } from '@sluice/zookeeper';
 import { SETTLE_TIMEOUT_MS, waitFor } from './leaks.js';
 import { unusedPort } from './ports.js';
-import { rejection, startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble } from './zookeeper.js';
+import { frozen, rejection, startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble } from './zookeeper.js';
 
 const skipReason = await zookeeperSkipReason();
 if (skipReason !== undefined) console.log(`ZooKeeper client failure tests skipped (${skipReason})`);
@@ -28,22 +27,6 @@ function stateLog(client: ZooKeeperClient): { states: ZooKeeperState[]; reached(
     states,
     reached: (state, times = 1) => (count(state) >= times ? Promise.resolve() : new Promise((resolve) => waiters.push({ state, times, resolve }))),
   };
-}
-
-/**
- * SIGSTOP takes effect on each thread of the JVM on its own time; until all are stopped, a
- * request sent now might still be answered. Polls /proc until every thread is stopped (T).
- */
-async function frozen(pid: number): Promise<void> {
-  const stopped = (): boolean =>
-    readdirSync(`/proc/${pid}/task`).every((tid) => {
-      try {
-        return /^\d+ \(.*\) [tT] /s.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
-      } catch {
-        return true; // the thread exited
-      }
-    });
-  await waitFor(`every thread of pid ${pid} to stop`, () => (stopped() ? true : undefined));
 }
 
 /** Sockets and timers of this process: what a closed or lost client must give back. */

@@ -11,7 +11,7 @@
  *   line says how to enable them.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -351,4 +351,24 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error('expected a rejection');
+}
+
+/**
+ * SIGSTOP takes effect on each thread of the JVM on its own time; until all are stopped, a
+ * request sent now might still be answered. Polls /proc until every thread of `pid` is stopped (T).
+ */
+export async function frozen(pid: number, timeoutMs = 30_000): Promise<void> {
+  const stopped = (): boolean =>
+    readdirSync(`/proc/${pid}/task`).every((tid) => {
+      try {
+        return /^\d+ \(.*\) [tT] /s.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      } catch {
+        return true; // the thread exited
+      }
+    });
+  const deadline = Date.now() + timeoutMs;
+  while (!stopped()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for every thread of pid ${pid} to stop`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

@@ -14,6 +14,8 @@ import type { HaConnectionState } from '../services.js';
 
 const UNAVAILABLE = ['CONNECTIONLOSS', 'SESSIONEXPIRED', 'CLOSED', 'UNREACHABLE', 'OPERATIONTIMEOUT', 'REQUESTTIMEOUT', 'NOT_STARTED'];
 const RESTART_DELAY_MS = 1_000;
+/** Tries of a call again after its connection dropped under it (see ZkSessions.call). */
+const MAX_RETRIES_AFTER_CONNECTION_LOSS = 3;
 
 export function isUnavailable(err: unknown): boolean {
   return UNAVAILABLE.some((code) => isZooKeeperError(err, code));
@@ -85,13 +87,28 @@ export class ZkSessions {
     }
   }
 
-  /** Runs `op` on the live session; connection and session errors become HA_UNAVAILABLE. */
+  /**
+   * Runs `op` on the live session; connection and session errors become HA_UNAVAILABLE.
+   *
+   * An `op` in flight when the connection dropped (ZK_CONNECTIONLOSS) runs again once the same
+   * session is back, as Curator's retry does: a suspended connection must fail no caller (a
+   * JobMaster whose checkpoint record failed would restart its job). The store's operations are
+   * safe to repeat — reads, and writes that carry the version they read or treat NODEEXISTS and
+   * NONODE as "done already" — and a repeated fenced write is still checked against its latch.
+   * While suspended the client holds new requests until it reconnects, or fails them once the
+   * session is lost. An `op` whose every try ends the connection (a request the server refuses
+   * to read) gives up after a few.
+   */
   async call<T>(what: string, op: (client: ZooKeeperClient) => Promise<T>): Promise<T> {
-    const client = await this.current();
-    try {
-      return await op(client);
-    } catch (err) {
-      throw isUnavailable(err) ? this.unavailable(`cannot ${what}`, err) : err;
+    for (let retries = 0; ; retries++) {
+      const client = await this.current();
+      try {
+        return await op(client);
+      } catch (err) {
+        const sessionMayLive = client === this.client && !this.closed && client.state !== 'lost' && client.state !== 'closed';
+        if (isZooKeeperError(err, 'CONNECTIONLOSS') && sessionMayLive && retries < MAX_RETRIES_AFTER_CONNECTION_LOSS) continue;
+        throw isUnavailable(err) ? this.unavailable(`cannot ${what}`, err) : err;
+      }
     }
   }
 

@@ -227,6 +227,9 @@ describe('Dispatcher: leadership changes', () => {
     await d.addUnrecoverableJob('bad', 'job bad', new SluiceError('HA_STORE_CORRUPT', 'the latest-checkpoint pointer of job bad at /sluice/default/checkpoints/bad/latest is damaged'));
     expect(await d.requestJobStatus('bad')).toBe('FAILED');
     expect((await d.requestJobResult('bad')).error).toMatchObject({ code: 'HA_STORE_CORRUPT', message: expect.stringContaining('/checkpoints/bad/latest') });
+    // What GET /jobs/:id asks for besides: the job's details and checkpoint statistics.
+    expect(await d.requestCheckpointStatistics('bad')).toEqual({ counts: { completed: 0, failed: 0, inProgress: 0 } });
+    expect((await d.requestJobDetails('bad')).exceptions).toEqual([expect.objectContaining({ code: 'HA_STORE_CORRUPT' })]);
     expect(runners).toHaveLength(0);
   });
 });

@@ -131,7 +131,9 @@ export class Dispatcher implements DispatcherGateway {
         termination: Promise.resolve({ type: 'closed' }),
       };
       const submission = { jobId, jobName } as JobSubmission;
-      this.jobs.set(jobId, { submission, startTime: now, endTime: now, runner, attempt: 0, replacements: 0, recovered: true, result: Promise.resolve(result), final: { result } });
+      // No checkpoint statistics from this leader: none were taken (GET /jobs/:id needs them).
+      const statistics: CheckpointStatistics = { counts: { completed: 0, failed: 0, inProgress: 0 } };
+      this.jobs.set(jobId, { submission, startTime: now, endTime: now, runner, attempt: 0, replacements: 0, recovered: true, result: Promise.resolve(result), final: { result, statistics } });
     });
   }
 
