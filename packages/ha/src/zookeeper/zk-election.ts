@@ -130,20 +130,48 @@ export class ZkLeaderElection implements LeaderElection {
     const name = path.slice(dir.length + 1);
     this.latch = { path, name, client };
     this.logger.debug('joined the leader election', { component: this.component, latch: path });
+    await this.removeStaleLatches(client, dir, path);
     await this.check();
   }
 
+  /**
+   * Our latches of an earlier session this process counts as lost. ZooKeeper may still keep
+   * that session — a server resumed after a freeze renews it from the pings that queued up —
+   * and with it the latch, which would hold every contender back for another session timeout
+   * (and, as the lowest, block the election). Its term is over here already, so it goes now.
+   */
+  private async removeStaleLatches(client: ZooKeeperClient, dir: string, current: string): Promise<void> {
+    for (const { path, session } of await this.ownLatches(client, dir)) {
+      if (path === current || session === client.sessionId) continue;
+      await client.delete(path).then(
+        () => this.logger.info('removed a latch of a lost session', { component: this.component, latch: path }),
+        (err: unknown) => {
+          if (!isZooKeeperError(err, 'NONODE')) throw err;
+        },
+      );
+    }
+  }
+
+  /** Our latch of the current session. */
   private async findOwnLatch(client: ZooKeeperClient, dir: string): Promise<string | undefined> {
-    for (const name of await client.getChildren(dir)) {
-      if (!name.startsWith(LATCH_PREFIX)) continue;
+    return (await this.ownLatches(client, dir)).find((l) => l.session === client.sessionId)?.path;
+  }
+
+  /** The latches whose data names this contender, lowest first, with the session that owns each. */
+  private async ownLatches(client: ZooKeeperClient, dir: string): Promise<{ path: string; session: string }[]> {
+    const out: { path: string; session: string }[] = [];
+    const names = (await client.getChildren(dir)).filter((n) => n.startsWith(LATCH_PREFIX)).sort((a, b) => latchSequence(a) - latchSequence(b));
+    for (const name of names) {
       try {
-        const { data } = await client.getData(`${dir}/${name}`);
-        if ((JSON.parse(data.toString('utf8')) as { contender?: string }).contender === this.contenderId) return `${dir}/${name}`;
+        const { data, stat } = await client.getData(`${dir}/${name}`);
+        if ((JSON.parse(data.toString('utf8')) as { contender?: string }).contender === this.contenderId) {
+          out.push({ path: `${dir}/${name}`, session: BigInt.asUintN(64, stat.ephemeralOwner).toString(16).padStart(16, '0') });
+        }
       } catch {
         // gone meanwhile, or not one of ours
       }
     }
-    return undefined;
+    return out;
   }
 
   /** Leads when ours is the lowest latch; otherwise watches the one just below it. */
