@@ -61,10 +61,16 @@ export class KafkaTestKit {
    * possibly before the job or the test has read them (a gap at the start of a partition).
    */
   async topic(partitions = 1, name = `t-${randomId(6)}`): Promise<string> {
-    await this.admin.createTopics({
-      topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] }],
-      waitForLeaders: true,
-    });
+    try {
+      await this.admin.createTopics({
+        topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] }],
+        waitForLeaders: true,
+      });
+    } catch (err) {
+      // On a busy machine the broker may not know the new topic's partitions yet when kafkajs
+      // waits for their leaders (UNKNOWN_TOPIC_OR_PARTITION, retriable): the loop below waits.
+      if ((err as { retriable?: unknown }).retriable !== true) throw err;
+    }
     // Metadata names a leader for each partition before that broker leads it: until it does,
     // requests for the partition are refused (NOT_LEADER_FOR_PARTITION). Ask for offsets until
     // every partition answers.
