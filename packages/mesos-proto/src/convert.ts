@@ -93,8 +93,10 @@ export function plainInt64(big: bigint): number | string {
 
 function int64FromWire(v: unknown): number | string {
   if (typeof v === 'number') return v;
-  const long = v as protobuf.Long;
-  return plainInt64(BigInt(long.toString()));
+  const long = v as { toNumber(): number; toString(): string };
+  // toNumber is exact whenever the result is a safe integer; beyond that the text is exact.
+  const n = long.toNumber();
+  return Number.isSafeInteger(n) ? n : long.toString();
 }
 
 // ---------------------------------------------------------------------------------------------

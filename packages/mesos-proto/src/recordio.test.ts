@@ -169,6 +169,10 @@ describe('RecordIO reader', () => {
     expect(() => clean.end()).not.toThrow();
   });
 
+  it('refuses decoded text, whose lengths are not byte counts', () => {
+    expect(() => new RecordIOReader().push('20\n' as unknown as Uint8Array)).toThrow(/takes bytes/);
+  });
+
   it('refuses a limit that is not a positive integer', () => {
     expect(() => new RecordIOReader({ maxRecordBytes: 0 })).toThrow(/positive integer/);
   });

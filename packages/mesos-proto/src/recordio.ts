@@ -61,6 +61,8 @@ export class RecordIOReader {
   /** Consumes a chunk; returns the records it completes, in order (each a Buffer of its own). */
   push(chunk: Uint8Array): Buffer[] {
     if (this.failure !== undefined) throw this.failure;
+    // A stream with setEncoding() yields strings, whose lengths are not byte counts.
+    if (!(chunk instanceof Uint8Array)) throw new TypeError('RecordIOReader.push takes bytes (Buffer/Uint8Array), not decoded text');
     const records: Buffer[] = [];
     let offset = 0;
     while (offset < chunk.byteLength) {
