@@ -74,7 +74,7 @@ describe.runIf(bootstrap !== '' && skipReason === undefined)('high availability:
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    const params = { bootstrap, input, output, events: String(events), keys: String(keys), prefix: `ha-${randomId(6)}`, interval: '200', bounded: 'false', group };
+    const params = { bootstrap, input, output, events: String(events), keys: String(keys), prefix: `ha-${randomId(6)}`, interval: '500', bounded: 'false', group };
     // Submitted to the standby: its REST API forwards to the leader.
     const jobId = await submitBundled(standby, token, 'kafka-exactly-once.ts', params, 2);
     await waitFor('two completed checkpoints', async () => {

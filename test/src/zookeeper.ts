@@ -187,7 +187,9 @@ function launch(root: string, n: number, ports: number[], tls?: ZookeeperTls): Z
     mkdirSync(join(dir, 'data'), { recursive: true });
     writeFileSync(join(dir, 'data', 'myid'), `${id}\n`);
     // The settings of infra/zookeeper/zookeeper.sh's write_config (keep them in step), less its
-    // autopurge: a test's ensemble lives for seconds.
+    // autopurge (a test's ensemble lives for seconds) and with forceSync=no: no fsync of the
+    // transaction log per write, which on a busy machine makes every other test's disk I/O wait
+    // (a test's data need not survive a power cut).
     writeFileSync(
       join(dir, 'zoo.cfg'),
       [
@@ -201,6 +203,7 @@ function launch(root: string, n: number, ports: number[], tls?: ZookeeperTls): Z
         'clientPortAddress=127.0.0.1',
         'admin.enableServer=false',
         '4lw.commands.whitelist=srvr,ruok,mntr,stat',
+        'forceSync=no',
         ...(tls === undefined ? [] : tlsConfig(dir, port(id, 3), tls)),
         ...servers,
         '',

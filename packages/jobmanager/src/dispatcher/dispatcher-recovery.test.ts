@@ -48,7 +48,7 @@ class FakeRunner implements JobMasterRunner {
     const result = new Promise<JobResult>((resolve) => (this.finish = resolve));
     const gateway: Partial<JobMasterGateway> = {
       requestJobResult: () => result,
-      requestJobStatus: async () => 'RUNNING',
+      requestJobStatus: async () => (this.succeeded ? 'FINISHED' : 'RUNNING'),
       cancel: async () => void (this.cancelled = true),
       requestCheckpointStatistics: async () => ({ counts: { completed: 0, failed: 0, inProgress: 0 } }),
       requestJobMetrics: async () => ({ jobId: this.ctx.submission.jobId, jobName: 'x', status: 'RUNNING', restarts: 0, checkpoints: { completed: 0, failed: 0, inProgress: 0 } }) as never,
@@ -63,7 +63,9 @@ class FakeRunner implements JobMasterRunner {
     this.ctx.rpc.unregister(this.served);
     this.end({ type: 'died', reason });
   }
+  succeeded = false;
   succeed(): void {
+    this.succeeded = true;
     const s = this.ctx.submission;
     this.finish({ jobId: s.jobId, jobName: s.jobName, status: 'FINISHED', durationMs: 1, collected: {}, operators: [] });
   }
@@ -72,6 +74,8 @@ class FakeRunner implements JobMasterRunner {
 class MemoryJobStore implements DispatcherJobStore {
   readonly events: string[] = [];
   latest: { id: number; location: string } | undefined;
+  /** Holds jobEnded (a slow store) until it resolves. */
+  endGate: Promise<void> = Promise.resolve();
   async jobSubmitted(s: JobSubmission): Promise<void> {
     this.events.push(`submitted ${s.jobId}`);
   }
@@ -82,6 +86,7 @@ class MemoryJobStore implements DispatcherJobStore {
     return this.latest;
   }
   async jobEnded(jobId: string, status: string): Promise<void> {
+    await this.endGate;
     this.events.push(`ended ${jobId} ${status}`);
   }
 }
@@ -180,6 +185,26 @@ describe('Dispatcher: a JobMaster that dies', () => {
 });
 
 describe('Dispatcher: leadership changes', () => {
+  it('reports a job ended only once its end is in the job store (a new leader must not run it again)', async () => {
+    const store = new MemoryJobStore();
+    let open!: () => void;
+    store.endGate = new Promise((r) => (open = r));
+    const { d, started } = await start(store);
+    await d.submitJob(submission('e1'));
+    const jm = await started(1);
+    jm.succeed();
+    // The JobMaster says FINISHED, but the store has not recorded it: the status waits.
+    const status = d.requestJobStatus('e1');
+    let answered: string | undefined;
+    void status.then((s) => (answered = s));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answered).toBeUndefined();
+    expect(store.events).toEqual(['submitted e1', 'jobmaster e1 0']);
+    open();
+    expect(await status).toBe('FINISHED');
+    expect(store.events).toEqual(['submitted e1', 'jobmaster e1 0', 'ended e1 FINISHED']);
+  });
+
   it('a new leader recovers a job: next attempt, from its latest checkpoint, without recording it as submitted again', async () => {
     const store = new MemoryJobStore();
     const { d, started } = await start(store);

@@ -277,7 +277,13 @@ export class Dispatcher implements DispatcherGateway {
       // Suspended: the job goes on under the next leader; its result was abandoned.
       if (this.state === 'suspended') return;
       const final = await this.finalFigures(e, r);
-      await this.mailbox.run(() => this.jobTerminated(e, final));
+      // Durable before anyone hears of it: a new leader must not run again a job that was
+      // reported ended (statusOf waits for this too).
+      const endTime = this.clock.nowMs();
+      await this.options.jobStore
+        ?.jobEnded(r.jobId, r.status, endTime)
+        .catch((err: unknown) => this.logger.warn('cannot record the end of the job in the job store; a new leader would run it again', { jobId: r.jobId, error: describeError(err) }));
+      await this.mailbox.run(() => this.jobTerminated(e, final, endTime));
       settle(r);
     });
     return e;
@@ -388,6 +394,9 @@ export class Dispatcher implements DispatcherGateway {
     if (e.final !== undefined) return e.final.result.status;
     try {
       const status = await (await this.jobMasterGateway(e)).requestJobStatus();
+      // Ended by its JobMaster's account, but not yet recorded here (and in the job store):
+      // the end is reported once it is durable.
+      if (status === 'FINISHED' || status === 'FAILED' || status === 'CANCELED') return (await e.result).status;
       return status;
     } catch (err) {
       // The JobMaster may have just finished and stopped serving.
@@ -435,12 +444,9 @@ export class Dispatcher implements DispatcherGateway {
     }
   }
 
-  private jobTerminated(entry: JobEntry, final: NonNullable<JobEntry['final']>): void {
+  private jobTerminated(entry: JobEntry, final: NonNullable<JobEntry['final']>, endTime: number): void {
     entry.final = final;
-    entry.endTime = this.clock.nowMs();
-    void this.options.jobStore
-      ?.jobEnded(final.result.jobId, final.result.status, entry.endTime)
-      .catch((err: unknown) => this.logger.warn('cannot record the end of the job in the job store', { jobId: final.result.jobId, error: describeError(err) }));
+    entry.endTime = endTime;
     this.logger.info(`job ${final.result.status}`, { jobId: final.result.jobId });
     void entry.runner.close().catch((err: unknown) => this.logger.warn('closing a JobMaster failed', { jobId: final.result.jobId, error: describeError(err) }));
   }
