@@ -185,7 +185,15 @@ function runScript(command: 'start' | 'stop', timeoutMs: number): Promise<Script
     execFile(
       'bash',
       [KAFKA_SCRIPT, command],
-      { cwd: REPO_ROOT, timeout: timeoutMs, killSignal: 'SIGTERM', maxBuffer: 16 * 1024 * 1024 },
+      {
+        cwd: REPO_ROOT,
+        timeout: timeoutMs,
+        killSignal: 'SIGTERM',
+        maxBuffer: 16 * 1024 * 1024,
+        // kafka.sh gives a broker 60 s to answer (one JVM tool call per try): on a machine busy
+        // with the first tests of a run that is too little. Most of ours, short of this call's own bound.
+        env: { ...process.env, KAFKA_START_TIMEOUT: process.env.KAFKA_START_TIMEOUT ?? String(Math.floor((timeoutMs * 0.8) / 1000)) },
+      },
       (error, stdout, stderr) => {
         if (error === null) {
           resolve({ stdout, stderr });
