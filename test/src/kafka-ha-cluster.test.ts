@@ -91,7 +91,10 @@ describe.runIf(bootstrap !== '' && skipReason === undefined)('high availability:
 
     // Every input record read and checkpointed (the offsets a checkpoint covered are committed
     // to the group), then stop with a savepoint: the final transactions commit.
-    await kit.waitForCommitted(group, input, (offsets) => [0, 1].reduce((sum, p) => sum + (offsets.get(p) ?? 0), 0) === events, 120_000);
+    await kit.waitForCommitted(group, input, (offsets) => [0, 1].reduce((sum, p) => sum + (offsets.get(p) ?? 0), 0) === events, 240_000).catch((err: unknown) => {
+      // What the new leader and its processes said is what explains it.
+      throw new Error(`${(err as Error).message}; the new leader's last lines:\n${standby.output().split('\n').slice(-80).join('\n')}`);
+    });
     await rest(standby, token, 'POST', `/jobs/${jobId}/stop`, JSON.stringify({ targetDirectory: join(home, 'savepoints') }));
     const end = await waitForJobEnd(standby, token, jobId);
     expect(end.result?.error?.message).toBeUndefined();
