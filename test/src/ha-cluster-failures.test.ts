@@ -59,6 +59,26 @@ function expectFailureFreeOutput(out: string, events: number): void {
   expect(got).toEqual(want);
 }
 
+/**
+ * The job ends FINISHED with the failure-free output, and nothing restarted on the way: no lost
+ * session, no change of leader (still term `term`), no recovered job, no new JobMaster, no restart.
+ */
+async function expectEndedWithoutRestart(c: { a: HaEntrypoint; b: HaEntrypoint; leader: HaEntrypoint; token: string; o: HaClusterOptions; jobId: string; term: string; out: string; events: number }): Promise<void> {
+  const end = await waitForJobEnd(c.leader, c.token, c.jobId);
+  expect(end.result?.error?.message).toBeUndefined();
+  expect(end.status).toBe('FINISHED');
+  const both = c.a.output() + c.b.output();
+  expect(count(both, /HA store connection lost/)).toBe(0);
+  expect(count(both, /no longer leads/)).toBe(0);
+  expect(count(both, /this entrypoint leads the cluster now/)).toBe(1);
+  // Neither the job (a new JobMaster) nor its tasks (a restart from a checkpoint) started over.
+  expect(count(both, /job recovered/)).toBe(0);
+  expect(count(both, /starting JobMaster attempt/)).toBe(0);
+  expect(JSON.parse((await readZnode(c.o.quorum, clusterZnode(c.o, 'jobs', c.jobId)))!)).toMatchObject({ jobMasterAttempts: 1, ended: { status: 'FINISHED' } });
+  expect((await publishedLeader(c.o.quorum, c.o.clusterId))?.token).toBe(c.term);
+  expectFailureFreeOutput(c.out, c.events);
+}
+
 function count(text: string, pattern: RegExp): number {
   return text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
 }
@@ -196,19 +216,7 @@ describe.runIf(skipReason === undefined)('high availability: failures of ZooKeep
     await Promise.all([logged(a, /HA store connected/, from[0]), logged(b, /HA store connected/, from[1])]);
     expect(await status(leader, token, jobId)).toBe('RUNNING');
 
-    const end = await waitForJobEnd(leader, token, jobId);
-    expect(end.result?.error?.message).toBeUndefined();
-    expect(end.status).toBe('FINISHED');
-    const both = a.output() + b.output();
-    expect(count(both, /HA store connection lost/)).toBe(0);
-    expect(count(both, /no longer leads/)).toBe(0);
-    expect(count(both, /this entrypoint leads the cluster now/)).toBe(1);
-    // Neither the job (a new JobMaster) nor its tasks (a restart from a checkpoint) started over.
-    expect(count(both, /job recovered/)).toBe(0);
-    expect(count(both, /starting JobMaster attempt/)).toBe(0);
-    expect(JSON.parse((await readZnode(o.quorum, clusterZnode(o, 'jobs', jobId)))!)).toMatchObject({ jobMasterAttempts: 1, ended: { status: 'FINISHED' } });
-    expect((await publishedLeader(o.quorum, o.clusterId))?.token).toBe(term);
-    expectFailureFreeOutput(out, events);
+    await expectEndedWithoutRestart({ a, b, leader, token, o, jobId, term, out, events });
   }, 180_000);
 
   it('ZooKeeper frozen past the session timeout: leadership is revoked once, one entrypoint leads afterwards, the job is recovered once and finishes exactly once', async () => {
@@ -271,18 +279,7 @@ describe.runIf(skipReason === undefined)('high availability: failures of ZooKeep
     await Promise.all([logged(a, /HA store connection suspended[^]*HA store connected/, from[0]), logged(b, /HA store connection suspended[^]*HA store connected/, from[1])]);
     expect(await status(leader, token, jobId)).toBe('RUNNING');
 
-    const end = await waitForJobEnd(leader, token, jobId);
-    expect(end.result?.error?.message).toBeUndefined();
-    expect(end.status).toBe('FINISHED');
-    const both = a.output() + b.output();
-    expect(count(both, /HA store connection lost/)).toBe(0);
-    expect(count(both, /no longer leads/)).toBe(0);
-    expect(count(both, /this entrypoint leads the cluster now/)).toBe(1);
-    expect(count(both, /job recovered/)).toBe(0);
-    expect(count(both, /starting JobMaster attempt/)).toBe(0);
-    expect(JSON.parse((await readZnode(o.quorum, clusterZnode(o, 'jobs', jobId)))!)).toMatchObject({ jobMasterAttempts: 1, ended: { status: 'FINISHED' } });
-    expect((await publishedLeader(o.quorum, o.clusterId))?.token).toBe(term);
-    expectFailureFreeOutput(out, events);
+    await expectEndedWithoutRestart({ a, b, leader, token, o, jobId, term, out, events });
   }, 180_000);
 
   it('the leading entrypoint frozen past the session timeout: the standby takes over while the deposed one still believes it leads; the deposed token writes nothing, and once resumed the deposed entrypoint stops its processes and serves through the new leader', async () => {
