@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveCheckpoint } from '@sluice/checkpoint';
 import { describeError, SluiceError, type Logger } from '@sluice/common';
-import type { HighAvailabilityOptions, HighAvailabilityServices, LeaderToken } from '@sluice/ha';
+import type { CheckpointPointer, HighAvailabilityOptions, HighAvailabilityServices, JobRecord, LeaderToken } from '@sluice/ha';
 import { Dispatcher, ResourceManager, type DispatcherJobStore } from '@sluice/jobmanager';
 import type { NetworkRpcService } from '@sluice/rpc';
 import { processJobMasterRunner } from './jobmaster-process.js';
@@ -51,7 +51,7 @@ const here = (file: string): string => fileURLToPath(new URL(file, import.meta.u
 
 /** The Dispatcher's job store for one term: every write carries the term's token. */
 export function termJobStore(ha: HighAvailabilityServices, token: LeaderToken): DispatcherJobStore {
-  const update = async (jobId: string, change: (r: NonNullable<Awaited<ReturnType<typeof ha.jobs.get>>>) => Parameters<typeof ha.jobs.put>[1]): Promise<void> => {
+  const update = async (jobId: string, change: (r: JobRecord) => JobRecord): Promise<void> => {
     const current = await ha.jobs.get(jobId);
     if (current === undefined) throw new SluiceError('JOB_NOT_FOUND', `the HA store (${ha.description}) has no record of job ${jobId}`);
     await ha.jobs.put(token, change(current));
@@ -144,7 +144,7 @@ async function recoverJobs(ha: HighAvailabilityServices, dispatcher: Dispatcher,
   for (const record of records) {
     if (record.ended !== undefined) continue;
     const { jobId, jobName } = record.submission;
-    let latest: Awaited<ReturnType<typeof ha.checkpoints.latest>>;
+    let latest: CheckpointPointer | undefined;
     try {
       latest = await ha.checkpoints.latest(jobId);
     } catch (err) {
