@@ -1,0 +1,6 @@
+/**
+ * @sluice/mesos-scheduler — the `mesos` ClusterDriver: a Mesos v1 HTTP framework scheduler that
+ * starts TaskManagers on Mesos agents through Sluice's executor (@sluice/mesos-executor).
+ */
+export type * from './offers/types.js';
+export type * from './master/types.js';
