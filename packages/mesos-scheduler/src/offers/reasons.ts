@@ -72,10 +72,10 @@ function resourceReason({ states, eligible, needs, total }: UnplacedContext): st
     return `no offer with ${UNITS[k](total[k])}${split}: largest had ${fromMilli(most)}${among}`;
   }
   if (total.ports > 0 && largest('ports') < total.ports) {
-    return `no offer with ${total.ports} free ports (${needs.ports.join(', ')}): largest had ${largest('ports')}${among}`;
+    return `no offer with ${total.ports} free port${total.ports === 1 ? '' : 's'} (${needs.ports.join(', ')}): largest had ${largest('ports')}${among}`;
   }
   const wanted = (['cpus', 'mem', 'disk', 'gpus'] as const).filter((k) => total[k] > 0).map((k) => UNITS[k](total[k]));
-  if (total.ports > 0) wanted.push(`${total.ports} ports`);
+  if (total.ports > 0) wanted.push(`${total.ports} port${total.ports === 1 ? '' : 's'}`);
   return `no single offer has ${wanted.join(', ')} at once${among}`;
 }
 
