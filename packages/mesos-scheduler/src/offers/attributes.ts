@@ -45,8 +45,8 @@ export function offerAttributes(offer: Offer): Record<string, string> {
 /** The fields that do not name an attribute. Other `@` names are rejected when constraints are parsed. */
 export const PSEUDO_FIELDS: readonly string[] = Object.freeze(['hostname', '@hostname', '@region', '@zone']);
 
-/** The field's value on an offer whose attributes were stringified with offerAttributes. */
-export function offerFieldValue(offer: Offer, attributes: Readonly<Record<string, string>>, field: string): string | undefined {
+/** The field's value on an offer. */
+export function offerFieldValue(offer: Offer, field: string): string | undefined {
   switch (field) {
     case 'hostname':
     case '@hostname':
@@ -55,8 +55,10 @@ export function offerFieldValue(offer: Offer, attributes: Readonly<Record<string
       return offer.domain?.fault_domain?.region.name;
     case '@zone':
       return offer.domain?.fault_domain?.zone.name;
-    default:
-      return Object.hasOwn(attributes, field) ? attributes[field] : undefined;
+    default: {
+      const attribute = offer.attributes?.find((a) => a.name === field);
+      return attribute === undefined ? undefined : stringifyAttribute(attribute);
+    }
   }
 }
 
@@ -79,13 +81,13 @@ export function placedFieldValue(placed: PlacedWorker, field: string): string | 
  * The worker as later matches must see it once it runs on the offer's agent: what the driver
  * keeps in its worker records and passes back as `MatchInput.placed`.
  */
-export function placedWorkerOf(offer: Offer, workerId: string, attributes: Readonly<Record<string, string>> = offerAttributes(offer)): PlacedWorker {
+export function placedWorkerOf(offer: Offer, workerId: string): PlacedWorker {
   const domain = offer.domain?.fault_domain;
   return {
     workerId,
     agentId: offer.agent_id.value,
     hostname: offer.hostname,
-    attributes: { ...attributes },
+    attributes: offerAttributes(offer),
     ...(domain === undefined ? {} : { region: domain.region.name, zone: domain.zone.name }),
   };
 }

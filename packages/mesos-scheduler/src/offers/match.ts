@@ -13,32 +13,24 @@
  *   from an agent that offers GPUs only when no other fits (a GPU agent is any agent with a
  *   `gpus` resource in one of the offers). A profile with gpus needs an offer with that many.
  *
- * Cost: O(offers × (resources + constraints)) to read the offers, then for each worker a walk
- * over the offers still possible for its profile. An offer that can never take the profile
- * again (too small now; rejected by UNIQUE, MAX_PER or CLUSTER, whose counts only grow) is
- * unlinked from that profile's list (a skip structure with path compression), so the walks
- * total O(offers + workers) unless GROUP_BY holds offers back, and constraint checks are map
- * lookups (offers/placement-index.ts).
+ * Cost: one pass over the offers' roles and gpus, then for each worker a walk over the offers
+ * still possible for its profile; an offer is prepared (resources, constraint fields) when a
+ * walk first reaches it (offers/offer-table.ts). An offer that can never take the profile again
+ * (too small now; rejected by a static constraint, or by UNIQUE, MAX_PER or CLUSTER, whose
+ * counts only grow) is unlinked from that profile's list (a skip structure with path
+ * compression), so the walks total O(offers + workers) unless GROUP_BY holds offers back, and
+ * constraint checks are map lookups (offers/placement-index.ts). Explaining an unplaced worker
+ * prepares every offer once.
  */
 import { ConfigurationError } from '@sluice/common';
 import type { Offer } from '@sluice/mesos-proto';
-import { offerAttributes, offerFieldValue, placedFieldValue, placedWorkerOf } from './attributes.js';
-import { compileConstraints, staticAccepts, type CompiledConstraint } from './constraints.js';
-import { PlacementIndex } from './placement-index.js';
+import { placedFieldValue, placedWorkerOf } from './attributes.js';
+import { compileConstraints } from './constraints.js';
+import { OfferTable, type OfferState } from './offer-table.js';
+import { PlacementIndex, type Verdict } from './placement-index.js';
 import { explainUnplaced } from './reasons.js';
-import { needsOf, OfferResources, totalNeeds, type Needs, type ScalarName } from './resources.js';
+import { needsOf, totalNeeds, type Needs, type ScalarName } from './resources.js';
 import type { MatchInput, MatchResult, Placement, WorkerProfile } from './types.js';
-
-/** One usable offer while matching. */
-export interface OfferState {
-  readonly offer: Offer;
-  readonly attributes: Readonly<Record<string, string>>;
-  /** The offer's value of each constraint's field, by constraint index. */
-  readonly values: readonly (string | undefined)[];
-  /** Index of the first static constraint (LIKE, UNLIKE, IS, IN, CLUSTER with value) that rejects the offer, or -1. */
-  readonly staticFailure: number;
-  readonly resources: OfferResources;
-}
 
 /** The workers of one profile share a walk over the offers. */
 interface ProfileRun {
@@ -52,38 +44,27 @@ interface ProfileRun {
 
 export function matchOffers(input: MatchInput): MatchResult {
   const constraints = compileConstraints(input.constraints);
-  const roles = new Set(input.roles);
-  const states: OfferState[] = [];
-  const foreign: Offer[] = [];
-  for (const offer of input.offers) {
-    const role = offer.allocation_info?.role;
-    // Offers without allocation_info come to frameworks that are not MULTI_ROLE: they are for the framework's one role.
-    if (role !== undefined && !roles.has(role)) foreign.push(offer);
-    else states.push(offerState(offer, role, constraints));
-  }
-
-  const gpuAgents = new Set(states.filter((s) => s.resources.left.gpus > 0).map((s) => s.offer.agent_id.value));
-  const eligible = states.filter((s) => s.staticFailure < 0);
-  const candidates = [
-    ...eligible.filter((s) => !gpuAgents.has(s.offer.agent_id.value)),
-    ...eligible.filter((s) => gpuAgents.has(s.offer.agent_id.value)),
-  ];
-
+  const table = new OfferTable(input.offers, new Set(input.roles), constraints);
   const index = new PlacementIndex(constraints);
   for (const p of input.placed) index.add(constraints.map((c) => placedFieldValue(p, c.field)));
   const dynamic = constraints.flatMap((c, i) => (c.static ? [] : [i]));
 
   const runs = new Map<string, ProfileRun>();
+  // Workers usually share one profile object: look it up by identity before building its key.
+  const byObject = new Map<WorkerProfile, ProfileRun>();
   const runOf = (profile: WorkerProfile): ProfileRun => {
+    const known = byObject.get(profile);
+    if (known !== undefined) return known;
     const key = profileKey(profile);
     let run = runs.get(key);
     if (run === undefined) {
       const needs = needsOf(profile);
-      const next = new Int32Array(candidates.length + 1);
+      const next = new Int32Array(table.order.length + 1);
       for (let i = 0; i < next.length; i++) next[i] = i;
       run = { needs, total: totalNeeds(needs), next };
       runs.set(key, run);
     }
+    byObject.set(profile, run);
     return run;
   };
 
@@ -96,9 +77,11 @@ export function matchOffers(input: MatchInput): MatchResult {
       unplaced.push({ workerId: worker.workerId, reason: run.failed.reason });
       continue;
     }
-    const at = findOffer(run, candidates, dynamic, index);
+    const at = findOffer(run, table, dynamic, index);
     if (at === undefined) {
-      const reason = explainUnplaced({ input, foreign, states, eligible, constraints, index, needs: run.needs, total: run.total });
+      const states = table.all();
+      const eligible = states.filter((s) => s.staticFailure < 0);
+      const reason = explainUnplaced({ input, foreign: table.foreign, states, eligible, constraints, index, needs: run.needs, total: run.total });
       run.failed = { reason, atPlacement: placements.length };
       unplaced.push({ workerId: worker.workerId, reason });
       continue;
@@ -113,7 +96,7 @@ export function matchOffers(input: MatchInput): MatchResult {
       taskResources,
       executorResources,
       ports,
-      placed: placedWorkerOf(offer, worker.workerId, at.attributes),
+      placed: placedWorkerOf(offer, worker.workerId),
     });
     index.add(at.values);
     used.add(offer);
@@ -121,23 +104,21 @@ export function matchOffers(input: MatchInput): MatchResult {
   return { placements, unusedOfferIds: input.offers.filter((o) => !used.has(o)).map((o) => o.id.value), unplaced };
 }
 
-function offerState(offer: Offer, role: string | undefined, constraints: readonly CompiledConstraint[]): OfferState {
-  const attributes = offerAttributes(offer);
-  const values = constraints.map((c) => offerFieldValue(offer, attributes, c.field));
-  const staticFailure = constraints.findIndex((c, i) => c.static && !staticAccepts(c, values[i]));
-  return { offer, attributes, values, staticFailure, resources: new OfferResources(offer.resources ?? [], role) };
-}
-
-/** The first candidate with room that every dynamic constraint accepts now; unlinks the ones that never will again. */
-function findOffer(run: ProfileRun, candidates: readonly OfferState[], dynamic: readonly number[], index: PlacementIndex): OfferState | undefined {
-  const next = run.next;
-  for (let i = root(next, 0); i < candidates.length; i = root(next, i + 1)) {
-    const s = candidates[i]!;
-    if (!s.resources.fits(run.total)) {
+/**
+ * The first candidate with room that every constraint accepts now. Unlinks the ones that never
+ * will again for this profile: too small, rejected by a static constraint, or by UNIQUE, MAX_PER
+ * or CLUSTER (whose counts only grow while matching).
+ */
+function findOffer(run: ProfileRun, table: OfferTable, dynamic: readonly number[], index: PlacementIndex): OfferState | undefined {
+  const { next } = run;
+  const n = table.order.length;
+  for (let i = root(next, 0); i < n; i = root(next, i + 1)) {
+    const s = table.state(table.order[i]!);
+    if (s.staticFailure >= 0 || !s.resources.fits(run.total)) {
       next[i] = i + 1;
       continue;
     }
-    let verdict: 'ok' | 'never' | 'later' = 'ok';
+    let verdict: Verdict = 'ok';
     for (const c of dynamic) {
       const v = index.verdict(c, s.values[c]);
       if (v === 'never') {

@@ -6,7 +6,7 @@
  */
 import type { Offer } from '@sluice/mesos-proto';
 import type { CompiledConstraint } from './constraints.js';
-import type { OfferState } from './match.js';
+import type { OfferState } from './offer-table.js';
 import type { PlacementIndex } from './placement-index.js';
 import { fromMilli, type Needs, type ScalarName } from './resources.js';
 import type { MatchInput } from './types.js';

@@ -65,12 +65,17 @@ interface PortSlot {
  * shared ones, and for disk no persistent volume and no disk source (MOUNT/PATH/BLOCK/RAW disks
  * are whole devices or directories, not the sandbox disk a TaskManager means).
  */
-function usable(r: Resource, offerRole: string | undefined): boolean {
+export function usable(r: Resource, offerRole: string | undefined): boolean {
   if (r.revocable !== undefined || r.shared !== undefined) return false;
   const disk = r.disk;
   if (disk !== undefined && (disk.persistence !== undefined || disk.source !== undefined || disk.volume !== undefined)) return false;
   const allocated = r.allocation_info?.role;
   return allocated === undefined || offerRole === undefined || allocated === offerRole;
+}
+
+/** True when the offer holds usable gpus: read without preparing the offer, to order offers before matching. */
+export function offersGpus(resources: readonly Resource[], offerRole: string | undefined): boolean {
+  return resources.some((r) => r.name === 'gpus' && (r.scalar?.value ?? 0) > 0 && usable(r, offerRole));
 }
 
 /** Reserved in either format: post-refinement `reservations` non-empty, or pre-refinement `role` other than "*". */
@@ -87,9 +92,12 @@ export class OfferResources {
 
   constructor(resources: readonly Resource[], offerRole: string | undefined) {
     // Reserved entries first (a stable order otherwise): a reservation exists to be used.
-    const ordered = [...resources.filter((r) => isReserved(r)), ...resources.filter((r) => !isReserved(r))];
-    for (const r of ordered) {
-      if (!usable(r, offerRole)) continue;
+    const reserved: Resource[] = [];
+    const unreserved: Resource[] = [];
+    for (const r of resources) {
+      if (usable(r, offerRole)) (isReserved(r) ? reserved : unreserved).push(r);
+    }
+    for (const r of reserved.length === 0 ? unreserved : reserved.concat(unreserved)) {
       if (r.name === 'ports') {
         if (r.type !== 'RANGES') continue;
         const free = (r.ranges?.range ?? [])
