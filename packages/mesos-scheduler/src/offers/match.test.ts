@@ -92,9 +92,10 @@ describe('matchOffers: echoed resources', () => {
     expect(b!.taskResources.filter((x) => x.name === 'ports')).toEqual([{ ...plain, ranges: { range: [{ begin: 31005, end: 31007 }] } }]);
   });
 
-  it('uses no revocable resources, no persistent volumes and no MOUNT/PATH disks', () => {
+  it('uses no revocable resources, none allocated to another role, no persistent volumes and no MOUNT/PATH disks', () => {
     const unusable = [
       scalar('cpus', 8, { revocable: {} }),
+      scalar('cpus', 8, { allocation_info: { role: 'analytics' } }),
       scalar('disk', 5000, { disk: { persistence: { id: 'v1' }, volume: { container_path: 'data', mode: 'RW' } } }),
       scalar('disk', 5000, { disk: { source: { type: 'MOUNT', mount: { root: '/mnt/a' } } } }),
       scalar('disk', 5000, { disk: { source: { type: 'PATH', path: { root: '/mnt/b' } } } }),
