@@ -118,6 +118,14 @@ describe('matchOffers: roles, packing and GPUs', () => {
     expect(both.unusedOfferIds).toEqual(['o1']);
   });
 
+  it('uses offers for any of its roles, and offers without allocation info (a framework that is not MULTI_ROLE)', () => {
+    const other = offer({ id: 'o1', role: 'batch', resources: [scalar('cpus', 2, { allocation_info: { role: 'batch' } }), scalar('mem', 2000, { allocation_info: { role: 'batch' } })] });
+    const legacy = offer({ id: 'o2', role: null, resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 2 }, role: '*' }, { name: 'mem', type: 'SCALAR', scalar: { value: 2000 }, role: '*' }] });
+    const r = matchOffers(input([other, legacy], workers(2), { roles: [ROLE, 'batch'] }));
+    expect(r.placements.map((p) => p.offerId)).toEqual(['o1', 'o2']);
+    expect(r.placements[1]!.taskResources).toEqual([{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 }, role: '*' }, { name: 'mem', type: 'SCALAR', scalar: { value: 1024 }, role: '*' }]);
+  });
+
   it('places several workers on one offer with room, each with its own slices, and declines the rest', () => {
     const r = matchOffers(input([roomy('o1'), roomy('o2')], workers(3, { ...SMALL, cpus: 2 })));
     expect(r.placements.map((p) => [p.workerId, p.offerId])).toEqual([['taskmanager-1', 'o1'], ['taskmanager-2', 'o1'], ['taskmanager-3', 'o1']]);
