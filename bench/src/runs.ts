@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster' | 'cluster-latency' | 'ha-failover';
+export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster' | 'cluster-latency' | 'ha-failover' | 'mesos-offers';
 
 /** A Kafka run (kind 'kafka'): against a real broker, driven by bench/src/kafka/. */
 export type KafkaRunSpec =
@@ -259,6 +259,15 @@ const HA_FAILOVER: BenchRun = {
   labels: () => ({ target_ms: 10_000 }),
 };
 
+/** The Mesos offer matcher (bench/src/mesos-offers.ts): 10,000 agents' offers, 1,000 pending TaskManagers. */
+const MESOS_OFFERS: BenchRun = {
+  name: 'mesos-offers',
+  parallelism: 1,
+  kind: 'mesos-offers',
+  jobFile: fileURLToPath(new URL('./mesos-offers.js', import.meta.url)),
+  params: (ctx) => ({ rounds: String(ctx.quick ? 5 : 21) }),
+};
+
 export const RUNS: readonly BenchRun[] = Object.freeze([
   ...[1, 2].flatMap((p) => [
     nexmark('q0', p, 10_000_000, 1_000_000),
@@ -280,6 +289,7 @@ export const RUNS: readonly BenchRun[] = Object.freeze([
   Q5_2TM,
   CLUSTER_LATENCY,
   HA_FAILOVER,
+  MESOS_OFFERS,
   // Latency before throughput: a broker that has just taken a million records is still busy
   // with them (deleting the topics' files, collecting garbage) for a while after the run.
   ...[...new Set([1, KAFKA_PARALLELISM])].map(kafkaLatency),

@@ -4,3 +4,6 @@
  */
 export type * from './offers/types.js';
 export type * from './master/types.js';
+export { matchOffers } from './offers/match.js';
+export { parseConstraints, compileConstraints, describeConstraint } from './offers/constraints.js';
+export { stringifyAttribute, offerAttributes, placedWorkerOf } from './offers/attributes.js';
