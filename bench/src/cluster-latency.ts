@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '@sluice/common';
-import { startClusterEntrypoint, type ClusterEntrypoint } from '@sluice/cluster';
+import { ProcessClusterDriver, startClusterEntrypoint, type ClusterEntrypoint } from '@sluice/cluster';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
 const JOB = fileURLToPath(new URL('../../bench/src/jobs/cluster-keyed.ts', import.meta.url));
@@ -78,7 +78,8 @@ export async function executeClusterLatency(rounds: number): Promise<{ fields: R
       await until('a completed checkpoint', async () => (await get<{ counts: { completed: number } }>(entry, `/jobs/${jobId}/checkpoints`)).counts.completed > 0);
       const tms = await get<{ taskManagers: { resourceId: string; numberOfSlots: number; freeSlots: number }[] }>(entry, '/taskmanagers');
       const busy = tms.taskManagers.find((t) => t.freeSlots < t.numberOfSlots)!;
-      const pid = entry.leadership!.driver.processes().find((p) => p.resourceId === busy.resourceId)?.pid;
+      const driver = entry.leadership?.driver;
+      const pid = driver instanceof ProcessClusterDriver ? driver.processes().find((p) => p.resourceId === busy.resourceId)?.pid : undefined;
       if (pid === undefined) throw new Error(`cluster-latency: no process for TaskManager ${busy.resourceId}`);
       const t1 = performance.now();
       process.kill(pid, 'SIGKILL');

@@ -26,8 +26,7 @@ import type { DispatcherGateway, ResourceManagerGateway } from '@sluice/protocol
 import { NetworkRpcService } from '@sluice/rpc';
 import { ensureClusterRestToken, ensureClusterSecret, isProcessAlive, readEntrypointInfo, type EntrypointInfo } from './cluster-files.js';
 import { leaderGateway } from './leader-gateways.js';
-import { startLeaderTerm, type LeaderTerm, type LeaderTermOptions } from './leader-term.js';
-import type { ProcessClusterDriver } from './process-cluster-driver.js';
+import { startLeaderTerm, type ClusterDriverFactory, type LeaderTerm, type LeaderTermOptions, type TermClusterDriver } from './leader-term.js';
 
 /** High availability with ZooKeeper: the store's options and a directory every entrypoint shares. */
 export type ClusterHighAvailability = Extract<HighAvailabilityOptions, { mode: 'zookeeper' }> & {
@@ -60,6 +59,8 @@ export interface ClusterEntrypointOptions {
   maxTaskManagers?: number;
   /** TaskManagers beyond `taskManagers` idle this long are released (default 30 s). */
   idleTaskManagerTimeoutMs?: number;
+  /** Makes each leadership term's ClusterDriver (default: TaskManager processes on this host). */
+  clusterDriver?: ClusterDriverFactory;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
   /** TLS on every connection of the cluster (RPC and data ports): this node's key and certificate and the CA they all trust. */
@@ -82,7 +83,7 @@ export interface ClusterEntrypoint {
   readonly resourceManager: ResourceManagerGateway;
   readonly ha: HighAvailabilityServices;
   /** The term this entrypoint leads in, or undefined while it stands by. */
-  readonly leadership: { token: LeaderToken; driver: ProcessClusterDriver } | undefined;
+  readonly leadership: { token: LeaderToken; driver: TermClusterDriver } | undefined;
   /** The leader as published in the store (this entrypoint or another). */
   readonly leader: LeaderInfo | undefined;
   /**
@@ -145,6 +146,7 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
     slotsPerTaskManager: options.slotsPerTaskManager ?? 1,
     ...(options.maxTaskManagers === undefined ? {} : { maxTaskManagers: options.maxTaskManagers }),
     idleTaskManagerTimeoutMs: options.idleTaskManagerTimeoutMs ?? 30_000,
+    ...(options.clusterDriver === undefined ? {} : { clusterDriver: options.clusterDriver }),
     ...(options.onLine === undefined ? {} : { onLine: options.onLine }),
     logger,
   });

@@ -6,6 +6,7 @@
  * write to the HA store (@sluice/ha) carries the term's token.
  */
 export { SupervisedChild, exitWithParent, type ChildExit, type ChildSpec } from './child.js';
+export type { ClusterDriverFactory, TermClusterDriver, TermDriverContext } from './leader-term.js';
 export { ProcessClusterDriver, type ProcessClusterDriverOptions } from './process-cluster-driver.js';
 export { rpcArtifactSource } from './rpc-artifact-source.js';
 export { processJobMasterRunner, type JobMasterProcessMessage, type JobMasterStartMessage, type ProcessJobMasterOptions } from './jobmaster-process.js';

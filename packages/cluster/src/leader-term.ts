@@ -1,21 +1,43 @@
 /**
- * What an entrypoint runs while it leads (one leadership term): the ResourceManager with the
- * `process` ClusterDriver and the Dispatcher, both fenced by the term's token — the
+ * What an entrypoint runs while it leads (one leadership term): the ResourceManager with a
+ * ClusterDriver (the `process` one, or one the caller makes: `mesos`) and the Dispatcher, both fenced by the term's token — the
  * ResourceManager's id is the token, and every write to the HA store carries it. On the grant it
  * recovers every job the store holds that has not ended (each from its latest checkpoint); when
  * the term ends (the ZooKeeper session was lost, or the entrypoint stops) it stops its JobMaster
- * and TaskManager processes without ending their jobs, which stay in the store for the next leader.
+ * and TaskManager processes without ending their jobs, which stay in the store for the next leader
+ * (a driver with `suspend` leaves its TaskManagers running for the next leader to adopt).
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveCheckpoint } from '@sluice/checkpoint';
 import { describeError, SluiceError, type Logger } from '@sluice/common';
 import type { CheckpointPointer, HighAvailabilityOptions, HighAvailabilityServices, JobRecord, LeaderToken } from '@sluice/ha';
-import { Dispatcher, ResourceManager, type DispatcherJobStore } from '@sluice/jobmanager';
+import { Dispatcher, ResourceManager, type ClusterDriver, type DispatcherJobStore } from '@sluice/jobmanager';
 import type { NetworkRpcService } from '@sluice/rpc';
 import { processJobMasterRunner } from './jobmaster-process.js';
 import { ProcessClusterDriver } from './process-cluster-driver.js';
 import { TASKMANAGER_MAIN } from './taskmanager-process.js';
+
+/** A ClusterDriver whose workers can outlive the term (Mesos tasks the next leader adopts). */
+export interface TermClusterDriver extends ClusterDriver {
+  /**
+   * Ends this term's use of the driver but leaves its workers running for the next leader, which
+   * finds them again (HA). Without it, a term that ends stops its workers (`terminate`).
+   */
+  suspend?(): Promise<void>;
+}
+
+/** What a term's ClusterDriver is made from; the default makes TaskManager processes on this host. */
+export interface TermDriverContext {
+  token: LeaderToken;
+  ha: HighAvailabilityServices;
+  rpcAddress: string;
+  secretFile: string;
+  clusterDir: string;
+  logger: Logger;
+}
+
+export type ClusterDriverFactory = (context: TermDriverContext) => TermClusterDriver;
 
 export interface LeaderTermOptions {
   rpc: NetworkRpcService;
@@ -34,13 +56,15 @@ export interface LeaderTermOptions {
   slotsPerTaskManager: number;
   maxTaskManagers?: number;
   idleTaskManagerTimeoutMs: number;
+  /** The term's ClusterDriver (default: the `process` driver). */
+  clusterDriver?: ClusterDriverFactory;
   onLine?: (source: string, line: string) => void;
   logger: Logger;
 }
 
 export interface LeaderTerm {
   readonly token: LeaderToken;
-  readonly driver: ProcessClusterDriver;
+  readonly driver: TermClusterDriver;
   readonly dispatcher: Dispatcher;
   readonly resourceManager: ResourceManager;
   /** Ends the term: `cancelJobs` (a single entrypoint stopping) cancels them, else they stay for the next leader. */
@@ -71,7 +95,7 @@ export function termJobStore(ha: HighAvailabilityServices, token: LeaderToken): 
  */
 export async function startLeaderTerm(o: LeaderTermOptions, token: LeaderToken, publish: () => Promise<void>): Promise<LeaderTerm> {
   const { rpc, rpcAddress, logger, onLine } = o;
-  const driver = new ProcessClusterDriver({
+  const driver: TermClusterDriver = o.clusterDriver?.({ token, ha: o.ha, rpcAddress, secretFile: o.secretFile, clusterDir: o.clusterDir, logger }) ?? new ProcessClusterDriver({
     // TaskManagers take their heartbeat pace from the ResourceManager's registration answer.
     taskManagerArgs: (spec) => [
       TASKMANAGER_MAIN,
@@ -122,7 +146,7 @@ export async function startLeaderTerm(o: LeaderTermOptions, token: LeaderToken, 
     (stopping ??= (async () => {
       unsubscribe();
       await (how.cancelJobs ? dispatcher.close() : dispatcher.suspend(how.reason));
-      await driver.terminate();
+      await (how.cancelJobs || driver.suspend === undefined ? driver.terminate() : driver.suspend());
       await rm.stop();
     })());
   try {
