@@ -139,6 +139,9 @@ export function loadExecutorConfig(env: Env = process.env): ExecutorConfig {
   const token = env.MESOS_EXECUTOR_AUTHENTICATION_TOKEN;
   delete env.MESOS_EXECUTOR_AUTHENTICATION_TOKEN;
   const checkpoint = env.MESOS_CHECKPOINT === '1';
+  const frameworkId = required(env, 'MESOS_FRAMEWORK_ID', 'the framework id the agent started this executor for');
+  const executorId = required(env, 'MESOS_EXECUTOR_ID', 'the executor id from the ExecutorInfo');
+  const agentEndpoint = endpoint(env, 'MESOS_AGENT_ENDPOINT');
   const sandbox = env.MESOS_SANDBOX?.trim() || env.MESOS_DIRECTORY?.trim();
   if (sandbox === undefined || sandbox === '') {
     throw new ConfigurationError('MESOS_SANDBOX and MESOS_DIRECTORY are both unset: expected the path of the executor\'s sandbox directory, which the Mesos agent sets');
@@ -148,9 +151,9 @@ export function loadExecutorConfig(env: Env = process.env): ExecutorConfig {
     throw new ConfigurationError(`SLUICE_EXECUTOR_ENCODING is '${encoding}': expected protobuf or json`);
   }
   const config: ExecutorConfig = {
-    frameworkId: required(env, 'MESOS_FRAMEWORK_ID', 'the framework id the agent started this executor for'),
-    executorId: required(env, 'MESOS_EXECUTOR_ID', 'the executor id from the ExecutorInfo'),
-    agentEndpoint: endpoint(env, 'MESOS_AGENT_ENDPOINT'),
+    frameworkId,
+    executorId,
+    agentEndpoint,
     sandbox,
     checkpoint,
     shutdownGracePeriodMs: positiveDuration(env, 'MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD', MESOS_DEFAULTS.shutdownGracePeriodMs),

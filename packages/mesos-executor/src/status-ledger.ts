@@ -51,9 +51,6 @@ export class StatusLedger {
     return this.updates;
   }
 
-  hasPendingFor(taskId: string): boolean {
-    return this.updates.some((u) => u.status.task_id.value === taskId);
-  }
 
   /** The SUBSCRIBE payload: every unacknowledged update and task. */
   subscribePayload(): { unacknowledged_tasks: TaskInfo[]; unacknowledged_updates: ExecutorCallUpdate[] } {
