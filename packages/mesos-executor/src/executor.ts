@@ -388,6 +388,8 @@ export class MesosExecutor {
     for (const t of [this.recoveryTimer, this.resubscribeTimer, this.updateRetryTimer, this.shutdownTimer]) clearTimeout(t);
     this.subscription?.close();
     this.subscription = undefined;
+    // Nothing more goes to the agent: updates of TaskManagers stopped below would race the exit.
+    this.connection = 'disconnected';
     const live = [...this.tasks.values()].filter((e) => e.tm !== undefined);
     for (const e of live) {
       clearTimeout(e.registrationTimer);
