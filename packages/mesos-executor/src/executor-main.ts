@@ -50,7 +50,8 @@ try {
   process.exit(EXECUTOR_EXIT_CODES.configuration);
 }
 
-const logger = createLogger(undefined, 'mesos-executor');
+// The sandbox's stderr is where an operator looks first: say what happens unless told otherwise.
+const logger = createLogger(process.env.SLUICE_LOG_LEVEL === undefined ? 'info' : undefined, 'mesos-executor');
 const agent = new AgentClient({
   endpoint: config.agentEndpoint,
   encoding: config.encoding,
