@@ -1,8 +1,11 @@
 /**
- * Flags of `sluice cluster start` and `sluice cluster stop`. Pure, like the other parsers.
+ * Flags of `sluice cluster start`, `sluice cluster stop` and `sluice mesos-session` (cluster start's
+ * flags plus mesos-args.ts's). Pure, like the other parsers.
  */
 import { HA_FLAGS, zooKeeperFromFlags, type ZooKeeperFlags } from '@sluice/ha';
-import { strictParse, UsageError, noMorePositionals, nonEmpty } from './arg-parsing.js';
+import { strictParse, UsageError, noMorePositionals, nonEmpty, type StrictParseResult } from './arg-parsing.js';
+import { MESOS_OPTIONS, mesosFlags, type MesosFlags } from './mesos-args.js';
+import type { CommandName } from './usage.js';
 
 export interface ClusterStartOptions {
   /** Default $SLUICE_HOME/cluster (resolved by the command). */
@@ -28,6 +31,10 @@ export interface ClusterStartOptions {
 export interface ClusterStopOptions {
   clusterDir?: string;
 }
+
+/** `mesos-session`: a session cluster whose TaskManagers Mesos runs. */
+export type MesosSessionOptions = ClusterStartOptions & { mesos: MesosFlags };
+export type MesosSessionCommand = { kind: 'mesos-session'; options: MesosSessionOptions } | { kind: 'help'; text: string };
 
 export type ClusterCommand = { kind: 'cluster-start'; options: ClusterStartOptions } | { kind: 'cluster-stop'; options: ClusterStopOptions } | { kind: 'help'; text: string };
 
@@ -56,18 +63,80 @@ const START_OPTIONS = {
 
 const STOP_OPTIONS = { help: { type: 'boolean', short: 'h' }, 'cluster-dir': { type: 'string' } } as const;
 
-function count(raw: string | undefined, flag: string, fallback: number, min: number): number {
+function count(raw: string | undefined, flag: string, fallback: number, min: number, command: CommandName): number {
   if (raw === undefined) return fallback;
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`invalid value '${raw}' for ${flag}: expected an integer ≥ ${min}`, 'cluster');
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`invalid value '${raw}' for ${flag}: expected an integer ≥ ${min}`, command);
   return n;
 }
 
-function port(raw: string | undefined, flag: string, fallback: number): number {
+function port(raw: string | undefined, flag: string, fallback: number, command: CommandName): number {
   if (raw === undefined) return fallback;
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!(n >= 0 && n <= 65535)) throw new UsageError(`invalid value '${raw}' for ${flag}: expected a port number 0..65535 (0 picks a free port)`, 'cluster');
+  if (!(n >= 0 && n <= 65535)) throw new UsageError(`invalid value '${raw}' for ${flag}: expected a port number 0..65535 (0 picks a free port)`, command);
   return n;
+}
+
+type StartValues = StrictParseResult<typeof START_OPTIONS>['values'];
+
+/** The options `cluster start` and `mesos-session` share; `defaultTaskManagers` differs (Mesos: 0, elastic). */
+function clusterStartOptions(values: StartValues, command: CommandName, defaultTaskManagers: number): ClusterStartOptions {
+  const options: ClusterStartOptions = {
+    taskManagers: count(values.taskmanagers, '--taskmanagers', defaultTaskManagers, 0, command),
+    slots: count(values.slots, '--slots', 1, 1, command),
+    rpcPort: port(values['rpc-port'], '--rpc-port', DEFAULT_RPC_PORT, command),
+    restPort: port(values['rest-port'], '--rest-port', 8081, command),
+    detach: values.detach === true,
+    quiet: values.quiet === true,
+  };
+  const max = values['max-taskmanagers'];
+  if (max !== undefined) {
+    options.maxTaskManagers = count(max, '--max-taskmanagers', 0, 1, command);
+    if (options.maxTaskManagers < options.taskManagers) throw new UsageError(`--max-taskmanagers ${max} is below --taskmanagers ${options.taskManagers}`, command);
+  }
+  const strings = [
+    ['cluster-dir', 'clusterDir', 'a directory'],
+    ['bind-host', 'bindHost', 'an interface address'],
+    ['advertised-host', 'advertisedHost', 'a host name or IP'],
+    ['rest-host', 'restHost', 'an interface address'],
+    ['rest-token-file', 'restTokenFile', 'a file path'],
+  ] as const;
+  for (const [flag, key, what] of strings) {
+    const v = values[flag];
+    if (v !== undefined) options[key] = nonEmpty(v, `--${flag}`, what, command);
+  }
+  const certFile = values['tls-cert-file'];
+  const keyFile = values['tls-key-file'];
+  const caFile = values['tls-ca-file'];
+  const given = [certFile, keyFile, caFile].filter((v) => v !== undefined).length;
+  if (given > 0 && given < 3) throw new UsageError('TLS needs all of --tls-cert-file, --tls-key-file and --tls-ca-file', command);
+  if (certFile !== undefined && keyFile !== undefined && caFile !== undefined) {
+    options.tls = {
+      certFile: nonEmpty(certFile, '--tls-cert-file', 'a PEM file', command),
+      keyFile: nonEmpty(keyFile, '--tls-key-file', 'a PEM file', command),
+      caFile: nonEmpty(caFile, '--tls-ca-file', 'a PEM file', command),
+    };
+  }
+  const zk = zooKeeperFromFlags(values, (message) => new UsageError(message, command));
+  const storageDir = values['ha-storage-dir'];
+  if (zk === undefined && storageDir !== undefined) throw new UsageError('--ha-storage-dir needs --high-availability zookeeper', command);
+  if (zk !== undefined) {
+    if (storageDir === undefined) throw new UsageError('--high-availability zookeeper needs --ha-storage-dir DIR: a directory every entrypoint of the cluster reaches (the cluster secret, REST token and uploaded bundles live there)', command);
+    options.highAvailability = { ...zk, storageDir: nonEmpty(storageDir, '--ha-storage-dir', 'a directory', command) };
+  }
+  return options;
+}
+
+const MESOS_SESSION_OPTIONS = { ...START_OPTIONS, ...MESOS_OPTIONS } as const;
+
+/** `sluice mesos-session`: `cluster start` whose TaskManagers are Mesos tasks. */
+export function parseMesosSession(args: string[], help: string): MesosSessionCommand {
+  const { values, positionals } = strictParse('mesos-session', args, MESOS_SESSION_OPTIONS);
+  if (values.help === true) return { kind: 'help', text: help };
+  noMorePositionals(positionals, 0, 'mesos-session');
+  const options = clusterStartOptions(values, 'mesos-session', 0);
+  if (options.detach) throw new UsageError('--detach is not supported by mesos-session: run it under Marathon or a service manager, which restarts it', 'mesos-session');
+  return { kind: 'mesos-session', options: { ...options, mesos: mesosFlags(values, 'mesos-session') } };
 }
 
 export function parseCluster(args: string[], help: { cluster: string }): ClusterCommand {
@@ -77,50 +146,7 @@ export function parseCluster(args: string[], help: { cluster: string }): Cluster
     const { values, positionals } = strictParse('cluster', rest, START_OPTIONS);
     if (values.help === true) return { kind: 'help', text: help.cluster };
     noMorePositionals(positionals, 0, 'cluster');
-    const options: ClusterStartOptions = {
-      taskManagers: count(values.taskmanagers, '--taskmanagers', 1, 0),
-      slots: count(values.slots, '--slots', 1, 1),
-      rpcPort: port(values['rpc-port'], '--rpc-port', DEFAULT_RPC_PORT),
-      restPort: port(values['rest-port'], '--rest-port', 8081),
-      detach: values.detach === true,
-      quiet: values.quiet === true,
-    };
-    const max = values['max-taskmanagers'];
-    if (max !== undefined) {
-      options.maxTaskManagers = count(max, '--max-taskmanagers', 0, 1);
-      if (options.maxTaskManagers < options.taskManagers) throw new UsageError(`--max-taskmanagers ${max} is below --taskmanagers ${options.taskManagers}`, 'cluster');
-    }
-    const strings = [
-      ['cluster-dir', 'clusterDir', 'a directory'],
-      ['bind-host', 'bindHost', 'an interface address'],
-      ['advertised-host', 'advertisedHost', 'a host name or IP'],
-      ['rest-host', 'restHost', 'an interface address'],
-      ['rest-token-file', 'restTokenFile', 'a file path'],
-    ] as const;
-    for (const [flag, key, what] of strings) {
-      const v = values[flag];
-      if (v !== undefined) options[key] = nonEmpty(v, `--${flag}`, what, 'cluster');
-    }
-    const certFile = values['tls-cert-file'];
-    const keyFile = values['tls-key-file'];
-    const caFile = values['tls-ca-file'];
-    const given = [certFile, keyFile, caFile].filter((v) => v !== undefined).length;
-    if (given > 0 && given < 3) throw new UsageError('TLS needs all of --tls-cert-file, --tls-key-file and --tls-ca-file', 'cluster');
-    if (certFile !== undefined && keyFile !== undefined && caFile !== undefined) {
-      options.tls = {
-        certFile: nonEmpty(certFile, '--tls-cert-file', 'a PEM file', 'cluster'),
-        keyFile: nonEmpty(keyFile, '--tls-key-file', 'a PEM file', 'cluster'),
-        caFile: nonEmpty(caFile, '--tls-ca-file', 'a PEM file', 'cluster'),
-      };
-    }
-    const zk = zooKeeperFromFlags(values, (message) => new UsageError(message, 'cluster'));
-    const storageDir = values['ha-storage-dir'];
-    if (zk === undefined && storageDir !== undefined) throw new UsageError('--ha-storage-dir needs --high-availability zookeeper', 'cluster');
-    if (zk !== undefined) {
-      if (storageDir === undefined) throw new UsageError('--high-availability zookeeper needs --ha-storage-dir DIR: a directory every entrypoint of the cluster reaches (the cluster secret, REST token and uploaded bundles live there)', 'cluster');
-      options.highAvailability = { ...zk, storageDir: nonEmpty(storageDir, '--ha-storage-dir', 'a directory', 'cluster') };
-    }
-    return { kind: 'cluster-start', options };
+    return { kind: 'cluster-start', options: clusterStartOptions(values, 'cluster', 1) };
   }
   if (action === 'stop') {
     const { values, positionals } = strictParse('cluster', rest, STOP_OPTIONS);

@@ -3,8 +3,9 @@
  * stays a pure function over argv and the texts can be read in one place.
  */
 import { HA_FLAGS_HELP } from '@sluice/ha';
+import { MESOS_OPTIONS_HELP } from './mesos-args.js';
 
-export type CommandName = 'run' | 'plan' | 'submit' | 'list' | 'info' | 'savepoint' | 'stop' | 'cancel' | 'taskmanagers' | 'overview' | 'cluster';
+export type CommandName = 'run' | 'plan' | 'submit' | 'list' | 'info' | 'savepoint' | 'stop' | 'cancel' | 'taskmanagers' | 'overview' | 'cluster' | 'mesos-session';
 
 export const TOP_LEVEL_HELP = `Usage: sluice <command> [options]
 
@@ -14,6 +15,7 @@ Commands:
   run <job>            Run a job on an embedded cluster until it finishes (Ctrl-C cancels)
   plan <job>           Print the job's execution plan without running it
   cluster start|stop   Start a cluster of processes on this machine (Ctrl-C stops it), or stop one
+  mesos-session        Start a session cluster whose TaskManagers run on Apache Mesos
   submit <job>         Submit a job to a running cluster and follow it (--detached: don't)
   list                 List the jobs of a cluster or of a running 'sluice run'
   info <jobId>         Show a job's status, vertices, checkpoints and exceptions
@@ -92,8 +94,24 @@ resuming every job from its latest checkpoint, when the leader's ZooKeeper sessi
 Stopping a leader hands its jobs to a standby instead of cancelling them.
 `;
 
+const MESOS_SESSION_HELP = `Usage: sluice mesos-session --master <where> [options]
+
+Runs a session cluster whose TaskManagers are Mesos tasks: the cluster entrypoint (Dispatcher,
+one JobMaster process per job, REST API) plus a Mesos framework scheduler that starts a
+TaskManager through Sluice's executor whenever jobs need slots, releases it when idle, and
+replaces it when it fails. Submit jobs with 'sluice submit' as to 'sluice cluster start'.
+Killed or restarted, it subscribes again as the same framework (its id is kept in the cluster
+directory, or in ZooKeeper with --high-availability) and adopts the TaskManagers still running.
+Ctrl-C stops the jobs and the TaskManagers and removes the framework from Mesos.
+
+Options: those of 'sluice cluster start' (see 'sluice cluster --help'; --taskmanagers defaults
+to 0 here, --detach is not taken), and
+${MESOS_OPTIONS_HELP}  -h, --help                  Show this help
+`;
+
 export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
   cluster: CLUSTER_HELP,
+  'mesos-session': MESOS_SESSION_HELP,
   run: `Usage: sluice run <job.ts|job.js> [options]
 
 Compiles the job file (TypeScript is bundled with esbuild), runs it on an embedded cluster and
