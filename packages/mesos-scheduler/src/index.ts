@@ -4,3 +4,7 @@
  */
 export type * from './offers/types.js';
 export type * from './master/types.js';
+export { createMasterConnection, HttpMasterConnection, type MasterConnectionStats } from './master/connection.js';
+export { MesosCallError, MesosNotSubscribedError } from './master/errors.js';
+export { parseMasterLocation, type MasterEndpoint, type MasterLocation } from './master/location.js';
+export { MASTER_CONNECTION_DEFAULTS, type MasterConnectionOptions, type MasterConnectionState, type MasterTlsOptions } from './master/options.js';
