@@ -347,8 +347,8 @@ export class HttpMasterConnection implements MasterConnection {
       result.then(
         () => this.unblock(gen),
         (err: unknown) => {
-          this.unblock(gen);
           this.subscriberFailed(gen, frameworkId, err);
+          this.unblock(gen);
         },
       );
     }
