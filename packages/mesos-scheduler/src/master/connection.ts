@@ -382,7 +382,9 @@ export class HttpMasterConnection implements MasterConnection {
     this.scheduleRetry(problem, level);
   }
 
-  private scheduleRetry(problem: string, level: 'warn' | 'error'): void {
+  private scheduleRetry(why: string, level: 'warn' | 'error'): void {
+    // One line per failure, even for errors whose text spans lines (OpenSSL's do).
+    const problem = why.replace(/\s*\n\s*/g, ' ').trim();
     this.lastError = problem;
     this.failures++;
     const delay = backoffDelayMs(this.failures, this.o);
