@@ -69,6 +69,8 @@ export class ZooKeeperMasterDetector implements MasterDetector {
   private reading = false;
   private readAgain = false;
   private warnedLegacy = false;
+  /** Whether the lack of a leader has been logged since the last leader. */
+  private reportedNone = false;
 
   constructor(private readonly options: ZooKeeperMasterDetectorOptions) {
     this.log = options.logger;
@@ -219,10 +221,13 @@ export class ZooKeeperMasterDetector implements MasterDetector {
     const changed = leader === undefined ? this.leader !== undefined : this.leader === undefined || !sameMaster(leader, this.leader);
     this.leader = leader;
     this.leaderNode = node;
-    if (!changed) return;
-    if (leader === undefined) {
+    if (leader === undefined && !this.reportedNone) {
+      this.reportedNone = true;
       this.log.warn(`${noneWhy ?? `no usable Mesos leader in ${this.where()}`}; waiting for one`);
-    } else {
+    }
+    if (!changed) return;
+    if (leader !== undefined) {
+      this.reportedNone = false;
       this.log.info(`Mesos leader from ZooKeeper: ${masterAddress(leader)} (${node ?? ''})`);
       for (const resolve of this.waiters.splice(0)) resolve([leader]);
     }
