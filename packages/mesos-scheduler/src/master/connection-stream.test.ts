@@ -101,6 +101,46 @@ describe('reading the event stream', () => {
     expect(master.streams[0]?.closed).toBe(true);
   });
 
+  it('skips an unknown event type in JSON too', async () => {
+    const { scheduler, log } = await setUp(
+      (stream) => {
+        stream.subscribed('fw-1');
+        stream.sendRaw(encodeRecord('{"type":"FANCY_NEW_EVENT","fancy_new_event":{}}'));
+        stream.sendRaw(encodeRecord('{"type":'));
+        stream.send(RESCIND);
+      },
+      { encoding: 'json' },
+    );
+    await scheduler.until(() => scheduler.events.length === 1, 'RESCIND');
+    expect(scheduler.log).toEqual(['subscribed', 'RESCIND']);
+    expect(log.lines.filter((l) => l.includes('skipping an event'))).toHaveLength(2);
+  });
+
+  it('delivers an ERROR that comes instead of SUBSCRIBED, so the scheduler can drop a removed framework id', async () => {
+    const master = await TestingMesosMaster.start();
+    masters.push(master);
+    master.onSubscribe = (ctx) => {
+      const stream = ctx.accept();
+      if (ctx.request.call?.framework_id === undefined) stream.subscribed('fw-new');
+      else stream.send({ type: 'ERROR', error: { message: 'Framework has been removed' } });
+    };
+    const connection = createMasterConnection({ master: master.address, logger: capturingLogger().logger, backoffInitialMs: 5 });
+    connections.push(connection);
+    const scheduler = new RecordingScheduler();
+    let stored: string | undefined = 'fw-removed';
+    const onEvent = scheduler.onEvent.bind(scheduler);
+    scheduler.onEvent = (event) => {
+      onEvent(event);
+      if (event.type === 'ERROR') stored = undefined;
+    };
+    connection.start(() => ({ ...FRAMEWORK, ...(stored === undefined ? {} : { id: { value: stored } }) }), scheduler);
+    await scheduler.until(() => scheduler.subscribed.length === 1, 'SUBSCRIBED as a new framework');
+    expect(scheduler.log).toEqual(['ERROR', 'subscribed']);
+    expect(scheduler.disconnects).toEqual([]);
+    expect(master.subscribes().map((r) => r.call?.framework_id?.value)).toEqual(['fw-removed', undefined]);
+    expect(scheduler.subscribed[0]?.frameworkId).toBe('fw-new');
+  });
+
   it('delivers an ERROR event, then treats the stream as ended and subscribes again', async () => {
     const { master, scheduler } = await setUp((stream) => {
       stream.subscribed('fw-1');
