@@ -8,7 +8,7 @@ import type { FrameworkInfo } from '@sluice/mesos-proto';
 import { createMasterConnection, type HttpMasterConnection } from './connection.js';
 import { MesosCallError } from './errors.js';
 import type { MasterConnectionOptions, MasterConnectionState } from './options.js';
-import { capturingLogger, RecordingScheduler, TestingMesosMaster } from './testing-master.test-helper.js';
+import { capturingLogger, RecordingScheduler, type SubscribeContext, TestingMesosMaster } from './testing-master.test-helper.js';
 
 const FRAMEWORK: FrameworkInfo = { user: 'sluice', name: 'sluice-test', failover_timeout: 604_800, checkpoint: true };
 
@@ -221,6 +221,25 @@ describe('finding the leader', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toContain(' ERROR ');
     expect(lines[0]).toContain(`master ${m.address} requires authentication (401) and no credentials were given: give --mesos-principal and --mesos-secret-file; subscribing again in`);
+  });
+});
+
+describe('masters that do not answer as Mesos does', () => {
+  it.each([
+    ['never answers SUBSCRIBE', () => {}, /no SUBSCRIBED event from master .* within 50 ms; subscribing again in/],
+    ['opens a stream but never sends SUBSCRIBED', (ctx: SubscribeContext) => void ctx.accept(), /no SUBSCRIBED event from master .* within 50 ms; subscribing again in/],
+    ['answers 200 without a Mesos-Stream-Id', (ctx: SubscribeContext) => ctx.answer(200, ''), /answered SUBSCRIBE without a Mesos-Stream-Id header: is it a Mesos master \(1.0 or later\)\?; subscribing again in/],
+  ])('gives up on a master that %s and tries again', async (_what, first, pattern) => {
+    const m = await startMaster();
+    m.onSubscribe = (ctx) => {
+      if (m.subscribes().length === 1) first(ctx);
+      else ctx.accept().subscribed('fw-1');
+    };
+    const { connection, scheduler, log } = connect({ master: m.address, subscribeTimeoutMs: 50 });
+    connection.start(() => FRAMEWORK, scheduler);
+    await scheduler.until(() => scheduler.subscribed.length === 1, 'SUBSCRIBED');
+    expect(log.lines.some((l) => pattern.test(l))).toBe(true);
+    expect(scheduler.log).toEqual(['subscribed']);
   });
 });
 

@@ -24,20 +24,19 @@
  *   is dropped and the subscription tried again. onDisconnected follows every onSubscribed
  *   whose stream is lost, but not close(). Exceptions from the handlers are logged, never fatal.
  */
-import type { ClientRequest, IncomingMessage } from 'node:http';
 import { describeError, SluiceError, type Logger } from '@sluice/common';
-import { encodeSchedulerCall, encodingOfMediaType, type FrameworkInfo, type SchedulerCall, type SchedulerEvent } from '@sluice/mesos-proto';
+import { encodeSchedulerCall, type FrameworkInfo, type SchedulerCall, type SchedulerEvent } from '@sluice/mesos-proto';
 import type { MasterConnection, MasterConnectionEvents } from './types.js';
 import { createMasterDetector, type MasterDetector } from './detector.js';
 import { MesosNotSubscribedError } from './errors.js';
-import { EventStream } from './event-stream.js';
-import { MasterHttp, readBody } from './http.js';
+import { MasterHttp } from './http.js';
 import { masterAddress, sameMaster, type MasterEndpoint } from './location.js';
 import {
   backoffDelayMs, MASTER_CONNECTION_DEFAULTS, resolveMasterConnectionOptions,
   type MasterConnectionOptions, type MasterConnectionState, type ResolvedMasterConnectionOptions,
 } from './options.js';
-import { classifySubscribeAnswer, type SubscribeOutcome } from './subscribe-answer.js';
+import type { SubscribeOutcome } from './subscribe-answer.js';
+import { startSubscribeAttempt, type SubscribeAttempt } from './subscribe-attempt.js';
 
 /** For the driver's metrics. */
 export interface MasterConnectionStats {
@@ -55,17 +54,6 @@ export interface MasterConnectionStats {
 
 type QueueItem = { gen: number; kind: 'subscribed' | 'event'; event: SchedulerEvent } | { gen: number; kind: 'end'; reason: string };
 
-/** One SUBSCRIBE request and, after a 200, its stream. */
-interface Attempt {
-  readonly gen: number;
-  readonly master: MasterEndpoint;
-  request: ClientRequest | undefined;
-  stream: EventStream | undefined;
-  streamId: string | undefined;
-  frameworkId: string | undefined;
-  timer: NodeJS.Timeout | undefined;
-}
-
 export class HttpMasterConnection implements MasterConnection {
   private current: MasterConnectionState = 'idle';
   private readonly o: ResolvedMasterConnectionOptions;
@@ -77,7 +65,7 @@ export class HttpMasterConnection implements MasterConnection {
   private unwatchLeader: (() => void) | undefined;
   /** Bumped whenever an attempt is abandoned: callbacks of older attempts find a stale number and do nothing. */
   private gen = 0;
-  private attempt: Attempt | undefined;
+  private attempt: SubscribeAttempt | undefined;
   private leader: MasterEndpoint | undefined;
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -197,85 +185,22 @@ export class HttpMasterConnection implements MasterConnection {
     } catch (err) {
       return Promise.resolve({ kind: 'refused', problem: `cannot build SUBSCRIBE from the framework info: ${describeError(err)}` });
     }
-    return new Promise((resolve) => {
-      let done = false;
-      const finish = (outcome: SubscribeOutcome): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(attempt.timer);
-        resolve(outcome);
-      };
-      const at = masterAddress(master);
-      const req = this.http.subscribe(master, body);
-      const attempt: Attempt = { gen, master, request: req, stream: undefined, streamId: undefined, frameworkId: undefined, timer: undefined };
-      this.attempt = attempt;
-      attempt.timer = setTimeout(() => {
-        const why = `no SUBSCRIBED event from master ${at} within ${this.o.subscribeTimeoutMs} ms`;
-        if (attempt.stream === undefined) {
-          finish({ kind: 'next', problem: why });
-          req.destroy();
-        } else {
-          attempt.stream.stop();
-          this.enqueue({ gen, kind: 'end', reason: why });
-        }
-      }, this.o.subscribeTimeoutMs);
-      const unreachable = (err: unknown): void => {
-        if (attempt.stream === undefined) finish({ kind: 'next', problem: `cannot reach Mesos master ${at}: ${describeError(err)}` });
-      };
-      req.on('error', unreachable);
-      req.on('close', () => unreachable(new Error('the connection closed before an answer')));
-      req.on('response', (res) => {
-        const status = res.statusCode ?? 0;
-        if (status === 200) {
-          const problem = this.openStream(attempt, res);
-          if (problem !== undefined) {
-            finish({ kind: 'refused', problem });
-            req.destroy();
-            return;
-          }
-          done = true; // the subscribe timer stays armed until SUBSCRIBED
-          resolve({ kind: 'stream' });
-          return;
-        }
-        readBody(res).then(
-          (text) => {
-            finish(classifySubscribeAnswer(master, status, text, res.headers.location, { encoding: this.o.encoding, principal: this.o.principal }));
-            req.destroy();
-          },
-          unreachable,
-        );
-      });
-    });
-  }
-
-  /** A 200 to SUBSCRIBE: start reading its events. Returns a problem if the answer is not a usable stream. */
-  private openStream(attempt: Attempt, res: IncomingMessage): string | undefined {
-    const at = masterAddress(attempt.master);
-    const streamId = res.headers['mesos-stream-id'];
-    if (typeof streamId !== 'string' || streamId === '') {
-      return `master ${at} answered SUBSCRIBE without a Mesos-Stream-Id header: is it a Mesos master (1.0 or later)?`;
-    }
-    const contentType = res.headers['content-type'];
-    const encoding = encodingOfMediaType(contentType) ?? this.o.encoding;
-    if (encoding !== this.o.encoding) this.log.warn(`master ${at} streams events as ${String(contentType)} although ${this.o.encoding} was asked for; decoding what it sent`);
-    attempt.streamId = streamId;
-    const gen = attempt.gen;
-    attempt.stream = new EventStream(res, () => attempt.request?.destroy(), encoding, this.o.maxRecordBytes, at, this.log, {
-      event: (event) => this.onStreamEvent(attempt, event),
-      heartbeat: () => {
+    const { attempt, outcome } = startSubscribeAttempt(this.http, this.o, gen, master, body, {
+      event: (a, event) => this.onStreamEvent(a, event),
+      heartbeat: (a) => {
         // A stream that carries heartbeats after SUBSCRIBED is healthy: the backoff starts over.
-        if (gen === this.gen && attempt.frameworkId !== undefined) this.failures = 0;
+        if (a.gen === this.gen && a.frameworkId !== undefined) this.failures = 0;
       },
-      failed: (reason) => this.enqueue({ gen, kind: 'end', reason }),
+      failed: (a, reason) => this.enqueue({ gen: a.gen, kind: 'end', reason }),
     });
-    return undefined;
+    this.attempt = attempt;
+    return outcome;
   }
 
-  private onStreamEvent(attempt: Attempt, event: SchedulerEvent): void {
+  private onStreamEvent(attempt: SubscribeAttempt, event: SchedulerEvent): void {
     const gen = attempt.gen;
     if (gen !== this.gen) return;
     if (event.type === 'SUBSCRIBED') {
-      clearTimeout(attempt.timer);
       this.enqueue({ gen, kind: 'subscribed', event });
       return;
     }
@@ -432,7 +357,7 @@ export class HttpMasterConnection implements MasterConnection {
     if (a === undefined) return;
     clearTimeout(a.timer);
     a.stream?.stop();
-    a.request?.destroy();
+    a.request.destroy();
   }
 
   private setState(next: MasterConnectionState): void {
