@@ -255,9 +255,9 @@ export function capturingLogger(): { logger: Logger; lines: string[] } {
 }
 
 /** Polls `check` until it returns something other than undefined/false; fails naming `what` after 5 s. */
-export async function eventually<T>(what: string, check: () => T | undefined | false): Promise<T> {
+export async function eventually<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
   for (let i = 0; i < 1000; i++) {
-    const v = check();
+    const v = await check();
     if (v !== undefined && v !== false) return v;
     await new Promise((r) => setTimeout(r, 5));
   }
