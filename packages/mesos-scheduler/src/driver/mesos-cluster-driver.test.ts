@@ -47,10 +47,9 @@ describe('the mesos driver, subscribing and launching', () => {
     const subscribed = h.conn.subscribed('fw-1');
     h.conn.push({ type: 'OFFERS', offers: { offers: [offer('o1')] } });
     await subscribed;
-    await eventually('the ACCEPT', () => h!.conn.of('ACCEPT').length === 1);
-    expect(h.conn.calls.length).toBeGreaterThan(0);
+    await eventually('the ACCEPT and SUPPRESS', () => h!.conn.of('SUPPRESS').length === 1);
     for (const c of h.conn.calls) expect(c.storedFrameworkId).toBe('fw-1');
-    expect(h.conn.types()).toEqual(['RECONCILE', 'REVIVE', 'ACCEPT']);
+    expect(h.conn.types()).toEqual(['RECONCILE', 'REVIVE', 'ACCEPT', 'SUPPRESS']);
   });
 
   it('records a worker New at the request and Launched (agent, host, attributes) before the ACCEPT that launches it', async () => {

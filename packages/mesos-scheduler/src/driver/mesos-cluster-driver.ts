@@ -53,7 +53,8 @@ export class MesosClusterDriver implements ClusterDriver {
   private subscribed = false;
   /** What the last REVIVE (true) or SUPPRESS (false) of this subscription said. */
   private wantOffers: boolean | undefined;
-  private interestCalls: Promise<unknown> = Promise.resolve();
+  /** The REVIVE or SUPPRESS in flight, if any. */
+  private interestCalls: Promise<void> | undefined;
   /** Counts subscriptions and disconnects, so a retry meant for an earlier subscription does nothing. */
   private generation = 0;
   private brake: TimerHandle | undefined;
@@ -160,8 +161,7 @@ export class MesosClusterDriver implements ClusterDriver {
         this.brake ??= this.timers.after(wait, () => void this.mailbox.run(() => this.releaseBrake()));
       }
       this.logger.info('worker requested', { taskId: w.taskId, resourceId: w.resourceId });
-      this.updateOfferInterest();
-      await this.offerHandler.matchHeld();
+      await this.matchHeld();
     });
   }
 
@@ -323,8 +323,7 @@ export class MesosClusterDriver implements ClusterDriver {
       this.workers.sawTaskId(e.update.status.task_id.value);
       await this.status.update(e.update.status);
       if (this.workers.size === 0) this.allGone?.();
-      this.updateOfferInterest();
-      await this.offerHandler.matchHeld();
+      await this.matchHeld();
     },
     MESSAGE: (e) => {
       if (e.message !== undefined) this.messages.receive(e.message.executor_id.value, e.message.data);
@@ -352,10 +351,17 @@ export class MesosClusterDriver implements ClusterDriver {
     this.metrics.offersReceived.inc(offers.length);
     if (!this.subscribed || this.state === 'closed') return;
     for (const o of offers) this.offers.add(o);
-    await this.offerHandler.matchHeld();
+    await this.matchHeld();
   }
 
   // ---- helpers ----
+
+  /** Launches what the held offers fit, then says whether offers are still wanted. */
+  private async matchHeld(): Promise<void> {
+    this.updateOfferInterest();
+    await this.offerHandler.matchHeld();
+    this.updateOfferInterest();
+  }
 
   /** A method, not a field test: the state changes across awaits. */
   private isClosed(): boolean {
@@ -371,10 +377,15 @@ export class MesosClusterDriver implements ClusterDriver {
     if (!want) this.offerHandler.decline(this.offers.ids(), this.o.idleRefuseSeconds);
     const call: SchedulerCall = want ? { type: 'REVIVE', revive: {} } : { type: 'SUPPRESS', suppress: {} };
     // One after the other: a SUPPRESS overtaking a later REVIVE would leave the framework without offers.
-    this.interestCalls = this.interestCalls.then(() => this.connection.call(call)).catch((err: unknown) => this.logger.warn(`${call.type} failed: ${describeError(err)}`));
+    const issue = (): Promise<void> => this.connection.call(call).catch((err: unknown) => this.logger.warn(`${call.type} failed: ${describeError(err)}`));
+    const mine = this.interestCalls === undefined ? issue() : this.interestCalls.then(issue);
+    this.interestCalls = mine;
+    void mine.then(() => {
+      if (this.interestCalls === mine) this.interestCalls = undefined;
+    });
   }
 
-  private releaseBrake(): void {
+  private async releaseBrake(): Promise<void> {
     this.brake = undefined;
     const now = this.timers.nowMs();
     const wait = this.failureRate.delayBeforeStart(now);
@@ -387,8 +398,7 @@ export class MesosClusterDriver implements ClusterDriver {
       this.brake = this.timers.after(wait, () => void this.mailbox.run(() => this.releaseBrake()));
       return;
     }
-    this.updateOfferInterest();
-    void this.offerHandler.matchHeld();
+    await this.matchHeld();
   }
 
   private terminated(w: Worker, reason: string, failed: boolean): void {

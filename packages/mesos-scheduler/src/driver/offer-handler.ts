@@ -117,7 +117,7 @@ export class OfferHandler {
     d.metrics.offersUsed.inc();
     d.metrics.launches.inc(launched.length);
     const ids = launched.map((l) => l.w.taskId);
-    d.logger.info('launching TaskManagers', { offerId, agent: launched[0]!.w.hostname ?? '', tasks: ids.join(',') });
+    d.logger.info('launching TaskManagers', { offerId, host: launched[0]!.w.hostname ?? '', tasks: ids.join(',') });
     const workers = launched.map((l) => l.w);
     d.send(
       {
