@@ -12,7 +12,7 @@ import { createLogger, type Logger } from '@sluice/common';
 import { createLocalHighAvailabilityServices, type HighAvailabilityServices, type LeaderToken, type MesosStore, type WorkerRecord } from '@sluice/ha';
 import type { ClusterDriverEvents } from '@sluice/jobmanager';
 import { encodeTaskManagerReport, type TaskManagerReport } from '@sluice/mesos-executor';
-import type { FrameworkInfo, Offer, Resource, SchedulerCall, SchedulerCallType, SchedulerEvent, TaskState, TaskStatus, TaskStatusReason } from '@sluice/mesos-proto';
+import { encodeSchedulerCall, type FrameworkInfo, type Offer, type Resource, type SchedulerCall, type SchedulerCallType, type SchedulerEvent, type TaskState, type TaskStatus, type TaskStatusReason } from '@sluice/mesos-proto';
 import type { MasterConnection, MasterConnectionEvents } from '../master/types.js';
 import type { MatchInput, MatchResult, Placement, WorkerProfile } from '../offers/types.js';
 import { MesosClusterDriver } from './mesos-cluster-driver.js';
@@ -64,6 +64,8 @@ export class TestingMasterConnection implements MasterConnection {
   readonly calls: RecordedCall[] = [];
   /** The FrameworkInfo of every SUBSCRIBE. */
   readonly subscribes: FrameworkInfo[] = [];
+  /** Calls the mesos-proto codecs refused (tests expect none). */
+  readonly unencodable: string[] = [];
   private frameworkInfo: (() => FrameworkInfo) | undefined;
   private events: MasterConnectionEvents | undefined;
   private failing = new Set<SchedulerCallType>();
@@ -100,6 +102,13 @@ export class TestingMasterConnection implements MasterConnection {
 
   async call(call: SchedulerCall): Promise<void> {
     if (this.state !== 'subscribed') throw new Error(`not subscribed (${call.type})`);
+    // What the real connection would put on the wire: a call the codecs refuse fails the test here.
+    try {
+      for (const enc of ['protobuf', 'json'] as const) encodeSchedulerCall({ framework_id: { value: 'fw' }, ...call }, enc);
+    } catch (err) {
+      this.unencodable.push(`${call.type}: ${String(err)}`);
+      throw err;
+    }
     this.calls.push({ call, storedFrameworkId: readFrameworkId(this.dir), storedWorkers: readWorkers(this.dir) });
     if (call.type !== undefined && this.failing.has(call.type)) throw new Error(`the master refused ${call.type}`);
   }

@@ -10,9 +10,11 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  const unencodable = h?.conn.unencodable ?? [];
   await h?.driver.close();
   h = undefined;
   await s.close();
+  expect(unencodable).toEqual([]);
 });
 
 /** A driver subscribed as fw-1 with `n` workers requested and launched on offers o1..on. */

@@ -10,9 +10,11 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  const unencodable = h?.conn.unencodable ?? [];
   await h?.driver.close();
   h = undefined;
   await s.close();
+  expect(unencodable).toEqual([]);
 });
 
 const declined = (x: Harness): { ids: string[]; refuse: number | undefined }[] =>

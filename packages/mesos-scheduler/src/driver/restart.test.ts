@@ -9,8 +9,10 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  const unencodable = drivers.flatMap((h) => h.conn.unencodable);
   for (const h of drivers.splice(0)) await h.driver.close();
   await s.close();
+  expect(unencodable).toEqual([]);
 });
 
 async function start(...args: Parameters<typeof startDriver> extends [unknown, ...infer R] ? R : never): Promise<Harness> {
