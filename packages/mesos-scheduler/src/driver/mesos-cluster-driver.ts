@@ -12,10 +12,11 @@
  */
 import { createLogger, describeError, hasErrorCode, SluiceError, type Logger } from '@sluice/common';
 import { HA_FENCED, type LeaderToken, type MesosStore } from '@sluice/ha';
-import { WorkerFailureRate, type ClusterDriver, type ClusterDriverEvents, type WorkerSpec } from '@sluice/jobmanager';
+import type { ClusterDriver, ClusterDriverEvents, WorkerSpec } from '@sluice/jobmanager';
 import type { FrameworkInfo, SchedulerCall, SchedulerEvent, SchedulerEventType } from '@sluice/mesos-proto';
 import { Mailbox } from '@sluice/protocol';
 import type { MasterConnection } from '../master/types.js';
+import { LaunchBrake } from './launch-brake.js';
 import { FrameworkMessages, type HttpSdTargetGroup } from './framework-messages.js';
 import { buildFrameworkInfo } from './launch.js';
 import { MesosDriverMetrics } from './metrics.js';
@@ -24,8 +25,9 @@ import { OfferHandler } from './offer-handler.js';
 import { resolveMesosDriverOptions, type MesosClusterDriverOptions, type ResolvedDriverOptions } from './options.js';
 import { Reconciler } from './reconciler.js';
 import { StatusHandler } from './status-handler.js';
-import { systemTimers, type DriverTimers, type TimerHandle } from './timers.js';
-import { fromRecord, toRecord, WorkerTable, type Worker } from './worker-table.js';
+import { systemTimers, type DriverTimers } from './timers.js';
+import { WorkerRecords } from './worker-records.js';
+import { fromRecord, WorkerTable, type Worker } from './worker-table.js';
 
 /** The master's words when a framework id is no longer usable: removed, or its failover timeout passed. */
 const FRAMEWORK_REMOVED = /framework has been removed|framework .* (?:has been|was) (?:removed|torn down)/i;
@@ -45,7 +47,8 @@ export class MesosClusterDriver implements ClusterDriver {
   private readonly reconciler: Reconciler;
   private readonly status: StatusHandler;
   private readonly messages: FrameworkMessages;
-  private readonly failureRate: WorkerFailureRate;
+  private readonly brake: LaunchBrake;
+  private readonly records: WorkerRecords;
   private events: ClusterDriverEvents | undefined;
   /** The id the next SUBSCRIBE carries: the stored one, the master's once persisted, none after a removal. */
   private frameworkId: string | undefined;
@@ -57,7 +60,6 @@ export class MesosClusterDriver implements ClusterDriver {
   private interestCalls: Promise<void> | undefined;
   /** Counts subscriptions and disconnects, so a retry meant for an earlier subscription does nothing. */
   private generation = 0;
-  private brake: TimerHandle | undefined;
   private state: 'created' | 'running' | 'terminating' | 'closed' = 'created';
   private allGone: (() => void) | undefined;
 
@@ -69,8 +71,9 @@ export class MesosClusterDriver implements ClusterDriver {
     this.timers = options.timers ?? systemTimers;
     this.logger = (options.logger ?? createLogger()).child('mesos-driver');
     this.metrics = options.metrics ?? new MesosDriverMetrics();
-    this.failureRate = new WorkerFailureRate(this.o.failureRate);
+    this.records = new WorkerRecords(this.store, this.token, options.profile.name, this.workers, this.logger, () => void this.shutdown());
     const run = (action: () => void | Promise<void>): void => void this.mailbox.run(action).catch((err: unknown) => this.logger.error(`mesos driver: ${describeError(err)}`));
+    this.brake = new LaunchBrake(this.o.failureRate, this.timers, this.workers, this.logger, run, () => this.matchHeld());
     this.offers = new OfferBook(this.timers, this.o.offerHoldTimeoutMs, run, (id) => this.offerHandler.decline([id], this.o.refuseSeconds));
     this.reconciler = new Reconciler({
       timers: this.timers,
@@ -97,13 +100,13 @@ export class MesosClusterDriver implements ClusterDriver {
       idleRefuseSeconds: this.o.idleRefuseSeconds,
       nowMs: () => this.timers.nowMs(),
       frameworkId: () => (this.subscribed ? this.frameworkId : undefined),
-      persist: (w, change) => this.persist(w, change),
+      persist: (w, change) => this.records.persist(w, change),
       send: (call, what, onFailure) => this.send(call, what, onFailure),
       reconcile: (ws) => this.reconciler.ask(ws.map((w) => ({ taskId: w.taskId, ...(w.agentId === undefined ? {} : { agentId: w.agentId }) }))),
     });
     this.status = new StatusHandler({
       ...base,
-      remove: (w) => this.remove(w),
+      remove: (w) => this.records.remove(w),
       kill: (taskId, agentId) => this.kill(taskId, agentId),
       send: (call, what) => this.send(call, what),
       answered: (taskId) => this.reconciler.answered(taskId),
@@ -151,15 +154,9 @@ export class MesosClusterDriver implements ClusterDriver {
         throw new SluiceError('INVALID_WORKER_SPEC', `worker '${spec.resourceId}' asks for ${spec.numberOfSlots} slots; expected a positive integer`);
       }
       const w: Worker = { taskId: this.workers.nextTaskId(), resourceId: spec.resourceId, slots: spec.numberOfSlots, state: 'new', started: false };
-      await this.put(w);
+      await this.records.put(w);
       this.workers.add(w);
-      const now = this.timers.nowMs();
-      const wait = this.failureRate.delayBeforeStart(now);
-      if (wait > 0) {
-        w.notBeforeMs = now + wait;
-        this.logger.warn(`${this.failureRate.recent(now)} TaskManagers failed within ${this.o.failureRate.intervalMs} ms; ${w.taskId} waits ${wait} ms before it is launched`);
-        this.brake ??= this.timers.after(wait, () => void this.mailbox.run(() => this.releaseBrake()));
-      }
+      this.brake.apply(w);
       this.logger.info('worker requested', { taskId: w.taskId, resourceId: w.resourceId });
       await this.matchHeld();
     });
@@ -170,12 +167,12 @@ export class MesosClusterDriver implements ClusterDriver {
       const w = this.workers.ofResource(resourceId);
       if (w === undefined) return;
       if (w.state === 'new') {
-        await this.remove(w);
+        await this.records.remove(w);
         this.terminated(w, 'released before it was launched', false);
         this.updateOfferInterest();
         return;
       }
-      if (w.state === 'launched' && !(await this.persist(w, { state: 'released' }))) return;
+      if (w.state === 'launched' && !(await this.records.persist(w, { state: 'released' }))) return;
       this.kill(w.taskId, w.agentId);
     });
   }
@@ -186,9 +183,9 @@ export class MesosClusterDriver implements ClusterDriver {
       this.state = 'terminating';
       for (const w of this.workers.all()) {
         if (w.state === 'new') {
-          await this.remove(w);
+          await this.records.remove(w);
           this.terminated(w, 'the mesos driver terminated', false);
-        } else if (w.state === 'released' || (await this.persist(w, { state: 'released' }))) {
+        } else if (w.state === 'released' || (await this.records.persist(w, { state: 'released' }))) {
           this.kill(w.taskId, w.agentId);
         }
       }
@@ -215,7 +212,7 @@ export class MesosClusterDriver implements ClusterDriver {
       await this.store.clearFrameworkId(this.token);
       this.frameworkId = undefined;
       for (const w of this.workers.all()) {
-        await this.remove(w);
+        await this.records.remove(w);
         this.terminated(w, `framework ${id} torn down`, false);
       }
     });
@@ -249,7 +246,7 @@ export class MesosClusterDriver implements ClusterDriver {
     try {
       await this.store.putFrameworkId(this.token, frameworkId);
     } catch (err) {
-      this.storeFailed(`cannot record the framework id ${frameworkId}; sending nothing to Mesos until it is recorded`, err);
+      this.records.failed(`cannot record the framework id ${frameworkId}; sending nothing to Mesos until it is recorded`, err);
       if (!hasErrorCode(err, HA_FENCED)) {
         this.timers.after(this.o.reconcileInitialBackoffMs, () => void this.mailbox.run(() => this.subscribedTo(frameworkId, masterHost, generation)));
       }
@@ -296,11 +293,11 @@ export class MesosClusterDriver implements ClusterDriver {
       try {
         await this.store.clearFrameworkId(this.token);
       } catch (err) {
-        this.storeFailed(`cannot forget framework ${old} in the store`, err);
+        this.records.failed(`cannot forget framework ${old} in the store`, err);
       }
       for (const w of this.workers.all()) {
         if (w.state === 'new') continue;
-        await this.remove(w);
+        await this.records.remove(w);
         this.terminated(w, `framework ${old} was removed by Mesos`, false);
       }
     });
@@ -385,24 +382,8 @@ export class MesosClusterDriver implements ClusterDriver {
     });
   }
 
-  private async releaseBrake(): Promise<void> {
-    this.brake = undefined;
-    const now = this.timers.nowMs();
-    const wait = this.failureRate.delayBeforeStart(now);
-    for (const w of this.workers.all()) {
-      if (w.notBeforeMs === undefined) continue;
-      if (wait > 0) w.notBeforeMs = now + wait;
-      else delete w.notBeforeMs;
-    }
-    if (wait > 0) {
-      this.brake = this.timers.after(wait, () => void this.mailbox.run(() => this.releaseBrake()));
-      return;
-    }
-    await this.matchHeld();
-  }
-
   private terminated(w: Worker, reason: string, failed: boolean): void {
-    if (failed) this.failureRate.recordFailure(this.timers.nowMs());
+    if (failed) this.brake.recordFailure();
     this.logger.info('worker terminated', { taskId: w.taskId, resourceId: w.resourceId, reason });
     this.events?.onWorkerTerminated(w.resourceId, reason);
   }
@@ -420,46 +401,6 @@ export class MesosClusterDriver implements ClusterDriver {
       this.logger.warn(`${what} failed: ${describeError(err)}`);
       if (onFailure !== undefined) void this.mailbox.run(onFailure);
     });
-  }
-
-  private async put(w: Worker): Promise<void> {
-    try {
-      await this.store.putWorker(this.token, toRecord(w, this.options.profile.name));
-    } catch (err) {
-      this.storeFailed(`cannot record worker ${w.taskId}`, err);
-      throw err;
-    }
-  }
-
-  /** Records `w` with `change` applied, then applies it in memory; false (logged) when the store refused. */
-  private async persist(w: Worker, change: Partial<Worker>): Promise<boolean> {
-    try {
-      await this.put({ ...w, ...change });
-    } catch {
-      return false;
-    }
-    Object.assign(w, change);
-    return true;
-  }
-
-  /** Forgets the worker in the store and in memory; kept in memory (retried later) when the store fails. */
-  private async remove(w: Worker): Promise<void> {
-    try {
-      await this.store.removeWorker(this.token, w.taskId);
-    } catch (err) {
-      this.storeFailed(`cannot remove the record of worker ${w.taskId}`, err);
-      throw err;
-    }
-    this.workers.delete(w);
-  }
-
-  private storeFailed(what: string, err: unknown): void {
-    if (!hasErrorCode(err, HA_FENCED)) {
-      this.logger.warn(`${what}: ${describeError(err)}`);
-      return;
-    }
-    this.logger.error(`${what}: this scheduler no longer leads (${describeError(err)}); it stops talking to Mesos and leaves the TaskManagers to the new leader`);
-    void this.shutdown();
   }
 
   private untilNoWorkers(timeoutMs: number): Promise<void> {
@@ -484,8 +425,7 @@ export class MesosClusterDriver implements ClusterDriver {
       this.state = 'closed';
       this.subscribed = false;
       this.reconciler.stop();
-      this.brake?.cancel();
-      this.brake = undefined;
+      this.brake.stop();
       return true;
     });
     if (wasOpen) await this.connection.close();
