@@ -167,8 +167,7 @@ export class MesosClusterDriver implements ClusterDriver {
       const w = this.workers.ofResource(resourceId);
       if (w === undefined) return;
       if (w.state === 'new') {
-        await this.records.remove(w);
-        this.terminated(w, 'released before it was launched', false);
+        await this.forget(w, 'released before it was launched');
         this.updateOfferInterest();
         return;
       }
@@ -182,10 +181,8 @@ export class MesosClusterDriver implements ClusterDriver {
       if (this.state !== 'running') return false;
       this.state = 'terminating';
       for (const w of this.workers.all()) {
-        if (w.state === 'new') {
-          await this.records.remove(w);
-          this.terminated(w, 'the mesos driver terminated', false);
-        } else if (w.state === 'released' || (await this.records.persist(w, { state: 'released' }))) {
+        if (w.state === 'new') await this.forget(w, 'the mesos driver terminated');
+        else if (w.state === 'released' || (await this.records.persist(w, { state: 'released' }))) {
           this.kill(w.taskId, w.agentId);
         }
       }
@@ -211,10 +208,7 @@ export class MesosClusterDriver implements ClusterDriver {
       this.logger.info('tore the Mesos framework down', { frameworkId: id });
       await this.store.clearFrameworkId(this.token);
       this.frameworkId = undefined;
-      for (const w of this.workers.all()) {
-        await this.records.remove(w);
-        this.terminated(w, `framework ${id} torn down`, false);
-      }
+      for (const w of this.workers.all()) await this.forget(w, `framework ${id} torn down`);
     });
     await this.shutdown();
   }
@@ -295,11 +289,7 @@ export class MesosClusterDriver implements ClusterDriver {
       } catch (err) {
         this.records.failed(`cannot forget framework ${old} in the store`, err);
       }
-      for (const w of this.workers.all()) {
-        if (w.state === 'new') continue;
-        await this.records.remove(w);
-        this.terminated(w, `framework ${old} was removed by Mesos`, false);
-      }
+      for (const w of this.workers.all()) if (w.state !== 'new') await this.forget(w, `framework ${old} was removed by Mesos`);
     });
   }
 
@@ -380,6 +370,15 @@ export class MesosClusterDriver implements ClusterDriver {
     void mine.then(() => {
       if (this.interestCalls === mine) this.interestCalls = undefined;
     });
+  }
+
+  /**
+   * Ends a worker no status update will end: its record removed (one the store refuses to remove
+   * stays for the next start to reconcile or launch) and the ResourceManager told.
+   */
+  private async forget(w: Worker, reason: string): Promise<void> {
+    await this.records.remove(w).catch(() => this.workers.delete(w));
+    this.terminated(w, reason, false);
   }
 
   private terminated(w: Worker, reason: string, failed: boolean): void {
