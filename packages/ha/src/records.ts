@@ -111,7 +111,8 @@ export function decodeWorker(text: string, workerId: string, at: RecordLocation)
     isObject(value) &&
     value.workerId === workerId &&
     WORKER_STATES.has(value.state as string) &&
-    ['agentId', 'hostname', 'profile'].every((k) => value[k] === undefined || typeof value[k] === 'string') &&
+    ['agentId', 'hostname', 'profile', 'resourceId', 'region', 'zone'].every((k) => value[k] === undefined || typeof value[k] === 'string') &&
+    (value.slots === undefined || (Number.isSafeInteger(value.slots) && (value.slots as number) > 0)) &&
     (value.attributes === undefined || (isObject(value.attributes) && Object.values(value.attributes).every((v) => typeof v === 'string')));
   if (!ok) {
     throw new StoreCorruptError(at.where, workerId, `the record of worker ${workerId} at ${at.where} is damaged (expected {"workerId", "state", ...}); ${at.remove} to forget the worker (reconciliation with Mesos then reports its task as unknown)`);

@@ -126,6 +126,13 @@ export interface WorkerRecord {
   /** The worker profile's name and anything the driver needs back after a restart. */
   profile?: string;
   attributes?: Record<string, string>;
+  /** The ResourceManager's id of the worker (its TaskManager registers under it), when it differs from `workerId`. */
+  resourceId?: string;
+  /** The TaskManager's slots, so a worker recorded New is launched alike after a restart. */
+  slots?: number;
+  /** The agent's fault domain, for placement constraints after a restart. */
+  region?: string;
+  zone?: string;
 }
 
 export interface MesosStore {

@@ -22,6 +22,7 @@ export { JobMaster, DEFAULT_JOB_MASTER_OPTIONS, resolveCheckpointRoot, type JobM
 export { noSplits, type SplitProvider } from './jobmaster/deployment.js';
 export { enumerateVertexSplits, moduleSplitProvider } from './jobmaster/splits.js';
 export { ResourceManager, DEFAULT_RESOURCE_MANAGER_OPTIONS, resolveResourceManagerOptions, type ResourceManagerOptions } from './resourcemanager/resource-manager.js';
+export { WorkerFailureRate, DEFAULT_WORKER_FAILURE_RATE, type WorkerFailureRateOptions } from './resourcemanager/worker-failure-rate.js';
 export { SlotManager, workersToRequest, type SlotAllocation, type SlotPlan, type SlotRelease } from './resourcemanager/slot-manager.js';
 export type { ClusterDriver, ClusterDriverEvents, WorkerSpec } from './resourcemanager/cluster-driver.js';
 export { LocalClusterDriver, type LocalClusterDriverOptions, type LocalWorker, type TaskManagerContext, type TaskManagerFactory } from './resourcemanager/local-cluster-driver.js';

@@ -15,7 +15,10 @@ export const TASK_PROTOCOL_VERSION = 1;
 /** The TaskManager a Mesos task runs (`TaskInfo.data`). */
 export interface TaskManagerLaunch {
   v: typeof TASK_PROTOCOL_VERSION;
-  /** The ResourceManager's worker id; equals the Mesos task id (`taskmanager-<n>`). */
+  /**
+   * The ResourceManager's worker id, which the TaskManager registers under. It is not the Mesos
+   * task id (`taskmanager-<n>`, the driver's): reports name the task by `TaskInfo.task_id`.
+   */
   resourceId: string;
   /** `sluice://host:port` of the leading entrypoint (absent with `ha`). */
   cluster?: string;

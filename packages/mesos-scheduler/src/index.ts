@@ -11,3 +11,21 @@ export { createMasterConnection, HttpMasterConnection, type MasterConnectionStat
 export { MesosCallError, MesosNotSubscribedError } from './master/errors.js';
 export { parseMasterLocation, type MasterEndpoint, type MasterLocation } from './master/location.js';
 export { MASTER_CONNECTION_DEFAULTS, type MasterConnectionOptions, type MasterConnectionState, type MasterTlsOptions } from './master/options.js';
+export { MesosClusterDriver } from './driver/mesos-cluster-driver.js';
+export {
+  DEFAULT_MESOS_DRIVER_OPTIONS,
+  resolveMesosDriverOptions,
+  TASKMANAGER_PORTS,
+  type ExecutorContainer,
+  type ExecutorLaunchSpec,
+  type ExecutorUri,
+  type FrameworkOptions,
+  type MesosClusterDriverOptions,
+  type ReconciliationOptions,
+  type TaskManagerLaunchOptions,
+} from './driver/options.js';
+export { buildFrameworkInfo, buildTaskInfo, executorIdOf } from './driver/launch.js';
+export { MesosDriverMetrics, type DriverStateView } from './driver/metrics.js';
+export { createSchedulerHttpServer, type SchedulerHttpServer, type SchedulerHttpServerOptions, type SchedulerHttpSource } from './driver/http.js';
+export type { HttpSdTargetGroup } from './driver/framework-messages.js';
+export { systemTimers, type DriverTimers, type TimerHandle } from './driver/timers.js';

@@ -237,6 +237,7 @@ export function conformanceSuite(makeStore: () => Promise<ConformanceStore>): vo
         expect(await codeOf(a.mesos.removeWorker(token, bad))).toBe('INVALID_WORKER_ID');
       }
       expect(await codeOf(a.mesos.putWorker(token, { workerId: 'w', state: 'gone' } as unknown as WorkerRecord))).toBe('INVALID_WORKER_RECORD');
+      expect(await codeOf(a.mesos.putWorker(token, { workerId: 'w', state: 'new', slots: 0 }))).toBe('INVALID_WORKER_RECORD');
       expect(await a.jobs.list()).toEqual({ records: [], problems: [] });
       expect(await a.mesos.workers()).toEqual({ records: [], problems: [] });
     }),
@@ -250,7 +251,18 @@ export function conformanceSuite(makeStore: () => Promise<ConformanceStore>): vo
       expect(await a.mesos.frameworkId()).toBeUndefined();
       await a.mesos.putFrameworkId(token, 'fw-0001');
       expect(await a.mesos.frameworkId()).toBe('fw-0001');
-      const w1: WorkerRecord = { workerId: 'taskmanager-1', state: 'launched', agentId: 'agent-1', hostname: 'h1', profile: 'default', attributes: { rack: 'r1' } };
+      const w1: WorkerRecord = {
+        workerId: 'taskmanager-1',
+        state: 'launched',
+        agentId: 'agent-1',
+        hostname: 'h1',
+        profile: 'default',
+        attributes: { rack: 'r1' },
+        resourceId: 'taskmanager-3f9a2c',
+        slots: 2,
+        region: 'eu',
+        zone: 'eu-1a',
+      };
       await a.mesos.putWorker(token, { workerId: 'taskmanager-1', state: 'new' });
       await a.mesos.putWorker(token, w1);
       await a.mesos.putWorker(token, { workerId: 'taskmanager-2', state: 'new' });

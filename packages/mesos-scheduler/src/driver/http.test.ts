@@ -1,0 +1,118 @@
+import { request } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually, offer, openTestingStore, reportMessage, startDriver, status, type Harness, type TestingStore } from './driver.test-helper.js';
+import { createSchedulerHttpServer, type SchedulerHttpServer } from './http.js';
+
+let s: TestingStore;
+let h: Harness | undefined;
+let server: SchedulerHttpServer | undefined;
+
+beforeEach(async () => {
+  s = await openTestingStore();
+});
+
+afterEach(async () => {
+  const unencodable = h?.conn.unencodable ?? [];
+  await server?.close();
+  server = undefined;
+  await h?.driver.close();
+  h = undefined;
+  await s.close();
+  expect(unencodable).toEqual([]);
+});
+
+function get(url: string, o: { method?: string; token?: string } = {}): Promise<{ status: number; type: string; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: o.method ?? 'GET', headers: o.token === undefined ? {} : { Authorization: `Bearer ${o.token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: Buffer.concat(chunks).toString(), headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Two running TaskManagers (taskmanager-1 on host-1, -2 on host-2). */
+async function running(): Promise<Harness> {
+  h = await startDriver(s);
+  await h.conn.subscribed('fw-1');
+  await h.driver.requestWorker({ resourceId: 'rm-1', numberOfSlots: 4 });
+  await h.driver.requestWorker({ resourceId: 'rm-2', numberOfSlots: 4 });
+  h.conn.push({ type: 'OFFERS', offers: { offers: [offer('o1', 'agent-1', 'host-1'), offer('o2', 'agent-2', 'host-2')] } });
+  await eventually('the launches', () => h!.conn.of('ACCEPT').length === 2);
+  h.conn.push(status('taskmanager-1', 'TASK_RUNNING'));
+  h.conn.push(status('taskmanager-2', 'TASK_RUNNING'));
+  await eventually('both running', () => h!.events.started.length === 2);
+  return h;
+}
+
+describe('executor reports and service discovery', () => {
+  it('lists every running TaskManager that reported a metrics address, with framework, agent host and task id', async () => {
+    h = await running();
+    h.conn.push(reportMessage('taskmanager-1', { metricsAddress: 'host-1:31002', slots: { total: 4, free: 1 }, at: 10 }));
+    h.conn.push(reportMessage('taskmanager-2', { phase: 'starting', slots: { total: 4, free: 4 }, at: 10 })); // no address yet
+    await eventually('the report', () => h!.driver.httpSdTargets().length === 1);
+    expect(h.driver.httpSdTargets()).toEqual([{ targets: ['host-1:31002'], labels: { framework_id: 'fw-1', agent_host: 'host-1', task_id: 'taskmanager-1' } }]);
+    // An older report arriving late changes nothing; a TaskManager that exited or ended leaves the list.
+    h.conn.push(reportMessage('taskmanager-1', { metricsAddress: 'host-1:39999', at: 5 }));
+    h.conn.push(reportMessage('taskmanager-2', { metricsAddress: 'host-2:31102', at: 11 }));
+    await eventually('the second target', () => h!.driver.httpSdTargets().length === 2);
+    expect(h.driver.httpSdTargets().map((g) => g.targets[0])).toEqual(['host-1:31002', 'host-2:31102']);
+    h.conn.push(reportMessage('taskmanager-2', { phase: 'exited', at: 12 }));
+    h.conn.push(status('taskmanager-1', 'TASK_FAILED'));
+    await eventually('both gone', () => h!.driver.httpSdTargets().length === 0);
+  });
+
+  it('ignores an unreadable report, one about a task it did not launch, and one from another executor', async () => {
+    h = await running();
+    h.conn.push({ type: 'MESSAGE', message: { agent_id: { value: 'agent-1' }, executor_id: { value: 'taskmanager-1-executor' }, data: Buffer.from('{"v":1,"kind":"taskmanager-report"') } });
+    h.conn.push(reportMessage('taskmanager-77', { metricsAddress: 'evil:1' }));
+    h.conn.push(reportMessage('taskmanager-1', { metricsAddress: 'evil:1' }, 'taskmanager-2-executor'));
+    h.conn.push(reportMessage('taskmanager-2', { metricsAddress: 'not an address', at: 3 }));
+    await eventually('four messages handled', async () => / 3$/m.test(await h!.driver.metrics.registry.getSingleMetricAsString('sluice_mesos_framework_messages_total')));
+    expect(h.driver.httpSdTargets()).toEqual([]);
+    expect(h.lines.filter((l) => l.includes('WARN') && /ignoring|not host:port/.test(l))).toHaveLength(4);
+    expect(h.events.terminated).toEqual([]); // nothing crashed, the workers run on
+  });
+
+  it('serves /metrics, /http_sd and /healthz over HTTP, GET only, with the bearer token when one is set', async () => {
+    h = await running();
+    h.conn.push(reportMessage('taskmanager-1', { metricsAddress: 'host-1:31002', slots: { total: 4, free: 3 }, at: 10 }));
+    await eventually('the report', () => h!.driver.httpSdTargets().length === 1);
+    const token = 'a-metrics-token-of-enough-length';
+    server = await createSchedulerHttpServer({ port: 0, token, registry: h.driver.metrics.registry, driver: h.driver });
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+    const metrics = await get(`${server.url}/metrics`, { token });
+    expect(metrics.status).toBe(200);
+    expect(metrics.type).toMatch(/^text\/plain/);
+    expect(metrics.body).toContain('sluice_mesos_offers_received_total 2');
+    expect(metrics.body).toContain('sluice_mesos_offers_used_total 2');
+    expect(metrics.body).toContain('sluice_mesos_task_launches_total 2');
+    expect(metrics.body).toContain('sluice_mesos_subscribed 1');
+    expect(metrics.body).toContain('sluice_mesos_workers{state="running"} 2');
+    expect(metrics.body).toContain('sluice_mesos_taskmanager_slots{task_id="taskmanager-1",slots="free"} 3');
+    expect(metrics.body).toContain('sluice_mesos_taskmanager_slots{task_id="taskmanager-1",slots="total"} 4');
+
+    const sd = await get(`${server.url}/http_sd`, { token });
+    expect(sd.status).toBe(200);
+    expect(sd.type).toBe('application/json');
+    expect(JSON.parse(sd.body)).toEqual([{ targets: ['host-1:31002'], labels: { framework_id: 'fw-1', agent_host: 'host-1', task_id: 'taskmanager-1' } }]);
+
+    expect((await get(`${server.url}/http_sd`)).status).toBe(401);
+    expect((await get(`${server.url}/metrics`, { token: 'wrong-token-wrong-token-wrong' })).status).toBe(401);
+    expect((await get(`${server.url}/http_sd`, { method: 'POST', token })).status).toBe(405);
+    const missing = await get(`${server.url}/metrics/../etc/passwd`, { token });
+    expect(missing.status).toBe(404);
+    expect(missing.body).not.toContain('passwd');
+    const health = await get(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.body)).toEqual({ state: 'running', subscribed: true, frameworkId: 'fw-1' });
+  });
+
+  it('refuses a short token at the edge', async () => {
+    h = await startDriver(s);
+    await expect(createSchedulerHttpServer({ port: 0, token: 'short', registry: h.driver.metrics.registry, driver: h.driver })).rejects.toMatchObject({ code: 'CONFIGURATION' });
+  });
+});
