@@ -29,7 +29,7 @@ export interface TaskManagerLaunch {
   slots: number;
   /** Ports taken from the offer; the TaskManager binds them. */
   ports: { rpc: number; data: number; metrics: number };
-  /** Interface the TaskManager binds (default `0.0.0.0` on an agent) and the host others dial (the agent's hostname). */
+  /** Interface the TaskManager binds (the scheduler's default: the agent's hostname) and the host others dial (the agent's hostname). */
   bindHost: string;
   advertisedHost: string;
   /** Worker threads, default from the slots. */

@@ -24,7 +24,7 @@ const input = (over: Partial<TaskLaunchInput> = {}): TaskLaunchInput => ({
   frameworkId: 'fw-1',
   placement,
   executor: { command: 'sluice-executor --log-level info' },
-  taskManager: { ha: { 'ha-mode': 'zookeeper', 'ha-zookeeper-quorum': 'zk1:2181' }, secret: 'sec', workerThreads: 2, extraArgs: ['--tls-cert', 'tm.pem'] },
+  taskManager: { ha: { 'high-availability': 'zookeeper', 'ha-quorum': 'zk1:2181' }, secret: 'sec', workerThreads: 2, extraArgs: ['--tls-cert', 'tm.pem'] },
   ...over,
 });
 
@@ -39,11 +39,11 @@ describe('building the TaskInfo of a TaskManager', () => {
     expect(decodeTaskManagerLaunch(t.data!)).toEqual({
       v: 1,
       resourceId: 'rm-3',
-      ha: { 'ha-mode': 'zookeeper', 'ha-zookeeper-quorum': 'zk1:2181' },
+      ha: { 'high-availability': 'zookeeper', 'ha-quorum': 'zk1:2181' },
       secret: 'sec',
       slots: 4,
       ports: { rpc: 31000, data: 31001, metrics: 31002 },
-      bindHost: '0.0.0.0',
+      bindHost: 'host-1.example',
       advertisedHost: 'host-1.example',
       workerThreads: 2,
       extraArgs: ['--tls-cert', 'tm.pem'],

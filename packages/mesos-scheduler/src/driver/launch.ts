@@ -107,7 +107,8 @@ export function taskManagerLaunch(i: TaskLaunchInput): TaskManagerLaunch {
     secret: tm.secret,
     slots: i.slots,
     ports: { rpc: port('rpc'), data: port('data'), metrics: port('metrics') },
-    bindHost: tm.bindHost ?? d.bindHost,
+    // Default: only the agent's own address, which is what other hosts dial anyway.
+    bindHost: tm.bindHost ?? i.placement.hostname,
     advertisedHost: i.placement.hostname,
     ...(tm.workerThreads === undefined ? {} : { workerThreads: tm.workerThreads }),
     ...(tm.extraArgs === undefined ? {} : { extraArgs: [...tm.extraArgs] }),

@@ -92,7 +92,7 @@ describe('the mesos driver, subscribing and launching', () => {
       secret: 'cluster-secret',
       slots: 2,
       ports: { rpc: 32000, data: 32001, metrics: 32002 },
-      bindHost: '0.0.0.0',
+      bindHost: 'host-7',
       advertisedHost: 'host-7',
     });
   });

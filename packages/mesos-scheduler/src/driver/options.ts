@@ -69,7 +69,10 @@ export interface TaskManagerLaunchOptions {
   cluster?: string;
   ha?: Readonly<Record<string, string>>;
   secret: string;
-  /** Interface the TaskManager binds on the agent; default 0.0.0.0. Others dial the agent's hostname. */
+  /**
+   * Interface the TaskManager binds on the agent (RPC, data and /metrics); default the agent's
+   * hostname as Mesos reports it, which is also what other hosts dial. `0.0.0.0` for all.
+   */
   bindHost?: string;
   workerThreads?: number;
   extraArgs?: readonly string[];
@@ -121,7 +124,6 @@ export const DEFAULT_MESOS_DRIVER_OPTIONS = Object.freeze({
   executorName: 'Sluice executor',
   shutdownGracePeriodMs: 20_000,
   killGracePeriodMs: 15_000,
-  bindHost: '0.0.0.0',
   offerHoldTimeoutMs: 10_000,
   refuseSeconds: 5,
   idleRefuseSeconds: 120,
