@@ -77,6 +77,30 @@ describe('stopping the mesos driver', () => {
     expect(h.conn.state).toBe('closed');
   });
 
+  it('terminate({ teardown: true }) kills every task, waits for their ends, then sends TEARDOWN and forgets the framework', async () => {
+    h = await cluster();
+    const done = h.driver.terminate({ teardown: true });
+    await eventually('two KILLs', () => h!.conn.of('KILL').length === 2);
+    expect(h.conn.of('TEARDOWN')).toEqual([]);
+    h.conn.push(status('taskmanager-1', 'TASK_KILLED', { agent: 'agent-1' }));
+    h.conn.push(status('taskmanager-2', 'TASK_KILLED', { agent: 'agent-2' }));
+    await done;
+    expect(h.conn.types().slice(-1)).toEqual(['TEARDOWN']);
+    expect(h.events.terminated.map((t) => t.resourceId)).toEqual(['rm-3', 'rm-1', 'rm-2']);
+    expect(await s.ha.mesos.frameworkId()).toBeUndefined();
+    expect(h.conn.state).toBe('closed');
+  });
+
+  it('terminate({ teardown: true }) without a subscription still stops, and says how to remove the framework by hand', async () => {
+    h = await startDriver(s);
+    await h.conn.subscribed('fw-1');
+    h.conn.disconnect('master gone');
+    await h.driver.terminate({ teardown: true });
+    expect(h.lines.some((l) => l.includes('the Mesos framework stays registered') && l.includes('POST frameworkId=fw-1'))).toBe(true);
+    expect(await s.ha.mesos.frameworkId()).toBe('fw-1');
+    expect(h.conn.state).toBe('closed');
+  });
+
   it('teardown() without a subscription says how to tear the framework down by hand', async () => {
     h = await startDriver(s);
     await h.conn.subscribed('fw-1');

@@ -176,7 +176,11 @@ export class MesosClusterDriver implements ClusterDriver {
     });
   }
 
-  async terminate(): Promise<void> {
+  /**
+   * Kills every TaskManager and waits (bounded) for their ends, then stops talking to Mesos.
+   * With `teardown` it then also ends the framework in Mesos: an intentional cluster stop.
+   */
+  async terminate(options: { teardown?: boolean } = {}): Promise<void> {
     const started = await this.mailbox.run(async () => {
       if (this.state !== 'running') return false;
       this.state = 'terminating';
@@ -193,24 +197,33 @@ export class MesosClusterDriver implements ClusterDriver {
     await this.untilNoWorkers(this.o.terminateTimeoutMs);
     const left = this.workers.all().map((w) => w.taskId);
     if (left.length > 0) this.logger.warn(`terminating without the end of ${left.join(', ')}: their records stay Released, so the next start kills them again`);
+    if (options.teardown === true) {
+      try {
+        await this.mailbox.run(() => this.tearDownFramework());
+      } catch (err) {
+        this.logger.warn(`the Mesos framework stays registered: ${describeError(err)}`);
+      }
+    }
     await this.shutdown();
   }
 
   /** Ends the framework in Mesos (TEARDOWN: every task killed) and forgets it: an intentional cluster stop. */
   async teardown(): Promise<void> {
-    await this.mailbox.run(async () => {
-      const id = this.frameworkId;
-      if (id === undefined) return;
-      if (!this.subscribed) {
-        throw new SluiceError('MESOS_NOT_SUBSCRIBED', `cannot tear down framework ${id}: not subscribed to a Mesos master; retry when connected, or have an operator POST frameworkId=${id} to the master's /master/teardown`, { retriable: true });
-      }
-      await this.connection.call({ type: 'TEARDOWN' });
-      this.logger.info('tore the Mesos framework down', { frameworkId: id });
-      await this.store.clearFrameworkId(this.token);
-      this.frameworkId = undefined;
-      for (const w of this.workers.all()) await this.forget(w, `framework ${id} torn down`);
-    });
+    await this.mailbox.run(() => this.tearDownFramework());
     await this.shutdown();
+  }
+
+  private async tearDownFramework(): Promise<void> {
+    const id = this.frameworkId;
+    if (id === undefined) return;
+    if (!this.subscribed) {
+      throw new SluiceError('MESOS_NOT_SUBSCRIBED', `cannot tear down framework ${id}: not subscribed to a Mesos master; retry when connected, or have an operator POST frameworkId=${id} to the master's /master/teardown`, { retriable: true });
+    }
+    await this.connection.call({ type: 'TEARDOWN' });
+    this.logger.info('tore the Mesos framework down', { frameworkId: id });
+    await this.store.clearFrameworkId(this.token);
+    this.frameworkId = undefined;
+    for (const w of this.workers.all()) await this.forget(w, `framework ${id} torn down`);
   }
 
   /** Stops talking to Mesos and leaves every TaskManager running (the next scheduler adopts them). */
