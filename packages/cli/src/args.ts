@@ -10,7 +10,7 @@ import { parseDuration } from '@sluice/protocol';
 import { nonEmpty, strictParse, UsageError } from './arg-parsing.js';
 import { CLIENT_COMMANDS, DEFAULT_REST_PORT, parseClientCommand, type ClientCommand, type ClientCommandName } from './client-args.js';
 import { JOB_OPTIONS, jobOptions, RESTORE_OPTIONS, restoreOptions, type JobCommandOptions, type RestoreOptions } from './job-args.js';
-import { parseCluster, type ClusterCommand } from './cluster-args.js';
+import { parseCluster, parseMesosSession, type ClusterCommand, type MesosSessionCommand } from './cluster-args.js';
 import { parseSubmit, type SubmitCommandOptions } from './submit-args.js';
 import { COMMAND_HELP, TOP_LEVEL_HELP, type CommandName } from './usage.js';
 
@@ -54,6 +54,7 @@ export type ParsedCommand =
   | { kind: 'plan'; options: JobCommandOptions }
   | { kind: 'submit'; options: SubmitCommandOptions }
   | Exclude<ClusterCommand, { kind: 'help' }>
+  | Exclude<MesosSessionCommand, { kind: 'help' }>
   | ClientCommand;
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -83,6 +84,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   if (first === 'plan') return parsePlan(rest);
   if (first === 'submit') return parseSubmit(rest);
   if (first === 'cluster') return parseCluster(rest, { cluster: COMMAND_HELP.cluster });
+  if (first === 'mesos-session') return parseMesosSession(rest, COMMAND_HELP['mesos-session']);
   if (isClientCommand(first)) return parseClientCommand(first, rest);
   throw new UsageError(`unknown command '${first}'`);
 }
@@ -91,7 +93,7 @@ function helpFor(rest: string[]): ParsedCommand {
   const [topic, extra] = rest;
   if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`);
   if (topic === undefined) return { kind: 'help', text: TOP_LEVEL_HELP };
-  if (topic === 'run' || topic === 'plan' || topic === 'submit' || topic === 'cluster' || isClientCommand(topic)) return { kind: 'help', text: COMMAND_HELP[topic as CommandName] };
+  if (topic === 'run' || topic === 'plan' || topic === 'submit' || topic === 'cluster' || topic === 'mesos-session' || isClientCommand(topic)) return { kind: 'help', text: COMMAND_HELP[topic as CommandName] };
   throw new UsageError(`unknown command '${topic}'`);
 }
 

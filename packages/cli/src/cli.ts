@@ -13,7 +13,7 @@ import { ConfigurationError, describeError, SluiceError } from '@sluice/common';
 import { formatDuration as formatFlagDuration, type JobArtifact, type JobConfig, type JobGraph } from '@sluice/protocol';
 import { parseCommandLine, UsageError, type JobCommandOptions, type RunCommandOptions } from './args.js';
 import { resolveAddress, runClientCommand, type ClientCommand } from './client-commands.js';
-import { clusterStart, clusterStop, type ClusterCommandDeps } from './cluster-command.js';
+import { clusterStart, clusterStop, mesosSession, type ClusterCommandDeps } from './cluster-command.js';
 import { bundleJob as defaultBundleJob, compileJob as defaultCompileJob, type JobBundle } from './compile-job.js';
 import { jobArtifact } from './job-artifact.js';
 import type { Engine, EngineLoader, EngineRunOptions } from './engine.js';
@@ -97,6 +97,8 @@ export async function runCli(argv: readonly string[], deps: CliDependencies): Pr
       return guarded(deps, false, () => clusterStart(command.options, clusterDeps(deps)));
     case 'cluster-stop':
       return guarded(deps, false, () => clusterStop(command.options, clusterDeps(deps)));
+    case 'mesos-session':
+      return guarded(deps, false, () => mesosSession(command.options, clusterDeps(deps)));
     case 'savepoint':
     case 'stop':
     case 'list':

@@ -9,11 +9,12 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, describeError } from '@sluice/common';
+import { createLogger, describeError, type Logger } from '@sluice/common';
 import type { CliSignal, SignalSource } from './cli.js';
 import { zooKeeperOptionsOf, type ZooKeeperFlags } from '@sluice/ha';
 import type { ClusterHighAvailability } from '@sluice/cluster';
-import type { ClusterStartOptions, ClusterStopOptions } from './cluster-args.js';
+import type { ClusterStartOptions, ClusterStopOptions, MesosSessionOptions } from './cluster-args.js';
+import type { MesosRuntime } from './mesos-runtime.js';
 import { defaultTokenFile, portOf, removeTokenFile, stateDirectory, writeTokenFile } from './rest-token.js';
 
 export interface ClusterCommandDeps {
@@ -32,8 +33,37 @@ function clusterDirOf(options: { clusterDir?: string }, deps: ClusterCommandDeps
 export async function clusterStart(options: ClusterStartOptions, deps: ClusterCommandDeps): Promise<number> {
   const clusterDir = clusterDirOf(options, deps);
   if (options.detach) return startDetached(options, clusterDir, deps);
-  const { startClusterEntrypoint } = await import('@sluice/cluster');
+  return runEntrypoint(options, clusterDir, deps, createLogger(options.quiet ? 'warn' : undefined, 'sluice'), undefined);
+}
+
+/** `sluice mesos-session`: the entrypoint with the `mesos` driver and the scheduler's HTTP server. */
+export async function mesosSession(options: MesosSessionOptions, deps: ClusterCommandDeps): Promise<number> {
+  const { startMesosRuntime } = await import('./mesos-runtime.js');
   const logger = createLogger(options.quiet ? 'warn' : undefined, 'sluice');
+  const ha = options.highAvailability;
+  const runtime = await startMesosRuntime(options.mesos, {
+    cwd: deps.cwd,
+    ...(ha === undefined ? {} : { haFlags: taskManagerHaFlags(ha, deps.cwd) }),
+    logger,
+  });
+  try {
+    return await runEntrypoint(options, clusterDirOf(options, deps), deps, logger, runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** The `--ha-*` flags a TaskManager takes (not the entrypoints' storage directory), keyed by name without dashes. */
+export function taskManagerHaFlags(ha: ZooKeeperFlags & { storageDir: string }, cwd: string): Record<string, string> {
+  const args = haArgs(ha, cwd);
+  const flags: Record<string, string> = {};
+  for (let i = 0; i + 1 < args.length; i += 2) flags[args[i]!.slice(2)] = args[i + 1]!;
+  delete flags['ha-storage-dir'];
+  return flags;
+}
+
+async function runEntrypoint(options: ClusterStartOptions, clusterDir: string, deps: ClusterCommandDeps, logger: Logger, mesos: MesosRuntime | undefined): Promise<number> {
+  const { startClusterEntrypoint } = await import('@sluice/cluster');
   const entry = await startClusterEntrypoint({
     clusterDir,
     taskManagers: options.taskManagers,
@@ -47,6 +77,7 @@ export async function clusterStart(options: ClusterStartOptions, deps: ClusterCo
     ...(options.tls === undefined ? {} : { tlsFiles: { certFile: resolve(deps.cwd, options.tls.certFile), keyFile: resolve(deps.cwd, options.tls.keyFile), caFile: resolve(deps.cwd, options.tls.caFile) } }),
     ...(options.quiet ? { onLine: () => undefined } : {}),
     ...(options.highAvailability === undefined ? {} : { highAvailability: highAvailabilityOf(options.highAvailability, deps.cwd) }),
+    ...(mesos === undefined ? {} : { clusterDriver: mesos.clusterDriver }),
     logger,
   });
   const tokenFile = resolve(deps.cwd, options.restTokenFile ?? defaultTokenFile(deps.env, portOf(entry.restUrl)));
@@ -64,10 +95,12 @@ export async function clusterStart(options: ClusterStartOptions, deps: ClusterCo
       `  REST API      ${entry.restUrl} (token in ${tokenFile})\n` +
       `  RPC           ${entry.rpcAddress}${options.tls === undefined ? '' : ' (TLS, mutual)'}\n` +
       `  TaskManagers  ${options.taskManagers} kept, ${options.slots} slot(s) each; more are started while jobs need slots` +
-      `${options.maxTaskManagers === undefined ? '' : `, at most ${options.maxTaskManagers}`}\n` +
+      `${options.maxTaskManagers === undefined ? '' : `, at most ${options.maxTaskManagers}`}` +
+      `${mesos === undefined ? '' : ', as Mesos tasks'}\n` +
+      (mesos === undefined ? '' : `  Scheduler     ${mesos.schedulerUrl}/metrics, Prometheus service discovery at ${mesos.schedulerUrl}/http_sd\n`) +
       `Submit jobs with 'sluice submit job.ts'. TaskManagers on other hosts: 'sluice taskmanager --cluster ${entry.rpcAddress} --secret-file ${entry.secretFile}'.\n` +
       (options.highAvailability === undefined
-        ? `Ctrl-C stops the cluster and every process it started.\n`
+        ? `Ctrl-C stops the cluster and every process it started${mesos === undefined ? '' : ', and removes the framework from Mesos'}.\n`
         : `  HA            ZooKeeper ${options.highAvailability.quorum}, cluster id ${options.highAvailability.clusterId ?? 'default'}; ${entry.leadership === undefined ? `standing by (the leader is ${entry.leader?.address ?? 'being elected'})` : 'leading'}\n` +
           `Ctrl-C stops this entrypoint; its jobs go on under a standby (or the next one to start).\n`),
   );
