@@ -118,8 +118,9 @@ export class Allocator {
     const out: FakeOffer[] = [];
     const claimed = new Set<Res>();
     for (const role of roles) {
-      const entries = reservedFor(role).filter((r) => !claimed.has(r));
-      if (role === unreservedRole) entries.push(...free.filter((r) => r.reservations.length === 0 && r.revocable !== true && r.shared !== true));
+      const reserved = new Set(reservedFor(role));
+      // In the agent's order, as Mesos lists an offer's resources.
+      const entries = free.filter((r) => !claimed.has(r) && (reserved.has(r) || (role === unreservedRole && r.reservations.length === 0 && r.revocable !== true && r.shared !== true)));
       for (const r of entries) claimed.add(r);
       const resources = withAllocation(entries.map(cloneRes), role);
       if (scalarOf(resources, 'cpus') < 0.01 && scalarOf(resources, 'mem') < 32) continue;
