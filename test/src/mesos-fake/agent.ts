@@ -27,6 +27,7 @@ export class FakeAgent implements AgentGateway {
   private readonly tokenKey = randomBytes(32);
   private readonly exitResolvers = new Map<FakeExecutor, () => void>();
   private recoveryTimer: NodeJS.Timeout | undefined;
+  private deferredExits: FakeExecutor[] = [];
 
   constructor(
     readonly cluster: ClusterState,
@@ -180,6 +181,16 @@ export class FakeAgent implements AgentGateway {
     ex.timers.clear();
     ex.stream?.close();
     ex.stream = undefined;
+    // A dead agent notices nothing: the exit is reported when it has restarted (restart()).
+    if (this.state.down) this.deferredExits.push(ex);
+    else this.reportExit(ex);
+    this.exitResolvers.get(ex)?.();
+    this.cluster.changed();
+  }
+
+  private reportExit(ex: FakeExecutor): void {
+    const code = ex.exit?.code ?? null;
+    const signal = ex.exit?.signal ?? null;
     const forgotten = ex.destroyReason?.reason === 'REASON_AGENT_RESTARTED';
     const how = code !== null ? `exited with status ${code}` : signal !== null ? `was killed by ${signal}` : 'never started';
     const why = ex.destroyReason ?? { reason: 'REASON_EXECUTOR_TERMINATED' as const, message: `Executor terminated: it ${how}` };
@@ -192,8 +203,6 @@ export class FakeAgent implements AgentGateway {
       const waitStatus = code !== null ? code << 8 : signal !== null ? (osConstants.signals[signal] ?? undefined) : undefined;
       this.link.executorTerminated(this.state, ex.frameworkId, ex.executorId, waitStatus);
     }
-    this.exitResolvers.get(ex)?.();
-    this.cluster.changed();
   }
 
   /** A status update the agent itself generates (source AGENT, with a uuid: it needs an ack). */
@@ -267,10 +276,15 @@ export class FakeAgent implements AgentGateway {
     await this.start();
     this.state.down = false;
     this.state.recovering = true;
+    const exitedMeanwhile = new Set(this.deferredExits.splice(0));
     for (const ex of this.state.executors.values()) {
-      if (ex.phase === 'terminated') continue;
+      if (ex.phase === 'terminated' && !exitedMeanwhile.has(ex)) continue;
       ex.stream = undefined;
       const framework = this.cluster.frameworks.get(ex.frameworkId);
+      if (exitedMeanwhile.has(ex) && framework?.info.checkpoint === true) {
+        this.reportExit(ex);
+        continue;
+      }
       if (framework?.info.checkpoint !== true) {
         for (const [taskId, state] of ex.taskStates) {
           if (isTerminal(state)) continue;

@@ -102,7 +102,7 @@ export class MasterLink {
       if (framework === undefined) continue;
       const status: TaskStatus = {
         ...this.core.masterStatus({ taskId: task.taskId, agentId: agent.id, ...(task.executorId === undefined ? {} : { executorId: task.executorId }) }, 'TASK_UNREACHABLE', 'REASON_AGENT_REMOVED', `Agent ${agent.hostname} is unreachable`),
-        unreachable_time: { nanoseconds: now * 1e6 },
+        unreachable_time: { nanoseconds: String(BigInt(now) * 1_000_000n) },
       };
       this.core.sendStatus(framework, status);
     }
