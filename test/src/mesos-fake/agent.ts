@@ -28,6 +28,7 @@ export class FakeAgent implements AgentGateway {
   private readonly exitResolvers = new Map<FakeExecutor, () => void>();
   private recoveryTimer: NodeJS.Timeout | undefined;
   private deferredExits: FakeExecutor[] = [];
+  private readonly launches = new Set<Promise<void>>();
 
   constructor(
     readonly cluster: ClusterState,
@@ -59,7 +60,9 @@ export class FakeAgent implements AgentGateway {
       ex = this.createExecutor(framework, executorInfo, executorResources);
       ex.taskStates.set(task.task_id.value, 'TASK_STAGING');
       ex.queued.push(task);
-      void this.launch(framework, ex);
+      const launching = this.launch(framework, ex);
+      this.launches.add(launching);
+      void launching.finally(() => this.launches.delete(launching));
     } else {
       ex.taskStates.set(task.task_id.value, 'TASK_STAGING');
       if (ex.stream !== undefined && !ex.stream.closed) this.sendLaunch(ex, task);
@@ -133,15 +136,15 @@ export class FakeAgent implements AgentGateway {
 
   private async launch(framework: FakeFramework, ex: FakeExecutor): Promise<void> {
     try {
-      const child = await launchExecutor({
+      const { child, exit } = await launchExecutor({
         options: this.cluster.options, framework: { ...framework.info, id: { value: framework.id } }, executor: ex.info,
         agent: { id: this.state.id, ip: this.state.ip, port: this.state.port }, sandbox: ex.sandbox, token: ex.token,
       });
       ex.process = child;
       ex.pid = child.pid;
-      child.once('exit', (code, signal) => this.onExit(ex, code, signal));
+      void exit.then(({ code, signal }) => this.onExit(ex, code, signal));
       if (ex.phase === 'launching') ex.phase = 'registering';
-      if (ex.destroyReason !== undefined) killContainer(child, 'SIGKILL');
+      if (ex.destroyReason !== undefined || this.cluster.stopped) killContainer(child, 'SIGKILL');
       const timeout = this.cluster.options.executorRegistrationTimeoutMs;
       this.timer(ex, timeout, () => {
         if (ex.phase === 'registering' && ex.stream === undefined) {
@@ -323,6 +326,8 @@ export class FakeAgent implements AgentGateway {
   async stop(): Promise<void> {
     if (this.recoveryTimer !== undefined) clearTimeout(this.recoveryTimer);
     this.updates.stop();
+    // A launch still fetching or spawning would create its sandbox after the cleanup.
+    await Promise.all([...this.launches]);
     const exits: Promise<void>[] = [];
     for (const ex of this.state.executors.values()) {
       for (const t of ex.timers) clearTimeout(t);

@@ -154,7 +154,13 @@ function argvOf(command: CommandInfo): { file: string; args: string[]; argv0: st
  * Prepares the sandbox, fetches the URIs and starts the process. Throws LaunchError when the
  * container cannot be launched (unknown image, fetch failure, bad command).
  */
-export async function launchExecutor(spec: LaunchSpec): Promise<ChildProcess> {
+export interface Launched {
+  child: ChildProcess;
+  /** Settles when the process exits (listened to from the spawn on, so a quick exit is not missed). */
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function launchExecutor(spec: LaunchSpec): Promise<Launched> {
   const { executor, options, sandbox } = spec;
   const image = imageOf(executor.container);
   if (image !== undefined && options.images[image] === undefined) {
@@ -175,11 +181,12 @@ export async function launchExecutor(spec: LaunchSpec): Promise<ChildProcess> {
       detached: true,
       ...(argv0 === undefined ? {} : { argv0 }),
     });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (err) => reject(new LaunchError(`Failed to launch container: ${err.message}`)));
     });
-    return child;
+    return { child, exit };
   } finally {
     await stdout.close();
     await stderr.close();
