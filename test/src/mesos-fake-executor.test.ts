@@ -168,6 +168,51 @@ describe('Mesos fake agent with a real executor', () => {
     expect((await s.next('FAILURE')).failure?.status).toBe(0);
   });
 
+  it('SHUTDOWN ignored: the agent SIGKILLs the executor after its grace period; a pending kill makes the task TASK_KILLED', async () => {
+    const { s, offer } = await start({});
+    const executor = { ...fixtureExecutor('ex1', offer, { FIXTURE_IGNORE_SHUTDOWN: '1' }), shutdown_grace_period: { nanoseconds: 300_000_000 } };
+    await launch(s, offer, 't1', executor);
+    await ack(s, await s.next('UPDATE', updateOf('t1', 'TASK_RUNNING')));
+    await s.call({ type: 'SHUTDOWN', shutdown: { executor_id: { value: 'ex1' }, agent_id: offer.agent_id } });
+    const killed = await s.next('UPDATE', updateOf('t1', 'TASK_KILLED'));
+    expect(killed.update?.status).toMatchObject({ source: 'SOURCE_AGENT', reason: 'REASON_EXECUTOR_TERMINATED' });
+    expect((await s.next('FAILURE')).failure?.status).toBe(9);
+  });
+
+  it('sends TASK_KILLING only to TASK_KILLING_STATE frameworks (the others still get TASK_KILLED after it)', async () => {
+    for (const capable of [true, false]) {
+      const { c, s, offer } = await start({}, { ...FRAMEWORK, capabilities: capable ? caps('TASK_KILLING_STATE') : [] });
+      await launch(s, offer, 't1', fixtureExecutor('ex1', offer, { FIXTURE_KILLING: '1' }));
+      await ack(s, await s.next('UPDATE', updateOf('t1', 'TASK_RUNNING')));
+      await s.call({ type: 'KILL', kill: { task_id: { value: 't1' } } });
+      if (capable) await ack(s, await s.next('UPDATE', updateOf('t1', 'TASK_KILLING')));
+      await ack(s, await s.next('UPDATE', updateOf('t1', 'TASK_KILLED')));
+      const seen = s.events.filter((e) => e.type === 'UPDATE').map((e) => e.update!.status.state);
+      expect(seen.includes('TASK_KILLING')).toBe(capable);
+      s.close();
+      await c.stop();
+      cluster = undefined;
+    }
+  });
+
+  it('runs a second task on a running executor with an identical ExecutorInfo; a different one with the same id is TASK_ERROR', async () => {
+    const { c, s, offer } = await start({});
+    const executor = fixtureExecutor('ex1', offer);
+    await launch(s, offer, 't1', executor);
+    const running = await s.next('UPDATE', updateOf('t1', 'TASK_RUNNING'));
+    await ack(s, running);
+    // The rest of the agent was offered again right after the ACCEPT.
+    const next = await c.waitFor('an outstanding offer', () => c.offers(s.frameworkId)[0]);
+    expect(next.executor_ids).toEqual([{ value: 'ex1' }]);
+    const changed = { ...executor, command: { ...executor.command!, value: `${executor.command!.value} --other` } };
+    const t2 = { name: 't2', task_id: { value: 't2' }, agent_id: next.agent_id, resources: [take(next, 'cpus', 0.1)], executor };
+    const t3 = { name: 't3', task_id: { value: 't3' }, agent_id: next.agent_id, resources: [take(next, 'cpus', 0.1)], executor: changed };
+    await s.call({ type: 'ACCEPT', accept: { offer_ids: [next.id], operations: [{ type: 'LAUNCH', launch: { task_infos: [t2, t3] } }] } });
+    expect((await s.next('UPDATE', (e) => e.update?.status.task_id.value === 't3')).update?.status.state).toBe('TASK_ERROR');
+    await s.next('UPDATE', updateOf('t2', 'TASK_RUNNING'));
+    expect(c.executors()).toHaveLength(1);
+  });
+
   it('fails a container with an unregistered image (REASON_CONTAINER_LAUNCH_FAILED) and runs one whose image is registered', async () => {
     const { s, offer } = await start({ images: { 'sluice/agent:1': { env: { FROM_IMAGE: 'yes' } } } });
     const docker = { ...fixtureExecutor('ex1', offer), container: { type: 'DOCKER' as const, docker: { image: 'nginx:latest' } } };
