@@ -303,9 +303,12 @@ describe('Mesos fake agent with a real executor', () => {
     await s.next('UPDATE', updateOf('t1', 'TASK_RUNNING'));
     const pid = c.executors()[0]!.pid!;
     const sandbox = c.executors()[0]!.sandbox;
+    const agentUrl = `http://${c.agents[0]!.endpoint}`;
     await c.stop();
     cluster = undefined;
     expect(alive(pid)).toBe(false);
     expect(existsSync(sandbox)).toBe(false);
+    await expect(rawPost(c.masterUrl, '/health', '', {}, 'GET')).rejects.toThrow(/ECONNREFUSED/);
+    await expect(rawPost(agentUrl, '/health', '', {}, 'GET')).rejects.toThrow(/ECONNREFUSED/);
   });
 });

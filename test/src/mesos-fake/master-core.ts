@@ -161,8 +161,6 @@ export class MasterCore {
     this.send(framework, { type: 'HEARTBEAT' });
     stream.heartbeat = setInterval(() => this.send(subscribed, { type: 'HEARTBEAT' }), this.state.options.heartbeatIntervalSeconds * 1000);
     stream.heartbeat.unref();
-    // Offers made to the previous connection are void.
-    this.allocator.rescindWhere((o) => o.frameworkId === id);
     this.allocator.schedule();
     this.state.changed();
   }
@@ -174,14 +172,14 @@ export class MasterCore {
     this.allocator.dropOffers((o) => o.frameworkId === framework.id);
     if (!this.state.stopped) {
       const timeoutMs = Math.max(0, (framework.info.failover_timeout ?? 0) * 1000);
-      framework.failoverTimer = setTimeout(() => this.removeFramework(framework, 'failover timeout'), Math.min(timeoutMs, 2 ** 31 - 1));
+      framework.failoverTimer = setTimeout(() => this.removeFramework(framework), Math.min(timeoutMs, 2 ** 31 - 1));
       framework.failoverTimer.unref();
     }
     this.state.changed();
   }
 
-  /** TEARDOWN or failover timeout: every executor shut down, tasks killed, the id retired. */
-  removeFramework(framework: FakeFramework, why: string): void {
+  /** TEARDOWN, failover timeout or operator teardown: every executor shut down, tasks killed, the id retired. */
+  removeFramework(framework: FakeFramework): void {
     if (framework.failoverTimer !== undefined) clearTimeout(framework.failoverTimer);
     framework.failoverTimer = undefined;
     this.state.frameworks.delete(framework.id);
@@ -198,7 +196,6 @@ export class MasterCore {
     stream?.close();
     this.allocator.schedule();
     this.state.changed();
-    void why;
   }
 
   /** Moves a task to the completed list (after its terminal update was acknowledged, or removal). */

@@ -13,14 +13,10 @@
  * - Like `--min_allocatable_resources=cpus:0.01|mem:32`, an offer needs 0.01 cpus or 32 MB mem.
  */
 import type { Offer } from '@sluice/mesos-proto';
-import { executorKey, hasCapability, isTerminal, type ClusterState, type FakeAgentState, type FakeFramework, type FakeOffer } from './model.js';
+import { hasCapability, isTerminal, type ClusterState, type FakeAgentState, type FakeFramework, type FakeOffer } from './model.js';
 import { cloneRes, reservationRole, scalarOf, subtract, subtractAvailable, sum, toWire, withAllocation, type Res } from './resources.js';
 
 const YEAR_SECONDS = 365 * 24 * 3600;
-
-export function frameworkRoles(framework: FakeFramework): string[] {
-  return framework.roles;
-}
 
 function roleMatches(reserved: string, role: string): boolean {
   return role === reserved || role.startsWith(`${reserved}/`);
@@ -205,10 +201,5 @@ export class Allocator {
 
   rescindWhere(match: (offer: FakeOffer) => boolean): void {
     for (const offer of [...this.state.offers.values()]) if (match(offer)) this.rescind(offer.id);
-  }
-
-  executorRunning(frameworkId: string, agent: FakeAgentState, executorId: string): boolean {
-    const ex = agent.executors.get(executorKey(frameworkId, executorId));
-    return ex !== undefined && ex.phase !== 'terminated';
   }
 }

@@ -161,7 +161,7 @@ export function handleOperatorRequest(core: MasterCore, index: number, req: Inco
       const framework = id === null ? undefined : state.frameworks.get(id);
       if (framework === undefined) answer(res, 400, 'No framework found with specified ID');
       else {
-        core.removeFramework(framework, 'operator teardown');
+        core.removeFramework(framework);
         answer(res, 200);
       }
       return true;

@@ -15,7 +15,7 @@ const DEFAULT_REFUSE_SECONDS = 5;
 export function handleSchedulerCall(core: MasterCore, framework: FakeFramework, call: SchedulerCall): number {
   switch (call.type) {
     case 'TEARDOWN':
-      core.removeFramework(framework, 'TEARDOWN');
+      core.removeFramework(framework);
       return 202;
     case 'ACCEPT':
       accept(core, framework, call.accept ?? {});
