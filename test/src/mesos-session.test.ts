@@ -1,0 +1,85 @@
+/**
+ * `sluice mesos-session` end to end on the Mesos fake: the real CLI process is the framework
+ * scheduler, the fake's agents start Sluice's executor as real processes with a real agent's
+ * environment, the executors start real TaskManager processes, and `sluice submit` runs a job on
+ * them. The exactly-once job's committed output must equal a failure-free run's.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Resource, SchedulerCall } from '@sluice/mesos-proto';
+import { cliProcesses, type CliProcesses } from './cli-process.js';
+import { jobPath } from './harness.js';
+import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
+import { waitFor } from './leaks.js';
+import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
+
+let home = '';
+let procs: CliProcesses;
+let mesos: MesosCluster | undefined;
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'sluice-mesos-session-'));
+  procs = cliProcesses(home);
+});
+afterEach(async () => {
+  procs.killAll();
+  await mesos?.stop();
+  mesos = undefined;
+}, 60_000);
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+const order = (a: Line, b: Line): number => a.key - b.key || (a.final ? 1 : 0) - (b.final ? 1 : 0) || a.seq - b.seq;
+const reservedRole = (r: Resource): string | undefined => r.reservations?.at(-1)?.role ?? (r.role !== undefined && r.role !== '*' ? r.role : undefined);
+
+describe('sluice mesos-session on the Mesos fake', () => {
+  it('launches three TaskManagers through the executor on three hosts (UNIQUE), reserved resources first, runs a job exactly, and removes the framework on Ctrl-C', async () => {
+    // Each agent reserves part of a TaskManager's cpus and memory for the role statically.
+    const agent = { resources: 'cpus:2;mem:2048;disk:1000;ports:[31000-31099];cpus(streaming):0.25;mem(streaming):256' };
+    mesos = await startMesosCluster({ agents: [agent, agent, agent], allocationIntervalMs: 200 });
+    const env = { SLUICE_HOME: join(home, 'session') };
+    const s = procs.start(
+      [
+        'mesos-session', '--master', mesos.masterAddress, '--rpc-port', '0', '--rest-port', '0', '--slots', '1',
+        '--mesos-role', 'streaming', '--constraints', '[["hostname","UNIQUE"]]',
+        '--tm-cpus', '0.5', '--tm-memory', '512', '--executor-cpus', '0.1', '--executor-memory', '64',
+      ],
+      env,
+    );
+    const [, restUrl] = await waitFor('the REST address', () => /REST API +(http:\/\/127\.0\.0\.1:\d+)/.exec(s.out.stdout) ?? undefined, 60_000);
+    expect(s.out.stdout).toMatch(/Scheduler +http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    const out = mkdtempSync(join(home, 'out-'));
+    const events = 30_000;
+    const keys = 12;
+    const submitted = await procs.run(['submit', jobPath('exactly-once.ts'), '-p', '3', '--address', restUrl!, '-D', `out=${out}`, '-D', `events=${events}`, '-D', `keys=${keys}`, '-D', 'rate=20000'], {
+      env,
+      timeoutMs: 180_000,
+    });
+    expect(submitted, `${submitted.stderr}\n--- session ---\n${s.out.stderr.slice(-4000)}`).toMatchObject({ code: 0, stdout: expect.stringMatching(/FINISHED/) });
+    expect(committedLines(out).sort(order)).toEqual(failureFreeLines(events, keys).sort(order));
+
+    // Three tasks, each with its own executor process, on three different agents.
+    const tasks = mesos.tasks();
+    expect(tasks.map((t) => t.taskId).sort()).toEqual(['taskmanager-1', 'taskmanager-2', 'taskmanager-3']);
+    expect(new Set(tasks.map((t) => t.agentId)).size).toBe(3);
+    for (const t of tasks) expect(t.history).toContain('TASK_RUNNING');
+    expect(mesos.executors().filter((e) => e.pid !== undefined)).toHaveLength(3);
+    // Every launch used the role's reserved cpus and memory before unreserved ones, as separate entries.
+    const launches = mesos.calls({ api: 'scheduler', type: 'ACCEPT' }).flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? []).flatMap((o) => o.launch?.task_infos ?? []);
+    expect(launches).toHaveLength(3);
+    for (const task of launches) {
+      const cpus = task.resources!.filter((r) => r.name === 'cpus');
+      expect(cpus.map((r) => [reservedRole(r), r.scalar?.value])).toEqual([['streaming', 0.25], [undefined, 0.25]]);
+      const mem = task.resources!.filter((r) => r.name === 'mem');
+      expect(mem.map((r) => [reservedRole(r), r.scalar?.value])).toEqual([['streaming', 256], [undefined, 256]]);
+    }
+
+    // Ctrl-C: the TaskManagers are killed, their executors end, and the framework leaves Mesos.
+    s.child.kill('SIGINT');
+    const stopped = await s.done;
+    expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);
+    expect(mesos.calls({ api: 'scheduler', type: 'TEARDOWN' })).toHaveLength(1);
+    await mesos.waitFor('every executor gone', () => mesos!.executors().every((e) => e.exit !== undefined), 30_000);
+  }, 300_000);
+});
