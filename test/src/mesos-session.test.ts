@@ -12,8 +12,8 @@ import type { Resource, SchedulerCall } from '@sluice/mesos-proto';
 import { cliProcesses, type CliProcesses } from './cli-process.js';
 import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
-import { waitFor } from './leaks.js';
 import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
+import { SMALL_TASKMANAGER, startMesosSession } from './mesos-harness.js';
 
 let home = '';
 let procs: CliProcesses;
@@ -38,25 +38,12 @@ describe('sluice mesos-session on the Mesos fake', () => {
     // Each agent reserves part of a TaskManager's cpus and memory for the role statically.
     const agent = { resources: 'cpus:2;mem:2048;disk:1000;ports:[31000-31099];cpus(streaming):0.25;mem(streaming):256' };
     mesos = await startMesosCluster({ agents: [agent, agent, agent], allocationIntervalMs: 200 });
-    const env = { SLUICE_HOME: join(home, 'session') };
-    const s = procs.start(
-      [
-        'mesos-session', '--master', mesos.masterAddress, '--rpc-port', '0', '--rest-port', '0', '--slots', '1',
-        '--mesos-role', 'streaming', '--constraints', '[["hostname","UNIQUE"]]',
-        '--tm-cpus', '0.5', '--tm-memory', '512', '--executor-cpus', '0.1', '--executor-memory', '64',
-      ],
-      env,
-    );
-    const [, restUrl] = await waitFor('the REST address', () => /REST API +(http:\/\/127\.0\.0\.1:\d+)/.exec(s.out.stdout) ?? undefined, 60_000);
-    expect(s.out.stdout).toMatch(/Scheduler +http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    const session = await startMesosSession(procs, home, 'session', mesos, [...SMALL_TASKMANAGER, '--mesos-role', 'streaming', '--constraints', '[["hostname","UNIQUE"]]']);
     const out = mkdtempSync(join(home, 'out-'));
     const events = 30_000;
     const keys = 12;
-    const submitted = await procs.run(['submit', jobPath('exactly-once.ts'), '-p', '3', '--address', restUrl!, '-D', `out=${out}`, '-D', `events=${events}`, '-D', `keys=${keys}`, '-D', 'rate=20000'], {
-      env,
-      timeoutMs: 180_000,
-    });
-    expect(submitted, `${submitted.stderr}\n--- session ---\n${s.out.stderr.slice(-4000)}`).toMatchObject({ code: 0, stdout: expect.stringMatching(/FINISHED/) });
+    const submitted = await session.submit(jobPath('exactly-once.ts'), ['-p', '3', '-D', `out=${out}`, '-D', `events=${events}`, '-D', `keys=${keys}`, '-D', 'rate=20000']);
+    expect(submitted, `${submitted.stderr}\n${session.output()}`).toMatchObject({ code: 0, stdout: expect.stringMatching(/FINISHED/) });
     expect(committedLines(out).sort(order)).toEqual(failureFreeLines(events, keys).sort(order));
 
     // Three tasks, each with its own executor process, on three different agents.
@@ -76,8 +63,8 @@ describe('sluice mesos-session on the Mesos fake', () => {
     }
 
     // Ctrl-C: the TaskManagers are killed, their executors end, and the framework leaves Mesos.
-    s.child.kill('SIGINT');
-    const stopped = await s.done;
+    session.process.child.kill('SIGINT');
+    const stopped = await session.process.done;
     expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);
     expect(mesos.calls({ api: 'scheduler', type: 'TEARDOWN' })).toHaveLength(1);
     await mesos.waitFor('every executor gone', () => mesos!.executors().every((e) => e.exit !== undefined), 30_000);
