@@ -282,7 +282,8 @@ export interface Harness {
   lines: string[];
 }
 
-export async function startDriver(s: TestingStore, over: Partial<MesosClusterDriverOptions> = {}, timers = new ManualTimers()): Promise<Harness> {
+/** A driver over the testing store and an in-memory connection, not yet initialized (the ResourceManager does that). */
+export function createDriver(s: TestingStore, over: Partial<MesosClusterDriverOptions> = {}, timers = new ManualTimers()): Harness {
   const conn = new TestingMasterConnection(s.dir);
   const matcher = new StandInMatcher();
   const { logger, lines } = capturingLogger();
@@ -299,7 +300,11 @@ export async function startDriver(s: TestingStore, over: Partial<MesosClusterDri
     logger,
     ...over,
   });
-  const events = new TestingEvents();
-  await driver.initialize(events);
-  return { driver, conn, timers, events, matcher, lines };
+  return { driver, conn, timers, events: new TestingEvents(), matcher, lines };
+}
+
+export async function startDriver(s: TestingStore, over: Partial<MesosClusterDriverOptions> = {}, timers = new ManualTimers()): Promise<Harness> {
+  const h = createDriver(s, over, timers);
+  await h.driver.initialize(h.events);
+  return h;
 }

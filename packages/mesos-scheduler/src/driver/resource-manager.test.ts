@@ -3,7 +3,7 @@ import { ResourceManager } from '@sluice/jobmanager';
 import { decodeTaskManagerLaunch } from '@sluice/mesos-executor';
 import { LocalRpcService } from '@sluice/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, ManualTimers, offer, openTestingStore, status, TestingMasterConnection, StandInMatcher, PROFILE, type TestingStore } from './driver.test-helper.js';
+import { createDriver, eventually, offer, openTestingStore, status, type TestingStore } from './driver.test-helper.js';
 import { MesosClusterDriver } from './mesos-cluster-driver.js';
 
 let s: TestingStore;
@@ -24,20 +24,9 @@ afterEach(async () => {
 
 describe('the mesos driver under the ResourceManager', () => {
   it('launches the workers the ResourceManager asks for under its ids, and one replacement per failed worker', async () => {
-    const conn = new TestingMasterConnection(s.dir);
-    const matcher = new StandInMatcher();
-    driver = new MesosClusterDriver({
-      connection: conn,
-      store: s.store,
-      leaderToken: s.token,
-      profile: PROFILE,
-      framework: { user: 'sluice' },
-      executor: { command: 'bin/sluice-executor' },
-      taskManager: { cluster: 'sluice://10.0.0.1:6123', secret: 'cluster-secret' },
-      match: matcher.match,
-      timers: new ManualTimers(),
-      logger: silentLogger,
-    });
+    const h = createDriver(s, { logger: silentLogger });
+    const conn = h.conn;
+    driver = h.driver;
     rm = new ResourceManager({ rpc: new LocalRpcService(), address: 'resourcemanager', driver, minWorkers: 2, slotsPerWorker: 3, logger: silentLogger });
     await rm.start();
     await conn.subscribed('fw-1');
