@@ -4,11 +4,13 @@
  * environment, the executors start real TaskManager processes, and `sluice submit` runs a job on
  * them. The exactly-once job's committed output must equal a failure-free run's.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Resource, SchedulerCall } from '@sluice/mesos-proto';
+import type { Resource, SchedulerCall, TaskInfo } from '@sluice/mesos-proto';
 import { cliProcesses, type CliProcesses } from './cli-process.js';
 import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
@@ -29,6 +31,20 @@ afterEach(async () => {
   mesos = undefined;
 }, 60_000);
 afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+const SLUICE_PACKAGE_SCRIPT = fileURLToPath(new URL('../../scripts/sluice-package.mjs', import.meta.url));
+
+function launchedTasks(cluster: MesosCluster): TaskInfo[] {
+  return cluster.calls({ api: 'scheduler', type: 'ACCEPT' }).flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? []).flatMap((o) => o.launch?.task_infos ?? []);
+}
+
+function realpathSafe(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
 
 const order = (a: Line, b: Line): number => a.key - b.key || (a.final ? 1 : 0) - (b.final ? 1 : 0) || a.seq - b.seq;
 const reservedRole = (r: Resource): string | undefined => r.reservations?.at(-1)?.role ?? (r.role !== undefined && r.role !== '*' ? r.role : undefined);
@@ -53,7 +69,7 @@ describe('sluice mesos-session on the Mesos fake', () => {
     for (const t of tasks) expect(t.history).toContain('TASK_RUNNING');
     expect(mesos.executors().filter((e) => e.pid !== undefined)).toHaveLength(3);
     // Every launch used the role's reserved cpus and memory before unreserved ones, as separate entries.
-    const launches = mesos.calls({ api: 'scheduler', type: 'ACCEPT' }).flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? []).flatMap((o) => o.launch?.task_infos ?? []);
+    const launches = launchedTasks(mesos);
     expect(launches).toHaveLength(3);
     for (const task of launches) {
       const cpus = task.resources!.filter((r) => r.name === 'cpus');
@@ -68,5 +84,30 @@ describe('sluice mesos-session on the Mesos fake', () => {
     expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);
     expect(mesos.calls({ api: 'scheduler', type: 'TEARDOWN' })).toHaveLength(1);
     await mesos.waitFor('every executor gone', () => mesos!.executors().every((e) => e.exit !== undefined), 30_000);
+  }, 300_000);
+
+  it('with --sluice-package, the agents fetch Sluice from the scheduler, unpack it in the sandbox, and run the executor and TaskManager from there', async () => {
+    const archive = join(home, 'sluice.tar.gz');
+    execFileSync(process.execPath, [SLUICE_PACKAGE_SCRIPT, '--out', archive]);
+    mesos = await startMesosCluster({ agents: [{}], allocationIntervalMs: 200 });
+    const session = await startMesosSession(procs, home, 'packaged', mesos, [...SMALL_TASKMANAGER, '--sluice-package', archive]);
+    const submitted = await session.submit(jobPath('smoke.ts'), ['-p', '1']);
+    expect(submitted, `${submitted.stderr}\n${session.output()}`).toMatchObject({ code: 0, stdout: expect.stringMatching(/FINISHED in .*: 20 records from sources/) });
+
+    const [task] = launchedTasks(mesos);
+    const command = task!.executor!.command!;
+    expect(command.value).toBe('exec node sluice/packages/mesos-executor/dist/executor-main.js');
+    expect(command.uris?.map((u) => u.value)).toEqual([expect.stringMatching(new RegExp(`^${session.schedulerUrl}/artifacts/sluice-[0-9a-f]{16}\\.tar\\.gz$`))]);
+    // The TaskManager stays until it has been idle a while: both processes run the unpacked code.
+    const [executor] = mesos.executors();
+    const executorCommand = readFileSync(`/proc/${executor!.pid}/cmdline`, 'utf8').split('\0');
+    expect(executorCommand).toContain('sluice/packages/mesos-executor/dist/executor-main.js');
+    expect(realpathSync(`/proc/${executor!.pid}/cwd`)).toBe(realpathSync(executor!.sandbox));
+    const tmPid = Number(execFileSync('pgrep', ['-P', String(executor!.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+    const tmCommand = readFileSync(`/proc/${tmPid}/cmdline`, 'utf8').split('\0');
+    expect(tmCommand.some((a) => realpathSafe(a) === realpathSync(join(executor!.sandbox, 'sluice/packages/cluster/dist/taskmanager-main.js')))).toBe(true);
+
+    session.process.child.kill('SIGINT');
+    expect((await session.process.done).code).toBe(0);
   }, 300_000);
 });

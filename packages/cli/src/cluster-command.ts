@@ -43,6 +43,7 @@ export async function mesosSession(options: MesosSessionOptions, deps: ClusterCo
   const ha = options.highAvailability;
   const runtime = await startMesosRuntime(options.mesos, {
     cwd: deps.cwd,
+    advertisedHost: options.advertisedHost ?? options.bindHost ?? '127.0.0.1',
     ...(ha === undefined ? {} : { haFlags: taskManagerHaFlags(ha, deps.cwd) }),
     logger,
   });

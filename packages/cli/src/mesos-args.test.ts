@@ -69,6 +69,10 @@ describe('sluice mesos-session: flags', () => {
     });
   });
 
+  it('takes a Sluice package to serve to the agents', () => {
+    expect(session('--master', 'm:5050', '--sluice-package', 'build/sluice.tar.gz')).toMatchObject({ options: { mesos: { sluicePackage: 'build/sluice.tar.gz' } } });
+  });
+
   it("takes Flink's attr:value shorthand for constraints", () => {
     const c = session('--master', 'm:5050', '--constraints', 'rack:r1,zone:a');
     expect(c).toMatchObject({ options: { mesos: { constraints: [{ field: 'rack', operator: 'IS', value: 'r1' }, { field: 'zone', operator: 'IS', value: 'a' }] } } });
@@ -90,6 +94,7 @@ describe('sluice mesos-session: flags', () => {
     expect(refusal('--master', 'm:5050', '--detach')).toMatch(/--detach is not supported by mesos-session/);
     expect(refusal('--master', 'm:5050', '--taskmanagers', 'x')).toBe("invalid value 'x' for --taskmanagers: expected an integer ≥ 0");
     expect(refusal('--master', 'm:5050', 'extra')).toBe("unexpected argument 'extra'");
+    expect(refusal('--master', 'm:5050', '--sluice-package', 'sluice.tar.gz', '--executor-command', 'x')).toMatch(/--sluice-package starts the executor from the package/);
   });
 
   it('answers --help with the help text', () => {

@@ -29,6 +29,8 @@ export interface MesosFlags {
   executorCommand?: string;
   /** URIs the agent fetches into the sandbox before starting the executor. */
   executorUris: string[];
+  /** An archive made by `npm run package`: served to the agents, the executor started from it. */
+  sluicePackage?: string;
   /** Docker image of the executor's container (with --containerizer). */
   containerImage?: string;
   containerizer: 'mesos' | 'docker';
@@ -56,6 +58,7 @@ export const MESOS_OPTIONS = {
   'executor-memory': { type: 'string' },
   'executor-command': { type: 'string' },
   'executor-uri': { type: 'string', multiple: true },
+  'sluice-package': { type: 'string' },
   'container-image': { type: 'string' },
   containerizer: { type: 'string' },
   'scheduler-metrics-port': { type: 'string' },
@@ -85,6 +88,9 @@ export const MESOS_OPTIONS_HELP = `Mesos:
   --executor-command <cmd>    Command starting the executor on an agent (default: this
                               installation's, for agents that have Sluice at the same path)
   --executor-uri <uri>        URI the agent fetches into the sandbox first (repeatable)
+  --sluice-package <file>     Sluice for the agents, made by 'npm run package': the scheduler
+                              serves it at <scheduler>/artifacts/, the agents fetch and unpack it
+                              and start the executor from it with their 'node'
   --container-image <image>   Run the executor in this Docker image (with --containerizer)
   --containerizer <kind>      mesos (default; the Mesos containerizer runs the image) or docker
   --scheduler-metrics-port <port>
@@ -167,11 +173,15 @@ export function mesosFlags(values: MesosValues, command: CommandName): MesosFlag
     ['mesos-user', 'user', 'a user name'],
     ['executor-command', 'executorCommand', 'a command'],
     ['container-image', 'containerImage', 'a Docker image name'],
+    ['sluice-package', 'sluicePackage', 'an archive made by npm run package'],
     ['scheduler-metrics-host', 'metricsHost', 'an interface address'],
   ] as const;
   for (const [flag, key, what] of optional) {
     const v = str(flag, what);
     if (v !== undefined) flags[key] = v;
+  }
+  if (flags.sluicePackage !== undefined && (flags.executorCommand !== undefined || flags.containerImage !== undefined)) {
+    throw new UsageError('--sluice-package starts the executor from the package; give it without --executor-command and --container-image', command);
   }
   return flags;
 }

@@ -8,6 +8,7 @@
  * the TaskManagers running for the next leader (`suspend`); an intentional stop of a cluster
  * without HA kills them and removes the framework from Mesos (`terminate`).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
@@ -40,6 +41,8 @@ export interface MesosRuntimeContext {
   haFlags?: Readonly<Record<string, string>>;
   /** The scheduler's HTTP token (the cluster's REST token): required on /metrics and /http_sd. */
   httpToken?: string;
+  /** The host agents reach this process at (the entrypoint's advertised or bind host), for artifact URIs. */
+  advertisedHost: string;
   logger: Logger;
 }
 
@@ -56,15 +59,46 @@ function readSecret(file: string, flag: string): string {
   return secret;
 }
 
+/** The package under a name that changes with its content, so an agent's fetcher cache never serves a stale one. */
+function packageArtifact(file: string): { name: string; file: string } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new ConfigurationError(`--sluice-package ${file} cannot be read (${(err as Error).message}); make it with 'npm run package'`);
+  }
+  if (!/\.(tar\.gz|tgz)$/.test(file)) throw new ConfigurationError(`--sluice-package ${file} is not a .tar.gz archive; make one with 'npm run package'`);
+  return { name: `sluice-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.tar.gz`, file };
+}
+
+/** The host in the artifact URI: the scheduler's HTTP interface, or the advertised host when it listens on every interface. */
+function uriHost(bindHost: string | undefined, advertisedHost: string): string {
+  const host = bindHost === undefined ? '127.0.0.1' : bindHost === '0.0.0.0' || bindHost === '::' ? advertisedHost : bindHost;
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 const shellQuote = (s: string): string => (/^[A-Za-z0-9_./:=@+-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
 
-/** The executor's command: the flag's, the image's (on its PATH), or this installation's. */
-export function executorSpec(flags: MesosFlags): ExecutorLaunchSpec {
+/** Where a `--sluice-package` archive unpacks in the sandbox, and the executor in it. */
+export const PACKAGED_EXECUTOR = 'sluice/packages/mesos-executor/dist/executor-main.js';
+
+/**
+ * The executor's command: the flag's, the image's (on its PATH), the served package's (run by
+ * the agent's `node`, from the sandbox the fetcher unpacked it in), or this installation's.
+ */
+export function executorSpec(flags: MesosFlags, packageUri?: string): ExecutorLaunchSpec {
   const command =
-    flags.executorCommand ?? (flags.containerImage !== undefined ? 'sluice-mesos-executor' : `${shellQuote(process.execPath)} ${shellQuote(EXECUTOR_MAIN)}`);
+    flags.executorCommand ??
+    // `exec`: the executor replaces the shell Mesos starts the command with, so it is the process the agent signals.
+    (flags.containerImage !== undefined
+      ? 'exec sluice-mesos-executor'
+      : packageUri !== undefined
+        ? `exec node ${PACKAGED_EXECUTOR}`
+        : `exec ${shellQuote(process.execPath)} ${shellQuote(EXECUTOR_MAIN)}`);
+  const uris = [...(packageUri === undefined ? [] : [packageUri]), ...flags.executorUris];
   return {
     command,
-    ...(flags.executorUris.length === 0 ? {} : { uris: flags.executorUris.map((value) => ({ value })) }),
+    ...(uris.length === 0 ? {} : { uris: uris.map((value) => ({ value })) }),
     ...(flags.containerImage === undefined ? {} : { container: { type: flags.containerizer === 'docker' ? 'DOCKER' : 'MESOS', image: flags.containerImage } }),
   };
 }
@@ -79,16 +113,19 @@ export async function startMesosRuntime(flags: MesosFlags, ctx: MesosRuntimeCont
   const user = flags.user ?? userInfo().username;
   const metrics = new MesosDriverMetrics();
   let current: MesosClusterDriver | undefined;
+  const served = flags.sluicePackage === undefined ? undefined : packageArtifact(resolve(ctx.cwd, flags.sluicePackage));
   const http: SchedulerHttpServer = await createSchedulerHttpServer({
     port: flags.metricsPort,
     ...(flags.metricsHost === undefined ? {} : { host: flags.metricsHost }),
     ...(ctx.httpToken === undefined ? {} : { token: ctx.httpToken }),
     registry: metrics.registry,
+    ...(served === undefined ? {} : { artifacts: new Map([[served.name, served.file]]) }),
     driver: {
       httpSdTargets: () => current?.httpSdTargets() ?? [],
       health: () => current?.health() ?? { state: 'standby', subscribed: false },
     },
   });
+  const packageUri = served === undefined ? undefined : `http://${uriHost(flags.metricsHost, ctx.advertisedHost)}:${http.port}/artifacts/${served.name}`;
   const clusterDriver: ClusterDriverFactory = (term) => {
     const logger = term.logger.child('mesos');
     const connection = createMasterConnection({
@@ -111,7 +148,7 @@ export async function startMesosRuntime(flags: MesosFlags, ctx: MesosRuntimeCont
         failoverTimeoutSeconds: flags.failoverTimeoutSeconds,
         ...(flags.principal === undefined ? {} : { principal: flags.principal }),
       },
-      executor: executorSpec(flags),
+      executor: executorSpec(flags, packageUri),
       taskManager: {
         ...(ctx.haFlags === undefined ? { cluster: term.rpcAddress } : { ha: ctx.haFlags }),
         secret: readSecret(term.secretFile, 'the cluster secret file'),

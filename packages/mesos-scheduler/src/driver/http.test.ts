@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, offer, openTestingStore, reportMessage, startDriver, status, type Harness, type TestingStore } from './driver.test-helper.js';
 import { createSchedulerHttpServer, type SchedulerHttpServer } from './http.js';
@@ -109,6 +112,26 @@ describe('executor reports and service discovery', () => {
     const health = await get(`${server.url}/healthz`);
     expect(health.status).toBe(200);
     expect(JSON.parse(health.body)).toEqual({ state: 'running', subscribed: true, frameworkId: 'fw-1' });
+  });
+
+  it('serves the registered artifacts to fetchers without the token, and only those names', async () => {
+    h = await startDriver(s);
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-artifacts-'));
+    try {
+      const file = join(dir, 'sluice.tar.gz');
+      writeFileSync(file, 'the package bytes');
+      writeFileSync(join(dir, 'other.txt'), 'not registered');
+      server = await createSchedulerHttpServer({ port: 0, token: 'a-token-of-twenty-chars', registry: h.driver.metrics.registry, driver: h.driver, artifacts: new Map([['sluice-abc.tar.gz', file]]) });
+      const got = await get(`${server.url}/artifacts/sluice-abc.tar.gz`);
+      expect(got).toMatchObject({ status: 200, type: 'application/octet-stream', body: 'the package bytes' });
+      expect((await get(`${server.url}/artifacts/sluice-abc.tar.gz`, { method: 'HEAD' })).headers['content-length']).toBe('17');
+      expect((await get(`${server.url}/artifacts/other.txt`)).status).toBe(404);
+      expect((await get(`${server.url}/artifacts/..%2Fother.txt`)).status).toBe(404);
+      expect((await get(`${server.url}/artifacts/sluice-abc.tar.gz`, { method: 'POST' })).status).toBe(404);
+      expect((await get(`${server.url}/metrics`)).status).toBe(401);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a short token at the edge', async () => {

@@ -7,6 +7,7 @@
  * the request is echoed back.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigurationError, describeError } from '@sluice/common';
@@ -27,6 +28,12 @@ export interface SchedulerHttpServerOptions {
   token?: string;
   registry: ScrapableRegistry;
   driver: SchedulerHttpSource;
+  /**
+   * Files the agents' fetchers download (the Sluice package): `/artifacts/<name>` serves the file
+   * registered under that name, without the token (a fetcher cannot send one), so nothing secret
+   * belongs here. Only these names are served; no path is built from the request.
+   */
+  artifacts?: ReadonlyMap<string, string>;
 }
 
 export interface SchedulerHttpServer {
@@ -75,6 +82,11 @@ function authorized(header: string | undefined, token: string): boolean {
 
 async function handle(o: SchedulerHttpServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+  const artifact = path.startsWith('/artifacts/') ? o.artifacts?.get(path.slice('/artifacts/'.length)) : undefined;
+  if (artifact !== undefined && (req.method === 'GET' || req.method === 'HEAD')) {
+    serveFile(artifact, req.method === 'HEAD', res);
+    return;
+  }
   if (!PATHS.has(path)) {
     send(res, 404, 'text/plain; charset=utf-8', 'not found: this endpoint serves /metrics, /http_sd and /healthz\n');
     return;
@@ -102,6 +114,24 @@ async function handle(o: SchedulerHttpServerOptions, req: IncomingMessage, res: 
   } catch (err) {
     send(res, 500, 'text/plain; charset=utf-8', `collecting ${path.slice(1)} failed: ${describeError(err)}\n`);
   }
+}
+
+function serveFile(file: string, head: boolean, res: ServerResponse): void {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (err) {
+    send(res, 500, 'text/plain; charset=utf-8', `the artifact cannot be read: ${describeError(err)}\n`);
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size, 'Cache-Control': 'no-cache' });
+  if (head) {
+    res.end();
+    return;
+  }
+  const stream = createReadStream(file);
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string, head = false): void {
