@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, describeError, type Logger } from '@sluice/common';
 import type { CliSignal, SignalSource } from './cli.js';
 import { zooKeeperOptionsOf, type ZooKeeperFlags } from '@sluice/ha';
-import type { ClusterHighAvailability } from '@sluice/cluster';
+import type { ClusterEntrypoint, ClusterHighAvailability } from '@sluice/cluster';
 import type { ClusterStartOptions, ClusterStopOptions, MesosSessionOptions } from './cluster-args.js';
 import type { MesosRuntime } from './mesos-runtime.js';
 import { defaultTokenFile, portOf, removeTokenFile, stateDirectory, writeTokenFile } from './rest-token.js';
@@ -62,7 +62,19 @@ export function taskManagerHaFlags(ha: ZooKeeperFlags & { storageDir: string }, 
   return flags;
 }
 
-async function runEntrypoint(options: ClusterStartOptions, clusterDir: string, deps: ClusterCommandDeps, logger: Logger, mesos: MesosRuntime | undefined): Promise<number> {
+/** A started entrypoint whose REST token is where the client commands look for it. */
+export interface OpenEntrypoint {
+  readonly entry: ClusterEntrypoint;
+  readonly tokenFile: string;
+  /**
+   * Stops the entrypoint and removes the token file. Without HA it cancels the jobs still running
+   * and stops every TaskManager; with the Mesos driver, it also removes the framework. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/** Starts the cluster entrypoint (with the Mesos driver when given) and writes its REST token file. */
+export async function openEntrypoint(options: ClusterStartOptions, clusterDir: string, deps: ClusterCommandDeps, logger: Logger, mesos: MesosRuntime | undefined): Promise<OpenEntrypoint> {
   const { startClusterEntrypoint } = await import('@sluice/cluster');
   const entry = await startClusterEntrypoint({
     clusterDir,
@@ -90,6 +102,13 @@ async function runEntrypoint(options: ClusterStartOptions, clusterDir: string, d
   if (entry.restTokenCreated !== undefined) {
     deps.stderr(`sluice: generated the cluster's REST token (kept in ${entry.restTokenCreated}; shown only now): ${entry.restToken}\n`);
   }
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= entry.close().finally(() => removeTokenFile(tokenFile, entry.restToken)));
+  return { entry, tokenFile, close };
+}
+
+async function runEntrypoint(options: ClusterStartOptions, clusterDir: string, deps: ClusterCommandDeps, logger: Logger, mesos: MesosRuntime | undefined): Promise<number> {
+  const { entry, tokenFile, close } = await openEntrypoint(options, clusterDir, deps, logger, mesos);
   deps.stdout(
     `Sluice cluster running from ${clusterDir}\n` +
       `  REST API      ${entry.restUrl} (token in ${tokenFile})\n` +
@@ -113,13 +132,11 @@ async function runEntrypoint(options: ClusterStartOptions, clusterDir: string, d
         return;
       }
       deps.stderr(`sluice: ${signal} received, stopping the cluster (press Ctrl-C again to exit immediately)\n`);
-      void entry
-        .close()
+      void close()
         .catch((err: unknown) => deps.stderr(`sluice: stopping the cluster failed: ${describeError(err)}\n`))
         .finally(() => {
           deps.signals?.off('SIGINT', onSignal);
           deps.signals?.off('SIGTERM', onSignal);
-          removeTokenFile(tokenFile, entry.restToken);
           resolveStopped();
         });
     };
