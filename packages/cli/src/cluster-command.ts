@@ -99,16 +99,21 @@ export async function openEntrypoint(options: ClusterStartOptions, clusterDir: s
     await entry.close();
     throw err;
   }
-  if (entry.restTokenCreated !== undefined) {
-    deps.stderr(`sluice: generated the cluster's REST token (kept in ${entry.restTokenCreated}; shown only now): ${entry.restToken}\n`);
-  }
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => (closing ??= entry.close().finally(() => removeTokenFile(tokenFile, entry.restToken)));
   return { entry, tokenFile, close };
 }
 
+/** A cluster's first start made its REST token: shown once. */
+export function announceNewToken(entry: ClusterEntrypoint, deps: Pick<ClusterCommandDeps, 'stderr'>): void {
+  if (entry.restTokenCreated !== undefined) {
+    deps.stderr(`sluice: generated the cluster's REST token (kept in ${entry.restTokenCreated}; shown only now): ${entry.restToken}\n`);
+  }
+}
+
 async function runEntrypoint(options: ClusterStartOptions, clusterDir: string, deps: ClusterCommandDeps, logger: Logger, mesos: MesosRuntime | undefined): Promise<number> {
   const { entry, tokenFile, close } = await openEntrypoint(options, clusterDir, deps, logger, mesos);
+  announceNewToken(entry, deps);
   deps.stdout(
     `Sluice cluster running from ${clusterDir}\n` +
       `  REST API      ${entry.restUrl} (token in ${tokenFile})\n` +

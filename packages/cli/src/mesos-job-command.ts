@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { createLogger, describeError, type Logger } from '@sluice/common';
 import { TERMINAL_JOB_STATUSES, type JobArtifact, type JobGraph } from '@sluice/protocol';
 import type { CliSignal } from './cli.js';
-import { openEntrypoint, type ClusterCommandDeps, type OpenEntrypoint } from './cluster-command.js';
+import { announceNewToken, openEntrypoint, type ClusterCommandDeps, type OpenEntrypoint } from './cluster-command.js';
 import type { JobBundle } from './compile-job.js';
 import { EXIT_CANCELED, followJob } from './follow-job.js';
 import type { MesosJobOptions } from './mesos-job-args.js';
@@ -137,6 +137,8 @@ async function onOwnFramework(options: MesosJobOptions, job: PreparedJob, ctx: M
   try {
     const open = await openEntrypoint(options.cluster, clusterDir, ctx, logger, runtime);
     progress.open = open;
+    // A temporary directory's token ends with it; the token file printed below has it meanwhile.
+    if (given !== undefined) announceNewToken(open.entry, ctx);
     try {
       printBanner(job, frameworkName, options, runtime, open, given === undefined ? `${clusterDir} (temporary; removed at the end)` : clusterDir, ctx);
       return await submitAndFollow(options, job, { open, clusterDir }, ctx, run, logger);
