@@ -122,6 +122,33 @@ describe('sluice mesos-job on the Mesos fake', () => {
     await expectTornDown(mesos, seen, outcome);
   }, 300_000);
 
+  it('with --cluster-dir, a run after a kill -9 of the previous one takes its framework and its unfinished job over, exactly once', async () => {
+    mesos = await startMesosCluster({ agents: [AGENT, AGENT], allocationIntervalMs: 100 });
+    const out = mkdtempSync(join(home, 'out-'));
+    const dir = join(home, 'kept-cluster');
+    const events = 60_000;
+    const keys = 8;
+    const args = ['-p', '2', '-D', `out=${out}`, '-D', `events=${events}`, '-D', `keys=${keys}`, '-D', 'rate=4000', '--cluster-dir', dir];
+    const first = startJob(mesos, 'exactly-once.ts', args);
+    const seen = await observeRunning(mesos, first, 2);
+    await until('committed output', () => committedLines(out).length > 0, 120_000);
+    first.child.kill('SIGKILL');
+    await first.done;
+    expect(committedLines(out).length).toBeLessThan(events);
+
+    const second = startJob(mesos, 'exactly-once.ts', args);
+    const outcome = await second.done;
+    expect(outcome.code, outcome.stderr.slice(-4000)).toBe(0);
+    expect(outcome.stderr).toMatch(/^Job 'exactly-once' \([0-9a-f]+\) was left unfinished in .* by an earlier run and resumes from its latest checkpoint/m);
+    expect(committedLines(out).sort(order)).toEqual(failureFreeLines(events, keys).sort(order));
+    // The same framework throughout, removed once, at the very end.
+    expect(new Set(mesos.calls({ api: 'scheduler', type: 'SUBSCRIBE' }).map((c) => (c.call as SchedulerCall).subscribe?.framework_info.id?.value ?? 'new'))).toEqual(new Set(['new', seen.frameworkId]));
+    expect(mesos.calls({ api: 'scheduler', type: 'TEARDOWN' }).map((c) => (c.call as SchedulerCall).framework_id?.value)).toEqual([seen.frameworkId]);
+    await mesos.waitFor('every executor gone', () => mesos!.executors().every((e) => e.exit !== undefined), 30_000);
+    expect(seen.pids.filter(running)).toEqual([]);
+    expect(existsSync(dir)).toBe(true);
+  }, 300_000);
+
   it('cancels the running job on Ctrl-C, then tears the framework down and exits 130', async () => {
     mesos = await startMesosCluster({ agents: [AGENT, AGENT], allocationIntervalMs: 100 });
     const out = mkdtempSync(join(home, 'out-'));
