@@ -143,17 +143,22 @@ describe('SUBSCRIBE and calls', () => {
 });
 
 describe('TEARDOWN', () => {
-  it('closes the connection once the master accepted it: the stream it ends is no disconnection and nothing resubscribes', async () => {
+  /** Subscribed to a master that ends the framework's stream while it answers the next call with `status`, as Mesos does on TEARDOWN. */
+  async function subscribedTo(status: number) {
     const m = await startMaster();
-    const { connection, scheduler, log, states } = connect({ master: m.address });
-    connection.start(() => FRAMEWORK, scheduler);
-    await scheduler.until(() => scheduler.subscribed.length === 1, 'SUBSCRIBED');
+    const connected = connect({ master: m.address });
+    connected.connection.start(() => FRAMEWORK, connected.scheduler);
+    await connected.scheduler.until(() => connected.scheduler.subscribed.length === 1, 'SUBSCRIBED');
     const stream = await m.stream(0);
-    // As Mesos does: the framework's stream ends while the call is answered.
     m.onCall = () => {
       stream.end();
-      return { status: 202 };
+      return { status };
     };
+    return { m, ...connected };
+  }
+
+  it('closes the connection once the master accepted it: the stream it ends is no disconnection and nothing resubscribes', async () => {
+    const { m, connection, scheduler, log, states } = await subscribedTo(202);
     await connection.call({ type: 'TEARDOWN' });
     expect(connection.state).toBe('closed');
     await m.until(() => m.connections === 0, 'every connection closed');
@@ -164,15 +169,7 @@ describe('TEARDOWN', () => {
   });
 
   it('keeps the subscription when the master refuses it; a stream lost meanwhile is a disconnection as any other', async () => {
-    const m = await startMaster();
-    const { connection, scheduler } = connect({ master: m.address });
-    connection.start(() => FRAMEWORK, scheduler);
-    await scheduler.until(() => scheduler.subscribed.length === 1, 'SUBSCRIBED');
-    const stream = await m.stream(0);
-    m.onCall = () => {
-      stream.end();
-      return { status: 503 };
-    };
+    const { connection, scheduler } = await subscribedTo(503);
     await expect(connection.call({ type: 'TEARDOWN' })).rejects.toMatchObject({ code: 'MESOS_CALL_REJECTED', status: 503 });
     await scheduler.until(() => scheduler.subscribed.length === 2, 'the second SUBSCRIBED');
     expect(scheduler.disconnects).toHaveLength(1);
