@@ -4,31 +4,16 @@
  * environment, the executors start real TaskManager processes, and `sluice submit` runs a job on
  * them. The exactly-once job's committed output must equal a failure-free run's.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Resource, SchedulerCall } from '@sluice/mesos-proto';
-import { cliProcesses, type CliProcesses } from './cli-process.js';
 import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
-import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
 import { SMALL_TASKMANAGER, startMesosSession } from './mesos-harness.js';
+import { mesosTestBed } from './mesos-test-bed.js';
 
-let home = '';
-let procs: CliProcesses;
-let mesos: MesosCluster | undefined;
-
-beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), 'sluice-mesos-session-'));
-  procs = cliProcesses(home);
-});
-afterEach(async () => {
-  procs.killAll();
-  await mesos?.stop();
-  mesos = undefined;
-}, 60_000);
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+const bed = mesosTestBed('sluice-mesos-session-');
 
 const order = (a: Line, b: Line): number => a.key - b.key || (a.final ? 1 : 0) - (b.final ? 1 : 0) || a.seq - b.seq;
 const reservedRole = (r: Resource): string | undefined => r.reservations?.at(-1)?.role ?? (r.role !== undefined && r.role !== '*' ? r.role : undefined);
@@ -37,9 +22,9 @@ describe('sluice mesos-session on the Mesos fake', () => {
   it('launches three TaskManagers through the executor on three hosts (UNIQUE), reserved resources first, runs a job exactly, and removes the framework on Ctrl-C', async () => {
     // Each agent reserves part of a TaskManager's cpus and memory for the role statically.
     const agent = { resources: 'cpus:2;mem:2048;disk:1000;ports:[31000-31099];cpus(streaming):0.25;mem(streaming):256' };
-    mesos = await startMesosCluster({ agents: [agent, agent, agent], allocationIntervalMs: 200 });
-    const session = await startMesosSession(procs, home, 'session', mesos, [...SMALL_TASKMANAGER, '--mesos-role', 'streaming', '--constraints', '[["hostname","UNIQUE"]]']);
-    const out = mkdtempSync(join(home, 'out-'));
+    const mesos = await bed.start({ agents: [agent, agent, agent], allocationIntervalMs: 200 });
+    const session = await startMesosSession(bed.procs, bed.home, 'session', mesos, [...SMALL_TASKMANAGER, '--mesos-role', 'streaming', '--constraints', '[["hostname","UNIQUE"]]']);
+    const out = mkdtempSync(join(bed.home, 'out-'));
     const events = 30_000;
     const keys = 12;
     const submitted = await session.submit(jobPath('exactly-once.ts'), ['-p', '3', '-D', `out=${out}`, '-D', `events=${events}`, '-D', `keys=${keys}`, '-D', 'rate=20000']);
@@ -67,6 +52,6 @@ describe('sluice mesos-session on the Mesos fake', () => {
     const stopped = await session.process.done;
     expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);
     expect(mesos.calls({ api: 'scheduler', type: 'TEARDOWN' })).toHaveLength(1);
-    await mesos.waitFor('every executor gone', () => mesos!.executors().every((e) => e.exit !== undefined), 30_000);
+    await mesos.waitFor('every executor gone', () => mesos.executors().every((e) => e.exit !== undefined), 30_000);
   }, 300_000);
 });
