@@ -5,46 +5,23 @@
  * finished, failed, or cancelled with Ctrl-C — the command exits with its outcome only after
  * the framework was torn down, and leaves no process behind.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SchedulerCall } from '@sluice/mesos-proto';
-import { cliProcesses, until, type CliProcesses, type Outcome, type Started } from './cli-process.js';
+import { until, type Outcome, type Started } from './cli-process.js';
 import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
-import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
+import type { MesosCluster } from './mesos-fake/index.js';
 import { SMALL_TASKMANAGER } from './mesos-harness.js';
-import { childrenOf } from './processes.js';
+import { mesosTestBed } from './mesos-test-bed.js';
+import { childrenOf, isRunning } from './processes.js';
 
-let home = '';
-let procs: CliProcesses;
-let mesos: MesosCluster | undefined;
-
-beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), 'sluice-mesos-job-'));
-  procs = cliProcesses(home);
-});
-afterEach(async () => {
-  procs.killAll();
-  await mesos?.stop();
-  mesos = undefined;
-}, 60_000);
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+const bed = mesosTestBed('sluice-mesos-job-');
 
 // Ports apart from the other Mesos tests', so runs of them from other checkouts on this machine do not collide.
 const AGENT = { resources: 'cpus:2;mem:2048;disk:1000;ports:[30100-30199]' };
 const order = (a: Line, b: Line): number => a.key - b.key || (a.final ? 1 : 0) - (b.final ? 1 : 0) || a.seq - b.seq;
-
-/** Exists and is no zombie. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** What one per-job run put where: its framework, and the processes it made (JobMaster, TaskManagers). */
 interface Observed {
@@ -79,7 +56,7 @@ async function expectTornDown(cluster: MesosCluster, seen: Observed, outcome: Ou
   expect(cluster.frameworks().map((f) => f.id)).not.toContain(seen.frameworkId);
   await cluster.waitFor('every executor gone', () => cluster.executors().every((e) => e.exit !== undefined), 30_000);
   // The TaskManagers are the executors' children: they end before them or with their process group.
-  expect(seen.pids.filter(running)).toEqual([]);
+  expect(seen.pids.filter(isRunning)).toEqual([]);
   const dir = /Directory +(\S+) \(temporary; removed at the end\)/.exec(outcome.stderr)?.[1];
   expect(dir, outcome.stderr).toBeDefined();
   expect(existsSync(dir!)).toBe(false);
@@ -89,13 +66,13 @@ async function expectTornDown(cluster: MesosCluster, seen: Observed, outcome: Ou
 }
 
 function startJob(cluster: MesosCluster, job: string, args: string[]): Started {
-  return procs.start(['mesos-job', jobPath(job), '--master', cluster.masterAddress, ...SMALL_TASKMANAGER, ...args]);
+  return bed.procs.start(['mesos-job', jobPath(job), '--master', cluster.masterAddress, ...SMALL_TASKMANAGER, ...args]);
 }
 
 describe('sluice mesos-job on the Mesos fake', () => {
   it('runs the exactly-once job on a framework of its own, exactly, then kills its TaskManagers, tears the framework down and exits 0', async () => {
-    mesos = await startMesosCluster({ agents: [AGENT, AGENT, AGENT], allocationIntervalMs: 100 });
-    const out = mkdtempSync(join(home, 'out-'));
+    const mesos = await bed.start({ agents: [AGENT, AGENT, AGENT], allocationIntervalMs: 100 });
+    const out = mkdtempSync(join(bed.home, 'out-'));
     const events = 30_000;
     const keys = 12;
     const run = startJob(mesos, 'exactly-once.ts', ['-p', '2', '-D', `out=${out}`, '-D', `events=${events}`, '-D', `keys=${keys}`, '-D', 'rate=20000']);
@@ -110,7 +87,7 @@ describe('sluice mesos-job on the Mesos fake', () => {
   }, 300_000);
 
   it('exits 1 when the job fails, after tearing its framework down the same way', async () => {
-    mesos = await startMesosCluster({ agents: [AGENT, AGENT], allocationIntervalMs: 100 });
+    const mesos = await bed.start({ agents: [AGENT, AGENT], allocationIntervalMs: 100 });
     // Fails once both subtasks run and records flow; without a restart strategy the job fails for good.
     const run = startJob(mesos, 'failing.ts', ['-p', '2', '-D', 'failAt=200000', '--framework-name', 'scoring']);
     const seen = await observeRunning(mesos, run, 2);
@@ -123,9 +100,9 @@ describe('sluice mesos-job on the Mesos fake', () => {
   }, 300_000);
 
   it('with --cluster-dir, a run after a kill -9 of the previous one takes its framework and its unfinished job over, exactly once', async () => {
-    mesos = await startMesosCluster({ agents: [AGENT, AGENT], allocationIntervalMs: 100 });
-    const out = mkdtempSync(join(home, 'out-'));
-    const dir = join(home, 'kept-cluster');
+    const mesos = await bed.start({ agents: [AGENT, AGENT], allocationIntervalMs: 100 });
+    const out = mkdtempSync(join(bed.home, 'out-'));
+    const dir = join(bed.home, 'kept-cluster');
     const events = 60_000;
     const keys = 8;
     const args = ['-p', '2', '-D', `out=${out}`, '-D', `events=${events}`, '-D', `keys=${keys}`, '-D', 'rate=4000', '--cluster-dir', dir];
@@ -144,14 +121,14 @@ describe('sluice mesos-job on the Mesos fake', () => {
     // The same framework throughout, removed once, at the very end.
     expect(new Set(mesos.calls({ api: 'scheduler', type: 'SUBSCRIBE' }).map((c) => (c.call as SchedulerCall).subscribe?.framework_info.id?.value ?? 'new'))).toEqual(new Set(['new', seen.frameworkId]));
     expect(mesos.calls({ api: 'scheduler', type: 'TEARDOWN' }).map((c) => (c.call as SchedulerCall).framework_id?.value)).toEqual([seen.frameworkId]);
-    await mesos.waitFor('every executor gone', () => mesos!.executors().every((e) => e.exit !== undefined), 30_000);
-    expect(seen.pids.filter(running)).toEqual([]);
+    await mesos.waitFor('every executor gone', () => mesos.executors().every((e) => e.exit !== undefined), 30_000);
+    expect(seen.pids.filter(isRunning)).toEqual([]);
     expect(existsSync(dir)).toBe(true);
   }, 300_000);
 
   it('cancels the running job on Ctrl-C, then tears the framework down and exits 130', async () => {
-    mesos = await startMesosCluster({ agents: [AGENT, AGENT], allocationIntervalMs: 100 });
-    const out = mkdtempSync(join(home, 'out-'));
+    const mesos = await bed.start({ agents: [AGENT, AGENT], allocationIntervalMs: 100 });
+    const out = mkdtempSync(join(bed.home, 'out-'));
     // Slow enough that it is still running when interrupted.
     const run = startJob(mesos, 'exactly-once.ts', ['-p', '2', '-D', `out=${out}`, '-D', 'events=10000000', '-D', 'rate=2000']);
     const seen = await observeRunning(mesos, run, 2);
