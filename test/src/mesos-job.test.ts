@@ -99,6 +99,14 @@ describe('sluice mesos-job on the Mesos fake', () => {
     await expectTornDown(mesos, seen, outcome);
   }, 300_000);
 
+  it('fails a job that cannot be built before anything registers with Mesos', async () => {
+    const mesos = await bed.start({ agents: [AGENT], allocationIntervalMs: 100 });
+    const outcome = await startJob(mesos, 'failing.ts', ['-D', 'where=build']).done;
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr).toContain('the job refused to build: missing configuration "table"');
+    expect(mesos.calls({ api: 'scheduler' })).toEqual([]);
+  }, 120_000);
+
   it('with --cluster-dir, a run after a kill -9 of the previous one takes its framework and its unfinished job over, exactly once', async () => {
     const mesos = await bed.start({ agents: [AGENT, AGENT], allocationIntervalMs: 100 });
     const out = mkdtempSync(join(bed.home, 'out-'));

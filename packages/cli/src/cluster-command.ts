@@ -4,6 +4,7 @@
  * processes also end by themselves when it dies) or, with --detach, in a process of its own
  * whose output goes to `<cluster dir>/entrypoint.log`. The REST token is written where the
  * client commands look for it, so `sluice submit` needs no flags on this machine.
+ * `sluice mesos-job` starts its private entrypoint with the same openEntrypoint.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';

@@ -129,12 +129,13 @@ async function onOwnFramework(options: MesosJobOptions, job: PreparedJob, ctx: M
   const logger = createLogger(options.quiet ? 'warn' : undefined, 'sluice');
   const frameworkName = options.mesos.frameworkName ?? `Sluice job ${job.graph.jobName}`;
   progress.frameworkName = frameworkName;
-  const { startMesosRuntime } = await import('./mesos-runtime.js');
-  const runtime = await startMesosRuntime({ ...options.mesos, frameworkName }, { cwd: ctx.cwd, logger });
   const given = options.cluster.clusterDir;
   const clusterDir = given === undefined ? mkdtempSync(join(tmpdir(), 'sluice-mesos-job-')) : resolve(ctx.cwd, given);
   progress.clusterDir = clusterDir;
+  let runtime: MesosRuntime | undefined;
   try {
+    const { startMesosRuntime } = await import('./mesos-runtime.js');
+    runtime = await startMesosRuntime({ ...options.mesos, frameworkName }, { cwd: ctx.cwd, logger });
     const open = await openEntrypoint(options.cluster, clusterDir, ctx, logger, runtime);
     progress.open = open;
     // A temporary directory's token ends with it; the token file printed below has it meanwhile.
@@ -149,7 +150,7 @@ async function onOwnFramework(options: MesosJobOptions, job: PreparedJob, ctx: M
       await open.close().catch((err: unknown) => ctx.stderr(`sluice: stopping the job's cluster failed: ${describeError(err)}\n`));
     }
   } finally {
-    await runtime.close().catch((err: unknown) => logger.warn(`closing the scheduler's HTTP server failed: ${describeError(err)}`));
+    await runtime?.close().catch((err: unknown) => logger.warn(`closing the scheduler's HTTP server failed: ${describeError(err)}`));
     if (given === undefined) rmSync(clusterDir, { recursive: true, force: true });
   }
 }
