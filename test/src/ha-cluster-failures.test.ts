@@ -15,7 +15,7 @@
  * - Damaged store records: the jobs they belong to are listed FAILED with an error naming the
  *   znode and the job; the other jobs recover.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -40,7 +40,7 @@ import {
 } from './ha-cluster.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
 import { waitFor } from './leaks.js';
-import { childrenOf } from './processes.js';
+import { childrenOf, isRunning as running } from './processes.js';
 import { startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble, type ZookeeperNode } from './zookeeper.js';
 
 const skipReason = await zookeeperSkipReason();
@@ -83,15 +83,6 @@ function count(text: string, pattern: RegExp): number {
   return text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
 }
 
-/** Whether `pid` runs (exists and is no zombie: a frozen parent cannot reap its children). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe.runIf(skipReason === undefined)('high availability: failures of ZooKeeper and of the entrypoints', () => {
   let zk: ZookeeperEnsemble | undefined;

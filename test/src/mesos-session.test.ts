@@ -5,32 +5,18 @@
  * them. The exactly-once job's committed output must equal a failure-free run's.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Resource, SchedulerCall, TaskInfo } from '@sluice/mesos-proto';
-import { cliProcesses, type CliProcesses } from './cli-process.js';
 import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
-import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
 import { SMALL_TASKMANAGER, startMesosSession } from './mesos-harness.js';
+import type { MesosCluster } from './mesos-fake/index.js';
+import { mesosTestBed } from './mesos-test-bed.js';
 
-let home = '';
-let procs: CliProcesses;
-let mesos: MesosCluster | undefined;
-
-beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), 'sluice-mesos-session-'));
-  procs = cliProcesses(home);
-});
-afterEach(async () => {
-  procs.killAll();
-  await mesos?.stop();
-  mesos = undefined;
-}, 60_000);
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+const bed = mesosTestBed('sluice-mesos-session-');
 
 const SLUICE_PACKAGE_SCRIPT = fileURLToPath(new URL('../../scripts/sluice-package.mjs', import.meta.url));
 
@@ -53,9 +39,9 @@ describe('sluice mesos-session on the Mesos fake', () => {
   it('launches three TaskManagers through the executor on three hosts (UNIQUE), reserved resources first, runs a job exactly, and removes the framework on Ctrl-C', async () => {
     // Each agent reserves part of a TaskManager's cpus and memory for the role statically.
     const agent = { resources: 'cpus:2;mem:2048;disk:1000;ports:[31000-31099];cpus(streaming):0.25;mem(streaming):256' };
-    mesos = await startMesosCluster({ agents: [agent, agent, agent], allocationIntervalMs: 200 });
-    const session = await startMesosSession(procs, home, 'session', mesos, [...SMALL_TASKMANAGER, '--mesos-role', 'streaming', '--constraints', '[["hostname","UNIQUE"]]']);
-    const out = mkdtempSync(join(home, 'out-'));
+    const mesos = await bed.start({ agents: [agent, agent, agent], allocationIntervalMs: 200 });
+    const session = await startMesosSession(bed.procs, bed.home, 'session', mesos, [...SMALL_TASKMANAGER, '--mesos-role', 'streaming', '--constraints', '[["hostname","UNIQUE"]]']);
+    const out = mkdtempSync(join(bed.home, 'out-'));
     const events = 30_000;
     const keys = 12;
     const submitted = await session.submit(jobPath('exactly-once.ts'), ['-p', '3', '-D', `out=${out}`, '-D', `events=${events}`, '-D', `keys=${keys}`, '-D', 'rate=20000']);
@@ -83,14 +69,14 @@ describe('sluice mesos-session on the Mesos fake', () => {
     const stopped = await session.process.done;
     expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);
     expect(mesos.calls({ api: 'scheduler', type: 'TEARDOWN' })).toHaveLength(1);
-    await mesos.waitFor('every executor gone', () => mesos!.executors().every((e) => e.exit !== undefined), 30_000);
+    await mesos.waitFor('every executor gone', () => mesos.executors().every((e) => e.exit !== undefined), 30_000);
   }, 300_000);
 
   it('with --sluice-package, the agents fetch Sluice from the scheduler, unpack it in the sandbox, and run the executor and TaskManager from there', async () => {
-    const archive = join(home, 'sluice.tar.gz');
+    const archive = join(bed.home, 'sluice.tar.gz');
     execFileSync(process.execPath, [SLUICE_PACKAGE_SCRIPT, '--out', archive]);
-    mesos = await startMesosCluster({ agents: [{}], allocationIntervalMs: 200 });
-    const session = await startMesosSession(procs, home, 'packaged', mesos, [...SMALL_TASKMANAGER, '--sluice-package', archive]);
+    const mesos = await bed.start({ agents: [{}], allocationIntervalMs: 200 });
+    const session = await startMesosSession(bed.procs, bed.home, 'packaged', mesos, [...SMALL_TASKMANAGER, '--sluice-package', archive]);
     const submitted = await session.submit(jobPath('smoke.ts'), ['-p', '1']);
     expect(submitted, `${submitted.stderr}\n${session.output()}`).toMatchObject({ code: 0, stdout: expect.stringMatching(/FINISHED in .*: 20 records from sources/) });
 

@@ -21,3 +21,13 @@ export function childrenOf(pid: number, marker: string): number[] {
   }
   return out;
 }
+
+/** Whether `pid` runs: it exists and is no zombie (a frozen parent cannot reap its children). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}

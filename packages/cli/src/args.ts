@@ -11,6 +11,7 @@ import { nonEmpty, strictParse, UsageError } from './arg-parsing.js';
 import { CLIENT_COMMANDS, DEFAULT_REST_PORT, parseClientCommand, type ClientCommand, type ClientCommandName } from './client-args.js';
 import { JOB_OPTIONS, jobOptions, RESTORE_OPTIONS, restoreOptions, type JobCommandOptions, type RestoreOptions } from './job-args.js';
 import { parseCluster, parseMesosSession, type ClusterCommand, type MesosSessionCommand } from './cluster-args.js';
+import { parseMesosJob, type MesosJobCommand } from './mesos-job-args.js';
 import { parseSubmit, type SubmitCommandOptions } from './submit-args.js';
 import { COMMAND_HELP, TOP_LEVEL_HELP, type CommandName } from './usage.js';
 
@@ -55,6 +56,7 @@ export type ParsedCommand =
   | { kind: 'submit'; options: SubmitCommandOptions }
   | Exclude<ClusterCommand, { kind: 'help' }>
   | Exclude<MesosSessionCommand, { kind: 'help' }>
+  | Exclude<MesosJobCommand, { kind: 'help' }>
   | ClientCommand;
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -85,6 +87,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   if (first === 'submit') return parseSubmit(rest);
   if (first === 'cluster') return parseCluster(rest, { cluster: COMMAND_HELP.cluster });
   if (first === 'mesos-session') return parseMesosSession(rest, COMMAND_HELP['mesos-session']);
+  if (first === 'mesos-job') return parseMesosJob(rest, COMMAND_HELP['mesos-job']);
   if (isClientCommand(first)) return parseClientCommand(first, rest);
   throw new UsageError(`unknown command '${first}'`);
 }
@@ -93,7 +96,7 @@ function helpFor(rest: string[]): ParsedCommand {
   const [topic, extra] = rest;
   if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`);
   if (topic === undefined) return { kind: 'help', text: TOP_LEVEL_HELP };
-  if (topic === 'run' || topic === 'plan' || topic === 'submit' || topic === 'cluster' || topic === 'mesos-session' || isClientCommand(topic)) return { kind: 'help', text: COMMAND_HELP[topic as CommandName] };
+  if (Object.hasOwn(COMMAND_HELP, topic)) return { kind: 'help', text: COMMAND_HELP[topic as CommandName] };
   throw new UsageError(`unknown command '${topic}'`);
 }
 

@@ -22,6 +22,7 @@ import { createRestClient, type RestClient } from './rest-client.js';
 import { StatusLine, type StatusTerminal } from './status-line.js';
 import { findClientToken, type ClientToken } from './rest-token.js';
 import { runRest, type RunRest } from './run-rest.js';
+import type { MesosJobOptions } from './mesos-job-args.js';
 import type { SubmitCommandOptions } from './submit-args.js';
 import { submitCommand } from './submit.js';
 import { formatDuration, summarizeResult } from './summary.js';
@@ -99,6 +100,8 @@ export async function runCli(argv: readonly string[], deps: CliDependencies): Pr
       return guarded(deps, false, () => clusterStop(command.options, clusterDeps(deps)));
     case 'mesos-session':
       return guarded(deps, false, () => mesosSession(command.options, clusterDeps(deps)));
+    case 'mesos-job':
+      return guarded(deps, command.options.verbose, () => mesosJob(command.options, deps));
     case 'savepoint':
     case 'stop':
     case 'list':
@@ -129,15 +132,32 @@ function submit(options: SubmitCommandOptions, deps: CliDependencies): Promise<n
     cwd: cwdOf(deps),
     stdout: deps.stdout,
     stderr: deps.stderr,
-    ...(deps.statusTerminal === undefined ? {} : { statusTerminal: deps.statusTerminal }),
     ...(deps.signals === undefined ? {} : { signals: deps.signals }),
     terminate: deps.terminate ?? terminateProcess,
-    bundleJob: deps.bundleJob ?? ((path) => defaultBundleJob(path)),
-    buildGraph: deps.buildGraph ?? (async (artifact) => (await (await import('@sluice/api')).loadJob(artifact)).jobGraph),
+    ...submittingDeps(deps),
+  });
+}
+
+/** `sluice mesos-job`: submits and follows as `submit` does, to a cluster of its own. */
+async function mesosJob(options: MesosJobOptions, deps: CliDependencies): Promise<number> {
+  const { mesosJobCommand } = await import('./mesos-job-command.js');
+  return mesosJobCommand(options, {
+    ...clusterDeps(deps),
+    ...submittingDeps(deps),
+    restClient: deps.restClient ?? ((address, token) => createRestClient({ address, token })),
+  });
+}
+
+/** What bundling, submitting and following a job take, for `submit` and `mesos-job`. */
+function submittingDeps(deps: CliDependencies) {
+  return {
+    ...(deps.statusTerminal === undefined ? {} : { statusTerminal: deps.statusTerminal }),
+    bundleJob: deps.bundleJob ?? ((path: string) => defaultBundleJob(path)),
+    buildGraph: deps.buildGraph ?? (async (artifact: JobArtifact) => (await (await import('@sluice/api')).loadJob(artifact)).jobGraph),
     now: deps.now ?? (() => Date.now()),
     pollIntervalMs: deps.pollIntervalMs ?? 1000,
     lostContactTimeoutMs: deps.lostContactTimeoutMs ?? 30_000,
-  });
+  };
 }
 
 function clusterDeps(deps: CliDependencies): ClusterCommandDeps {

@@ -40,7 +40,8 @@ export type ClusterCommand = { kind: 'cluster-start'; options: ClusterStartOptio
 
 export const DEFAULT_RPC_PORT = 6123;
 
-const START_OPTIONS = {
+/** Flags of `cluster start`; `mesos-session` and `mesos-job` take them too. */
+export const START_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   'cluster-dir': { type: 'string' },
   taskmanagers: { type: 'string' },
@@ -79,13 +80,22 @@ function port(raw: string | undefined, flag: string, fallback: number, command: 
 
 type StartValues = StrictParseResult<typeof START_OPTIONS>['values'];
 
-/** The options `cluster start` and `mesos-session` share; `defaultTaskManagers` differs (Mesos: 0, elastic). */
-function clusterStartOptions(values: StartValues, command: CommandName, defaultTaskManagers: number): ClusterStartOptions {
+/** Defaults that differ by command: Mesos starts no TaskManager before a job needs one; a per-job cluster takes free ports. */
+export interface StartDefaults {
+  taskManagers: number;
+  rpcPort: number;
+  restPort: number;
+}
+
+const CLUSTER_DEFAULTS: StartDefaults = { taskManagers: 1, rpcPort: DEFAULT_RPC_PORT, restPort: 8081 };
+
+/** The options `cluster start`, `mesos-session` and `mesos-job` share. */
+export function clusterStartOptions(values: StartValues, command: CommandName, defaults: StartDefaults): ClusterStartOptions {
   const options: ClusterStartOptions = {
-    taskManagers: count(values.taskmanagers, '--taskmanagers', defaultTaskManagers, 0, command),
+    taskManagers: count(values.taskmanagers, '--taskmanagers', defaults.taskManagers, 0, command),
     slots: count(values.slots, '--slots', 1, 1, command),
-    rpcPort: port(values['rpc-port'], '--rpc-port', DEFAULT_RPC_PORT, command),
-    restPort: port(values['rest-port'], '--rest-port', 8081, command),
+    rpcPort: port(values['rpc-port'], '--rpc-port', defaults.rpcPort, command),
+    restPort: port(values['rest-port'], '--rest-port', defaults.restPort, command),
     detach: values.detach === true,
     quiet: values.quiet === true,
   };
@@ -134,7 +144,7 @@ export function parseMesosSession(args: string[], help: string): MesosSessionCom
   const { values, positionals } = strictParse('mesos-session', args, MESOS_SESSION_OPTIONS);
   if (values.help === true) return { kind: 'help', text: help };
   noMorePositionals(positionals, 0, 'mesos-session');
-  const options = clusterStartOptions(values, 'mesos-session', 0);
+  const options = clusterStartOptions(values, 'mesos-session', { ...CLUSTER_DEFAULTS, taskManagers: 0 });
   if (options.detach) throw new UsageError('--detach is not supported by mesos-session: run it under Marathon or a service manager, which restarts it', 'mesos-session');
   return { kind: 'mesos-session', options: { ...options, mesos: mesosFlags(values, 'mesos-session') } };
 }
@@ -146,7 +156,7 @@ export function parseCluster(args: string[], help: { cluster: string }): Cluster
     const { values, positionals } = strictParse('cluster', rest, START_OPTIONS);
     if (values.help === true) return { kind: 'help', text: help.cluster };
     noMorePositionals(positionals, 0, 'cluster');
-    return { kind: 'cluster-start', options: clusterStartOptions(values, 'cluster', 1) };
+    return { kind: 'cluster-start', options: clusterStartOptions(values, 'cluster', CLUSTER_DEFAULTS) };
   }
   if (action === 'stop') {
     const { values, positionals } = strictParse('cluster', rest, STOP_OPTIONS);

@@ -4,6 +4,7 @@
  * processes also end by themselves when it dies) or, with --detach, in a process of its own
  * whose output goes to `<cluster dir>/entrypoint.log`. The REST token is written where the
  * client commands look for it, so `sluice submit` needs no flags on this machine.
+ * `sluice mesos-job` starts its private entrypoint with the same openEntrypoint.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, describeError, type Logger } from '@sluice/common';
 import type { CliSignal, SignalSource } from './cli.js';
 import { zooKeeperOptionsOf, type ZooKeeperFlags } from '@sluice/ha';
-import type { ClusterHighAvailability } from '@sluice/cluster';
+import type { ClusterEntrypoint, ClusterHighAvailability } from '@sluice/cluster';
 import type { ClusterStartOptions, ClusterStopOptions, MesosSessionOptions } from './cluster-args.js';
 import type { MesosRuntime } from './mesos-runtime.js';
 import { defaultTokenFile, portOf, removeTokenFile, stateDirectory, writeTokenFile } from './rest-token.js';
@@ -63,7 +64,19 @@ export function taskManagerHaFlags(ha: ZooKeeperFlags & { storageDir: string }, 
   return flags;
 }
 
-async function runEntrypoint(options: ClusterStartOptions, clusterDir: string, deps: ClusterCommandDeps, logger: Logger, mesos: MesosRuntime | undefined): Promise<number> {
+/** A started entrypoint whose REST token is where the client commands look for it. */
+export interface OpenEntrypoint {
+  readonly entry: ClusterEntrypoint;
+  readonly tokenFile: string;
+  /**
+   * Stops the entrypoint and removes the token file. Without HA it cancels the jobs still running
+   * and stops every TaskManager; with the Mesos driver, it also removes the framework. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/** Starts the cluster entrypoint (with the Mesos driver when given) and writes its REST token file. */
+export async function openEntrypoint(options: ClusterStartOptions, clusterDir: string, deps: ClusterCommandDeps, logger: Logger, mesos: MesosRuntime | undefined): Promise<OpenEntrypoint> {
   const { startClusterEntrypoint } = await import('@sluice/cluster');
   const entry = await startClusterEntrypoint({
     clusterDir,
@@ -88,9 +101,21 @@ async function runEntrypoint(options: ClusterStartOptions, clusterDir: string, d
     await entry.close();
     throw err;
   }
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= entry.close().finally(() => removeTokenFile(tokenFile, entry.restToken)));
+  return { entry, tokenFile, close };
+}
+
+/** A cluster's first start made its REST token: shown once. */
+export function announceNewToken(entry: ClusterEntrypoint, deps: Pick<ClusterCommandDeps, 'stderr'>): void {
   if (entry.restTokenCreated !== undefined) {
     deps.stderr(`sluice: generated the cluster's REST token (kept in ${entry.restTokenCreated}; shown only now): ${entry.restToken}\n`);
   }
+}
+
+async function runEntrypoint(options: ClusterStartOptions, clusterDir: string, deps: ClusterCommandDeps, logger: Logger, mesos: MesosRuntime | undefined): Promise<number> {
+  const { entry, tokenFile, close } = await openEntrypoint(options, clusterDir, deps, logger, mesos);
+  announceNewToken(entry, deps);
   deps.stdout(
     `Sluice cluster running from ${clusterDir}\n` +
       `  REST API      ${entry.restUrl} (token in ${tokenFile})\n` +
@@ -114,13 +139,11 @@ async function runEntrypoint(options: ClusterStartOptions, clusterDir: string, d
         return;
       }
       deps.stderr(`sluice: ${signal} received, stopping the cluster (press Ctrl-C again to exit immediately)\n`);
-      void entry
-        .close()
+      void close()
         .catch((err: unknown) => deps.stderr(`sluice: stopping the cluster failed: ${describeError(err)}\n`))
         .finally(() => {
           deps.signals?.off('SIGINT', onSignal);
           deps.signals?.off('SIGTERM', onSignal);
-          removeTokenFile(tokenFile, entry.restToken);
           resolveStopped();
         });
     };

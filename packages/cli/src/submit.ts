@@ -9,11 +9,12 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { SluiceError } from '@sluice/common';
 import type { SubmitJobRequest } from '@sluice/jobmanager';
-import type { JobArtifact, JobConfig, JobGraph } from '@sluice/protocol';
+import type { JobArtifact, JobGraph } from '@sluice/protocol';
 import { DEFAULT_REST_ADDRESS } from './client-args.js';
 import type { JobBundle } from './compile-job.js';
 import { EXIT_CANCELED, followJob } from './follow-job.js';
 import { jobArtifact } from './job-artifact.js';
+import type { JobCommandOptions, RestoreOptions } from './job-args.js';
 import { overriddenFlagWarnings } from './overrides.js';
 import { RestClientError, type RestClient } from './rest-client.js';
 import type { StatusTerminal } from './status-line.js';
@@ -66,40 +67,19 @@ export async function submitCommand(options: SubmitCommandOptions, ctx: SubmitCo
     return EXIT_CANCELED;
   };
   try {
-    const bundle = await ctx.bundleJob(options.jobFile);
-    if (interrupted.signal.aborted) return notSubmitted();
-    const artifact = jobArtifact(options, bundle.file, ctx.cwd);
-    const graph = await ctx.buildGraph(artifact);
-    warnAboutOverriddenFlags(options, graph.config, ctx);
-    if (interrupted.signal.aborted) return notSubmitted();
-
-    const progress = terminal === undefined ? undefined : (sent: number, total: number) => terminal.draw(`Uploading ${options.jobFile}: ${formatBytes(sent)} of ${formatBytes(total)} (${total === 0 ? 100 : Math.floor((sent / total) * 100)}%)`);
-    let uploaded;
-    try {
-      uploaded = await ctx.client.uploadArtifact(bundle.bytes, { ...(progress === undefined ? {} : { onProgress: progress }), signal: interrupted.signal });
-    } catch (err) {
-      if (err instanceof RestClientError && err.code === 'ABORTED') return notSubmitted();
-      throw refusal(err, address);
-    } finally {
-      terminal?.clear();
-    }
-    if (interrupted.signal.aborted) return notSubmitted();
-    const sha256 = createHash('sha256').update(bundle.bytes).digest('hex');
-    if (uploaded.id !== sha256) {
-      throw new SluiceError('ARTIFACT_MISMATCH', `the cluster at ${address} stored the bundle of ${options.jobFile} as ${uploaded.id}, but its SHA-256 is ${sha256}: the upload was altered on the way; try again`);
-    }
-
-    // From here a Ctrl-C cannot take the submission back: it only detaches once the id is known.
-    const jobId = await ctx.client.submitJob(submitRequest(options, artifact, uploaded.id, graph, ctx.cwd)).catch((err: unknown) => {
-      throw refusal(err, address);
-    });
+    const prepared = await prepareJob(options, ctx, interrupted.signal);
+    if (prepared === undefined) return notSubmitted();
+    const submitted = await uploadAndSubmit(prepared, options, { client: ctx.client, cwd: ctx.cwd, terminal, signal: interrupted.signal });
+    if (submitted === undefined) return notSubmitted();
+    const { jobId, bundleBytes } = submitted;
+    const { graph } = prepared;
     const name = `Job '${graph.jobName}'`;
     if (options.detached) {
-      ctx.stderr(`${name} submitted to ${address} (bundle ${formatBytes(uploaded.bytes)}); 'sluice info ${jobId}${where}' shows it, 'sluice cancel ${jobId}${where}' cancels it\n`);
+      ctx.stderr(`${name} submitted to ${address} (bundle ${formatBytes(bundleBytes)}); 'sluice info ${jobId}${where}' shows it, 'sluice cancel ${jobId}${where}' cancels it\n`);
       ctx.stdout(`${jobId}\n`);
       return 0;
     }
-    ctx.stderr(`${name} (${jobId}) submitted to ${address} (bundle ${formatBytes(uploaded.bytes)}); following it, Ctrl-C detaches and leaves it running\n`);
+    ctx.stderr(`${name} (${jobId}) submitted to ${address} (bundle ${formatBytes(bundleBytes)}); following it, Ctrl-C detaches and leaves it running\n`);
     return await followJob({
       client: ctx.client,
       jobId,
@@ -121,7 +101,62 @@ export async function submitCommand(options: SubmitCommandOptions, ctx: SubmitCo
   }
 }
 
-function submitRequest(options: SubmitCommandOptions, artifact: JobArtifact, artifactId: string, jobGraph: JobGraph, cwd: string): SubmitJobRequest {
+/** A job ready to upload: its bundle, and its graph built here as `plan` builds it. */
+export interface PreparedJob {
+  bundle: JobBundle;
+  artifact: JobArtifact;
+  graph: JobGraph;
+}
+
+/**
+ * Bundles the job and builds its graph, so a job that cannot be built fails before anything
+ * starts or uploads; undefined when `signal` was aborted meanwhile.
+ */
+export async function prepareJob(options: JobCommandOptions, ctx: Pick<SubmitContext, 'bundleJob' | 'buildGraph' | 'cwd' | 'stderr'>, signal: AbortSignal): Promise<PreparedJob | undefined> {
+  const bundle = await ctx.bundleJob(options.jobFile);
+  if (signal.aborted) return undefined;
+  const artifact = jobArtifact(options, bundle.file, ctx.cwd);
+  const graph = await ctx.buildGraph(artifact);
+  for (const w of overriddenFlagWarnings(options, graph.config, ctx.cwd)) ctx.stderr(`sluice: warning: ${w}\n`);
+  return signal.aborted ? undefined : { bundle, artifact, graph };
+}
+
+export interface UploadContext {
+  client: RestClient;
+  cwd: string;
+  /** Where upload progress goes, if anywhere. */
+  terminal: StatusTerminal | undefined;
+  /** Aborted: abandon the upload; nothing is submitted. */
+  signal: AbortSignal;
+}
+
+/** Uploads the bundle and submits the job: its id, or undefined when `signal` abandoned it before the submission. */
+export async function uploadAndSubmit(job: PreparedJob, options: JobCommandOptions & RestoreOptions, ctx: UploadContext): Promise<{ jobId: string; bundleBytes: number } | undefined> {
+  const { client, terminal, signal } = ctx;
+  const address = client.address;
+  const progress = terminal === undefined ? undefined : (sent: number, total: number) => terminal.draw(`Uploading ${options.jobFile}: ${formatBytes(sent)} of ${formatBytes(total)} (${total === 0 ? 100 : Math.floor((sent / total) * 100)}%)`);
+  let uploaded;
+  try {
+    uploaded = await client.uploadArtifact(job.bundle.bytes, { ...(progress === undefined ? {} : { onProgress: progress }), signal });
+  } catch (err) {
+    if (err instanceof RestClientError && err.code === 'ABORTED') return undefined;
+    throw refusal(err, address);
+  } finally {
+    terminal?.clear();
+  }
+  if (signal.aborted) return undefined;
+  const sha256 = createHash('sha256').update(job.bundle.bytes).digest('hex');
+  if (uploaded.id !== sha256) {
+    throw new SluiceError('ARTIFACT_MISMATCH', `the cluster at ${address} stored the bundle of ${options.jobFile} as ${uploaded.id}, but its SHA-256 is ${sha256}: the upload was altered on the way; try again`);
+  }
+  // From here an interrupt cannot take the submission back.
+  const jobId = await client.submitJob(submitRequest(options, job.artifact, uploaded.id, job.graph, ctx.cwd)).catch((err: unknown) => {
+    throw refusal(err, address);
+  });
+  return { jobId, bundleBytes: uploaded.bytes };
+}
+
+function submitRequest(options: JobCommandOptions & RestoreOptions, artifact: JobArtifact, artifactId: string, jobGraph: JobGraph, cwd: string): SubmitJobRequest {
   const request: SubmitJobRequest = { artifactId, jobGraph, source: options.jobFile, params: artifact.params };
   if (artifact.parallelism !== undefined) request.parallelism = artifact.parallelism;
   if (artifact.config !== undefined) request.config = artifact.config;
@@ -144,10 +179,6 @@ function refusal(err: unknown, address: string): unknown {
     return new SluiceError(err.code, `the cluster at ${address} refused the job: ${err.message}`, { cause: err });
   }
   return err;
-}
-
-function warnAboutOverriddenFlags(options: SubmitCommandOptions, config: JobConfig, ctx: SubmitContext): void {
-  for (const w of overriddenFlagWarnings(options, config, ctx.cwd)) ctx.stderr(`sluice: warning: ${w}\n`);
 }
 
 /** `812 B`, `12.3 kB`, `4.5 MB` (powers of 1000, as upload tools show them). */

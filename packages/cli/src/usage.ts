@@ -5,7 +5,7 @@
 import { HA_FLAGS_HELP } from '@sluice/ha';
 import { MESOS_OPTIONS_HELP } from './mesos-args.js';
 
-export type CommandName = 'run' | 'plan' | 'submit' | 'list' | 'info' | 'savepoint' | 'stop' | 'cancel' | 'taskmanagers' | 'overview' | 'cluster' | 'mesos-session';
+export type CommandName = 'run' | 'plan' | 'submit' | 'list' | 'info' | 'savepoint' | 'stop' | 'cancel' | 'taskmanagers' | 'overview' | 'cluster' | 'mesos-session' | 'mesos-job';
 
 export const TOP_LEVEL_HELP = `Usage: sluice <command> [options]
 
@@ -16,6 +16,7 @@ Commands:
   plan <job>           Print the job's execution plan without running it
   cluster start|stop   Start a cluster of processes on this machine (Ctrl-C stops it), or stop one
   mesos-session        Start a session cluster whose TaskManagers run on Apache Mesos
+  mesos-job <job>      Run one job on Apache Mesos as its own framework, removed when the job ends
   submit <job>         Submit a job to a running cluster and follow it (--detached: don't)
   list                 List the jobs of a cluster or of a running 'sluice run'
   info <jobId>         Show a job's status, vertices, checkpoints and exceptions
@@ -109,9 +110,46 @@ to 0 here, --detach is not taken), and
 ${MESOS_OPTIONS_HELP}  -h, --help                  Show this help
 `;
 
+const MESOS_JOB_HELP = `Usage: sluice mesos-job <job.ts|job.js> --master <where> [options]
+
+Runs one job on Mesos in per-job mode: starts a cluster entrypoint in this process as a Mesos
+framework of its own, submits the job to it (bundled and built as 'sluice submit' does) and
+follows it as an attached 'sluice submit' does. TaskManagers are started through Sluice's
+executor as the job needs slots. When the job ends, the TaskManagers are killed, the framework
+is removed from Mesos (TEARDOWN) and the command exits with the job's outcome.
+
+Ctrl-C (or SIGTERM) cancels the job, then stops everything the same way; a second Ctrl-C exits
+at once, leaving the framework to Mesos until its failover timeout ends. While the job runs,
+its REST address (printed at start) takes 'sluice info', 'savepoint', 'stop' and 'cancel'.
+
+${PRECEDENCE}
+
+Options of the job:
+${JOB_OPTIONS_HELP}
+  --from-savepoint <path>     Start from a savepoint (or retained checkpoint) directory
+  --allow-non-restored-state  With --from-savepoint: drop the state of operators the job no
+                              longer has instead of refusing to start
+  -q, --quiet                 No live status line; only warnings and errors from the cluster
+  --verbose                   Print stack traces of errors
+
+Options of the job's cluster: those of 'sluice cluster start' (see 'sluice cluster --help')
+but for --detach and high availability. Here --cluster-dir defaults to a private temporary
+directory removed at the end (a directory given is kept, and a run killed before its job ended
+is resumed by the next run with it), --rpc-port and --rest-port to 0 (free ports) and
+--taskmanagers to 0.
+
+${MESOS_OPTIONS_HELP}  -h, --help                  Show this help
+
+Here --framework-name defaults to 'Sluice job <job name>' and --failover-timeout to 900
+(15 minutes): usually nothing can take over a per-job framework once its process is gone.
+
+Exit codes: 0 finished, 1 failed (the job, or starting it), 2 bad usage, 130 cancelled.
+`;
+
 export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
   cluster: CLUSTER_HELP,
   'mesos-session': MESOS_SESSION_HELP,
+  'mesos-job': MESOS_JOB_HELP,
   run: `Usage: sluice run <job.ts|job.js> [options]
 
 Compiles the job file (TypeScript is bundled with esbuild), runs it on an embedded cluster and

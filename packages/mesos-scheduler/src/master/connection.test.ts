@@ -142,6 +142,41 @@ describe('SUBSCRIBE and calls', () => {
   });
 });
 
+describe('TEARDOWN', () => {
+  /** Subscribed to a master that ends the framework's stream while it answers the next call with `status`, as Mesos does on TEARDOWN. */
+  async function subscribedTo(status: number) {
+    const m = await startMaster();
+    const connected = connect({ master: m.address });
+    connected.connection.start(() => FRAMEWORK, connected.scheduler);
+    await connected.scheduler.until(() => connected.scheduler.subscribed.length === 1, 'SUBSCRIBED');
+    const stream = await m.stream(0);
+    m.onCall = () => {
+      stream.end();
+      return { status };
+    };
+    return { m, ...connected };
+  }
+
+  it('closes the connection once the master accepted it: the stream it ends is no disconnection and nothing resubscribes', async () => {
+    const { m, connection, scheduler, log, states } = await subscribedTo(202);
+    await connection.call({ type: 'TEARDOWN' });
+    expect(connection.state).toBe('closed');
+    await m.until(() => m.connections === 0, 'every connection closed');
+    expect(states.at(-1)).toBe('closed');
+    expect(scheduler.disconnects).toEqual([]);
+    expect(m.subscribes()).toHaveLength(1);
+    expect(log.lines.filter((l) => / WARN | ERROR /.test(l))).toEqual([]);
+  });
+
+  it('keeps the subscription when the master refuses it; a stream lost meanwhile is a disconnection as any other', async () => {
+    const { connection, scheduler } = await subscribedTo(503);
+    await expect(connection.call({ type: 'TEARDOWN' })).rejects.toMatchObject({ code: 'MESOS_CALL_REJECTED', status: 503 });
+    await scheduler.until(() => scheduler.subscribed.length === 2, 'the second SUBSCRIBED');
+    expect(scheduler.disconnects).toHaveLength(1);
+    expect(connection.state).toBe('subscribed');
+  });
+});
+
 describe('finding the leader', () => {
   it('follows a protocol-relative 307 to the leader and goes back to it directly after a disconnection', async () => {
     const follower = await startMaster();

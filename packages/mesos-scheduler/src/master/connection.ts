@@ -23,6 +23,8 @@
  *   promise (persisting the framework id), later events wait for it; if it rejects, the stream
  *   is dropped and the subscription tried again. onDisconnected follows every onSubscribed
  *   whose stream is lost, but not close(). Exceptions from the handlers are logged, never fatal.
+ * - A TEARDOWN the master accepts closes the connection: the stream it ends meanwhile is no
+ *   disconnection, and nothing resubscribes (that would register a new framework).
  */
 import { describeError, SluiceError, type Logger } from '@sluice/common';
 import { encodeSchedulerCall, type FrameworkInfo, type SchedulerCall, type SchedulerEvent } from '@sluice/mesos-proto';
@@ -76,6 +78,8 @@ export class HttpMasterConnection implements MasterConnection {
   private subscriptions = 0;
   private disconnections = 0;
   private lastError: string | undefined;
+  /** While a TEARDOWN is under way: the end of its stream, held until the master has answered. */
+  private teardown: { ended?: { gen: number; reason: string; level: 'warn' | 'error' } } | undefined;
 
   constructor(options: MasterConnectionOptions) {
     this.o = resolveMasterConnectionOptions(options);
@@ -120,7 +124,21 @@ export class HttpMasterConnection implements MasterConnection {
     const a = this.attempt;
     if (this.current !== 'subscribed' || a?.streamId === undefined || a.frameworkId === undefined) throw new MesosNotSubscribedError(type, this.current);
     const full: SchedulerCall = call.framework_id === undefined ? { ...call, framework_id: { value: a.frameworkId } } : call;
-    await this.http.call(a.master, type, encodeSchedulerCall(full, this.o.encoding), a.streamId);
+    if (type !== 'TEARDOWN') return this.http.call(a.master, type, encodeSchedulerCall(full, this.o.encoding), a.streamId);
+    // The master ends the stream of a framework it tears down. That end is no disconnection, and
+    // resubscribing would register a new framework: once the master accepted, the connection closes.
+    this.teardown = {};
+    try {
+      await this.http.call(a.master, type, encodeSchedulerCall(full, this.o.encoding), a.streamId);
+    } catch (err) {
+      const ended = this.teardown.ended;
+      this.teardown = undefined;
+      if (ended !== undefined) this.streamEnded(ended.gen, ended.reason, ended.level);
+      throw err;
+    }
+    this.teardown = undefined;
+    this.log.info(`master ${masterAddress(a.master)} tore framework ${a.frameworkId} down; closing the connection`);
+    await this.close();
   }
 
   async close(): Promise<void> {
@@ -294,6 +312,10 @@ export class HttpMasterConnection implements MasterConnection {
 
   private streamEnded(gen: number, reason: string, level: 'warn' | 'error' = 'warn'): void {
     if (gen !== this.gen || this.current === 'closed') return;
+    if (this.teardown !== undefined) {
+      this.teardown.ended ??= { gen, reason, level };
+      return;
+    }
     const wasSubscribed = this.current === 'subscribed';
     this.abandon();
     if (wasSubscribed) this.disconnections++;

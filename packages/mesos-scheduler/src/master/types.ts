@@ -29,7 +29,7 @@ export interface MasterConnection {
   /**
    * Sends a call on the current subscription (framework id and Mesos-Stream-Id added). Rejects
    * with MesosCallError (HTTP status and the master's body) on a non-2xx answer, or when not
-   * subscribed.
+   * subscribed. A TEARDOWN the master accepts closes the connection (the framework is gone).
    */
   call(call: SchedulerCall): Promise<void>;
   /** Ends the stream and stops resubscribing (does not TEARDOWN the framework). */
