@@ -44,7 +44,7 @@ export async function mesosSession(options: MesosSessionOptions, deps: ClusterCo
   const ha = options.highAvailability;
   const runtime = await startMesosRuntime(options.mesos, {
     cwd: deps.cwd,
-    advertisedHost: options.advertisedHost ?? options.bindHost ?? '127.0.0.1',
+    advertisedHost: advertisedHostOf(options),
     ...(ha === undefined ? {} : { haFlags: taskManagerHaFlags(ha, deps.cwd) }),
     logger,
   });
@@ -53,6 +53,11 @@ export async function mesosSession(options: MesosSessionOptions, deps: ClusterCo
   } finally {
     await runtime.close();
   }
+}
+
+/** The host other machines reach this entrypoint at. */
+export function advertisedHostOf(options: Pick<ClusterStartOptions, 'advertisedHost' | 'bindHost'>): string {
+  return options.advertisedHost ?? options.bindHost ?? '127.0.0.1';
 }
 
 /** The `--ha-*` flags a TaskManager takes (not the entrypoints' storage directory), keyed by name without dashes. */

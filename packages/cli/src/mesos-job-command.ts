@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { createLogger, describeError, type Logger } from '@sluice/common';
 import { TERMINAL_JOB_STATUSES, type JobArtifact, type JobGraph } from '@sluice/protocol';
 import type { CliSignal } from './cli.js';
-import { announceNewToken, openEntrypoint, type ClusterCommandDeps, type OpenEntrypoint } from './cluster-command.js';
+import { advertisedHostOf, announceNewToken, openEntrypoint, type ClusterCommandDeps, type OpenEntrypoint } from './cluster-command.js';
 import type { JobBundle } from './compile-job.js';
 import { EXIT_CANCELED, followJob } from './follow-job.js';
 import type { MesosJobOptions } from './mesos-job-args.js';
@@ -135,7 +135,7 @@ async function onOwnFramework(options: MesosJobOptions, job: PreparedJob, ctx: M
   let runtime: MesosRuntime | undefined;
   try {
     const { startMesosRuntime } = await import('./mesos-runtime.js');
-    runtime = await startMesosRuntime({ ...options.mesos, frameworkName }, { cwd: ctx.cwd, logger });
+    runtime = await startMesosRuntime({ ...options.mesos, frameworkName }, { cwd: ctx.cwd, advertisedHost: advertisedHostOf(options.cluster), logger });
     const open = await openEntrypoint(options.cluster, clusterDir, ctx, logger, runtime);
     progress.open = open;
     // A temporary directory's token ends with it; the token file printed below has it meanwhile.
