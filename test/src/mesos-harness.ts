@@ -26,10 +26,10 @@ export const SMALL_TASKMANAGER = ['--slots', '1', '--tm-cpus', '0.5', '--tm-memo
 
 /**
  * Starts `sluice mesos-session --master <fake> --rpc-port 0 --rest-port 0 …` with its state under
- * `<home>/<name>` and waits until it serves REST.
+ * `<home>/<name>` (and `extraEnv`, e.g. SLUICE_LOG_LEVEL) and waits until it serves REST.
  */
-export async function startMesosSession(procs: CliProcesses, home: string, name: string, mesos: MesosCluster, args: string[] = SMALL_TASKMANAGER): Promise<MesosSession> {
-  const env = { SLUICE_HOME: join(home, name) };
+export async function startMesosSession(procs: CliProcesses, home: string, name: string, mesos: MesosCluster, args: string[] = SMALL_TASKMANAGER, extraEnv: Record<string, string> = {}): Promise<MesosSession> {
+  const env = { ...extraEnv, SLUICE_HOME: join(home, name) };
   const process = procs.start(['mesos-session', '--master', mesos.masterAddress, '--rpc-port', '0', '--rest-port', '0', ...args], env);
   const output = (): string => `--- session stdout ---\n${process.out.stdout.slice(-3000)}\n--- session stderr ---\n${process.out.stderr.slice(-6000)}`;
   const started = await waitFor(

@@ -1,0 +1,191 @@
+/**
+ * The framework scheduler and the Mesos master failing under a running job, end to end on the
+ * Mesos fake with real processes and the exactly-once job (checkpoints every 200 ms, a
+ * two-phase-commit file sink):
+ *
+ * - `kill -9` of `sluice mesos-session` and a restart from the same SLUICE_HOME on the same RPC
+ *   port: the framework resubscribes with its id, reconciles the tasks it launched, launches no
+ *   second TaskManager, the running TaskManagers register at the new ResourceManager, and the
+ *   job is recovered from its checkpoint and finishes exactly once.
+ * - Failover to a second master: the scheduler follows the new leader, resubscribes with the
+ *   same framework id and reconciles; the job is untouched and a second job still gets a
+ *   TaskManager from the new leader's offers.
+ *
+ * Order is read from the fake's recorded calls and the processes' logs, never from the clock.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { SchedulerCall } from '@sluice/mesos-proto';
+import { cliProcesses, type CliProcesses } from './cli-process.js';
+import { jobPath } from './harness.js';
+import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
+import { waitFor } from './leaks.js';
+import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
+import {
+  agentsWithOwnPorts,
+  isRunning,
+  sessionRest,
+  SMALL_TASKMANAGER,
+  startMesosSession,
+  submitDetached,
+  taskManagerPids,
+  waitForCheckpoints,
+  waitForJobEnd,
+  type MesosSession,
+} from './mesos-harness.js';
+import { unusedPort } from './ports.js';
+
+const KEYS = 20;
+const RATE = 4_000;
+
+let home = '';
+let procs: CliProcesses;
+let mesos: MesosCluster | undefined;
+let sessions: MesosSession[] = [];
+const seenPids = new Set<number>();
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'sluice-mesos-failover-'));
+  procs = cliProcesses(home);
+});
+beforeEach((context) => {
+  sessions = [];
+  context.onTestFailed(() => {
+    for (const s of sessions) console.error(s.output());
+  });
+});
+afterEach(async () => {
+  procs.killAll();
+  await mesos?.stop();
+  mesos = undefined;
+  await waitFor('every executor and TaskManager process to end', () => ([...seenPids].some(isRunning) ? undefined : true), 30_000);
+  seenPids.clear();
+}, 60_000);
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+const order = (a: Line, b: Line): number => a.key - b.key || (a.final ? 1 : 0) - (b.final ? 1 : 0) || a.seq - b.seq;
+
+function remember(m: MesosCluster): void {
+  for (const e of m.executors()) if (e.pid !== undefined) seenPids.add(e.pid);
+  for (const pid of taskManagerPids(m).values()) seenPids.add(pid);
+}
+
+function launchedTaskIds(m: MesosCluster): string[] {
+  return m
+    .calls({ api: 'scheduler', type: 'ACCEPT' })
+    .flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? [])
+    .flatMap((o) => o.launch?.task_infos ?? [])
+    .map((t) => t.task_id.value);
+}
+
+/** Index of every scheduler call of `type` in the order the masters received them. */
+function callIndexes(m: MesosCluster, type: string): number[] {
+  return m.calls({ api: 'scheduler' }).flatMap((c, i) => ((c.call as SchedulerCall).type === type ? [i] : []));
+}
+
+async function session(m: MesosCluster, name: string, args: string[] = []): Promise<MesosSession> {
+  // Later flags win: `args` may replace the harness's `--rpc-port 0`.
+  const s = await startMesosSession(procs, home, name, m, [...SMALL_TASKMANAGER, ...args], { SLUICE_LOG_LEVEL: 'info' });
+  sessions.push(s);
+  return s;
+}
+
+async function submit(s: MesosSession, events: number, parallelism: number): Promise<{ jobId: string; out: string }> {
+  const out = mkdtempSync(join(home, 'out-'));
+  const jobId = await submitDetached(procs, s, jobPath('exactly-once.ts'), ['-p', String(parallelism), '-D', `out=${out}`, '-D', `events=${events}`, '-D', `keys=${KEYS}`, '-D', `rate=${RATE}`, '-D', 'interval=200']);
+  return { jobId, out };
+}
+
+/** Resource ids of the TaskManagers registered at the session's ResourceManager, sorted. */
+async function registeredTaskManagers(s: MesosSession): Promise<string[]> {
+  const { taskManagers } = await sessionRest<{ taskManagers: { resourceId: string }[] }>(s, 'GET', '/taskmanagers');
+  return taskManagers.map((t) => t.resourceId).sort();
+}
+
+async function expectExactlyOnce(s: MesosSession, jobId: string, out: string, events: number): Promise<void> {
+  const end = await waitForJobEnd(s, jobId);
+  expect(end.result?.error?.message).toBeUndefined();
+  expect(end.status).toBe('FINISHED');
+  const lines = committedLines(out).sort(order);
+  const want = failureFreeLines(events, KEYS).sort(order);
+  expect(lines.length).toBe(want.length);
+  expect(lines).toEqual(want);
+}
+
+async function stopSession(m: MesosCluster, s: MesosSession): Promise<void> {
+  remember(m);
+  s.process.child.kill('SIGINT');
+  const stopped = await s.process.done;
+  expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);
+  await m.waitFor('every executor gone', () => m.executors().every((e) => e.exit !== undefined), 30_000);
+  await waitFor('every TaskManager process to end', () => ([...seenPids].some(isRunning) ? undefined : true), 30_000);
+}
+
+describe('scheduler and master failures on the Mesos fake', () => {
+  it('kill -9 of the scheduler and a restart: same framework id, tasks reconciled, no second TaskManager, the TaskManagers register again and the job finishes exactly once', async () => {
+    const events = 80_000;
+    const m = await startMesosCluster({ agents: agentsWithOwnPorts(3), allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
+    mesos = m;
+    const rpcPort = await unusedPort();
+    const first = await session(m, 'restarted', ['--rpc-port', String(rpcPort)]);
+    const { jobId, out } = await submit(first, events, 2);
+    await waitForCheckpoints(first, jobId, 2);
+    await m.waitFor('two running TaskManager tasks', () => m.tasks().filter((t) => t.state === 'TASK_RUNNING').length === 2);
+    remember(m);
+    const [framework] = m.frameworks();
+    const tasksBefore = m.tasks().map((t) => t.taskId).sort();
+    expect(tasksBefore).toEqual(['taskmanager-1', 'taskmanager-2']);
+    const tmPids = taskManagerPids(m);
+    const resourceIds = await registeredTaskManagers(first);
+    expect(resourceIds).toHaveLength(2);
+
+    // Frozen, the TaskManagers register at the restarted entrypoint only after its recovered job
+    // has asked for slots: the worst case for duplicates.
+    for (const pid of tmPids.values()) process.kill(pid, 'SIGSTOP');
+    first.process.child.kill('SIGKILL');
+    await first.process.done;
+    await m.waitFor('the framework to be disconnected', () => m.frameworks().every((f) => !f.connected));
+    const callsBeforeRestart = m.calls({ api: 'scheduler' }).length;
+
+    const second = await session(m, 'restarted', ['--rpc-port', String(rpcPort)]);
+    expect(second.output()).toContain(`sluice://127.0.0.1:${rpcPort}`);
+    // Resubscribed with the same framework id, then reconciled the two tasks it had launched.
+    const subscribes = m.calls({ api: 'scheduler', type: 'SUBSCRIBE' });
+    expect(subscribes).toHaveLength(2);
+    const resubscribe = subscribes[1]!.call as SchedulerCall;
+    expect(resubscribe.framework_id?.value).toBe(framework!.id);
+    expect(resubscribe.subscribe?.framework_info.id?.value).toBe(framework!.id);
+    expect(m.frameworks().map((f) => f.id)).toEqual([framework!.id]);
+    const reconciled = await m.waitFor('an explicit RECONCILE of both tasks after the restart', () =>
+      m
+        .calls({ api: 'scheduler', type: 'RECONCILE' })
+        .map((c) => (c.call as SchedulerCall).reconcile?.tasks?.map((t) => t.task_id.value).sort() ?? [])
+        .find((ids) => ids.length === 2),
+    );
+    expect(reconciled).toEqual(tasksBefore);
+    expect(Math.min(...callIndexes(m, 'RECONCILE').filter((i) => i >= callsBeforeRestart))).toBeGreaterThan(callIndexes(m, 'SUBSCRIBE')[1]!);
+
+    // The recovered job asks for two slots: the ResourceManager waits for the two workers it recovered.
+    await waitFor('the ResourceManager to wait for the recovered workers, or to start new ones', () =>
+      /waiting for 2 recovered worker\(s\) to register before starting new ones/.test(second.process.out.stderr) || launchedTaskIds(m).length > 2 ? true : undefined,
+    60_000);
+    expect(launchedTaskIds(m)).toEqual(tasksBefore);
+    for (const pid of tmPids.values()) process.kill(pid, 'SIGCONT');
+
+    // The same TaskManagers register at the new ResourceManager and the job comes back from its checkpoint.
+    await waitFor('both TaskManagers registered at the restarted entrypoint', async () => {
+      const tms = await registeredTaskManagers(second).catch(() => []);
+      return tms.length === 2 ? tms : undefined;
+    }, 60_000).then((tms) => expect(tms).toEqual(resourceIds));
+    expect(second.output()).toMatch(/job recovered; its JobMaster attempt \d+ resumes it from checkpoint \d+/);
+    await expectExactlyOnce(second, jobId, out, events);
+
+    // No TaskManager was launched or restarted: the same two tasks and processes ran throughout.
+    expect(launchedTaskIds(m)).toEqual(tasksBefore);
+    expect(m.tasks().map((t) => [t.taskId, t.state])).toEqual(tasksBefore.map((id) => [id, 'TASK_RUNNING']));
+    for (const [executorId, pid] of tmPids) expect(taskManagerPids(m).get(executorId)).toBe(pid);
+    await stopSession(m, second);
+  }, 300_000);
+});
