@@ -188,4 +188,53 @@ describe('scheduler and master failures on the Mesos fake', () => {
     for (const [executorId, pid] of tmPids) expect(taskManagerPids(m).get(executorId)).toBe(pid);
     await stopSession(m, second);
   }, 300_000);
+
+  it('master failover: the scheduler follows the new leader, resubscribes with the same framework id and reconciles; the job runs on untouched and a second job gets a TaskManager from the new leader', async () => {
+    const events = 60_000;
+    const m = await startMesosCluster({ masters: 2, agents: agentsWithOwnPorts(3), allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
+    mesos = m;
+    const masters = m.masterUrls.map((u) => u.slice('http://'.length)).join(',');
+    const s = await session(m, 'followed', ['--master', masters]);
+    const { jobId, out } = await submit(s, events, 2);
+    await waitForCheckpoints(s, jobId, 2);
+    await m.waitFor('two running TaskManager tasks', () => m.tasks().filter((t) => t.state === 'TASK_RUNNING').length === 2);
+    remember(m);
+    const [framework] = m.frameworks();
+    const tasksBefore = m.tasks().map((t) => t.taskId).sort();
+    const before = m.calls({ api: 'scheduler' }).length;
+
+    m.failoverMaster(1);
+    // The old leader redirects; the scheduler resubscribes at the new one with its framework id.
+    const resubscribed = await m.waitFor('a SUBSCRIBE at the new leader', () =>
+      m.calls({ api: 'scheduler', type: 'SUBSCRIBE' }).find((c, i) => i > 0 && c.at === 'master-1' && c.status === 200),
+    60_000);
+    const call = resubscribed.call as SchedulerCall;
+    expect(call.framework_id?.value).toBe(framework!.id);
+    expect(call.subscribe?.framework_info.id?.value).toBe(framework!.id);
+    expect(m.frameworks().map((f) => [f.id, f.connected])).toEqual([[framework!.id, true]]);
+    const reconcile = await m.waitFor('an explicit RECONCILE of both tasks at the new leader', () =>
+      m.calls({ api: 'scheduler', type: 'RECONCILE' }).find((c) => c.at === 'master-1' && ((c.call as SchedulerCall).reconcile?.tasks ?? []).length === 2),
+    );
+    expect(m.calls({ api: 'scheduler' }).indexOf(reconcile)).toBeGreaterThan(m.calls({ api: 'scheduler' }).indexOf(resubscribed));
+    expect(((reconcile.call as SchedulerCall).reconcile!.tasks ?? []).map((t) => t.task_id.value).sort()).toEqual(tasksBefore);
+
+    // Offers keep coming, from the new leader: a second job gets a third TaskManager.
+    const second = await submit(s, 4_000, 1);
+    const launch = await m.waitFor('a launch at the new leader', () =>
+      m.calls({ api: 'scheduler', type: 'ACCEPT' }).find((c) => c.at === 'master-1' && ((c.call as SchedulerCall).accept?.operations ?? []).some((o) => o.launch !== undefined)),
+    60_000);
+    expect((launch.call as SchedulerCall).accept!.operations!.flatMap((o) => o.launch?.task_infos ?? []).map((t) => t.task_id.value)).toEqual(['taskmanager-3']);
+    await expectExactlyOnce(s, second.jobId, second.out, 4_000);
+    remember(m);
+
+    // The first job never noticed: no failure, no restart, and exactly the failure-free output.
+    await expectExactlyOnce(s, jobId, out, events);
+    const first = await waitForJobEnd(s, jobId);
+    expect(first.exceptions).toEqual([]);
+    expect(first.result?.restarts ?? 0).toBe(0);
+    expect(launchedTaskIds(m)).toEqual(['taskmanager-1', 'taskmanager-2', 'taskmanager-3']);
+    // Everything after the failover went to the new leader (the old one answers 307 and records nothing).
+    expect(new Set(m.calls({ api: 'scheduler' }).slice(before).map((c) => c.at))).toEqual(new Set(['master-1']));
+    await stopSession(m, s);
+  }, 300_000);
 });

@@ -77,7 +77,8 @@ export async function submitDetached(procs: CliProcesses, session: MesosSession,
 
 export interface JobView {
   status: string;
-  result?: { error?: { code?: string; message: string } };
+  exceptions?: unknown[];
+  result?: { error?: { code?: string; message: string }; restarts?: number };
 }
 
 /** Waits until the job has completed at least `n` checkpoints (counted by its current JobMaster). */
