@@ -36,6 +36,7 @@ import {
   type MesosSession,
 } from './mesos-harness.js';
 import { unusedPort } from './ports.js';
+import { childrenOf } from './processes.js';
 
 const KEYS = 20;
 const RATE = 4_000;
@@ -144,8 +145,12 @@ describe('scheduler and master failures on the Mesos fake', () => {
     // Frozen, the TaskManagers register at the restarted entrypoint only after its recovered job
     // has asked for slots: the worst case for duplicates.
     for (const pid of tmPids.values()) process.kill(pid, 'SIGSTOP');
+    const jobMasters = childrenOf(first.process.child.pid!, 'jobmaster-main.js');
+    expect(jobMasters).toHaveLength(1);
     first.process.child.kill('SIGKILL');
     await first.process.done;
+    // Its JobMaster process ends with it (the restarted entrypoint starts its own).
+    await waitFor('the killed session\'s JobMaster to end', () => (jobMasters.some(isRunning) ? undefined : true), 30_000);
     await m.waitFor('the framework to be disconnected', () => m.frameworks().every((f) => !f.connected));
     const callsBeforeRestart = m.calls({ api: 'scheduler' }).length;
 
@@ -179,13 +184,50 @@ describe('scheduler and master failures on the Mesos fake', () => {
       const tms = await registeredTaskManagers(second).catch(() => []);
       return tms.length === 2 ? tms : undefined;
     }, 60_000).then((tms) => expect(tms).toEqual(resourceIds));
-    expect(second.output()).toMatch(/job recovered; its JobMaster attempt \d+ resumes it from checkpoint \d+/);
+    expect(second.process.out.stderr).toMatch(/job recovered; its JobMaster attempt \d+ resumes it from checkpoint \d+/);
     await expectExactlyOnce(second, jobId, out, events);
 
     // No TaskManager was launched or restarted: the same two tasks and processes ran throughout.
     expect(launchedTaskIds(m)).toEqual(tasksBefore);
     expect(m.tasks().map((t) => [t.taskId, t.state])).toEqual(tasksBefore.map((id) => [id, 'TASK_RUNNING']));
     for (const [executorId, pid] of tmPids) expect(taskManagerPids(m).get(executorId)).toBe(pid);
+    await stopSession(m, second);
+  }, 300_000);
+
+  it('a restart on another RPC port: the TaskManagers left running cannot find it, so after the heartbeat timeout they are killed and replaced, and the job finishes exactly once', async () => {
+    const events = 60_000;
+    const m = await startMesosCluster({ agents: agentsWithOwnPorts(3), allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
+    mesos = m;
+    const heartbeats = ['--heartbeat-interval', '200', '--heartbeat-timeout', '3000'];
+    const first = await session(m, 'moved', ['--rpc-port', String(await unusedPort()), ...heartbeats]);
+    const { jobId, out } = await submit(first, events, 2);
+    await waitForCheckpoints(first, jobId, 2);
+    await m.waitFor('two running TaskManager tasks', () => m.tasks().filter((t) => t.state === 'TASK_RUNNING').length === 2);
+    remember(m);
+    const oldTasks = m.tasks().map((t) => t.taskId).sort();
+    const oldResources = await registeredTaskManagers(first);
+    first.process.child.kill('SIGKILL');
+    await first.process.done;
+    await m.waitFor('the framework to be disconnected', () => m.frameworks().every((f) => !f.connected));
+
+    const second = await session(m, 'moved', heartbeats); // --rpc-port 0: another port
+    expect(/RPC +(\S+)/.exec(second.process.out.stdout)?.[1]).not.toBe(/RPC +(\S+)/.exec(first.process.out.stdout)?.[1]);
+    for (const id of oldResources) {
+      await waitFor(`recovered worker ${id} given up`, () => (second.process.out.stderr.includes(`recovered worker ${id} did not register within 3000 ms; releasing it`) ? true : undefined), 60_000);
+    }
+    // Killed through Mesos, then replaced by two new tasks the job runs on.
+    await m.waitFor('the old tasks killed', () => oldTasks.every((id) => m.task(id)?.state === 'TASK_KILLED'), 60_000);
+    expect(m.calls({ api: 'scheduler', type: 'KILL' }).map((c) => (c.call as SchedulerCall).kill!.task_id.value).sort()).toEqual(oldTasks);
+    await m.waitFor('two new TaskManager tasks running', () => ['taskmanager-3', 'taskmanager-4'].every((id) => m.task(id)?.state === 'TASK_RUNNING'), 60_000);
+    remember(m);
+    expect(launchedTaskIds(m)).toEqual([...oldTasks, 'taskmanager-3', 'taskmanager-4']);
+    // The ResourceManager asked for new workers only once it had given up on a recovered one.
+    const log = second.process.out.stderr;
+    expect(log.indexOf('requesting a worker')).toBeGreaterThan(log.indexOf('did not register within 3000 ms; releasing it'));
+    const now = await registeredTaskManagers(second);
+    expect(now).toHaveLength(2);
+    for (const id of oldResources) expect(now).not.toContain(id);
+    await expectExactlyOnce(second, jobId, out, events);
     await stopSession(m, second);
   }, 300_000);
 

@@ -84,7 +84,7 @@ async function expectRecoveredExactlyOnce(s: MesosSession, jobId: string, out: s
   const end = await waitForJobEnd(s, jobId);
   expect(end.result?.error?.message).toBeUndefined();
   expect(end.status).toBe('FINISHED');
-  expect(s.output()).toMatch(/job recovered: .* after restart 1, from checkpoint \d+/);
+  expect(s.process.out.stderr).toMatch(/job recovered: .* after restart 1, from checkpoint \d+/);
   const lines = committedLines(out).sort(order);
   const want = failureFreeLines(EVENTS, KEYS).sort(order);
   expect(lines.length).toBe(want.length);
@@ -105,9 +105,9 @@ async function stopSession(m: MesosCluster, s: MesosSession): Promise<void> {
  * After task `victim` failed: it was reported TASK_FAILED with `reason`, and exactly one
  * replacement was launched — after the failure — and runs on the fake.
  */
-async function expectReplaced(m: MesosCluster, victim: string, reason: string, launchesBefore: number): Promise<string> {
+async function expectReplaced(m: MesosCluster, victim: string, failure: { reason: string; source: string }, launchesBefore: number): Promise<string> {
   const failed = await m.waitFor(`${victim} to be reported failed`, () => m.task(victim)?.statuses.find((st) => st.state === 'TASK_FAILED'), 60_000);
-  expect(failed.reason).toBe(reason);
+  expect({ reason: failed.reason, source: failed.source }).toEqual(failure);
   const replacement = await m.waitFor('a replacement TaskManager task running', () => m.tasks().find((t) => t.taskId === 'taskmanager-3' && t.state === 'TASK_RUNNING'), 90_000);
   remember(m);
   expect(launchedTaskIds(m)).toEqual(['taskmanager-1', 'taskmanager-2', 'taskmanager-3']);
@@ -125,11 +125,11 @@ describe('TaskManager failures on the Mesos fake', () => {
     const launchesBefore = launchedTaskIds(m).length;
     process.kill(victimPid, 'SIGKILL');
 
-    await expectReplaced(m, victimTask.taskId, 'REASON_COMMAND_EXECUTOR_FAILED', launchesBefore);
+    await expectReplaced(m, victimTask.taskId, { reason: 'REASON_COMMAND_EXECUTOR_FAILED', source: 'SOURCE_EXECUTOR' }, launchesBefore);
     expect(m.task(victimTask.taskId)!.statuses.find((st) => st.state === 'TASK_FAILED')!.message).toMatch(/killed by SIGKILL/);
     // The executor whose TaskManager died ends by itself once its terminal update is acknowledged.
     await m.waitFor('the failed task\'s executor to exit', () => m.executors().find((e) => e.executorId === victimTask.executorId)?.exit);
-    expect(s.output()).toMatch(new RegExp(`TaskManager task ${victimTask.taskId} ended: TASK_FAILED`));
+    expect(s.process.out.stderr).toMatch(new RegExp(`TaskManager task ${victimTask.taskId} ended: TASK_FAILED`));
     await expectRecoveredExactlyOnce(s, jobId, out);
     await stopSession(m, s);
   }, 300_000);
@@ -141,7 +141,7 @@ describe('TaskManager failures on the Mesos fake', () => {
     const launchesBefore = launchedTaskIds(m).length;
     m.crashExecutor(victimTask.executorId!);
 
-    await expectReplaced(m, victimTask.taskId, 'REASON_EXECUTOR_TERMINATED', launchesBefore);
+    await expectReplaced(m, victimTask.taskId, { reason: 'REASON_EXECUTOR_TERMINATED', source: 'SOURCE_AGENT' }, launchesBefore);
     expect(m.events().some((e) => e.type === 'FAILURE' && e.failure?.executor_id?.value === victimTask.executorId)).toBe(true);
     // The TaskManager notices its executor is gone (its IPC channel closed) and stops.
     await waitFor('the crashed executor\'s TaskManager to end', () => (isRunning(orphan) ? undefined : true), 60_000);
