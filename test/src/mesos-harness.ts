@@ -1,6 +1,7 @@
 /**
  * What the end-to-end tests on the Mesos fake share: a `sluice mesos-session` process pointed at
- * a fake master, its REST address and token directory, and `sluice submit` against it.
+ * a fake master, its REST address and token directory, and `sluice submit` against it; REST
+ * calls with its token, and the TaskManager processes under the fake's executors.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,7 +53,7 @@ export async function startMesosSession(procs: CliProcesses, home: string, name:
   };
 }
 
-/** What the failure tests on the Mesos fake add: REST calls with the session's token, detached jobs, the processes under an executor. */
+// ---- for the failure tests: REST calls with the session's token, detached jobs, the processes under an executor ----
 
 /** The session's REST token, from the file `sluice mesos-session` wrote for its REST port. */
 export function restTokenOf(session: MesosSession): string {
