@@ -1,11 +1,14 @@
 /**
  * What the end-to-end tests on the Mesos fake share: a `sluice mesos-session` process pointed at
- * a fake master, its REST address and token directory, and `sluice submit` against it.
+ * a fake master, its REST address and token directory, and `sluice submit` against it; REST
+ * calls with its token, and the TaskManager processes under the fake's executors.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliProcesses, Outcome, Started } from './cli-process.js';
 import { waitFor } from './leaks.js';
 import type { MesosCluster } from './mesos-fake/index.js';
+import { childrenOf } from './processes.js';
 
 export interface MesosSession {
   process: Started;
@@ -24,10 +27,10 @@ export const SMALL_TASKMANAGER = ['--slots', '1', '--tm-cpus', '0.5', '--tm-memo
 
 /**
  * Starts `sluice mesos-session --master <fake> --rpc-port 0 --rest-port 0 …` with its state under
- * `<home>/<name>` and waits until it serves REST.
+ * `<home>/<name>` (and `extraEnv`, e.g. SLUICE_LOG_LEVEL) and waits until it serves REST.
  */
-export async function startMesosSession(procs: CliProcesses, home: string, name: string, mesos: MesosCluster, args: string[] = SMALL_TASKMANAGER): Promise<MesosSession> {
-  const env = { SLUICE_HOME: join(home, name) };
+export async function startMesosSession(procs: CliProcesses, home: string, name: string, mesos: MesosCluster, args: string[] = SMALL_TASKMANAGER, extraEnv: Record<string, string> = {}): Promise<MesosSession> {
+  const env = { ...extraEnv, SLUICE_HOME: join(home, name) };
   const process = procs.start(['mesos-session', '--master', mesos.masterAddress, '--rpc-port', '0', '--rest-port', '0', ...args], env);
   const output = (): string => `--- session stdout ---\n${process.out.stdout.slice(-3000)}\n--- session stderr ---\n${process.out.stderr.slice(-6000)}`;
   const started = await waitFor(
@@ -48,4 +51,94 @@ export async function startMesosSession(procs: CliProcesses, home: string, name:
     submit: (job, jobArgs, timeoutMs = 180_000) => procs.run(['submit', job, ...jobArgs, '--address', started.rest], { env, timeoutMs }),
     output,
   };
+}
+
+// ---- for the failure tests: REST calls with the session's token, detached jobs, the processes under an executor ----
+
+/** The session's REST token, from the file `sluice mesos-session` wrote for its REST port. */
+export function restTokenOf(session: MesosSession): string {
+  return readFileSync(join(session.env.SLUICE_HOME!, `rest-${new URL(session.restUrl).port}.token`), 'utf8').trim();
+}
+
+/** A REST call to the session with its token; a non-2xx answer throws with its body. */
+export async function sessionRest<T>(session: MesosSession, method: string, path: string): Promise<T> {
+  const res = await fetch(`${session.restUrl}${path}`, { method, headers: { Authorization: `Bearer ${restTokenOf(session)}` } });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** `sluice submit -d <job> <args…>` against the session: the job id it printed. */
+export async function submitDetached(procs: CliProcesses, session: MesosSession, job: string, args: string[]): Promise<string> {
+  const r = await procs.run(['submit', '-d', job, ...args, '--address', session.restUrl], { env: session.env, timeoutMs: 120_000 });
+  const jobId = /^([0-9a-f]{32})$/m.exec(r.stdout)?.[1];
+  if (r.code !== 0 || jobId === undefined) throw new Error(`sluice submit -d exited with ${r.code}: ${r.stderr}\n${session.output()}`);
+  return jobId;
+}
+
+export interface JobView {
+  status: string;
+  exceptions?: unknown[];
+  result?: { error?: { code?: string; message: string }; restarts?: number };
+}
+
+/** Waits until the job has completed at least `n` checkpoints (counted by its current JobMaster). */
+export function waitForCheckpoints(session: MesosSession, jobId: string, n: number, timeoutMs = 90_000): Promise<number> {
+  return waitFor(`${n} completed checkpoints of job ${jobId}`, async () => {
+    const c = await sessionRest<{ counts: { completed: number } }>(session, 'GET', `/jobs/${jobId}/checkpoints`).catch(() => undefined);
+    return c !== undefined && c.counts.completed >= n ? c.counts.completed : undefined;
+  }, timeoutMs);
+}
+
+/** Waits until the job has ended (FINISHED, FAILED or CANCELED) and returns its details. */
+export function waitForJobEnd(session: MesosSession, jobId: string, timeoutMs = 180_000): Promise<JobView> {
+  return waitFor(`job ${jobId} to end`, async () => {
+    const d = await sessionRest<JobView>(session, 'GET', `/jobs/${jobId}`).catch(() => undefined);
+    return d !== undefined && ['FINISHED', 'FAILED', 'CANCELED'].includes(d.status) ? d : undefined;
+  }, timeoutMs);
+}
+
+/** Every descendant of `pid` whose command line contains `marker` (the agent may run the executor under a shell). */
+export function descendantsOf(pid: number, marker: string): number[] {
+  const out: number[] = [];
+  for (const child of childrenOf(pid, '')) {
+    try {
+      if (readFileSync(`/proc/${child}/cmdline`, 'utf8').includes(marker)) out.push(child);
+    } catch {
+      // it ended meanwhile
+    }
+    out.push(...descendantsOf(child, marker));
+  }
+  return out;
+}
+
+/** The TaskManager process under each running executor, by Mesos executor id. */
+export function taskManagerPids(mesos: MesosCluster): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of mesos.executors()) {
+    if (e.pid === undefined || e.exit !== undefined) continue;
+    const [tm] = descendantsOf(e.pid, 'taskmanager-main.js');
+    if (tm !== undefined) out.set(e.executorId, tm);
+  }
+  return out;
+}
+
+/** Whether `pid` runs (exists and is not a zombie). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `count` agent specs whose port range is picked at random below the ephemeral range: the fake's
+ * agents all listen on 127.0.0.N, so tests running at the same time on one machine with the
+ * default range would hand out each other's ports.
+ */
+export function agentsWithOwnPorts(count: number, resources = 'cpus:4;mem:4096;disk:10000'): { resources: string }[] {
+  const base = 10_000 + 100 * Math.floor(Math.random() * 200);
+  return Array.from({ length: count }, () => ({ resources: `${resources};ports:[${base}-${base + 99}]` }));
 }

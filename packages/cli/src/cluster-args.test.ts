@@ -65,3 +65,17 @@ describe('sluice cluster start --detach: the HA flags handed to the background p
     });
   });
 });
+
+describe('sluice cluster start: heartbeat flags', () => {
+  it('takes the interval and the timeout in milliseconds, and leaves both to the cluster by default', () => {
+    expect(start('--heartbeat-interval', '200', '--heartbeat-timeout', '2000')).toMatchObject({ options: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2000 } });
+    expect(start('--heartbeat-timeout', '60000')).toMatchObject({ options: { heartbeatTimeoutMs: 60000 } });
+    expect((start() as { options: object }).options).not.toHaveProperty('heartbeatTimeoutMs');
+  });
+
+  it('refuses a timeout no longer than the interval (the default interval counts when only the timeout is given)', () => {
+    expect(refusal('--heartbeat-interval', '500', '--heartbeat-timeout', '500')).toBe('--heartbeat-timeout (500 ms) must be larger than --heartbeat-interval (500 ms); 3 to 5 intervals is usual');
+    expect(refusal('--heartbeat-timeout', '5000')).toBe('--heartbeat-timeout (5000 ms) must be larger than --heartbeat-interval (10000 ms); 3 to 5 intervals is usual');
+    expect(refusal('--heartbeat-interval', '1s')).toBe("invalid value '1s' for --heartbeat-interval: expected an integer ≥ 1");
+  });
+});

@@ -3,6 +3,7 @@
  * flags plus mesos-args.ts's). Pure, like the other parsers.
  */
 import { HA_FLAGS, zooKeeperFromFlags, type ZooKeeperFlags } from '@sluice/ha';
+import { DEFAULT_HEARTBEAT_OPTIONS, resolveHeartbeatOptions } from '@sluice/protocol';
 import { strictParse, UsageError, noMorePositionals, nonEmpty, type StrictParseResult } from './arg-parsing.js';
 import { MESOS_OPTIONS, mesosFlags, type MesosFlags } from './mesos-args.js';
 import type { CommandName } from './usage.js';
@@ -24,6 +25,9 @@ export interface ClusterStartOptions {
   tls?: { certFile: string; keyFile: string; caFile: string };
   /** Standby entrypoints with ZooKeeper (--high-availability zookeeper). */
   highAvailability?: ZooKeeperFlags & { storageDir: string };
+  /** Heartbeats between the cluster's processes: how often, and how long a silent peer counts as alive (ms). */
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
   detach: boolean;
   quiet: boolean;
 }
@@ -56,6 +60,8 @@ export const START_OPTIONS = {
   'tls-cert-file': { type: 'string' },
   'tls-key-file': { type: 'string' },
   'tls-ca-file': { type: 'string' },
+  'heartbeat-interval': { type: 'string' },
+  'heartbeat-timeout': { type: 'string' },
   ...HA_FLAGS,
   'ha-storage-dir': { type: 'string' },
   detach: { type: 'boolean', short: 'd' },
@@ -126,6 +132,16 @@ export function clusterStartOptions(values: StartValues, command: CommandName, d
       keyFile: nonEmpty(keyFile, '--tls-key-file', 'a PEM file', command),
       caFile: nonEmpty(caFile, '--tls-ca-file', 'a PEM file', command),
     };
+  }
+  const interval = values['heartbeat-interval'];
+  const timeout = values['heartbeat-timeout'];
+  if (interval !== undefined) options.heartbeatIntervalMs = count(interval, '--heartbeat-interval', 0, 1, command);
+  if (timeout !== undefined) options.heartbeatTimeoutMs = count(timeout, '--heartbeat-timeout', 0, 1, command);
+  try {
+    resolveHeartbeatOptions(options, 'heartbeats');
+  } catch {
+    const { heartbeatIntervalMs: i, heartbeatTimeoutMs: t } = { ...DEFAULT_HEARTBEAT_OPTIONS, ...options };
+    throw new UsageError(`--heartbeat-timeout (${t} ms) must be larger than --heartbeat-interval (${i} ms); 3 to 5 intervals is usual`, command);
   }
   const zk = zooKeeperFromFlags(values, (message) => new UsageError(message, command));
   const storageDir = values['ha-storage-dir'];

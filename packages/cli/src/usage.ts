@@ -83,6 +83,10 @@ Options of start:
   --tls-cert-file <file>      With --tls-key-file and --tls-ca-file: TLS (mutual, certificates
   --tls-key-file <file>       signed by the CA) on every connection between the cluster's
   --tls-ca-file <file>        processes, RPC and data; the cluster secret still authenticates
+  --heartbeat-interval <ms>   Heartbeats between the cluster's processes (default 10000)
+  --heartbeat-timeout <ms>    A process silent this long is lost: its work is recovered
+                              elsewhere (default 50000; a restarted entrypoint also waits this
+                              long for the TaskManagers it left running to register again)
 ${HA_FLAGS_HELP}  --ha-storage-dir <dir>      With zookeeper: a directory all entrypoints reach (shared file
                               system): the cluster secret, REST token and uploaded bundles
   -d, --detach                Run in the background; output goes to <cluster-dir>/entrypoint.log

@@ -16,6 +16,13 @@ export interface ClusterDriverEvents {
   onWorkerStarted(resourceId: string): void;
   /** A worker process is gone, whether released or crashed. */
   onWorkerTerminated(resourceId: string, reason: string): void;
+  /**
+   * Workers an earlier run of the driver started that may still run (a restarted scheduler finds
+   * its Mesos tasks again), reported from `initialize`. The ResourceManager counts them as coming,
+   * so it starts no duplicates while their TaskManagers register again, and releases any that has
+   * not registered within the heartbeat timeout.
+   */
+  onWorkersRecovered?(workers: WorkerSpec[]): void;
 }
 
 export interface ClusterDriver {

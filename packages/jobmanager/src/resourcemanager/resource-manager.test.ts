@@ -28,8 +28,11 @@ class TestingClusterDriver implements ClusterDriver {
   requested: WorkerSpec[] = [];
   released: string[] = [];
   events: ClusterDriverEvents | undefined;
+  /** Workers "an earlier run" left, reported from initialize. */
+  recovered: WorkerSpec[] = [];
   async initialize(events: ClusterDriverEvents): Promise<void> {
     this.events = events;
+    if (this.recovered.length > 0) events.onWorkersRecovered?.(this.recovered);
   }
   async requestWorker(spec: WorkerSpec): Promise<void> {
     this.requested.push(spec);
@@ -154,9 +157,10 @@ describe('ResourceManager', () => {
     for (const rm of rms.splice(0)) await rm.stop();
   });
 
-  async function setup(extra: Partial<ResourceManagerOptions> = {}) {
+  async function setup(extra: Partial<ResourceManagerOptions> = {}, recovered: WorkerSpec[] = []) {
     const rpc = new LocalRpcService();
     const driver = new TestingClusterDriver();
+    driver.recovered = recovered;
     const rm = new ResourceManager({ rpc, address: 'rm', driver, slotsPerWorker: 2, logger: silentLogger, ...extra });
     rms.push(rm);
     await rm.start();
@@ -201,6 +205,26 @@ describe('ResourceManager', () => {
     expect(driver.requested).toHaveLength(2);
     clock.advance(10_000);
     await eventually('the third worker requested once the failures aged out', () => driver.requested.length === 3);
+  });
+
+  it('counts workers an earlier run of the driver recovered as coming, and releases one that does not register within the heartbeat timeout', async () => {
+    const clock = new ManualClock(0);
+    const recovered = [{ resourceId: 'old-1', numberOfSlots: 2 }, { resourceId: 'old-2', numberOfSlots: 2 }];
+    const { rmId, gw, driver, tm } = await setup({ clock, heartbeatIntervalMs: 10, heartbeatTimeoutMs: 1_000 }, recovered);
+    await gw.declareResourceRequirements(rmId, { jobId: 'job', jobMaster: JM, jobMasterAddress: 'jm', slots: 4 });
+    await gw.registerTaskExecutor({ resourceId: 'old-1', address: 'tm-1', numberOfSlots: 2 });
+    await gw.sendSlotReport(rmId, freeReport('old-1', 1, 2));
+    await eventually('the slot requests to old-1', () => tm.requests.length >= 2);
+    // The two missing slots are old-2's, which is still expected: nothing new is started.
+    expect(driver.requested).toEqual([]);
+    const beat = setInterval(() => void gw.heartbeatFromTaskExecutor(rmId, freeReport('old-1', 1, 2)).catch(() => undefined), 2);
+    timers.push(beat);
+    await advanceUntil(clock, 'old-2 released', () => driver.released.length > 0);
+    expect(driver.released).toEqual(['old-2']);
+    await eventually('a new worker in its place', () => driver.requested.length === 1);
+    expect(driver.requested[0]!.numberOfSlots).toBe(2);
+    // Released, it is refused if it turns up after all.
+    expect(await gw.registerTaskExecutor({ resourceId: 'old-2', address: 'tm-1', numberOfSlots: 2 })).toMatchObject({ type: 'RegistrationRejection' });
   });
 
   it('asks the driver for exactly the missing workers, counting pending ones', async () => {

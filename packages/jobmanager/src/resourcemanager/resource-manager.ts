@@ -1,8 +1,9 @@
 /**
  * The ResourceManager: keeps the registry of TaskManagers and JobMasters, feeds slot reports and
  * declared requirements into the SlotManager, and carries out its plan — asks TaskManagers to
- * allocate or free slots, asks the ClusterDriver for workers when slots are short and releases
- * workers idle past a timeout. It has a fresh id per start (its fencing token), refuses calls
+ * allocate or free slots, asks the ClusterDriver for workers when slots are short (counting
+ * those an earlier run of the driver left running, until they register) and releases workers
+ * idle past a timeout. It has a fresh id per start (its fencing token), refuses calls
  * meant for another, and keeps heartbeats with every TaskManager and JobMaster: a lost
  * TaskManager's slots are removed and the JobMasters using them told; a lost JobMaster's slots
  * and requirements are freed. All state lives on one Mailbox; calls leave through one Outbox.
@@ -34,7 +35,7 @@ import {
   type TaskManagerInfo,
   type TaskManagerRegistration,
 } from '@sluice/protocol';
-import type { ClusterDriver } from './cluster-driver.js';
+import type { ClusterDriver, WorkerSpec } from './cluster-driver.js';
 import { SlotManager, workersToRequest, type SlotPlan } from './slot-manager.js';
 import { WorkerFailureRate, type WorkerFailureRateOptions } from './worker-failure-rate.js';
 
@@ -101,6 +102,9 @@ export class ResourceManager implements ResourceManagerGateway {
   private readonly slotManager = new SlotManager();
   private readonly jobMasters = new Map<string, JobMasterEntry>();
   private readonly pendingWorkers = new Set<string>();
+  /** Pending workers an earlier run of the driver started, each given one heartbeat timeout to register. */
+  private readonly recoveredWorkers: HeartbeatManager<Peer>;
+  private recoveryWaitLogged = false;
   private readonly releasedWorkers = new Set<string>();
   private readonly o: Resolved;
   private readonly clock: Clock;
@@ -125,6 +129,7 @@ export class ResourceManager implements ResourceManagerGateway {
     const hb = { heartbeatIntervalMs: this.o.heartbeatIntervalMs, heartbeatTimeoutMs: this.o.heartbeatTimeoutMs, clock: this.clock, run };
     this.tmHeartbeats = new HeartbeatManager<Peer>({ ...hb, onPeerLost: (id, _t, reason) => this.removeTaskManager(id, reason) });
     this.jmHeartbeats = new HeartbeatManager<Peer>({ ...hb, onPeerLost: (jobId, _t, reason) => this.removeJobMaster(jobId, reason) });
+    this.recoveredWorkers = new HeartbeatManager<Peer>({ ...hb, onPeerLost: (resourceId) => this.recoveredWorkerLate(resourceId) });
   }
 
   async start(): Promise<void> {
@@ -132,6 +137,7 @@ export class ResourceManager implements ResourceManagerGateway {
     await this.options.driver.initialize({
       onWorkerStarted: (resourceId) => this.logger.debug('worker started', { resourceId }),
       onWorkerTerminated: (resourceId, reason) => void this.mailbox.run(() => this.workerTerminated(resourceId, reason)),
+      onWorkersRecovered: (workers) => void this.mailbox.run(() => this.workersRecovered(workers)),
     });
     this.options.rpc.register<ResourceManagerGateway>(this.address, this.gatewayView());
     this.state = 'running';
@@ -150,6 +156,7 @@ export class ResourceManager implements ResourceManagerGateway {
       if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
       this.idleTimer = undefined;
       clearTimeout(this.retryTimer);
+      this.recoveredWorkers.stop();
       this.tmHeartbeats.stop();
       this.jmHeartbeats.stop();
       this.options.rpc.unregister(this.address);
@@ -171,6 +178,7 @@ export class ResourceManager implements ResourceManagerGateway {
       if (this.state !== 'running') return { type: 'RegistrationRejection', reason: 'the ResourceManager is shutting down' };
       if (this.releasedWorkers.has(registration.resourceId)) return { type: 'RegistrationRejection', reason: `worker '${registration.resourceId}' was released` };
       this.pendingWorkers.delete(registration.resourceId);
+      this.recoveredWorkers.unmonitor(registration.resourceId);
       this.slotManager.registerTaskManager(registration);
       const { resourceId, address } = registration;
       this.tmHeartbeats.monitor(resourceId, {
@@ -339,8 +347,32 @@ export class ResourceManager implements ResourceManagerGateway {
     }
   }
 
+  /**
+   * Workers an earlier run of the driver left running: their TaskManagers register again, so they
+   * count as pending (no duplicates started meanwhile) for at most one heartbeat timeout.
+   */
+  private workersRecovered(workers: WorkerSpec[]): void {
+    const fresh = workers.filter((w) => !this.slotManager.isRegistered(w.resourceId) && !this.pendingWorkers.has(w.resourceId));
+    if (fresh.length === 0) return;
+    for (const { resourceId } of fresh) {
+      this.pendingWorkers.add(resourceId);
+      this.recoveredWorkers.monitor(resourceId, { id: resourceId, address: `recovered worker ${resourceId}`, sendHeartbeat: () => undefined });
+    }
+    this.recoveryWaitLogged = false;
+    this.logger.info(`${fresh.length} worker(s) of an earlier run recovered; waiting up to ${this.o.heartbeatTimeoutMs} ms for their TaskManagers to register`, { resourceIds: fresh.map((w) => w.resourceId).join(',') });
+  }
+
+  /** A recovered worker whose TaskManager did not register in time is released; others start as the demand needs. */
+  private recoveredWorkerLate(resourceId: string): void {
+    if (this.state !== 'running' || !this.pendingWorkers.delete(resourceId)) return;
+    this.logger.warn(`the TaskManager of recovered worker ${resourceId} did not register within ${this.o.heartbeatTimeoutMs} ms; releasing it`);
+    this.releaseWorker(resourceId, 'recovered, never registered');
+    this.checkResources();
+  }
+
   private workerTerminated(resourceId: string, reason: string): void {
     this.pendingWorkers.delete(resourceId);
+    this.recoveredWorkers.unmonitor(resourceId);
     if (!this.releasedWorkers.has(resourceId)) this.failureRate.recordFailure(this.clock.nowMs());
     this.removeTaskManager(resourceId, `worker terminated: ${reason}`);
     if (this.state === 'running') this.checkResources();
@@ -351,12 +383,12 @@ export class ResourceManager implements ResourceManagerGateway {
     let keep = this.slotManager.registeredCount() - this.o.minWorkers;
     for (const resourceId of this.slotManager.idleTaskManagers(this.clock.nowMs(), this.o.idleWorkerTimeoutMs)) {
       if (keep-- <= 0) break;
-      this.releaseWorker(resourceId);
+      this.releaseWorker(resourceId, 'idle');
     }
   }
 
-  private releaseWorker(resourceId: string): void {
-    this.logger.info('releasing idle worker', { resourceId });
+  private releaseWorker(resourceId: string, why: string): void {
+    this.logger.info(`releasing ${why === 'idle' ? 'idle worker' : `worker (${why})`}`, { resourceId });
     this.releasedWorkers.add(resourceId);
     this.slotManager.unregisterTaskManager(resourceId);
     this.tmHeartbeats.unmonitor(resourceId);
@@ -377,7 +409,14 @@ export class ResourceManager implements ResourceManagerGateway {
       maxWorkers: this.o.maxWorkers,
     });
     const n = Math.max(forDemand, this.o.minWorkers - known - this.pendingWorkers.size);
-    if (n <= 0) return;
+    if (n <= 0) {
+      const recovered = this.recoveredWorkers.monitoredPeers().length;
+      if (plan.missingSlots > 0 && recovered > 0 && !this.recoveryWaitLogged) {
+        this.recoveryWaitLogged = true;
+        this.logger.info(`${plan.missingSlots} slot(s) missing; waiting for ${recovered} recovered worker(s) to register before starting new ones`);
+      }
+      return;
+    }
     const wait = this.failureRate.delayBeforeStart(this.clock.nowMs());
     if (wait > 0) {
       if (this.retryTimer === undefined) {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '@sluice/common';
 import { createLocalHighAvailabilityServices, type HighAvailabilityServices, type LeaderToken, type MesosStore, type WorkerRecord } from '@sluice/ha';
-import type { ClusterDriverEvents } from '@sluice/jobmanager';
+import type { ClusterDriverEvents, WorkerSpec } from '@sluice/jobmanager';
 import { encodeTaskManagerReport, type TaskManagerReport } from '@sluice/mesos-executor';
 import { encodeSchedulerCall, type FrameworkInfo, type Offer, type Resource, type SchedulerCall, type SchedulerCallType, type SchedulerEvent, type TaskState, type TaskStatus, type TaskStatusReason } from '@sluice/mesos-proto';
 import type { MasterConnection, MasterConnectionEvents } from '../master/types.js';
@@ -183,11 +183,15 @@ export async function openTestingStore(): Promise<TestingStore> {
 export class TestingEvents implements ClusterDriverEvents {
   readonly started: string[] = [];
   readonly terminated: { resourceId: string; reason: string }[] = [];
+  readonly recovered: WorkerSpec[][] = [];
   onWorkerStarted(resourceId: string): void {
     this.started.push(resourceId);
   }
   onWorkerTerminated(resourceId: string, reason: string): void {
     this.terminated.push({ resourceId, reason });
+  }
+  onWorkersRecovered(workers: WorkerSpec[]): void {
+    this.recovered.push(workers);
   }
 }
 

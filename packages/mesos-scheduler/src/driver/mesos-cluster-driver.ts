@@ -131,6 +131,9 @@ export class MesosClusterDriver implements ClusterDriver {
       this.logger.warn(`cannot read the record of worker ${p.jobId} at ${p.where} (${p.problem}); if Mesos still runs its task, reconciliation finds it unknown and kills it`);
     }
     for (const r of records) this.workers.add(fromRecord(r, 1));
+    // Their TaskManagers register again at this ResourceManager: it must not start others meanwhile.
+    const recovered = this.workers.all().filter((w) => w.state !== 'released');
+    if (recovered.length > 0) events.onWorkersRecovered?.(recovered.map((w) => ({ resourceId: w.resourceId, numberOfSlots: w.slots })));
     this.state = 'running';
     this.logger.info(this.frameworkId === undefined ? 'registering a new Mesos framework' : 'resuming the Mesos framework', {
       frameworkId: this.frameworkId ?? '',

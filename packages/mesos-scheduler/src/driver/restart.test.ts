@@ -50,6 +50,8 @@ describe('the mesos driver after a restart over the same store', () => {
   it('resubscribes with the stored framework id, reconciles, adopts running tasks, kills released and unknown ones, and launches New ones', async () => {
     await firstScheduler();
     const h = await start();
+    // Before anything else the ResourceManager hears which workers may register again: all but the released one.
+    expect(h.events.recovered).toEqual([[1, 2, 4].map((i) => ({ resourceId: `rm-${i}`, numberOfSlots: 2 }))]);
     expect(h.conn.subscribes[0]!.id).toEqual({ value: 'fw-1' });
     expect(h.conn.calls).toEqual([]);
     await h.conn.subscribed('fw-1');

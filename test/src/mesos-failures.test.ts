@@ -1,0 +1,150 @@
+/**
+ * Failures of TaskManagers on the Mesos fake, end to end with real processes: `sluice
+ * mesos-session` is the framework scheduler, the fake's agents run Sluice's executor, the
+ * executors run TaskManager processes, and the exactly-once job (checkpoints every 200 ms, a
+ * two-phase-commit file sink) runs on two of them. A TaskManager killed with SIGKILL, and an
+ * executor killed with SIGKILL (its TaskManager goes with it): Mesos reports the task failed,
+ * the ResourceManager gets a replacement launched as a new Mesos task, the job recovers from
+ * its latest checkpoint, and its committed output equals a failure-free run's. Waits are for
+ * states (a task state, a log line, a checkpoint count), never for time.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { SchedulerCall } from '@sluice/mesos-proto';
+import { cliProcesses, type CliProcesses } from './cli-process.js';
+import { jobPath } from './harness.js';
+import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
+import { waitFor } from './leaks.js';
+import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
+import { agentsWithOwnPorts, isRunning, startMesosSession, submitDetached, taskManagerPids, waitForCheckpoints, waitForJobEnd, type MesosSession } from './mesos-harness.js';
+
+const EVENTS = 60_000;
+const KEYS = 20;
+/** Records a second: about 15 s of input, long enough for checkpoints before the failure and after it. */
+const RATE = 4_000;
+
+let home = '';
+let procs: CliProcesses;
+let mesos: MesosCluster | undefined;
+let session: MesosSession | undefined;
+let sessionCount = 0;
+/** Every TaskManager and executor pid seen, to check none outlives the test. */
+const seenPids = new Set<number>();
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'sluice-mesos-failures-'));
+  procs = cliProcesses(home);
+});
+beforeEach((context) => {
+  session = undefined;
+  context.onTestFailed(() => console.error(session?.output() ?? '(no session)'));
+});
+afterEach(async () => {
+  procs.killAll();
+  await mesos?.stop();
+  mesos = undefined;
+  await waitFor('every executor and TaskManager process to end', () => ([...seenPids].some(isRunning) ? undefined : true), 30_000);
+  seenPids.clear();
+}, 60_000);
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+const order = (a: Line, b: Line): number => a.key - b.key || (a.final ? 1 : 0) - (b.final ? 1 : 0) || a.seq - b.seq;
+
+function remember(m: MesosCluster): void {
+  for (const e of m.executors()) if (e.pid !== undefined) seenPids.add(e.pid);
+  for (const pid of taskManagerPids(m).values()) seenPids.add(pid);
+}
+
+/** The task ids each ACCEPT launched, in call order. */
+function launchedTaskIds(m: MesosCluster): string[] {
+  return m
+    .calls({ api: 'scheduler', type: 'ACCEPT' })
+    .flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? [])
+    .flatMap((o) => o.launch?.task_infos ?? [])
+    .map((t) => t.task_id.value);
+}
+
+/** A session on three agents running the exactly-once job at parallelism 2 (two one-slot TaskManagers), with `checkpoints` completed. */
+async function runningJob(checkpoints: number): Promise<{ m: MesosCluster; s: MesosSession; jobId: string; out: string }> {
+  const m = await startMesosCluster({ agents: agentsWithOwnPorts(3), allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
+  mesos = m;
+  const s = await startMesosSession(procs, home, `session-${++sessionCount}`, m);
+  session = s;
+  const out = mkdtempSync(join(home, 'out-'));
+  const jobId = await submitDetached(procs, s, jobPath('exactly-once.ts'), ['-p', '2', '-D', `out=${out}`, '-D', `events=${EVENTS}`, '-D', `keys=${KEYS}`, '-D', `rate=${RATE}`, '-D', 'interval=200']);
+  await waitForCheckpoints(s, jobId, checkpoints);
+  await m.waitFor('two running TaskManager tasks', () => m.tasks().filter((t) => t.state === 'TASK_RUNNING').length === 2);
+  remember(m);
+  return { m, s, jobId, out };
+}
+
+/** The job finished after a restart from a checkpoint, with exactly the failure-free output. */
+async function expectRecoveredExactlyOnce(s: MesosSession, jobId: string, out: string): Promise<void> {
+  const end = await waitForJobEnd(s, jobId);
+  expect(end.result?.error?.message).toBeUndefined();
+  expect(end.status).toBe('FINISHED');
+  expect(s.process.out.stderr).toMatch(/job recovered: .* after restart 1, from checkpoint \d+/);
+  const lines = committedLines(out).sort(order);
+  const want = failureFreeLines(EVENTS, KEYS).sort(order);
+  expect(lines.length).toBe(want.length);
+  expect(lines).toEqual(want);
+}
+
+/** Ctrl-C: the session stops, every executor ends, and no executor or TaskManager process is left. */
+async function stopSession(m: MesosCluster, s: MesosSession): Promise<void> {
+  remember(m);
+  s.process.child.kill('SIGINT');
+  const stopped = await s.process.done;
+  expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);
+  await m.waitFor('every executor gone', () => m.executors().every((e) => e.exit !== undefined), 30_000);
+  await waitFor('every TaskManager process to end', () => ([...seenPids].some(isRunning) ? undefined : true), 30_000);
+}
+
+/**
+ * After task `victim` failed: it was reported TASK_FAILED as `failure` says, and exactly one
+ * replacement was launched (the caller saw two launches before the failure) and runs.
+ */
+async function expectReplaced(m: MesosCluster, victim: string, failure: { reason: string; source: string }): Promise<void> {
+  const failed = await m.waitFor(`${victim} to be reported failed`, () => m.task(victim)?.statuses.find((st) => st.state === 'TASK_FAILED'), 60_000);
+  expect({ reason: failed.reason, source: failed.source }).toEqual(failure);
+  await m.waitFor('a replacement TaskManager task running', () => m.task('taskmanager-3')?.state === 'TASK_RUNNING', 90_000);
+  remember(m);
+  expect(launchedTaskIds(m)).toEqual(['taskmanager-1', 'taskmanager-2', 'taskmanager-3']);
+}
+
+describe('TaskManager failures on the Mesos fake', () => {
+  it('kill -9 of an executor\'s TaskManager: the task fails, a new Mesos task replaces it, the job recovers from its checkpoint exactly once', async () => {
+    const { m, s, jobId, out } = await runningJob(2);
+    const pids = taskManagerPids(m);
+    const victimTask = m.tasks().find((t) => t.state === 'TASK_RUNNING')!;
+    const victimPid = pids.get(victimTask.executorId!)!;
+    expect(victimPid).toBeGreaterThan(0);
+    expect(launchedTaskIds(m)).toHaveLength(2);
+    process.kill(victimPid, 'SIGKILL');
+
+    await expectReplaced(m, victimTask.taskId, { reason: 'REASON_COMMAND_EXECUTOR_FAILED', source: 'SOURCE_EXECUTOR' });
+    expect(m.task(victimTask.taskId)!.statuses.find((st) => st.state === 'TASK_FAILED')!.message).toMatch(/killed by SIGKILL/);
+    // The executor whose TaskManager died ends by itself once its terminal update is acknowledged.
+    await m.waitFor('the failed task\'s executor to exit', () => m.executors().find((e) => e.executorId === victimTask.executorId)?.exit);
+    expect(s.process.out.stderr).toMatch(new RegExp(`TaskManager task ${victimTask.taskId} ended: TASK_FAILED`));
+    await expectRecoveredExactlyOnce(s, jobId, out);
+    await stopSession(m, s);
+  }, 300_000);
+
+  it('an executor crash (SIGKILL): TASK_FAILED with REASON_EXECUTOR_TERMINATED, its TaskManager ends too, a new Mesos task replaces it, the job recovers exactly once', async () => {
+    const { m, s, jobId, out } = await runningJob(2);
+    const victimTask = m.tasks().find((t) => t.state === 'TASK_RUNNING')!;
+    const orphan = taskManagerPids(m).get(victimTask.executorId!)!;
+    expect(launchedTaskIds(m)).toHaveLength(2);
+    m.crashExecutor(victimTask.executorId!);
+
+    await expectReplaced(m, victimTask.taskId, { reason: 'REASON_EXECUTOR_TERMINATED', source: 'SOURCE_AGENT' });
+    expect(m.events().some((e) => e.type === 'FAILURE' && e.failure?.executor_id?.value === victimTask.executorId)).toBe(true);
+    // The TaskManager notices its executor is gone (its IPC channel closed) and stops.
+    await waitFor('the crashed executor\'s TaskManager to end', () => (isRunning(orphan) ? undefined : true), 60_000);
+    await expectRecoveredExactlyOnce(s, jobId, out);
+    await stopSession(m, s);
+  }, 300_000);
+});
