@@ -93,9 +93,9 @@ describe('Mesos fake agent with a real executor', () => {
     const env = JSON.parse(readFileSync(join(ex!.sandbox, 'env.json'), 'utf8')) as Record<string, string>;
     const agent = c.agents[0]!;
     expect(env).toMatchObject({
-      MESOS_FRAMEWORK_ID: s.frameworkId, MESOS_EXECUTOR_ID: 'ex1', MESOS_AGENT_ENDPOINT: `127.0.0.2:${agent.port}`, MESOS_SLAVE_PID: `slave(1)@127.0.0.2:${agent.port}`,
+      MESOS_FRAMEWORK_ID: s.frameworkId, MESOS_EXECUTOR_ID: 'ex1', MESOS_AGENT_ENDPOINT: `${agent.ip}:${agent.port}`, MESOS_SLAVE_PID: `slave(1)@${agent.ip}:${agent.port}`,
       MESOS_SLAVE_ID: agent.id, MESOS_DIRECTORY: ex!.sandbox, MESOS_SANDBOX: ex!.sandbox, MESOS_CHECKPOINT: '1', MESOS_HTTP_COMMAND_EXECUTOR: '0',
-      MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: '5secs', MESOS_RECOVERY_TIMEOUT: '15mins', MESOS_SUBSCRIPTION_BACKOFF_MAX: '2secs', LIBPROCESS_IP: '127.0.0.2', EXTRA: 'hello',
+      MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: '5secs', MESOS_RECOVERY_TIMEOUT: '15mins', MESOS_SUBSCRIPTION_BACKOFF_MAX: '2secs', LIBPROCESS_IP: agent.ip, EXTRA: 'hello',
     });
     expect(env.MESOS_EXECUTOR_AUTHENTICATION_TOKEN).toBeUndefined();
     expect(existsSync(join(ex!.sandbox, 'stdout'))).toBe(true);

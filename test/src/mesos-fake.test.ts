@@ -102,7 +102,8 @@ describe.each<MesosEncoding>(['json', 'protobuf'])('Mesos fake master (%s)', (en
     expect(byName(offer!, 'ports')[0]?.ranges?.range).toEqual([{ begin: 31000, end: 31009 }]);
     expect(offer?.attributes?.map((a) => [a.name, a.type])).toEqual([['rack', 'TEXT'], ['cores', 'SCALAR'], ['zones', 'SET'], ['ids', 'RANGES']]);
     expect(offer?.domain?.fault_domain?.zone.name).toBe('eu-1');
-    expect(offer?.hostname).toBe('127.0.0.2');
+    expect(offer?.hostname).toBe(cluster.agents[0]!.ip);
+    expect(cluster.agents[0]!.ip).toMatch(/^127\.\d+\.0\.2$/);
     pre.close();
     await cluster.waitFor('offers dropped', () => cluster!.offers().length === 0);
     const post = await subscribe(cluster, { ...FRAMEWORK, roles: ['ads'], capabilities: caps('MULTI_ROLE', 'RESERVATION_REFINEMENT') }, { encoding });
@@ -339,7 +340,7 @@ describe('Mesos fake master: injected faults and operator endpoints', () => {
     const s = await subscribe(cluster);
     await s.next('OFFERS');
     const state = JSON.parse((await rawPost(cluster.masterUrl, '/master/state', '', {}, 'GET')).body.toString()) as Record<string, unknown>;
-    expect((state.slaves as { hostname: string }[]).map((a) => a.hostname)).toEqual(['127.0.0.2', '127.0.0.3']);
+    expect((state.slaves as { hostname: string }[]).map((a) => a.hostname)).toEqual(cluster.agents.map((a) => a.ip));
     expect((state.frameworks as { id: string; active: boolean }[])[0]?.active).toBe(true);
     expect((await rawPost(cluster.masterUrl, '/health', '', {}, 'GET')).status).toBe(200);
     const metrics = JSON.parse((await rawPost(cluster.masterUrl, '/metrics/snapshot', '', {}, 'GET')).body.toString()) as Record<string, number>;

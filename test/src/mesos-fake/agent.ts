@@ -1,5 +1,5 @@
 /**
- * One fake agent: its own HTTP server on its own loopback address (127.0.0.N, also its
+ * One fake agent: its own HTTP server on its own loopback address (127.X.0.N, also its
  * hostname), the master's requests (run, kill, shutdown, messages, acknowledgements), executor
  * processes and their lifecycle (registration timeout, exit → TASK_FAILED + FAILURE, SHUTDOWN
  * then SIGKILL after the grace period), and restart with executor re-registration. The executor

@@ -6,6 +6,7 @@
  * agent's environment. `startMesosCluster()` returns the handle: URLs, inspection, fault
  * injection and `stop()`. See README.md in this folder for what it does and does not do.
  */
+import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,7 +63,7 @@ export interface ExecutorView {
 export interface AgentHandle {
   id: string;
   index: number;
-  /** 127.0.0.N (also the default hostname). */
+  /** 127.X.0.N, X chosen per cluster (also the default hostname). */
   ip: string;
   hostname: string;
   port: number;
@@ -147,10 +148,14 @@ export async function startMesosCluster(options: MesosClusterOptions = {}): Prom
     await Promise.all(masters.map((m) => m.stop()));
     await rm(state.workDir, { recursive: true, force: true });
   };
+  // Agents get addresses of their own in 127/8 (Linux routes all of it to lo), on a network chosen
+  // per cluster: TaskManagers bind the ports their offers name on their agent's address, so two
+  // fake clusters alive at once (test runs side by side) must not hand out the same address and port.
+  const loopbackNet = options.loopbackNetwork ?? randomInt(1, 255);
   try {
     for (const m of masters) await m.start();
     for (const [i, spec] of (options.agents ?? [{}]).entries()) {
-      const ip = `127.0.0.${i + 2}`;
+      const ip = `127.${loopbackNet}.0.${i + 2}`;
       const s = {
         id: state.agentId(), index: i, ip, hostname: spec.hostname ?? ip, port: 0, total: parseResources(spec.resources ?? DEFAULT_RESOURCES),
         attributes: parseAttributes(spec.attributes ?? ''), domain: spec.domain === undefined ? undefined : { fault_domain: { region: { name: spec.domain.region }, zone: { name: spec.domain.zone } } },

@@ -25,6 +25,8 @@ export interface FakeAgentOptions {
 
 export interface MesosClusterOptions {
   masters?: 1 | 2 | 3;
+  /** Agents listen on 127.<this>.0.2, .3, …; default a random network in 1..254 per cluster. */
+  loopbackNetwork?: number;
   agents?: FakeAgentOptions[];
   /** SUBSCRIBED.heartbeat_interval_seconds and the HEARTBEAT period. Default 15. */
   heartbeatIntervalSeconds?: number;
@@ -58,7 +60,7 @@ export interface MesosClusterOptions {
   images?: Record<string, { rootfs?: string; env?: Record<string, string> }>;
 }
 
-export type ResolvedOptions = Required<Omit<MesosClusterOptions, 'authenticate' | 'offerTimeoutMs' | 'agents'>> & {
+export type ResolvedOptions = Required<Omit<MesosClusterOptions, 'authenticate' | 'offerTimeoutMs' | 'agents' | 'loopbackNetwork'>> & {
   authenticate: { principal: string; secret: string } | undefined;
   offerTimeoutMs: number | undefined;
 };
