@@ -13,6 +13,8 @@ export interface ClusterStartOptions {
   taskManagers: number;
   slots: number;
   maxTaskManagers?: number;
+  /** TaskManagers beyond `taskManagers` idle this long are released (the entrypoint's default: 30 s). */
+  idleTaskManagerTimeoutMs?: number;
   bindHost?: string;
   advertisedHost?: string;
   rpcPort: number;
@@ -46,6 +48,7 @@ const START_OPTIONS = {
   taskmanagers: { type: 'string' },
   slots: { type: 'string' },
   'max-taskmanagers': { type: 'string' },
+  'idle-taskmanager-timeout': { type: 'string' },
   'bind-host': { type: 'string' },
   'advertised-host': { type: 'string' },
   'rpc-port': { type: 'string' },
@@ -93,6 +96,13 @@ function clusterStartOptions(values: StartValues, command: CommandName, defaultT
   if (max !== undefined) {
     options.maxTaskManagers = count(max, '--max-taskmanagers', 0, 1, command);
     if (options.maxTaskManagers < options.taskManagers) throw new UsageError(`--max-taskmanagers ${max} is below --taskmanagers ${options.taskManagers}`, command);
+  }
+  const idle = values['idle-taskmanager-timeout'];
+  if (idle !== undefined) {
+    if (!/^\d+$/.test(idle) || !(Number(idle) >= 1) || !Number.isSafeInteger(Number(idle))) {
+      throw new UsageError(`invalid value '${idle}' for --idle-taskmanager-timeout: expected a whole number of milliseconds above 0`, command);
+    }
+    options.idleTaskManagerTimeoutMs = Number(idle);
   }
   const strings = [
     ['cluster-dir', 'clusterDir', 'a directory'],
