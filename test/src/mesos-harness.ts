@@ -49,3 +49,50 @@ export async function startMesosSession(procs: CliProcesses, home: string, name:
     output,
   };
 }
+
+/** A job's state as `GET /jobs/:id` shows it (the fields these tests read). */
+export interface JobView {
+  jobId: string;
+  status: string;
+  vertices?: { id: string; name: string; parallelism: number; subtasks: Record<string, number> }[];
+}
+
+/** `GET <restUrl><path>` as JSON (loopback GETs need no token). */
+export async function restGet<T>(session: MesosSession, path: string): Promise<T> {
+  const res = await fetch(`${session.restUrl}${path}`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** `sluice submit <job> <args…> --detached`; resolves with the job id once it is submitted. */
+export async function submitDetached(session: MesosSession, job: string, args: string[]): Promise<string> {
+  const r = await session.submit(job, [...args, '--detached'], 120_000);
+  const jobId = /sluice cancel ([0-9a-f]{32})/.exec(r.stderr)?.[1];
+  if (r.code !== 0 || jobId === undefined) throw new Error(`sluice submit --detached failed (${r.code}): ${r.stderr}\n${session.output()}`);
+  return jobId;
+}
+
+/** Waits until every subtask of every vertex of the job is RUNNING. */
+export async function jobRunning(session: MesosSession, jobId: string, timeoutMs = 120_000): Promise<JobView> {
+  let last: JobView | undefined;
+  return waitFor(
+    `every subtask of job ${jobId} RUNNING`,
+    async () => {
+      const job = (last = await restGet<JobView>(session, `/jobs/${jobId}`));
+      if (['FAILED', 'CANCELED', 'FINISHED'].includes(job.status)) throw new Error(`job ${jobId} ended ${job.status} while waiting for it to run\n${session.output()}`);
+      const vertices = job.vertices ?? [];
+      return job.status === 'RUNNING' && vertices.length > 0 && vertices.every((v) => v.subtasks.RUNNING === v.parallelism) ? job : undefined;
+    },
+    timeoutMs,
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(last)}\n${session.output()}`);
+  });
+}
+
+/** `sluice cancel <jobId>`, then waits until the job is CANCELED. */
+export async function cancelJob(procs: CliProcesses, session: MesosSession, jobId: string): Promise<void> {
+  const r = await procs.run(['cancel', jobId, '--address', session.restUrl], { env: session.env });
+  if (r.code !== 0) throw new Error(`sluice cancel ${jobId} failed (${r.code}): ${r.stderr}`);
+  await waitFor(`job ${jobId} CANCELED`, async () => ((await restGet<JobView>(session, `/jobs/${jobId}`)).status === 'CANCELED' ? true : undefined), 60_000);
+}
