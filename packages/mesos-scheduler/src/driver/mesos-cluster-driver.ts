@@ -376,13 +376,33 @@ export class MesosClusterDriver implements ClusterDriver {
     this.wantOffers = want;
     if (!want) this.offerHandler.decline(this.offers.ids(), this.o.idleRefuseSeconds);
     const call: SchedulerCall = want ? { type: 'REVIVE', revive: {} } : { type: 'SUPPRESS', suppress: {} };
+    const generation = this.generation;
+    const retryMs = this.o.reconcileInitialBackoffMs;
     // One after the other: a SUPPRESS overtaking a later REVIVE would leave the framework without offers.
-    const issue = (): Promise<void> => this.connection.call(call).catch((err: unknown) => this.logger.warn(`${call.type} failed: ${describeError(err)}`));
+    const issue = (): Promise<void> =>
+      this.connection.call(call).catch((err: unknown) => {
+        // Nothing else would send it again: a framework left suppressed gets no offers for the workers it waits for.
+        this.logger.warn(`${call.type} failed: ${describeError(err)}; sending it again in ${retryMs} ms`);
+        void this.mailbox.run(() => this.offerInterestRefused(generation, want, retryMs));
+      });
     const mine = this.interestCalls === undefined ? issue() : this.interestCalls.then(issue);
     this.interestCalls = mine;
     void mine.then(() => {
       if (this.interestCalls === mine) this.interestCalls = undefined;
     });
+  }
+
+  /** The master did not take the last REVIVE or SUPPRESS: unless things changed meanwhile, say it again after `retryMs`. */
+  private offerInterestRefused(generation: number, want: boolean, retryMs: number): void {
+    const current = (): boolean => generation === this.generation && this.wantOffers === want;
+    if (!current()) return;
+    this.timers.after(retryMs, () =>
+      void this.mailbox.run(() => {
+        if (!current()) return; // resubscribed (which says it anew), or the opposite call went out meanwhile
+        this.wantOffers = undefined;
+        this.updateOfferInterest();
+      }),
+    );
   }
 
   /**
