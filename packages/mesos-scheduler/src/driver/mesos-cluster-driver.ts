@@ -421,7 +421,9 @@ export class MesosClusterDriver implements ClusterDriver {
   }
 
   private kill(taskId: string, agentId: string | undefined): void {
-    this.send({ type: 'KILL', kill: { task_id: { value: taskId }, ...(agentId === undefined ? {} : { agent_id: { value: agentId } }) } }, `KILL of ${taskId}`);
+    const task = { taskId, ...(agentId === undefined ? {} : { agentId }) };
+    // A KILL that failed is asked about: a reconciliation answer that the task still runs sends the KILL again.
+    this.send({ type: 'KILL', kill: { task_id: { value: taskId }, ...(agentId === undefined ? {} : { agent_id: { value: agentId } }) } }, `KILL of ${taskId}`, () => this.reconciler.ask([task]));
   }
 
   private send(call: SchedulerCall, what: string, onFailure?: () => void): void {
