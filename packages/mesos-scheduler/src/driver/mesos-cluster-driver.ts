@@ -331,7 +331,8 @@ export class MesosClusterDriver implements ClusterDriver {
     FAILURE: (e) => {
       const f = e.failure ?? {};
       if (f.executor_id === undefined) this.logger.warn('Mesos removed an agent', { agentId: f.agent_id?.value ?? '' });
-      else this.logger.warn('an executor exited', { executorId: f.executor_id.value, agentId: f.agent_id?.value ?? '', status: f.status ?? -1 });
+      // Status 0: it ended by itself after its task (a released TaskManager); anything else is worth a look.
+      else this.logger[f.status === 0 ? 'info' : 'warn']('an executor exited', { executorId: f.executor_id.value, agentId: f.agent_id?.value ?? '', status: f.status ?? -1 });
     },
     ERROR: (e) => this.logger.error(`the Mesos master sent an error: ${e.error?.message ?? '(no message)'}`),
     INVERSE_OFFERS: () => this.logger.debug('ignoring inverse offers (maintenance): TaskManagers are moved by the ResourceManager, not by Mesos schedules'),
