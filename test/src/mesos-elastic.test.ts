@@ -110,6 +110,9 @@ describe('elastic TaskManagers of sluice mesos-session', () => {
     expect(sum(metrics, 'sluice_mesos_workers', { state: 'running' })).toBe(2);
     expect(sum(metrics, 'sluice_mesos_subscribed')).toBe(1);
 
+    // Scaling up and down is routine: nothing in it is worth a warning.
+    expect(session.process.out.stderr.split('\n').filter((l) => / (?:WARN|ERROR) /.test(l))).toEqual([]);
+
     await cancelJob(procs, session, third);
     session.process.child.kill('SIGINT');
     expect((await session.process.done).code).toBe(0);
