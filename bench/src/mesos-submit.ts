@@ -19,7 +19,9 @@ import { startMesosCluster, type MesosCluster } from '@sluice/tests/mesos-fake';
 const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
 const JOB = fileURLToPath(new URL('../../bench/src/jobs/cluster-keyed.ts', import.meta.url));
 const PARALLELISM = 3;
-const AGENT = { resources: 'cpus:4;mem:4096;disk:10000;ports:[31000-31999]' };
+// A random block of ports below the ephemeral range: tests running meanwhile have fake agents on the same loopback addresses.
+const PORTS = 10_000 + 100 * Math.floor(Math.random() * 200);
+const AGENT = { resources: `cpus:4;mem:4096;disk:10000;ports:[${PORTS}-${PORTS + 99}]` };
 
 interface JobView {
   status: string;

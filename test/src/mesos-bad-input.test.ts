@@ -22,7 +22,7 @@ import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
 import { waitFor } from './leaks.js';
 import { startMesosCluster, type MesosCluster, type StreamFault } from './mesos-fake/index.js';
-import { jobRunning, restGet, SMALL_TASKMANAGER, startMesosSession, type MesosSession } from './mesos-harness.js';
+import { agentPorts, jobRunning, restGet, SMALL_TASKMANAGER, startMesosSession, type MesosSession } from './mesos-harness.js';
 
 let home = '';
 let procs: CliProcesses;
@@ -70,7 +70,7 @@ async function stopSession(session: MesosSession): Promise<void> {
 
 describe('sluice mesos-session: bad input from the Mesos master', () => {
   it('resubscribes after a broken event stream or an ERROR, skips an unknown event, and the running job stays exact', async () => {
-    const agent = { resources: 'cpus:4;mem:4096;disk:1000;ports:[31000-31099]' };
+    const agent = { resources: `cpus:4;mem:4096;disk:1000;ports:${agentPorts()}` };
     const m = (mesos = await startMesosCluster({ agents: [agent, agent], allocationIntervalMs: 200, heartbeatIntervalSeconds: 1 }));
     const session = await startMesosSession(procs, home, 'streams', m);
     onTestFailed(() => console.log(session.output()));
@@ -117,7 +117,7 @@ describe('sluice mesos-session: bad input from the Mesos master', () => {
 
   it('repairs refused calls: a REVIVE is sent again, a refused ACCEPT is reconciled and relaunched, a refused ACKNOWLEDGE is made good on the resend, a refused KILL is sent again', async () => {
     // One agent with room for three TaskManagers and no more: the refused ACCEPT's offer must come back.
-    const m = (mesos = await startMesosCluster({ agents: [{ resources: 'cpus:2;mem:2048;disk:1000;ports:[31000-31099]' }], allocationIntervalMs: 200, statusUpdateRetryMs: 300 }));
+    const m = (mesos = await startMesosCluster({ agents: [{ resources: `cpus:2;mem:2048;disk:1000;ports:${agentPorts()}` }], allocationIntervalMs: 200, statusUpdateRetryMs: 300 }));
     const session = await startMesosSession(procs, home, 'calls', m, [...SMALL_TASKMANAGER, '--idle-taskmanager-timeout', '2000']);
     onTestFailed(() => console.log(session.output()));
     await m.waitFor('offers suppressed while nothing runs', () => m.calls({ api: 'scheduler', type: 'SUPPRESS' }).some((c) => c.status === 202));

@@ -16,7 +16,7 @@ import { cliProcesses, type CliProcesses } from './cli-process.js';
 import { jobPath } from './harness.js';
 import { waitFor } from './leaks.js';
 import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
-import { cancelJob, jobRunning, restGet, SMALL_TASKMANAGER, startMesosSession, submitDetached, type MesosSession } from './mesos-harness.js';
+import { agentPorts, cancelJob, jobRunning, restGet, SMALL_TASKMANAGER, startMesosSession, submitDetached, type MesosSession } from './mesos-harness.js';
 import { parsePrometheusText, scrape, sum, sumIfPresent } from './prometheus.js';
 
 let home = '';
@@ -44,7 +44,7 @@ const ENDLESS = ['-p', '2', '-D', 'rate=200'];
 
 describe('elastic TaskManagers of sluice mesos-session', () => {
   it('starts TaskManagers for a job, scales up for a second, releases the second\'s when it ends, suppresses offers when idle and revives them for a third', async () => {
-    const agent = { resources: 'cpus:4;mem:4096;disk:1000;ports:[31000-31099]' };
+    const agent = { resources: `cpus:4;mem:4096;disk:1000;ports:${agentPorts()}` };
     const m = (mesos = await startMesosCluster({ agents: [agent, agent], allocationIntervalMs: 200 }));
     const session = await startMesosSession(procs, home, 'elastic', m, [...SMALL_TASKMANAGER, '--taskmanagers', '0', '--idle-taskmanager-timeout', '1500']);
     onTestFailed(() => console.log(session.output()));
@@ -111,7 +111,7 @@ describe('elastic TaskManagers of sluice mesos-session', () => {
     expect(sum(metrics, 'sluice_mesos_subscribed')).toBe(1);
 
     // Scaling up and down is routine: nothing in it is worth a warning.
-    expect(session.process.out.stderr.split('\n').filter((l) => / (?:WARN|ERROR) /.test(l))).toEqual([]);
+    expect(session.process.out.stderr.split('\n').filter((l) => /^(?:\[[^\]]*\] )?\S+Z +(?:WARN|ERROR) /.test(l))).toEqual([]);
 
     await cancelJob(procs, session, third);
     session.process.child.kill('SIGINT');

@@ -96,3 +96,14 @@ export async function cancelJob(procs: CliProcesses, session: MesosSession, jobI
   if (r.code !== 0) throw new Error(`sluice cancel ${jobId} failed (${r.code}): ${r.stderr}`);
   await waitFor(`job ${jobId} CANCELED`, async () => ((await restGet<JobView>(session, `/jobs/${jobId}`)).status === 'CANCELED' ? true : undefined), 60_000);
 }
+
+/**
+ * A Mesos `ports` range for a fake agent, e.g. `[23400-23499]`: a random block below the
+ * kernel's ephemeral ports. Every fake cluster's agents are 127.0.0.2, .3, …, so test files run
+ * at the same time (vitest's workers, other checkouts) would otherwise offer the same ports and
+ * their TaskManagers fail with EADDRINUSE.
+ */
+export function agentPorts(size = 100): string {
+  const base = 10_000 + 100 * Math.floor(Math.random() * 200);
+  return `[${base}-${base + size - 1}]`;
+}
