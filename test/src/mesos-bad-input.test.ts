@@ -9,8 +9,9 @@
  * still runs. Never a crash: the session keeps running and the job's
  * committed output is exactly a failure-free run's.
  *
- * An executor's side (bad bytes on the agent's stream) is covered by the executor's unit tests
- * against its testing agent (packages/mesos-executor/src/executor-connection.test.ts).
+ * The agent's side (bad bytes on an executor's stream) is covered by the executor's unit tests
+ * against its testing agent (agent-client.test.ts: a record cut off, one over the size limit;
+ * executor-connection.test.ts: ERROR events); the fake injects faults into scheduler streams only.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
