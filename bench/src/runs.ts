@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster' | 'cluster-latency' | 'ha-failover' | 'mesos-offers';
+export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster' | 'cluster-latency' | 'ha-failover' | 'mesos-offers' | 'mesos-submit';
 
 /** A Kafka run (kind 'kafka'): against a real broker, driven by bench/src/kafka/. */
 export type KafkaRunSpec =
@@ -268,6 +268,18 @@ const MESOS_OFFERS: BenchRun = {
   params: (ctx) => ({ rounds: String(ctx.quick ? 5 : 21) }),
 };
 
+/**
+ * From `sluice submit` to RUNNING for a job needing three new TaskManagers (bench/src/mesos-submit.ts):
+ * `sluice mesos-session` on the Mesos fake, its TaskManagers started through the executor.
+ */
+const MESOS_SUBMIT: BenchRun = {
+  name: 'mesos-submit',
+  parallelism: 3,
+  kind: 'mesos-submit',
+  jobFile: fileURLToPath(new URL('../../bench/src/jobs/cluster-keyed.ts', import.meta.url)),
+  params: (ctx) => ({ rounds: String(ctx.quick ? 1 : 5) }),
+};
+
 export const RUNS: readonly BenchRun[] = Object.freeze([
   ...[1, 2].flatMap((p) => [
     nexmark('q0', p, 10_000_000, 1_000_000),
@@ -290,6 +302,7 @@ export const RUNS: readonly BenchRun[] = Object.freeze([
   CLUSTER_LATENCY,
   HA_FAILOVER,
   MESOS_OFFERS,
+  MESOS_SUBMIT,
   // Latency before throughput: a broker that has just taken a million records is still busy
   // with them (deleting the topics' files, collecting garbage) for a while after the run.
   ...[...new Set([1, KAFKA_PARALLELISM])].map(kafkaLatency),

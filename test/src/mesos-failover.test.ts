@@ -24,8 +24,6 @@ import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once
 import { waitFor } from './leaks.js';
 import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
 import {
-  agentsWithOwnPorts,
-  isRunning,
   sessionRest,
   SMALL_TASKMANAGER,
   startMesosSession,
@@ -36,7 +34,7 @@ import {
   type MesosSession,
 } from './mesos-harness.js';
 import { unusedPort } from './ports.js';
-import { childrenOf } from './processes.js';
+import { childrenOf, isRunning } from './processes.js';
 
 const KEYS = 20;
 const RATE = 4_000;
@@ -95,7 +93,7 @@ async function session(m: MesosCluster, name: string, args: string[] = []): Prom
 
 async function submit(s: MesosSession, events: number, parallelism: number): Promise<{ jobId: string; out: string }> {
   const out = mkdtempSync(join(home, 'out-'));
-  const jobId = await submitDetached(procs, s, jobPath('exactly-once.ts'), ['-p', String(parallelism), '-D', `out=${out}`, '-D', `events=${events}`, '-D', `keys=${KEYS}`, '-D', `rate=${RATE}`, '-D', 'interval=200']);
+  const jobId = await submitDetached(s, jobPath('exactly-once.ts'), ['-p', String(parallelism), '-D', `out=${out}`, '-D', `events=${events}`, '-D', `keys=${KEYS}`, '-D', `rate=${RATE}`, '-D', 'interval=200']);
   return { jobId, out };
 }
 
@@ -127,7 +125,7 @@ async function stopSession(m: MesosCluster, s: MesosSession): Promise<void> {
 describe('scheduler and master failures on the Mesos fake', () => {
   it('kill -9 of the scheduler and a restart: same framework id, tasks reconciled, no second TaskManager, the TaskManagers register again and the job finishes exactly once', async () => {
     const events = 80_000;
-    const m = await startMesosCluster({ agents: agentsWithOwnPorts(3), allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
+    const m = await startMesosCluster({ agents: [{}, {}, {}], allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
     mesos = m;
     const rpcPort = await unusedPort();
     const first = await session(m, 'restarted', ['--rpc-port', String(rpcPort)]);
@@ -196,7 +194,7 @@ describe('scheduler and master failures on the Mesos fake', () => {
 
   it('a restart on another RPC port: the TaskManagers left running cannot find it, so after the heartbeat timeout they are killed and replaced, and the job finishes exactly once', async () => {
     const events = 60_000;
-    const m = await startMesosCluster({ agents: agentsWithOwnPorts(3), allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
+    const m = await startMesosCluster({ agents: [{}, {}, {}], allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
     mesos = m;
     const heartbeats = ['--heartbeat-interval', '200', '--heartbeat-timeout', '3000'];
     const first = await session(m, 'moved', ['--rpc-port', String(await unusedPort()), ...heartbeats]);
@@ -233,7 +231,7 @@ describe('scheduler and master failures on the Mesos fake', () => {
 
   it('master failover: the scheduler follows the new leader, resubscribes with the same framework id and reconciles; the job runs on untouched and a second job gets a TaskManager from the new leader', async () => {
     const events = 60_000;
-    const m = await startMesosCluster({ masters: 2, agents: agentsWithOwnPorts(3), allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
+    const m = await startMesosCluster({ masters: 2, agents: [{}, {}, {}], allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
     mesos = m;
     const masters = m.masterUrls.map((u) => u.slice('http://'.length)).join(',');
     const s = await session(m, 'followed', ['--master', masters]);

@@ -18,7 +18,8 @@ import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
 import { waitFor } from './leaks.js';
 import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
-import { agentsWithOwnPorts, isRunning, startMesosSession, submitDetached, taskManagerPids, waitForCheckpoints, waitForJobEnd, type MesosSession } from './mesos-harness.js';
+import { startMesosSession, submitDetached, taskManagerPids, waitForCheckpoints, waitForJobEnd, type MesosSession } from './mesos-harness.js';
+import { isRunning } from './processes.js';
 
 const EVENTS = 60_000;
 const KEYS = 20;
@@ -68,12 +69,12 @@ function launchedTaskIds(m: MesosCluster): string[] {
 
 /** A session on three agents running the exactly-once job at parallelism 2 (two one-slot TaskManagers), with `checkpoints` completed. */
 async function runningJob(checkpoints: number): Promise<{ m: MesosCluster; s: MesosSession; jobId: string; out: string }> {
-  const m = await startMesosCluster({ agents: agentsWithOwnPorts(3), allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
+  const m = await startMesosCluster({ agents: [{}, {}, {}], allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
   mesos = m;
   const s = await startMesosSession(procs, home, `session-${++sessionCount}`, m);
   session = s;
   const out = mkdtempSync(join(home, 'out-'));
-  const jobId = await submitDetached(procs, s, jobPath('exactly-once.ts'), ['-p', '2', '-D', `out=${out}`, '-D', `events=${EVENTS}`, '-D', `keys=${KEYS}`, '-D', `rate=${RATE}`, '-D', 'interval=200']);
+  const jobId = await submitDetached(s, jobPath('exactly-once.ts'), ['-p', '2', '-D', `out=${out}`, '-D', `events=${EVENTS}`, '-D', `keys=${KEYS}`, '-D', `rate=${RATE}`, '-D', 'interval=200']);
   await waitForCheckpoints(s, jobId, checkpoints);
   await m.waitFor('two running TaskManager tasks', () => m.tasks().filter((t) => t.state === 'TASK_RUNNING').length === 2);
   remember(m);

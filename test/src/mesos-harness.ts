@@ -68,16 +68,19 @@ export async function sessionRest<T>(session: MesosSession, method: string, path
   return JSON.parse(text) as T;
 }
 
-/** `sluice submit -d <job> <args…>` against the session: the job id it printed. */
-export async function submitDetached(procs: CliProcesses, session: MesosSession, job: string, args: string[]): Promise<string> {
-  const r = await procs.run(['submit', '-d', job, ...args, '--address', session.restUrl], { env: session.env, timeoutMs: 120_000 });
-  const jobId = /^([0-9a-f]{32})$/m.exec(r.stdout)?.[1];
-  if (r.code !== 0 || jobId === undefined) throw new Error(`sluice submit -d exited with ${r.code}: ${r.stderr}\n${session.output()}`);
+/** `sluice submit <job> <args…> --detached`; resolves with the job id once it is submitted. */
+export async function submitDetached(session: MesosSession, job: string, args: string[]): Promise<string> {
+  const r = await session.submit(job, [...args, '--detached'], 120_000);
+  const jobId = /sluice cancel ([0-9a-f]{32})/.exec(r.stderr)?.[1];
+  if (r.code !== 0 || jobId === undefined) throw new Error(`sluice submit --detached failed (${r.code}): ${r.stderr}\n${session.output()}`);
   return jobId;
 }
 
+/** A job's state as `GET /jobs/:id` shows it (the fields these tests read). */
 export interface JobView {
+  jobId: string;
   status: string;
+  vertices?: { id: string; name: string; parallelism: number; subtasks: Record<string, number> }[];
   exceptions?: unknown[];
   result?: { error?: { code?: string; message: string }; restarts?: number };
 }
@@ -123,22 +126,26 @@ export function taskManagerPids(mesos: MesosCluster): Map<string, number> {
   return out;
 }
 
-/** Whether `pid` runs (exists and is not a zombie). */
-export function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
+/** Waits until every subtask of every vertex of the job is RUNNING. */
+export async function jobRunning(session: MesosSession, jobId: string, timeoutMs = 120_000): Promise<JobView> {
+  let last: JobView | undefined;
+  return waitFor(
+    `every subtask of job ${jobId} RUNNING`,
+    async () => {
+      const job = (last = await sessionRest<JobView>(session, 'GET', `/jobs/${jobId}`));
+      if (['FAILED', 'CANCELED', 'FINISHED'].includes(job.status)) throw new Error(`job ${jobId} ended ${job.status} while waiting for it to run\n${session.output()}`);
+      const vertices = job.vertices ?? [];
+      return job.status === 'RUNNING' && vertices.length > 0 && vertices.every((v) => v.subtasks.RUNNING === v.parallelism) ? job : undefined;
+    },
+    timeoutMs,
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(last)}\n${session.output()}`);
+  });
 }
 
-/**
- * `count` agent specs whose port range is picked at random below the ephemeral range: the fake's
- * agents all listen on 127.0.0.N, so tests running at the same time on one machine with the
- * default range would hand out each other's ports.
- */
-export function agentsWithOwnPorts(count: number, resources = 'cpus:4;mem:4096;disk:10000'): { resources: string }[] {
-  const base = 10_000 + 100 * Math.floor(Math.random() * 200);
-  return Array.from({ length: count }, () => ({ resources: `${resources};ports:[${base}-${base + 99}]` }));
+/** `sluice cancel <jobId>`, then waits until the job is CANCELED. */
+export async function cancelJob(procs: CliProcesses, session: MesosSession, jobId: string): Promise<void> {
+  const r = await procs.run(['cancel', jobId, '--address', session.restUrl], { env: session.env });
+  if (r.code !== 0) throw new Error(`sluice cancel ${jobId} failed (${r.code}): ${r.stderr}`);
+  await waitFor(`job ${jobId} CANCELED`, async () => ((await sessionRest<JobView>(session, 'GET', `/jobs/${jobId}`)).status === 'CANCELED' ? true : undefined), 60_000);
 }

@@ -79,3 +79,13 @@ describe('sluice cluster start: heartbeat flags', () => {
     expect(refusal('--heartbeat-interval', '1s')).toBe("invalid value '1s' for --heartbeat-interval: expected an integer ≥ 1");
   });
 });
+
+describe('sluice cluster start / mesos-session: --idle-taskmanager-timeout', () => {
+  it('takes whole milliseconds above 0 and is left to the entrypoint without it', () => {
+    expect(start('--idle-taskmanager-timeout', '1500')).toMatchObject({ options: { idleTaskManagerTimeoutMs: 1500 } });
+    expect((start() as { options: object }).options).not.toHaveProperty('idleTaskManagerTimeoutMs');
+    for (const bad of ['0', '2s', '1.5', '']) {
+      expect(refusal('--idle-taskmanager-timeout', bad)).toBe(`invalid value '${bad}' for --idle-taskmanager-timeout: expected a whole number of milliseconds above 0`);
+    }
+  });
+});

@@ -14,6 +14,8 @@ export interface ClusterStartOptions {
   taskManagers: number;
   slots: number;
   maxTaskManagers?: number;
+  /** TaskManagers beyond `taskManagers` idle this long are released (the entrypoint's default: 30 s). */
+  idleTaskManagerTimeoutMs?: number;
   bindHost?: string;
   advertisedHost?: string;
   rpcPort: number;
@@ -51,6 +53,7 @@ export const START_OPTIONS = {
   taskmanagers: { type: 'string' },
   slots: { type: 'string' },
   'max-taskmanagers': { type: 'string' },
+  'idle-taskmanager-timeout': { type: 'string' },
   'bind-host': { type: 'string' },
   'advertised-host': { type: 'string' },
   'rpc-port': { type: 'string' },
@@ -109,6 +112,13 @@ export function clusterStartOptions(values: StartValues, command: CommandName, d
   if (max !== undefined) {
     options.maxTaskManagers = count(max, '--max-taskmanagers', 0, 1, command);
     if (options.maxTaskManagers < options.taskManagers) throw new UsageError(`--max-taskmanagers ${max} is below --taskmanagers ${options.taskManagers}`, command);
+  }
+  const idle = values['idle-taskmanager-timeout'];
+  if (idle !== undefined) {
+    if (!/^\d+$/.test(idle) || !(Number(idle) >= 1) || !Number.isSafeInteger(Number(idle))) {
+      throw new UsageError(`invalid value '${idle}' for --idle-taskmanager-timeout: expected a whole number of milliseconds above 0`, command);
+    }
+    options.idleTaskManagerTimeoutMs = Number(idle);
   }
   const strings = [
     ['cluster-dir', 'clusterDir', 'a directory'],

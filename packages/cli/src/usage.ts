@@ -71,6 +71,9 @@ Options of start:
   --taskmanagers <N>          TaskManagers kept running whatever the demand (default 1)
   --slots <N>                 Slots per TaskManager (default 1)
   --max-taskmanagers <N>      At most this many TaskManagers (default: no limit)
+  --idle-taskmanager-timeout <ms>
+                              Release a TaskManager beyond --taskmanagers once it has been idle
+                              this long (default 30000)
   --cluster-dir <dir>         Secret, bundles and job store (default: $SLUICE_HOME/cluster,
                               else ~/.sluice/cluster)
   --rest-port <port>          REST API port (default 8081; 0 picks a free one)

@@ -100,6 +100,11 @@ export class TestingMasterConnection implements MasterConnection {
     this.failing.add(type);
   }
 
+  /** Undoes failCalls(type). */
+  passCalls(type: SchedulerCallType): void {
+    this.failing.delete(type);
+  }
+
   async call(call: SchedulerCall): Promise<void> {
     if (this.state !== 'subscribed') throw new Error(`not subscribed (${call.type})`);
     // What the real connection would put on the wire: a call the codecs refuse fails the test here.

@@ -37,6 +37,12 @@ export class FrameworkMessages {
       return;
     }
     const w = this.workers.get(report.taskId);
+    if (w === undefined && report.phase === 'exited') {
+      // The executor's last word, usually after the task's end removed the worker: nothing to keep.
+      this.metrics.frameworkMessages.inc({ result: 'ignored' });
+      this.logger.debug('the last report of an ended task', { taskId: report.taskId, executorId });
+      return;
+    }
     if (w === undefined || w.state === 'new') {
       this.ignore(`a report about task ${report.taskId}, which Sluice has not launched (executor ${executorId})`);
       return;

@@ -65,6 +65,10 @@ describe('executor reports and service discovery', () => {
     h.conn.push(reportMessage('taskmanager-2', { phase: 'exited', at: 12 }));
     h.conn.push(status('taskmanager-1', 'TASK_FAILED'));
     await eventually('both gone', () => h!.driver.httpSdTargets().length === 0);
+    // The executor's last report after its task's end is expected, not a warning.
+    h.conn.push(reportMessage('taskmanager-1', { phase: 'exited', at: 13 }));
+    await eventually('the late report counted', async () => (await h!.driver.metrics.registry.getSingleMetricAsString('sluice_mesos_framework_messages_total')).includes('result="ignored"} 1'));
+    expect(h.lines.filter((l) => l.includes('WARN') && l.includes('ignoring'))).toEqual([]);
   });
 
   it('ignores an unreadable report, one about a task it did not launch, and one from another executor', async () => {

@@ -50,6 +50,20 @@ describe('stopping the mesos driver', () => {
     expect((await s.ha.mesos.workers()).records).toEqual([]);
   });
 
+  it('asks Mesos about a task whose KILL failed, and kills it again when the answer says it still runs', async () => {
+    h = await cluster();
+    h.conn.failCalls('KILL');
+    await h.driver.releaseWorker('rm-1');
+    const reconciledAfterKill = (): boolean => h!.conn.types().lastIndexOf('RECONCILE') > h!.conn.types().indexOf('KILL');
+    await eventually('the failed KILL reconciled', () => reconciledAfterKill() && h!.conn.calls.at(-1)!.call.reconcile!.tasks!.map((t) => t.task_id.value).includes('taskmanager-1'));
+    expect(h.lines.some((l) => l.includes('KILL of taskmanager-1 failed'))).toBe(true);
+    h.conn.passCalls('KILL');
+    h.conn.push(status('taskmanager-1', 'TASK_RUNNING', { agent: 'agent-1', reason: 'REASON_RECONCILIATION' }));
+    await eventually('the KILL sent again', () => h!.conn.of('KILL').length === 2);
+    h.conn.push(status('taskmanager-1', 'TASK_KILLED', { agent: 'agent-1' }));
+    await eventually('the worker ended', () => h!.events.terminated.some((t) => t.resourceId === 'rm-1'));
+  });
+
   it('terminate() gives up waiting after its bound and keeps the unanswered tasks Released for the next start', async () => {
     h = await cluster({ terminateTimeoutMs: 30_000 });
     const done = h.driver.terminate();

@@ -334,7 +334,8 @@ export class MesosClusterDriver implements ClusterDriver {
     FAILURE: (e) => {
       const f = e.failure ?? {};
       if (f.executor_id === undefined) this.logger.warn('Mesos removed an agent', { agentId: f.agent_id?.value ?? '' });
-      else this.logger.warn('an executor exited', { executorId: f.executor_id.value, agentId: f.agent_id?.value ?? '', status: f.status ?? -1 });
+      // Status 0: it ended by itself after its task (a released TaskManager); anything else is worth a look.
+      else this.logger[f.status === 0 ? 'info' : 'warn']('an executor exited', { executorId: f.executor_id.value, agentId: f.agent_id?.value ?? '', status: f.status ?? -1 });
     },
     ERROR: (e) => this.logger.error(`the Mesos master sent an error: ${e.error?.message ?? '(no message)'}`),
     INVERSE_OFFERS: () => this.logger.debug('ignoring inverse offers (maintenance): TaskManagers are moved by the ResourceManager, not by Mesos schedules'),
@@ -379,13 +380,33 @@ export class MesosClusterDriver implements ClusterDriver {
     this.wantOffers = want;
     if (!want) this.offerHandler.decline(this.offers.ids(), this.o.idleRefuseSeconds);
     const call: SchedulerCall = want ? { type: 'REVIVE', revive: {} } : { type: 'SUPPRESS', suppress: {} };
+    const generation = this.generation;
+    const retryMs = this.o.reconcileInitialBackoffMs;
     // One after the other: a SUPPRESS overtaking a later REVIVE would leave the framework without offers.
-    const issue = (): Promise<void> => this.connection.call(call).catch((err: unknown) => this.logger.warn(`${call.type} failed: ${describeError(err)}`));
+    const issue = (): Promise<void> =>
+      this.connection.call(call).catch((err: unknown) => {
+        // Nothing else would send it again: a framework left suppressed gets no offers for the workers it waits for.
+        this.logger.warn(`${call.type} failed: ${describeError(err)}; sending it again in ${retryMs} ms`);
+        void this.mailbox.run(() => this.offerInterestRefused(generation, want, retryMs));
+      });
     const mine = this.interestCalls === undefined ? issue() : this.interestCalls.then(issue);
     this.interestCalls = mine;
     void mine.then(() => {
       if (this.interestCalls === mine) this.interestCalls = undefined;
     });
+  }
+
+  /** The master did not take the last REVIVE or SUPPRESS: unless things changed meanwhile, say it again after `retryMs`. */
+  private offerInterestRefused(generation: number, want: boolean, retryMs: number): void {
+    const current = (): boolean => generation === this.generation && this.wantOffers === want;
+    if (!current()) return;
+    this.timers.after(retryMs, () =>
+      void this.mailbox.run(() => {
+        if (!current()) return; // resubscribed (which says it anew), or the opposite call went out meanwhile
+        this.wantOffers = undefined;
+        this.updateOfferInterest();
+      }),
+    );
   }
 
   /**
@@ -404,7 +425,9 @@ export class MesosClusterDriver implements ClusterDriver {
   }
 
   private kill(taskId: string, agentId: string | undefined): void {
-    this.send({ type: 'KILL', kill: { task_id: { value: taskId }, ...(agentId === undefined ? {} : { agent_id: { value: agentId } }) } }, `KILL of ${taskId}`);
+    const task = { taskId, ...(agentId === undefined ? {} : { agentId }) };
+    // A KILL that failed is asked about: a reconciliation answer that the task still runs sends the KILL again.
+    this.send({ type: 'KILL', kill: { task_id: { value: taskId }, ...(agentId === undefined ? {} : { agent_id: { value: agentId } }) } }, `KILL of ${taskId}`, () => this.reconciler.ask([task]));
   }
 
   private send(call: SchedulerCall, what: string, onFailure?: () => void): void {

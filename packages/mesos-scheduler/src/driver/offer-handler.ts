@@ -2,7 +2,8 @@
  * From offers to launches: hands the held offers, the pending workers and the placed ones to the
  * matcher, records each placed worker Launched (agent, host, attributes) before the ACCEPT that
  * launches it, sends one ACCEPT per used offer and DECLINEs what nothing can use — at once when
- * no worker is wanted, otherwise when the hold timeout passes. Runs on the driver's mailbox.
+ * no worker is wanted, otherwise when the hold timeout passes. An ACCEPT that failed has its
+ * tasks reconciled and its offer declined. Runs on the driver's mailbox.
  */
 import { describeError, type Logger } from '@sluice/common';
 import type { SchedulerCall, TaskInfo } from '@sluice/mesos-proto';
@@ -129,7 +130,12 @@ export class OfferHandler {
         },
       },
       `ACCEPT of offer ${offerId} launching ${ids.join(', ')}`,
-      () => d.reconcile(workers),
+      () => {
+        d.reconcile(workers);
+        // Mesos keeps an offer it did not take outstanding (until --offer_timeout, which is off by default):
+        // hand it back, or its resources are lost to every framework. If the ACCEPT did take, the master ignores this.
+        d.send({ type: 'DECLINE', decline: { offer_ids: [{ value: offerId }], filters: { refuse_seconds: 0 } } }, `DECLINE of offer ${offerId} after its ACCEPT failed`);
+      },
     );
   }
 }

@@ -107,6 +107,32 @@ describe('the mesos driver and offers', () => {
     expect(h.conn.types().slice(-3)).toEqual(['REVIVE', 'RECONCILE', 'REVIVE']);
   });
 
+  it('sends a REVIVE or SUPPRESS the master refused again after the backoff, unless the other one went out meanwhile', async () => {
+    h = await startDriver(s, { reconciliation: { initialBackoffMs: 1_000 } });
+    await h.conn.subscribed('fw-1');
+    h.conn.failCalls('REVIVE');
+    await h.driver.requestWorker({ resourceId: 'rm-1', numberOfSlots: 1 });
+    await eventually('the refusal logged', () => h!.lines.some((l) => l.includes('REVIVE failed: the master refused REVIVE; sending it again in 1000 ms')));
+    h.conn.passCalls('REVIVE');
+    h.timers.advance(1_000);
+    await eventually('REVIVE again', () => h!.conn.of('REVIVE').length === 2);
+    // Once taken, nothing more is sent.
+    h.timers.advance(5_000);
+    await settle();
+    expect(h.conn.of('REVIVE')).toHaveLength(2);
+
+    h.conn.failCalls('SUPPRESS');
+    h.conn.push({ type: 'OFFERS', offers: { offers: [offer('o1')] } });
+    await eventually('the launch and the refused SUPPRESS', () => h!.conn.of('ACCEPT').length === 1 && h!.lines.some((l) => l.includes('SUPPRESS failed')));
+    const suppresses = h.conn.of('SUPPRESS').length;
+    // A new worker wanted before the retry: REVIVE, and the stale SUPPRESS is not sent again.
+    await h.driver.requestWorker({ resourceId: 'rm-2', numberOfSlots: 1 });
+    expect(h.conn.types().at(-1)).toBe('REVIVE');
+    h.timers.advance(1_000);
+    await settle();
+    expect(h.conn.of('SUPPRESS')).toHaveLength(suppresses);
+  });
+
   it('forgets the offers of a subscription that ended', async () => {
     h = await startDriver(s);
     await h.conn.subscribed('fw-1');

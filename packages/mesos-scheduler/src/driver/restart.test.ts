@@ -115,13 +115,16 @@ describe('the mesos driver after a restart over the same store', () => {
     expect(await h.driver.metrics.registry.getSingleMetricAsString('sluice_mesos_reconciliation_rounds_total')).toMatch(/kind="explicit"} 4[\s\S]*kind="implicit"} 2/);
   });
 
-  it('reconciles a launch whose ACCEPT failed, and ends the worker when Mesos does not know the task', async () => {
+  it('reconciles a launch whose ACCEPT failed, declines its offer, and ends the worker when Mesos does not know the task', async () => {
     const h = await start();
     await h.conn.subscribed('fw-1');
     h.conn.failCalls('ACCEPT');
     await h.driver.requestWorker({ resourceId: 'rm-1', numberOfSlots: 1 });
     h.conn.push({ type: 'OFFERS', offers: { offers: [offer('o1')] } });
     await eventually('an explicit reconciliation of the task', () => reconciled(h).some((ids) => ids.includes('taskmanager-1')));
+    // The offer Mesos did not take is handed back without a filter, or its resources stay offered to no one.
+    await eventually('the offer declined', () => h.conn.of('DECLINE').length === 1);
+    expect(h.conn.of('DECLINE')[0]!.call.decline).toEqual({ offer_ids: [{ value: 'o1' }], filters: { refuse_seconds: 0 } });
     h.conn.push(status('taskmanager-1', 'TASK_UNKNOWN', { reason: 'REASON_RECONCILIATION' }));
     await eventually('the worker ended', () => h.events.terminated.length === 1);
     expect((await s.ha.mesos.workers()).records).toEqual([]);
