@@ -13,32 +13,19 @@
  * against its testing agent (agent-client.test.ts: a record cut off, one over the size limit;
  * executor-connection.test.ts: ERROR events); the fake injects faults into scheduler streams only.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import type { SchedulerCall } from '@sluice/mesos-proto';
-import { cliProcesses, type CliProcesses, type Outcome } from './cli-process.js';
+import { type Outcome } from './cli-process.js';
 import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
 import { waitFor } from './leaks.js';
-import { startMesosCluster, type MesosCluster, type StreamFault } from './mesos-fake/index.js';
-import { jobRunning, sessionRest, SMALL_TASKMANAGER, startMesosSession, type MesosSession } from './mesos-harness.js';
+import { type StreamFault } from './mesos-fake/index.js';
+import { jobRunning, sessionRest, startMesosSession, type MesosSession, SMALL_TASKMANAGER } from './mesos-harness.js';
+import { mesosTestBed } from './mesos-test-bed.js';
 
-let home = '';
-let procs: CliProcesses;
-let mesos: MesosCluster | undefined;
-
-beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), 'sluice-mesos-bad-input-'));
-  procs = cliProcesses(home);
-});
-afterEach(async () => {
-  procs.killAll();
-  await mesos?.stop();
-  mesos = undefined;
-}, 60_000);
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+const bed = mesosTestBed('sluice-mesos-bad-input-');
 
 const order = (a: Line, b: Line): number => a.key - b.key || (a.final ? 1 : 0) - (b.final ? 1 : 0) || a.seq - b.seq;
 const EVENTS = 30_000;
@@ -72,10 +59,10 @@ async function stopSession(session: MesosSession): Promise<void> {
 describe('sluice mesos-session: bad input from the Mesos master', () => {
   it('resubscribes after a broken event stream or an ERROR, skips an unknown event, and the running job stays exact', async () => {
     const agent = { resources: `cpus:4;mem:4096;disk:1000;ports:[31000-31099]` };
-    const m = (mesos = await startMesosCluster({ agents: [agent, agent], allocationIntervalMs: 200, heartbeatIntervalSeconds: 1 }));
-    const session = await startMesosSession(procs, home, 'streams', m);
+    const m = await bed.start({ agents: [agent, agent], allocationIntervalMs: 200, heartbeatIntervalSeconds: 1 });
+    const session = await startMesosSession(bed.procs, bed.home, 'streams', m);
     onTestFailed(() => console.log(session.output()));
-    const out = mkdtempSync(join(home, 'out-'));
+    const out = mkdtempSync(join(bed.home, 'out-'));
     const submitted = submitExactlyOnce(session, out, 1500);
     const jobId = await waitFor('the job', async () => (await sessionRest<{ jobs: { jobId: string }[] }>(session, 'GET', '/jobs')).jobs[0]?.jobId);
     await jobRunning(session, jobId);
@@ -118,15 +105,15 @@ describe('sluice mesos-session: bad input from the Mesos master', () => {
 
   it('repairs refused calls: a REVIVE is sent again, a refused ACCEPT is reconciled and relaunched, a refused ACKNOWLEDGE is made good on the resend, a refused KILL is sent again', async () => {
     // One agent with room for three TaskManagers and no more: the refused ACCEPT's offer must come back.
-    const m = (mesos = await startMesosCluster({ agents: [{ resources: `cpus:2;mem:2048;disk:1000;ports:[31000-31099]` }], allocationIntervalMs: 200, statusUpdateRetryMs: 300 }));
-    const session = await startMesosSession(procs, home, 'calls', m, [...SMALL_TASKMANAGER, '--idle-taskmanager-timeout', '2000']);
+    const m = await bed.start({ agents: [{ resources: `cpus:2;mem:2048;disk:1000;ports:[31000-31099]` }], allocationIntervalMs: 200, statusUpdateRetryMs: 300 });
+    const session = await startMesosSession(bed.procs, bed.home, 'calls', m, [...SMALL_TASKMANAGER, '--idle-taskmanager-timeout', '2000']);
     onTestFailed(() => console.log(session.output()));
     await m.waitFor('offers suppressed while nothing runs', () => m.calls({ api: 'scheduler', type: 'SUPPRESS' }).some((c) => c.status === 202));
     m.failNextCalls(1, 503, { body: 'Injected: no leader for a moment', types: ['REVIVE'] });
     m.failNextCalls(1, 500, { body: 'Injected: internal error', types: ['ACCEPT'] });
     m.failNextCalls(2, 500, { body: 'Injected: internal error', types: ['ACKNOWLEDGE'] });
 
-    const out = mkdtempSync(join(home, 'out-'));
+    const out = mkdtempSync(join(bed.home, 'out-'));
     await expectExactlyOnce(session, submitExactlyOnce(session, out, 10_000), out);
     const calls = (type: string): { call: SchedulerCall; status: number }[] => m.calls({ api: 'scheduler', type }).map((c) => ({ call: c.call as SchedulerCall, status: c.status }));
 

@@ -7,32 +7,16 @@
  * Prometheus `http_sd` lists exactly the running TaskManagers, each of which serves metrics, and
  * its `/metrics` counts what the fake saw.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import type { SchedulerCall, SchedulerEvent } from '@sluice/mesos-proto';
-import { cliProcesses, type CliProcesses } from './cli-process.js';
 import { jobPath } from './harness.js';
 import { waitFor } from './leaks.js';
-import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
-import { cancelJob, jobRunning, sessionRest, SMALL_TASKMANAGER, startMesosSession, submitDetached, type MesosSession } from './mesos-harness.js';
+import type { MesosCluster } from './mesos-fake/index.js';
+import { cancelJob, jobRunning, sessionRest, startMesosSession, submitDetached, type MesosSession, SMALL_TASKMANAGER } from './mesos-harness.js';
+import { mesosTestBed } from './mesos-test-bed.js';
 import { parsePrometheusText, scrape, sum, sumIfPresent } from './prometheus.js';
 
-let home = '';
-let procs: CliProcesses;
-let mesos: MesosCluster | undefined;
-
-beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), 'sluice-mesos-elastic-'));
-  procs = cliProcesses(home);
-});
-afterEach(async () => {
-  procs.killAll();
-  await mesos?.stop();
-  mesos = undefined;
-}, 60_000);
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+const bed = mesosTestBed('sluice-mesos-elastic-');
 
 interface HttpSdGroup {
   targets: string[];
@@ -45,8 +29,8 @@ const ENDLESS = ['-p', '2', '-D', 'rate=200'];
 describe('elastic TaskManagers of sluice mesos-session', () => {
   it('starts TaskManagers for a job, scales up for a second, releases the second\'s when it ends, suppresses offers when idle and revives them for a third', async () => {
     const agent = { resources: `cpus:4;mem:4096;disk:1000;ports:[31000-31099]` };
-    const m = (mesos = await startMesosCluster({ agents: [agent, agent], allocationIntervalMs: 200 }));
-    const session = await startMesosSession(procs, home, 'elastic', m, [...SMALL_TASKMANAGER, '--taskmanagers', '0', '--idle-taskmanager-timeout', '1500']);
+    const m = await bed.start({ agents: [agent, agent], allocationIntervalMs: 200 });
+    const session = await startMesosSession(bed.procs, bed.home, 'elastic', m, [...SMALL_TASKMANAGER, '--taskmanagers', '0', '--idle-taskmanager-timeout', '1500']);
     onTestFailed(() => console.log(session.output()));
     const job = jobPath('details.ts');
     const frameworkId = await m.waitFor('the framework', () => m.frameworks()[0]?.id);
@@ -70,7 +54,7 @@ describe('elastic TaskManagers of sluice mesos-session', () => {
     await expectHttpSd(session, m, frameworkId, ['taskmanager-1', 'taskmanager-2', 'taskmanager-3', 'taskmanager-4']);
 
     // The second ends: its TaskManagers (the two launched for it) are released; the first job keeps its own.
-    await cancelJob(procs, session, second);
+    await cancelJob(bed.procs, session, second);
     await m.waitFor('the second job\'s TaskManagers killed', () => ['taskmanager-3', 'taskmanager-4'].every((id) => m.task(id)?.state === 'TASK_KILLED'), 60_000);
     expect(killed()).toEqual(['taskmanager-3', 'taskmanager-4']);
     await m.waitFor('their executors gone', () => executorsAlive().length === 2);
@@ -80,7 +64,7 @@ describe('elastic TaskManagers of sluice mesos-session', () => {
     await expectHttpSd(session, m, frameworkId, ['taskmanager-1', 'taskmanager-2']);
 
     // Nothing runs: every TaskManager released, and the scheduler wants no offers.
-    await cancelJob(procs, session, first);
+    await cancelJob(bed.procs, session, first);
     await m.waitFor('every TaskManager killed', () => m.tasks().every((t) => t.state === 'TASK_KILLED'), 60_000);
     expect(killed()).toEqual(['taskmanager-1', 'taskmanager-2', 'taskmanager-3', 'taskmanager-4']);
     await m.waitFor('every executor gone', () => executorsAlive().length === 0);
@@ -113,7 +97,7 @@ describe('elastic TaskManagers of sluice mesos-session', () => {
     // Scaling up and down is routine: nothing in it is worth a warning.
     expect(session.process.out.stderr.split('\n').filter((l) => /^(?:\[[^\]]*\] )?\S+Z +(?:WARN|ERROR) /.test(l))).toEqual([]);
 
-    await cancelJob(procs, session, third);
+    await cancelJob(bed.procs, session, third);
     session.process.child.kill('SIGINT');
     expect((await session.process.done).code).toBe(0);
     await m.waitFor('every executor gone', () => executorsAlive().length === 0);

@@ -13,71 +13,25 @@
  *
  * Order is read from the fake's recorded calls and the processes' logs, never from the clock.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SchedulerCall } from '@sluice/mesos-proto';
-import { cliProcesses, type CliProcesses } from './cli-process.js';
 import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
 import { waitFor } from './leaks.js';
-import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
-import {
-  sessionRest,
-  SMALL_TASKMANAGER,
-  startMesosSession,
-  submitDetached,
-  taskManagerPids,
-  waitForCheckpoints,
-  waitForJobEnd,
-  type MesosSession,
-} from './mesos-harness.js';
+import type { MesosCluster } from './mesos-fake/index.js';
+import { sessionRest, startMesosSession, submitDetached, taskManagerPids, waitForCheckpoints, waitForJobEnd, type MesosSession, launchedTaskIds, SMALL_TASKMANAGER } from './mesos-harness.js';
+import { mesosTestBed } from './mesos-test-bed.js';
 import { unusedPort } from './ports.js';
 import { childrenOf, isRunning } from './processes.js';
 
 const KEYS = 20;
 const RATE = 4_000;
 
-let home = '';
-let procs: CliProcesses;
-let mesos: MesosCluster | undefined;
-let sessions: MesosSession[] = [];
-const seenPids = new Set<number>();
-
-beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), 'sluice-mesos-failover-'));
-  procs = cliProcesses(home);
-});
-beforeEach((context) => {
-  sessions = [];
-  context.onTestFailed(() => {
-    for (const s of sessions) console.error(s.output());
-  });
-});
-afterEach(async () => {
-  procs.killAll();
-  await mesos?.stop();
-  mesos = undefined;
-  await waitFor('every executor and TaskManager process to end', () => ([...seenPids].some(isRunning) ? undefined : true), 30_000);
-  seenPids.clear();
-}, 60_000);
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+const bed = mesosTestBed('sluice-mesos-failover-');
 
 const order = (a: Line, b: Line): number => a.key - b.key || (a.final ? 1 : 0) - (b.final ? 1 : 0) || a.seq - b.seq;
-
-function remember(m: MesosCluster): void {
-  for (const e of m.executors()) if (e.pid !== undefined) seenPids.add(e.pid);
-  for (const pid of taskManagerPids(m).values()) seenPids.add(pid);
-}
-
-function launchedTaskIds(m: MesosCluster): string[] {
-  return m
-    .calls({ api: 'scheduler', type: 'ACCEPT' })
-    .flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? [])
-    .flatMap((o) => o.launch?.task_infos ?? [])
-    .map((t) => t.task_id.value);
-}
 
 /** Index of every scheduler call of `type` in the order the masters received them. */
 function callIndexes(m: MesosCluster, type: string): number[] {
@@ -86,13 +40,13 @@ function callIndexes(m: MesosCluster, type: string): number[] {
 
 async function session(m: MesosCluster, name: string, args: string[] = []): Promise<MesosSession> {
   // Later flags win: `args` may replace the harness's `--rpc-port 0`.
-  const s = await startMesosSession(procs, home, name, m, [...SMALL_TASKMANAGER, ...args], { SLUICE_LOG_LEVEL: 'info' });
-  sessions.push(s);
+  const s = await startMesosSession(bed.procs, bed.home, name, m, [...SMALL_TASKMANAGER, ...args], { SLUICE_LOG_LEVEL: 'info' });
+  bed.show(s);
   return s;
 }
 
 async function submit(s: MesosSession, events: number, parallelism: number): Promise<{ jobId: string; out: string }> {
-  const out = mkdtempSync(join(home, 'out-'));
+  const out = mkdtempSync(join(bed.home, 'out-'));
   const jobId = await submitDetached(s, jobPath('exactly-once.ts'), ['-p', String(parallelism), '-D', `out=${out}`, '-D', `events=${events}`, '-D', `keys=${KEYS}`, '-D', `rate=${RATE}`, '-D', 'interval=200']);
   return { jobId, out };
 }
@@ -113,26 +67,16 @@ async function expectExactlyOnce(s: MesosSession, jobId: string, out: string, ev
   expect(lines).toEqual(want);
 }
 
-async function stopSession(m: MesosCluster, s: MesosSession): Promise<void> {
-  remember(m);
-  s.process.child.kill('SIGINT');
-  const stopped = await s.process.done;
-  expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);
-  await m.waitFor('every executor gone', () => m.executors().every((e) => e.exit !== undefined), 30_000);
-  await waitFor('every TaskManager process to end', () => ([...seenPids].some(isRunning) ? undefined : true), 30_000);
-}
-
 describe('scheduler and master failures on the Mesos fake', () => {
   it('kill -9 of the scheduler and a restart: same framework id, tasks reconciled, no second TaskManager, the TaskManagers register again and the job finishes exactly once', async () => {
     const events = 80_000;
-    const m = await startMesosCluster({ agents: [{}, {}, {}], allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
-    mesos = m;
+    const m = await bed.start({ agents: [{}, {}, {}], allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
     const rpcPort = await unusedPort();
     const first = await session(m, 'restarted', ['--rpc-port', String(rpcPort)]);
     const { jobId, out } = await submit(first, events, 2);
     await waitForCheckpoints(first, jobId, 2);
     await m.waitFor('two running TaskManager tasks', () => m.tasks().filter((t) => t.state === 'TASK_RUNNING').length === 2);
-    remember(m);
+    bed.remember(m);
     const [framework] = m.frameworks();
     const tasksBefore = m.tasks().map((t) => t.taskId).sort();
     expect(tasksBefore).toEqual(['taskmanager-1', 'taskmanager-2']);
@@ -189,19 +133,18 @@ describe('scheduler and master failures on the Mesos fake', () => {
     expect(launchedTaskIds(m)).toEqual(tasksBefore);
     expect(m.tasks().map((t) => [t.taskId, t.state])).toEqual(tasksBefore.map((id) => [id, 'TASK_RUNNING']));
     for (const [executorId, pid] of tmPids) expect(taskManagerPids(m).get(executorId)).toBe(pid);
-    await stopSession(m, second);
+    await bed.stopSession(m, second);
   }, 300_000);
 
   it('a restart on another RPC port: the TaskManagers left running cannot find it, so after the heartbeat timeout they are killed and replaced, and the job finishes exactly once', async () => {
     const events = 60_000;
-    const m = await startMesosCluster({ agents: [{}, {}, {}], allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
-    mesos = m;
+    const m = await bed.start({ agents: [{}, {}, {}], allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
     const heartbeats = ['--heartbeat-interval', '200', '--heartbeat-timeout', '3000'];
     const first = await session(m, 'moved', ['--rpc-port', String(await unusedPort()), ...heartbeats]);
     const { jobId, out } = await submit(first, events, 2);
     await waitForCheckpoints(first, jobId, 2);
     await m.waitFor('two running TaskManager tasks', () => m.tasks().filter((t) => t.state === 'TASK_RUNNING').length === 2);
-    remember(m);
+    bed.remember(m);
     const oldTasks = m.tasks().map((t) => t.taskId).sort();
     const oldResources = await registeredTaskManagers(first);
     first.process.child.kill('SIGKILL');
@@ -217,7 +160,7 @@ describe('scheduler and master failures on the Mesos fake', () => {
     await m.waitFor('the old tasks killed', () => oldTasks.every((id) => m.task(id)?.state === 'TASK_KILLED'), 60_000);
     expect(m.calls({ api: 'scheduler', type: 'KILL' }).map((c) => (c.call as SchedulerCall).kill!.task_id.value).sort()).toEqual(oldTasks);
     await m.waitFor('two new TaskManager tasks running', () => ['taskmanager-3', 'taskmanager-4'].every((id) => m.task(id)?.state === 'TASK_RUNNING'), 60_000);
-    remember(m);
+    bed.remember(m);
     expect(launchedTaskIds(m)).toEqual([...oldTasks, 'taskmanager-3', 'taskmanager-4']);
     // The ResourceManager asked for new workers only once it had given up on a recovered one.
     const log = second.process.out.stderr;
@@ -226,19 +169,18 @@ describe('scheduler and master failures on the Mesos fake', () => {
     expect(now).toHaveLength(2);
     for (const id of oldResources) expect(now).not.toContain(id);
     await expectExactlyOnce(second, jobId, out, events);
-    await stopSession(m, second);
+    await bed.stopSession(m, second);
   }, 300_000);
 
   it('master failover: the scheduler follows the new leader, resubscribes with the same framework id and reconciles; the job runs on untouched and a second job gets a TaskManager from the new leader', async () => {
     const events = 60_000;
-    const m = await startMesosCluster({ masters: 2, agents: [{}, {}, {}], allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
-    mesos = m;
+    const m = await bed.start({ masters: 2, agents: [{}, {}, {}], allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
     const masters = m.masterUrls.map((u) => u.slice('http://'.length)).join(',');
     const s = await session(m, 'followed', ['--master', masters]);
     const { jobId, out } = await submit(s, events, 2);
     await waitForCheckpoints(s, jobId, 2);
     await m.waitFor('two running TaskManager tasks', () => m.tasks().filter((t) => t.state === 'TASK_RUNNING').length === 2);
-    remember(m);
+    bed.remember(m);
     const [framework] = m.frameworks();
     const tasksBefore = m.tasks().map((t) => t.taskId).sort();
     const before = m.calls({ api: 'scheduler' }).length;
@@ -265,7 +207,7 @@ describe('scheduler and master failures on the Mesos fake', () => {
     60_000);
     expect((launch.call as SchedulerCall).accept!.operations!.flatMap((o) => o.launch?.task_infos ?? []).map((t) => t.task_id.value)).toEqual(['taskmanager-3']);
     await expectExactlyOnce(s, second.jobId, second.out, 4_000);
-    remember(m);
+    bed.remember(m);
 
     // The first job never noticed: no failure, no restart, and exactly the failure-free output.
     await expectExactlyOnce(s, jobId, out, events);
@@ -275,6 +217,6 @@ describe('scheduler and master failures on the Mesos fake', () => {
     expect(launchedTaskIds(m)).toEqual(['taskmanager-1', 'taskmanager-2', 'taskmanager-3']);
     // Everything after the failover went to the new leader (the old one answers 307 and records nothing).
     expect(new Set(m.calls({ api: 'scheduler' }).slice(before).map((c) => c.at))).toEqual(new Set(['master-1']));
-    await stopSession(m, s);
+    await bed.stopSession(m, s);
   }, 300_000);
 });

@@ -8,17 +8,15 @@
  * its latest checkpoint, and its committed output equals a failure-free run's. Waits are for
  * states (a task state, a log line, a checkpoint count), never for time.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SchedulerCall } from '@sluice/mesos-proto';
-import { cliProcesses, type CliProcesses } from './cli-process.js';
+import { describe, expect, it } from 'vitest';
 import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
 import { waitFor } from './leaks.js';
-import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
-import { startMesosSession, submitDetached, taskManagerPids, waitForCheckpoints, waitForJobEnd, type MesosSession } from './mesos-harness.js';
+import type { MesosCluster } from './mesos-fake/index.js';
+import { startMesosSession, submitDetached, taskManagerPids, waitForCheckpoints, waitForJobEnd, type MesosSession, launchedTaskIds } from './mesos-harness.js';
+import { mesosTestBed } from './mesos-test-bed.js';
 import { isRunning } from './processes.js';
 
 const EVENTS = 60_000;
@@ -26,58 +24,21 @@ const KEYS = 20;
 /** Records a second: about 15 s of input, long enough for checkpoints before the failure and after it. */
 const RATE = 4_000;
 
-let home = '';
-let procs: CliProcesses;
-let mesos: MesosCluster | undefined;
-let session: MesosSession | undefined;
+const bed = mesosTestBed('sluice-mesos-failures-');
 let sessionCount = 0;
-/** Every TaskManager and executor pid seen, to check none outlives the test. */
-const seenPids = new Set<number>();
-
-beforeAll(() => {
-  home = mkdtempSync(join(tmpdir(), 'sluice-mesos-failures-'));
-  procs = cliProcesses(home);
-});
-beforeEach((context) => {
-  session = undefined;
-  context.onTestFailed(() => console.error(session?.output() ?? '(no session)'));
-});
-afterEach(async () => {
-  procs.killAll();
-  await mesos?.stop();
-  mesos = undefined;
-  await waitFor('every executor and TaskManager process to end', () => ([...seenPids].some(isRunning) ? undefined : true), 30_000);
-  seenPids.clear();
-}, 60_000);
-afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 const order = (a: Line, b: Line): number => a.key - b.key || (a.final ? 1 : 0) - (b.final ? 1 : 0) || a.seq - b.seq;
 
-function remember(m: MesosCluster): void {
-  for (const e of m.executors()) if (e.pid !== undefined) seenPids.add(e.pid);
-  for (const pid of taskManagerPids(m).values()) seenPids.add(pid);
-}
-
-/** The task ids each ACCEPT launched, in call order. */
-function launchedTaskIds(m: MesosCluster): string[] {
-  return m
-    .calls({ api: 'scheduler', type: 'ACCEPT' })
-    .flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? [])
-    .flatMap((o) => o.launch?.task_infos ?? [])
-    .map((t) => t.task_id.value);
-}
-
 /** A session on three agents running the exactly-once job at parallelism 2 (two one-slot TaskManagers), with `checkpoints` completed. */
 async function runningJob(checkpoints: number): Promise<{ m: MesosCluster; s: MesosSession; jobId: string; out: string }> {
-  const m = await startMesosCluster({ agents: [{}, {}, {}], allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
-  mesos = m;
-  const s = await startMesosSession(procs, home, `session-${++sessionCount}`, m);
-  session = s;
-  const out = mkdtempSync(join(home, 'out-'));
+  const m = await bed.start({ agents: [{}, {}, {}], allocationIntervalMs: 200, statusUpdateRetryMs: 500 });
+  const s = await startMesosSession(bed.procs, bed.home, `session-${++sessionCount}`, m);
+  bed.show(s);
+  const out = mkdtempSync(join(bed.home, 'out-'));
   const jobId = await submitDetached(s, jobPath('exactly-once.ts'), ['-p', '2', '-D', `out=${out}`, '-D', `events=${EVENTS}`, '-D', `keys=${KEYS}`, '-D', `rate=${RATE}`, '-D', 'interval=200']);
   await waitForCheckpoints(s, jobId, checkpoints);
   await m.waitFor('two running TaskManager tasks', () => m.tasks().filter((t) => t.state === 'TASK_RUNNING').length === 2);
-  remember(m);
+  bed.remember(m);
   return { m, s, jobId, out };
 }
 
@@ -93,16 +54,6 @@ async function expectRecoveredExactlyOnce(s: MesosSession, jobId: string, out: s
   expect(lines).toEqual(want);
 }
 
-/** Ctrl-C: the session stops, every executor ends, and no executor or TaskManager process is left. */
-async function stopSession(m: MesosCluster, s: MesosSession): Promise<void> {
-  remember(m);
-  s.process.child.kill('SIGINT');
-  const stopped = await s.process.done;
-  expect(stopped.code, stopped.stderr.slice(-3000)).toBe(0);
-  await m.waitFor('every executor gone', () => m.executors().every((e) => e.exit !== undefined), 30_000);
-  await waitFor('every TaskManager process to end', () => ([...seenPids].some(isRunning) ? undefined : true), 30_000);
-}
-
 /**
  * After task `victim` failed: it was reported TASK_FAILED as `failure` says, and exactly one
  * replacement was launched (the caller saw two launches before the failure) and runs.
@@ -111,7 +62,7 @@ async function expectReplaced(m: MesosCluster, victim: string, failure: { reason
   const failed = await m.waitFor(`${victim} to be reported failed`, () => m.task(victim)?.statuses.find((st) => st.state === 'TASK_FAILED'), 60_000);
   expect({ reason: failed.reason, source: failed.source }).toEqual(failure);
   await m.waitFor('a replacement TaskManager task running', () => m.task('taskmanager-3')?.state === 'TASK_RUNNING', 90_000);
-  remember(m);
+  bed.remember(m);
   expect(launchedTaskIds(m)).toEqual(['taskmanager-1', 'taskmanager-2', 'taskmanager-3']);
 }
 
@@ -131,7 +82,7 @@ describe('TaskManager failures on the Mesos fake', () => {
     await m.waitFor('the failed task\'s executor to exit', () => m.executors().find((e) => e.executorId === victimTask.executorId)?.exit);
     expect(s.process.out.stderr).toMatch(new RegExp(`TaskManager task ${victimTask.taskId} ended: TASK_FAILED`));
     await expectRecoveredExactlyOnce(s, jobId, out);
-    await stopSession(m, s);
+    await bed.stopSession(m, s);
   }, 300_000);
 
   it('an executor crash (SIGKILL): TASK_FAILED with REASON_EXECUTOR_TERMINATED, its TaskManager ends too, a new Mesos task replaces it, the job recovers exactly once', async () => {
@@ -146,6 +97,6 @@ describe('TaskManager failures on the Mesos fake', () => {
     // The TaskManager notices its executor is gone (its IPC channel closed) and stops.
     await waitFor('the crashed executor\'s TaskManager to end', () => (isRunning(orphan) ? undefined : true), 60_000);
     await expectRecoveredExactlyOnce(s, jobId, out);
-    await stopSession(m, s);
+    await bed.stopSession(m, s);
   }, 300_000);
 });

@@ -3,6 +3,7 @@
  * a fake master, its REST address and token directory, and `sluice submit` against it; REST
  * calls with its token, and the TaskManager processes under the fake's executors.
  */
+import type { SchedulerCall } from '@sluice/mesos-proto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliProcesses, Outcome, Started } from './cli-process.js';
@@ -148,4 +149,13 @@ export async function cancelJob(procs: CliProcesses, session: MesosSession, jobI
   const r = await procs.run(['cancel', jobId, '--address', session.restUrl], { env: session.env });
   if (r.code !== 0) throw new Error(`sluice cancel ${jobId} failed (${r.code}): ${r.stderr}`);
   await waitFor(`job ${jobId} CANCELED`, async () => ((await sessionRest<JobView>(session, 'GET', `/jobs/${jobId}`)).status === 'CANCELED' ? true : undefined), 60_000);
+}
+
+/** The task ids the scheduler's ACCEPTs launched, in call order. */
+export function launchedTaskIds(mesos: MesosCluster): string[] {
+  return mesos
+    .calls({ api: 'scheduler', type: 'ACCEPT' })
+    .flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? [])
+    .flatMap((o) => o.launch?.task_infos ?? [])
+    .map((t) => t.task_id.value);
 }
