@@ -163,6 +163,7 @@ export async function startMesosRuntime(flags: MesosFlags, ctx: MesosRuntimeCont
       requestWorker: (spec) => driver.requestWorker(spec),
       releaseWorker: (id) => driver.releaseWorker(id),
       terminate: () => driver.terminate({ teardown: ctx.haFlags === undefined }),
+      isWorkerReportedAlive: (id) => driver.isWorkerReportedAlive(id),
       suspend: () => driver.close(),
     };
     return termDriver;

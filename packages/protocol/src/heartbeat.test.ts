@@ -56,6 +56,17 @@ describe('HeartbeatManager', () => {
     expect(hb.monitoredPeers()).toEqual(['tm-2']);
   });
 
+  it('keeps a peer another channel vouches for when its connection closes, until the heartbeat timeout', () => {
+    const { hb, lost, target, step } = setup();
+    hb.monitor('tm-1', target('tm-1', 'host-1'));
+    hb.monitor('tm-2', target('tm-2', 'host-1'));
+    hb.peerConnectionClosed('host-1', (peerId) => peerId === 'tm-1');
+    expect(lost).toEqual(['tm-2: its connection (host-1) closed']);
+    expect(hb.monitoredPeers()).toEqual(['tm-1']);
+    step(6);
+    expect(lost).toEqual(['tm-2: its connection (host-1) closed', 'tm-1: no heartbeat for 60 ms (timeout 50 ms)']);
+  });
+
   it('declares the endpoints behind a closed process connection lost, and no others', () => {
     const { hb, lost, target } = setup();
     hb.monitor('tm-1', target('tm-1', 'sluice://10.0.0.1:6122/taskmanager/tm-1'));

@@ -113,14 +113,19 @@ export class HeartbeatManager<T extends HeartbeatTarget = HeartbeatTarget> {
     return true;
   }
 
-  /** The connection to `address` closed: every peer there is lost now, not after the timeout. */
-  peerConnectionClosed(address: string): void {
+  /**
+   * The connection to `address` closed: every peer there is lost now, not after the timeout —
+   * except those `spare` vouches for (another channel says the peer's process runs), which stay
+   * monitored: they are lost only if no heartbeat arrives within the timeout.
+   */
+  peerConnectionClosed(address: string, spare?: (peerId: string) => boolean): void {
     this.options.run(() => {
       // `address` is an endpoint's address or its process's (`sluice://host:port`): a closed
       // connection loses every endpoint behind it.
       const prefix = address.endsWith('/') ? address : `${address}/`;
       for (const [peerId, p] of [...this.peers]) {
-        if (p.target.address === address || p.target.address.startsWith(prefix)) this.lose(peerId, p, `its connection (${address}) closed`);
+        if (p.target.address !== address && !p.target.address.startsWith(prefix)) continue;
+        if (spare?.(peerId) !== true) this.lose(peerId, p, `its connection (${address}) closed`);
       }
     });
   }

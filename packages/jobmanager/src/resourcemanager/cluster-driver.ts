@@ -34,4 +34,11 @@ export interface ClusterDriver {
   releaseWorker(resourceId: string): Promise<void>;
   /** Stops every worker this driver started. */
   terminate(): Promise<void>;
+  /**
+   * Whether a channel of the driver's own (not RPC) saw the worker's process alive and registered
+   * just now — the Mesos executor's reports. When the RPC connection to such a worker closes, the
+   * ResourceManager waits for the heartbeat timeout instead of dropping it at once: a connection
+   * blip is not a dead TaskManager (a dead one is reported by the driver anyway).
+   */
+  isWorkerReportedAlive?(resourceId: string): boolean;
 }

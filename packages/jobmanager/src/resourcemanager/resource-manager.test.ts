@@ -41,6 +41,11 @@ class TestingClusterDriver implements ClusterDriver {
     this.released.push(resourceId);
   }
   async terminate(): Promise<void> {}
+  /** Workers whose executor (a channel besides RPC) says they run. */
+  vouched = new Set<string>();
+  isWorkerReportedAlive(resourceId: string): boolean {
+    return this.vouched.has(resourceId);
+  }
 }
 
 /** Accepts every slot request as a TaskManager whose report seq counts up from 1 would. */
@@ -360,6 +365,24 @@ describe('ResourceManager', () => {
     // The loss is posted to the RM's mailbox, so the next call sees it.
     expect(await gw.requestTaskManagerInfo()).toEqual([]);
     await expect(gw.heartbeatFromTaskExecutor(rmId, freeReport('tm-1', 2, 2))).rejects.toMatchObject({ code: 'TASK_MANAGER_NOT_REGISTERED', retriable: false });
+  });
+
+  it('keeps a TaskManager whose connection closed while its driver reports it alive, until its heartbeats stop', async () => {
+    const clock = new ManualClock(0);
+    const { rmId, gw, rm, driver } = await setup({ clock, heartbeatIntervalMs: 10, heartbeatTimeoutMs: 50 });
+    await gw.registerTaskExecutor({ resourceId: 'tm-1', address: 'tm-1', numberOfSlots: 2 });
+    driver.vouched.add('tm-1');
+    rm.peerConnectionClosed('tm-1');
+    // Still registered: a heartbeat is taken, the slots stay.
+    await gw.heartbeatFromTaskExecutor(rmId, freeReport('tm-1', 2, 2));
+    expect((await gw.requestTaskManagerInfo()).map((t) => t.resourceId)).toEqual(['tm-1']);
+    // Silent past the timeout, it is lost after all.
+    let dropped = false;
+    await advanceUntil(clock, 'the silent TaskManager to be dropped', () => {
+      void gw.requestTaskManagerInfo().then((l) => (dropped = l.length === 0));
+      return dropped;
+    });
+    await expect(gw.heartbeatFromTaskExecutor(rmId, freeReport('tm-1', 2, 2))).rejects.toMatchObject({ code: 'TASK_MANAGER_NOT_REGISTERED' });
   });
 
   it('frees the slots of a JobMaster whose heartbeats stop, and drops it at once when its connection closes', async () => {

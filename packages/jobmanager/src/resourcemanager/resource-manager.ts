@@ -167,7 +167,11 @@ export class ResourceManager implements ResourceManagerGateway {
 
   /** The connection to `address` closed (network RpcService): peers there are lost at once. */
   peerConnectionClosed(address: string): void {
-    this.tmHeartbeats.peerConnectionClosed(address);
+    this.tmHeartbeats.peerConnectionClosed(address, (resourceId) => {
+      const alive = this.options.driver.isWorkerReportedAlive?.(resourceId) === true;
+      if (alive) this.logger.warn(`the RPC connection to TaskManager ${resourceId} (${address}) closed, but its executor reports it running: keeping it until the heartbeat timeout`, { resourceId });
+      return alive;
+    });
     this.jmHeartbeats.peerConnectionClosed(address);
   }
 

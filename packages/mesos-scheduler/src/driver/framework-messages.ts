@@ -26,6 +26,7 @@ export class FrameworkMessages {
     private readonly workers: WorkerTable,
     private readonly metrics: MesosDriverMetrics,
     private readonly logger: Logger,
+    private readonly nowMs: () => number,
   ) {}
 
   receive(executorId: string, data: Uint8Array): void {
@@ -58,7 +59,14 @@ export class FrameworkMessages {
       report = rest;
     }
     w.report = report;
+    w.reportReceivedMs = this.nowMs();
     this.metrics.frameworkMessages.inc({ result: 'accepted' });
+  }
+
+  /** The worker's executor reported its TaskManager registered within the last `freshMs`. */
+  vouchesFor(resourceId: string, freshMs: number): boolean {
+    const w = this.running().find((r) => r.resourceId === resourceId);
+    return w !== undefined && w.report!.phase === 'registered' && w.reportReceivedMs !== undefined && this.nowMs() - w.reportReceivedMs <= freshMs;
   }
 
   /** Slots reported by the running TaskManagers. */

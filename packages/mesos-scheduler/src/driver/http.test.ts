@@ -71,6 +71,25 @@ describe('executor reports and service discovery', () => {
     expect(h.lines.filter((l) => l.includes('WARN') && l.includes('ignoring'))).toEqual([]);
   });
 
+  it('vouches for a TaskManager its executor reported registered lately, for the ResourceManager to keep when RPC breaks', async () => {
+    h = await running();
+    expect(h.driver.isWorkerReportedAlive('rm-1')).toBe(false);
+    h.conn.push(reportMessage('taskmanager-1', { at: 10 }));
+    h.conn.push(reportMessage('taskmanager-2', { phase: 'starting', at: 10 }));
+    await eventually('the report', () => h!.driver.isWorkerReportedAlive('rm-1'));
+    // Starting is not registered; an unknown worker has no executor to vouch for it.
+    expect(h.driver.isWorkerReportedAlive('rm-2')).toBe(false);
+    expect(h.driver.isWorkerReportedAlive('rm-9')).toBe(false);
+    // Only while the report is fresh (30 s by default) ...
+    h.timers.advance(30_001);
+    expect(h.driver.isWorkerReportedAlive('rm-1')).toBe(false);
+    h.conn.push(reportMessage('taskmanager-1', { at: 11 }));
+    await eventually('the next report', () => h!.driver.isWorkerReportedAlive('rm-1'));
+    // ... and not once the executor says its TaskManager exited.
+    h.conn.push(reportMessage('taskmanager-1', { phase: 'exited', at: 12 }));
+    await eventually('the exit', () => !h!.driver.isWorkerReportedAlive('rm-1'));
+  });
+
   it('ignores an unreadable report, one about a task it did not launch, and one from another executor', async () => {
     h = await running();
     h.conn.push({ type: 'MESSAGE', message: { agent_id: { value: 'agent-1' }, executor_id: { value: 'taskmanager-1-executor' }, data: Buffer.from('{"v":1,"kind":"taskmanager-report"') } });

@@ -113,7 +113,7 @@ export class MesosClusterDriver implements ClusterDriver {
       started: (w) => this.events?.onWorkerStarted(w.resourceId),
       terminated: (w, reason, failed) => this.terminated(w, reason, failed),
     });
-    this.messages = new FrameworkMessages(this.workers, this.metrics, this.logger);
+    this.messages = new FrameworkMessages(this.workers, this.metrics, this.logger, () => this.timers.nowMs());
     this.metrics.attach({
       subscribed: () => this.subscribed,
       workers: () => this.workers.counts(),
@@ -232,6 +232,11 @@ export class MesosClusterDriver implements ClusterDriver {
   /** Stops talking to Mesos and leaves every TaskManager running (the next scheduler adopts them). */
   close(): Promise<void> {
     return this.shutdown();
+  }
+
+  /** Whether the worker's executor reported its TaskManager registered within `reportFreshnessMs` (the ResourceManager asks when RPC to it breaks). */
+  isWorkerReportedAlive(resourceId: string): boolean {
+    return this.messages.vouchesFor(resourceId, this.o.reportFreshnessMs);
   }
 
   /** Prometheus HTTP SD target groups: every running TaskManager with a reported metrics address. */

@@ -110,6 +110,11 @@ export interface MesosClusterDriverOptions {
   reconciliation?: ReconciliationOptions;
   /** How long terminate() waits for the killed TaskManagers' terminal updates. Default 60 s. */
   terminateTimeoutMs?: number;
+  /**
+   * An executor's report that its TaskManager is registered counts as evidence it runs for this
+   * long (isWorkerReportedAlive). Default 30 s: three of the executor's report intervals.
+   */
+  reportFreshnessMs?: number;
   timers?: DriverTimers;
   logger?: Logger;
   /** Where the driver counts; default a registry of its own (driver.metrics). */
@@ -132,6 +137,7 @@ export const DEFAULT_MESOS_DRIVER_OPTIONS = Object.freeze({
   reconcileMaxBackoffMs: 60_000,
   implicitReconcileIntervalMs: 600_000,
   terminateTimeoutMs: 60_000,
+  reportFreshnessMs: 30_000,
 });
 
 /** The ports a TaskManager needs from the offer (TaskManagerLaunch.ports). */
@@ -147,6 +153,7 @@ export interface ResolvedDriverOptions {
   reconcileMaxBackoffMs: number;
   implicitReconcileIntervalMs: number;
   terminateTimeoutMs: number;
+  reportFreshnessMs: number;
 }
 
 const MAX_REFUSE_SECONDS = 365 * 24 * 3600;
@@ -228,5 +235,6 @@ export function resolveMesosDriverOptions(o: MesosClusterDriverOptions): Resolve
     reconcileMaxBackoffMs: max,
     implicitReconcileIntervalMs: positive('reconciliation.implicitIntervalMs', rc.implicitIntervalMs, d.implicitReconcileIntervalMs),
     terminateTimeoutMs: positive('terminateTimeoutMs', o.terminateTimeoutMs, d.terminateTimeoutMs),
+    reportFreshnessMs: positive('reportFreshnessMs', o.reportFreshnessMs, d.reportFreshnessMs),
   };
 }

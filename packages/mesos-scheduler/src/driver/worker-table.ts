@@ -28,6 +28,8 @@ export interface Worker {
   notBeforeMs?: number;
   /** The executor's latest report (framework message). */
   report?: TaskManagerReport;
+  /** When the driver received `report` (its own clock: the executor's may differ). */
+  reportReceivedMs?: number;
 }
 
 export function toRecord(w: Worker, profile: string): WorkerRecord {
