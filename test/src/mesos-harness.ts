@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SchedulerCall } from '@sluice/mesos-proto';
 import type { CliProcesses, Outcome, Started } from './cli-process.js';
 import { waitFor } from './leaks.js';
 import type { MesosCluster } from './mesos-fake/index.js';
@@ -148,4 +149,23 @@ export async function cancelJob(procs: CliProcesses, session: MesosSession, jobI
   const r = await procs.run(['cancel', jobId, '--address', session.restUrl], { env: session.env });
   if (r.code !== 0) throw new Error(`sluice cancel ${jobId} failed (${r.code}): ${r.stderr}`);
   await waitFor(`job ${jobId} CANCELED`, async () => ((await sessionRest<JobView>(session, 'GET', `/jobs/${jobId}`)).status === 'CANCELED' ? true : undefined), 60_000);
+}
+
+// ---- for the fault tests: what the scheduler launched and what it lists for Prometheus ----
+
+/** The task ids the scheduler's ACCEPTs launched, in call order. */
+export function launchedTaskIds(mesos: MesosCluster): string[] {
+  return mesos
+    .calls({ api: 'scheduler', type: 'ACCEPT' })
+    .flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? [])
+    .flatMap((o) => o.launch?.task_infos ?? [])
+    .map((t) => t.task_id.value);
+}
+
+/** The task ids `/http_sd` on the scheduler lists now, sorted. */
+export async function httpSdTaskIds(session: MesosSession): Promise<string[]> {
+  const res = await fetch(`${session.schedulerUrl}/http_sd`);
+  if (!res.ok) throw new Error(`GET /http_sd answered ${res.status}: ${await res.text()}`);
+  const groups = (await res.json()) as { labels: { task_id: string } }[];
+  return groups.map((g) => g.labels.task_id).sort();
 }
