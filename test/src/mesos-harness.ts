@@ -3,9 +3,9 @@
  * a fake master, its REST address and token directory, and `sluice submit` against it; REST
  * calls with its token, and the TaskManager processes under the fake's executors.
  */
-import type { SchedulerCall } from '@sluice/mesos-proto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SchedulerCall } from '@sluice/mesos-proto';
 import type { CliProcesses, Outcome, Started } from './cli-process.js';
 import { waitFor } from './leaks.js';
 import type { MesosCluster } from './mesos-fake/index.js';
@@ -151,6 +151,8 @@ export async function cancelJob(procs: CliProcesses, session: MesosSession, jobI
   await waitFor(`job ${jobId} CANCELED`, async () => ((await sessionRest<JobView>(session, 'GET', `/jobs/${jobId}`)).status === 'CANCELED' ? true : undefined), 60_000);
 }
 
+// ---- for the fault tests: what the scheduler launched and what it lists for Prometheus ----
+
 /** The task ids the scheduler's ACCEPTs launched, in call order. */
 export function launchedTaskIds(mesos: MesosCluster): string[] {
   return mesos
@@ -158,4 +160,12 @@ export function launchedTaskIds(mesos: MesosCluster): string[] {
     .flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? [])
     .flatMap((o) => o.launch?.task_infos ?? [])
     .map((t) => t.task_id.value);
+}
+
+/** The task ids `/http_sd` on the scheduler lists now, sorted. */
+export async function httpSdTaskIds(session: MesosSession): Promise<string[]> {
+  const res = await fetch(`${session.schedulerUrl}/http_sd`);
+  if (!res.ok) throw new Error(`GET /http_sd answered ${res.status}: ${await res.text()}`);
+  const groups = (await res.json()) as { labels: { task_id: string } }[];
+  return groups.map((g) => g.labels.task_id).sort();
 }

@@ -152,6 +152,31 @@ describe('the mesos driver, status updates', () => {
     expect((await s.ha.mesos.workers()).records.map((r) => r.state)).toEqual(['launched']);
   });
 
+  it('asks Mesos about an UNREACHABLE task with a doubling backoff until it answers another state', async () => {
+    h = await launched(1);
+    h.conn.push(status('taskmanager-1', 'TASK_RUNNING'));
+    await eventually('the ACK of RUNNING', () => h!.conn.of('ACKNOWLEDGE').length === 1);
+    const asked = (): number => h!.conn.of('RECONCILE').filter((c) => c.call.reconcile!.tasks?.some((t) => t.task_id.value === 'taskmanager-1')).length;
+    h.timers.advance(60_000); // whatever reconciliation of the launch was pending is over
+    const before = asked();
+    h.conn.push(status('taskmanager-1', 'TASK_UNREACHABLE', { reason: 'REASON_AGENT_REMOVED', uuid: false }));
+    await eventually('the unreachable line', () => h!.lines.some((l) => l.includes('taskmanager-1 is unreachable')));
+    h.timers.advance(5_000);
+    await eventually('an explicit RECONCILE of the unreachable task', () => asked() === before + 1);
+    expect(h.conn.of('RECONCILE').at(-1)!.call.reconcile!.tasks).toEqual([{ task_id: { value: 'taskmanager-1' }, agent_id: { value: 'agent-1' } }]);
+    h.conn.push(status('taskmanager-1', 'TASK_UNREACHABLE', { reason: 'REASON_RECONCILIATION' }));
+    h.timers.advance(5_000);
+    expect(asked()).toBe(before + 1); // the backoff doubled
+    h.timers.advance(5_000);
+    await eventually('a second RECONCILE', () => asked() === before + 2);
+    h.conn.push(status('taskmanager-1', 'TASK_RUNNING', { reason: 'REASON_RECONCILIATION' }));
+    await eventually('the reachable line', () => h!.lines.some((l) => l.includes('taskmanager-1 is reachable again')));
+    h.timers.advance(120_000);
+    expect(asked()).toBe(before + 2);
+    expect(h.events.terminated).toEqual([]);
+    expect(h.conn.of('KILL')).toEqual([]);
+  });
+
   it('records a released worker Released before the KILL, and forgets it at its terminal update', async () => {
     h = await launched(1);
     h.conn.push(status('taskmanager-1', 'TASK_RUNNING'));

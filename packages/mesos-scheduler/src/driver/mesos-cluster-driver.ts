@@ -110,6 +110,10 @@ export class MesosClusterDriver implements ClusterDriver {
       kill: (taskId, agentId) => this.kill(taskId, agentId),
       send: (call, what) => this.send(call, what),
       answered: (taskId) => this.reconciler.answered(taskId),
+      unreachable: (taskId, agentId, unreachable) => {
+        if (unreachable) this.reconciler.unreachableTask({ taskId, ...(agentId === undefined ? {} : { agentId }) });
+        else if (this.reconciler.reachable(taskId)) this.logger.info(`TaskManager task ${taskId} is reachable again`);
+      },
       started: (w) => this.events?.onWorkerStarted(w.resourceId),
       terminated: (w, reason, failed) => this.terminated(w, reason, failed),
     });

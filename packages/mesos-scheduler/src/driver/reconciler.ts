@@ -5,6 +5,10 @@
  * tasks, which finds the ones Sluice does not know) and then one periodically. Answers arrive
  * as ordinary status updates; the driver calls `answered` for each.
  *
+ * An UNREACHABLE task is asked about on its own, with the same doubling backoff, until it
+ * answers anything else: Mesos sends nothing when a partitioned agent comes back, so without
+ * asking the driver would learn the task runs again only at the next implicit round.
+ *
  * All methods run on the driver's mailbox; timers come back through `run`.
  */
 import type { DriverTimers, TimerHandle } from './timers.js';
@@ -33,9 +37,13 @@ export class Reconciler {
   private round = 0;
   /** No explicit round in progress. */
   private explicitDone = true;
+  private readonly unreachable = new Map<string, ReconcileTask>();
+  private unreachableTimer: TimerHandle | undefined;
+  private unreachableBackoffMs: number;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.backoffMs = o.initialBackoffMs;
+    this.unreachableBackoffMs = o.initialBackoffMs;
   }
 
   /** A new subscription: reconcile `tasks` explicitly (none: go straight to implicit). */
@@ -63,6 +71,22 @@ export class Reconciler {
     this.finishExplicit();
   }
 
+  /** `task` is UNREACHABLE: ask about it until it answers with another state (see `reachable`). */
+  unreachableTask(task: ReconcileTask): void {
+    this.unreachable.set(task.taskId, task);
+    if (this.unreachableTimer === undefined) this.askUnreachableLater();
+  }
+
+  /** A status other than UNREACHABLE arrived for `taskId`; true when it was unreachable. */
+  reachable(taskId: string): boolean {
+    if (!this.unreachable.delete(taskId)) return false;
+    if (this.unreachable.size > 0) return true;
+    this.unreachableTimer?.cancel();
+    this.unreachableTimer = undefined;
+    this.unreachableBackoffMs = this.o.initialBackoffMs;
+    return true;
+  }
+
   /** Task ids still waiting for an answer. */
   waiting(): string[] {
     return [...this.unanswered.keys()];
@@ -75,6 +99,26 @@ export class Reconciler {
     this.unanswered.clear();
     this.backoffMs = this.o.initialBackoffMs;
     this.explicitDone = true;
+    // A new subscription reconciles every task; the unreachable ones answer UNREACHABLE again.
+    this.unreachableTimer?.cancel();
+    this.unreachableTimer = undefined;
+    this.unreachable.clear();
+    this.unreachableBackoffMs = this.o.initialBackoffMs;
+  }
+
+  private askUnreachableLater(): void {
+    const wait = this.unreachableBackoffMs;
+    this.unreachableBackoffMs = Math.min(wait * 2, this.o.maxBackoffMs);
+    const timer = this.o.timers.after(wait, () =>
+      this.o.run(() => {
+        if (this.unreachableTimer !== timer) return; // cancelled after it fired
+        this.unreachableTimer = undefined;
+        if (this.unreachable.size === 0) return;
+        this.o.send([...this.unreachable.values()]);
+        this.askUnreachableLater();
+      }),
+    );
+    this.unreachableTimer = timer;
   }
 
   private schedule(ms: number, action: () => void): void {

@@ -3,8 +3,9 @@
  * acknowledged — and only when it carries a uuid (reconciliation answers and the master's own
  * updates do not). RUNNING starts a worker once; a terminal state removes its record and ends
  * it with a reason naming state, reason and message; UNREACHABLE only waits (the agent may come
- * back; the ResourceManager's heartbeat decides about the TaskManager). A running task this
- * driver gave out but has no record of is killed.
+ * back; the ResourceManager's heartbeat decides about the TaskManager) and has Mesos asked about
+ * the task until it answers something else. A running task this driver gave out but has no
+ * record of is killed.
  */
 import type { Logger } from '@sluice/common';
 import type { SchedulerCall, TaskStatus } from '@sluice/mesos-proto';
@@ -22,6 +23,8 @@ export interface StatusHandlerDeps {
   send: (call: SchedulerCall, what: string) => void;
   /** The task answered reconciliation (any update counts). */
   answered: (taskId: string) => void;
+  /** The task is UNREACHABLE (`true`, with its agent) or no longer (`false`): Mesos is asked about it until it is not. */
+  unreachable: (taskId: string, agentId: string | undefined, unreachable: boolean) => void;
   started: (w: Worker) => void;
   terminated: (w: Worker, reason: string, failed: boolean) => void;
 }
@@ -36,6 +39,7 @@ export class StatusHandler {
     const fromReconciliation = s.reason === 'REASON_RECONCILIATION';
     d.answered(taskId);
     const w = d.workers.get(taskId);
+    d.unreachable(taskId, agentId ?? w?.agentId, s.state === 'TASK_UNREACHABLE' && w !== undefined);
     if (w === undefined || w.state === 'new') {
       if (w === undefined && !isTerminal(s.state) && taskNumber(taskId) !== undefined) {
         d.logger.warn(`Mesos runs ${taskId} (${s.state}), which Sluice has no record of; killing it`, { agentId: agentId ?? '' });
@@ -71,7 +75,7 @@ export class StatusHandler {
         d.logger.info(fromReconciliation ? 'adopted a running TaskManager' : 'TaskManager task running', { taskId, resourceId: w.resourceId });
         d.started(w);
       }
-    } else if (s.state === 'TASK_UNREACHABLE') {
+    } else if (s.state === 'TASK_UNREACHABLE' && !fromReconciliation) {
       d.logger.warn(`TaskManager task ${taskId} is unreachable (${describeStatus(s)}); waiting for its agent, the ResourceManager's heartbeat decides about the TaskManager`);
     } else {
       d.logger.debug('task status', { taskId, state: s.state });
