@@ -25,7 +25,7 @@ import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
 import { waitFor } from './leaks.js';
 import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
-import { sessionRest, SMALL_TASKMANAGER, startMesosSession, submitDetached, taskManagerPids, waitForCheckpoints, waitForJobEnd, type MesosSession } from './mesos-harness.js';
+import { restTokenOf, sessionRest, SMALL_TASKMANAGER, startMesosSession, submitDetached, taskManagerPids, waitForCheckpoints, waitForJobEnd, type MesosSession } from './mesos-harness.js';
 import { childrenOf, isRunning } from './processes.js';
 import { startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble } from './zookeeper.js';
 
@@ -207,5 +207,35 @@ describe.runIf(skipReason === undefined)('sluice mesos-session with high availab
     expect(c.m.frameworks().map((f) => f.id)).toEqual([job.frameworkId]);
     expect(c.m.tasks().map((t) => [t.taskId, t.state])).toEqual(job.tasks.map((id) => [id, 'TASK_RUNNING']));
     await expectTakenOver(c, job, callsBefore, events);
+  }, 300_000);
+  it('the leading session frozen past the ZooKeeper session timeout: the standby takes the framework over; resumed, the deposed session stops its scheduler without subscribing again, and its /healthz and /http_sd say it stands by', async () => {
+    const events = 80_000;
+    const c = await haCluster();
+    const job = await runningJob(c, events);
+    const deposed = c.leader;
+    const from = deposed.process.out.stderr.length;
+    const callsBefore = c.m.calls({ api: 'scheduler' }).length;
+    process.kill(deposed.process.child.pid!, 'SIGSTOP');
+    try {
+      await expectTakenOver(c, job, callsBefore, events);
+    } finally {
+      process.kill(deposed.process.child.pid!, 'SIGCONT');
+    }
+    const streams = c.m.frameworks()[0]!.streamIds;
+    await waitFor('the deposed session to step down', () => (/this entrypoint no longer leads the cluster/.test(deposed.process.out.stderr.slice(from)) ? true : undefined), 60_000);
+    const health = await waitFor('the deposed scheduler to stand by', async () => {
+      const h = (await (await fetch(`${deposed.schedulerUrl}/healthz`)).json()) as { state: string };
+      return h.state === 'standby' ? h : undefined;
+    }, 30_000);
+    expect(health).toEqual({ state: 'standby', subscribed: false });
+    const sd = await fetch(`${deposed.schedulerUrl}/http_sd`, { headers: { Authorization: `Bearer ${restTokenOf(deposed)}` } });
+    expect(sd.status).toBe(200);
+    expect(await sd.json()).toEqual([]);
+    // The deposed scheduler never took the framework back: one subscription since the takeover, still connected.
+    const [framework] = c.m.frameworks();
+    expect(framework!.streamIds).toEqual(streams);
+    expect(framework!.connected).toBe(true);
+    expect(launchedTaskIds(c.m)).toEqual(job.tasks);
+    expect(c.m.calls({ api: 'scheduler', type: 'TEARDOWN' })).toEqual([]);
   }, 300_000);
 });
