@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { randomId } from '@sluice/common';
+import { decodeTaskManagerLaunch } from '@sluice/mesos-executor';
 import type { SchedulerCall } from '@sluice/mesos-proto';
 import { cliProcesses, type CliProcesses } from './cli-process.js';
 import { clusterZnode, publishedLeader, readZnode } from './ha-cluster.js';
@@ -56,6 +57,9 @@ describe.runIf(skipReason === undefined)('sluice mesos-session with high availab
     });
   });
   afterEach(async () => {
+    // The sessions' JobMaster processes too: every process a test started must be gone.
+    for (const s of sessions) if (s.process.child.pid !== undefined) for (const pid of childrenOf(s.process.child.pid, 'main.js')) seenPids.add(pid);
+    if (mesos !== undefined) remember(mesos);
     procs.killAll();
     await mesos?.stop();
     mesos = undefined;
@@ -140,6 +144,18 @@ describe.runIf(skipReason === undefined)('sluice mesos-session with high availab
     expect(tasks).toEqual(['taskmanager-1', 'taskmanager-2']);
     const resourceIds = await registeredTaskManagers(c.leader);
     expect(resourceIds).toHaveLength(2);
+    // The TaskManagers were told to find the leader through ZooKeeper, not at the leader's address.
+    const launches = c.m.calls({ api: 'scheduler', type: 'ACCEPT' }).flatMap((x) => (x.call as SchedulerCall).accept?.operations ?? []).flatMap((o) => o.launch?.task_infos ?? []);
+    expect(launches).toHaveLength(2);
+    for (const t of launches) {
+      const launch = decodeTaskManagerLaunch(t.data!);
+      expect(launch.cluster).toBeUndefined();
+      expect(launch.ha).toEqual({ 'high-availability': 'zookeeper', 'ha-quorum': zk.connectString, 'ha-cluster-id': c.clusterId, 'ha-session-timeout': String(SESSION_TIMEOUT_MS) });
+    }
+    // Only the leader talks to Mesos; the standby's scheduler waits without a subscription.
+    expect(c.m.calls({ api: 'scheduler', type: 'SUBSCRIBE' })).toHaveLength(1);
+    expect(await (await fetch(`${c.standby.schedulerUrl}/healthz`)).json()).toEqual({ state: 'standby', subscribed: false });
+    expect(await (await fetch(`${c.leader.schedulerUrl}/healthz`)).json()).toEqual({ state: 'running', subscribed: true, frameworkId });
     return { jobId, out, frameworkId, tasks, resourceIds, tmPids: taskManagerPids(c.m), jobMasters: childrenOf(c.leader.process.child.pid!, 'jobmaster-main.js') };
   }
 
@@ -190,6 +206,8 @@ describe.runIf(skipReason === undefined)('sluice mesos-session with high availab
     await c.leader.process.done;
     await waitFor("the killed session's JobMaster to end", () => (job.jobMasters.some(isRunning) ? undefined : true), 30_000);
     await expectTakenOver(c, job, callsBefore, events);
+    // The TaskManagers could only have found the new leader through ZooKeeper: it is at another address.
+    expect(c.standby.rpcAddress).not.toBe(c.leader.rpcAddress);
     expect(c.standby.process.out.stderr).toMatch(/job recovered; its JobMaster attempt \d+ resumes it from checkpoint \d+/);
   }, 300_000);
 
