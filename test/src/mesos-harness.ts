@@ -14,6 +14,8 @@ import { childrenOf } from './processes.js';
 export interface MesosSession {
   process: Started;
   restUrl: string;
+  /** The entrypoint's RPC address (`sluice://…`), which the HA store publishes for a leader. */
+  rpcAddress: string;
   /** The scheduler's HTTP server (`/metrics`, `/http_sd`, `/healthz`). */
   schedulerUrl: string;
   env: Record<string, string>;
@@ -40,13 +42,15 @@ export async function startMesosSession(procs: CliProcesses, home: string, name:
       if (process.child.exitCode !== null) throw new Error(`sluice mesos-session exited with ${process.child.exitCode}\n${output()}`);
       const rest = /REST API +(http:\/\/127\.0\.0\.1:\d+)/.exec(process.out.stdout)?.[1];
       const scheduler = /Scheduler +(http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(process.out.stdout)?.[1];
-      return rest === undefined || scheduler === undefined ? undefined : { rest, scheduler };
+      const rpc = /RPC +(sluice:\/\/\S+)/.exec(process.out.stdout)?.[1];
+      return rest === undefined || scheduler === undefined || rpc === undefined ? undefined : { rest, scheduler, rpc };
     },
     60_000,
   );
   return {
     process,
     restUrl: started.rest,
+    rpcAddress: started.rpc,
     schedulerUrl: started.scheduler,
     env,
     submit: (job, jobArgs, timeoutMs = 180_000) => procs.run(['submit', job, ...jobArgs, '--address', started.rest], { env, timeoutMs }),

@@ -158,13 +158,20 @@ export async function startMesosRuntime(flags: MesosFlags, ctx: MesosRuntimeCont
       logger,
     });
     current = driver;
+    // A term that ended leaves the HTTP server to the next one: meanwhile (a standby, a deposed
+    // leader) /healthz says standby and /http_sd lists nothing, so Prometheus never scrapes the
+    // TaskManagers through two schedulers.
+    const ended = (stopping: Promise<void>): Promise<void> =>
+      stopping.finally(() => {
+        if (current === driver) current = undefined;
+      });
     const termDriver: TermClusterDriver = {
       initialize: (events) => driver.initialize(events),
       requestWorker: (spec) => driver.requestWorker(spec),
       releaseWorker: (id) => driver.releaseWorker(id),
-      terminate: () => driver.terminate({ teardown: ctx.haFlags === undefined }),
+      terminate: () => ended(driver.terminate({ teardown: ctx.haFlags === undefined })),
       isWorkerReportedAlive: (id) => driver.isWorkerReportedAlive(id),
-      suspend: () => driver.close(),
+      suspend: () => ended(driver.close()),
     };
     return termDriver;
   };
