@@ -102,6 +102,7 @@ export async function openEntrypoint(options: ClusterStartOptions, clusterDir: s
     ...(mesos === undefined ? {} : { clusterDriver: mesos.clusterDriver }),
     logger,
   });
+  mesos?.setHttpToken(entry.restToken);
   const tokenFile = resolve(deps.cwd, options.restTokenFile ?? defaultTokenFile(deps.env, portOf(entry.restUrl)));
   try {
     writeTokenFile(tokenFile, entry.restToken);

@@ -96,7 +96,8 @@ export const MESOS_OPTIONS_HELP = `Mesos:
   --scheduler-metrics-port <port>
                               The scheduler's /metrics and Prometheus /http_sd (default 0: free)
   --scheduler-metrics-host <address>
-                              Their interface (default 127.0.0.1)
+                              Their interface (default 127.0.0.1); beyond loopback they want
+                              the cluster's REST token (Authorization: Bearer)
   --mesos-encoding <kind>     protobuf (default) or json on the wire to the master
 `;
 

@@ -14,6 +14,7 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigurationError, type Logger } from '@sluice/common';
 import type { ClusterDriverFactory, TermClusterDriver } from '@sluice/cluster';
+import { isLoopback } from '@sluice/jobmanager/rest-security';
 import { EXECUTOR_MAIN } from '@sluice/mesos-executor';
 import {
   createMasterConnection,
@@ -32,6 +33,11 @@ export interface MesosRuntime {
   readonly clusterDriver: ClusterDriverFactory;
   /** The scheduler's HTTP server, e.g. `http://127.0.0.1:9250`. */
   readonly schedulerUrl: string;
+  /**
+   * The cluster's REST token, once the entrypoint has it: bound beyond loopback, the scheduler's
+   * /metrics and /http_sd want it as a bearer token (and answer 503 until it is set).
+   */
+  setHttpToken(token: string): void;
   close(): Promise<void>;
 }
 
@@ -39,8 +45,6 @@ export interface MesosRuntimeContext {
   cwd: string;
   /** With HA the TaskManagers find the leader through ZooKeeper: these `--ha-*` flags (names without dashes). */
   haFlags?: Readonly<Record<string, string>>;
-  /** The scheduler's HTTP token (the cluster's REST token): required on /metrics and /http_sd. */
-  httpToken?: string;
   /** The host agents reach this process at (the entrypoint's advertised or bind host), for artifact URIs. */
   advertisedHost: string;
   logger: Logger;
@@ -113,11 +117,12 @@ export async function startMesosRuntime(flags: MesosFlags, ctx: MesosRuntimeCont
   const user = flags.user ?? userInfo().username;
   const metrics = new MesosDriverMetrics();
   let current: MesosClusterDriver | undefined;
+  let httpToken: string | undefined;
   const served = flags.sluicePackage === undefined ? undefined : packageArtifact(resolve(ctx.cwd, flags.sluicePackage));
   const http: SchedulerHttpServer = await createSchedulerHttpServer({
     port: flags.metricsPort,
     ...(flags.metricsHost === undefined ? {} : { host: flags.metricsHost }),
-    ...(ctx.httpToken === undefined ? {} : { token: ctx.httpToken }),
+    ...(isLoopback(flags.metricsHost ?? '127.0.0.1') ? {} : { token: () => httpToken }),
     registry: metrics.registry,
     ...(served === undefined ? {} : { artifacts: new Map([[served.name, served.file]]) }),
     driver: {
@@ -175,5 +180,12 @@ export async function startMesosRuntime(flags: MesosFlags, ctx: MesosRuntimeCont
     };
     return termDriver;
   };
-  return { clusterDriver, schedulerUrl: http.url, close: () => http.close() };
+  return {
+    clusterDriver,
+    schedulerUrl: http.url,
+    setHttpToken: (token) => {
+      httpToken = token;
+    },
+    close: () => http.close(),
+  };
 }

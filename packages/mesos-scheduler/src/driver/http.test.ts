@@ -157,6 +157,18 @@ describe('executor reports and service discovery', () => {
     }
   });
 
+  it('asks a token function on every request: 503 until it knows the token, then the bearer token is required', async () => {
+    h = await startDriver(s);
+    let token: string | undefined;
+    server = await createSchedulerHttpServer({ port: 0, token: () => token, registry: h.driver.metrics.registry, driver: h.driver });
+    expect((await get(`${server.url}/metrics`)).status).toBe(503);
+    expect((await get(`${server.url}/healthz`)).status).toBe(200);
+    token = 'the-cluster-rest-token-0123';
+    expect((await get(`${server.url}/http_sd`)).status).toBe(401);
+    expect((await get(`${server.url}/http_sd`, { token: 'wrong-token-of-some-length' })).status).toBe(401);
+    expect((await get(`${server.url}/http_sd`, { token })).status).toBe(200);
+  });
+
   it('refuses a short token at the edge', async () => {
     h = await startDriver(s);
     await expect(createSchedulerHttpServer({ port: 0, token: 'short', registry: h.driver.metrics.registry, driver: h.driver })).rejects.toMatchObject({ code: 'CONFIGURATION' });

@@ -25,7 +25,11 @@ export interface SchedulerHttpServerOptions {
   /** Default 127.0.0.1. */
   host?: string;
   /** Required on /metrics and /http_sd when set. */
-  token?: string;
+  /**
+   * Required on /metrics and /http_sd when set. A function is asked on every request (a token
+   * known only later); while it returns undefined those paths answer 503.
+   */
+  token?: string | (() => string | undefined);
   registry: ScrapableRegistry;
   driver: SchedulerHttpSource;
   /**
@@ -48,7 +52,7 @@ const PATHS = new Set(['/metrics', '/http_sd', '/healthz']);
 export async function createSchedulerHttpServer(o: SchedulerHttpServerOptions): Promise<SchedulerHttpServer> {
   const host = o.host ?? DEFAULT_METRICS_HOST;
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new ConfigurationError(`scheduler HTTP server: port must be an integer in 0..65535, got ${String(o.port)}`);
-  if (o.token !== undefined && !/^[A-Za-z0-9._~+/-]{16,512}=*$/.test(o.token)) {
+  if (typeof o.token === 'string' && !/^[A-Za-z0-9._~+/-]{16,512}=*$/.test(o.token)) {
     throw new ConfigurationError('scheduler HTTP server: token must be 16 to 512 characters of A-Z, a-z, 0-9 and -._~+/');
   }
   const server = createServer((req, res) => void handle(o, req, res));
@@ -96,7 +100,12 @@ async function handle(o: SchedulerHttpServerOptions, req: IncomingMessage, res: 
     send(res, 405, 'text/plain; charset=utf-8', 'method not allowed: use GET\n');
     return;
   }
-  if (path !== '/healthz' && o.token !== undefined && !authorized(req.headers.authorization, o.token)) {
+  const token = typeof o.token === 'function' ? o.token() : o.token;
+  if (path !== '/healthz' && typeof o.token === 'function' && token === undefined) {
+    send(res, 503, 'text/plain; charset=utf-8', 'not ready: the token this endpoint wants is not known yet; retry shortly\n');
+    return;
+  }
+  if (path !== '/healthz' && token !== undefined && !authorized(req.headers.authorization, token)) {
     res.setHeader('WWW-Authenticate', 'Bearer realm="sluice-mesos-scheduler"');
     send(res, 401, 'text/plain; charset=utf-8', "unauthorized: send 'Authorization: Bearer <token>' with the scheduler's metrics token\n");
     return;
