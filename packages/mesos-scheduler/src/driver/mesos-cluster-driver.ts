@@ -21,6 +21,7 @@ import { FrameworkMessages, type HttpSdTargetGroup } from './framework-messages.
 import { buildFrameworkInfo } from './launch.js';
 import { MesosDriverMetrics } from './metrics.js';
 import { OfferBook } from './offer-book.js';
+import { OfferInterest } from './offer-interest.js';
 import { OfferHandler } from './offer-handler.js';
 import { resolveMesosDriverOptions, type MesosClusterDriverOptions, type ResolvedDriverOptions } from './options.js';
 import { Reconciler } from './reconciler.js';
@@ -54,10 +55,7 @@ export class MesosClusterDriver implements ClusterDriver {
   private frameworkId: string | undefined;
   /** SUBSCRIBED handled and its framework id persisted: calls may go out. */
   private subscribed = false;
-  /** What the last REVIVE (true) or SUPPRESS (false) of this subscription said. */
-  private wantOffers: boolean | undefined;
-  /** The REVIVE or SUPPRESS in flight, if any. */
-  private interestCalls: Promise<void> | undefined;
+  private readonly interest: OfferInterest;
   /** Counts subscriptions and disconnects, so a retry meant for an earlier subscription does nothing. */
   private generation = 0;
   private state: 'created' | 'running' | 'terminating' | 'closed' = 'created';
@@ -75,6 +73,14 @@ export class MesosClusterDriver implements ClusterDriver {
     const run = (action: () => void | Promise<void>): void => void this.mailbox.run(action).catch((err: unknown) => this.logger.error(`mesos driver: ${describeError(err)}`));
     this.brake = new LaunchBrake(this.o.failureRate, this.timers, this.workers, this.logger, run, () => this.matchHeld());
     this.offers = new OfferBook(this.timers, this.o.offerHoldTimeoutMs, run, (id) => this.offerHandler.decline([id], this.o.refuseSeconds));
+    this.interest = new OfferInterest({
+      connection: this.connection,
+      timers: this.timers,
+      logger: this.logger,
+      run,
+      retryMs: this.o.reconcileInitialBackoffMs,
+      onSuppress: () => this.offerHandler.decline(this.offers.ids(), this.o.idleRefuseSeconds),
+    });
     this.reconciler = new Reconciler({
       timers: this.timers,
       run,
@@ -275,7 +281,7 @@ export class MesosClusterDriver implements ClusterDriver {
     if (this.frameworkId !== undefined && this.frameworkId !== frameworkId) this.logger.warn(`the master named framework ${frameworkId}, not ${this.frameworkId}`);
     this.frameworkId = frameworkId;
     this.subscribed = true;
-    this.wantOffers = undefined;
+    this.interest.reset();
     this.logger.info('subscribed to the Mesos master', { frameworkId, master: masterHost });
     const known = this.workers.all().filter((w) => w.state !== 'new');
     for (const w of known) if (w.state === 'released') this.kill(w.taskId, w.agentId);
@@ -289,7 +295,7 @@ export class MesosClusterDriver implements ClusterDriver {
     void this.mailbox.run(() => {
       if (!this.subscribed) return;
       this.subscribed = false;
-      this.wantOffers = undefined;
+      this.interest.reset();
       this.offers.clear();
       this.reconciler.stop();
       this.logger.warn(`lost the Mesos master subscription (${reason}); resubscribing`);
@@ -384,38 +390,7 @@ export class MesosClusterDriver implements ClusterDriver {
   /** REVIVE when a worker becomes wanted, SUPPRESS when none is (declining what is held). */
   private updateOfferInterest(): void {
     if (!this.subscribed) return;
-    const want = this.state === 'running' && this.workers.pending(this.timers.nowMs()).length > 0;
-    if (want === this.wantOffers) return;
-    this.wantOffers = want;
-    if (!want) this.offerHandler.decline(this.offers.ids(), this.o.idleRefuseSeconds);
-    const call: SchedulerCall = want ? { type: 'REVIVE', revive: {} } : { type: 'SUPPRESS', suppress: {} };
-    const generation = this.generation;
-    const retryMs = this.o.reconcileInitialBackoffMs;
-    // One after the other: a SUPPRESS overtaking a later REVIVE would leave the framework without offers.
-    const issue = (): Promise<void> =>
-      this.connection.call(call).catch((err: unknown) => {
-        // Nothing else would send it again: a framework left suppressed gets no offers for the workers it waits for.
-        this.logger.warn(`${call.type} failed: ${describeError(err)}; sending it again in ${retryMs} ms`);
-        void this.mailbox.run(() => this.offerInterestRefused(generation, want, retryMs));
-      });
-    const mine = this.interestCalls === undefined ? issue() : this.interestCalls.then(issue);
-    this.interestCalls = mine;
-    void mine.then(() => {
-      if (this.interestCalls === mine) this.interestCalls = undefined;
-    });
-  }
-
-  /** The master did not take the last REVIVE or SUPPRESS: unless things changed meanwhile, say it again after `retryMs`. */
-  private offerInterestRefused(generation: number, want: boolean, retryMs: number): void {
-    const current = (): boolean => generation === this.generation && this.wantOffers === want;
-    if (!current()) return;
-    this.timers.after(retryMs, () =>
-      void this.mailbox.run(() => {
-        if (!current()) return; // resubscribed (which says it anew), or the opposite call went out meanwhile
-        this.wantOffers = undefined;
-        this.updateOfferInterest();
-      }),
-    );
+    this.interest.update(this.state === 'running' && this.workers.pending(this.timers.nowMs()).length > 0);
   }
 
   /**
