@@ -198,7 +198,7 @@ describe('MesosExecutor: KILL and SHUTDOWN', () => {
   });
 
   it('SHUTDOWN of a TaskManager that ignores SIGTERM: SIGKILL within the shutdown grace period', async () => {
-    const run = startExecutor(agent, { config: { shutdownGracePeriodMs: 500 }, env: { STAND_IN_IGNORE_TERM: '1' } });
+    const run = startExecutor(agent, { config: { shutdownGracePeriodMs: 4000 }, env: { STAND_IN_IGNORE_TERM: '1' } });
     const { pid } = await launch(run);
     agent.send({ type: 'SHUTDOWN' });
     const killed = await agent.waitForUpdate('taskmanager-1', 'TASK_KILLED');
