@@ -12,7 +12,7 @@ import type { SchedulerCall, SchedulerEvent } from '@sluice/mesos-proto';
 import { jobPath } from './harness.js';
 import { waitFor } from './leaks.js';
 import type { MesosCluster } from './mesos-fake/index.js';
-import { cancelJob, jobRunning, sessionRest, startMesosSession, submitDetached, type MesosSession, SMALL_TASKMANAGER } from './mesos-harness.js';
+import { cancelJob, jobRunning, launchedTasks, sessionRest, startMesosSession, submitDetached, type MesosSession, SMALL_TASKMANAGER } from './mesos-harness.js';
 import { mesosTestBed } from './mesos-test-bed.js';
 import { parsePrometheusText, scrape, sum, sumIfPresent } from './prometheus.js';
 
@@ -84,7 +84,7 @@ describe('elastic TaskManagers of sluice mesos-session', () => {
     const metrics = await scrape(`${session.schedulerUrl}/metrics`);
     const offersSent = m.events(frameworkId).filter((e: SchedulerEvent) => e.type === 'OFFERS').reduce((n, e) => n + (e.offers?.offers?.length ?? 0), 0);
     const accepts = m.calls({ api: 'scheduler', type: 'ACCEPT' });
-    const launched = accepts.flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? []).flatMap((o) => o.launch?.task_infos ?? []);
+    const launched = launchedTasks(m);
     expect(launched).toHaveLength(6);
     expect(sum(metrics, 'sluice_mesos_task_launches_total')).toBe(6);
     expect(sum(metrics, 'sluice_mesos_offers_used_total')).toBe(accepts.length);

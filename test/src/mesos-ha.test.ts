@@ -26,7 +26,7 @@ import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
 import { waitFor } from './leaks.js';
 import { startMesosCluster, type MesosCluster } from './mesos-fake/index.js';
-import { restTokenOf, sessionRest, SMALL_TASKMANAGER, startMesosSession, submitDetached, taskManagerPids, waitForCheckpoints, waitForJobEnd, type MesosSession } from './mesos-harness.js';
+import { launchedTaskIds, launchedTasks, restTokenOf, sessionRest, SMALL_TASKMANAGER, startMesosSession, submitDetached, taskManagerPids, waitForCheckpoints, waitForJobEnd, type MesosSession } from './mesos-harness.js';
 import { childrenOf, isRunning } from './processes.js';
 import { startZookeeper, zookeeperSkipReason, type ZookeeperEnsemble } from './zookeeper.js';
 
@@ -76,14 +76,6 @@ describe.runIf(skipReason === undefined)('sluice mesos-session with high availab
   function remember(m: MesosCluster): void {
     for (const e of m.executors()) if (e.pid !== undefined) seenPids.add(e.pid);
     for (const pid of taskManagerPids(m).values()) seenPids.add(pid);
-  }
-
-  function launchedTaskIds(m: MesosCluster): string[] {
-    return m
-      .calls({ api: 'scheduler', type: 'ACCEPT' })
-      .flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? [])
-      .flatMap((o) => o.launch?.task_infos ?? [])
-      .map((t) => t.task_id.value);
   }
 
   interface HaCluster {
@@ -145,7 +137,7 @@ describe.runIf(skipReason === undefined)('sluice mesos-session with high availab
     const resourceIds = await registeredTaskManagers(c.leader);
     expect(resourceIds).toHaveLength(2);
     // The TaskManagers were told to find the leader through ZooKeeper, not at the leader's address.
-    const launches = c.m.calls({ api: 'scheduler', type: 'ACCEPT' }).flatMap((x) => (x.call as SchedulerCall).accept?.operations ?? []).flatMap((o) => o.launch?.task_infos ?? []);
+    const launches = launchedTasks(c.m);
     expect(launches).toHaveLength(2);
     for (const t of launches) {
       const launch = decodeTaskManagerLaunch(t.data!);

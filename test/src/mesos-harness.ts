@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SchedulerCall } from '@sluice/mesos-proto';
+import type { SchedulerCall, TaskInfo } from '@sluice/mesos-proto';
 import type { CliProcesses, Outcome, Started } from './cli-process.js';
 import { waitFor } from './leaks.js';
 import type { MesosCluster } from './mesos-fake/index.js';
@@ -157,13 +157,17 @@ export async function cancelJob(procs: CliProcesses, session: MesosSession, jobI
 
 // ---- for the fault tests: what the scheduler launched and what it lists for Prometheus ----
 
-/** The task ids the scheduler's ACCEPTs launched, in call order. */
-export function launchedTaskIds(mesos: MesosCluster): string[] {
+/** The TaskInfos the scheduler's ACCEPTs launched, in call order. */
+export function launchedTasks(mesos: MesosCluster): TaskInfo[] {
   return mesos
     .calls({ api: 'scheduler', type: 'ACCEPT' })
     .flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? [])
-    .flatMap((o) => o.launch?.task_infos ?? [])
-    .map((t) => t.task_id.value);
+    .flatMap((o) => o.launch?.task_infos ?? []);
+}
+
+/** The task ids the scheduler's ACCEPTs launched, in call order. */
+export function launchedTaskIds(mesos: MesosCluster): string[] {
+  return launchedTasks(mesos).map((t) => t.task_id.value);
 }
 
 /** The task ids `/http_sd` on the scheduler lists now, sorted. */

@@ -9,20 +9,15 @@ import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { Resource, SchedulerCall, TaskInfo } from '@sluice/mesos-proto';
+import type { Resource } from '@sluice/mesos-proto';
 import { jobPath } from './harness.js';
 import { committedLines, failureFreeLines, type Line } from './jobs/exactly-once.js';
-import { SMALL_TASKMANAGER, startMesosSession } from './mesos-harness.js';
-import type { MesosCluster } from './mesos-fake/index.js';
+import { launchedTasks, SMALL_TASKMANAGER, startMesosSession } from './mesos-harness.js';
 import { mesosTestBed } from './mesos-test-bed.js';
 
 const bed = mesosTestBed('sluice-mesos-session-');
 
 const SLUICE_PACKAGE_SCRIPT = fileURLToPath(new URL('../../scripts/sluice-package.mjs', import.meta.url));
-
-function launchedTasks(cluster: MesosCluster): TaskInfo[] {
-  return cluster.calls({ api: 'scheduler', type: 'ACCEPT' }).flatMap((c) => (c.call as SchedulerCall).accept?.operations ?? []).flatMap((o) => o.launch?.task_infos ?? []);
-}
 
 function realpathSafe(path: string): string | undefined {
   try {

@@ -14,7 +14,7 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigurationError, type Logger } from '@sluice/common';
 import type { ClusterDriverFactory, TermClusterDriver } from '@sluice/cluster';
-import { isLoopback } from '@sluice/jobmanager/rest-security';
+import { isLoopback, isWildcard } from '@sluice/jobmanager/rest-security';
 import { EXECUTOR_MAIN } from '@sluice/mesos-executor';
 import {
   createMasterConnection,
@@ -77,8 +77,8 @@ function packageArtifact(file: string): { name: string; file: string } {
 
 /** The host in the artifact URI: the scheduler's HTTP interface, or the advertised host when it listens on every interface. */
 function uriHost(bindHost: string | undefined, advertisedHost: string): string {
-  const host = bindHost === undefined ? '127.0.0.1' : bindHost === '0.0.0.0' || bindHost === '::' ? advertisedHost : bindHost;
-  return host.includes(':') ? `[${host}]` : host;
+  const host = bindHost === undefined ? '127.0.0.1' : isWildcard(bindHost) ? advertisedHost : bindHost;
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 const shellQuote = (s: string): string => (/^[A-Za-z0-9_./:=@+-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
