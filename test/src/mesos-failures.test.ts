@@ -52,6 +52,12 @@ async function expectRecoveredExactlyOnce(s: MesosSession, jobId: string, out: s
   const want = failureFreeLines(EVENTS, KEYS).sort(order);
   expect(lines.length).toBe(want.length);
   expect(lines).toEqual(want);
+  // The entrypoint's /metrics counts the restart (the Dispatcher keeps an ended job's final figures).
+  const metrics = await waitFor('the restart in the entrypoint\'s /metrics', async () => {
+    const text = await (await fetch(`${s.restUrl}/metrics`)).text();
+    return new RegExp(`^sluice_job_restarts_total\\{job_name="[^"]*",job_id="${jobId}"\\} 1$`, 'm').test(text) ? text : undefined;
+  }, 30_000);
+  expect(metrics).toMatch(/^sluice_entrypoint_leader 1$/m);
 }
 
 /**

@@ -23,6 +23,7 @@ import { ConfigurationError, createLogger, describeError, preparePrivateDirector
 import { createHighAvailabilityServices, type HighAvailabilityOptions, type HighAvailabilityServices, type LeaderInfo, type LeaderToken } from '@sluice/ha';
 import { artifactGateway, ArtifactStore, createRestServer, type RestServer } from '@sluice/jobmanager';
 import type { DispatcherGateway, ResourceManagerGateway } from '@sluice/protocol';
+import { createEntrypointMetricsRegistry } from '@sluice/metrics';
 import { NetworkRpcService } from '@sluice/rpc';
 import { ensureClusterRestToken, ensureClusterSecret, isProcessAlive, readEntrypointInfo, type EntrypointInfo } from './cluster-files.js';
 import { leaderGateway } from './leader-gateways.js';
@@ -183,6 +184,7 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
       port: options.restPort ?? 8081,
       host: options.restHost ?? '127.0.0.1',
       token: restToken.token,
+      metrics: createEntrypointMetricsRegistry({ jobs: { snapshot: () => l.term?.dispatcher.metricsSnapshot() ?? [] }, leading: () => l.term !== undefined }),
       logger,
     });
     rest = r;

@@ -35,6 +35,7 @@ export {
   DEFAULT_JOB_METRICS_REGISTRY_OPTIONS,
   type JobMetricsRegistryOptions,
 } from './job-registry.js';
+export { createEntrypointMetricsRegistry, ENTRYPOINT_LEADER, type EntrypointMetricsOptions } from './entrypoint-registry.js';
 export {
   combineRegistries,
   createMetricsServer,

@@ -76,10 +76,11 @@ export async function handleRoute(route: Route, body: unknown, ctx: HandlerConte
       const taskManagers = (await resourceManager(ctx).requestTaskManagerInfo()).sort((a, b) => a.resourceId.localeCompare(b.resourceId));
       return { status: 200, body: { taskManagers } };
     }
+    case 'metrics':
     case 'uploadArtifact':
     case 'downloadArtifact':
-      // Bodies that are bytes, not JSON: the server streams them (artifact-routes.ts).
-      throw new SluiceError('INTERNAL', `route ${route.name} is served by the artifact handler`);
+      // Bodies that are not JSON: the server answers these itself (metrics text, artifact-routes.ts).
+      throw new SluiceError('INTERNAL', `route ${route.name} is served by the server itself`);
     case 'submitJob': {
       const request = submitRequest(body);
       if (ctx.locateArtifact === undefined) {

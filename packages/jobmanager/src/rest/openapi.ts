@@ -8,6 +8,7 @@ import { ROUTES, type RouteName } from './routes.js';
 const SUMMARIES: Record<RouteName, string> = {
   healthz: 'Liveness: 200 while the server runs (no token needed)',
   openApi: 'This description',
+  metrics: 'Prometheus metrics of this entrypoint: per-job restarts and checkpoints (while it leads), its process (text format 0.0.4)',
   clusterOverview: 'TaskManagers, slots and jobs by status',
   listTaskManagers: 'Registered TaskManagers with their slots and metrics URLs',
   uploadArtifact: 'Upload a job bundle (JavaScript); stored under its SHA-256',

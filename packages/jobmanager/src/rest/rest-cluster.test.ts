@@ -110,6 +110,21 @@ describe('REST API of a cluster', () => {
     expect((await call(s, 'GET', '/jobs', auth)).status).toBe(200);
   });
 
+  it('serves the metrics it is given at /metrics in their own content type, under the token rule of reads', async () => {
+    const metrics = { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => 'sluice_entrypoint_leader 1\n' };
+    const { server: s } = await start({ tokenForReads: true, metrics });
+    expect((await call(s, 'GET', '/metrics')).status).toBe(401);
+    const r = await call(s, 'GET', '/metrics', auth);
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('sluice_entrypoint_leader 1\n');
+    expect((await call(s, 'POST', '/metrics', json)).status).toBe(405);
+    await server?.close();
+    const { server: none } = await start();
+    const missing = await call(none, 'GET', '/metrics');
+    expect(missing.status).toBe(404);
+    expect(missing.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'this server serves no metrics' } });
+  });
+
   it('wants the token on reads by default only when bound beyond loopback', () => {
     const base = { dispatcher: recordingDispatcher([]), port: 0 };
     expect(resolveRestServerOptions({ ...base }).tokenForReads).toBe(false);

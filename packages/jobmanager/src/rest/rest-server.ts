@@ -47,6 +47,11 @@ export interface RestServerOptions extends RestSecurityOptions {
   resourceManager?: ResourceManagerGateway;
   /** Where uploaded bundles go; without one the server takes no uploads or submissions. */
   artifacts?: ArtifactStore;
+  /**
+   * Served at GET /metrics (Prometheus text), under the same token rule as other reads; without
+   * one, /metrics answers 404.
+   */
+  metrics?: { readonly contentType: string; metrics(): Promise<string> };
   /** Whether GETs need the bearer token; default: when bound to an address other than loopback. */
   tokenForReads?: boolean;
   /** TCP port; 0 picks a free one (see `RestServer.port`). */
@@ -71,7 +76,7 @@ export const DEFAULT_REST_SERVER_OPTIONS = Object.freeze({
   savepointRoots: [] as readonly string[],
 });
 
-type Optional = 'tokenHint' | 'resourceManager' | 'artifacts';
+type Optional = 'tokenHint' | 'resourceManager' | 'artifacts' | 'metrics';
 type ResolvedRestServerOptions = Required<Omit<RestServerOptions, Optional>> & Pick<RestServerOptions, Optional>;
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -162,6 +167,13 @@ export async function createRestServer(options: RestServerOptions): Promise<Rest
         response = await uploadArtifact(req, res, store);
       } else if (route.name === 'downloadArtifact') {
         await downloadArtifact(res, store, route.artifactId);
+        return;
+      } else if (route.name === 'metrics') {
+        if (o.metrics === undefined) throw new RestRequestError(404, 'NOT_FOUND', 'this server serves no metrics');
+        const text = await o.metrics.metrics();
+        if (closing) res.setHeader('Connection', 'close');
+        res.writeHead(200, { 'Content-Type': o.metrics.contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+        res.end(text);
         return;
       } else {
         if (mutating) checkJsonContentType(req.headers['content-type']);

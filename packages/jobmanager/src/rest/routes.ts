@@ -6,6 +6,7 @@
 export type Route =
   | { name: 'healthz' }
   | { name: 'openApi' }
+  | { name: 'metrics' }
   | { name: 'clusterOverview' }
   | { name: 'listTaskManagers' }
   | { name: 'uploadArtifact' }
@@ -35,6 +36,7 @@ export interface RouteSpec {
 export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', pattern: ['healthz'], name: 'healthz' },
   { method: 'GET', pattern: ['openapi.json'], name: 'openApi' },
+  { method: 'GET', pattern: ['metrics'], name: 'metrics' },
   { method: 'GET', pattern: ['overview'], name: 'clusterOverview' },
   { method: 'GET', pattern: ['taskmanagers'], name: 'listTaskManagers' },
   { method: 'POST', pattern: ['artifacts'], name: 'uploadArtifact' },
@@ -102,6 +104,7 @@ function toRoute(name: RouteName, param: string): Route {
   switch (name) {
     case 'healthz':
     case 'openApi':
+    case 'metrics':
     case 'clusterOverview':
     case 'listTaskManagers':
     case 'uploadArtifact':
