@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { ConfigurationError, type Logger } from '@sluice/common';
+import { ConfigurationError, readSecretFile, type Logger } from '@sluice/common';
 import type { ClusterDriverFactory, TermClusterDriver } from '@sluice/cluster';
 import { isLoopback, isWildcard } from '@sluice/jobmanager/rest-security';
 import { EXECUTOR_MAIN } from '@sluice/mesos-executor';
@@ -51,18 +51,6 @@ export interface MesosRuntimeContext {
 }
 
 /** Reads a whole file that must hold a non-empty secret; names the flag when it cannot. */
-function readSecret(file: string, flag: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigurationError(`${flag} ${file} cannot be read (${(err as Error).message})`);
-  }
-  const secret = text.replace(/\r?\n$/, '');
-  if (secret === '') throw new ConfigurationError(`${flag} ${file} is empty`);
-  return secret;
-}
-
 /** The package under a name that changes with its content, so an agent's fetcher cache never serves a stale one. */
 function packageArtifact(file: string): { name: string; file: string } {
   let bytes: Buffer;
@@ -112,7 +100,7 @@ export function workerProfile(flags: MesosFlags): WorkerProfile {
 }
 
 export async function startMesosRuntime(flags: MesosFlags, ctx: MesosRuntimeContext): Promise<MesosRuntime> {
-  const credentials = flags.principal === undefined || flags.secretFile === undefined ? undefined : { principal: flags.principal, secret: readSecret(resolve(ctx.cwd, flags.secretFile), '--mesos-secret-file') };
+  const credentials = flags.principal === undefined || flags.secretFile === undefined ? undefined : { principal: flags.principal, secret: readSecretFile(resolve(ctx.cwd, flags.secretFile), '--mesos-secret-file') };
   const tls = flags.tlsCaFile === undefined ? undefined : { caFile: resolve(ctx.cwd, flags.tlsCaFile) };
   const user = flags.user ?? userInfo().username;
   const metrics = new MesosDriverMetrics();
@@ -156,7 +144,7 @@ export async function startMesosRuntime(flags: MesosFlags, ctx: MesosRuntimeCont
       executor: executorSpec(flags, packageUri),
       taskManager: {
         ...(ctx.haFlags === undefined ? { cluster: term.rpcAddress } : { ha: ctx.haFlags }),
-        secret: readSecret(term.secretFile, 'the cluster secret file'),
+        secret: readSecretFile(term.secretFile, 'the cluster secret file'),
       },
       match: matchOffers,
       metrics,

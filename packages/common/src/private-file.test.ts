@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPrivateFileOnce, writePrivateFile } from './private-file.js';
+import { createPrivateFileOnce, readSecretFile, writePrivateFile } from './private-file.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -38,5 +38,21 @@ describe('private files', () => {
   it('createPrivateFileOnce names the file when it cannot write at all', () => {
     const f = join(dir(), 'missing-dir', 'secret');
     expect(() => createPrivateFileOnce(f, 'x', 'the secret')).toThrow(/cannot write the secret to .*missing-dir/);
+  });
+
+  it('readSecretFile drops trailing blanks, refuses an empty or missing file naming the flag, and warns when others may read it', () => {
+    const d = dir();
+    const f = join(d, 'secret');
+    writeFileSync(f, 's3cret value \r\n\n', { mode: 0o600 });
+    const warnings: string[] = [];
+    expect(readSecretFile(f, '--mesos-secret-file', (m) => warnings.push(m))).toBe('s3cret value');
+    expect(warnings).toEqual([]);
+    writeFileSync(f, 'x\n');
+    chmodSync(f, 0o644);
+    expect(readSecretFile(f, '--mesos-secret-file', (m) => warnings.push(m))).toBe('x');
+    expect(warnings).toEqual([`--mesos-secret-file ${f} is readable by other users; chmod 600 it`]);
+    writeFileSync(f, ' \n');
+    expect(() => readSecretFile(f, '--mesos-secret-file')).toThrow(`--mesos-secret-file ${f} is empty: put the secret in it`);
+    expect(() => readSecretFile(join(d, 'missing'), '--mesos-secret-file')).toThrow(/^--mesos-secret-file .*missing cannot be read \(.*ENOENT/);
   });
 });

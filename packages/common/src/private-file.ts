@@ -91,3 +91,22 @@ function writeVia(file: string, content: string, what: string, place: (tmp: stri
     throw new SluiceError('PRIVATE_FILE', `cannot write ${what} to ${file}: ${describeError(err)}`, { cause: err });
   }
 }
+
+/**
+ * The secret a user keeps in `file` (the cluster secret, a Mesos principal's secret), without
+ * the trailing newline or blanks `echo` or an editor leaves. `what` names it in errors (e.g.
+ * '--mesos-secret-file'); an unreadable or empty file is a ConfigurationError. A file others may
+ * read is reported through `warn` but used: a mounted secret's mode is not always the user's to set.
+ */
+export function readSecretFile(file: string, what: string, warn?: (message: string) => void): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+    if (warn !== undefined && (statSync(file).mode & 0o077) !== 0) warn(`${what} ${file} is readable by other users; chmod 600 it`);
+  } catch (err) {
+    throw new ConfigurationError(`${what} ${file} cannot be read (${describeError(err)})`, { cause: err });
+  }
+  const secret = text.replace(/\s+$/, '');
+  if (secret === '') throw new ConfigurationError(`${what} ${file} is empty: put the secret in it`);
+  return secret;
+}

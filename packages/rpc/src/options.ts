@@ -3,9 +3,9 @@
  * function that validates everything and reads the secret and TLS files, so a bad setting fails
  * at start-up with a message naming it, never on the first call.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { ConfigurationError, createLogger, describeError, type Logger } from '@sluice/common';
+import { ConfigurationError, createLogger, describeError, readSecretFile, type Logger } from '@sluice/common';
 import { HANDSHAKE_FRAME_LIMIT, PROTOCOL_VERSION } from './handshake.js';
 
 /** Modelled on Flink's `security.ssl.internal.*`: every node has a key and certificate the others trust. */
@@ -133,7 +133,7 @@ function resolveSecret(o: NetworkRpcOptions, bindHost: string, logger: Logger): 
   if (o.secret !== undefined && o.secretFile !== undefined) throw new ConfigurationError('rpc secret and secretFile are both set: give one');
   let secret: Buffer | undefined;
   if (o.secret !== undefined) secret = typeof o.secret === 'string' ? Buffer.from(o.secret, 'utf8') : Buffer.from(o.secret);
-  if (o.secretFile !== undefined) secret = readSecretFile(o.secretFile, logger);
+  if (o.secretFile !== undefined) secret = Buffer.from(readSecretFile(o.secretFile, 'the rpc cluster secret file', (m) => logger.warn(m)), 'utf8');
   if (secret === undefined) {
     if (o.allowUnauthenticated !== true) {
       throw new ConfigurationError('rpc needs the cluster secret (secret or secretFile) to authenticate every connection; for a development setup on loopback only, set allowUnauthenticated');
@@ -145,18 +145,6 @@ function resolveSecret(o: NetworkRpcOptions, bindHost: string, logger: Logger): 
   }
   if (secret.length < MIN_SECRET_BYTES) throw new ConfigurationError(`rpc cluster secret has ${secret.length} bytes; use at least ${MIN_SECRET_BYTES} (e.g. \`openssl rand -base64 32\`)`);
   return { secret, authenticated: true };
-}
-
-function readSecretFile(path: string, logger: Logger): Buffer {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-    if ((statSync(path).mode & 0o077) !== 0) logger.warn('the cluster secret file is readable by other users; chmod 600 it', { file: path });
-  } catch (err) {
-    throw new ConfigurationError(`cannot read the rpc cluster secret file ${path}: ${describeError(err)}`, { cause: err });
-  }
-  // A trailing newline from `echo` or an editor is not part of the secret.
-  return Buffer.from(text.replace(/\s+$/, ''), 'utf8');
 }
 
 function resolveTls(t: RpcTlsOptions): ResolvedTls {

@@ -122,7 +122,7 @@ describe('handshake', () => {
     expect(() => new NetworkRpcService({})).toThrow(expect.objectContaining({ code: 'CONFIGURATION', message: expect.stringMatching(/needs the cluster secret/) }));
     expect(() => new NetworkRpcService({ allowUnauthenticated: true, bindHost: '0.0.0.0' })).toThrow(/allowUnauthenticated is refused with bindHost 0\.0\.0\.0/);
     expect(() => new NetworkRpcService({ secret: 'short' })).toThrow(/5 bytes; use at least 16/);
-    expect(() => new NetworkRpcService({ secretFile: join(dir, 'missing') })).toThrow(/cannot read the rpc cluster secret file/);
+    expect(() => new NetworkRpcService({ secretFile: join(dir, 'missing') })).toThrow(/the rpc cluster secret file .*missing cannot be read/);
     expect(() => new NetworkRpcService({ secret: TEST_SECRET, secretFile: 'x' })).toThrow(/both set/);
   });
 
