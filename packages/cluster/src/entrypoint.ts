@@ -184,7 +184,11 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
       port: options.restPort ?? 8081,
       host: options.restHost ?? '127.0.0.1',
       token: restToken.token,
-      metrics: createEntrypointMetricsRegistry({ jobs: { snapshot: () => l.term?.dispatcher.metricsSnapshot() ?? [] }, leading: () => l.term !== undefined }),
+      metrics: createEntrypointMetricsRegistry({
+        jobs: { snapshot: () => l.term?.dispatcher.metricsSnapshot() ?? [] },
+        leading: () => l.term !== undefined,
+        refresh: async () => l.term?.dispatcher.requestJobMetrics(),
+      }),
       logger,
     });
     rest = r;

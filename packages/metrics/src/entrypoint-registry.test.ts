@@ -37,4 +37,15 @@ describe('the entrypoint metrics registry', () => {
     expect(text).toMatch(/^sluice_entrypoint_leader 1$/m);
     expect(text).not.toMatch(/^process_/m);
   });
+
+  it('brings the job figures up to date before each scrape, and serves what it has when the refresh fails or hangs', async () => {
+    let jobs: JobMetricsSnapshot[] = [];
+    let refresh: () => Promise<unknown> = async () => void (jobs = [JOB]);
+    const registry = createEntrypointMetricsRegistry({ jobs: { snapshot: () => jobs }, leading: () => true, defaultMetrics: false, refresh: () => refresh(), refreshTimeoutMs: 50 });
+    expect(await registry.metrics()).toMatch(/^sluice_job_restarts_total\{job_name="fraud",job_id="j1"\} 1$/m);
+    refresh = () => Promise.reject(new Error('JobMaster unreachable'));
+    expect(await registry.metrics()).toMatch(/^sluice_job_restarts_total\{job_name="fraud",job_id="j1"\} 1$/m);
+    refresh = () => new Promise(() => undefined);
+    expect(await registry.metrics()).toMatch(/^sluice_entrypoint_leader 1$/m);
+  });
 });

@@ -18,6 +18,12 @@ export interface EntrypointMetricsOptions {
   /** The leading Dispatcher's jobs; an empty list while standing by. */
   jobs: JobMetricsSource;
   leading(): boolean;
+  /**
+   * Brings the job figures up to date before a scrape (the Dispatcher asks its JobMasters); a
+   * scrape waits for it at most `refreshTimeoutMs` (default 2 s), then serves what it has.
+   */
+  refresh?: () => Promise<unknown>;
+  refreshTimeoutMs?: number;
   /** Node's process_* and nodejs_* series (default true). */
   defaultMetrics?: boolean;
 }
@@ -32,5 +38,19 @@ export function createEntrypointMetricsRegistry(options: EntrypointMetricsOption
     },
   });
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: own });
-  return combineRegistries(own, createJobMetricsRegistry({ source: options.jobs }));
+  const combined = combineRegistries(own, createJobMetricsRegistry({ source: options.jobs }));
+  const { refresh } = options;
+  if (refresh === undefined) return combined;
+  const timeoutMs = options.refreshTimeoutMs ?? 2_000;
+  return {
+    contentType: combined.contentType,
+    async metrics() {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      // A refresh that fails or hangs (a JobMaster unreachable) leaves the last figures in place.
+      await Promise.race([refresh().catch(() => undefined), late]);
+      clearTimeout(timer);
+      return combined.metrics();
+    },
+  };
 }
