@@ -11,9 +11,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCommandLine } from '@sluice/cli';
-import Ajv04 from 'ajv-draft-04';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DcosOptionsError, loadDcosPackage, renderDcosPackage, type JsonObject } from './dcos-render.js';
+import { Ajv04, DcosOptionsError, loadDcosPackage, renderDcosPackage, type JsonObject } from './dcos-render.js';
 import { argvEchoShim, expandedArgv } from './marathon-exec.js';
 import { marathonAppErrors, secretFiles, type MarathonApp } from './marathon-schema.js';
 

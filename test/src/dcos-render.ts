@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Ajv04 from 'ajv-draft-04';
+import ajvDraft04 from 'ajv-draft-04';
 import Mustache from 'mustache';
 
 export const DCOS_DIR = fileURLToPath(new URL('../../infra/dcos/', import.meta.url));
@@ -86,6 +86,8 @@ export class DcosOptionsError extends Error {
   }
 }
 
+// A CommonJS module: its `default` is the class both to TypeScript and at run time.
+export const Ajv04 = ajvDraft04.default;
 const ajv = new Ajv04({ allErrors: true, strict: false });
 
 /** Checks merged options against config.json; throws DcosOptionsError listing what is wrong. */

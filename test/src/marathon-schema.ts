@@ -8,12 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Ajv from 'ajv';
+import ajvModule from 'ajv';
 
 export const MARATHON_DIR = fileURLToPath(new URL('../../infra/marathon/', import.meta.url));
 
 const schema = JSON.parse(readFileSync(`${MARATHON_DIR}app-definition.schema.json`, 'utf8')) as object;
-const validateSchema = new Ajv({ allErrors: true, strict: false }).compile(schema);
+const validateSchema = new ajvModule.default({ allErrors: true, strict: false }).compile(schema);
 
 /** The parts of an app definition the checks and the tests read. */
 export interface MarathonApp {
