@@ -14,6 +14,16 @@ const refusal = (...args: string[]): string => {
   throw new Error('accepted');
 };
 
+describe('sluice cluster start: the REST token from a file', () => {
+  it('takes --rest-token-from apart from --rest-token-file (where the token is written), and refuses an empty path', () => {
+    expect(start('--rest-token-from', 'secrets/rest-token', '--rest-token-file', 'out/rest.token')).toMatchObject({
+      options: { restTokenFrom: 'secrets/rest-token', restTokenFile: 'out/rest.token' },
+    });
+    expect(start()).not.toHaveProperty('options.restTokenFrom');
+    expect(refusal('--rest-token-from', '')).toBe("invalid value '' for --rest-token-from: expected a file path");
+  });
+});
+
 describe('sluice cluster start: high-availability flags', () => {
   it('takes ZooKeeper mode with every option', () => {
     const c = start(

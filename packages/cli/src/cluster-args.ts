@@ -23,6 +23,8 @@ export interface ClusterStartOptions {
   restHost?: string;
   /** Where to write the REST token; default the file client commands look in for the port. */
   restTokenFile?: string;
+  /** A file holding the REST token to use (a mounted secret) instead of the cluster's own. */
+  restTokenFrom?: string;
   /** TLS on every connection between the cluster's processes. */
   tls?: { certFile: string; keyFile: string; caFile: string };
   /** Standby entrypoints with ZooKeeper (--high-availability zookeeper). */
@@ -60,6 +62,7 @@ export const START_OPTIONS = {
   'rest-port': { type: 'string' },
   'rest-host': { type: 'string' },
   'rest-token-file': { type: 'string' },
+  'rest-token-from': { type: 'string' },
   'tls-cert-file': { type: 'string' },
   'tls-key-file': { type: 'string' },
   'tls-ca-file': { type: 'string' },
@@ -126,6 +129,7 @@ export function clusterStartOptions(values: StartValues, command: CommandName, d
     ['advertised-host', 'advertisedHost', 'a host name or IP'],
     ['rest-host', 'restHost', 'an interface address'],
     ['rest-token-file', 'restTokenFile', 'a file path'],
+    ['rest-token-from', 'restTokenFrom', 'a file path'],
   ] as const;
   for (const [flag, key, what] of strings) {
     const v = values[flag];

@@ -16,7 +16,7 @@ import { zooKeeperOptionsOf, type ZooKeeperFlags } from '@sluice/ha';
 import type { ClusterEntrypoint, ClusterHighAvailability } from '@sluice/cluster';
 import type { ClusterStartOptions, ClusterStopOptions, MesosSessionOptions } from './cluster-args.js';
 import type { MesosRuntime } from './mesos-runtime.js';
-import { defaultTokenFile, portOf, removeTokenFile, stateDirectory, writeTokenFile } from './rest-token.js';
+import { defaultTokenFile, portOf, readTokenSource, removeTokenFile, stateDirectory, writeTokenFile } from './rest-token.js';
 
 export interface ClusterCommandDeps {
   stdout(text: string): void;
@@ -83,8 +83,10 @@ export interface OpenEntrypoint {
 /** Starts the cluster entrypoint (with the Mesos driver when given) and writes its REST token file. */
 export async function openEntrypoint(options: ClusterStartOptions, clusterDir: string, deps: ClusterCommandDeps, logger: Logger, mesos: MesosRuntime | undefined): Promise<OpenEntrypoint> {
   const { startClusterEntrypoint } = await import('@sluice/cluster');
+  const restToken = options.restTokenFrom === undefined ? undefined : readTokenSource(resolve(deps.cwd, options.restTokenFrom));
   const entry = await startClusterEntrypoint({
     clusterDir,
+    ...(restToken === undefined ? {} : { restToken }),
     taskManagers: options.taskManagers,
     slotsPerTaskManager: options.slots,
     rpcPort: options.rpcPort,
@@ -190,6 +192,7 @@ async function startDetached(options: ClusterStartOptions, clusterDir: string, d
     ...(options.advertisedHost === undefined ? [] : ['--advertised-host', options.advertisedHost]),
     ...(options.restHost === undefined ? [] : ['--rest-host', options.restHost]),
     ...(options.restTokenFile === undefined ? [] : ['--rest-token-file', resolve(deps.cwd, options.restTokenFile)]),
+    ...(options.restTokenFrom === undefined ? [] : ['--rest-token-from', resolve(deps.cwd, options.restTokenFrom)]),
     ...(options.tls === undefined
       ? []
       : ['--tls-cert-file', resolve(deps.cwd, options.tls.certFile), '--tls-key-file', resolve(deps.cwd, options.tls.keyFile), '--tls-ca-file', resolve(deps.cwd, options.tls.caFile)]),

@@ -78,6 +78,14 @@ describe('sluice mesos-session: flags', () => {
     expect(c).toMatchObject({ options: { mesos: { constraints: [{ field: 'rack', operator: 'IS', value: 'r1' }, { field: 'zone', operator: 'IS', value: 'a' }] } } });
   });
 
+  it('adds the constraints of every --constraints given, in order, and names the bad one', () => {
+    const c = session('--master', 'm:5050', '--constraints', '[["hostname","UNIQUE"]]', '--constraints', '[["rack","GROUP_BY","3"]]', '--constraints', 'zone:a');
+    expect(c).toMatchObject({
+      options: { mesos: { constraints: [{ field: 'hostname', operator: 'UNIQUE' }, { field: 'rack', operator: 'GROUP_BY', value: '3' }, { field: 'zone', operator: 'IS', value: 'a' }] } },
+    });
+    expect(refusal('--master', 'm:5050', '--constraints', '[["hostname","UNIQUE"]]', '--constraints', '[["rack","MAX_PER"]]')).toMatch(/^invalid value for --constraints: .*MAX_PER/);
+  });
+
   it('refuses bad values, naming the flag and what it takes', () => {
     expect(refusal()).toMatch(/^--master is required/);
     expect(refusal('--master', 'm:5050', '--tm-cpus', '0')).toBe("invalid value '0' for --tm-cpus: expected a number > 0");

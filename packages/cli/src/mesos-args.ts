@@ -49,7 +49,7 @@ export const MESOS_OPTIONS = {
   'mesos-user': { type: 'string' },
   'framework-name': { type: 'string' },
   'failover-timeout': { type: 'string' },
-  constraints: { type: 'string' },
+  constraints: { type: 'string', multiple: true },
   'tm-cpus': { type: 'string' },
   'tm-memory': { type: 'string' },
   'tm-disk': { type: 'string' },
@@ -78,7 +78,8 @@ export const MESOS_OPTIONS_HELP = `Mesos:
   --failover-timeout <secs>   How long Mesos keeps the TaskManagers of a scheduler that is gone
                               (default 604800: one week)
   --constraints <text>        Where TaskManagers may run: Marathon JSON, e.g.
-                              '[["hostname","UNIQUE"],["rack","GROUP_BY","3"]]', or attr:value,...
+                              '[["hostname","UNIQUE"],["rack","GROUP_BY","3"]]', or attr:value,...;
+                              repeatable: each adds its constraints to the others'
   --tm-cpus <n>               CPUs per TaskManager (default 1)
   --tm-memory <MB>            Memory per TaskManager (default 1024)
   --tm-disk <MB>              Disk per TaskManager (default 0)
@@ -132,11 +133,11 @@ export function mesosFlags(values: MesosValues, command: CommandName): MesosFlag
   if ((values['mesos-principal'] === undefined) !== (values['mesos-secret-file'] === undefined)) {
     throw new UsageError('--mesos-principal and --mesos-secret-file go together: the master checks the principal with its secret', command);
   }
-  let constraints: PlacementConstraint[] = [];
-  const text = values.constraints;
-  if (text !== undefined) {
+  // Repeatable, so a generated command line (a DC/OS package's) can pass one constraint per flag.
+  const constraints: PlacementConstraint[] = [];
+  for (const text of values.constraints ?? []) {
     try {
-      constraints = parseConstraints(text);
+      constraints.push(...parseConstraints(text));
     } catch (err) {
       throw new UsageError(`invalid value for --constraints: ${(err as Error).message}`, command);
     }

@@ -2,7 +2,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultTokenFile, findClientToken, portOf, prepareTokenDirectory, removeTokenFile, stateDirectory, writeTokenFile } from './rest-token.js';
+import { ConfigurationError } from '@sluice/common';
+import { defaultTokenFile, findClientToken, portOf, prepareTokenDirectory, readTokenSource, removeTokenFile, stateDirectory, writeTokenFile } from './rest-token.js';
 
 let scratch = '';
 beforeAll(() => {
@@ -21,6 +22,27 @@ describe('where the token lives', () => {
     expect(defaultTokenFile({ SLUICE_HOME: '/srv/sluice' }, 40123)).toBe('/srv/sluice/rest-40123.token');
     expect(portOf('http://127.0.0.1:8081')).toBe(8081);
     expect(portOf('http://devbox/sluice')).toBe(80);
+  });
+});
+
+describe('the token a cluster is given (--rest-token-from)', () => {
+  it('is the whole file without its trailing newline (a mounted secret holds exactly the token)', () => {
+    const file = join(scratch, 'given.token');
+    writeFileSync(file, `${TOKEN}\n`);
+    expect(readTokenSource(file)).toBe(TOKEN);
+    writeFileSync(file, `${TOKEN}==`);
+    expect(readTokenSource(file)).toBe(`${TOKEN}==`);
+  });
+
+  it('refuses a missing file and a file that holds no usable token, naming the file and the rule', () => {
+    const missing = join(scratch, 'absent.token');
+    expect(() => readTokenSource(missing)).toThrow(new RegExp(`^--rest-token-from ${missing} cannot be read \\(.*ENOENT`));
+    const file = join(scratch, 'short.token');
+    for (const bad of ['short', `${TOKEN} with spaces`, `${TOKEN}\n\n`, '']) {
+      writeFileSync(file, bad);
+      expect(() => readTokenSource(file)).toThrow(ConfigurationError);
+      expect(() => readTokenSource(file)).toThrow(`--rest-token-from ${file} does not hold a usable REST token: it must be 32 to 512 characters`);
+    }
   });
 });
 

@@ -10,7 +10,7 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { describeError, preparePrivateDirectory, SluiceError, writePrivateFile } from '@sluice/common';
+import { ConfigurationError, describeError, preparePrivateDirectory, SluiceError, writePrivateFile } from '@sluice/common';
 
 export const STATE_DIR_ENV_VAR = 'SLUICE_HOME';
 export const TOKEN_ENV_VAR = 'SLUICE_REST_TOKEN';
@@ -52,6 +52,27 @@ export function writeTokenFile(file: string, token: string): void {
   } catch (err) {
     throw new SluiceError('REST_TOKEN_FILE', describeError(err), { cause: err });
   }
+}
+
+/**
+ * The REST token a cluster is told to use (`--rest-token-from`, e.g. a DC/OS secret mounted as a
+ * file): the whole file, one trailing newline dropped, held to the rule for the tokens a cluster
+ * makes itself. Throws ConfigurationError (nothing has started yet) naming the file.
+ */
+export function readTokenSource(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigurationError(`--rest-token-from ${file} cannot be read (${describeError(err)})`, { cause: err });
+  }
+  const token = text.replace(/\r?\n$/, '');
+  if (!/^[A-Za-z0-9._~+/-]{32,512}=*$/.test(token)) {
+    throw new ConfigurationError(
+      `--rest-token-from ${file} does not hold a usable REST token: it must be 32 to 512 characters of A-Z, a-z, 0-9 and -._~+/ (e.g. the output of 'openssl rand -base64 32' or 'head -c 32 /dev/urandom | base64')`,
+    );
+  }
+  return token;
 }
 
 /** Removes `file` if it still holds `token` (another run may have taken the file over since). */

@@ -80,6 +80,8 @@ Options of start:
   --rest-host <address>       Interface of the REST API (default 127.0.0.1)
   --rest-token-file <file>    Where to write the REST token (default: where the client commands
                               look for it, ~/.sluice/rest-<port>.token)
+  --rest-token-from <file>    Take the REST token from this file (a mounted secret, say) instead
+                              of making one in the cluster directory (or HA storage directory)
   --rpc-port <port>           Port of the cluster's RPC (default 6123; 0 picks a free one)
   --bind-host <address>       Interface of the RPC (default 127.0.0.1)
   --advertised-host <host>    Name or IP other hosts reach this one at (default: --bind-host)

@@ -1,0 +1,135 @@
+/**
+ * The apps' commands run as Marathon would run them, against the Mesos fake: infra/marathon's app
+ * and the DC/OS package rendered with its defaults. Each is started from its own cmd or args and
+ * env in a sandbox holding its secret volumes, with Marathon's PORT0.., HOST and MESOS_SANDBOX;
+ * it must turn healthy by its own health check, register its framework (authenticated with the
+ * principal's secret file where it has one), start its kept TaskManager through the executor
+ * "in the image", serve the REST API with the token from its secret file, show no secret on its
+ * command line or in its environment, and on SIGTERM stop everything and remove the framework.
+ *
+ * The image itself is not run here: the command runs on this host, with shims for the image's
+ * `sluice` and `sluice-mesos-executor` on PATH (marathon-exec.ts). Two values of the apps' env are
+ * changed, and only these: SLUICE_MESOS_MASTER (the fake instead of zk://master.mesos) and
+ * SLUICE_BIND_HOST (127.0.0.1, as every test server binds, instead of 0.0.0.0).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from './leaks.js';
+import { loadDcosPackage, renderDcosPackage } from './dcos-render.js';
+import type { MesosCluster } from './mesos-fake/index.js';
+import { mesosTestBed } from './mesos-test-bed.js';
+import { imageShims, startMarathonTask, visibleToTheAgent, waitHealthy, type MarathonTask } from './marathon-exec.js';
+import { MARATHON_DIR, type MarathonApp } from './marathon-schema.js';
+
+const bed = mesosTestBed('sluice-marathon-exec-');
+let task: MarathonTask | undefined;
+
+afterEach(() => {
+  // A test that failed midway leaves its task running: end its whole process group.
+  if (task !== undefined && task.child.exitCode === null && task.child.signalCode === null) {
+    try {
+      process.kill(-task.child.pid!, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  task = undefined;
+});
+
+const IMAGE = 'sluice/agent:0.1.0';
+const AGENT = { resources: 'cpus:4;mem:8192;disk:1000;ports:[31000-31099]' };
+const NO_JOB = '0'.repeat(32);
+
+async function startOnFake(app: MarathonApp, secrets: Record<string, string>, authenticate?: { principal: string; secret: string }): Promise<{ mesos: MesosCluster; task: MarathonTask }> {
+  const shims = imageShims(join(bed.home, 'image-bin'));
+  // The fake "runs" the image's executor on this host with the image's PATH: the shims.
+  const mesos = await bed.start({
+    agents: [AGENT],
+    allocationIntervalMs: 200,
+    images: { [IMAGE]: { env: { PATH: `${shims}:${process.env.PATH ?? '/usr/bin:/bin'}` } } },
+    ...(authenticate === undefined ? {} : { authenticate }),
+  });
+  task = await startMarathonTask(app, { home: bed.home, pathDir: shims, secrets, envOverrides: { SLUICE_MESOS_MASTER: mesos.masterAddress, SLUICE_BIND_HOST: '127.0.0.1' } });
+  bed.show(task);
+  return { mesos, task };
+}
+
+/** POST /jobs/<none>/cancel: 401 without the token or with a wrong one, 404 (no such job) with the right one. */
+async function restAnswersWith(restPort: number, token: string): Promise<void> {
+  const cancel = (authorization?: string) =>
+    fetch(`http://127.0.0.1:${restPort}/jobs/${NO_JOB}/cancel`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(authorization === undefined ? {} : { Authorization: authorization }) } }).then((r) => r.status);
+  expect(await cancel()).toBe(401);
+  expect(await cancel(`Bearer ${'x'.repeat(43)}`)).toBe(401);
+  expect(await cancel(`Bearer ${token}`)).toBe(404);
+}
+
+/** The REST API up and one TaskManager, started by the executor from the image, registered. */
+async function taskManagerRegistered(restPort: number, t: MarathonTask): Promise<void> {
+  await waitFor(
+    'one TaskManager registered at the REST API',
+    async () => {
+      if (t.child.exitCode !== null) throw new Error(`the task exited\n${t.output()}`);
+      const res = await fetch(`http://127.0.0.1:${restPort}/overview`).catch(() => undefined);
+      const overview = res?.ok === true ? ((await res.json()) as { taskManagers: number }) : undefined;
+      return overview !== undefined && overview.taskManagers === 1 ? true : undefined;
+    },
+    120_000,
+  );
+}
+
+/** SIGTERM, as Marathon kills a task: the scheduler stops its TaskManager and removes the framework. */
+async function stopsOnSigterm(mesos: MesosCluster, t: MarathonTask): Promise<void> {
+  bed.remember(mesos);
+  t.child.kill('SIGTERM');
+  const end = await Promise.race([t.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
+  expect(end, t.output()).toEqual({ code: 0, signal: null });
+  await mesos.waitFor('every executor gone', () => mesos.executors().every((e) => e.exit !== undefined), 30_000);
+  expect(mesos.calls({ api: 'scheduler', type: 'TEARDOWN' })).toHaveLength(1);
+}
+
+describe('the Marathon apps run as Marathon runs them, on the Mesos fake', () => {
+  it("infra/marathon's app: healthy on /healthz, authenticated with the secret file, REST token from the secret file, stopped cleanly by SIGTERM", async () => {
+    const app = JSON.parse(readFileSync(`${MARATHON_DIR}sluice-session.json`, 'utf8')) as MarathonApp;
+    const token = 'Tk-'.padEnd(43, 'q');
+    const principalSecret = 'principal secret with spaces & $igns';
+    const { mesos, task: t } = await startOnFake(app, { 'sluice/mesos-secret': principalSecret, 'sluice/rest-token': `${token}\n` }, { principal: 'sluice', secret: principalSecret });
+
+    const health = await waitHealthy(app, t);
+    expect(JSON.parse(health.body)).toHaveProperty('state');
+    const framework = await mesos.waitFor('the framework subscribed', () => mesos.frameworks().find((f) => f.connected));
+    expect(framework.info).toMatchObject({ name: 'sluice', user: 'nobody', principal: 'sluice', checkpoint: true });
+    expect(framework.roles).toEqual(['*']);
+
+    await taskManagerRegistered(t.port('rest'), t);
+    await restAnswersWith(t.port('rest'), token);
+    expect(JSON.parse((await waitHealthy(app, t)).body)).toMatchObject({ subscribed: true, frameworkId: framework.id });
+    // Nothing secret where other users of the agent can read it.
+    const visible = visibleToTheAgent(t.child.pid!);
+    expect(visible).toContain('mesos-session');
+    expect(visible).not.toContain(token);
+    expect(visible).not.toContain(principalSecret);
+
+    await stopsOnSigterm(mesos, t);
+  }, 240_000);
+
+  it('the DC/OS package rendered with its defaults: healthy, its TaskManager in the package image, the token it made, stopped cleanly by SIGTERM', async () => {
+    const { app } = renderDcosPackage(loadDcosPackage());
+    const { mesos, task: t } = await startOnFake(app as MarathonApp, {});
+
+    await waitHealthy(app as MarathonApp, t);
+    const framework = await mesos.waitFor('the framework subscribed', () => mesos.frameworks().find((f) => f.connected));
+    expect(framework.info).toMatchObject({ name: 'sluice', user: 'nobody' });
+    await taskManagerRegistered(t.port('rest'), t);
+    // The executor ran in the package's image (the fake refuses any image it was not given).
+    expect(mesos.executors()).toHaveLength(1);
+    expect(mesos.tasks().map((x) => x.state)).toEqual(['TASK_RUNNING']);
+    // Without a token secret the cluster made one, shown once on stderr and kept in SLUICE_HOME in the sandbox.
+    const rest = t.port('rest');
+    const token = readFileSync(join(t.sandbox, '.sluice', `rest-${rest}.token`), 'utf8').trim();
+    expect(t.out.stderr).toContain(`shown only now): ${token}`);
+    await restAnswersWith(rest, token);
+
+    await stopsOnSigterm(mesos, t);
+  }, 240_000);
+});
