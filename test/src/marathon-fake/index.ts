@@ -24,6 +24,8 @@ export interface MarathonFakeOptions {
   validate?: (app: unknown) => Violation[];
   /** The agents' environment under the tasks' own (default: this process's). */
   agentEnv?: NodeJS.ProcessEnv;
+  /** Probe health this often instead of each check's intervalSeconds (a shortcut for tests). */
+  probeIntervalMs?: number;
 }
 
 export interface MarathonFake {
@@ -102,7 +104,7 @@ export async function startMarathon(options: MarathonFakeOptions): Promise<Marat
     const d: Deployed = { app };
     apps.set(app.id, d);
     if ((app.instances ?? 1) === 1) {
-      const task = new MarathonTask({ app, taskId: `${app.id.slice(1).replace(/\//g, '_')}.${++taskCount}`, sandbox: join(options.workDir, `task-${taskCount}`), host, secrets, agentEnv: options.agentEnv ?? process.env });
+      const task = new MarathonTask({ app, taskId: `${app.id.slice(1).replace(/\//g, '_')}.${++taskCount}`, sandbox: join(options.workDir, `task-${taskCount}`), host, secrets, agentEnv: options.agentEnv ?? process.env, ...(options.probeIntervalMs === undefined ? {} : { probeIntervalMs: options.probeIntervalMs }) });
       d.starting = task.start().then(
         () => void (d.task = task),
         (err: unknown) => void (d.startError = (err as Error).message),
