@@ -211,6 +211,7 @@ export async function launchExecutor(spec: LaunchSpec): Promise<Launched> {
   const stdout = await open(join(sandbox, 'stdout'), 'a');
   const stderr = await open(join(sandbox, 'stderr'), 'a');
   try {
+    if (container !== undefined) for (const f of [stdout, stderr]) await f.chown(container.user.uid, container.user.gid);
     const { file, args, argv0 } = container === undefined ? argvOf(command) : { file: container.file, args: container.args, argv0: undefined };
     const child = spawn(file, args, {
       cwd: sandbox,
@@ -220,7 +221,8 @@ export async function launchExecutor(spec: LaunchSpec): Promise<Launched> {
       ...(argv0 === undefined ? {} : { argv0 }),
     });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    // The container's mounts went with its mount namespace; its rootfs goes when it has ended.
+    // The container's mounts end with its mount namespace (its last process); the rootfs is
+    // removed once the executor has exited.
     const exit = container === undefined ? exited : exited.then(async (r) => (await rm(spec.containerDir, { recursive: true, force: true }).catch(() => undefined), r));
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
