@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageArchivePath, parseImageReference, pullImage } from './mesos-fake/image-archive.js';
 import { lookupUser, provisionRootfs } from './mesos-fake/image-rootfs.js';
 import { writeImageArchive } from './image-fixture.js';
@@ -47,36 +47,38 @@ describe('pulling from a local registry directory', () => {
   const store = join(dir, 'store');
   // A host directory an absolute symlink in the image names: whiteouts must not reach it.
   const outside = join(dir, 'outside');
-  mkdirSync(outside, { recursive: true });
-  writeFileSync(join(outside, 'victim'), 'host file');
-  writeImageArchive(registry, {
-    repository: 'team/app',
-    tag: '1',
-    layers: [
-      {
-        'etc/passwd': PASSWD,
-        'a/keep': 'kept',
-        'a/gone': 'removed by a whiteout',
-        'a/gone-dir/x': 'removed with its directory',
-        'opq/old': 'hidden by the opaque whiteout',
-        'opq/sub/old': 'also hidden',
-        'usr/lib/lib.txt': 'lib',
-        lib: { link: 'usr/lib' },
-        escape: { link: outside },
-        'bin/tool': 'v1',
-      },
-      {
-        'a/.wh.gone': '',
-        'a/.wh.gone-dir': '',
-        'opq/.wh..wh..opq': '',
-        'opq/new': 'from layer 2',
-        'lib/.wh.lib.txt': '',
-        'escape/.wh.victim': '',
-        'bin/tool': 'v2',
-      },
-      { 'bin/tool': 'v3', 'a/added': 'top' },
-    ],
-    config: { Entrypoint: ['/usr/bin/tini', '--'], Cmd: ['app', '--help'], Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'MODE=a=b'], WorkingDir: '/home/worker', User: 'worker' },
+  beforeAll(() => {
+    mkdirSync(outside, { recursive: true });
+    writeFileSync(join(outside, 'victim'), 'host file');
+    writeImageArchive(registry, {
+      repository: 'team/app',
+      tag: '1',
+      layers: [
+        {
+          'etc/passwd': PASSWD,
+          'a/keep': 'kept',
+          'a/gone': 'removed by a whiteout',
+          'a/gone-dir/x': 'removed with its directory',
+          'opq/old': 'hidden by the opaque whiteout',
+          'opq/sub/old': 'also hidden',
+          'usr/lib/lib.txt': 'lib',
+          lib: { link: 'usr/lib' },
+          escape: { link: outside },
+          'bin/tool': 'v1',
+        },
+        {
+          'a/.wh.gone': '',
+          'a/.wh.gone-dir': '',
+          'opq/.wh..wh..opq': '',
+          'opq/new': 'from layer 2',
+          'lib/.wh.lib.txt': '',
+          'escape/.wh.victim': '',
+          'bin/tool': 'v2',
+        },
+        { 'bin/tool': 'v3', 'a/added': 'top' },
+      ],
+      config: { Entrypoint: ['/usr/bin/tini', '--'], Cmd: ['app', '--help'], Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'MODE=a=b'], WorkingDir: '/home/worker', User: 'worker' },
+    });
   });
 
   it('finds the top layer in repositories, walks the parent chain, and reads the top layer config', async () => {

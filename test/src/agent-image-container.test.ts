@@ -9,7 +9,7 @@
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutorInfo, Offer, Resource, SchedulerEvent } from '@sluice/mesos-proto';
 import { hostShellLayer, writeImageArchive, type LayerTree } from './image-fixture.js';
 import { IN_CI, imageTestBlocker } from './image-guard.js';
@@ -27,7 +27,7 @@ describe.runIf(BLOCKER !== undefined && IN_CI)('container images on the Mesos fa
 });
 
 describe.runIf(BLOCKER === undefined)('the Mesos fake runs executors in images from its docker registry', () => {
-  const registry = mkdtempSync(join(tmpdir(), 'sluice-image-registry-'));
+  let registry = '';
   let cluster: MesosCluster | undefined;
   let scheduler: TestScheduler | undefined;
   afterEach(async () => {
@@ -36,17 +36,21 @@ describe.runIf(BLOCKER === undefined)('the Mesos fake runs executors in images f
     scheduler = undefined;
     cluster = undefined;
   });
-  afterAll(() => rmSync(registry, { recursive: true, force: true }));
-
-  const sleepLayer: LayerTree = { ...hostShellLayer(), 'bin/sleep': { copy: '/usr/bin/sleep' } };
-  writeImageArchive(registry, {
-    repository: 'tiny/shell',
-    tag: '1',
-    layers: [
-      { 'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nworker:x:4242:4343::/work:/bin/sh\n', 'work/.keep': '', tmp: { dir: true } },
-      sleepLayer,
-    ],
-    config: { Env: ['PATH=/bin', 'FROM_IMAGE=yes'], WorkingDir: '/work', Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo "entrypoint ran" > /mnt/mesos/sandbox/entry'] },
+  beforeAll(() => {
+    registry = mkdtempSync(join(tmpdir(), 'sluice-image-registry-'));
+    const sleepLayer: LayerTree = { ...hostShellLayer(), 'bin/sleep': { copy: '/usr/bin/sleep' } };
+    writeImageArchive(registry, {
+      repository: 'tiny/shell',
+      tag: '1',
+      layers: [
+        { 'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nworker:x:4242:4343::/work:/bin/sh\n', 'work/.keep': '', tmp: { dir: true } },
+        sleepLayer,
+      ],
+      config: { Env: ['PATH=/bin', 'FROM_IMAGE=yes'], WorkingDir: '/work', Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo "entrypoint ran" > /mnt/mesos/sandbox/entry'] },
+    });
+  });
+  afterAll(() => {
+    if (registry !== '') rmSync(registry, { recursive: true, force: true });
   });
 
   async function start(): Promise<{ c: MesosCluster; s: TestScheduler; offer: Offer }> {

@@ -37,12 +37,14 @@ function devDependencyNames(): string[] {
 }
 
 describe.runIf(BLOCKER === undefined)('the agent image for Mesos agents', () => {
-  const work = mkdtempSync(join(tmpdir(), 'sluice-agent-image-'));
-  const rootfs = join(work, 'rootfs');
+  let work = '';
+  let rootfs = '';
   let image: PulledImage;
   let user: ImageUser;
 
   beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'sluice-agent-image-'));
+    rootfs = join(work, 'rootfs');
     // The archive sits at <registry>/sluice/agent:<tag>.tar as the agent wants it.
     mkdirSync(join(work, 'registry', 'sluice'), { recursive: true });
     symlinkSync(AGENT_IMAGE_ARCHIVE, join(work, 'registry', `${AGENT_IMAGE_REPOSITORY}:${AGENT_IMAGE_TAG}.tar`));
@@ -52,7 +54,9 @@ describe.runIf(BLOCKER === undefined)('the agent image for Mesos agents', () => 
     if (found === undefined) throw new Error(`the image's User '${image.config.user}' is not in its /etc/passwd`);
     user = found;
   }, 300_000);
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  afterAll(() => {
+    if (work !== '') rmSync(work, { recursive: true, force: true });
+  });
 
   /** A command in the image's rootfs as its user (no mounts: what runs here needs none). */
   const inImage = (...argv: string[]): string =>
