@@ -8,7 +8,7 @@
  * locally, failing under CI=true.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,8 @@ import { jobPath } from './harness.js';
 import { AGENT_IMAGE_ARCHIVE, AGENT_IMAGE_REPOSITORY, AGENT_IMAGE_TAG, IN_CI, REPO_ROOT, imageTestBlocker } from './image-guard.js';
 import { pullImage, type PulledImage } from './mesos-fake/image-archive.js';
 import { lookupUser, provisionRootfs, type ImageUser } from './mesos-fake/image-rootfs.js';
-import { launchedTasks, SMALL_TASKMANAGER, startMesosSession, taskManagerPids } from './mesos-harness.js';
+import { IMAGE_EXECUTOR_COMMAND } from '@sluice/cli';
+import { descendantsOf, launchedTasks, SMALL_TASKMANAGER, startMesosSession, taskManagerPids } from './mesos-harness.js';
 import { mesosTestBed } from './mesos-test-bed.js';
 
 const BLOCKER = imageTestBlocker(true);
@@ -99,14 +100,17 @@ describe.runIf(BLOCKER === undefined)('the agent image for Mesos agents', () => 
     it('runs a job to the end on a TaskManager started by the executor inside the image, as the image user', async () => {
       const reference = `${AGENT_IMAGE_REPOSITORY}:${AGENT_IMAGE_TAG}`;
       const mesos = await bed.start({ agents: [{ resources: 'cpus:2;mem:2048;disk:1000;ports:[31000-31099]' }], allocationIntervalMs: 200, dockerRegistry: join(work, 'registry') });
-      const session = await startMesosSession(bed.procs, bed.home, 'image', mesos, [...SMALL_TASKMANAGER, '--container-image', reference, '--containerizer', 'mesos', '--mesos-user', 'sluice']);
+      // An agent directory mounted into the TaskManagers' containers (where shared checkpoint storage goes).
+      const shared = mkdtempSync(join(work, 'shared-'));
+      writeFileSync(join(shared, 'marker'), 'from the agent\n');
+      const session = await startMesosSession(bed.procs, bed.home, 'image', mesos, [...SMALL_TASKMANAGER, '--container-image', reference, '--containerizer', 'mesos', '--mesos-user', 'sluice', '--tm-volume', `${shared}:/mnt/shared:ro`]);
       bed.show(session);
       const submitted = await session.submit(jobPath('smoke.ts'), ['-p', '1']);
       expect(submitted, `${submitted.stderr}\n${session.output()}`).toMatchObject({ code: 0, stdout: expect.stringMatching(/FINISHED in .*: 20 records from sources/) });
 
       const [task] = launchedTasks(mesos);
-      expect(task?.executor?.container).toEqual({ type: 'MESOS', mesos: { image: { type: 'DOCKER', docker: { name: reference } } } });
-      expect(task?.executor?.command?.value).toBe('exec sluice-mesos-executor');
+      expect(task?.executor?.container).toEqual({ type: 'MESOS', volumes: [{ mode: 'RO', container_path: '/mnt/shared', host_path: shared }], mesos: { image: { type: 'DOCKER', docker: { name: reference } } } });
+      expect(task?.executor?.command?.value).toBe(IMAGE_EXECUTOR_COMMAND);
       const [executor] = mesos.executors();
       const containerRoot = executor!.rootfs!;
       const [tm] = [...taskManagerPids(mesos).values()];
@@ -117,7 +121,12 @@ describe.runIf(BLOCKER === undefined)('the agent image for Mesos agents', () => 
       expect(readlinkSync(`/proc/${tm}/exe`)).toMatch(/\/usr\/local\/bin\/node$/);
       expect(readFileSync(`/proc/${tm}/cmdline`, 'utf8')).toContain('/opt/sluice/');
       expect(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${tm}/status`, 'utf8'))?.[1]).toBe(String(user.uid));
-      expect(readFileSync(`/proc/${executor!.pid}/environ`, 'utf8').split('\0')).toContain('MESOS_SANDBOX=/mnt/mesos/sandbox');
+      // The executor's container process is the image's tini, and the agent directory is mounted read-only.
+      expect(readlinkSync(`/proc/${executor!.pid}/exe`)).toMatch(/\/tini$/);
+      const [executorMain] = descendantsOf(executor!.pid!, 'sluice-mesos-executor');
+      expect(readFileSync(`/proc/${executorMain}/environ`, 'utf8').split('\0')).toContain('MESOS_SANDBOX=/mnt/mesos/sandbox');
+      expect(readFileSync(`/proc/${tm}/root/mnt/shared/marker`, 'utf8')).toBe('from the agent\n');
+      expect(readFileSync(`/proc/${tm}/mountinfo`, 'utf8')).toMatch(/ \/mnt\/shared ro,/);
 
       await bed.stopSession(mesos, session);
       expect(existsSync(containerRoot)).toBe(false);

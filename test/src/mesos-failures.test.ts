@@ -100,7 +100,7 @@ describe('TaskManager failures on the Mesos fake', () => {
 
     await expectReplaced(m, victimTask.taskId, { reason: 'REASON_EXECUTOR_TERMINATED', source: 'SOURCE_AGENT' });
     expect(m.events().some((e) => e.type === 'FAILURE' && e.failure?.executor_id?.value === victimTask.executorId)).toBe(true);
-    // The TaskManager notices its executor is gone (its IPC channel closed) and stops.
+    // The agent destroys what is left of the container when its executor is gone, as a cgroup kill does.
     await waitFor('the crashed executor\'s TaskManager to end', () => (isRunning(orphan) ? undefined : true), 60_000);
     await expectRecoveredExactlyOnce(s, jobId, out);
     await bed.stopSession(m, s);

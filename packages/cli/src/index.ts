@@ -25,4 +25,5 @@ export { createRestClient, RestClientError, DEFAULT_REST_CLIENT_OPTIONS, type Re
 export { formatJobList, formatJobInfo, formatTaskManagers, formatOverview } from './views.js';
 export { compileJob, bundleJob, type CompileJobOptions, type JobBundle } from './compile-job.js';
 export { summarizeResult, formatDuration } from './summary.js';
+export { IMAGE_EXECUTOR_COMMAND } from './mesos-args.js';
 export type { Engine, EngineLoader, EngineRunOptions, EngineRunResult, JobStartedInfo } from './engine.js';

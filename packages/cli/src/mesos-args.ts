@@ -42,6 +42,14 @@ export interface MesosFlags {
   encoding: 'protobuf' | 'json';
 }
 
+/**
+ * In an image, the command replaces the image's Entrypoint (docker/runtime), so tini — the init
+ * of Sluice's agent image — is started here when the image has it: with a PID namespace the
+ * executor would otherwise be PID 1 (no default signal actions, nobody reaping orphans); `-s`
+ * makes it a subreaper where it is not PID 1. Images without tini run the executor directly.
+ */
+export const IMAGE_EXECUTOR_COMMAND = 'if command -v tini >/dev/null 2>&1; then exec tini -s -- sluice-mesos-executor; fi; exec sluice-mesos-executor';
+
 export const MESOS_OPTIONS = {
   master: { type: 'string' },
   'mesos-principal': { type: 'string' },

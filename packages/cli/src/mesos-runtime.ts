@@ -27,7 +27,7 @@ import {
   type SchedulerHttpServer,
   type WorkerProfile,
 } from '@sluice/mesos-scheduler';
-import type { MesosFlags } from './mesos-args.js';
+import { IMAGE_EXECUTOR_COMMAND, type MesosFlags } from './mesos-args.js';
 
 export interface MesosRuntime {
   readonly clusterDriver: ClusterDriverFactory;
@@ -83,7 +83,7 @@ export function executorSpec(flags: MesosFlags, packageUri?: string): ExecutorLa
     flags.executorCommand ??
     // `exec`: the executor replaces the shell Mesos starts the command with, so it is the process the agent signals.
     (flags.containerImage !== undefined
-      ? 'exec sluice-mesos-executor'
+      ? IMAGE_EXECUTOR_COMMAND
       : packageUri !== undefined
         ? `exec node ${PACKAGED_EXECUTOR}`
         : `exec ${shellQuote(process.execPath)} ${shellQuote(EXECUTOR_MAIN)}`);

@@ -183,6 +183,8 @@ export class FakeAgent implements AgentGateway {
     if (ex.phase === 'terminated') return;
     ex.phase = 'terminated';
     ex.exit = { code, signal };
+    // The container ends with its first process: the agent destroys what is left of it.
+    killContainer(ex.process, 'SIGKILL');
     for (const t of ex.timers) clearTimeout(t);
     ex.timers.clear();
     ex.stream?.close();

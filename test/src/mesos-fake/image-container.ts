@@ -15,7 +15,7 @@
 import { chown, lstat, mkdir, readdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { accessSync, constants as fsConstants } from 'node:fs';
-import type { CommandInfo } from '@sluice/mesos-proto';
+import type { CommandInfo, Volume } from '@sluice/mesos-proto';
 import { ImageError, pullImage, type ImageConfig, type PulledImage } from './image-archive.js';
 import { lookupUser, provisionRootfs, type ImageUser } from './image-rootfs.js';
 
@@ -23,11 +23,19 @@ export const CONTAINER_SANDBOX = '/mnt/mesos/sandbox';
 
 /** Runs on the host inside the new mount namespace: mounts, then enters the rootfs as the user. */
 const ENTER_CONTAINER = `set -eu
-root=$1 sandbox=$2 uid=$3 gid=$4 cwd=$5 container_path=$6
-shift 6
+root=$1 sandbox=$2 uid=$3 gid=$4 cwd=$5 container_path=$6 volumes=$7
+shift 7
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 unshare_bin=$(command -v unshare)
 mount --bind "$sandbox" "$root${CONTAINER_SANDBOX}"
+# ContainerInfo.volumes with a host_path: host directory, path in the container, RW or RO.
+while [ "$volumes" -gt 0 ]; do
+  mkdir -p "$root$2"
+  mount --bind "$1" "$root$2"
+  if [ "$3" = RO ]; then mount -o remount,bind,ro "$root$2"; fi
+  shift 3
+  volumes=$((volumes - 1))
+done
 mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
 mount -t tmpfs -o nosuid,mode=0755 tmpfs "$root/dev"
 for d in null zero full random urandom tty; do
@@ -54,6 +62,8 @@ export interface ImageLaunchInput {
   /** FrameworkInfo.user, the default task user. */
   frameworkUser: string | undefined;
   hostSandbox: string;
+  /** ContainerInfo.volumes: host directories bound into the rootfs. */
+  volumes?: readonly Volume[];
 }
 
 export interface ImageLaunch {
@@ -123,6 +133,7 @@ export async function prepareImageContainer(input: ImageLaunchInput): Promise<Im
   }
   const argv = containerArgv(input.command, pulled.config);
   if (argv.length === 0 || argv[0] === '') throw new ImageError(`Failed to launch container: no command: CommandInfo has no value and the image '${input.image}' no Entrypoint or Cmd`);
+  const mounts = await hostVolumes(input.volumes ?? []);
   for (const dir of ['proc', 'dev', CONTAINER_SANDBOX.slice(1)]) await mkdir(join(rootfs, dir), { recursive: true });
   await chownTree(input.hostSandbox, user.uid, user.gid);
   const cwd = pulled.config.workingDir ?? CONTAINER_SANDBOX;
@@ -133,6 +144,29 @@ export async function prepareImageContainer(input: ImageLaunchInput): Promise<Im
     config: pulled.config,
     argv,
     file: hostTool('unshare'),
-    args: ['--mount', '--propagation', 'private', hostTool('sh'), '-c', ENTER_CONTAINER, 'mesos-fake-container', rootfs, input.hostSandbox, String(user.uid), String(user.gid), cwd, containerPath, ...argv],
+    args: ['--mount', '--propagation', 'private', hostTool('sh'), '-c', ENTER_CONTAINER, 'mesos-fake-container', rootfs, input.hostSandbox, String(user.uid), String(user.gid), cwd, containerPath, String(mounts.length / 3), ...mounts, ...argv],
   };
+}
+
+/**
+ * The host_path volumes as (host, container path, mode) triples, checked as the filesystem/linux
+ * isolator checks them: an absolute container path (the rootfs is not the host's) that stays
+ * inside the rootfs, and a host path that exists.
+ */
+async function hostVolumes(volumes: readonly Volume[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const v of volumes) {
+    const host = v.host_path ?? v.source?.host_path?.path;
+    if (host === undefined) throw new ImageError(`Failed to launch container: the Mesos fake mounts only host_path volumes, not ${JSON.stringify(v)}`);
+    if (!v.container_path.startsWith('/') || v.container_path.split('/').includes('..')) {
+      throw new ImageError(`Failed to launch container: volume container path '${v.container_path}' must be absolute, without '..', for a container with an image`);
+    }
+    try {
+      await lstat(host);
+    } catch (err) {
+      throw new ImageError(`Failed to launch container: Failed to mount '${host}' to '${v.container_path}': ${(err as Error).message}`);
+    }
+    out.push(host, v.container_path, v.mode === 'RO' ? 'RO' : 'RW');
+  }
+  return out;
 }

@@ -8,7 +8,7 @@
  * "container" can be killed.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, open, rm } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
@@ -202,6 +202,7 @@ export async function launchExecutor(spec: LaunchSpec): Promise<Launched> {
       container = await prepareImageContainer({
         registryDir: options.dockerRegistry as string, storeDir: spec.storeDir, containerDir: spec.containerDir,
         image: imageOf(executor.container) as string, command, frameworkUser: spec.framework.user, hostSandbox: sandbox,
+        ...(executor.container?.volumes === undefined ? {} : { volumes: executor.container.volumes }),
       });
     } catch (err) {
       await rm(spec.containerDir, { recursive: true, force: true });
@@ -235,13 +236,38 @@ export async function launchExecutor(spec: LaunchSpec): Promise<Launched> {
   }
 }
 
-/** Signals the executor's whole process group (its "container"). */
+/**
+ * Kills the executor's container the way the agent's cgroup kill does: every process of it,
+ * whatever process group it moved into (tini puts its child in a group of its own). The container
+ * is the session the executor was started in (spawned detached: its own session); a process that
+ * left it with setsid() is not followed, as it would be by a cgroup.
+ */
 export function killContainer(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
   if (child?.pid === undefined) return;
+  const signalOne = (pid: number): void => {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // ended meanwhile
+    }
+  };
   // The group may outlive its leader (children the executor started), so signal it regardless.
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // no such group any more
+  signalOne(-child.pid);
+  for (const pid of sessionMembers(child.pid)) signalOne(pid);
+}
+
+/** Processes whose session id is `sid` (Linux /proc). */
+function sessionMembers(sid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name: state ppid pgrp session ...
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]) === sid) out.push(Number(entry));
+    } catch {
+      // ended meanwhile
+    }
   }
+  return out;
 }
