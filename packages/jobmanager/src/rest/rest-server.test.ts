@@ -407,7 +407,7 @@ describe('REST API', () => {
   it('rejects invalid options', async () => {
     await expect(createRestServer({ dispatcher: fixture(), port: 70000 })).rejects.toThrow('REST API: port must be an integer in 0..65535 (0 = any free port), got 70000');
     await expect(createRestServer({ dispatcher: fixture(), port: 0, maxBodyBytes: 0 })).rejects.toThrow('REST API: maxBodyBytes must be a positive integer, got 0');
-    const bad: [RestServerOptions['jobDefaults'], string][] = [
+    const bad: [NonNullable<RestServerOptions['jobDefaults']>, string][] = [
       [{ parallelism: 0 }, 'REST API: job default parallelism must be a positive integer, got 0'],
       [{ parallelism: 1.5 }, 'REST API: job default parallelism must be a positive integer, got 1.5'],
       [{ checkpointDir: 'ck' }, 'REST API: job default checkpointDir must be an absolute path (the cluster resolves no relative one), got "ck"'],
