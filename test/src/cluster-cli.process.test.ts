@@ -5,6 +5,7 @@
  * process tree and the addresses are the point.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -28,12 +29,16 @@ const START = ['cluster', 'start', '--taskmanagers', '0', '--rpc-port', '0', '--
 describe('sluice cluster as a process', () => {
   it('runs in the foreground, serves REST with the token it wrote, and stops on SIGINT', async () => {
     const env = { SLUICE_HOME: join(home, 'fg') };
-    const s = procs.start(START, env);
+    const s = procs.start([...START, '--rest-allowed-host', 'sluice.example.com'], env);
     const url = await waitFor('the REST address', () => /REST API +(http:\/\/127\.0\.0\.1:\d+) \(token in (.+)\)/.exec(s.out.stdout) ?? undefined);
     const [, restUrl, tokenFile] = url;
     expect(tokenFile).toBe(join(home, 'fg', `rest-${new URL(restUrl!).port}.token`));
     const token = readFileSync(tokenFile!, 'utf8').trim();
     expect(await (await fetch(`${restUrl}/healthz`)).json()).toEqual({ status: 'ok' });
+    // A name it was told to answer to (a DNS name, a VIP) is served; any other is refused.
+    const port = new URL(restUrl!).port;
+    expect(await statusWithHost(restUrl!, `sluice.example.com:${port}`)).toBe(200);
+    expect(await statusWithHost(restUrl!, `other.example.com:${port}`)).toBe(403);
     const overview = await fetch(`${restUrl}/overview`, { headers: { Authorization: `Bearer ${token}` } });
     expect(await overview.json()).toEqual({ taskManagers: 0, slotsTotal: 0, slotsAvailable: 0, jobs: {} });
     // The client commands find the token by themselves.
@@ -151,3 +156,16 @@ describe('sluice cluster as a process', () => {
     expect(await procs.run(['cluster', 'restart'])).toMatchObject({ code: 2, stderr: "sluice: error: unknown cluster action 'restart': use 'start' or 'stop'. Run 'sluice cluster --help'\n" });
   });
 });
+
+/** GET /healthz with a Host header of our choosing (fetch sets its own). */
+function statusWithHost(url: string, host: string): Promise<number> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port, path: '/healthz', headers: { Host: host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -59,8 +59,10 @@ describe('the Marathon fake', () => {
   it('runs an app with Marathon\'s task environment, its secrets as env and file, reports it healthy, and kills it on DELETE', async () => {
     const m = await marathon();
     m.setSecret('demo/password', 'hunter2');
-    m.setSecret('demo/token', 'tok-123');
-    const created = await call(m, 'POST', '/v2/apps', APP);
+    // As on DC/OS: the secret store's HTTP API, and Marathon under /service/marathon.
+    const put = await fetch(`${m.url}/secrets/v1/secret/default/demo/token`, { method: 'PUT', body: JSON.stringify({ value: 'tok-123' }), headers: { 'Content-Type': 'application/json' } });
+    expect(put.status).toBe(201);
+    const created = await call(m, 'POST', '/service/marathon/v2/apps', APP);
     expect(created.status).toBe(201);
     expect(created.json.id).toBe('/demo/server');
 

@@ -9,27 +9,15 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ajvModule from 'ajv';
+import type { AppDefinition } from './marathon-fake/app.js';
 
 export const MARATHON_DIR = fileURLToPath(new URL('../../infra/marathon/', import.meta.url));
 
 const schema = JSON.parse(readFileSync(`${MARATHON_DIR}app-definition.schema.json`, 'utf8')) as object;
 const validateSchema = new ajvModule.default({ allErrors: true, strict: false }).compile(schema);
 
-/** The parts of an app definition the checks and the tests read. */
-export interface MarathonApp {
-  id: string;
-  cmd?: string;
-  args?: string[];
-  env?: Record<string, string | { secret: string }>;
-  secrets?: Record<string, { source: string }>;
-  container?: { type?: string; docker?: { image: string }; volumes?: ({ containerPath: string; secret?: string; hostPath?: string; mode?: string })[] };
-  portDefinitions?: { port?: number; name?: string }[];
-  healthChecks?: { protocol?: string; path?: string; portIndex?: number; port?: number; gracePeriodSeconds?: number }[];
-  upgradeStrategy?: { minimumHealthCapacity?: number; maximumOverCapacity?: number };
-  instances?: number;
-  labels?: Record<string, string>;
-  [key: string]: unknown;
-}
+/** The parts of an app definition the checks and the tests read: the Marathon fake's. */
+export type MarathonApp = AppDefinition;
 
 /** Every problem with `app`, schema first; empty when Marathon would take it. */
 export function marathonAppErrors(app: unknown): string[] {

@@ -24,6 +24,16 @@ describe('sluice cluster start: the REST token from a file', () => {
   });
 });
 
+describe('sluice cluster start: the REST API\'s allowed hosts', () => {
+  it('takes --rest-allowed-host repeatedly and refuses what cannot be a Host header', () => {
+    expect(start('--rest-allowed-host', 'sluice.example.com', '--rest-allowed-host', 'sluice.marathon.l4lb.thisdcos.directory')).toMatchObject({
+      options: { restAllowedHosts: ['sluice.example.com', 'sluice.marathon.l4lb.thisdcos.directory'] },
+    });
+    expect(start()).not.toHaveProperty('options.restAllowedHosts');
+    expect(refusal('--rest-allowed-host', 'http://x/')).toMatch(/^invalid value 'http:\/\/x\/' for --rest-allowed-host: /);
+  });
+});
+
 describe('sluice cluster start: high-availability flags', () => {
   it('takes ZooKeeper mode with every option', () => {
     const c = start(

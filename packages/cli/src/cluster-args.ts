@@ -2,6 +2,7 @@
  * Flags of `sluice cluster start`, `sluice cluster stop` and `sluice mesos-session` (cluster start's
  * flags plus mesos-args.ts's). Pure, like the other parsers.
  */
+import { allowedHostProblem } from '@sluice/jobmanager/rest-security';
 import { HA_FLAGS, zooKeeperFromFlags, type ZooKeeperFlags } from '@sluice/ha';
 import { DEFAULT_HEARTBEAT_OPTIONS, resolveHeartbeatOptions } from '@sluice/protocol';
 import { strictParse, UsageError, noMorePositionals, nonEmpty, type StrictParseResult } from './arg-parsing.js';
@@ -27,6 +28,8 @@ export interface ClusterStartOptions {
   restTokenFile?: string;
   /** A file holding the REST token to use (a mounted secret) instead of the cluster's own. */
   restTokenFrom?: string;
+  /** Host names (a DNS name, a load balancer's, a VIP) the REST API answers besides its own addresses. */
+  restAllowedHosts?: string[];
   /** TLS on every connection between the cluster's processes. */
   tls?: { certFile: string; keyFile: string; caFile: string };
   /** Standby entrypoints with ZooKeeper (--high-availability zookeeper). */
@@ -67,6 +70,7 @@ export const START_OPTIONS = {
   'rest-host': { type: 'string' },
   'rest-token-file': { type: 'string' },
   'rest-token-from': { type: 'string' },
+  'rest-allowed-host': { type: 'string', multiple: true },
   'tls-cert-file': { type: 'string' },
   'tls-key-file': { type: 'string' },
   'tls-ca-file': { type: 'string' },
@@ -139,6 +143,14 @@ export function clusterStartOptions(values: StartValues, command: CommandName, d
   for (const [flag, key, what] of strings) {
     const v = values[flag];
     if (v !== undefined) options[key] = nonEmpty(v, `--${flag}`, what, command);
+  }
+  const allowed = values['rest-allowed-host'];
+  if (allowed !== undefined) {
+    options.restAllowedHosts = allowed.map((raw) => {
+      const problem = allowedHostProblem(raw);
+      if (problem !== undefined) throw new UsageError(`invalid value '${raw}' for --rest-allowed-host: ${problem}`, command);
+      return raw.trim();
+    });
   }
   const certFile = values['tls-cert-file'];
   const keyFile = values['tls-key-file'];

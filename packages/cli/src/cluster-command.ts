@@ -101,6 +101,7 @@ export async function openEntrypoint(options: ClusterStartOptions, clusterDir: s
     ...(options.bindHost === undefined ? {} : { bindHost: options.bindHost }),
     ...(options.advertisedHost === undefined ? {} : { advertisedHost: options.advertisedHost }),
     ...(options.restHost === undefined ? {} : { restHost: options.restHost }),
+    ...(options.restAllowedHosts === undefined ? {} : { restAllowedHosts: options.restAllowedHosts }),
     ...(options.tls === undefined ? {} : { tlsFiles: { certFile: resolve(deps.cwd, options.tls.certFile), keyFile: resolve(deps.cwd, options.tls.keyFile), caFile: resolve(deps.cwd, options.tls.caFile) } }),
     ...(options.quiet ? { onLine: () => undefined } : {}),
     ...(options.highAvailability === undefined ? {} : { highAvailability: highAvailabilityOf(options.highAvailability, deps.cwd) }),
@@ -197,6 +198,7 @@ async function startDetached(options: ClusterStartOptions, clusterDir: string, d
     ...(options.restHost === undefined ? [] : ['--rest-host', options.restHost]),
     ...(options.restTokenFile === undefined ? [] : ['--rest-token-file', resolve(deps.cwd, options.restTokenFile)]),
     ...(options.restTokenFrom === undefined ? [] : ['--rest-token-from', resolve(deps.cwd, options.restTokenFrom)]),
+    ...(options.restAllowedHosts ?? []).flatMap((h) => ['--rest-allowed-host', h]),
     ...(options.tls === undefined
       ? []
       : ['--tls-cert-file', resolve(deps.cwd, options.tls.certFile), '--tls-key-file', resolve(deps.cwd, options.tls.keyFile), '--tls-ca-file', resolve(deps.cwd, options.tls.caFile)]),

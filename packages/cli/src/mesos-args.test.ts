@@ -35,6 +35,7 @@ describe('sluice mesos-session: flags', () => {
           executor: { cpus: 0.1, memMb: 128 },
           executorUris: [],
           containerizer: 'mesos',
+          volumes: [],
           metricsPort: 0,
           encoding: 'protobuf',
         },
@@ -67,6 +68,18 @@ describe('sluice mesos-session: flags', () => {
         },
       },
     });
+  });
+
+  it('mounts agent directories into the TaskManagers\' containers with --tm-volume, and refuses what Mesos would', () => {
+    const withImage = ['--master', 'm:5050', '--container-image', 'sluice/agent:1'];
+    expect(session(...withImage, '--tm-volume', '/mnt/nfs/sluice:/mnt/sluice', '--tm-volume', '/etc/pki:/etc/pki:ro')).toMatchObject({
+      options: { mesos: { volumes: [{ hostPath: '/mnt/nfs/sluice', containerPath: '/mnt/sluice', mode: 'RW' }, { hostPath: '/etc/pki', containerPath: '/etc/pki', mode: 'RO' }] } },
+    });
+    expect(session('--master', 'm:5050')).toMatchObject({ options: { mesos: { volumes: [] } } });
+    for (const bad of ['/a', 'a:/b', '/a:b', '/a:/b:rx', '/a:/b:ro:x']) {
+      expect(refusal(...withImage, '--tm-volume', bad)).toBe(`invalid value '${bad}' for --tm-volume: expected /agent/dir:/container/dir, optionally :ro or :rw after it`);
+    }
+    expect(refusal('--master', 'm:5050', '--tm-volume', '/a:/b')).toMatch(/^--tm-volume needs --container-image/);
   });
 
   it('takes a Sluice package to serve to the agents', () => {

@@ -34,6 +34,8 @@ export interface MesosFlags {
   /** Docker image of the executor's container (with --containerizer). */
   containerImage?: string;
   containerizer: 'mesos' | 'docker';
+  /** Agent directories mounted into the executor's container (`--tm-volume`). */
+  volumes: { hostPath: string; containerPath: string; mode: 'RW' | 'RO' }[];
   /** The scheduler's /metrics and /http_sd (0: a free port) and its interface. */
   metricsPort: number;
   metricsHost?: string;
@@ -60,6 +62,7 @@ export const MESOS_OPTIONS = {
   'executor-uri': { type: 'string', multiple: true },
   'sluice-package': { type: 'string' },
   'container-image': { type: 'string' },
+  'tm-volume': { type: 'string', multiple: true },
   containerizer: { type: 'string' },
   'scheduler-metrics-port': { type: 'string' },
   'scheduler-metrics-host': { type: 'string' },
@@ -94,6 +97,9 @@ export const MESOS_OPTIONS_HELP = `Mesos:
                               and start the executor from it with their 'node'
   --container-image <image>   Run the executor in this Docker image (with --containerizer)
   --containerizer <kind>      mesos (default; the Mesos containerizer runs the image) or docker
+  --tm-volume <host:container[:ro]>
+                              Mount an agent directory into the TaskManagers' containers, e.g.
+                              the shared checkpoint storage (repeatable; read-write unless :ro)
   --scheduler-metrics-port <port>
                               The scheduler's /metrics and Prometheus /http_sd (default 0: free)
   --scheduler-metrics-host <address>
@@ -128,6 +134,9 @@ export function mesosFlags(values: MesosValues, command: CommandName): MesosFlag
   const containerizer = values.containerizer ?? 'mesos';
   if (containerizer !== 'mesos' && containerizer !== 'docker') throw new UsageError(`invalid value '${containerizer}' for --containerizer: expected mesos or docker`, command);
   if (values.containerizer !== undefined && values['container-image'] === undefined) throw new UsageError('--containerizer needs --container-image', command);
+  if (values['tm-volume'] !== undefined && values['container-image'] === undefined) {
+    throw new UsageError('--tm-volume needs --container-image: without an image the TaskManagers already see the agent\'s file system', command);
+  }
   const encoding = values['mesos-encoding'] ?? 'protobuf';
   if (encoding !== 'protobuf' && encoding !== 'json') throw new UsageError(`invalid value '${encoding}' for --mesos-encoding: expected protobuf or json`, command);
   if ((values['mesos-principal'] === undefined) !== (values['mesos-secret-file'] === undefined)) {
@@ -164,6 +173,7 @@ export function mesosFlags(values: MesosValues, command: CommandName): MesosFlag
     },
     executorUris: (values['executor-uri'] ?? []).map((u) => nonEmpty(u, '--executor-uri', 'a URI', command)),
     containerizer,
+    volumes: (values['tm-volume'] ?? []).map((v) => parseVolume(v, command)),
     metricsPort,
     encoding,
   };
@@ -186,4 +196,15 @@ export function mesosFlags(values: MesosValues, command: CommandName): MesosFlag
     throw new UsageError('--sluice-package starts the executor from the package; give it without --executor-command and --container-image', command);
   }
   return flags;
+}
+
+/** `--tm-volume /host/dir:/container/dir[:ro|:rw]`: both paths absolute, as Mesos wants them for an image. */
+function parseVolume(raw: string, command: CommandName): MesosFlags['volumes'][number] {
+  const parts = raw.split(':');
+  const mode = parts.length === 3 ? parts[2] : 'rw';
+  const [hostPath, containerPath] = parts;
+  if (parts.length < 2 || parts.length > 3 || (mode !== 'ro' && mode !== 'rw') || !hostPath?.startsWith('/') || !containerPath?.startsWith('/')) {
+    throw new UsageError(`invalid value '${raw}' for --tm-volume: expected /agent/dir:/container/dir, optionally :ro or :rw after it`, command);
+  }
+  return { hostPath, containerPath, mode: mode === 'ro' ? 'RO' : 'RW' };
 }

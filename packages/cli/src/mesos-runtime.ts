@@ -91,7 +91,9 @@ export function executorSpec(flags: MesosFlags, packageUri?: string): ExecutorLa
   return {
     command,
     ...(uris.length === 0 ? {} : { uris: uris.map((value) => ({ value })) }),
-    ...(flags.containerImage === undefined ? {} : { container: { type: flags.containerizer === 'docker' ? 'DOCKER' : 'MESOS', image: flags.containerImage } }),
+    ...(flags.containerImage === undefined
+      ? {}
+      : { container: { type: flags.containerizer === 'docker' ? 'DOCKER' : 'MESOS', image: flags.containerImage, ...(flags.volumes.length === 0 ? {} : { volumes: flags.volumes }) } }),
   };
 }
 

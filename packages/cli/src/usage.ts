@@ -82,6 +82,8 @@ Options of start:
                               look for it, ~/.sluice/rest-<port>.token)
   --rest-token-from <file>    Take the REST token from this file (a mounted secret, say) instead
                               of making one in the cluster directory (or HA storage directory)
+  --rest-allowed-host <name>  Also answer REST requests whose Host is <name> or <name>:<port>:
+                              a DNS name, a load balancer's, a VIP (repeatable; others get 403)
   --rpc-port <port>           Port of the cluster's RPC (default 6123; 0 picks a free one)
   --bind-host <address>       Interface of the RPC (default 127.0.0.1)
   --advertised-host <host>    Name or IP other hosts reach this one at (default: --bind-host)

@@ -51,6 +51,8 @@ export interface ClusterEntrypointOptions {
   /** REST port (default 8081; 0 = a free one), served on `restHost` (default 127.0.0.1). */
   restPort?: number;
   restHost?: string;
+  /** Host names the REST API answers besides its own addresses (see RestServerOptions.allowedHosts). */
+  restAllowedHosts?: readonly string[];
   /** The REST bearer token (default: the cluster's, `rest.token` in the cluster directory, made at first start). */
   restToken?: string;
   /**
@@ -188,6 +190,7 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
       artifacts: store,
       port: options.restPort ?? 8081,
       host: options.restHost ?? '127.0.0.1',
+      ...(options.restAllowedHosts === undefined ? {} : { allowedHosts: options.restAllowedHosts }),
       token: restToken.token,
       ...(options.jobDefaults === undefined ? {} : { jobDefaults: options.jobDefaults }),
       metrics: createEntrypointMetricsRegistry({

@@ -1,6 +1,7 @@
 /** The part of Marathon's app definition the fake acts on (the rest is kept and echoed). */
 export interface HealthCheck {
-  protocol?: 'HTTP' | 'HTTPS' | 'TCP' | 'COMMAND' | 'MESOS_HTTP' | 'MESOS_HTTPS' | 'MESOS_TCP';
+  /** HTTP, HTTPS, TCP, COMMAND, MESOS_HTTP, MESOS_HTTPS or MESOS_TCP (the schema tests check which). */
+  protocol?: string;
   path?: string;
   portIndex?: number;
   port?: number;
@@ -23,10 +24,12 @@ export interface AppDefinition {
   portDefinitions?: { port?: number; name?: string; protocol?: string }[];
   container?: {
     type?: string;
-    docker?: { image?: string };
+    docker?: { image: string; forcePullImage?: boolean };
     volumes?: { containerPath: string; secret?: string; hostPath?: string; mode?: string }[];
   };
   healthChecks?: HealthCheck[];
+  upgradeStrategy?: { minimumHealthCapacity?: number; maximumOverCapacity?: number };
+  labels?: Record<string, string>;
   taskKillGracePeriodSeconds?: number;
   [key: string]: unknown;
 }

@@ -5,7 +5,9 @@
  * id that exists, 422 `{"message": "Object is not valid", "details": […]}`, 404 for an unknown
  * app, 415 for a body that is not JSON), apps validated by Marathon's basic rules plus whatever
  * schema the test adds, and each app's one instance run as a MarathonTask (task.ts) with its
- * health checks. Marathon itself (a Scala framework) is in no registry we can reach.
+ * health checks. Marathon itself (a Scala framework) is in no registry we can reach. As on DC/OS,
+ * Marathon is also served under `/service/marathon`, and the secret store's
+ * `PUT /secrets/v1/secret/default/<path>` fills the store the apps' secrets come from.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +26,8 @@ export interface MarathonFakeOptions {
   validate?: (app: unknown) => Violation[];
   /** The agents' environment under the tasks' own (default: this process's). */
   agentEnv?: NodeJS.ProcessEnv;
+  /** Probe health this often instead of each check's intervalSeconds (a shortcut for tests). */
+  probeIntervalMs?: number;
 }
 
 export interface MarathonFake {
@@ -102,7 +106,7 @@ export async function startMarathon(options: MarathonFakeOptions): Promise<Marat
     const d: Deployed = { app };
     apps.set(app.id, d);
     if ((app.instances ?? 1) === 1) {
-      const task = new MarathonTask({ app, taskId: `${app.id.slice(1).replace(/\//g, '_')}.${++taskCount}`, sandbox: join(options.workDir, `task-${taskCount}`), host, secrets, agentEnv: options.agentEnv ?? process.env });
+      const task = new MarathonTask({ app, taskId: `${app.id.slice(1).replace(/\//g, '_')}.${++taskCount}`, sandbox: join(options.workDir, `task-${taskCount}`), host, secrets, agentEnv: options.agentEnv ?? process.env, ...(options.probeIntervalMs === undefined ? {} : { probeIntervalMs: options.probeIntervalMs }) });
       d.starting = task.start().then(
         () => void (d.task = task),
         (err: unknown) => void (d.startError = (err as Error).message),
@@ -111,8 +115,25 @@ export async function startMarathon(options: MarathonFakeOptions): Promise<Marat
     send(res, 201, app, { Location: `/v2/apps${app.id}`, 'Marathon-Deployment-Id': `deployment-${taskCount}` });
   }
 
+  /** DC/OS's secret store: `PUT /secrets/v1/secret/default/<path>` with `{"value": …}`. */
+  async function putSecret(req: IncomingMessage, res: ServerResponse, source: string): Promise<void> {
+    if (req.method !== 'PUT') return send(res, 405, { message: `method ${req.method ?? ''} not allowed` });
+    let value: unknown;
+    try {
+      value = (JSON.parse(await readAll(req)) as { value?: unknown }).value;
+    } catch (err) {
+      return send(res, 400, { message: `Invalid JSON: ${(err as Error).message}` });
+    }
+    if (typeof value !== 'string' || source === '') return send(res, 400, { message: 'a secret needs a path and a string value' });
+    if (secrets.has(source)) return send(res, 409, { message: `Secret ${source} already exists` });
+    secrets.set(source, value);
+    res.writeHead(201).end();
+  }
+
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]!;
+    // DC/OS serves Marathon under /service/marathon; plain Marathon at the root.
+    const path = (req.url ?? '/').split('?')[0]!.replace(/^\/service\/marathon(?=\/)/, '');
+    if (path.startsWith('/secrets/v1/secret/default/')) return putSecret(req, res, decodeURIComponent(path.slice('/secrets/v1/secret/default/'.length)));
     if (path === '/v2/apps' || path === '/v2/apps/') {
       if (req.method === 'POST') return create(req, res);
       if (req.method === 'GET') return send(res, 200, { apps: [...apps.values()].map(view) });

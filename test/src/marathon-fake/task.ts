@@ -11,7 +11,7 @@
  * PATH the test gives), constraints, fetch URIs, resource limits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { dirname, join, resolve as resolvePath } from 'node:path';
@@ -27,6 +27,8 @@ export interface TaskOptions {
   secrets: ReadonlyMap<string, string>;
   /** The environment of the "agent" (PATH and the like), under Marathon's and the app's. */
   agentEnv: NodeJS.ProcessEnv;
+  /** Probe health this often instead of the checks' intervalSeconds (tests that cannot wait 30 s). */
+  probeIntervalMs?: number;
 }
 
 export interface HealthResult {
@@ -43,12 +45,42 @@ export class MarathonTask {
   private child: ChildProcess | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private killing = false;
-  private ended!: Promise<void>;
+  private ended: Promise<void> = new Promise(() => undefined);
 
   constructor(private readonly o: TaskOptions) {}
 
   get id(): string {
     return this.o.taskId;
+  }
+
+  get sandbox(): string {
+    return this.o.sandbox;
+  }
+
+  /** Settles when the task's process has ended (never, if it never started). */
+  get exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.ended.then(() => this.exit!);
+  }
+
+  /** The host port of the port definition named `name`. */
+  port(name: string): number {
+    const i = (this.o.app.portDefinitions ?? []).findIndex((d) => d.name === name);
+    if (i < 0 || this.ports[i] === undefined) throw new Error(`the app has no port named ${name}`);
+    return this.ports[i];
+  }
+
+  /** What the task wrote to stdout or stderr in its sandbox so far. */
+  read(stream: 'stdout' | 'stderr'): string {
+    try {
+      return readFileSync(join(this.o.sandbox, stream), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** The tails of both, for failure messages. */
+  output(): string {
+    return `--- task stdout ---\n${this.read('stdout').slice(-3000)}\n--- task stderr ---\n${this.read('stderr').slice(-6000)}`;
   }
 
   async start(): Promise<void> {
@@ -164,7 +196,7 @@ export class MarathonTask {
         h.lastFailureCause = failure;
       }
     };
-    const interval = (check.intervalSeconds ?? 60) * 1000;
+    const interval = this.o.probeIntervalMs ?? (check.intervalSeconds ?? 60) * 1000;
     // The first probe right away: the fake does not wait out the grace period, it only counts failures after it.
     void probe();
     this.timers.push(setInterval(() => void probe(), interval));

@@ -55,6 +55,17 @@ describe('building the TaskInfo of a TaskManager', () => {
     expect(t.executor!.container).toEqual({ type: 'DOCKER', docker: { image: 'registry/sluice:1', network: 'HOST', force_pull_image: true, parameters: [{ key: 'memory-swap', value: '-1' }] } });
   });
 
+  it('mounts the agent directories asked for into either kind of container', () => {
+    const volumes = [{ hostPath: '/mnt/nfs/sluice', containerPath: '/mnt/sluice', mode: 'RW' as const }, { hostPath: '/etc/pki', containerPath: '/etc/pki', mode: 'RO' as const }];
+    const wire = [{ mode: 'RW', container_path: '/mnt/sluice', host_path: '/mnt/nfs/sluice' }, { mode: 'RO', container_path: '/etc/pki', host_path: '/etc/pki' }];
+    const mesos = buildTaskInfo(input({ executor: { command: 'exec sluice-mesos-executor', container: { type: 'MESOS', image: 'sluice/agent:1', volumes } } }));
+    expect(mesos.executor!.container).toEqual({ type: 'MESOS', volumes: wire, mesos: { image: { type: 'DOCKER', docker: { name: 'sluice/agent:1' } } } });
+    const docker = buildTaskInfo(input({ executor: { command: 'exec sluice-mesos-executor', container: { type: 'DOCKER', image: 'sluice/agent:1', volumes } } }));
+    expect(docker.executor!.container).toMatchObject({ type: 'DOCKER', volumes: wire });
+    const back = decodeSchedulerCall(encodeSchedulerCall({ type: 'ACCEPT', framework_id: { value: 'f' }, accept: { offer_ids: [{ value: 'o' }], operations: [{ type: 'LAUNCH', launch: { task_infos: [mesos] } }] } }, 'protobuf'), 'protobuf');
+    expect(back.accept!.operations![0]!.launch!.task_infos![0]!.executor!.container!.volumes).toEqual(wire);
+  });
+
   it('encodes as a valid ACCEPT in both of Mesos\u2019s encodings', () => {
     const call = { type: 'ACCEPT' as const, framework_id: { value: 'fw-1' }, accept: { offer_ids: [{ value: 'o1' }], operations: [{ type: 'LAUNCH' as const, launch: { task_infos: [buildTaskInfo(input())] } }], filters: { refuse_seconds: 5 } } };
     for (const enc of ['protobuf', 'json'] as const) {

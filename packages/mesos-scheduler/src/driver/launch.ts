@@ -61,11 +61,14 @@ function command(spec: ExecutorLaunchSpec): CommandInfo {
 }
 
 function container(c: ExecutorContainer): ContainerInfo {
+  // The Volume's own host_path: both containerizers take it (the Mesos one through filesystem/linux).
+  const volumes = c.volumes === undefined || c.volumes.length === 0 ? {} : { volumes: c.volumes.map((v) => ({ mode: v.mode, container_path: v.containerPath, host_path: v.hostPath })) };
   if (c.type === 'MESOS') {
-    return { type: 'MESOS', mesos: { image: { type: 'DOCKER', docker: { name: c.image }, ...(c.forcePull === true ? { cached: false } : {}) } } };
+    return { type: 'MESOS', ...volumes, mesos: { image: { type: 'DOCKER', docker: { name: c.image }, ...(c.forcePull === true ? { cached: false } : {}) } } };
   }
   return {
     type: 'DOCKER',
+    ...volumes,
     docker: {
       image: c.image,
       network: 'HOST',

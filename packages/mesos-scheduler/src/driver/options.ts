@@ -45,8 +45,15 @@ export interface ExecutorUri {
  * host's network.
  */
 export type ExecutorContainer =
-  | { type: 'MESOS'; image: string; forcePull?: boolean }
-  | { type: 'DOCKER'; image: string; forcePull?: boolean; privileged?: boolean; parameters?: Readonly<Record<string, string>> };
+  | { type: 'MESOS'; image: string; forcePull?: boolean; volumes?: readonly ContainerVolume[] }
+  | { type: 'DOCKER'; image: string; forcePull?: boolean; privileged?: boolean; parameters?: Readonly<Record<string, string>>; volumes?: readonly ContainerVolume[] };
+
+/** A directory of the agent mounted into the container (checkpoints and savepoints on shared storage). */
+export interface ContainerVolume {
+  hostPath: string;
+  containerPath: string;
+  mode: 'RW' | 'RO';
+}
 
 export interface ExecutorLaunchSpec {
   /** The executor's command line through `/bin/sh -c`, or, with `arguments`, the executable run without a shell. */
