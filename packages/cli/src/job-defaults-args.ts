@@ -1,8 +1,9 @@
 /**
  * The job defaults of a session cluster (`cluster start`, `mesos-session`): `--default-*` and
  * `-D key=value`, which the cluster serves at GET /config and `sluice submit` applies under its
- * own flags. Parsed as submit parses `-p`, `--checkpoint-interval` and `-D`; and how a set of
- * defaults reads in one line (the startup banner, submit's note). Pure.
+ * own flags. Parsed as submit parses `-p`, `--checkpoint-interval` and `-D`; how a set of
+ * defaults reads in one line (the startup banner, submit's note); and the same defaults as flags
+ * again (for a detached cluster's process). Pure.
  */
 import { formatDuration } from '@sluice/protocol';
 import type { JobDefaults } from '@sluice/jobmanager';
