@@ -8,7 +8,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // global setup that starts ONE real broker for the whole run (test/src/kafka-global-setup.ts).
 // Vitest runs a project's global setup only when that project has test files in the run, so
 // `vitest run packages/api` starts no broker.
-const KAFKA_TESTS = ['test/src/kafka*.test.ts'];
+// The monitoring test runs a Kafka job on the Mesos fake, so it needs the broker too.
+const KAFKA_TESTS = ['test/src/kafka*.test.ts', 'test/src/monitoring.test.ts'];
 
 export default defineConfig({
   test: {

@@ -7,21 +7,19 @@
  * Needs the `prometheus` binary (bash infra/prometheus/install.sh). Without it the suite is
  * skipped locally and fails under CI=true.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileJob } from '@sluice/cli';
 import { startEmbeddedCluster, type EmbeddedCluster, type SubmittedJob } from '@sluice/minicluster';
 import { jobPath } from './harness.js';
 import { METRICS_SCRAPE_JOB_NAME } from './jobs/metrics-scrape.js';
-import { unusedPort } from './ports.js';
+import { eventually, PROMETHEUS_BINARY, PROMETHEUS_INSTALL_HINT, startPrometheus, type PrometheusProcess, type QueriedSeries } from './prometheus.js';
 
-const PROMETHEUS = findOnPath('prometheus');
+const PROMETHEUS = PROMETHEUS_BINARY;
 const IN_CI = process.env.CI === 'true';
-const INSTALL_HINT = 'run `bash infra/prometheus/install.sh` (installs Debian\'s prometheus package)';
+const INSTALL_HINT = PROMETHEUS_INSTALL_HINT;
 
 const SLOTS = 4;
 const PARALLELISM = 2;
@@ -187,107 +185,11 @@ describe.runIf(PROMETHEUS !== undefined)('Prometheus scraping a running embedded
  * The result of an instant query once it has any series. A failed scrape (a busy machine can
  * make one time out) marks all of the target's series stale until the next one succeeds.
  */
-function present(p: PrometheusProcess, promql: string): Promise<Sample[]> {
+function present(p: PrometheusProcess, promql: string): Promise<QueriedSeries[]> {
   return eventually(`series for ${promql}`, async () => {
     const series = await p.query(promql);
     return series.length > 0 ? { ok: series } : { fail: 'no series' };
   });
-}
-
-// --- Prometheus process and HTTP API -------------------------------------------------------
-
-interface Sample {
-  metric: Record<string, string>;
-  value: number;
-}
-
-interface PrometheusProcess {
-  readonly baseUrl: string;
-  api<T>(path: string): Promise<T>;
-  /** Instant vector query, values as numbers. */
-  query(promql: string): Promise<Sample[]>;
-  /** SIGTERM, and SIGKILL if it has not exited within 10 s. */
-  stop(): Promise<void>;
-}
-
-async function startPrometheus(binary: string, configFile: string, storage: string): Promise<PrometheusProcess> {
-  const port = await unusedPort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    binary,
-    [`--config.file=${configFile}`, `--storage.tsdb.path=${storage}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const log: string[] = [];
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    log.push(chunk);
-    if (log.length > 50) log.shift();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
-  const describeExit = (): string => `prometheus exited (code ${String(child.exitCode)}, signal ${String(child.signalCode)}): ${log.join('').slice(-2000)}`;
-
-  const api = async <T>(path: string): Promise<T> => {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(describeExit());
-    const res = await fetch(`${baseUrl}${path}`, { signal: AbortSignal.timeout(30_000) });
-    const body = (await res.json()) as { status: string; data: T; error?: string };
-    if (!res.ok || body.status !== 'success') throw new Error(`GET ${path}: HTTP ${res.status} ${body.error ?? ''}`);
-    return body.data;
-  };
-  const proc: PrometheusProcess = {
-    baseUrl,
-    api,
-    async query(promql) {
-      const data = await api<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] }>(
-        `/api/v1/query?${new URLSearchParams({ query: promql })}`,
-      );
-      if (data.resultType !== 'vector') throw new Error(`query ${promql}: expected a vector, got ${data.resultType}`);
-      return data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
-    },
-  };
-
-  try {
-    await Promise.race([
-      spawnError,
-      exited.then(() => Promise.reject(new Error(describeExit()))),
-      eventually('prometheus to be ready', async () => {
-        const res = await fetch(`${baseUrl}/-/ready`, { signal: AbortSignal.timeout(2_000) }).catch((err: unknown) => err as Error);
-        return res instanceof Response && res.ok ? { ok: true } : { fail: res instanceof Error ? res.message : `HTTP ${res.status}` };
-      }),
-    ]);
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
-  return proc;
-}
-
-/**
- * Polls `check` every 250 ms until it returns `{ ok }`, failing with its last reason after
- * `timeoutMs` (generous: only a hang should fail it, however busy the machine).
- */
-async function eventually<T>(what: string, check: () => Promise<{ ok: T } | { fail: string }>, minWaitMs = 0, timeoutMs = 60_000): Promise<T> {
-  const start = Date.now();
-  if (minWaitMs > 0) await sleep(minWaitMs);
-  let last = 'not checked yet';
-  while (Date.now() - start < timeoutMs) {
-    try {
-      const r = await check();
-      if ('ok' in r) return r.ok;
-      last = r.fail;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last}`);
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -297,20 +199,4 @@ async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promi
   } finally {
     clearTimeout(timer);
   }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }

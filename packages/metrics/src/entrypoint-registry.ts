@@ -4,9 +4,10 @@
  * HA cluster count each job once), whether it leads, and Node's process metrics. TaskManagers
  * serve their own operator and task series; the JobMasters report to the Dispatcher over RPC.
  */
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { combineRegistries, type ScrapableRegistry } from './server.js';
 import { createJobMetricsRegistry } from './job-registry.js';
+import { collectNodeMetrics } from './node-metrics.js';
 import type { JobMetricsSource } from './job-snapshot.js';
 
 export const ENTRYPOINT_LEADER = {
@@ -37,7 +38,7 @@ export function createEntrypointMetricsRegistry(options: EntrypointMetricsOption
       this.set(options.leading() ? 1 : 0);
     },
   });
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: own });
+  if (options.defaultMetrics ?? true) collectNodeMetrics(own);
   const combined = combineRegistries(own, createJobMetricsRegistry({ source: options.jobs }));
   const { refresh } = options;
   if (refresh === undefined) return combined;

@@ -6,7 +6,7 @@
  * Custom metrics (defined by sources, sinks and user functions) come and go with jobs, so their
  * families are registered anew at the start of every scrape (see custom-families.ts).
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { ConfigurationError, createLogger, type Logger } from '@sluice/common';
 import { CustomFamilies } from './custom-families.js';
 import {
@@ -18,6 +18,7 @@ import {
   TASKMANAGER_SLOTS,
   WORKER_POOL,
 } from './names.js';
+import { collectNodeMetrics } from './node-metrics.js';
 import { OncePerScrape } from './per-scrape.js';
 import { ScrapeViewBuilder, type ScrapeView } from './scrape-view.js';
 import type { TaskManagerMetricsSource } from './snapshot.js';
@@ -146,7 +147,7 @@ export function createMetricsRegistry(
     },
   });
 
-  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  if (opts.defaultMetrics) collectNodeMetrics(registry);
   return registry;
 }
 

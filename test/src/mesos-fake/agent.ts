@@ -125,7 +125,7 @@ export class FakeAgent implements AgentGateway {
     const exited = new Promise<void>((r) => (resolveExit = r));
     const ex: FakeExecutor = {
       frameworkId: framework.id, executorId: info.executor_id.value, agentId: this.state.id, info: structuredClone(info), resources,
-      containerId, sandbox, process: undefined, pid: undefined, phase: 'launching', stream: undefined, queued: [], launched: new Map(),
+      containerId, sandbox, rootfs: undefined, process: undefined, pid: undefined, phase: 'launching', stream: undefined, queued: [], launched: new Map(),
       taskStates: new Map(), killRequested: new Set(), destroyReason: undefined, seenUuids: new Set(), token, timers: new Set(), exit: undefined, exited,
     };
     this.exitResolvers.set(ex, resolveExit);
@@ -136,11 +136,14 @@ export class FakeAgent implements AgentGateway {
 
   private async launch(framework: FakeFramework, ex: FakeExecutor): Promise<void> {
     try {
-      const { child, exit } = await launchExecutor({
+      const { child, exit, rootfs } = await launchExecutor({
         options: this.cluster.options, framework: { ...framework.info, id: { value: framework.id } }, executor: ex.info,
         agent: { id: this.state.id, ip: this.state.ip, port: this.state.port }, sandbox: ex.sandbox, token: ex.token,
+        storeDir: join(this.cluster.workDir, 'store', 'docker'),
+        containerDir: join(this.cluster.workDir, 'provisioner', 'containers', ex.containerId),
       });
       ex.process = child;
+      ex.rootfs = rootfs;
       ex.pid = child.pid;
       void exit.then(({ code, signal }) => this.onExit(ex, code, signal));
       if (ex.phase === 'launching') ex.phase = 'registering';

@@ -9,7 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { Offer, SchedulerEvent, TaskState, TaskStatus } from '@sluice/mesos-proto';
 import { FakeAgent } from './agent.js';
 import { failoverMaster, injectStreamFault, type StreamFault } from './faults.js';
@@ -55,6 +55,8 @@ export interface ExecutorView {
   agentId: string;
   pid: number | undefined;
   sandbox: string;
+  /** The container's root filesystem when it runs in an image from `dockerRegistry`. */
+  rootfs: string | undefined;
   phase: FakeExecutor['phase'];
   subscribed: boolean;
   exit: FakeExecutor['exit'];
@@ -130,10 +132,15 @@ function resolveOptions(o: MesosClusterOptions): ResolvedOptions {
     recoveringMs: o.recoveringMs ?? 200,
     agentEnv: o.agentEnv ?? {},
     images: o.images ?? {},
+    dockerRegistry: o.dockerRegistry,
   };
 }
 
 export async function startMesosCluster(options: MesosClusterOptions = {}): Promise<MesosCluster> {
+  if (options.dockerRegistry !== undefined && !isAbsolute(options.dockerRegistry)) {
+    // The agent's own check (LocalPuller::create).
+    throw new Error(`dockerRegistry '${options.dockerRegistry}': expecting a registry path starting with '/'`);
+  }
   const state = new ClusterState(resolveOptions(options));
   state.workDir = await mkdtemp(join(tmpdir(), 'sluice-mesos-fake-'));
   const core = new MasterCore(state);
@@ -264,7 +271,7 @@ function createHandle(state: ClusterState, core: MasterCore, link: MasterLink, m
     events: (frameworkId) => state.events.filter((e) => frameworkId === undefined || e.frameworkId === frameworkId).map((e) => e.event),
     executors: () =>
       state.executorLog.map((e) => ({
-        frameworkId: e.frameworkId, executorId: e.executorId, agentId: e.agentId, pid: e.pid, sandbox: e.sandbox, phase: e.phase,
+        frameworkId: e.frameworkId, executorId: e.executorId, agentId: e.agentId, pid: e.pid, sandbox: e.sandbox, rootfs: e.rootfs, phase: e.phase,
         subscribed: e.stream !== undefined && !e.stream.closed, exit: e.exit,
       })),
     waitFor,

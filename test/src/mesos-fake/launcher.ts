@@ -9,12 +9,14 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { chmod, copyFile, mkdir, open } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, rm } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandInfo, CommandURI, ContainerInfo, ExecutorInfo, FrameworkInfo } from '@sluice/mesos-proto';
+import { ImageError } from './image-archive.js';
+import { CONTAINER_SANDBOX, prepareImageContainer, type ImageLaunch } from './image-container.js';
 import { formatDuration, type ResolvedOptions } from './model.js';
 
 export class LaunchError extends Error {
@@ -31,6 +33,9 @@ export interface LaunchSpec {
   agent: { id: string; ip: string; port: number };
   sandbox: string;
   token: string | undefined;
+  /** The agent's directories for images: its store and this container's own directory. */
+  storeDir: string;
+  containerDir: string;
 }
 
 function download(url: string, file: string, redirects = 5): Promise<void> {
@@ -101,15 +106,21 @@ export function shutdownGraceMs(executor: ExecutorInfo, options: ResolvedOptions
   return nanosToMs(executor.shutdown_grace_period?.nanoseconds) ?? options.executorShutdownGracePeriodMs;
 }
 
-/** The environment a Mesos agent gives a custom executor (reference §4). */
-export function executorEnvironment(spec: LaunchSpec): Record<string, string> {
+/**
+ * The environment a Mesos agent gives a custom executor (reference §4). On the host it starts
+ * from the agent's own environment; in a container image from the image's Env instead (the
+ * host's PATH or NODE_OPTIONS mean nothing there), with MESOS_SANDBOX the path inside.
+ */
+export function executorEnvironment(spec: LaunchSpec, container?: ImageLaunch): Record<string, string> {
   const { options, framework, executor, agent, sandbox } = spec;
   const checkpoint = framework.checkpoint === true;
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  if (container === undefined) {
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  } else Object.assign(env, container.config.env);
   Object.assign(env, options.agentEnv);
   const image = imageOf(executor.container);
-  if (image !== undefined) {
+  if (image !== undefined && container === undefined) {
     const mapping = options.images[image];
     if (mapping?.env !== undefined) Object.assign(env, mapping.env);
     if (mapping?.rootfs !== undefined) env.MESOS_FAKE_IMAGE_ROOTFS = mapping.rootfs;
@@ -121,7 +132,7 @@ export function executorEnvironment(spec: LaunchSpec): Record<string, string> {
     MESOS_SLAVE_PID: `slave(1)@${agent.ip}:${agent.port}`,
     MESOS_SLAVE_ID: agent.id,
     MESOS_DIRECTORY: sandbox,
-    MESOS_SANDBOX: sandbox,
+    MESOS_SANDBOX: container === undefined ? sandbox : CONTAINER_SANDBOX,
     MESOS_CHECKPOINT: checkpoint ? '1' : '0',
     MESOS_HTTP_COMMAND_EXECUTOR: '0',
     MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: formatDuration(shutdownGraceMs(executor, options)),
@@ -156,37 +167,68 @@ function argvOf(command: CommandInfo): { file: string; args: string[]; argv0: st
  */
 export interface Launched {
   child: ChildProcess;
-  /** Settles when the process exits (listened to from the spawn on, so a quick exit is not missed). */
+  /**
+   * Settles when the process exits (listened to from the spawn on, so a quick exit is not
+   * missed) and, for a container image, its rootfs is removed.
+   */
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The provisioned root filesystem when the executor runs in a container image. */
+  rootfs: string | undefined;
+}
+
+/** How a ContainerInfo's image is run: registered to run on the host, from the local registry, or not at all. */
+function imageMode(executor: ExecutorInfo, options: ResolvedOptions): 'host' | 'registry' {
+  const image = imageOf(executor.container);
+  if (image === undefined || options.images[image] !== undefined) return 'host';
+  if (options.dockerRegistry !== undefined && executor.container?.type === 'MESOS') return 'registry';
+  const how =
+    options.dockerRegistry !== undefined
+      ? 'the fake runs images from dockerRegistry only in a ContainerInfo of type MESOS (no Docker daemon)'
+      : `give startMesosCluster a dockerRegistry holding '${image}.tar', or register it with images: { '${image}': { rootfs } } to run the command on the host`;
+  throw new LaunchError(`Failed to launch container: the Mesos fake cannot run container image '${image}': ${how}`);
 }
 
 export async function launchExecutor(spec: LaunchSpec): Promise<Launched> {
   const { executor, options, sandbox } = spec;
-  const image = imageOf(executor.container);
-  if (image !== undefined && options.images[image] === undefined) {
-    throw new LaunchError(`Failed to launch container: the Mesos fake cannot run container image '${image}'; register it with startMesosCluster({ images: { '${image}': { rootfs } } }) to run the command on the host`);
-  }
+  const mode = imageMode(executor, options);
   const command = executor.command;
-  if (command === undefined || (command.value ?? '') === '') throw new LaunchError('Failed to launch container: ExecutorInfo.command has no value');
+  const needsValue = mode === 'host' || command?.shell !== false;
+  if (command === undefined || (needsValue && (command.value ?? '') === '')) throw new LaunchError('Failed to launch container: ExecutorInfo.command has no value');
   await mkdir(sandbox, { recursive: true });
   for (const uri of command.uris ?? []) await fetchUri(uri, sandbox);
+  let container: ImageLaunch | undefined;
+  if (mode === 'registry') {
+    try {
+      container = await prepareImageContainer({
+        registryDir: options.dockerRegistry as string, storeDir: spec.storeDir, containerDir: spec.containerDir,
+        image: imageOf(executor.container) as string, command, frameworkUser: spec.framework.user, hostSandbox: sandbox,
+      });
+    } catch (err) {
+      await rm(spec.containerDir, { recursive: true, force: true });
+      throw err instanceof ImageError ? new LaunchError(err.message) : err;
+    }
+  }
   const stdout = await open(join(sandbox, 'stdout'), 'a');
   const stderr = await open(join(sandbox, 'stderr'), 'a');
   try {
-    const { file, args, argv0 } = argvOf(command);
+    if (container !== undefined) for (const f of [stdout, stderr]) await f.chown(container.user.uid, container.user.gid);
+    const { file, args, argv0 } = container === undefined ? argvOf(command) : { file: container.file, args: container.args, argv0: undefined };
     const child = spawn(file, args, {
       cwd: sandbox,
-      env: executorEnvironment(spec),
+      env: executorEnvironment(spec, container),
       stdio: ['ignore', stdout.fd, stderr.fd],
       detached: true,
       ...(argv0 === undefined ? {} : { argv0 }),
     });
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    // The container's mounts end with its mount namespace (its last process); the rootfs is
+    // removed once the executor has exited.
+    const exit = container === undefined ? exited : exited.then(async (r) => (await rm(spec.containerDir, { recursive: true, force: true }).catch(() => undefined), r));
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (err) => reject(new LaunchError(`Failed to launch container: ${err.message}`)));
     });
-    return { child, exit };
+    return { child, exit, rootfs: container?.rootfs };
   } finally {
     await stdout.close();
     await stderr.close();

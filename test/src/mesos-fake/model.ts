@@ -58,11 +58,18 @@ export interface MesosClusterOptions {
    * are exported to it); any other image fails the task with REASON_CONTAINER_LAUNCH_FAILED.
    */
   images?: Record<string, { rootfs?: string; env?: Record<string, string> }>;
+  /**
+   * `--docker_registry`: an absolute directory of image tarballs (`<repository>:<tag>.tar`, the
+   * legacy `docker save` layout). An executor whose ContainerInfo (type MESOS) names an image
+   * not in `images` runs inside that image's rootfs, as the Mesos containerizer runs it (root only).
+   */
+  dockerRegistry?: string;
 }
 
-export type ResolvedOptions = Required<Omit<MesosClusterOptions, 'authenticate' | 'offerTimeoutMs' | 'agents' | 'loopbackNetwork'>> & {
+export type ResolvedOptions = Required<Omit<MesosClusterOptions, 'authenticate' | 'offerTimeoutMs' | 'agents' | 'loopbackNetwork' | 'dockerRegistry'>> & {
   authenticate: { principal: string; secret: string } | undefined;
   offerTimeoutMs: number | undefined;
+  dockerRegistry: string | undefined;
 };
 
 export interface FakeFramework {
@@ -121,6 +128,8 @@ export interface FakeExecutor {
   resources: Res[];
   containerId: string;
   sandbox: string;
+  /** The provisioned root filesystem of an executor run in a container image (removed when it ends). */
+  rootfs: string | undefined;
   process: ChildProcess | undefined;
   pid: number | undefined;
   phase: ExecutorPhase;
