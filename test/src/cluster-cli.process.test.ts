@@ -102,9 +102,57 @@ describe('sluice cluster as a process', () => {
     expect((await s.done).code).toBe(0);
   });
 
+  it('gives every job submitted to it its job defaults, under the job\'s own flags: parallelism, checkpoints and -D', async () => {
+    const env = { SLUICE_HOME: join(home, 'defaults') };
+    const checkpoints = join(home, 'defaults-ck');
+    const s = procs.start(
+      ['cluster', 'start', '--taskmanagers', '1', '--slots', '2', '--rpc-port', '0', '--rest-port', '0',
+        '--default-parallelism', '2', '--default-checkpoint-dir', 'defaults-ck', '--default-checkpoint-interval', '200ms', '-D', 'name=named by the cluster', '-D', 'rate=100'],
+      env,
+    );
+    const [, restUrl, tokenFile] = await waitFor('the REST address', () => /REST API +(http:\/\/127\.0\.0\.1:\d+) \(token in (.+)\)/.exec(s.out.stdout) ?? undefined);
+    // The checkpoint directory was relative to where the cluster started (the test's directory).
+    expect(s.out.stdout).toContain(`  Job defaults  -p 2, checkpoints every 200ms to ${checkpoints}, -D name=…, -D rate=… (GET /config; submit's own flags win)\n`);
+    const auth = { Authorization: `Bearer ${readFileSync(tokenFile!, 'utf8').trim()}` };
+    expect(await (await fetch(`${restUrl}/config`, { headers: auth })).json()).toEqual({
+      jobDefaults: { parallelism: 2, checkpointDir: checkpoints, checkpointIntervalMs: 200, params: { name: 'named by the cluster', rate: '100' } },
+    });
+
+    // No -p, no checkpoint flags, a -D of its own: the rest comes from the cluster.
+    const submitted = await procs.run(['submit', jobPath('job-defaults.ts'), '--detached', '-D', 'rate=50', '--address', restUrl!], { env });
+    expect(submitted, submitted.stderr).toMatchObject({ code: 0 });
+    expect(submitted.stderr).toContain(`Cluster defaults applied: -p 2, checkpoints every 200ms to ${checkpoints}, -D name=…\n`);
+    const jobId = submitted.stdout.trim();
+    type Details = { jobName: string; status: string; vertices?: { name: string; parallelism: number; subtasks: Record<string, number> }[]; checkpoints: { completed: number } };
+    const details = await waitFor(
+      'every subtask running and a checkpoint completed',
+      async () => {
+        const d = (await (await fetch(`${restUrl}/jobs/${jobId}`)).json()) as Details;
+        if (d.status === 'FAILED') throw new Error(`the job failed: ${JSON.stringify(d)}`);
+        const running = d.vertices !== undefined && d.vertices.every((v) => v.subtasks.RUNNING === v.parallelism);
+        return running && d.checkpoints.completed > 0 ? d : undefined;
+      },
+      60_000,
+    );
+    // The parameter arrived (the job is named by it), and every vertex runs at the default parallelism.
+    expect(details.jobName).toBe('named by the cluster');
+    expect(details.vertices!.length).toBeGreaterThan(1);
+    expect(details.vertices!.map((v) => v.parallelism)).toEqual(details.vertices!.map(() => 2));
+    // Checkpoints go to the default directory.
+    const stats = (await (await fetch(`${restUrl}/jobs/${jobId}/checkpoints`)).json()) as { latest?: { path: string } };
+    expect(stats.latest?.path.startsWith(`${checkpoints}/`), JSON.stringify(stats)).toBe(true);
+    expect(existsSync(stats.latest!.path)).toBe(true);
+
+    expect(await procs.run(['cancel', jobId, '--address', restUrl!], { env })).toMatchObject({ code: 0 });
+    s.child.kill('SIGINT');
+    expect((await s.done).code).toBe(0);
+  });
+
   it('refuses bad flags with exit code 2', async () => {
     expect(await procs.run(['cluster', 'start', '--slots', '0'])).toMatchObject({ code: 2, stderr: "sluice: error: invalid value '0' for --slots: expected an integer ≥ 1. Run 'sluice cluster --help'\n" });
     expect(await procs.run(['cluster', 'start', '--tls-cert-file', 'node.crt'])).toMatchObject({ code: 2, stderr: "sluice: error: TLS needs all of --tls-cert-file, --tls-key-file and --tls-ca-file. Run 'sluice cluster --help'\n" });
+    expect(await procs.run(['cluster', 'start', '--default-parallelism', '0'])).toMatchObject({ code: 2, stderr: "sluice: error: invalid value '0' for --default-parallelism: expected a positive integer. Run 'sluice cluster --help'\n" });
+    expect(await procs.run(['cluster', 'start', '-D', 'no-equals-sign'])).toMatchObject({ code: 2, stderr: "sluice: error: invalid value 'no-equals-sign' for -D: expected key=value. Run 'sluice cluster --help'\n" });
     expect(await procs.run(['cluster', 'restart'])).toMatchObject({ code: 2, stderr: "sluice: error: unknown cluster action 'restart': use 'start' or 'stop'. Run 'sluice cluster --help'\n" });
   });
 });

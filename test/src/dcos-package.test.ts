@@ -58,7 +58,30 @@ const SAMPLES: Record<string, JsonObject> = {
   'only the REST token secret, and an image of its own': {
     service: { rest_token_secret: 'dev/sluice/rest-token', image: 'registry.example:5000/sluice/agent:0.1.0-custom' },
   },
+  'job defaults, with high availability and the checkpoints inside its storage directory': {
+    ha: { enabled: true, storage_dir: '/mnt/shared/sluice' },
+    job: { parallelism: 4, checkpoint_dir: '/mnt/shared/sluice/checkpoints', checkpoint_interval: '10s', settings: ['bootstrap=kafka-1.kafka:9092,kafka-2.kafka:9092', 'group.id=payments', 'bootstrap=kafka-0.kafka:9092', 'empty='] },
+  },
+  'job defaults alone: a checkpoint directory with the secrets, checkpoints off by default': {
+    service: { principal: 'dev/sluice', secret_name: 'dev/sluice/principal-secret', rest_token_secret: 'dev/sluice/rest-token' },
+    job: { checkpoint_dir: '/mnt/nfs/checkpoints', checkpoint_interval: '0' },
+  },
+  'job settings only': {
+    job: { settings: ['topic=payments'] },
+  },
 };
+
+/** What mesos-session's job defaults must be for the `job` options (undefined: none). */
+function expectedJobDefaults(job: JsonObject): object | undefined {
+  const out: Record<string, unknown> = {};
+  if (job.parallelism !== undefined) out.parallelism = job.parallelism;
+  if (job.checkpoint_dir !== '') out.checkpointDir = job.checkpoint_dir;
+  const interval = String(job.checkpoint_interval);
+  if (interval !== '') out.checkpointIntervalMs = interval === '0' ? 0 : Number(/^\d+/.exec(interval)![0]) * { ms: 1, s: 1000, min: 60_000, h: 3_600_000 }[/[a-z]+$/.exec(interval)![0] as 'ms']!;
+  const settings = job.settings as string[];
+  if (settings.length > 0) out.params = Object.fromEntries(settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return Object.keys(out).length === 0 ? undefined : out;
+}
 
 describe('the DC/OS package', () => {
   it('is a packaging-4.0 framework package whose image is this version of the agent image', () => {
@@ -98,6 +121,8 @@ describe('the DC/OS package', () => {
     });
     expect(options).not.toHaveProperty('highAvailability');
     expect(options).not.toHaveProperty('restTokenFrom');
+    expect(options).not.toHaveProperty('jobDefaults');
+    expect(options.mesos.volumes).toEqual([]);
     expect(options.mesos).not.toHaveProperty('principal');
   });
 
@@ -136,6 +161,36 @@ describe('the DC/OS package', () => {
       expect(files).toContainEqual({ containerPath: 'sluice-rest-token', secret: 'rest-token', source: service.rest_token_secret });
       expect(options.restTokenFrom).toBe('sluice-rest-token');
     }
+    // Job defaults: the flags the cluster serves at GET /config; the checkpoint directory mounted for the JobMasters and the TaskManagers.
+    const job = merged.job as JsonObject;
+    expect(options.jobDefaults).toEqual(expectedJobDefaults(job));
+    const volumes = (app.container as MarathonApp['container'])!.volumes ?? [];
+    if (job.checkpoint_dir !== '') {
+      expect(volumes).toContainEqual({ containerPath: job.checkpoint_dir, hostPath: job.checkpoint_dir, mode: 'RW' });
+      expect(options.mesos.volumes).toEqual([{ hostPath: job.checkpoint_dir, containerPath: job.checkpoint_dir, mode: 'RW' }]);
+    } else {
+      expect(options.mesos.volumes).toEqual([]);
+    }
+    expect(new Set(volumes.map((v) => v.containerPath)).size).toBe(volumes.length);
+  });
+
+  it('lists the volumes as JSON for every combination of HA storage, the two secrets and the checkpoint directory', () => {
+    for (let bits = 0; bits < 16; bits++) {
+      const [ha, secret, token, checkpoints] = [1, 2, 4, 8].map((b) => (bits & b) !== 0);
+      const { app } = renderDcosPackage(pkg, {
+        service: { ...(secret ? { principal: 'p', secret_name: 'dev/sluice/principal-secret' } : {}), ...(token ? { rest_token_secret: 'dev/sluice/rest-token' } : {}) },
+        ha: ha ? { enabled: true, storage_dir: '/mnt/shared/sluice' } : {},
+        job: checkpoints ? { checkpoint_dir: '/mnt/shared/checkpoints' } : {},
+      });
+      const paths = ((app.container as MarathonApp['container'])!.volumes ?? []).map((v) => v.containerPath);
+      expect(paths, `ha ${ha}, secret ${secret}, token ${token}, checkpoints ${checkpoints}`).toEqual([
+        ...(ha ? ['/mnt/shared/sluice'] : []),
+        ...(secret ? ['sluice-mesos-secret'] : []),
+        ...(token ? ['sluice-rest-token'] : []),
+        ...(checkpoints ? ['/mnt/shared/checkpoints'] : []),
+      ]);
+      expect(marathonAppErrors(app)).toEqual([]);
+    }
   });
 
   it('never puts a secret value in the app, and never takes a secret as an environment variable', () => {
@@ -152,11 +207,13 @@ describe('the DC/OS package', () => {
     const { app } = renderDcosPackage(pkg, {
       service: { principal: "svc@EXAMPLE/a:b+c-d", secret_name: 'dev/sluice/principal-secret', role: 'a_b.c/d-e' },
       taskmanager: { constraints: [{ field: 'k', operator: 'LIKE', value: "$(touch x) `id` ; & | * ? ' <> {a,b} ~ \u00e9\u4e2d" }] },
+      job: { settings: ['q.x-1=$(touch y) `id` "quoted" \\back\\slash ; & | * ? \' <> {a,b} ~ =more= \u00e9\u4e2d\ttab', '_=-starts-with-a-dash'] },
     });
     expect(marathonAppErrors(app)).toEqual([]);
     const { options } = await sessionOptionsOf(app as MarathonApp);
     expect(options.mesos).toMatchObject({ principal: 'svc@EXAMPLE/a:b+c-d', roles: ['a_b.c/d-e'] });
     expect(options.mesos.constraints).toEqual([{ field: 'k', operator: 'LIKE', value: "$(touch x) `id` ; & | * ? ' <> {a,b} ~ \u00e9\u4e2d" }]);
+    expect(options.jobDefaults).toEqual({ params: { 'q.x-1': '$(touch y) `id` "quoted" \\back\\slash ; & | * ? \' <> {a,b} ~ =more= \u00e9\u4e2d\ttab', _: '-starts-with-a-dash' } });
   });
 
   const refusals: [string, JsonObject, RegExp][] = [
@@ -175,6 +232,17 @@ describe('the DC/OS package', () => {
     ['a principal without its secret', { service: { principal: 'sluice' } }, /\/service must match a schema in anyOf/],
     ['a relative storage directory', { ha: { enabled: true, storage_dir: 'shared/sluice' } }, /\/ha\/storage_dir must match pattern/],
     ['a ZooKeeper address without a port', { ha: { zookeeper: 'zk-1' } }, /\/ha\/zookeeper must match pattern/],
+    ['a default parallelism of 0', { job: { parallelism: 0 } }, /\/job\/parallelism must be >= 1/],
+    ['a fractional default parallelism', { job: { parallelism: 2.5 } }, /\/job\/parallelism must be integer/],
+    ['a job setting without =', { job: { settings: ['bootstrap'] } }, /\/job\/settings\/0 must match pattern/],
+    ['a job setting without a key', { job: { settings: ['=x'] } }, /\/job\/settings\/0 must match pattern/],
+    ['a job setting whose key starts with a dash (a flag to the CLI)', { job: { settings: ['-p=3'] } }, /\/job\/settings\/0 must match pattern/],
+    ['job settings that are not an array', { job: { settings: 'a=b' } }, /\/job\/settings must be array/],
+    ['a relative checkpoint directory', { job: { checkpoint_dir: 'checkpoints' } }, /\/job\/checkpoint_dir must match pattern/],
+    ['a checkpoint directory with a colon (--tm-volume separates with it)', { job: { checkpoint_dir: '/mnt/a:b' } }, /\/job\/checkpoint_dir must match pattern/],
+    ['a checkpoint interval without a unit', { job: { checkpoint_interval: '10' } }, /\/job\/checkpoint_interval must match pattern/],
+    ['a fractional checkpoint interval', { job: { checkpoint_interval: '1.5s' } }, /\/job\/checkpoint_interval must match pattern/],
+    ['an unknown job option', { job: { restart_strategy: 'none' } }, /\/job must NOT have additional properties: restart_strategy/],
   ];
 
   it.each(refusals)('refuses %s with config.json\'s message', (_, userOptions, message) => {

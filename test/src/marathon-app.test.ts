@@ -4,8 +4,12 @@
  * scheduler before the new one starts, a health check on the scheduler's /healthz, and the REST
  * token and the principal's secret as files from the secret store.
  */
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseCommandLine } from '@sluice/cli';
+import { afterAll, describe, expect, it } from 'vitest';
+import { argvEchoShim, expandedArgv } from './marathon-exec.js';
 import { MARATHON_DIR, marathonAppErrors, secretFiles, type MarathonApp } from './marathon-schema.js';
 
 const APP = JSON.parse(readFileSync(`${MARATHON_DIR}sluice-session.json`, 'utf8')) as MarathonApp;
@@ -17,6 +21,9 @@ const variant = (change: (app: Record<string, any>) => void): unknown => {
   change(copy);
   return copy;
 };
+
+const cleanUp: (() => void)[] = [];
+afterAll(() => cleanUp.forEach((f) => f()));
 
 describe('the Marathon app of the session scheduler', () => {
   it('passes the schema and the rules across fields', () => {
@@ -36,6 +43,14 @@ describe('the Marathon app of the session scheduler', () => {
     expect(APP.cmd).toMatch(/--scheduler-metrics-port "\$PORT2"/);
     expect(APP.cmd).toMatch(/--container-image sluice\/agent:[^ ]+ /);
     expect(APP.cmd).toContain(`sluice/agent:${cliVersion}`);
+  });
+
+  it('expands to a mesos-session command line the CLI takes, with the job defaults every submitted job gets', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'sluice-marathon-app-'));
+    cleanUp.push(() => rmSync(home, { recursive: true, force: true }));
+    const argv = await expandedArgv(APP, { home, pathDir: argvEchoShim(join(home, 'bin')), secrets: { 'sluice/mesos-secret': 's', 'sluice/rest-token': 't'.repeat(43) } });
+    const parsed = parseCommandLine(argv);
+    expect(parsed).toMatchObject({ kind: 'mesos-session', options: { taskManagers: 1, maxTaskManagers: 10, slots: 2, jobDefaults: { parallelism: 2 }, restTokenFrom: 'sluice-rest-token' } });
   });
 
   it('takes the REST token and the principal\'s secret as files from the secret store, never as environment variables', () => {

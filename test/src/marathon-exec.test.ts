@@ -121,6 +121,9 @@ describe('the Marathon apps run as Marathon runs them, on the Mesos fake', () =>
 
     await taskManagerRegistered(t.port('rest'), t);
     await restAnswersWith(t.port('rest'), token);
+    // The app's job defaults, for every job submitted to it.
+    const config = await fetch(`http://127.0.0.1:${t.port('rest')}/config`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(await config.json()).toEqual({ jobDefaults: { parallelism: 2 } });
     expect(JSON.parse((await waitHealthy(app, t)).body)).toMatchObject({ subscribed: true, frameworkId: framework.id });
     // Nothing secret where other users of the agent can read it.
     const visible = visibleToTheAgent(t.pid!);
@@ -148,6 +151,8 @@ describe('the Marathon apps run as Marathon runs them, on the Mesos fake', () =>
     const token = readFileSync(join(t.sandbox, '.sluice', `rest-${rest}.token`), 'utf8').trim();
     expect(t.read('stderr')).toContain(`shown only now): ${token}`);
     await restAnswersWith(rest, token);
+    // No job defaults by default.
+    expect(await (await fetch(`http://127.0.0.1:${rest}/config`, { headers: { Authorization: `Bearer ${token}` } })).json()).toEqual({ jobDefaults: {} });
 
     await stopsOnSigterm(mesos, app as MarathonApp, t);
   }, 240_000);

@@ -20,7 +20,7 @@ afterEach(async () => {
   for (const c of clusters.splice(0)) await c.close();
 });
 
-async function cluster(options: { artifacts?: boolean } = {}): Promise<TestingRestCluster> {
+async function cluster(options: Parameters<typeof startTestingRestCluster>[0] = {}): Promise<TestingRestCluster> {
   const c = await startTestingRestCluster(options);
   clusters.push(c);
   return c;
@@ -73,6 +73,23 @@ describe('sluice submit', () => {
     // The bundle is one file: the job's own imports are inside, @sluice/* stay bare for the cluster.
     const code2 = Buffer.from(bundle.bytes).toString('utf8');
     expect(code2).not.toMatch(/from ["']\.\.?\//);
+  });
+
+  it("builds the graph here with the cluster's job defaults (GET /config) under its own flags, and submits them", async () => {
+    const c = await cluster({ jobDefaults: { parallelism: 3, checkpointDir: '/mnt/ck', checkpointIntervalMs: 2000, params: { name: 'from the cluster', rate: '5' } } });
+    const h = cli(c.home);
+    const job = jobPath('job-defaults.ts');
+    expect(await runCli(['submit', job, '-D', 'rate=7', '--detached', '--address', c.url], h.deps), h.err.join('')).toBe(0);
+    expect(h.err[0]).toBe('Cluster defaults applied: -p 3, checkpoints every 2s to /mnt/ck, -D name=…\n');
+    const [s] = c.dispatcher.submitted;
+    const params = { name: 'from the cluster', rate: '7' };
+    expect(s!.artifact).toMatchObject({ params, parallelism: 3, config: { checkpointIntervalMs: 2000, checkpointDir: '/mnt/ck' } });
+    // The graph is the one the job builds with those settings: its name is the cluster's parameter, every vertex at the default parallelism.
+    const local = await loadJob({ entry: (await bundleJob(job)).file, source: job, params, parallelism: 3, config: { checkpointIntervalMs: 2000, checkpointDir: '/mnt/ck' } });
+    expect(s!.jobGraph).toEqual(JSON.parse(JSON.stringify(local.jobGraph)));
+    expect(s!.jobName).toBe('from the cluster');
+    expect(s!.jobGraph.vertices.map((v) => v.parallelism)).toEqual(s!.jobGraph.vertices.map(() => 3));
+    expect(s!.jobGraph.config).toMatchObject({ defaultParallelism: 3, checkpointIntervalMs: 2000, checkpointDir: '/mnt/ck' });
   });
 
   it('follows the job through scheduling to FINISHED and exits 0 with the summary', async () => {

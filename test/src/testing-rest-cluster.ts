@@ -8,7 +8,7 @@
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArtifactStore, createRestServer, JobNotFoundError, validateSubmission, type RestServer } from '@sluice/jobmanager';
+import { ArtifactStore, createRestServer, JobNotFoundError, validateSubmission, type JobDefaults, type RestServer } from '@sluice/jobmanager';
 import type { CheckpointStatistics, DispatcherGateway, JobDetails, JobOverview, JobResult, JobStatus, JobSubmission, ResourceManagerGateway, TaskManagerInfo } from '@sluice/protocol';
 import { TERMINAL_JOB_STATUSES } from '@sluice/protocol';
 
@@ -111,14 +111,22 @@ export interface TestingRestCluster {
   close(): Promise<void>;
 }
 
-export async function startTestingRestCluster(options: { artifacts?: boolean } = {}): Promise<TestingRestCluster> {
+/** `jobDefaults`: what GET /config serves, as `cluster start --default-* -D` make it. */
+export async function startTestingRestCluster(options: { artifacts?: boolean; jobDefaults?: JobDefaults } = {}): Promise<TestingRestCluster> {
   const home = realpathSync(mkdtempSync(join(tmpdir(), 'sluice-testing-rest-cluster-')));
   const dispatcher = new TestingDispatcherGateway();
   const store = options.artifacts === false ? undefined : new ArtifactStore(join(home, 'artifacts'));
   const resourceManager = { requestTaskManagerInfo: async () => TESTING_TASK_MANAGERS.map((t) => ({ ...t })) } as unknown as ResourceManagerGateway;
   let server: RestServer;
   try {
-    server = await createRestServer({ dispatcher, resourceManager, ...(store === undefined ? {} : { artifacts: store }), port: 0, token: TESTING_TOKEN });
+    server = await createRestServer({
+      dispatcher,
+      resourceManager,
+      ...(store === undefined ? {} : { artifacts: store }),
+      ...(options.jobDefaults === undefined ? {} : { jobDefaults: options.jobDefaults }),
+      port: 0,
+      token: TESTING_TOKEN,
+    });
   } catch (err) {
     rmSync(home, { recursive: true, force: true });
     throw err;

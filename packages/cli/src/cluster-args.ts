@@ -6,6 +6,8 @@ import { allowedHostProblem } from '@sluice/jobmanager/rest-security';
 import { HA_FLAGS, zooKeeperFromFlags, type ZooKeeperFlags } from '@sluice/ha';
 import { DEFAULT_HEARTBEAT_OPTIONS, resolveHeartbeatOptions } from '@sluice/protocol';
 import { strictParse, UsageError, noMorePositionals, nonEmpty, type StrictParseResult } from './arg-parsing.js';
+import type { JobDefaults } from '@sluice/jobmanager';
+import { JOB_DEFAULTS_OPTIONS, jobDefaultsFromFlags } from './job-defaults-args.js';
 import { MESOS_OPTIONS, mesosFlags, type MesosFlags } from './mesos-args.js';
 import type { CommandName } from './usage.js';
 
@@ -37,6 +39,8 @@ export interface ClusterStartOptions {
   heartbeatTimeoutMs?: number;
   detach: boolean;
   quiet: boolean;
+  /** Served at GET /config for `sluice submit` (not taken by mesos-job); checkpointDir as given. */
+  jobDefaults?: JobDefaults;
 }
 
 export interface ClusterStopOptions {
@@ -74,6 +78,7 @@ export const START_OPTIONS = {
   'heartbeat-timeout': { type: 'string' },
   ...HA_FLAGS,
   'ha-storage-dir': { type: 'string' },
+  ...JOB_DEFAULTS_OPTIONS,
   detach: { type: 'boolean', short: 'd' },
   quiet: { type: 'boolean', short: 'q' },
 } as const;
@@ -179,6 +184,12 @@ export function clusterStartOptions(values: StartValues, command: CommandName, d
   return options;
 }
 
+/** A session cluster's job defaults (mesos-job refuses them: its -D are its job's). */
+function withJobDefaults(options: ClusterStartOptions, values: StartValues, command: CommandName): ClusterStartOptions {
+  const jobDefaults = jobDefaultsFromFlags(values, command);
+  return jobDefaults === undefined ? options : { ...options, jobDefaults };
+}
+
 const MESOS_SESSION_OPTIONS = { ...START_OPTIONS, ...MESOS_OPTIONS } as const;
 
 /** `sluice mesos-session`: `cluster start` whose TaskManagers are Mesos tasks. */
@@ -186,7 +197,7 @@ export function parseMesosSession(args: string[], help: string): MesosSessionCom
   const { values, positionals } = strictParse('mesos-session', args, MESOS_SESSION_OPTIONS);
   if (values.help === true) return { kind: 'help', text: help };
   noMorePositionals(positionals, 0, 'mesos-session');
-  const options = clusterStartOptions(values, 'mesos-session', { ...CLUSTER_DEFAULTS, taskManagers: 0 });
+  const options = withJobDefaults(clusterStartOptions(values, 'mesos-session', { ...CLUSTER_DEFAULTS, taskManagers: 0 }), values, 'mesos-session');
   if (options.detach) throw new UsageError('--detach is not supported by mesos-session: run it under Marathon or a service manager, which restarts it', 'mesos-session');
   return { kind: 'mesos-session', options: { ...options, mesos: mesosFlags(values, 'mesos-session') } };
 }
@@ -198,7 +209,7 @@ export function parseCluster(args: string[], help: { cluster: string }): Cluster
     const { values, positionals } = strictParse('cluster', rest, START_OPTIONS);
     if (values.help === true) return { kind: 'help', text: help.cluster };
     noMorePositionals(positionals, 0, 'cluster');
-    return { kind: 'cluster-start', options: clusterStartOptions(values, 'cluster', CLUSTER_DEFAULTS) };
+    return { kind: 'cluster-start', options: withJobDefaults(clusterStartOptions(values, 'cluster', CLUSTER_DEFAULTS), values, 'cluster') };
   }
   if (action === 'stop') {
     const { values, positionals } = strictParse('cluster', rest, STOP_OPTIONS);

@@ -14,7 +14,9 @@ import { createLogger, describeError, type Logger } from '@sluice/common';
 import type { CliSignal, SignalSource } from './cli.js';
 import { zooKeeperOptionsOf, type ZooKeeperFlags } from '@sluice/ha';
 import type { ClusterEntrypoint, ClusterHighAvailability } from '@sluice/cluster';
+import type { JobDefaults } from '@sluice/jobmanager';
 import type { ClusterStartOptions, ClusterStopOptions, MesosSessionOptions } from './cluster-args.js';
+import { describeJobDefaults, jobDefaultsArgs } from './job-defaults-args.js';
 import type { MesosRuntime } from './mesos-runtime.js';
 import { defaultTokenFile, portOf, readTokenSource, removeTokenFile, stateDirectory, writeTokenFile } from './rest-token.js';
 
@@ -87,6 +89,7 @@ export async function openEntrypoint(options: ClusterStartOptions, clusterDir: s
   const entry = await startClusterEntrypoint({
     clusterDir,
     ...(restToken === undefined ? {} : { restToken }),
+    ...(options.jobDefaults === undefined ? {} : { jobDefaults: resolvedJobDefaults(options.jobDefaults, deps.cwd) }),
     taskManagers: options.taskManagers,
     slotsPerTaskManager: options.slots,
     rpcPort: options.rpcPort,
@@ -136,6 +139,7 @@ async function runEntrypoint(options: ClusterStartOptions, clusterDir: string, d
       `${options.maxTaskManagers === undefined ? '' : `, at most ${options.maxTaskManagers}`}` +
       `${mesos === undefined ? '' : ', as Mesos tasks'}\n` +
       (mesos === undefined ? '' : `  Scheduler     ${mesos.schedulerUrl}/metrics, Prometheus service discovery at ${mesos.schedulerUrl}/http_sd\n`) +
+      (options.jobDefaults === undefined ? '' : `  Job defaults  ${describeJobDefaults(resolvedJobDefaults(options.jobDefaults, deps.cwd))} (GET /config; submit's own flags win)\n`) +
       `Submit jobs with 'sluice submit job.ts'. TaskManagers on other hosts: 'sluice taskmanager --cluster ${entry.rpcAddress} --secret-file ${entry.secretFile}'.\n` +
       (options.highAvailability === undefined
         ? `Ctrl-C stops the cluster and every process it started${mesos === undefined ? '' : ', and removes the framework from Mesos'}.\n`
@@ -199,6 +203,7 @@ async function startDetached(options: ClusterStartOptions, clusterDir: string, d
       ? []
       : ['--tls-cert-file', resolve(deps.cwd, options.tls.certFile), '--tls-key-file', resolve(deps.cwd, options.tls.keyFile), '--tls-ca-file', resolve(deps.cwd, options.tls.caFile)]),
     ...(options.highAvailability === undefined ? [] : haArgs(options.highAvailability, deps.cwd)),
+    ...(options.jobDefaults === undefined ? [] : jobDefaultsArgs(resolvedJobDefaults(options.jobDefaults, deps.cwd))),
   ];
   const log = openSync(logFile, 'a', 0o600);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...deps.env } as NodeJS.ProcessEnv });
@@ -272,4 +277,9 @@ export function haArgs(ha: ZooKeeperFlags & { storageDir: string }, cwd: string)
   }
   if (ha.digestFile !== undefined) out.push('--ha-digest-file', resolve(cwd, ha.digestFile));
   return out;
+}
+
+/** The checkpoint directory resolved against the working directory: the cluster resolves no relative path. */
+function resolvedJobDefaults(defaults: JobDefaults, cwd: string): JobDefaults {
+  return defaults.checkpointDir === undefined ? defaults : { ...defaults, checkpointDir: resolve(cwd, defaults.checkpointDir) };
 }

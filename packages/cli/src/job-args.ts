@@ -98,23 +98,24 @@ function configureJob(options: JobCommandOptions, values: JobValues, command: Co
   }
 }
 
-function parseCheckpointInterval(raw: string, command: CommandName): number {
+/** A checkpoint interval in ms; `flag` names it in the error (cluster start's --default-checkpoint-interval takes it too). */
+export function parseCheckpointInterval(raw: string, command: CommandName, flag = '--checkpoint-interval'): number {
   let ms: number;
   try {
-    ms = parseDuration(raw, '--checkpoint-interval');
+    ms = parseDuration(raw, flag);
   } catch {
     ms = NaN;
   }
   if (!Number.isSafeInteger(ms)) {
-    throw new UsageError(`invalid value '${raw}' for --checkpoint-interval: expected a duration in whole milliseconds with a unit, like 500ms, 1s or 2min (0 turns checkpoints off)`, command);
+    throw new UsageError(`invalid value '${raw}' for ${flag}: expected a duration in whole milliseconds with a unit, like 500ms, 1s or 2min (0 turns checkpoints off)`, command);
   }
   return ms;
 }
 
-function parseParallelism(raw: string, command: CommandName): number {
+export function parseParallelism(raw: string, command: CommandName, flag = '-p/--parallelism'): number {
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(n) || n < 1) {
-    throw new UsageError(`invalid value '${raw}' for -p/--parallelism: expected a positive integer`, command);
+    throw new UsageError(`invalid value '${raw}' for ${flag}: expected a positive integer`, command);
   }
   return n;
 }
@@ -127,7 +128,8 @@ function parseBufferTimeout(raw: string, command: CommandName): number {
   return n;
 }
 
-function parseParams(raw: readonly string[], command: CommandName): Record<string, string> {
+/** `-D key=value` flags as parameters; cluster start's -D (defaults for every job) are the same. */
+export function parseParams(raw: readonly string[], command: CommandName): Record<string, string> {
   const params: Record<string, string> = {};
   for (const item of raw) {
     const eq = item.indexOf('=');

@@ -7,6 +7,7 @@ import { HA_FLAGS } from '@sluice/ha';
 import { strictParse, UsageError } from './arg-parsing.js';
 import { clusterStartOptions, START_OPTIONS, type ClusterStartOptions } from './cluster-args.js';
 import { JOB_OPTIONS, jobOptions, RESTORE_OPTIONS, restoreOptions, type JobCommandOptions, type RestoreOptions } from './job-args.js';
+import { refuseJobDefaults } from './job-defaults-args.js';
 import { MESOS_OPTIONS, mesosFlags, type MesosFlags } from './mesos-args.js';
 
 /**
@@ -49,6 +50,7 @@ export function parseMesosJob(args: string[], help: string): MesosJobCommand {
   if (ha !== undefined || values['ha-storage-dir'] !== undefined) {
     throw new UsageError(`--${ha ?? 'ha-storage-dir'} is not supported by mesos-job: a per-job cluster has one entrypoint; for standby entrypoints run 'sluice mesos-session --high-availability zookeeper' and submit to it`, 'mesos-job');
   }
+  refuseJobDefaults(values, 'mesos-job');
   const job = jobOptions('mesos-job', values, positionals);
   const { frameworkName, ...mesos } = mesosFlags(values, 'mesos-job');
   if (values['failover-timeout'] === undefined) mesos.failoverTimeoutSeconds = MESOS_JOB_FAILOVER_TIMEOUT_SECONDS;

@@ -47,14 +47,18 @@ const RULES: readonly FlagRule[] = [
   },
 ];
 
-/** One warning (without prefix or newline) per flag whose value the job's code replaced. */
-export function overriddenFlagWarnings(options: JobCommandOptions & Partial<RunCommandOptions>, config: JobConfig, cwd: string): string[] {
+/**
+ * One warning (without prefix or newline) per flag whose value the job's code replaced.
+ * `fromCluster`: flags whose value is the cluster's default (submit), named as such.
+ */
+export function overriddenFlagWarnings(options: JobCommandOptions & Partial<RunCommandOptions>, config: JobConfig, cwd: string, fromCluster: ReadonlySet<string> = new Set()): string[] {
   const warnings: string[] = [];
   for (const rule of RULES) {
     const given = rule.given(options, cwd);
     if (given === undefined) continue;
     const used = rule.used(config, cwd);
-    if (used !== given) warnings.push(`the job's code sets ${rule.setting} to ${used}, which wins over ${rule.flag} ${given}`);
+    const over = `${fromCluster.has(rule.flag) ? "the cluster's default " : ''}${rule.flag} ${given}`;
+    if (used !== given) warnings.push(`the job's code sets ${rule.setting} to ${used}, which wins over ${over}`);
   }
   return warnings;
 }

@@ -12,6 +12,7 @@ import type {
   ArtifactResponse,
   CancelResponse,
   CheckpointsResponse,
+  ClusterConfigResponse,
   ClusterOverviewResponse,
   JobDetailsResponse,
   JobsResponse,
@@ -61,6 +62,8 @@ export interface RestClient {
   stopJob(jobId: string, targetDirectory: string, drain: boolean): Promise<string>;
   cancelJob(jobId: string): Promise<void>;
   overview(): Promise<ClusterOverviewResponse>;
+  /** GET /config: the cluster's job defaults, unchecked (see cluster-defaults.ts). */
+  config(): Promise<ClusterConfigResponse>;
   taskManagers(): Promise<TaskManagerInfo[]>;
   /** Uploads a job bundle; `onProgress` hears of every chunk the connection took; `signal` abandons it. */
   uploadArtifact(bundle: Uint8Array, options?: { onProgress?: UploadProgress; signal?: AbortSignal }): Promise<ArtifactResponse>;
@@ -111,6 +114,7 @@ export function createRestClient(options: RestClientOptions): RestClient {
       await post<CancelResponse>(job(jobId, '/cancel'), {});
     },
     overview: () => get<ClusterOverviewResponse>('overview'),
+    config: () => get<ClusterConfigResponse>('config'),
     async taskManagers() {
       return (await get<TaskManagersResponse>('taskmanagers')).taskManagers;
     },

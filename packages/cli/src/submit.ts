@@ -1,5 +1,6 @@
 /**
- * `sluice submit`: bundles the job, builds its graph here (as `plan` does, so a job that cannot
+ * `sluice submit`: asks the cluster for its job defaults (cluster-defaults.ts) and lays them
+ * under its flags, bundles the job, builds its graph here (as `plan` does, so a job that cannot
  * be built fails before anything is uploaded), uploads the bundle, submits the job and prints
  * its id; then, unless detached, follows it (follow-job.ts). Ctrl-C before the submission
  * abandons it (nothing is submitted); after it, Ctrl-C detaches and the job keeps running, as a
@@ -11,10 +12,12 @@ import { SluiceError } from '@sluice/common';
 import type { SubmitJobRequest } from '@sluice/jobmanager';
 import type { JobArtifact, JobGraph } from '@sluice/protocol';
 import { DEFAULT_REST_ADDRESS } from './client-args.js';
+import { applyJobDefaults, fetchJobDefaults, flagsFromDefaults } from './cluster-defaults.js';
 import type { JobBundle } from './compile-job.js';
 import { EXIT_CANCELED, followJob } from './follow-job.js';
 import { jobArtifact } from './job-artifact.js';
 import type { JobCommandOptions, RestoreOptions } from './job-args.js';
+import { describeJobDefaults } from './job-defaults-args.js';
 import { overriddenFlagWarnings } from './overrides.js';
 import { RestClientError, type RestClient } from './rest-client.js';
 import type { StatusTerminal } from './status-line.js';
@@ -67,9 +70,11 @@ export async function submitCommand(options: SubmitCommandOptions, ctx: SubmitCo
     return EXIT_CANCELED;
   };
   try {
-    const prepared = await prepareJob(options, ctx, interrupted.signal);
+    const { options: job, applied } = await withClusterDefaults(options, ctx);
+    if (interrupted.signal.aborted) return notSubmitted();
+    const prepared = await prepareJob(job, ctx, interrupted.signal, flagsFromDefaults(applied));
     if (prepared === undefined) return notSubmitted();
-    const submitted = await uploadAndSubmit(prepared, options, { client: ctx.client, cwd: ctx.cwd, terminal, signal: interrupted.signal });
+    const submitted = await uploadAndSubmit(prepared, { ...options, ...job }, { client: ctx.client, cwd: ctx.cwd, terminal, signal: interrupted.signal });
     if (submitted === undefined) return notSubmitted();
     const { jobId, bundleBytes } = submitted;
     const { graph } = prepared;
@@ -101,6 +106,18 @@ export async function submitCommand(options: SubmitCommandOptions, ctx: SubmitCo
   }
 }
 
+/** The job's options with the cluster's defaults under its flags; says which it applied unless quiet. */
+async function withClusterDefaults(options: SubmitCommandOptions, ctx: SubmitContext): Promise<ReturnType<typeof applyJobDefaults>> {
+  const { defaults, unknown } = await fetchJobDefaults(ctx.client);
+  if (unknown.length > 0) {
+    ctx.stderr(`sluice: warning: the cluster at ${ctx.client.address} has job defaults this sluice does not know and leaves out (${unknown.join(', ')}); use the cluster's version of sluice\n`);
+  }
+  const result = applyJobDefaults(options, defaults);
+  const line = describeJobDefaults(result.applied);
+  if (!options.quiet && line !== '') ctx.stderr(`Cluster defaults applied: ${line}\n`);
+  return result;
+}
+
 /** A job ready to upload: its bundle, and its graph built here as `plan` builds it. */
 export interface PreparedJob {
   bundle: JobBundle;
@@ -112,12 +129,17 @@ export interface PreparedJob {
  * Bundles the job and builds its graph, so a job that cannot be built fails before anything
  * starts or uploads; undefined when `signal` was aborted meanwhile.
  */
-export async function prepareJob(options: JobCommandOptions, ctx: Pick<SubmitContext, 'bundleJob' | 'buildGraph' | 'cwd' | 'stderr'>, signal: AbortSignal): Promise<PreparedJob | undefined> {
+export async function prepareJob(
+  options: JobCommandOptions,
+  ctx: Pick<SubmitContext, 'bundleJob' | 'buildGraph' | 'cwd' | 'stderr'>,
+  signal: AbortSignal,
+  fromCluster?: ReadonlySet<string>,
+): Promise<PreparedJob | undefined> {
   const bundle = await ctx.bundleJob(options.jobFile);
   if (signal.aborted) return undefined;
   const artifact = jobArtifact(options, bundle.file, ctx.cwd);
   const graph = await ctx.buildGraph(artifact);
-  for (const w of overriddenFlagWarnings(options, graph.config, ctx.cwd)) ctx.stderr(`sluice: warning: ${w}\n`);
+  for (const w of overriddenFlagWarnings(options, graph.config, ctx.cwd, fromCluster)) ctx.stderr(`sluice: warning: ${w}\n`);
   return signal.aborted ? undefined : { bundle, artifact, graph };
 }
 

@@ -100,6 +100,17 @@ ${HA_FLAGS_HELP}  --ha-storage-dir <dir>      With zookeeper: a directory all en
   -q, --quiet                 Only warnings and errors
   -h, --help                  Show this help
 
+Job defaults, served at GET /config: 'sluice submit' applies them to every job submitted here,
+under its own -p, --checkpoint-dir, --checkpoint-interval and -D; the job's code wins over both.
+  --default-parallelism <N>   Default parallelism (positive integer)
+  --default-checkpoint-dir <dir>
+                              Checkpoint directory (a relative one is resolved here); the
+                              JobMaster and TaskManager processes must all reach it
+  --default-checkpoint-interval <duration>
+                              Checkpoint interval, e.g. 10s, 1min (0: no checkpoints)
+  -D <key=value>              Job parameter (repeatable); a submission's -D of the same key wins.
+                              Values show on this command line: keep secrets out of them
+
 With --high-availability zookeeper, start two or three entrypoints with the same --ha-cluster-id:
 one leads, the others stand by (their REST APIs answer through the leader) and take over,
 resuming every job from its latest checkpoint, when the leader's ZooKeeper session is lost.
@@ -144,10 +155,10 @@ ${JOB_OPTIONS_HELP}
   --verbose                   Print stack traces of errors
 
 Options of the job's cluster: those of 'sluice cluster start' (see 'sluice cluster --help')
-but for --detach and high availability. Here --cluster-dir defaults to a private temporary
-directory removed at the end (a directory given is kept, and a run killed before its job ended
-is resumed by the next run with it), --rpc-port and --rest-port to 0 (free ports) and
---taskmanagers to 0.
+but for --detach, high availability and the job defaults (--default-*; -D here is the job's).
+Here --cluster-dir defaults to a private temporary directory removed at the end (a directory
+given is kept, and a run killed before its job ended is resumed by the next run with it),
+--rpc-port and --rest-port to 0 (free ports) and --taskmanagers to 0.
 
 ${MESOS_OPTIONS_HELP}  -h, --help                  Show this help
 
@@ -227,6 +238,10 @@ Ctrl-C (or SIGTERM) while following only detaches: the job keeps running on the 
 with Flink's attached mode; 'sluice cancel <jobId>' cancels it.
 
 ${PRECEDENCE}
+
+First it asks the cluster for its job defaults (GET /config: 'cluster start --default-*' and
+-D) and applies them under the flags: -p, --checkpoint-dir and --checkpoint-interval given win,
+-D wins key by key. One line on stderr says which defaults it applied (not with --quiet).
 
 Options:
 ${JOB_OPTIONS_HELP}

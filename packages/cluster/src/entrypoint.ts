@@ -21,7 +21,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError, createLogger, describeError, preparePrivateDirectory, writePrivateFile, type Logger } from '@sluice/common';
 import { createHighAvailabilityServices, type HighAvailabilityOptions, type HighAvailabilityServices, type LeaderInfo, type LeaderToken } from '@sluice/ha';
-import { artifactGateway, ArtifactStore, createRestServer, type RestServer } from '@sluice/jobmanager';
+import { artifactGateway, ArtifactStore, createRestServer, type JobDefaults, type RestServer } from '@sluice/jobmanager';
 import type { DispatcherGateway, ResourceManagerGateway } from '@sluice/protocol';
 import { createEntrypointMetricsRegistry } from '@sluice/metrics';
 import { NetworkRpcService } from '@sluice/rpc';
@@ -55,6 +55,11 @@ export interface ClusterEntrypointOptions {
   restAllowedHosts?: readonly string[];
   /** The REST bearer token (default: the cluster's, `rest.token` in the cluster directory, made at first start). */
   restToken?: string;
+  /**
+   * Defaults for every job submitted here, served at GET /config; `sluice submit` applies them
+   * under its own flags. Each entrypoint serves its own: give HA entrypoints the same.
+   */
+  jobDefaults?: JobDefaults;
   /** TaskManagers kept running whatever the demand (default 1). */
   taskManagers?: number;
   slotsPerTaskManager?: number;
@@ -187,6 +192,7 @@ export async function startClusterEntrypoint(options: ClusterEntrypointOptions):
       host: options.restHost ?? '127.0.0.1',
       ...(options.restAllowedHosts === undefined ? {} : { allowedHosts: options.restAllowedHosts }),
       token: restToken.token,
+      ...(options.jobDefaults === undefined ? {} : { jobDefaults: options.jobDefaults }),
       metrics: createEntrypointMetricsRegistry({
         jobs: { snapshot: () => l.term?.dispatcher.metricsSnapshot() ?? [] },
         leading: () => l.term !== undefined,

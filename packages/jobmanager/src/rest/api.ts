@@ -5,6 +5,7 @@
  *   GET  /healthz                 → HealthResponse (no token, ever: for load balancers and Marathon)
  *   GET  /openapi.json            → the OpenAPI 3 description of this API
  *   GET  /overview                → ClusterOverviewResponse
+ *   GET  /config                  → ClusterConfigResponse (token always: -D values may be credentials)
  *   GET  /taskmanagers            → TaskManagersResponse
  *   POST /artifacts               a job bundle (JavaScript) → ArtifactResponse (201)
  *   GET  /artifacts/:id           the bundle's bytes (token always: bundles are user code)
@@ -125,6 +126,27 @@ export interface ClusterOverviewResponse {
   slotsAvailable: number;
   /** Jobs by status; statuses without jobs are absent. */
   jobs: Partial<Record<JobStatus, number>>;
+}
+
+/**
+ * Settings a cluster gives every job submitted to it (`sluice cluster start --default-*` and
+ * `-D`). The client applies them while it builds the job's graph, under its own flags; what the
+ * job's code sets wins over both. Absent fields: no default.
+ */
+export interface JobDefaults {
+  /** Default parallelism (`-p`). */
+  parallelism?: number;
+  /** Absolute checkpoint directory on the cluster's storage (`--checkpoint-dir`). */
+  checkpointDir?: string;
+  /** Checkpoint interval in ms, 0 for none (`--checkpoint-interval`). */
+  checkpointIntervalMs?: number;
+  /** Job parameters (`-D key=value`); a submission's own `-D` wins key by key. */
+  params?: Record<string, string>;
+}
+
+export interface ClusterConfigResponse {
+  /** `{}` from a server without defaults, such as the one `sluice run` serves. */
+  jobDefaults: JobDefaults;
 }
 
 export interface TaskManagersResponse {

@@ -8,8 +8,10 @@ import { TERMINAL_JOB_STATUSES, type DispatcherGateway, type JobResult, type Job
 import type {
   CancelResponse,
   CheckpointsResponse,
+  ClusterConfigResponse,
   ClusterOverviewResponse,
   HealthResponse,
+  JobDefaults,
   JobDetailsResponse,
   JobsResponse,
   RestErrorResponse,
@@ -31,6 +33,7 @@ export interface RestResponse {
     | CancelResponse
     | HealthResponse
     | ClusterOverviewResponse
+    | ClusterConfigResponse
     | TaskManagersResponse
     | SubmitJobResponse
     | RestErrorResponse
@@ -51,6 +54,8 @@ export interface HandlerContext {
   locateArtifact?(id: string): Promise<string | undefined>;
   /** The OpenAPI description of the API. */
   openApi(): object;
+  /** What GET /config serves: checked by the server at start. */
+  jobDefaults: Readonly<JobDefaults>;
 }
 
 export async function handleRoute(route: Route, body: unknown, ctx: HandlerContext): Promise<RestResponse> {
@@ -70,6 +75,10 @@ export async function handleRoute(route: Route, body: unknown, ctx: HandlerConte
         slotsAvailable: tms.reduce((n, t) => n + t.freeSlots, 0),
         jobs,
       };
+      return { status: 200, body };
+    }
+    case 'clusterConfig': {
+      const body: ClusterConfigResponse = { jobDefaults: ctx.jobDefaults };
       return { status: 200, body };
     }
     case 'listTaskManagers': {

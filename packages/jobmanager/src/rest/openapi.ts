@@ -3,13 +3,14 @@
  * route cannot be served without being described. Schemas cover the request bodies, which is
  * what a client generator needs to get right; responses are described by their status codes.
  */
-import { ROUTES, type RouteName } from './routes.js';
+import { ROUTES, TOKEN_ALWAYS, type RouteName } from './routes.js';
 
 const SUMMARIES: Record<RouteName, string> = {
   healthz: 'Liveness: 200 while the server runs (no token needed)',
   openApi: 'This description',
   metrics: 'Prometheus metrics of this entrypoint: per-job restarts and checkpoints (while it leads), its process (text format 0.0.4)',
   clusterOverview: 'TaskManagers, slots and jobs by status',
+  clusterConfig: "The cluster's job defaults (parallelism, checkpoint directory and interval, -D parameters) that sluice submit applies under its own flags; the token is needed even on loopback",
   listTaskManagers: 'Registered TaskManagers with their slots and metrics URLs',
   uploadArtifact: 'Upload a job bundle (JavaScript); stored under its SHA-256',
   downloadArtifact: 'A stored job bundle, by SHA-256',
@@ -69,7 +70,7 @@ export function openApiDocument(version: string, tokenForReads: boolean): object
   for (const r of ROUTES) {
     const path = `/${r.pattern.map((p) => (p.startsWith(':') ? `{${p.slice(1)}}` : p)).join('/')}`;
     const params = r.pattern.filter((p) => p.startsWith(':')).map((p) => ({ name: p.slice(1), in: 'path', required: true, schema: { type: 'string' } }));
-    const secured = r.name !== 'healthz' && (r.method === 'POST' || r.name === 'downloadArtifact' || tokenForReads);
+    const secured = r.name !== 'healthz' && (r.method === 'POST' || TOKEN_ALWAYS.has(r.name) || tokenForReads);
     const body = BODIES[r.name];
     paths[path] ??= {};
     paths[path]![r.method.toLowerCase()] = {

@@ -225,6 +225,6 @@ describe('REST API of a cluster', () => {
     const ops = Object.values(doc.paths as Record<string, Record<string, { operationId: string; security: unknown[] }>>).flatMap((p) => Object.values(p));
     expect(ops.map((o) => o.operationId).sort()).toEqual(ROUTES.map((r) => r.name).sort());
     const secured = new Set(ops.filter((o) => o.security.length > 0).map((o) => o.operationId));
-    expect(secured.has('submitJob') && secured.has('downloadArtifact') && !secured.has('listJobs') && !secured.has('healthz')).toBe(true);
+    expect(secured.has('submitJob') && secured.has('downloadArtifact') && secured.has('clusterConfig') && !secured.has('listJobs') && !secured.has('healthz')).toBe(true);
   });
 });

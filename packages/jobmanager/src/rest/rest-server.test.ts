@@ -391,8 +391,30 @@ describe('REST API', () => {
     }
   });
 
+  it('serves the job defaults at GET /config, only with the token even on loopback, and {} without any', async () => {
+    const jobDefaults = { parallelism: 4, checkpointDir: '/mnt/ck', checkpointIntervalMs: 10_000, params: { bootstrap: 'kafka-1:9092', password: 'p=w' } };
+    const server = await start(fixture(), { jobDefaults });
+    expect(await call(server.url, 'GET', '/config')).toMatchObject({ status: 200, body: { jobDefaults } });
+    // -D values may be credentials: unlike other reads on loopback, this one wants the token.
+    const without = await call(server.url, 'GET', '/config', undefined, { headers: { authorization: '' } });
+    expect(without).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
+    expect((await call(server.url, 'GET', '/jobs', undefined, { headers: { authorization: '' } })).status).toBe(200);
+    const bare = await start(fixture());
+    expect(await call(bare.url, 'GET', '/config')).toMatchObject({ status: 200, body: { jobDefaults: {} } });
+    expect((await call(bare.url, 'POST', '/config', {})).status).toBe(405);
+  });
+
   it('rejects invalid options', async () => {
     await expect(createRestServer({ dispatcher: fixture(), port: 70000 })).rejects.toThrow('REST API: port must be an integer in 0..65535 (0 = any free port), got 70000');
     await expect(createRestServer({ dispatcher: fixture(), port: 0, maxBodyBytes: 0 })).rejects.toThrow('REST API: maxBodyBytes must be a positive integer, got 0');
+    const bad: [NonNullable<RestServerOptions['jobDefaults']>, string][] = [
+      [{ parallelism: 0 }, 'REST API: job default parallelism must be a positive integer, got 0'],
+      [{ parallelism: 1.5 }, 'REST API: job default parallelism must be a positive integer, got 1.5'],
+      [{ checkpointDir: 'ck' }, 'REST API: job default checkpointDir must be an absolute path (the cluster resolves no relative one), got "ck"'],
+      [{ checkpointIntervalMs: -1 }, 'REST API: job default checkpointIntervalMs must be a whole number of milliseconds ≥ 0 (0: no checkpoints), got -1'],
+      [{ params: { '': 'x' } }, `REST API: job default params must be keys that are not empty and hold no '=', got ""`],
+      [{ params: { a: 1 as unknown as string } }, 'REST API: job default params.a must be a string, got 1'],
+    ];
+    for (const [jobDefaults, message] of bad) await expect(createRestServer({ dispatcher: fixture(), port: 0, jobDefaults })).rejects.toThrow(message);
   });
 });

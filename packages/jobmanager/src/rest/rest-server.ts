@@ -21,11 +21,13 @@ import { isAbsolute, resolve } from 'node:path';
 import { ConfigurationError, describeError, SluiceError, silentLogger, type Logger } from '@sluice/common';
 import type { DispatcherGateway, ResourceManagerGateway } from '@sluice/protocol';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { JobDefaults } from './api.js';
 import { downloadArtifact, uploadArtifact } from './artifact-routes.js';
 import { errorResponse, handleRoute, type HandlerContext, type RestResponse } from './handlers.js';
+import { resolveJobDefaults } from './job-defaults.js';
 import { openApiDocument } from './openapi.js';
 import { parseJsonBody, RestRequestError } from './requests.js';
-import { matchRoute } from './routes.js';
+import { matchRoute, TOKEN_ALWAYS } from './routes.js';
 import { confineSavepointTarget } from './savepoint-roots.js';
 import { allowedHostValues, checkBearerToken, checkHost, checkJsonContentType, checkOrigin, isLoopback, isWildcard, parseAllowedHost, validateToken } from './security.js';
 
@@ -52,6 +54,8 @@ export interface RestServerOptions extends RestSecurityOptions {
    * one, /metrics answers 404.
    */
   metrics?: { readonly contentType: string; metrics(): Promise<string> };
+  /** Served at GET /config for `sluice submit` to apply under its own flags; default none (`{}`). */
+  jobDefaults?: JobDefaults;
   /** Whether GETs need the bearer token; default: when bound to an address other than loopback. */
   tokenForReads?: boolean;
   /** TCP port; 0 picks a free one (see `RestServer.port`). */
@@ -102,7 +106,7 @@ export function resolveRestServerOptions(options: RestServerOptions): ResolvedRe
   for (const root of o.savepointRoots) {
     if (!isAbsolute(root)) throw new ConfigurationError(`REST API: savepoint root '${root}' must be an absolute path`);
   }
-  return { ...o, savepointRoots: o.savepointRoots.map((r) => resolve(r)) };
+  return { ...o, savepointRoots: o.savepointRoots.map((r) => resolve(r)), jobDefaults: resolveJobDefaults(o.jobDefaults) };
 }
 
 export interface RestServer {
@@ -138,6 +142,7 @@ export async function createRestServer(options: RestServerOptions): Promise<Rest
     ...(o.resourceManager === undefined ? {} : { resourceManager: o.resourceManager }),
     ...(store === undefined ? {} : { locateArtifact: (id: string) => store.locate(id) }),
     openApi: () => openApi,
+    jobDefaults: o.jobDefaults,
   };
   let inFlight = 0;
   let closing = false;
@@ -162,7 +167,7 @@ export async function createRestServer(options: RestServerOptions): Promise<Rest
       if (match.type === 'methodNotAllowed') throw new RestRequestError(405, 'METHOD_NOT_ALLOWED', match.message, { Allow: match.allow.join(', ') });
       const route = match.route;
       const mutating = req.method !== 'GET';
-      if (route.name !== 'healthz' && (mutating || o.tokenForReads || route.name === 'downloadArtifact')) checkBearerToken(req.headers.authorization, o.token, tokenHint);
+      if (route.name !== 'healthz' && (mutating || o.tokenForReads || TOKEN_ALWAYS.has(route.name))) checkBearerToken(req.headers.authorization, o.token, tokenHint);
       if (route.name === 'uploadArtifact') {
         response = await uploadArtifact(req, res, store);
       } else if (route.name === 'downloadArtifact') {

@@ -19,6 +19,8 @@ describe('matchRoute', () => {
     ['POST', '/jobs', 'route', { name: 'submitJob' }],
     ['GET', '/healthz', 'route', { name: 'healthz' }],
     ['GET', '/overview', 'route', { name: 'clusterOverview' }],
+    ['GET', '/config', 'route', { name: 'clusterConfig' }],
+    ['POST', '/config', 'methodNotAllowed', ['GET']],
     ['GET', '/taskmanagers', 'route', { name: 'listTaskManagers' }],
     ['GET', '/openapi.json', 'route', { name: 'openApi' }],
     ['POST', '/artifacts', 'route', { name: 'uploadArtifact' }],

@@ -8,6 +8,7 @@ export type Route =
   | { name: 'openApi' }
   | { name: 'metrics' }
   | { name: 'clusterOverview' }
+  | { name: 'clusterConfig' }
   | { name: 'listTaskManagers' }
   | { name: 'uploadArtifact' }
   | { name: 'downloadArtifact'; artifactId: string }
@@ -38,6 +39,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', pattern: ['openapi.json'], name: 'openApi' },
   { method: 'GET', pattern: ['metrics'], name: 'metrics' },
   { method: 'GET', pattern: ['overview'], name: 'clusterOverview' },
+  { method: 'GET', pattern: ['config'], name: 'clusterConfig' },
   { method: 'GET', pattern: ['taskmanagers'], name: 'listTaskManagers' },
   { method: 'POST', pattern: ['artifacts'], name: 'uploadArtifact' },
   { method: 'GET', pattern: ['artifacts', ':artifactId'], name: 'downloadArtifact' },
@@ -49,6 +51,12 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', pattern: ['jobs', ':jobId', 'stop'], name: 'stopJob' },
   { method: 'POST', pattern: ['jobs', ':jobId', 'cancel'], name: 'cancelJob' },
 ];
+
+/**
+ * Reads that want the bearer token even from loopback: bundles are user code, and the job
+ * defaults' `-D` values may be credentials.
+ */
+export const TOKEN_ALWAYS: ReadonlySet<RouteName> = new Set(['downloadArtifact', 'clusterConfig']);
 
 /** One line per route, for 404 messages and documentation. */
 export const ROUTE_SUMMARY = ROUTES.map((r) => `${r.method} /${r.pattern.join('/')}`).join(', ');
@@ -106,6 +114,7 @@ function toRoute(name: RouteName, param: string): Route {
     case 'openApi':
     case 'metrics':
     case 'clusterOverview':
+    case 'clusterConfig':
     case 'listTaskManagers':
     case 'uploadArtifact':
     case 'listJobs':
