@@ -3,8 +3,10 @@
 # agent's local registry reads: build/image/<repository>:<tag>.tar (default
 # build/image/sluice/agent:<version>.tar, for `--docker_registry=<dir>/build/image`).
 #
-#   bash infra/docker/build.sh [--builder auto|docker|buildah] [--repository NAME] [--tag TAG]
+#   bash infra/docker/build.sh [--builder auto|docker|buildah] [--repository NAME] [--tag TAG] [--force]
 #
+# An archive built from the same sources (every file git tracks or would, hashed) is kept as it
+# is: the script says so and exits; --force builds anyway.
 # docker:  `docker build`, then `skopeo copy docker-daemon:… docker-archive:…`.
 # buildah: no daemon and no registry but the npm registry and a Debian mirror (CI): the base
 #          image is made here (debootstrap --variant=minbase bookworm, plus Node from the npm
@@ -25,6 +27,7 @@ BUILD_DIR="$ROOT_DIR/build"
 . infra/docker/build-lib.sh
 
 BUILDER=auto
+FORCE=0
 REPOSITORY=sluice/agent
 TAG=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' packages/cli/package.json | head -n 1)
 while [ $# -gt 0 ]; do
@@ -32,7 +35,8 @@ while [ $# -gt 0 ]; do
     --builder) BUILDER=${2:?--builder needs auto, docker or buildah}; shift 2 ;;
     --repository) REPOSITORY=${2:?--repository needs a name}; shift 2 ;;
     --tag) TAG=${2:?--tag needs a value}; shift 2 ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --force) FORCE=1; shift ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -46,6 +50,18 @@ esac
 ARCHIVE="$BUILD_DIR/image/$REPOSITORY:$TAG.tar"
 STARTED=$(date +%s)
 
+# What the image is built from: the files of the checkout (tracked or not ignored), by content.
+sources_fingerprint() {
+  git rev-parse --is-inside-work-tree >/dev/null 2>&1 || return 0
+  { echo "$REPOSITORY:$TAG"; git ls-files -z -co --exclude-standard | xargs -0 -r sha256sum 2>/dev/null || true; } | sha256sum | cut -d' ' -f1
+}
+FINGERPRINT=$(sources_fingerprint)
+if [ "$FORCE" = 0 ] && [ -n "$FINGERPRINT" ] && [ -f "$ARCHIVE" ] && [ "$(cat "$ARCHIVE.sources" 2>/dev/null)" = "$FINGERPRINT" ]; then
+  echo "build.sh: ${ARCHIVE#"$ROOT_DIR/"} is up to date with the sources; --force builds it again"
+  exit 0
+fi
+rm -f "$ARCHIVE.sources"
+
 if [ "$BUILDER" = auto ]; then
   if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then BUILDER=docker; else BUILDER=buildah; fi
 fi
@@ -56,6 +72,7 @@ case "$BUILDER" in
 esac
 
 check_no_mounts
+[ -z "$FINGERPRINT" ] || echo "$FINGERPRINT" > "$ARCHIVE.sources"
 SIZE_MB=$(( $(stat -c %s "$ARCHIVE") / 1000000 ))
 echo "build.sh: $REPOSITORY:$TAG built with $BUILDER in $(( $(date +%s) - STARTED )) s"
 echo "build.sh: ${ARCHIVE#"$ROOT_DIR/"} ($SIZE_MB MB, uncompressed layers)"
