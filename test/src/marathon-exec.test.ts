@@ -12,7 +12,7 @@
  * changed before posting, and only these: SLUICE_MESOS_MASTER (the fake instead of zk://master.mesos) and
  * SLUICE_BIND_HOST (127.0.0.1, as every test server binds, instead of 0.0.0.0).
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from './leaks.js';
@@ -46,6 +46,8 @@ async function startOnFake(app: MarathonApp, secrets: Record<string, string>, au
     images: { [IMAGE]: { env: { PATH: `${shims}:${process.env.PATH ?? '/usr/bin:/bin'}` } } },
     ...(authenticate === undefined ? {} : { authenticate }),
   });
+  // The app runs as its `user` (nobody): the way to its sandbox must be open to it.
+  chmodSync(bed.home, 0o755);
   const m = await startMarathon({ workDir: join(bed.home, 'marathon'), agentEnv: { PATH: `${shims}:/usr/local/bin:/usr/bin:/bin`, NO_COLOR: '1' }, probeIntervalMs: 500 });
   marathon = m;
   for (const [source, value] of Object.entries(secrets)) m.setSecret(source, value);
@@ -127,6 +129,8 @@ describe('the Marathon apps run as Marathon runs them, on the Mesos fake', () =>
     expect(JSON.parse((await waitHealthy(app, t)).body)).toMatchObject({ subscribed: true, frameworkId: framework.id });
     // Nothing secret where other users of the agent can read it.
     const visible = visibleToTheAgent(t.pid!);
+    // It runs as the app's user where the agent can switch users (as root).
+    if (process.getuid?.() === 0) expect(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${t.pid!}/status`, 'utf8'))?.[1]).toBe(/^nobody:x:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1]);
     expect(visible).toContain('mesos-session');
     expect(visible).not.toContain(token);
     expect(visible).not.toContain(principalSecret);

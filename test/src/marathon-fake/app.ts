@@ -13,6 +13,8 @@ export interface HealthCheck {
 
 export interface AppDefinition {
   id: string;
+  /** The user the task runs as (the agent switches to it). */
+  user?: string;
   cmd?: string;
   args?: string[];
   instances?: number;

@@ -4,14 +4,14 @@
  * environment (PORT0…, PORT, PORTS, PORT_<NAME>, HOST, MARATHON_APP_*, MESOS_TASK_ID,
  * MESOS_SANDBOX) over the app's `env`, secrets from the fake's secret store (env `{"secret": …}`
  * and secret volumes as files under the sandbox), `cmd` through `/bin/sh -c` or `args` exec'd, in
- * the sandbox, stdout and stderr to files there. Health checks (HTTP / MESOS_HTTP / TCP on a
+ * the sandbox, stdout and stderr to files there, as the app's `user` when the fake runs as root. Health checks (HTTP / MESOS_HTTP / TCP on a
  * port index) run as the app says; kill is SIGTERM, then SIGKILL after the grace period.
  *
  * Not faked: the container image (the command runs on the host, so what it calls must be on the
  * PATH the test gives), constraints, fetch URIs, resource limits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { dirname, join, resolve as resolvePath } from 'node:path';
@@ -87,7 +87,9 @@ export class MarathonTask {
     const { app, sandbox } = this.o;
     for (const d of app.portDefinitions ?? []) this.ports.push(d.port === 0 || d.port === undefined ? await unusedPort() : d.port);
     mkdirSync(sandbox, { recursive: true });
+    const user = taskUser(app.user);
     const env = this.environment();
+    if (user !== undefined) Object.assign(env, { USER: app.user, LOGNAME: app.user, HOME: user.home });
     for (const v of app.container?.volumes ?? []) {
       if (v.secret === undefined) continue;
       const file = resolvePath(sandbox, v.containerPath);
@@ -97,9 +99,11 @@ export class MarathonTask {
     }
     const out = openSync(join(sandbox, 'stdout'), 'a');
     const err = openSync(join(sandbox, 'stderr'), 'a');
+    // The sandbox belongs to the task's user, as Mesos chowns it before the launch.
+    if (user !== undefined) chownTree(sandbox, user.uid, user.gid);
     try {
       const [file, args] = app.cmd !== undefined ? ['/bin/sh', ['-c', app.cmd]] : [app.args?.[0] ?? '', app.args?.slice(1) ?? []];
-      const child = spawn(file, args, { cwd: sandbox, env, stdio: ['ignore', out, err], detached: true });
+      const child = spawn(file, args, { cwd: sandbox, env, stdio: ['ignore', out, err], detached: true, ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }) });
       this.child = child;
       this.ended = new Promise((resolve) =>
         child.once('exit', (code, signal) => {
@@ -226,4 +230,22 @@ function probeOnce(check: HealthCheck, host: string, port: number): Promise<stri
     req.on('timeout', () => (req.destroy(), resolve('timed out')));
     req.end();
   });
+}
+
+/**
+ * The app's `user` as the agent switches to it (Mesos with --switch_user): only when the fake
+ * runs as root, which can; otherwise the task runs as the test's user.
+ */
+function taskUser(name: string | undefined): { uid: number; gid: number; home: string } | undefined {
+  if (name === undefined || process.getuid?.() !== 0) return undefined;
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const [, , uid, gid, , home] = line?.split(':') ?? [];
+  if (uid === undefined || gid === undefined) throw new Error(`Failed to change user to '${name}': unknown user on the agent`);
+  return { uid: Number(uid), gid: Number(gid), home: home ?? '/' };
+}
+
+function chownTree(path: string, uid: number, gid: number): void {
+  chownSync(path, uid, gid);
+  if (!statSync(path).isDirectory()) return;
+  for (const name of readdirSync(path)) chownTree(join(path, name), uid, gid);
 }
