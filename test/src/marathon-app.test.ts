@@ -50,7 +50,8 @@ describe('the Marathon app of the session scheduler', () => {
     cleanUp.push(() => rmSync(home, { recursive: true, force: true }));
     const argv = await expandedArgv(APP, { home, pathDir: argvEchoShim(join(home, 'bin')), secrets: { 'sluice/mesos-secret': 's', 'sluice/rest-token': 't'.repeat(43) } });
     const parsed = parseCommandLine(argv);
-    expect(parsed).toMatchObject({ kind: 'mesos-session', options: { taskManagers: 1, maxTaskManagers: 10, slots: 2, jobDefaults: { parallelism: 2 }, restTokenFrom: 'sluice-rest-token' } });
+    expect(parsed).toMatchObject({ kind: 'mesos-session', options: { taskManagers: 1, maxTaskManagers: 10, slots: 2, jobDefaults: { parallelism: 2, checkpointDir: '/mnt/sluice/checkpoints' }, restTokenFrom: 'sluice-rest-token', restAllowedHosts: ['127.0.0.1'] } });
+    expect(parsed).toMatchObject({ options: { mesos: { volumes: [{ hostPath: '/mnt/sluice', containerPath: '/mnt/sluice', mode: 'RW' }] } } });
   });
 
   it('takes the REST token and the principal\'s secret as files from the secret store, never as environment variables', () => {
@@ -78,7 +79,7 @@ describe('the Marathon app of the session scheduler', () => {
     ['a secret as an environment variable', variant((a) => (a.env.SLUICE_REST_TOKEN = { secret: 'rest-token' })), /\/env\/SLUICE_REST_TOKEN takes a secret as an environment variable/],
     ['a secret volume naming an undeclared secret', variant((a) => (a.container.volumes[1].secret = 'token')), /secret 'token' is used but not declared/],
     ['an environment variable name the shell cannot hold', variant((a) => (a.env['LOG-LEVEL'] = 'info')), /\/env must NOT have additional properties: LOG-LEVEL/],
-    ['a volume of no known kind', variant((a) => a.container.volumes.push({ containerPath: 'x' })), /\/container\/volumes\/2 must match exactly one schema in oneOf/],
+    ['a volume of no known kind', variant((a) => a.container.volumes.push({ containerPath: 'x' })), /\/container\/volumes\/3 must match exactly one schema in oneOf/],
     ['a port name with capitals', variant((a) => (a.portDefinitions[0].name = 'REST')), /\/portDefinitions\/0\/name must match pattern/],
     ['two ports of the same name', variant((a) => (a.portDefinitions[1].name = 'rest')), /portDefinitions names must be unique/],
     ['an unknown constraint operator', variant((a) => (a.constraints = [['hostname', 'NEAR']])), /\/constraints\/0\/1 must be equal to one of the allowed values/],

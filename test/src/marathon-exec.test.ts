@@ -125,7 +125,7 @@ describe('the Marathon apps run as Marathon runs them, on the Mesos fake', () =>
     await restAnswersWith(t.port('rest'), token);
     // The app's job defaults, for every job submitted to it.
     const config = await fetch(`http://127.0.0.1:${t.port('rest')}/config`, { headers: { Authorization: `Bearer ${token}` } });
-    expect(await config.json()).toEqual({ jobDefaults: { parallelism: 2 } });
+    expect(await config.json()).toEqual({ jobDefaults: { parallelism: 2, checkpointDir: '/mnt/sluice/checkpoints' } });
     expect(JSON.parse((await waitHealthy(app, t)).body)).toMatchObject({ subscribed: true, frameworkId: framework.id });
     // Nothing secret where other users of the agent can read it.
     const visible = visibleToTheAgent(t.pid!);

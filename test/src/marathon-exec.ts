@@ -56,6 +56,8 @@ export async function expandedArgv(app: AppDefinition, o: ExpandOptions): Promis
     host: '127.0.0.1',
     secrets: new Map(Object.entries(o.secrets)),
     agentEnv: { PATH: `${o.pathDir}:/usr/local/bin:/usr/bin:/bin`, NO_COLOR: '1' },
+    // Only the expansion matters here, not who runs it (the app's user need not exist on this host).
+    switchUser: false,
   });
   await task.start();
   const end = await task.exited;

@@ -29,6 +29,8 @@ export interface TaskOptions {
   agentEnv: NodeJS.ProcessEnv;
   /** Probe health this often instead of the checks' intervalSeconds (tests that cannot wait 30 s). */
   probeIntervalMs?: number;
+  /** Run as the app's `user` when running as root (default true), as an agent with --switch_user. */
+  switchUser?: boolean;
 }
 
 export interface HealthResult {
@@ -87,7 +89,7 @@ export class MarathonTask {
     const { app, sandbox } = this.o;
     for (const d of app.portDefinitions ?? []) this.ports.push(d.port === 0 || d.port === undefined ? await unusedPort() : d.port);
     mkdirSync(sandbox, { recursive: true });
-    const user = taskUser(app.user);
+    const user = this.o.switchUser === false ? undefined : taskUser(app.user);
     const env = this.environment();
     if (user !== undefined) Object.assign(env, { USER: app.user, LOGNAME: app.user, HOME: user.home });
     for (const v of app.container?.volumes ?? []) {
