@@ -9,7 +9,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // Vitest runs a project's global setup only when that project has test files in the run, so
 // `vitest run packages/api` starts no broker.
 // The monitoring test runs a Kafka job on the Mesos fake, so it needs the broker too.
-const KAFKA_TESTS = ['test/src/kafka*.test.ts', 'test/src/monitoring.test.ts'];
+const KAFKA_TESTS = ['test/src/kafka*.test.ts', 'test/src/monitoring.test.ts', 'test/src/walkthrough.test.ts'];
 
 export default defineConfig({
   test: {
