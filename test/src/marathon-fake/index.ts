@@ -12,6 +12,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { readBody } from '../mesos-fake/http-util.js';
 import { absoluteId, basicViolations, type AppDefinition, type Violation } from './app.js';
 import { MarathonTask } from './task.js';
 
@@ -86,7 +87,7 @@ export async function startMarathon(options: MarathonFakeOptions): Promise<Marat
     }
     let body: unknown;
     try {
-      body = JSON.parse(await readAll(req));
+      body = JSON.parse((await readBody(req, 1024 * 1024)).toString('utf8'));
     } catch (err) {
       send(res, 400, { message: `Invalid JSON: ${(err as Error).message}` });
       return;
@@ -120,7 +121,7 @@ export async function startMarathon(options: MarathonFakeOptions): Promise<Marat
     if (req.method !== 'PUT') return send(res, 405, { message: `method ${req.method ?? ''} not allowed` });
     let value: unknown;
     try {
-      value = (JSON.parse(await readAll(req)) as { value?: unknown }).value;
+      value = (JSON.parse((await readBody(req, 1024 * 1024)).toString('utf8')) as { value?: unknown }).value;
     } catch (err) {
       return send(res, 400, { message: `Invalid JSON: ${(err as Error).message}` });
     }
@@ -173,20 +174,4 @@ export async function startMarathon(options: MarathonFakeOptions): Promise<Marat
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-function readAll(req: IncomingMessage, limit = 1024 * 1024): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.byteLength;
-      if (size > limit) {
-        reject(new Error(`body over ${limit} bytes`));
-        req.destroy();
-      } else parts.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    req.on('error', reject);
-  });
 }
