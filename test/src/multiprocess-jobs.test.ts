@@ -110,7 +110,12 @@ describe('a cluster of TaskManager processes', () => {
       const tm = cli.start(['taskmanager', '--cluster', cluster.address, '--secret-file', cluster.secretFile, '--slots', '2', '--resource-id', 'by-hand', '--bind-host', '127.0.0.4']);
       await waitFor('the registration line', () => (/TaskManager by-hand registered/.test(tm.out.stdout) ? true : undefined), 60_000);
       expect(tm.out.stdout).toMatch(/TaskManager by-hand registered at sluice:\/\/127\.0\.0\.1:\d+: 2 slot\(s\), rpc sluice:\/\/127\.0\.0\.4:\d+\/taskmanager, data 127\.0\.0\.4:\d+, metrics http:\/\/127\.0\.0\.1:\d+\/metrics/);
-      const listed = (await cluster.taskManagers()).find((t) => t.resourceId === 'by-hand');
+      // Its slots count as free once its first slot report has reached the ResourceManager, which
+      // may come after the registration line on a busy machine.
+      const listed = await waitFor('the by-hand TaskManager with its slots free', async () => {
+        const t = (await cluster.taskManagers()).find((x) => x.resourceId === 'by-hand');
+        return t?.freeSlots === 2 ? t : undefined;
+      }, 60_000);
       expect(listed).toMatchObject({ numberOfSlots: 2, freeSlots: 2, dataAddress: { host: '127.0.0.4' } });
       tm.child.kill('SIGTERM');
       expect((await tm.done).code).toBe(0);
