@@ -30,3 +30,24 @@ export function runFused(params: Readonly<Record<string, string>>): SideCounts {
   }
   return { events, bids, outputs, checksum };
 }
+
+/**
+ * The generator alone, for the findings' breakdown: the same events as runFused, bids counted
+ * and their prices summed (so the events are used), no map, filter or sink.
+ */
+export function runGenerateOnly(params: Readonly<Record<string, string>>): SideCounts {
+  const options = nexmarkOptionsFromParams(params);
+  const config = resolveNexmarkConfig(options);
+  const events = options.events!;
+  const seed = options.seed!;
+  const rng = new SeededRandom();
+  let bids = 0;
+  let checksum = 0;
+  for (let i = 0; i < events; i++) {
+    const e = nexmarkEvent(i, rng.reseed(seed, i), config, 0);
+    if (e.kind !== 'bid') continue;
+    bids++;
+    checksum += e.price;
+  }
+  return { events, bids, outputs: 0, checksum };
+}
