@@ -1,9 +1,9 @@
 /**
  * Polymorphic and megamorphic property accesses from a V8 `--log-ic` log (Node 20 writes
- * isolate-<addr>-<pid>-ic.log in the working directory):
+ * isolate-<addr>-<pid>-v8.log in the working directory):
  *
  *   node --log-ic bench/dist/chain/profile.js chain --runs=2 --events=300000
- *   node bench/dist/chain/ic-summary.js isolate-*-ic.log [--match=runtime/dist]
+ *   node bench/dist/chain/ic-summary.js isolate-*-v8.log [--match=runtime/]
  *
  * Each IC event names the code address of the access; the code-creation events before it say
  * which function and file that code belongs to. Prints the sites whose last state was
@@ -25,7 +25,7 @@ function short(url: string): string {
 
 function main(): void {
   const file = process.argv[2];
-  if (file === undefined) throw new Error('usage: ic-summary.js <isolate-…-ic.log> [--match=substring]');
+  if (file === undefined) throw new Error('usage: ic-summary.js <isolate-…-v8.log> [--match=substring]');
   const match = process.argv.find((a) => a.startsWith('--match='))?.slice(8);
   const ranges: CodeRange[] = [];
   const sites = new Map<string, { kind: string; state: string; maps: Set<string>; events: number }>();
