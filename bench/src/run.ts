@@ -146,7 +146,7 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
   if (run.kind === 'chain') {
     const params = run.params(ctx);
     try {
-      const r = await executeChainBench({ events: Number(params['events']), pairs: Number(params['pairs']) });
+      const r = await executeChainBench({ jobFile: run.jobFile, events: Number(params['events']), pairs: Number(params['pairs']) });
       return { ...base, params, status: 'ok', jobDurationMs: r.durationMs, fields: r.fields, detail: r.detail };
     } catch (e) {
       return { ...base, params, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };

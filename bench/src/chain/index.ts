@@ -17,6 +17,8 @@ import { planChainJob, runChainSubtask } from './subtask.js';
 export const CHAIN_JOB_FILE = fileURLToPath(new URL('../jobs/chain.js', import.meta.url));
 
 export interface ChainBenchOptions {
+  /** A job that is one chain headed by a Nexmark source (default: bench/src/jobs/chain.ts). */
+  jobFile?: string;
   events: number;
   /** Measured chain/fused pairs after the warm-up. */
   pairs: number;
@@ -48,7 +50,7 @@ export async function executeChainBench(o: ChainBenchOptions): Promise<ChainBenc
   const started = Date.now();
   const load1mBefore = os.loadavg()[0]!;
   const params = { events: String(o.events), ...o.params };
-  const job = await planChainJob(CHAIN_JOB_FILE, params);
+  const job = await planChainJob(o.jobFile ?? CHAIN_JOB_FILE, params);
   const chain = (): Promise<SideRun> => timed(() => runChainSubtask(job));
   const fused = (): Promise<SideRun> => timed(() => runFused(params));
   // Warm-up, not counted: the JIT, the string pools and the job module import. Two runs each:
