@@ -22,6 +22,7 @@ import { executeHaFailover } from './ha-failover.js';
 import { executeMesosOffers } from './mesos-offers.js';
 import { executeMesosSubmit } from './mesos-submit.js';
 import { compareWithTwoTaskManagers } from './process-cluster.js';
+import { executeChainBench } from './chain/index.js';
 
 interface Options {
   selectors: string[];
@@ -46,7 +47,7 @@ export interface BenchResult {
 
 const USAGE = [
   'usage: npm run bench -- [name ...] [--quick] [--events=N] [--kafka-bootstrap=host:port]',
-  '  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m idle-subtasks tcp-channel keyed-2tm q5-2tm cluster-latency ha-failover mesos-offers mesos-submit kafka-throughput kafka-latency (or q1-p2, keyed, kafka)',
+  '  names: q0 q1 q2 q5 q7 keyed-max keyed-half keyed-10k state state-string-keys q5-checkpointed checkpoint-1m chain idle-subtasks tcp-channel keyed-2tm q5-2tm cluster-latency ha-failover mesos-offers mesos-submit kafka-throughput kafka-latency (or q1-p2, keyed, kafka)',
   '  Kafka runs use the broker given by --kafka-bootstrap or SLUICE_KAFKA_BOOTSTRAP, else start one with infra/kafka/kafka.sh (Java 17+ and Maven).',
 ].join('\n');
 
@@ -138,6 +139,15 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
     try {
       const r = await (run.kind === 'mesos-submit' ? executeMesosSubmit : executeMesosOffers)(Number(params['rounds']));
       return { ...base, params, status: 'ok', jobDurationMs: r.jobDurationMs, fields: r.fields, detail: r.detail };
+    } catch (e) {
+      return { ...base, params, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };
+    }
+  }
+  if (run.kind === 'chain') {
+    const params = run.params(ctx);
+    try {
+      const r = await executeChainBench({ jobFile: run.jobFile, events: Number(params['events']), pairs: Number(params['pairs']) });
+      return { ...base, params, status: 'ok', jobDurationMs: r.durationMs, fields: r.fields, detail: r.detail };
     } catch (e) {
       return { ...base, params, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };
     }

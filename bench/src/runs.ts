@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster' | 'cluster-latency' | 'ha-failover' | 'mesos-offers' | 'mesos-submit';
+export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster' | 'cluster-latency' | 'ha-failover' | 'mesos-offers' | 'mesos-submit' | 'chain';
 
 /** A Kafka run (kind 'kafka'): against a real broker, driven by bench/src/kafka/. */
 export type KafkaRunSpec =
@@ -145,6 +145,19 @@ const CHECKPOINT_1M: BenchRun = {
   jobFile: benchJob('checkpoint-state.js'),
   checkpointIntervalMs: 1_000,
   params: (ctx) => ({ keys: String(ctx.quick ? 200_000 : 1_000_000), rate: String(ctx.quick ? 200_000 : 1_000_000), updateSeconds: '4' }),
+};
+
+/**
+ * One chain on one thread against the fused-loop limit (bench/src/chain/): the Nexmark generator
+ * → Bids → q1's map → q2's filter → a discarding sink, in one process with no cluster, alternated
+ * with one hand-written loop doing the same work. `pairs` chain/fused pairs after a warm-up.
+ */
+const CHAIN: BenchRun = {
+  name: 'chain',
+  parallelism: 1,
+  kind: 'chain',
+  jobFile: benchJob('chain.js'),
+  params: (ctx) => ({ events: String(size(ctx, 5_000_000, 1_000_000)), pairs: String(ctx.quick ? 2 : 6) }),
 };
 
 /**
@@ -295,6 +308,7 @@ export const RUNS: readonly BenchRun[] = Object.freeze([
   STATE_STRING_KEYS,
   Q5_CHECKPOINTED,
   CHECKPOINT_1M,
+  CHAIN,
   ...[1, 8, 32, 64].map(idleSubtasks),
   TCP_CHANNEL,
   KEYED_2TM,
