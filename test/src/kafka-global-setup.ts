@@ -5,9 +5,34 @@
  * tests are skipped; the one line saying why was printed here). Under CI=true a broker that
  * cannot start throws, which fails the run.
  */
+import { Kafka, logLevel } from 'kafkajs';
 import type { TestProject } from 'vitest/node';
 import { kafkaForTests } from './kafka-broker.js';
 
+/**
+ * A new broker has no group coordinator until its __consumer_offsets topic exists and has
+ * leaders; the first consumer group to ask for one makes it. On a busy machine that can take
+ * longer than a client's retries, and the test that happens to be first fails for it. Asking
+ * here, until a coordinator answers, makes the broker ready for consumer groups before any test.
+ */
+async function waitForGroupCoordinator(bootstrap: string, timeoutMs = 180_000): Promise<void> {
+  const admin = new Kafka({ clientId: 'sluice-test-setup', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        await admin.describeGroups(['sluice-test-setup-warmup']);
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`the test broker at ${bootstrap} has no group coordinator after ${timeoutMs} ms: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const broker = await kafkaForTests();
@@ -27,6 +52,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.prependOnceListener('exit', onExit);
   process.prependOnceListener('SIGINT', onSignal);
   process.prependOnceListener('SIGTERM', onSignal);
+  await waitForGroupCoordinator(broker.bootstrap);
   return async () => {
     process.off('exit', onExit);
     process.off('SIGINT', onSignal);

@@ -109,6 +109,9 @@ export class MesosClusterDriver implements ClusterDriver {
       persist: (w, change) => this.records.persist(w, change),
       send: (call, what, onFailure) => this.send(call, what, onFailure),
       reconcile: (ws) => this.reconciler.ask(ws.map((w) => ({ taskId: w.taskId, ...(w.agentId === undefined ? {} : { agentId: w.agentId }) }))),
+      after: (ms, fn) => void this.timers.after(ms, () => {
+        if (!this.isClosed()) fn();
+      }),
     });
     this.status = new StatusHandler({
       ...base,

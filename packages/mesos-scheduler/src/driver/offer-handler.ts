@@ -35,7 +35,12 @@ export interface OfferHandlerDeps {
   send: (call: SchedulerCall, what: string, onFailure?: () => void) => void;
   /** An ACCEPT that failed: its tasks may or may not exist, so they are reconciled. */
   reconcile: (workers: Worker[]) => void;
+  /** Runs `fn` once after `ms` (the driver's timers). */
+  after: (ms: number, fn: () => void) => void;
 }
+
+/** Times a DECLINE handing back the offer of a failed ACCEPT is sent again when it fails too. */
+const DECLINE_RETRIES = 5;
 
 export class OfferHandler {
   constructor(private readonly d: OfferHandlerDeps) {}
@@ -134,7 +139,12 @@ export class OfferHandler {
         d.reconcile(workers);
         // Mesos keeps an offer it did not take outstanding (until --offer_timeout, which is off by default):
         // hand it back, or its resources are lost to every framework. If the ACCEPT did take, the master ignores this.
-        d.send({ type: 'DECLINE', decline: { offer_ids: [{ value: offerId }], filters: { refuse_seconds: 0 } } }, `DECLINE of offer ${offerId} after its ACCEPT failed`);
+        // A DECLINE lost too (the connection dropped, say) is sent again with backoff.
+        const handBack = (attempt: number): void =>
+          d.send({ type: 'DECLINE', decline: { offer_ids: [{ value: offerId }], filters: { refuse_seconds: 0 } } }, `DECLINE of offer ${offerId} after its ACCEPT failed`, () => {
+            if (attempt < DECLINE_RETRIES) d.after(1_000 * 2 ** attempt, () => handBack(attempt + 1));
+          });
+        handBack(0);
       },
     );
   }

@@ -131,6 +131,26 @@ describe('the mesos driver after a restart over the same store', () => {
   });
 });
 
+describe('the mesos driver when the DECLINE after a failed ACCEPT fails too', () => {
+  it('sends the DECLINE again with backoff until it arrives, so the offer\'s resources are not lost', async () => {
+    const h = await start();
+    await h.conn.subscribed('fw-1');
+    h.conn.failCalls('ACCEPT');
+    h.conn.failCalls('DECLINE');
+    await h.driver.requestWorker({ resourceId: 'rm-1', numberOfSlots: 1 });
+    h.conn.push({ type: 'OFFERS', offers: { offers: [offer('o1')] } });
+    await eventually('the first DECLINE', () => h.conn.of('DECLINE').length === 1);
+    h.timers.advance(1_000);
+    await eventually('the DECLINE sent again', () => h.conn.of('DECLINE').length === 2);
+    h.conn.passCalls('DECLINE');
+    h.timers.advance(2_000);
+    await eventually('the third DECLINE, which arrives', () => h.conn.of('DECLINE').length === 3);
+    h.timers.advance(60_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.conn.of('DECLINE').map((c) => c.call.decline)).toEqual(Array(3).fill({ offer_ids: [{ value: 'o1' }], filters: { refuse_seconds: 0 } }));
+  });
+});
+
 describe('the mesos driver when Mesos removed its framework', () => {
   it('warns naming the old id, forgets it, ends the old workers and subscribes once as a new framework', async () => {
     const h = await start();
