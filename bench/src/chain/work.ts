@@ -6,29 +6,17 @@
  * outputs, not just as many).
  */
 import type { Gauge, Sink, SinkWriter, SinkWriterContext } from '@sluice/api';
-import type { Bid } from '@sluice/examples/nexmark';
+import { q1Convert, q2Selects, type Q1Result } from '@sluice/examples/nexmark';
 
-/** examples/src/nexmark/queries/q1.ts's rate and q2.ts's modulus (not exported by the examples package). */
-export const Q1_RATE = 0.908;
-export const Q2_MODULUS = 123;
+/** q1's output, the record q2's filter and the sink see. */
+export type ConvertedBid = Q1Result;
 
-export interface ConvertedBid {
-  auction: number;
-  bidder: number;
-  price: number;
-  dateTime: number;
-  extra: string;
-  emitMs: number;
-}
-
-/** q1's map, field for field. */
-export function q1Convert(b: Bid): ConvertedBid {
-  return { auction: b.auction, bidder: b.bidder, price: b.price * Q1_RATE, dateTime: b.dateTime, extra: b.extra, emitMs: b.emitMs };
-}
+/** q1's map, the job file's own function. */
+export { q1Convert };
 
 /** q2's predicate, applied to q1's output (which keeps the auction id). */
 export function q2Select(r: ConvertedBid): boolean {
-  return r.auction % Q2_MODULUS === 0;
+  return q2Selects(r.auction);
 }
 
 /** One output's contribution to the checksum; the same sum in the same order gives the same double. */

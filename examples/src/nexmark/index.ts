@@ -1,7 +1,7 @@
 /**
  * @sluice/examples/nexmark — the Nexmark benchmark model: event types, the deterministic
- * generator and its source wiring, the measuring sinks and probe, and the report files the
- * bench harness reads back. The queries themselves are job files under `queries/`.
+ * generator and its source wiring, the measuring sinks and probe, the report files the bench
+ * harness reads back, and the per-record functions of the stateless queries. The queries themselves are job files under `queries/`.
  */
 export * from './model.js';
 export * from './generator.js';
@@ -10,3 +10,4 @@ export * from './sinks.js';
 export * from './probe.js';
 export * from './histogram.js';
 export * from './reports.js';
+export * from './query-functions.js';

@@ -4,8 +4,7 @@
 import type { StreamExecutionEnvironment } from '@sluice/api';
 import { querySink } from '../sinks.js';
 import { nexmarkBids } from '../source.js';
-
-export const Q2_MODULUS = 123;
+import { q2Selects } from '../query-functions.js';
 
 export interface Q2Result {
   auction: number;
@@ -17,7 +16,7 @@ export interface Q2Result {
 export default function q2(env: StreamExecutionEnvironment): void {
   env.setJobName('nexmark-q2');
   nexmarkBids(env)
-    .filter((b) => b.auction % Q2_MODULUS === 0)
+    .filter((b) => q2Selects(b.auction))
     .name('q2 select')
     .map<Q2Result>((b) => ({ auction: b.auction, price: b.price, emitMs: b.emitMs }))
     .name('q2 project')
