@@ -9,19 +9,27 @@ import { ConfigurationError } from '@sluice/common';
 const TWO_POW_32 = 4294967296;
 const GOLDEN_GAMMA = 0x9e3779b9;
 
-/** A 32-bit finalizer (avalanches every input bit into every output bit). */
-function mix32(x: number): number {
+/**
+ * A 32-bit finalizer (avalanches every input bit into every output bit): the draw SeededRandom
+ * returns for a state (see `SeededRandom.word`). Exported for hot loops that inline their draws.
+ */
+export function mix32(x: number): number {
   let z = x | 0;
   z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
   z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/** What SeededRandom adds to its state before each draw. */
+export const SEEDED_RANDOM_STEP = GOLDEN_GAMMA;
+
 export class SeededRandom {
-  private state: number;
+  // Initialised to a number so V8 stores it as a number field: declared without a value it would
+  // start as undefined, and every draw would then box its new state in a fresh heap object.
+  private state = 0;
 
   constructor(seed = 0) {
-    this.state = mix32(seed | 0);
+    this.state = mix32(seed | 0) | 0;
   }
 
   /**
@@ -33,6 +41,16 @@ export class SeededRandom {
     const hi = index >= TWO_POW_32 ? Math.floor(index / TWO_POW_32) >>> 0 : 0;
     this.state = mix32(mix32((seed | 0) ^ GOLDEN_GAMMA) + lo + Math.imul(hi, 0x27d4eb2f)) ^ lo;
     return this;
+  }
+
+  /**
+   * The whole state, a signed 32-bit integer. The next draw is `mix32(s)` for
+   * `s = (word + SEEDED_RANDOM_STEP) | 0`, then the one after from `s`, and so on. Code whose
+   * hot loop makes many draws per record can work on a copy of it (the Nexmark generator does),
+   * which keeps every draw inlined and unboxed; the values are those `nextUint32` would give.
+   */
+  get word(): number {
+    return this.state;
   }
 
   /** Uniform over [0, 2^32). */
