@@ -22,7 +22,7 @@ export interface ChainBenchOptions {
   events: number;
   /** Measured chain/fused pairs after the warm-up. */
   pairs: number;
-  /** Extra job parameters (e.g. statsDir: adds the throughput probe and latency stamps). */
+  /** Extra job parameters (e.g. statsDir: adds the source's event counting and latency stamps). */
   params?: Record<string, string>;
 }
 

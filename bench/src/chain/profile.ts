@@ -3,9 +3,9 @@
  *
  *   node [--cpu-prof | --trace-gc-nvp …] bench/dist/chain/profile.js <side> [--events=N] [--runs=R] [--alloc]
  *
- * sides: chain (the job as `npm run bench -- chain` runs it), chain-measured (plus the bench's
- * measurement: throughput probe and a latency stamp every 256th event), fused, generate (the
- * generator alone). Prints one line per run with ns per event (wall and CPU). With --alloc, the
+ * sides: chain (the job as `npm run bench -- chain` runs it), chain-measured (plus what a q-run
+ * measures: the source's event counting and a latency stamp every 256th event), fused, generate
+ * (the generator alone). Prints one line per run with ns per event (wall and CPU). With --alloc, the
  * last run is also sampled for allocation sites (alloc-profile.ts): bytes per event per function.
  * With --ablate=…, parts of the chained path are replaced first (ablations.ts, what-if timing only).
  */

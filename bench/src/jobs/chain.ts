@@ -3,8 +3,9 @@
  * q1's currency conversion → q2's selection → a discarding checksum sink. At parallelism 1 it is
  * one chain, which bench/src/chain/subtask.ts runs as one subtask on the calling thread.
  *
- * Params: events, seed, eventRate (as the Nexmark queries). No statsDir: no throughput probe and
- * no latency stamps, so the chain holds only what q1 and q2 run.
+ * Params: events, seed, eventRate (as the Nexmark queries). No statsDir: no event counting and no
+ * latency stamps, so the chain holds only what q1 and q2 run; with statsDir (profile.js
+ * chain-measured) it measures as the q-runs do.
  */
 import type { StreamExecutionEnvironment } from '@sluice/api';
 import { nexmarkBids } from '@sluice/examples/nexmark';

@@ -1,5 +1,8 @@
 /**
- * ThroughputProbe: a pass-through process function chained right after the source. It counts
+ * ThroughputProbe: a pass-through process function chained right after a source, for sources
+ * that cannot count their own events (the bench's keyed job). The Nexmark source counts in its
+ * generator instead (probed-source.ts): an operator in the chain costs a hop per event and can
+ * make the chain's dispatch megamorphic (bench/CHAIN-FINDINGS.md §4). It counts
  * the events its subtask emits, notes the wall-clock time when the subtask's share of the
  * warm-up has passed, and at close writes a ProbeReport. The bench combines it with the sinks'
  * end-of-input times: throughput = events after warm-up / (last end of input − warm-up end).

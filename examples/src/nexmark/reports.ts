@@ -55,7 +55,7 @@ export interface LatencyReport {
   histogram: HistogramData;
 }
 
-/** Written by ThroughputProbe (right after the source) when it closes. */
+/** Written per source subtask when it closes, by a ProbedSource's reader or a ThroughputProbe. */
 export interface ProbeReport {
   type: 'probe';
   subtask: number;

@@ -8,14 +8,15 @@
  *   event keeps clock reads off the hot path at millions of events/s, and — unlike a clock
  *   cached once per burst — the stamps are exact, so latency is neither flattered nor inflated.
  *   Paced runs (≤ 100,000 events/s) stamp every event by default.
- * - A ThroughputProbe right after the source (chained with it) counts events and notes when the
- *   warm-up ended.
+ * - Throughput: the generate function counts each event for the subtask generating it and notes
+ *   when the subtask's share of the warm-up has passed; each subtask's reader writes a
+ *   ProbeReport when it closes (probed-source.ts). No operator is added to the chain.
  */
-import { WatermarkStrategy, type DataStream, type StreamExecutionEnvironment } from '@sluice/api';
+import { GeneratorSource, WatermarkStrategy, type DataStream, type GeneratorSourceOptions, type StreamExecutionEnvironment } from '@sluice/api';
 import { intParam, numberParam, optionalNumberParam, type Params } from '../params.js';
 import { nexmarkEvent, resolveNexmarkConfig, type NexmarkOptions } from './generator.js';
 import type { Bid, NexmarkEvent } from './model.js';
-import { ThroughputProbe } from './probe.js';
+import { EventCounter, ProbedSource } from './probed-source.js';
 import { createStamper } from './reports.js';
 
 export interface NexmarkSourceOptions extends NexmarkOptions {
@@ -26,7 +27,7 @@ export interface NexmarkSourceOptions extends NexmarkOptions {
   seed?: number;
   /** Watermark lag behind the largest timestamp seen. */
   outOfOrdernessMs?: number;
-  /** Where measuring operators write their reports; measurement is off when absent. */
+  /** Where the source's probe and the measuring sinks write their reports; measurement is off when absent. */
   statsDir?: string;
   /** Stamp every n-th event with its emission time (0 = never). */
   latencySampleEvery?: number;
@@ -49,18 +50,25 @@ export function nexmarkSource(env: StreamExecutionEnvironment, options: NexmarkS
   // events are sampled, so every parallel subtask samples (indices are strided across them).
   const stamp = createStamper(sampleEvery);
   const strategy = WatermarkStrategy.forBoundedOutOfOrderness<NexmarkEvent>(options.outOfOrdernessMs ?? 10).withTimestampAssigner((e) => e.dateTime);
-  const timed = env.fromGenerator<NexmarkEvent>(
-    {
-      count: events,
-      ...(options.ratePerSecond === undefined ? {} : { ratePerSecond: options.ratePerSecond }),
-      seed: options.seed ?? 42,
-      name: options.name ?? 'Nexmark',
-      generate: (index, rng) => nexmarkEvent(index, rng, config, stamp()),
+  const generator: GeneratorSourceOptions<NexmarkEvent> = {
+    count: events,
+    ...(options.ratePerSecond === undefined ? {} : { ratePerSecond: options.ratePerSecond }),
+    seed: options.seed ?? 42,
+    name: options.name ?? 'Nexmark',
+    generate: (index, rng) => nexmarkEvent(index, rng, config, stamp()),
+  };
+  if (statsDir === undefined) return env.fromGenerator<NexmarkEvent>(generator, strategy);
+  // Like the stamper, one counter per job build; the probed readers point it at their subtask.
+  const counter = new EventCounter();
+  const source = new GeneratorSource<NexmarkEvent>({
+    ...generator,
+    generate: (index, rng) => {
+      counter.count();
+      return nexmarkEvent(index, rng, config, stamp());
     },
-    strategy,
-  );
-  if (statsDir === undefined) return timed;
-  return timed.process(new ThroughputProbe<NexmarkEvent>(statsDir, options.warmupEvents ?? Math.floor(events / 5))).name('Throughput probe');
+  });
+  const probed = new ProbedSource(source, counter, { statsDir, totalWarmupEvents: options.warmupEvents ?? Math.floor(events / 5) });
+  return env.fromSource<NexmarkEvent>(probed, strategy, `Source: ${source.describe()}`);
 }
 
 /**
