@@ -38,6 +38,25 @@ describe('channel ring', () => {
     expect(producerCtl.doorbell()).toBe(1);
   });
 
+  it('rings the consumer only when a publish makes an empty ring non-empty', () => {
+    const ep = endpoint(3, 64);
+    const consumerCtl = new TaskControl(ep.consumerControl);
+    const p = new RingProducer(ep);
+    const c = new RingConsumer(ep);
+    p.tryPublish(new Uint8Array(1), 1);
+    p.tryPublish(new Uint8Array(1), 1);
+    // The second buffer joined one the consumer has not read yet: it will be read before the consumer sleeps.
+    expect(consumerCtl.doorbell()).toBe(1);
+    c.release();
+    p.tryPublish(new Uint8Array(1), 1);
+    expect(consumerCtl.doorbell()).toBe(1);
+    c.release();
+    c.release();
+    expect(c.available()).toBe(0);
+    p.tryPublish(new Uint8Array(1), 1);
+    expect(consumerCtl.doorbell()).toBe(2);
+  });
+
   it('keeps going across many wraps of the slot index', () => {
     const ep = endpoint(3, 64);
     const p = new RingProducer(ep);

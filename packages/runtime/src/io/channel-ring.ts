@@ -177,7 +177,14 @@ export class RingProducer extends RingView {
     this.lengths[slot] = final ? length | FINAL_BIT : length;
     this.published = (this.published + 1) % this.wrap;
     Atomics.store(this.header, H_PUBLISHED, this.published);
-    ringDoorbell(this.consumerControl);
+    // Ring only when the ring was empty, as Flink notifies data availability only when a
+    // subpartition's queue turns non-empty: a consumer sleeps only after finding every ring
+    // empty, and rings that already held data will be read before it does. Publishing stores
+    // the count before loading the consumer's, and the consumer stores its release before it
+    // loads ours (both sequentially consistent), so if this load misses a release that emptied
+    // the ring, that consumer's next look sees this buffer. Notifying wakes another thread and
+    // took ~7% of a q7 source subtask's time when done for every buffer.
+    if ((this.published - Atomics.load(this.header, H_RELEASED) + this.wrap) % this.wrap === 1) ringDoorbell(this.consumerControl);
     return true;
   }
 }
