@@ -82,10 +82,10 @@ export class WatermarkStrategy<T> {
 
 /** Watermark = max timestamp seen − maxOutOfOrderness − 1 (Flink's definition). */
 export class BoundedOutOfOrdernessGenerator<T> implements WatermarkGenerator<T> {
-  private maxTimestamp: number;
-  constructor(private readonly maxOutOfOrderness: number) {
-    this.maxTimestamp = -Infinity;
-  }
+  // Initialised here, not in the constructor: a class field declared without a value starts as
+  // undefined, is then stored tagged, and every new maximum (every in-order record) was boxed.
+  private maxTimestamp = -Infinity;
+  constructor(private readonly maxOutOfOrderness: number) {}
   onEvent(_event: T, timestamp: number): void {
     if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
   }

@@ -31,7 +31,7 @@ export class CoProcessOperator implements StreamOperator {
   }
 
   processElement(value: unknown, timestamp: number | undefined, inputIndex: 0 | 1): void {
-    this.collector.timestamp = timestamp;
+    this.collector.currentTimestamp = timestamp;
     this.pctx.currentTimestamp = timestamp;
     if (inputIndex === 0) this.fn.processElement1(value, this.pctx, this.collector);
     else this.fn.processElement2(value, this.pctx, this.collector);

@@ -11,12 +11,34 @@ import type { Output, ProcessingTimeService } from './types.js';
 /** Namespace of timers that belong to no window. */
 export const DEFAULT_NAMESPACE = 0;
 
+/**
+ * The timestamp of the record being processed, set before each user call. Kept as a number and
+ * a flag: a field typed `number | undefined` is stored tagged, so every record's timestamp (a
+ * double: event times are no small integers) was boxed in a fresh heap number, and since these
+ * objects live long, also recorded by the write barrier.
+ */
+class RecordTimestamp {
+  private value = Number.NaN;
+  private present = false;
+  get currentTimestamp(): number | undefined {
+    return this.present ? this.value : undefined;
+  }
+  set currentTimestamp(timestamp: number | undefined) {
+    if (timestamp === undefined) this.present = false;
+    else {
+      this.value = timestamp;
+      this.present = true;
+    }
+  }
+}
+
 /** Emits every value with the timestamp set before the user call. */
-export class TimestampedCollector implements Collector<unknown> {
-  timestamp: number | undefined = undefined;
-  constructor(private readonly output: Output) {}
+export class TimestampedCollector extends RecordTimestamp implements Collector<unknown> {
+  constructor(private readonly output: Output) {
+    super();
+  }
   collect(value: unknown): void {
-    this.output.collect(value, this.timestamp);
+    this.output.collect(value, this.currentTimestamp);
   }
 }
 
@@ -47,9 +69,10 @@ export class NonKeyedTimerService implements TimerService {
   }
 }
 
-export class NonKeyedProcessContext implements ProcessContext {
-  currentTimestamp: number | undefined = undefined;
-  constructor(private readonly out: Output, private readonly timers: NonKeyedTimerService) {}
+export class NonKeyedProcessContext extends RecordTimestamp implements ProcessContext {
+  constructor(private readonly out: Output, private readonly timers: NonKeyedTimerService) {
+    super();
+  }
   timestamp(): number | undefined {
     return this.currentTimestamp;
   }
@@ -85,11 +108,11 @@ export class KeyedTimerService implements TimerService {
 }
 
 /** Serves both processElement (domain unused) and onTimer of keyed (co-)process functions. */
-export class KeyedProcessContextImpl implements OnTimerContext<unknown> {
-  currentTimestamp: number | undefined = undefined;
+export class KeyedProcessContextImpl extends RecordTimestamp implements OnTimerContext<unknown> {
   domain: TimeDomain = 'event';
   private readonly timers: KeyedTimerService;
   constructor(private readonly out: Output, private readonly backend: HeapKeyedStateBackend, timers: InternalTimerService) {
+    super();
     this.timers = new KeyedTimerService(timers);
   }
   timestamp(): number | undefined {

@@ -14,7 +14,7 @@ export class FlatMapOperator extends PassThroughOperator {
     this.collector = new TimestampedCollector(output);
   }
   processElement(value: unknown, timestamp: number | undefined): void {
-    this.collector.timestamp = timestamp;
+    this.collector.currentTimestamp = timestamp;
     this.fn(value, this.collector);
   }
 }

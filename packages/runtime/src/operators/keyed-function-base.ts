@@ -41,7 +41,7 @@ export abstract class KeyedFunctionOperator<F extends KeyedTimerFunction> implem
 
   /** Sets the record's timestamp on the collector and the context before a user call. */
   protected stamp(timestamp: number | undefined): void {
-    this.collector.timestamp = timestamp;
+    this.collector.currentTimestamp = timestamp;
     this.pctx.currentTimestamp = timestamp;
   }
 

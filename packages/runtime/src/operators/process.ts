@@ -19,7 +19,7 @@ export class ProcessOperator implements StreamOperator {
     await openFunction(this.fn, new OperatorRuntimeContext(ctx, undefined));
   }
   processElement(value: unknown, timestamp: number | undefined): void {
-    this.collector.timestamp = timestamp;
+    this.collector.currentTimestamp = timestamp;
     this.pctx.currentTimestamp = timestamp;
     this.fn.processElement(value, this.pctx, this.collector);
   }

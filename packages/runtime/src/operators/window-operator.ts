@@ -288,7 +288,7 @@ export class WindowOperator implements StreamOperator, TimerTarget {
   }
 
   private fire(window: TimeWindow, stateNs: Namespace): void {
-    this.collector.timestamp = window.end - 1;
+    this.collector.currentTimestamp = window.end - 1;
     this.wctx.current = window;
     this.wctx.watermark = this.timers.currentWatermark;
     this.contents.emit(stateNs, this.wctx, this.collector);
