@@ -24,6 +24,19 @@ describe('key groups', () => {
     expect(hashKey(1)).not.toBe(hashKey('1'));
   });
 
+  it('hashes an int32 key as its 4 little-endian bytes and any other number as its float64 bytes', () => {
+    const le = (n: number, size: 4 | 8): Uint8Array => {
+      const d = new DataView(new ArrayBuffer(size));
+      if (size === 4) d.setInt32(0, n, true);
+      else d.setFloat64(0, n, true);
+      return new Uint8Array(d.buffer);
+    };
+    const ints = [0, -0, 1, -1, 127, 128, 255, 256, 65535, 65536, 0x7fffffff, -0x80000000, 0x12345678, -0x12345678, 1_000_003];
+    for (let x = 1; x < 2 ** 31; x = x * 3 + 1) ints.push(x, -x);
+    for (const n of ints) expect(hashKey(n), String(n)).toBe(murmur3(le(n, 4)));
+    for (const n of [0.5, 2 ** 31, -(2 ** 31) - 1, 1_700_000_000_000, NaN, Infinity]) expect(hashKey(n), String(n)).toBe(murmur3(le(n, 8)));
+  });
+
   it('splits key groups into contiguous ranges that cover everything exactly once', () => {
     for (const [maxP, p] of [[128, 1], [128, 3], [128, 4], [10, 7], [32768, 5]] as const) {
       let next = 0;

@@ -43,6 +43,22 @@ export function murmur3(data: Uint8Array, len = data.length, seed = 0): number {
   return h >>> 0;
 }
 
+/** murmur3 of `v`'s 4 little-endian bytes (seed 0): the block loop unrolled for keyed ints. */
+function murmur3Int32(v: number): number {
+  let k = Math.imul(v, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  let h = (k << 13) | (k >>> 19);
+  h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  h ^= 4;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 let stringBuf = new Uint8Array(256);
 
 /**
@@ -70,10 +86,7 @@ export function hashKey(key: unknown): number {
       return murmur3(stringBuf, written);
     }
     case 'number':
-      if (Number.isInteger(key) && key >= -2147483648 && key <= 2147483647) {
-        scratch.setInt32(0, key, true);
-        return murmur3(scratchBytes, 4);
-      }
+      if (Number.isInteger(key) && key >= -2147483648 && key <= 2147483647) return murmur3Int32(key);
       scratch.setFloat64(0, key, true);
       return murmur3(scratchBytes, 8);
     case 'boolean':

@@ -256,9 +256,6 @@ export class RecordWriter {
 function encodeRecord(ch: OutChannel, value: unknown, timestamp: number | undefined): void {
   const out = ch.out;
   if (timestamp === undefined) out.writeUint8(Frame.RECORD);
-  else {
-    out.writeUint8(Frame.RECORD_TS);
-    out.writeFloat64(timestamp);
-  }
+  else out.writeUint8Float64(Frame.RECORD_TS, timestamp);
   ch.serializer.serialize(value, out);
 }

@@ -80,6 +80,35 @@ export class BufferDataOutput implements DataOutputView {
     this.pos += 8;
   }
 
+  /**
+   * A tag byte and a payload in one capacity check: the default serializer writes every
+   * non-small number this way. Overflows exactly when the two separate writes would.
+   */
+  writeUint8Float64(tag: number, v: number): void {
+    const p = this.pos;
+    if (p + 9 > this.limit) this.overflow(9);
+    this.bytes[p] = tag;
+    this.view.setFloat64(p + 1, v, true);
+    this.pos = p + 9;
+  }
+
+  /** Like writeUint8Float64, for a signed integer of `size` 1, 2 or 4 bytes. */
+  writeUint8Int(tag: number, v: number, size: 1 | 2 | 4): void {
+    const p = this.pos;
+    if (p + 1 + size > this.limit) this.overflow(1 + size);
+    const b = this.bytes;
+    b[p] = tag;
+    b[p + 1] = v;
+    if (size > 1) {
+      b[p + 2] = v >> 8;
+      if (size > 2) {
+        b[p + 3] = v >> 16;
+        b[p + 4] = v >> 24;
+      }
+    }
+    this.pos = p + 1 + size;
+  }
+
   /** Unsigned LEB128 for 0 ≤ v < 2^31 (lengths, counts, ids). */
   writeVarUint(v: number): void {
     if (v < 0x80) {

@@ -28,6 +28,31 @@ describe('BufferDataOutput / BufferDataInput', () => {
     expect(input.pos).toBe(out.pos);
   });
 
+  it('writes a tag and a payload in one call exactly as the two separate writes would', () => {
+    const cases: [string, (o: BufferDataOutput) => void, (o: BufferDataOutput) => void][] = [
+      ['int8', (o) => o.writeUint8Int(4, -128, 1), (o) => (o.writeUint8(4), o.writeInt8(-128))],
+      ['int16', (o) => o.writeUint8Int(5, -30000, 2), (o) => (o.writeUint8(5), o.writeInt16(-30000))],
+      ['int32', (o) => o.writeUint8Int(6, -123456789, 4), (o) => (o.writeUint8(6), o.writeInt32(-123456789))],
+      ['int32 max', (o) => o.writeUint8Int(6, 2 ** 31 - 1, 4), (o) => (o.writeUint8(6), o.writeInt32(2 ** 31 - 1))],
+      ['float64', (o) => o.writeUint8Float64(7, -0), (o) => (o.writeUint8(7), o.writeFloat64(-0))],
+    ];
+    for (const [name, combined, separate] of cases) {
+      const a = new BufferDataOutput(new Uint8Array(1), { growable: true });
+      const b = new BufferDataOutput(new Uint8Array(1), { growable: true });
+      a.writeUint8(9);
+      b.writeUint8(9);
+      combined(a);
+      separate(b);
+      expect([...a.bytes.subarray(0, a.pos)], name).toEqual([...b.bytes.subarray(0, b.pos)]);
+      // A fixed output one byte short overflows; one of the exact size does not.
+      const size = b.pos - 1;
+      expect(() => combined(new BufferDataOutput(new Uint8Array(size - 1))), name).toThrow(expect.objectContaining({ bufferOverflow: true }));
+      const exact = new BufferDataOutput(new Uint8Array(size));
+      combined(exact);
+      expect(exact.pos, name).toBe(size);
+    }
+  });
+
   it('computes UTF-8 lengths like TextEncoder', () => {
     for (const s of ['', 'abc', 'é', '€', '😀', 'a\ud800', '\udc00x', 'mixed ü 😀 €']) {
       expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length);

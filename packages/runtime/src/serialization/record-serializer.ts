@@ -186,8 +186,12 @@ export class RecordSerializer implements TypeSerializer<unknown> {
     try {
       for (const k in o) {
         if (i >= n || keys[i] !== k) return false;
-        const h = this.writeValue(o[k], out, depth + 1, hints[i]);
-        if (h !== undefined && h !== hints[i]) hints[i] = h;
+        const x = o[k];
+        if (typeof x === 'number') writeNumber(x, out);
+        else {
+          const h = this.writeValue(x, out, depth + 1, hints[i]);
+          if (h !== undefined && h !== hints[i]) hints[i] = h;
+        }
         i++;
       }
     } catch (err) {
@@ -319,20 +323,12 @@ function writeNumber(v: number, out: BufferDataOutput): void {
   // (v | 0) === v holds for int32 values, and for −0, which must stay a float to survive.
   if ((v | 0) === v && (v !== 0 || 1 / v > 0)) {
     if (v >= 0 && v < 0x80) out.writeUint8(Tag.SMALL_INT + v);
-    else if (v >= -0x80 && v < 0x80) {
-      out.writeUint8(Tag.INT8);
-      out.writeInt8(v);
-    } else if (v >= -0x8000 && v < 0x8000) {
-      out.writeUint8(Tag.INT16);
-      out.writeInt16(v);
-    } else {
-      out.writeUint8(Tag.INT32);
-      out.writeInt32(v);
-    }
+    else if (v >= -0x80 && v < 0x80) out.writeUint8Int(Tag.INT8, v, 1);
+    else if (v >= -0x8000 && v < 0x8000) out.writeUint8Int(Tag.INT16, v, 2);
+    else out.writeUint8Int(Tag.INT32, v, 4);
     return;
   }
-  out.writeUint8(Tag.FLOAT64);
-  out.writeFloat64(v);
+  out.writeUint8Float64(Tag.FLOAT64, v);
 }
 
 function unserializableError(u: Unserializable): SluiceError {
