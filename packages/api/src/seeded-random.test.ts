@@ -20,6 +20,14 @@ describe('SeededRandom', () => {
     expect(fresh.nextUint32()).toBe(mix32((w + SEEDED_RANDOM_STEP) | 0));
   });
 
+  it('re-seeds the same way whatever seed it was re-seeded with before', () => {
+    const fresh = (seed: number, index: number): number => new SeededRandom().reseed(seed, index).word;
+    const reused = new SeededRandom();
+    for (const [seed, index] of [[0, 1], [42, 7], [42, 8], [-3, 7], [0, 7], [2 ** 31, 9], [42, 2 ** 33]] as const) {
+      expect(reused.reseed(seed, index).word).toBe(fresh(seed, index));
+    }
+  });
+
   it('gives the same stream for the same (seed, index) and different ones otherwise', () => {
     const a = new SeededRandom().reseed(1, 5);
     const b = new SeededRandom(123).reseed(1, 5);
