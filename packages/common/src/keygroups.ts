@@ -34,7 +34,12 @@ export function murmur3(data: Uint8Array, len = data.length, seed = 0): number {
     k1 = Math.imul(k1, 0x1b873593);
     h ^= k1;
   }
-  h ^= len;
+  return finalMix(h, len);
+}
+
+/** murmur3's finalisation: the length folded in, then every bit avalanched. */
+function finalMix(hash: number, len: number): number {
+  let h = hash ^ len;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -50,13 +55,7 @@ function murmur3Int32(v: number): number {
   k = Math.imul(k, 0x1b873593);
   let h = (k << 13) | (k >>> 19);
   h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  h ^= 4;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return finalMix(h, 4);
 }
 
 let stringBuf = new Uint8Array(256);
