@@ -8,37 +8,48 @@
  * end-of-input times: throughput = events after warm-up / (last end of input − warm-up end).
  * Its cost is one increment and one comparison per event (no clock read per event).
  */
-import type { Collector, ProcessContext, ProcessFunction, RuntimeContext } from '@sluice/api';
+import type { Collector, ProcessContext, ProcessFunction, RuntimeContext, TaskInfo } from '@sluice/api';
 import { wallClockMs, writeReport } from './reports.js';
 
+/** What one subtask counted: the events it emitted and when its share of the warm-up had passed. */
+export class ProbeCount {
+  events = 0;
+  /** Wall-clock ms when `events` reached `warmupEvents`; NaN until then. */
+  warmupEndedAtMs = NaN;
+  constructor(readonly subtask: number, readonly warmupEvents: number) {}
+
+  /** The count of `task`, with `totalWarmupEvents` split evenly over the parallel subtasks (at least 1 each). */
+  static forSubtask(task: TaskInfo, totalWarmupEvents: number): ProbeCount {
+    return new ProbeCount(task.subtaskIndex, Math.max(1, Math.floor(totalWarmupEvents / task.parallelism)));
+  }
+
+  /** Call once per event. */
+  count(): void {
+    if (++this.events === this.warmupEvents) this.warmupEndedAtMs = wallClockMs();
+  }
+
+  /** Writes the subtask's ProbeReport, closed now. */
+  report(statsDir: string): void {
+    writeReport(statsDir, { type: 'probe', subtask: this.subtask, events: this.events, warmupEvents: this.warmupEvents, warmupEndedAtMs: this.warmupEndedAtMs, closedAtMs: wallClockMs() });
+  }
+}
+
 export class ThroughputProbe<T> implements ProcessFunction<T, T> {
-  private events = 0;
-  private warmupEvents = 0;
-  private warmupEndedAtMs = NaN;
-  private subtask = 0;
+  private count = new ProbeCount(0, 0);
 
   /** `totalWarmupEvents` is split evenly over the parallel subtasks. */
   constructor(private readonly statsDir: string, private readonly totalWarmupEvents: number) {}
 
   open(ctx: RuntimeContext): void {
-    const info = ctx.getTaskInfo();
-    this.subtask = info.subtaskIndex;
-    this.warmupEvents = Math.max(1, Math.floor(this.totalWarmupEvents / info.parallelism));
+    this.count = ProbeCount.forSubtask(ctx.getTaskInfo(), this.totalWarmupEvents);
   }
 
   processElement(value: T, _ctx: ProcessContext, out: Collector<T>): void {
-    if (++this.events === this.warmupEvents) this.warmupEndedAtMs = wallClockMs();
+    this.count.count();
     out.collect(value);
   }
 
   close(): void {
-    writeReport(this.statsDir, {
-      type: 'probe',
-      subtask: this.subtask,
-      events: this.events,
-      warmupEvents: this.warmupEvents,
-      warmupEndedAtMs: this.warmupEndedAtMs,
-      closedAtMs: wallClockMs(),
-    });
+    this.count.report(this.statsDir);
   }
 }
