@@ -27,9 +27,6 @@ export class SeededRandom {
   // Initialised to a number so V8 stores it as a number field: declared without a value it would
   // start as undefined, and every draw would then box its new state in a fresh heap object.
   private state = 0;
-  /** reseed's first mix depends on the seed alone, and sources re-seed with one seed per record. */
-  private lastSeed = 0;
-  private lastSeedMix = mix32(0 ^ GOLDEN_GAMMA);
 
   constructor(seed = 0) {
     this.state = mix32(seed | 0) | 0;
@@ -42,12 +39,7 @@ export class SeededRandom {
   reseed(seed: number, index: number): this {
     const lo = index >>> 0;
     const hi = index >= TWO_POW_32 ? Math.floor(index / TWO_POW_32) >>> 0 : 0;
-    const s = seed | 0;
-    if (s !== this.lastSeed) {
-      this.lastSeed = s;
-      this.lastSeedMix = mix32(s ^ GOLDEN_GAMMA);
-    }
-    this.state = mix32(this.lastSeedMix + lo + Math.imul(hi, 0x27d4eb2f)) ^ lo;
+    this.state = mix32(mix32((seed | 0) ^ GOLDEN_GAMMA) + lo + Math.imul(hi, 0x27d4eb2f)) ^ lo;
     return this;
   }
 
