@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GENERATOR_BURST, GeneratorSource, type GeneratorSplit } from './generator-source.js';
-import { SeededRandom } from './seeded-random.js';
+import { mix32, SEEDED_RANDOM_STEP, SeededRandom, seededWords } from './seeded-random.js';
 import type { MetricGroup } from './metrics.js';
 import type { ReaderOutput, Source, SourceReaderContext, SourceSplit } from './source.js';
 
@@ -177,11 +177,60 @@ describe('GeneratorSource', () => {
     expect(resolved).toBe(true);
   });
 
+  it('with a burst generator, emits the records generate gives, in the same bursts and positions', async () => {
+    // The burst generator derives each record from the burst's own arguments (first + k·stride,
+    // seededWords) rather than calling generate, so a wrong index, stride, count or seed shows.
+    const calls: Array<[number, number, number]> = [];
+    const burst = (count: number | undefined, ratePerSecond?: number): GeneratorSource<string> =>
+      new GeneratorSource<string>({
+        ...(count === undefined ? {} : { count }),
+        ...(ratePerSecond === undefined ? {} : { ratePerSecond }),
+        seed: 7,
+        generate: (index, rng) => `${index}:${rng.nextUint32()}`,
+        generateBurst: (first, stride, n, seed, out) => {
+          calls.push([first, stride, n]);
+          const words = new Int32Array(n);
+          seededWords(seed, first, stride, n, words);
+          for (let k = 0; k < n; k++) out.collect(`${first + k * stride}:${mix32((words[k]! + SEEDED_RANDOM_STEP) | 0)}`);
+        },
+      });
+    const plain = (count: number): GeneratorSource<string> => new GeneratorSource<string>({ count, seed: 7, generate: (index, rng) => `${index}:${rng.nextUint32()}` });
+    for (const parallelism of [1, 2, 3]) {
+      calls.length = 0;
+      const got = await runToEnd(burst(5000), parallelism);
+      expect(got).toEqual(await runToEnd(plain(5000), parallelism));
+      expect(Math.max(...calls.map((c) => c[2]))).toBe(GENERATOR_BURST);
+      expect(calls.every(([, stride, n]) => stride === parallelism && n > 0)).toBe(true);
+    }
+    // The rate limit's budget bounds a burst as it bounds the per-record loop.
+    calls.length = 0;
+    const reader = burst(1_000_000, 200_000).createReader(readerContext(0, 2, () => 1_000));
+    reader.addSplits([burst(1_000_000).enumerateSplits({ parallelism: 2, params: {} })[0]!]);
+    const out = new TestingReaderOutput<string>();
+    expect(reader.pollNext(out)).toBe('nothing');
+    expect(calls).toEqual([[0, 2, 100]]);
+    expect(out.values().slice(0, 2)).toEqual((await runToEnd(plain(4), 2)).filter((r) => Number(r.split(':')[0]) % 2 === 0));
+    // A snapshot taken between bursts resumes exactly, through either path.
+    const src = burst(3000);
+    const r1 = src.createReader(readerContext(0, 1));
+    r1.addSplits(src.enumerateSplits({ parallelism: 2, params: {} }));
+    r1.notifyNoMoreSplits();
+    const head = new TestingReaderOutput<string>();
+    r1.pollNext(head);
+    const r2 = plain(3000).createReader(readerContext(0, 1));
+    r2.addSplits(r1.snapshotState(1));
+    r2.notifyNoMoreSplits();
+    const tail = new TestingReaderOutput<string>();
+    while (r2.pollNext(tail) !== 'end');
+    expect(sorted([...head.values(), ...tail.values()])).toEqual(sorted(await runToEnd(plain(3000), 1)));
+  });
+
   it('rejects invalid options with messages that name the option', () => {
     expect(() => new GeneratorSource({ count: 1.5, generate: (i) => i })).toThrow(/count must be a non-negative integer/);
     expect(() => new GeneratorSource({ ratePerSecond: 0, generate: (i) => i })).toThrow(/ratePerSecond must be a positive number/);
     expect(() => new GeneratorSource({ seed: 0.5, generate: (i) => i })).toThrow(/seed must be an integer/);
     expect(() => new GeneratorSource({ generate: undefined as never })).toThrow(/generate\(index, rng\)/);
+    expect(() => new GeneratorSource({ generate: (i) => i, generateBurst: 3 as never })).toThrow(/generateBurst must be a function/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mix32, SEEDED_RANDOM_STEP, SeededRandom } from './seeded-random.js';
+import { mix32, SEEDED_RANDOM_STEP, SeededRandom, seededWords } from './seeded-random.js';
 
 describe('SeededRandom', () => {
   it('draws, from its word, mix32 of the word advanced by one step per draw', () => {
@@ -35,5 +35,27 @@ describe('SeededRandom', () => {
     expect([b.nextUint32(), b.nextUint32(), b.nextFloat(), b.nextInt(1000)]).toEqual(xs);
     expect(new SeededRandom().reseed(1, 6).nextUint32()).not.toBe(xs[0]);
     expect(new SeededRandom().reseed(2, 5).nextUint32()).not.toBe(xs[0]);
+  });
+
+  it('seededWords gives the words re-seeding gives, for indices in and beyond 31 bits', () => {
+    const cases: Array<[seed: number, first: number, stride: number, count: number]> = [
+      [42, 0, 1, 300],
+      [42, 1, 2, 300],
+      [-7, 5, 7, 200],
+      [2 ** 31, 3, 3, 50],
+      // Bursts that end at, cross and lie beyond 2^31 and 2^32 (the integer loop's limit and the high word).
+      [42, 2 ** 31 - 2 * 10 - 1, 2, 10],
+      [42, 2 ** 31 - 10, 2, 10],
+      [42, 2 ** 32 - 5, 1, 10],
+      [9, 2 ** 40 + 3, 5, 20],
+    ];
+    const rng = new SeededRandom();
+    for (const [seed, first, stride, count] of cases) {
+      const into = new Int32Array(count + 1).fill(12345);
+      seededWords(seed, first, stride, count, into);
+      const expected = Array.from({ length: count }, (_, k) => rng.reseed(seed, first + k * stride).word);
+      expect(Array.from(into.subarray(0, count))).toEqual(expected);
+      expect(into[count]).toBe(12345);
+    }
   });
 });
