@@ -3,11 +3,12 @@
  * checks. Both are speed-ups that must not change a single event: Flink's port of this generator
  * (shared/anchor) and every recorded result depend on the exact values. The oracle below is the
  * straightforward formulation (Math.pow, nextInt, nextFloat), and the generator must agree with
- * it field for field.
+ * it field for field, and a burst of events (what the Nexmark source generates) must equal the
+ * events made one at a time.
  */
 import { SeededRandom } from '@sluice/api';
 import { describe, expect, it } from 'vitest';
-import { centsOfPowerOfTen, nexmarkEvent, resolveNexmarkConfig, type NexmarkConfig } from './generator.js';
+import { centsOfPowerOfTen, nexmarkBurst, nexmarkEvent, resolveNexmarkConfig, type NexmarkConfig } from './generator.js';
 import type { NexmarkEvent } from './model.js';
 
 function oraclePrice(rng: SeededRandom): number {
@@ -70,6 +71,37 @@ describe('the generator against the straightforward formulation', () => {
     expect(firstDifference(0, 400_000, resolveNexmarkConfig())).toBeUndefined();
     expect(firstDifference(4_999_000_000, 200_000, resolveNexmarkConfig({ eventsPerSecond: 100_000 }))).toBeUndefined();
     expect(firstDifference(123_456_789, 200_000, resolveNexmarkConfig({ hotAuctionRatio: 3, activePeople: 77, auctionsInFlight: 13 }), 7)).toBeUndefined();
+  });
+
+  it('makes a burst of events (nexmarkBurst) exactly as it makes each one, whatever the stride, length and position', () => {
+    const config = resolveNexmarkConfig();
+    // The emitMs stamps are taken in order, one per event.
+    let stamps = 0;
+    const stamp = (): number => ++stamps;
+    const rng = new SeededRandom();
+    const cases: Array<[first: number, stride: number, count: number, seed: number]> = [
+      [0, 1, 3000, 42],
+      [1, 2, 2500, 42],
+      [2, 3, 1700, 42],
+      [5, 7, 600, -9],
+      [0, 50, 300, 42], // every event a person
+      [3, 53, 300, 42],
+      // Around the limits of seededWords' integer loop (2^31) and the re-seed's high word (2^32).
+      [2 ** 31 - 1500, 2, 1500, 42],
+      [2 ** 32 - 700, 1, 1400, 42],
+      [4_999_000_001, 2, 1300, 7],
+    ];
+    for (const [first, stride, count, seed] of cases) {
+      const got: NexmarkEvent[] = [];
+      stamps = 0;
+      nexmarkBurst(first, stride, count, seed, config, stamp, { collect: (e) => void got.push(e) });
+      expect(got).toHaveLength(count);
+      for (let k = 0; k < count; k++) {
+        const n = first + k * stride;
+        const want = JSON.stringify(nexmarkEvent(n, rng.reseed(seed, n), config, k + 1));
+        if (JSON.stringify(got[k]) !== want) throw new Error(`burst (${first}, ${stride}, ${count}) event ${n}: got ${JSON.stringify(got[k])}, want ${want}`);
+      }
+    }
   });
 
   it('prices every x like Math.round(Math.pow(10, x) * 100), also where the result sits on a rounding boundary', () => {

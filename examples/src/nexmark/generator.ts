@@ -8,7 +8,7 @@
  * Every random field comes from the `rng` passed in, so the same (n, rng state) always gives the
  * same event. Strings are picked from precomputed pools (see pools.ts): no per-event string work.
  */
-import { mix32, SEEDED_RANDOM_STEP } from '@sluice/api';
+import { SEEDED_RANDOM_STEP, seededWords } from '@sluice/api';
 import { ConfigurationError } from '@sluice/common';
 import type { Auction, Bid, NexmarkEvent, Person } from './model.js';
 import { nexmarkPools, type NexmarkPools } from './pools.js';
@@ -118,34 +118,54 @@ const INV_TWO_POW_32 = 1 / 4294967296;
 const INV_TWO_POW_53 = 1 / 9007199254740992;
 
 /**
- * The draws of the event being generated, made up front: the stream SeededRandom gives after
- * the source re-seeded it for the event (`rng.word`), one mix of the state per draw. Made in one
- * small loop and read from a typed array, no 32-bit draw crosses a call: drawn one call at a
- * time, V8 left most of those calls in `bid` un-inlined and boxed every draw they returned in a
- * heap number. The chain benchmark measured the chain 21% faster for this and the two changes
- * above (bench/CHAIN-FINDINGS.md). An event needs at most MAX_DRAWS (an auction: 2 per price,
- * 1 or 2 for the seller, then item, description, expiry, category and padding), a person
- * PERSON_DRAWS and a bid BID_DRAWS (1 or 2 per hot-or-recent id, channel, 2 for the price,
- * padding); draws an event does not use are dropped.
+ * Draws are made up front, not one call at a time: for a burst, every event's draws in one
+ * integer loop (fillChunkDraws), then the events, each reading its own (`cursor`); nexmarkEvent
+ * does the same for one event. Each draw is one mix of SeededRandom's state after the source
+ * re-seeded it for the event, so the values are those nextInt/nextFloat would give. Drawn one
+ * call at a time, V8 left most of the calls in `bid` un-inlined and boxed every 32-bit draw they
+ * returned in a heap number (bench/CHAIN-FINDINGS.md §7–8).
+ *
+ * An event needs at most MAX_DRAWS (an auction: 2 per price, 1 or 2 for the seller, then item,
+ * description, expiry, category and padding), a person PERSON_DRAWS and a bid BID_DRAWS (1 or 2
+ * per hot-or-recent id, channel, 2 for the price, padding); draws an event does not use are
+ * dropped.
  */
 const MAX_DRAWS = 11;
 const PERSON_DRAWS = 5;
 const BID_DRAWS = 8;
-const DRAWS = new Float64Array(MAX_DRAWS);
+/** Events whose draws are made at once: their draws (11 KiB) stay in the first-level cache until read. */
+const DRAW_CHUNK = 256;
+/** SeededRandom's step, held locally so the additions compile to integer ones with a constant. */
+const STEP = SEEDED_RANDOM_STEP | 0;
+/** The draws of up to DRAW_CHUNK events, MAX_DRAWS each, as signed words (a draw is `DRAWS[i] >>> 0`). */
+const DRAWS = new Int32Array(DRAW_CHUNK * MAX_DRAWS);
+/** The words re-seeding gives for each event of a chunk (seededWords). */
+const WORDS = new Int32Array(DRAW_CHUNK);
 /** The next unused entry of DRAWS. */
 let cursor = 0;
 
-function fillDraws(word: number, count: number): void {
-  let s = word;
+/** How many draws event `n` needs, from `rem` = n mod PROPORTION_DENOMINATOR. */
+function drawsFor(rem: number): number {
+  return rem < PERSONS_PER_EPOCH ? PERSON_DRAWS : rem < PERSONS_PER_EPOCH + AUCTIONS_PER_EPOCH ? MAX_DRAWS : BID_DRAWS;
+}
+
+/**
+ * `count` draws from `word` into DRAWS at `at`: the stream SeededRandom continues from that
+ * state. Integer operations only, mix32 written out, so the loop keeps its state and draws in
+ * registers as 32-bit words.
+ */
+function fillDraws(word: number, count: number, at: number): void {
+  let s = word | 0;
   for (let i = 0; i < count; i++) {
-    s = (s + SEEDED_RANDOM_STEP) | 0;
-    DRAWS[i] = mix32(s);
+    s = (s + STEP) | 0;
+    let z = Math.imul(s ^ (s >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    DRAWS[at + i] = z ^ (z >>> 16);
   }
-  cursor = 0;
 }
 
 function draw(): number {
-  return DRAWS[cursor++]!;
+  return DRAWS[cursor++]! >>> 0;
 }
 
 /**
@@ -169,9 +189,11 @@ function price(): number {
  * otherwise a uniform id among the latest `window` ones.
  */
 function hotOrRecent(last: number, ratio: number, window: number): number {
-  if (below(ratio) > 0) return last - (last % window);
+  // below(ratio) > 0 and below(last − lo + 1), written out: a call nested in this one could be
+  // left un-inlined in bid, whose inlining budget is spent (a call and boxed results per bid).
+  if ((DRAWS[cursor++]! >>> 0) * ratio * INV_TWO_POW_32 >= 1) return last - (last % window);
   const lo = Math.max(0, last - window + 1);
-  return lo + below(last - lo + 1);
+  return lo + Math.floor((DRAWS[cursor++]! >>> 0) * (last - lo + 1) * INV_TWO_POW_32);
 }
 
 function eventTime(n: number, config: NexmarkConfig): number {
@@ -223,18 +245,35 @@ function bid(n: number, epoch: number, c: NexmarkConfig, emitMs: number): Bid {
   const lastAuction = epoch * AUCTIONS_PER_EPOCH + AUCTIONS_PER_EPOCH - 1;
   const auctionId = hotOrRecent(lastAuction, c.hotAuctionRatio, c.auctionsInFlight);
   const bidder = hotOrRecent(epoch * PERSONS_PER_EPOCH, c.hotBiddersRatio, c.activePeople);
-  const channel = below(p.channels.length);
+  // The remaining draws read in place (below, price and eventTime written out) for the same
+  // reason as in hotOrRecent: every call left in bid costs a call and boxed numbers per bid.
+  const at = cursor;
+  const channel = Math.floor((DRAWS[at]! >>> 0) * p.channels.length * INV_TWO_POW_32);
+  const high = DRAWS[at + 1]! >>> 5;
+  const low = DRAWS[at + 2]! >>> 6;
+  const extra = Math.floor((DRAWS[at + 3]! >>> 0) * p.bidExtras.length * INV_TWO_POW_32);
+  cursor = at + 4;
   return {
     kind: 'bid',
     auction: FIRST_AUCTION_ID + auctionId,
     bidder: FIRST_PERSON_ID + bidder,
-    price: price(),
+    price: centsOfPowerOfTen((high * 67108864 + low) * INV_TWO_POW_53 * 6),
     channel: p.channels[channel] as string,
     url: p.urls[channel] as string,
-    dateTime: eventTime(n, c),
-    extra: p.bidExtras[below(p.bidExtras.length)] as string,
+    dateTime: c.baseTime + Math.floor(n * c.msPerEvent),
+    extra: p.bidExtras[extra] as string,
     emitMs,
   };
+}
+
+/** Event `n` from the draws at `cursor`. */
+function eventAt(n: number, config: NexmarkConfig, emitMs: number): NexmarkEvent {
+  // The epoch's last person is person `epoch` (event 0 of an epoch is its person).
+  const epoch = Math.floor(n / PROPORTION_DENOMINATOR);
+  const rem = n - epoch * PROPORTION_DENOMINATOR;
+  if (rem < PERSONS_PER_EPOCH) return person(n, epoch, config, emitMs);
+  if (rem < PERSONS_PER_EPOCH + AUCTIONS_PER_EPOCH) return auction(n, epoch, rem, config, emitMs);
+  return bid(n, epoch, config, emitMs);
 }
 
 /**
@@ -242,18 +281,41 @@ function bid(n: number, epoch: number, c: NexmarkConfig, emitMs: number): Bid {
  * emission wall-clock time for latency sampling, or 0).
  */
 export function nexmarkEvent(n: number, rng: NexmarkRandom, config: NexmarkConfig, emitMs = 0): NexmarkEvent {
-  // The epoch's last person is person `epoch` (event 0 of an epoch is its person).
-  const epoch = Math.floor(n / PROPORTION_DENOMINATOR);
-  const rem = n - epoch * PROPORTION_DENOMINATOR;
   // `rng` itself is left where it is: the source re-seeds it for every event anyway.
-  if (rem < PERSONS_PER_EPOCH) {
-    fillDraws(rng.word, PERSON_DRAWS);
-    return person(n, epoch, config, emitMs);
+  fillDraws(rng.word, drawsFor(n % PROPORTION_DENOMINATOR), 0);
+  cursor = 0;
+  return eventAt(n, config, emitMs);
+}
+
+/** The draws of events `from, from + stride, …` (`n` ≤ DRAW_CHUNK of them), event k's at k·MAX_DRAWS. */
+function fillChunkDraws(from: number, stride: number, n: number, seed: number): void {
+  seededWords(seed, from, stride, n, WORDS);
+  let rem = from % PROPORTION_DENOMINATOR;
+  const remStep = stride % PROPORTION_DENOMINATOR;
+  for (let k = 0; k < n; k++) {
+    fillDraws(WORDS[k]!, drawsFor(rem), k * MAX_DRAWS);
+    rem += remStep;
+    if (rem >= PROPORTION_DENOMINATOR) rem -= PROPORTION_DENOMINATOR;
   }
-  if (rem < PERSONS_PER_EPOCH + AUCTIONS_PER_EPOCH) {
-    fillDraws(rng.word, MAX_DRAWS);
-    return auction(n, epoch, rem, config, emitMs);
+}
+
+/**
+ * Events `first, first + stride, …` (`count` of them) into `out`, each the event nexmarkEvent
+ * gives for its index with the rng re-seeded from `seed` (GeneratorSource's generateBurst).
+ * `emitMs()` is called once per event, in order, for its stamp.
+ *
+ * A burst at a time because the draws are integer work that runs several times faster in a loop
+ * of their own than spread over the events: per chunk of DRAW_CHUNK events, the re-seed words
+ * first (seededWords), then every event's draws, then the events, each reading its own draws.
+ */
+export function nexmarkBurst(first: number, stride: number, count: number, seed: number, config: NexmarkConfig, emitMs: () => number, out: { collect(e: NexmarkEvent): void }): void {
+  for (let done = 0; done < count; done += DRAW_CHUNK) {
+    const n = Math.min(DRAW_CHUNK, count - done);
+    const from = first + done * stride;
+    fillChunkDraws(from, stride, n, seed);
+    for (let k = 0; k < n; k++) {
+      cursor = k * MAX_DRAWS;
+      out.collect(eventAt(from + k * stride, config, emitMs()));
+    }
   }
-  fillDraws(rng.word, BID_DRAWS);
-  return bid(n, epoch, config, emitMs);
 }

@@ -40,23 +40,35 @@ function statsDir(): string {
   return d;
 }
 
-function probedGenerator(count: number, dir: string, totalWarmupEvents: number): ProbedSource<number, SourceSplit> {
+/** A generator counting its events as the Nexmark source does: one at a time, or a burst at a time. */
+function probedGenerator(count: number, dir: string, totalWarmupEvents: number, bursts = false): ProbedSource<number, SourceSplit> {
   const counter = new EventCounter();
   const inner = new GeneratorSource<number>({
     count,
     generate: (i) => {
-      counter.count();
+      counter.count(1);
       return i;
     },
+    ...(bursts
+      ? {
+          generateBurst: (first: number, stride: number, n: number, _seed: number, out: { collect(i: number): void }) => {
+            counter.count(n);
+            for (let k = 0; k < n; k++) out.collect(first + k * stride);
+          },
+        }
+      : {}),
   });
   return new ProbedSource<number, SourceSplit>(inner, counter, { statsDir: dir, totalWarmupEvents });
 }
 
 describe('ProbedSource', () => {
-  it('counts each event for the subtask that generated it when the subtasks of one job build interleave on one thread', async () => {
+  it.each([
+    ['one at a time', false],
+    ['a burst at a time', true],
+  ])('counts each event for the subtask that generated it when the subtasks of one job build interleave on one thread (%s)', async (_how, bursts) => {
     const dir = statsDir();
     // 5,001 events over 2 subtasks: subtask 0 makes 2,501, subtask 1 makes 2,500.
-    const source = probedGenerator(5_001, dir, 1_000);
+    const source = probedGenerator(5_001, dir, 1_000, bursts);
     const splits = await source.enumerateSplits({ parallelism: 2, params: {} });
     const readers = [0, 1].map((i) => source.createReader(readerContext(i, 2)));
     const outputs = [countingOutput(), countingOutput()];

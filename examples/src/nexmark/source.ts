@@ -14,7 +14,7 @@
  */
 import { GeneratorSource, WatermarkStrategy, type DataStream, type GeneratorSourceOptions, type StreamExecutionEnvironment } from '@sluice/api';
 import { intParam, numberParam, optionalNumberParam, type Params } from '../params.js';
-import { nexmarkEvent, resolveNexmarkConfig, type NexmarkOptions } from './generator.js';
+import { nexmarkBurst, nexmarkEvent, resolveNexmarkConfig, type NexmarkOptions } from './generator.js';
 import type { Bid, NexmarkEvent } from './model.js';
 import { EventCounter, ProbedSource } from './probed-source.js';
 import { createStamper } from './reports.js';
@@ -56,6 +56,7 @@ export function nexmarkSource(env: StreamExecutionEnvironment, options: NexmarkS
     seed: options.seed ?? 42,
     name: options.name ?? 'Nexmark',
     generate: (index, rng) => nexmarkEvent(index, rng, config, stamp()),
+    generateBurst: (first, stride, count, seed, out) => nexmarkBurst(first, stride, count, seed, config, stamp, out),
   };
   if (statsDir === undefined) return env.fromGenerator<NexmarkEvent>(generator, strategy);
   // Like the stamper, one counter per job build; the probed readers point it at their subtask.
@@ -63,8 +64,12 @@ export function nexmarkSource(env: StreamExecutionEnvironment, options: NexmarkS
   const source = new GeneratorSource<NexmarkEvent>({
     ...generator,
     generate: (index, rng) => {
-      counter.count();
+      counter.count(1);
       return nexmarkEvent(index, rng, config, stamp());
+    },
+    generateBurst: (first, stride, count, seed, out) => {
+      counter.count(count);
+      nexmarkBurst(first, stride, count, seed, config, stamp, out);
     },
   });
   const probed = new ProbedSource(source, counter, { statsDir, totalWarmupEvents: options.warmupEvents ?? Math.floor(events / 5) });
