@@ -111,9 +111,14 @@ export function centsOfPowerOfTen(x: number): number {
   const z = (x - i / PRICE_STEPS) * Math.LN10; // x − i/256 is exact too
   const z2 = z * z;
   const v = (PRICE_TABLE[i] as number) * (1 + z + z2 * (1 / 2 + z * (1 / 6) + z2 * (1 / 24 + z * (1 / 120))));
-  const frac = v - Math.floor(v);
-  if (frac > 0.5 - PRICE_GUARD && frac < 0.5 + PRICE_GUARD) return Math.round(Math.pow(10, x) * 100);
-  return Math.round(v);
+  // Math.round(v) is floor(v + 0.5) except where v + 0.5 rounds onto an integer, i.e. within
+  // an ulp of the .5 boundary, which the guard band sends to the exact path anyway. One floor
+  // serves both the rounding and the band test: v + 0.5 within PRICE_GUARD of an integer.
+  const up = v + 0.5;
+  const rounded = Math.floor(up);
+  const frac = up - rounded;
+  if (frac < PRICE_GUARD || frac > 1 - PRICE_GUARD) return Math.round(Math.pow(10, x) * 100);
+  return rounded;
 }
 
 /** Multiplying by these is exact and gives what dividing by 2^32 or 2^53 gives. */
