@@ -127,7 +127,7 @@ const INV_TWO_POW_53 = 1 / 9007199254740992;
 
 /**
  * Draws are made up front, not one call at a time: for a burst, every event's draws in one
- * integer loop (fillChunkDraws), then the events, each reading its own (`cursor`); nexmarkEvent
+ * integer loop (fillChunkDraws), then the events, each reading its own at k·MAX_DRAWS; nexmarkEvent
  * does the same for one event. Each draw is one mix of SeededRandom's state after the source
  * re-seeded it for the event, so the values are those nextInt/nextFloat would give. Drawn one
  * call at a time, V8 left most of the calls in `bid` un-inlined and boxed every 32-bit draw they
@@ -149,8 +149,6 @@ const STEP = SEEDED_RANDOM_STEP | 0;
 const DRAWS = new Int32Array(DRAW_CHUNK * MAX_DRAWS);
 /** The words re-seeding gives for each event of a chunk (seededWords). */
 const WORDS = new Int32Array(DRAW_CHUNK);
-/** The next unused entry of DRAWS. */
-let cursor = 0;
 /** Each event's kind, and the bids' numeric fields, by position in the chunk (fillChunkBids). */
 const PERSON = 0;
 const AUCTION = 1;
@@ -183,77 +181,80 @@ function fillDraws(word: number, count: number, at: number): void {
   }
 }
 
-function draw(): number {
-  return DRAWS[cursor++]! >>> 0;
+/**
+ * SeededRandom.nextInt(bound) of the draw at DRAWS[at], for the bounds the generator uses,
+ * without its argument checks: every bound here is a positive integer far below 2^32, a pool's
+ * length or an option that resolveNexmarkConfig has checked. Small enough that V8 always
+ * inlines it, however much of a caller's inlining budget is spent.
+ */
+function below(at: number, bound: number): number {
+  return Math.floor((DRAWS[at]! >>> 0) * bound * INV_TWO_POW_32);
 }
 
 /**
- * SeededRandom.nextInt(bound) for the bounds the generator uses, without its argument checks:
- * every bound here is a positive integer far below 2^32, a pool's length or an option that
- * resolveNexmarkConfig has checked.
+ * Log-uniform price in cents from the draws at DRAWS[at] and DRAWS[at + 1]: round(10^(6u) × 100),
+ * from 1.00 up to 1,000,000.00, u as SeededRandom.nextFloat() draws it.
  */
-function below(bound: number): number {
-  return Math.floor(draw() * bound * INV_TWO_POW_32);
-}
-
-/** Log-uniform price in cents: round(10^(6u) × 100), from 1.00 up to 1,000,000.00, u as SeededRandom.nextFloat() draws it. */
-function price(): number {
-  const high = draw() >>> 5;
-  const low = draw() >>> 6;
-  return centsOfPowerOfTen((high * 67108864 + low) * INV_TWO_POW_53 * 6);
-}
-
-/**
- * A "hot" id with probability 1 − 1/ratio — the first id of the latest block of `window` ids —
- * otherwise a uniform id among the latest `window` ones.
- */
-function hotOrRecent(last: number, ratio: number, window: number): number {
-  // below(ratio) > 0 and below(last − lo + 1), written out: a call nested in this one could be
-  // left un-inlined in bid, whose inlining budget is spent (a call and boxed results per bid).
-  if ((DRAWS[cursor++]! >>> 0) * ratio * INV_TWO_POW_32 >= 1) return last - (last % window);
-  const lo = Math.max(0, last - window + 1);
-  return lo + Math.floor((DRAWS[cursor++]! >>> 0) * (last - lo + 1) * INV_TWO_POW_32);
+function price(at: number): number {
+  return centsOfPowerOfTen(((DRAWS[at]! >>> 5) * 67108864 + (DRAWS[at + 1]! >>> 6)) * INV_TWO_POW_53 * 6);
 }
 
 function eventTime(n: number, config: NexmarkConfig): number {
   return config.baseTime + Math.floor(n * config.msPerEvent);
 }
 
-function person(n: number, epoch: number, c: NexmarkConfig, emitMs: number): Person {
+/** Person `n` from its draws at DRAWS[at]: city, name, email, card, extra. */
+function person(n: number, epoch: number, at: number, c: NexmarkConfig, emitMs: number): Person {
   const p = c.pools;
-  const place = below(p.cities.length);
+  const place = below(at, p.cities.length);
   return {
     kind: 'person',
     id: FIRST_PERSON_ID + epoch * PERSONS_PER_EPOCH,
-    name: p.names[below(p.names.length)] as string,
-    emailAddress: p.emails[below(p.emails.length)] as string,
-    creditCard: p.cards[below(p.cards.length)] as string,
+    name: p.names[below(at + 1, p.names.length)] as string,
+    emailAddress: p.emails[below(at + 2, p.emails.length)] as string,
+    creditCard: p.cards[below(at + 3, p.cards.length)] as string,
     city: p.cities[place] as string,
     state: p.states[place] as string,
     dateTime: eventTime(n, c),
-    extra: p.personExtras[below(p.personExtras.length)] as string,
+    extra: p.personExtras[below(at + 4, p.personExtras.length)] as string,
     emitMs,
   };
 }
 
-function auction(n: number, epoch: number, rem: number, c: NexmarkConfig, emitMs: number): Auction {
+/**
+ * Auction `n` from its draws at DRAWS[at]: initial bid (2), seller (1 or 2), item, description,
+ * reserve (2), expiry, category, extra.
+ */
+function auction(n: number, epoch: number, rem: number, at: number, c: NexmarkConfig, emitMs: number): Auction {
   const p = c.pools;
   const dateTime = eventTime(n, c);
-  const initialBid = price();
-  const seller = hotOrRecent(epoch * PERSONS_PER_EPOCH, c.hotSellersRatio, c.activePeople);
+  const initialBid = price(at);
+  // The seller, hot with probability 1 − 1/ratio (the first of the latest block of activePeople
+  // people), else uniform among the latest activePeople: one draw for a hot seller, two for a cold one.
+  const lastPerson = epoch * PERSONS_PER_EPOCH;
+  let seller: number;
+  let next: number;
+  if (below(at + 2, c.hotSellersRatio) > 0) {
+    seller = lastPerson - (lastPerson % c.activePeople);
+    next = at + 3;
+  } else {
+    const lo = Math.max(0, lastPerson - c.activePeople + 1);
+    seller = lo + below(at + 3, lastPerson - lo + 1);
+    next = at + 4;
+  }
   return {
     kind: 'auction',
     id: FIRST_AUCTION_ID + epoch * AUCTIONS_PER_EPOCH + (rem - PERSONS_PER_EPOCH),
-    itemName: p.itemNames[below(p.itemNames.length)] as string,
-    description: p.descriptions[below(p.descriptions.length)] as string,
+    itemName: p.itemNames[below(next, p.itemNames.length)] as string,
+    description: p.descriptions[below(next + 1, p.descriptions.length)] as string,
     initialBid,
-    reserve: initialBid + price(),
+    reserve: initialBid + price(next + 2),
     dateTime,
     // Auctions run 10 s to 3 min of event time.
-    expires: dateTime + 10_000 + below(170_000),
+    expires: dateTime + 10_000 + below(next + 4, 170_000),
     seller: FIRST_PERSON_ID + seller,
-    category: FIRST_CATEGORY_ID + below(NUM_CATEGORIES),
-    extra: p.auctionExtras[below(p.auctionExtras.length)] as string,
+    category: FIRST_CATEGORY_ID + below(next + 5, NUM_CATEGORIES),
+    extra: p.auctionExtras[below(next + 6, p.auctionExtras.length)] as string,
     emitMs,
   };
 }
@@ -306,19 +307,16 @@ function fillChunkBids(from: number, stride: number, n: number, c: NexmarkConfig
       // (or a stale one) and multiplied by 0.
       let at = k * MAX_DRAWS;
       const coldAuction = +((DRAWS[at]! >>> 0) * auctionRatio * INV_TWO_POW_32 < 1);
-      const recentAuction = auctionLo + Math.floor((DRAWS[at + 1]! >>> 0) * auctionSpan * INV_TWO_POW_32);
+      const recentAuction = auctionLo + below(at + 1, auctionSpan);
       at += 1 + coldAuction;
       const coldBidder = +((DRAWS[at]! >>> 0) * bidderRatio * INV_TWO_POW_32 < 1);
-      const recentBidder = bidderLo + Math.floor((DRAWS[at + 1]! >>> 0) * bidderSpan * INV_TWO_POW_32);
+      const recentBidder = bidderLo + below(at + 1, bidderSpan);
       at += 1 + coldBidder;
       BID_AUCTION[k] = FIRST_AUCTION_ID + hotAuction + coldAuction * (recentAuction - hotAuction);
       BID_BIDDER[k] = FIRST_PERSON_ID + hotBidder + coldBidder * (recentBidder - hotBidder);
-      BID_CHANNEL[k] = Math.floor((DRAWS[at]! >>> 0) * channels * INV_TWO_POW_32);
-      // price(), as in auction
-      const high = DRAWS[at + 1]! >>> 5;
-      const low = DRAWS[at + 2]! >>> 6;
-      BID_PRICE[k] = centsOfPowerOfTen((high * 67108864 + low) * INV_TWO_POW_53 * 6);
-      BID_EXTRA[k] = Math.floor((DRAWS[at + 3]! >>> 0) * extras * INV_TWO_POW_32);
+      BID_CHANNEL[k] = below(at, channels);
+      BID_PRICE[k] = price(at + 1);
+      BID_EXTRA[k] = below(at + 3, extras);
     }
     rem += remStep;
     epoch += epochStep;
@@ -346,13 +344,13 @@ function bidAt(k: number, n: number, c: NexmarkConfig, emitMs: number): Bid {
   };
 }
 
-/** Event `n`, a person or an auction, from the draws at `cursor`. */
-function personOrAuction(n: number, config: NexmarkConfig, emitMs: number): NexmarkEvent {
+/** Event `n`, a person or an auction, from its draws at DRAWS[at]. */
+function personOrAuction(n: number, at: number, config: NexmarkConfig, emitMs: number): NexmarkEvent {
   // The epoch's last person is person `epoch` (event 0 of an epoch is its person).
   const epoch = Math.floor(n / PROPORTION_DENOMINATOR);
   const rem = n - epoch * PROPORTION_DENOMINATOR;
-  if (rem < PERSONS_PER_EPOCH) return person(n, epoch, config, emitMs);
-  return auction(n, epoch, rem, config, emitMs);
+  if (rem < PERSONS_PER_EPOCH) return person(n, epoch, at, config, emitMs);
+  return auction(n, epoch, rem, at, config, emitMs);
 }
 
 /**
@@ -365,8 +363,7 @@ export function nexmarkEvent(n: number, rng: NexmarkRandom, config: NexmarkConfi
   // A chunk of one event.
   fillChunkBids(n, 1, 1, config);
   if (KIND[0] === BID) return bidAt(0, n, config, emitMs);
-  cursor = 0;
-  return personOrAuction(n, config, emitMs);
+  return personOrAuction(n, 0, config, emitMs);
 }
 
 /** The draws of events `from, from + stride, …` (`n` ≤ DRAW_CHUNK of them), event k's at k·MAX_DRAWS. */
@@ -401,8 +398,7 @@ export function nexmarkBurst(first: number, stride: number, count: number, seed:
       if (KIND[k] === BID) {
         out.collect(bidAt(k, index, config, emitMs()));
       } else {
-        cursor = k * MAX_DRAWS;
-        out.collect(personOrAuction(index, config, emitMs()));
+        out.collect(personOrAuction(index, k * MAX_DRAWS, config, emitMs()));
       }
     }
   }
