@@ -15,7 +15,7 @@
 import { GeneratorSource, WatermarkStrategy, type DataStream, type GeneratorSourceOptions, type StreamExecutionEnvironment } from '@sluice/api';
 import { intParam, numberParam, optionalNumberParam, type Params } from '../params.js';
 import { nexmarkBurst, nexmarkEvent, resolveNexmarkConfig, type NexmarkOptions } from './generator.js';
-import type { Bid, NexmarkEvent } from './model.js';
+import { isBid, type Bid, type NexmarkEvent } from './model.js';
 import { EventCounter, ProbedSource } from './probed-source.js';
 import { createStamper } from './reports.js';
 
@@ -100,9 +100,6 @@ export function nexmarkOptionsFromParams(params: Params): NexmarkSourceOptions {
 
 /** The bids of a Nexmark source configured from the job's parameters (what q0–q7 read). */
 export function nexmarkBids(env: StreamExecutionEnvironment): DataStream<Bid> {
-  return nexmarkSource(env, nexmarkOptionsFromParams(env.params))
-    .flatMap<Bid>((e, out) => {
-      if (e.kind === 'bid') out.collect(e);
-    })
-    .name('Bids');
+  // A filter, not a flatMap: one call and no collector per event on the chain's busiest hop.
+  return nexmarkSource(env, nexmarkOptionsFromParams(env.params)).filter(isBid).name('Bids');
 }

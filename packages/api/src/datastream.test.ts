@@ -56,6 +56,10 @@ describe('DataStream graph building', () => {
     expectTypeOf(amounts).toEqualTypeOf<SingleOutputStreamOperator<{ id: string; cents: number }>>();
     const words = amounts.flatMap((v, out: Collector<string>) => out.collect(v.id));
     expectTypeOf(words).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    // A filter with a type guard narrows the type; a plain predicate keeps it.
+    const mixed = env.fromCollection<string | number>(['a', 1, 'b']);
+    expectTypeOf(mixed.filter((v): v is string => typeof v === 'string')).toEqualTypeOf<SingleOutputStreamOperator<string>>();
+    expectTypeOf(mixed.filter((v) => v !== 1)).toEqualTypeOf<SingleOutputStreamOperator<string | number>>();
     const keyed = amounts.keyBy((v) => v.id);
     expectTypeOf(keyed).toEqualTypeOf<KeyedStream<{ id: string; cents: number }, string>>();
     const lengths = keyed.process({

@@ -42,6 +42,9 @@ export class DataStream<T> {
     return this.transform<O>('FlatMap', { kind: 'flatMap', fn });
   }
 
+  /** Keeps the records `fn` accepts; with a type guard, the stream is typed by what it keeps. */
+  filter<S extends T>(fn: (value: T) => value is S): SingleOutputStreamOperator<S>;
+  filter(fn: FilterFunction<T>): SingleOutputStreamOperator<T>;
   filter(fn: FilterFunction<T>): SingleOutputStreamOperator<T> {
     return this.transform<T>('Filter', { kind: 'filter', fn });
   }
