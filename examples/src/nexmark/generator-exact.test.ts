@@ -71,6 +71,8 @@ describe('the generator against the straightforward formulation', () => {
     expect(firstDifference(0, 400_000, resolveNexmarkConfig())).toBeUndefined();
     expect(firstDifference(4_999_000_000, 200_000, resolveNexmarkConfig({ eventsPerSecond: 100_000 }))).toBeUndefined();
     expect(firstDifference(123_456_789, 200_000, resolveNexmarkConfig({ hotAuctionRatio: 3, activePeople: 77, auctionsInFlight: 13 }), 7)).toBeUndefined();
+    // Ids beyond 32 bits (the generator keeps a chunk's ids as 32-bit offsets from its lowest).
+    expect(firstDifference(2 ** 40, 20_000, resolveNexmarkConfig())).toBeUndefined();
   });
 
   it('makes a burst of events (nexmarkBurst) exactly as it makes each one, whatever the stride, length and position', () => {
@@ -90,6 +92,7 @@ describe('the generator against the straightforward formulation', () => {
       [2 ** 31 - 1500, 2, 1500, 42],
       [2 ** 32 - 700, 1, 1400, 42],
       [4_999_000_001, 2, 1300, 7],
+      [2 ** 40 + 1, 2, 600, 42],
     ];
     for (const [first, stride, count, seed] of cases) {
       const got: NexmarkEvent[] = [];

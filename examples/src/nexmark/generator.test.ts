@@ -95,5 +95,7 @@ describe('nexmarkEvent', () => {
   it('rejects nonsensical options with the option named', () => {
     expect(() => resolveNexmarkConfig({ eventsPerSecond: 0 })).toThrow(/eventsPerSecond/);
     expect(() => resolveNexmarkConfig({ hotAuctionRatio: 1.5 })).toThrow(/hotAuctionRatio/);
+    expect(() => resolveNexmarkConfig({ auctionsInFlight: 2 ** 31 })).toThrow(/auctionsInFlight must be at most 1000000000, got 2147483648/);
+    expect(resolveNexmarkConfig({ activePeople: 1_000_000_000 }).activePeople).toBe(1_000_000_000);
   });
 });

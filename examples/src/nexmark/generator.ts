@@ -68,6 +68,9 @@ export const PROPORTION_DENOMINATOR = 50;
 const PERSONS_PER_EPOCH = 1;
 const AUCTIONS_PER_EPOCH = 3;
 
+/** The largest ratio, window or population option (see resolveNexmarkConfig). */
+const MAX_COUNT_OPTION = 1_000_000_000;
+
 function checkPositive(name: string, v: number, integer: boolean): void {
   if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
     throw new ConfigurationError(`Nexmark option ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
@@ -84,7 +87,12 @@ export function resolveNexmarkConfig(options: NexmarkOptions = {}): NexmarkConfi
   }
   if (!Number.isFinite(o.baseTime)) throw new ConfigurationError(`Nexmark option baseTime must be a finite number, got ${o.baseTime}`);
   checkPositive('eventsPerSecond', o.eventsPerSecond, false);
-  for (const k of ['hotAuctionRatio', 'hotBiddersRatio', 'hotSellersRatio', 'auctionsInFlight', 'activePeople'] as const) checkPositive(k, o[k], true);
+  for (const k of ['hotAuctionRatio', 'hotBiddersRatio', 'hotSellersRatio', 'auctionsInFlight', 'activePeople'] as const) {
+    checkPositive(k, o[k], true);
+    // The generator keeps a chunk's ids as 32-bit offsets from its lowest one, and draws
+    // below(ratio) from a 32-bit word: both need these well inside 32 bits.
+    if (o[k] > MAX_COUNT_OPTION) throw new ConfigurationError(`Nexmark option ${k} must be at most ${MAX_COUNT_OPTION}, got ${o[k]}`);
+  }
   for (const k of ['avgBidBytes', 'avgPersonBytes', 'avgAuctionBytes'] as const) checkPositive(k, o[k], false);
   return Object.freeze({ ...o, msPerEvent: 1000 / o.eventsPerSecond, pools: nexmarkPools(o) });
 }
@@ -155,9 +163,14 @@ const AUCTION = 1;
 const BID = 2;
 const KIND = new Uint8Array(DRAW_CHUNK);
 // Float64: ids grow with the event index, past 2^31 for indices beyond ~7·10^8.
-const BID_AUCTION = new Float64Array(DRAW_CHUNK);
-const BID_BIDDER = new Float64Array(DRAW_CHUNK);
-const BID_PRICE = new Float64Array(DRAW_CHUNK);
+// Ids as offsets from the chunk's lowest possible id (auctionBase, bidderBase), prices as they
+// are: 32-bit integers, so bidAt's sums stay integers that V8 stores untagged in the event. Read
+// from a Float64Array they were doubles, and V8 gave each its own heap number in every bid.
+const BID_AUCTION = new Int32Array(DRAW_CHUNK);
+const BID_BIDDER = new Int32Array(DRAW_CHUNK);
+const BID_PRICE = new Int32Array(DRAW_CHUNK);
+let auctionBase = 0;
+let bidderBase = 0;
 const BID_CHANNEL = new Int32Array(DRAW_CHUNK);
 const BID_EXTRA = new Int32Array(DRAW_CHUNK);
 
@@ -284,6 +297,9 @@ function fillChunkBids(from: number, stride: number, n: number, c: NexmarkConfig
   const remStep = stride - epochStep * PROPORTION_DENOMINATOR;
   // hotOrRecent's ids for the current epoch: the hot one, and the cold ones' range.
   let idsEpoch = -1;
+  // The lowest ids any bid of the chunk can have: the cold range of its first epoch.
+  auctionBase = FIRST_AUCTION_ID + Math.max(0, epoch * AUCTIONS_PER_EPOCH + AUCTIONS_PER_EPOCH - c.auctionsInFlight);
+  bidderBase = FIRST_PERSON_ID + Math.max(0, epoch * PERSONS_PER_EPOCH - c.activePeople + 1);
   let hotAuction = 0;
   let auctionLo = 0;
   let auctionSpan = 0;
@@ -317,8 +333,8 @@ function fillChunkBids(from: number, stride: number, n: number, c: NexmarkConfig
       const coldBidder = +((DRAWS[at]! >>> 0) * bidderRatio * INV_TWO_POW_32 < 1);
       const recentBidder = bidderLo + below(at + 1, bidderSpan);
       at += 1 + coldBidder;
-      BID_AUCTION[k] = FIRST_AUCTION_ID + hotAuction + coldAuction * (recentAuction - hotAuction);
-      BID_BIDDER[k] = FIRST_PERSON_ID + hotBidder + coldBidder * (recentBidder - hotBidder);
+      BID_AUCTION[k] = FIRST_AUCTION_ID + hotAuction + coldAuction * (recentAuction - hotAuction) - auctionBase;
+      BID_BIDDER[k] = FIRST_PERSON_ID + hotBidder + coldBidder * (recentBidder - hotBidder) - bidderBase;
       BID_CHANNEL[k] = below(at, channels);
       BID_PRICE[k] = price(at + 1);
       BID_EXTRA[k] = below(at + 3, extras);
@@ -338,8 +354,8 @@ function bidAt(k: number, n: number, c: NexmarkConfig, emitMs: number): Bid {
   const channel = BID_CHANNEL[k]!;
   return {
     kind: 'bid',
-    auction: BID_AUCTION[k]!,
-    bidder: BID_BIDDER[k]!,
+    auction: auctionBase + BID_AUCTION[k]!,
+    bidder: bidderBase + BID_BIDDER[k]!,
     price: BID_PRICE[k]!,
     channel: p.channels[channel] as string,
     url: p.urls[channel] as string,
