@@ -2,14 +2,14 @@
  * Throughput counting without an operator in the chain. A ThroughputProbe operator after the
  * source cost +41% instructions per event in the measured chain (bench/CHAIN-FINDINGS.md §4–5):
  * its hop, and a fifth operator class that made the chain's dispatch megamorphic. Here the
- * source's own `generate` function counts instead, and a wrapper around the source's reader
- * tells it which subtask it is generating for.
+ * source's own generate functions count instead (`generate` per event, `generateBurst` per
+ * burst), and a wrapper around the source's reader tells them which subtask they generate for.
  *
- * One EventCounter per job build is shared by the `generate` function and every reader built
- * from it on that worker thread. A reader makes its subtask's ProbeCount current right before it
- * polls the inner reader; `pollNext` runs synchronously and nothing else generates on the thread
- * meanwhile, so each event is counted for the subtask that generated it, even with several
- * subtasks on one thread. Per event that is one increment and one comparison on one object shape.
+ * One EventCounter per job build is shared by the generate functions and every reader built
+ * from them on that worker thread. A reader makes its subtask's ProbeCount current right before
+ * it polls the inner reader; `pollNext` runs synchronously and nothing else generates on the
+ * thread meanwhile, so each event is counted for the subtask that generated it, even with
+ * several subtasks on one thread. Per burst that is one addition and two comparisons.
  */
 import type { Boundedness, ReaderOutput, ReaderStatus, Source, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext } from '@sluice/api';
 import { ProbeCount } from './probe.js';

@@ -8,9 +8,10 @@
  *   event keeps clock reads off the hot path at millions of events/s, and — unlike a clock
  *   cached once per burst — the stamps are exact, so latency is neither flattered nor inflated.
  *   Paced runs (≤ 100,000 events/s) stamp every event by default.
- * - Throughput: the generate function counts each event for the subtask generating it and notes
- *   when the subtask's share of the warm-up has passed; each subtask's reader writes a
- *   ProbeReport when it closes (probed-source.ts). No operator is added to the chain.
+ * - Throughput: the generate functions count the events (a burst at a time) for the subtask
+ *   generating them and note when the subtask's share of the warm-up has passed; each
+ *   subtask's reader writes a ProbeReport when it closes (probed-source.ts). No operator is
+ *   added to the chain.
  */
 import { GeneratorSource, WatermarkStrategy, type DataStream, type GeneratorSourceOptions, type StreamExecutionEnvironment } from '@sluice/api';
 import { intParam, numberParam, optionalNumberParam, type Params } from '../params.js';
