@@ -107,6 +107,33 @@ describe('the generator against the straightforward formulation', () => {
     }
   });
 
+  it('lets code run by a burst\'s output make single events, and refuses a burst nested in another', () => {
+    const config = resolveNexmarkConfig();
+    const rng = new SeededRandom();
+    const outer: NexmarkEvent[] = [];
+    const inner: NexmarkEvent[] = [];
+    // Each bid the burst emits makes the event at its index + 10^9 on the spot, as a downstream
+    // function on the same thread could.
+    nexmarkBurst(0, 2, 600, 42, config, () => 0, {
+      collect: (e) => {
+        outer.push(e);
+        const n = 2 * (outer.length - 1) + 1e9;
+        inner.push(nexmarkEvent(n, new SeededRandom().reseed(42, n), config));
+      },
+    });
+    for (let k = 0; k < 600; k++) {
+      expect(JSON.stringify(outer[k])).toBe(JSON.stringify(nexmarkEvent(2 * k, rng.reseed(42, 2 * k), config)));
+      const n = 2 * k + 1e9;
+      expect(JSON.stringify(inner[k])).toBe(JSON.stringify(nexmarkEvent(n, rng.reseed(42, n), config)));
+    }
+    const nested = (): void => nexmarkBurst(0, 1, 10, 42, config, () => 0, { collect: () => nexmarkBurst(5, 1, 2, 42, config, () => 0, { collect: () => {} }) });
+    expect(nested).toThrow(expect.objectContaining({ code: 'NEXMARK_BURST_NESTED' }));
+    // The refused burst leaves the generator usable.
+    const after: NexmarkEvent[] = [];
+    nexmarkBurst(0, 1, 3, 42, config, () => 0, { collect: (e) => void after.push(e) });
+    expect(after.map((e) => JSON.stringify(e))).toEqual([0, 1, 2].map((n) => JSON.stringify(nexmarkEvent(n, rng.reseed(42, n), config))));
+  });
+
   it('prices every x like Math.round(Math.pow(10, x) * 100), also where the result sits on a rounding boundary', () => {
     const rng = new SeededRandom(1);
     for (let k = 0; k < 2_000_000; k++) {

@@ -9,7 +9,7 @@
  * same event. Strings are picked from precomputed pools (see pools.ts): no per-event string work.
  */
 import { SEEDED_RANDOM_STEP, seededWords } from '@sluice/api';
-import { ConfigurationError } from '@sluice/common';
+import { ConfigurationError, SluiceError } from '@sluice/common';
 import type { Auction, Bid, NexmarkEvent, Person } from './model.js';
 import { nexmarkPools, type NexmarkPools } from './pools.js';
 
@@ -103,9 +103,9 @@ export function resolveNexmarkConfig(options: NexmarkOptions = {}): NexmarkConfi
  * (× 100) from a table and the second, r < 1/256, from a degree-5 Taylor series of e^(r·ln 10),
  * summed as two halves in z and z² (Estrin's scheme: four dependent steps instead of Horner's
  * ten). That is within a few ulps (≤ 1.1e-7 absolute below 10^8, measured over 10^7 points), so
- * only a value this close to a .5
- * rounding boundary could round differently from Math.pow's; those few (~2 in 10^5) take the
- * exact path. The events stay identical to `Math.round(Math.pow(10, 6u) * 100)`.
+ * only a value this close to a .5 rounding boundary could round differently from Math.pow's;
+ * those few (~2 in 10^5) take the exact path. The events stay identical to
+ * `Math.round(Math.pow(10, 6u) * 100)`.
  */
 const PRICE_STEPS = 256;
 const PRICE_TABLE = new Float64Array(6 * PRICE_STEPS);
@@ -162,10 +162,10 @@ const PERSON = 0;
 const AUCTION = 1;
 const BID = 2;
 const KIND = new Uint8Array(DRAW_CHUNK);
-// Float64: ids grow with the event index, past 2^31 for indices beyond ~7·10^8.
 // Ids as offsets from the chunk's lowest possible id (auctionBase, bidderBase), prices as they
-// are: 32-bit integers, so bidAt's sums stay integers that V8 stores untagged in the event. Read
-// from a Float64Array they were doubles, and V8 gave each its own heap number in every bid.
+// are: 32-bit integers, so bidAt's sums stay small integers, which V8 stores in the event itself.
+// Read from a Float64Array they were doubles, and V8 gave each its own heap number in every bid.
+// (Ids outgrow 32 bits for indices beyond ~3.5·10^10; the offsets stay small.)
 const BID_AUCTION = new Int32Array(DRAW_CHUNK);
 const BID_BIDDER = new Int32Array(DRAW_CHUNK);
 const BID_PRICE = new Int32Array(DRAW_CHUNK);
@@ -379,12 +379,18 @@ function personOrAuction(n: number, at: number, config: NexmarkConfig, emitMs: n
  * emission wall-clock time for latency sampling, or 0).
  */
 export function nexmarkEvent(n: number, rng: NexmarkRandom, config: NexmarkConfig, emitMs = 0): NexmarkEvent {
+  // A chunk of one event, in the chunk's first slots. It may be called from code a burst's
+  // output runs (a downstream function on the same thread): that burst has read its first slots
+  // already, but still needs its id bases, so they are put back.
+  const outerAuctionBase = auctionBase;
+  const outerBidderBase = bidderBase;
   // `rng` itself is left where it is: the source re-seeds it for every event anyway.
   fillDraws(rng.word, drawsFor(n % PROPORTION_DENOMINATOR), 0);
-  // A chunk of one event.
   fillChunkBids(n, 1, 1, config);
-  if (KIND[0] === BID) return bidAt(0, n, config, emitMs);
-  return personOrAuction(n, 0, config, emitMs);
+  const event = KIND[0] === BID ? bidAt(0, n, config, emitMs) : personOrAuction(n, 0, config, emitMs);
+  auctionBase = outerAuctionBase;
+  bidderBase = outerBidderBase;
+  return event;
 }
 
 /** The draws of events `from, from + stride, …` (`n` ≤ DRAW_CHUNK of them), event k's at k·MAX_DRAWS. */
@@ -432,6 +438,21 @@ function fillChunkDraws(from: number, stride: number, n: number, seed: number): 
  * first (seededWords), then every event's draws, then the events, each reading its own draws.
  */
 export function nexmarkBurst(first: number, stride: number, count: number, seed: number, config: NexmarkConfig, emitMs: () => number, out: { collect(e: NexmarkEvent): void }): void {
+  // The chunk's state is one per thread: a burst started from inside another's output would
+  // overwrite what the outer one has yet to emit.
+  if (emitting) throw new SluiceError('NEXMARK_BURST_NESTED', 'nexmarkBurst was called from inside the output of another nexmarkBurst on the same thread; make one burst at a time (nexmarkEvent may be called there)');
+  emitting = true;
+  try {
+    emitChunks(first, stride, count, seed, config, emitMs, out);
+  } finally {
+    emitting = false;
+  }
+}
+
+/** Whether a burst is emitting on this thread (nexmarkBurst). */
+let emitting = false;
+
+function emitChunks(first: number, stride: number, count: number, seed: number, config: NexmarkConfig, emitMs: () => number, out: { collect(e: NexmarkEvent): void }): void {
   for (let done = 0; done < count; done += DRAW_CHUNK) {
     const n = Math.min(DRAW_CHUNK, count - done);
     const from = first + done * stride;
