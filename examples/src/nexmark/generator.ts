@@ -399,30 +399,7 @@ function fillChunkDraws(from: number, stride: number, n: number, seed: number): 
   let rem = from % PROPORTION_DENOMINATOR;
   const remStep = stride % PROPORTION_DENOMINATOR;
   for (let k = 0; k < n; k++) {
-    const at = k * MAX_DRAWS;
-    if (rem >= PERSONS_PER_EPOCH + AUCTIONS_PER_EPOCH) {
-      // A bid, nine events in ten: its BID_DRAWS draws written out, without a loop's
-      // per-iteration bound and interrupt checks.
-      let s = WORDS[k]!;
-      s = (s + STEP) | 0;
-      DRAWS[at] = mixWord(s);
-      s = (s + STEP) | 0;
-      DRAWS[at + 1] = mixWord(s);
-      s = (s + STEP) | 0;
-      DRAWS[at + 2] = mixWord(s);
-      s = (s + STEP) | 0;
-      DRAWS[at + 3] = mixWord(s);
-      s = (s + STEP) | 0;
-      DRAWS[at + 4] = mixWord(s);
-      s = (s + STEP) | 0;
-      DRAWS[at + 5] = mixWord(s);
-      s = (s + STEP) | 0;
-      DRAWS[at + 6] = mixWord(s);
-      s = (s + STEP) | 0;
-      DRAWS[at + 7] = mixWord(s);
-    } else {
-      fillDraws(WORDS[k]!, drawsFor(rem), at);
-    }
+    fillDraws(WORDS[k]!, drawsFor(rem), k * MAX_DRAWS);
     rem += remStep;
     if (rem >= PROPORTION_DENOMINATOR) rem -= PROPORTION_DENOMINATOR;
   }
