@@ -23,9 +23,14 @@ export class ProbeCount {
     return new ProbeCount(task.subtaskIndex, Math.max(1, Math.floor(totalWarmupEvents / task.parallelism)));
   }
 
-  /** Call once per event. */
-  count(): void {
-    if (++this.events === this.warmupEvents) this.warmupEndedAtMs = wallClockMs();
+  /**
+   * Call as events are emitted, with how many (one, or a burst). The warm-up's end is noted when
+   * the count crosses it, so with bursts it is placed to within a burst.
+   */
+  count(events: number): void {
+    const before = this.events;
+    this.events = before + events;
+    if (before < this.warmupEvents && this.events >= this.warmupEvents) this.warmupEndedAtMs = wallClockMs();
   }
 
   /** Writes the subtask's ProbeReport, closed now. */
@@ -45,7 +50,7 @@ export class ThroughputProbe<T> implements ProcessFunction<T, T> {
   }
 
   processElement(value: T, _ctx: ProcessContext, out: Collector<T>): void {
-    this.count.count();
+    this.count.count(1);
     out.collect(value);
   }
 

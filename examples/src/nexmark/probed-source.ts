@@ -13,22 +13,14 @@
  */
 import type { Boundedness, ReaderOutput, ReaderStatus, Source, SourceReader, SourceReaderContext, SourceSplit, SplitEnumeratorContext } from '@sluice/api';
 import { ProbeCount } from './probe.js';
-import { wallClockMs } from './reports.js';
 
 export class EventCounter {
   /** Counts nothing that matters until a reader polls (0 warm-up events is never reached). */
   current = new ProbeCount(-1, 0);
 
-  /**
-   * Call as events are generated, with how many (one, or a burst). The warm-up's end is noted
-   * when the events counted cross it, so with bursts it is placed to within a burst (at most
-   * GENERATOR_BURST events, tens of microseconds at these rates).
-   */
+  /** Call as events are generated, with how many (one, or a burst of at most GENERATOR_BURST). */
   count(events: number): void {
-    const c = this.current;
-    const before = c.events;
-    c.events = before + events;
-    if (before < c.warmupEvents && c.events >= c.warmupEvents) c.warmupEndedAtMs = wallClockMs();
+    this.current.count(events);
   }
 }
 
