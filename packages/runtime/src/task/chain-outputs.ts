@@ -35,10 +35,15 @@ export class ChainedTarget implements Target {
     private readonly counters: OperatorCounters,
     private readonly operatorName: string,
     private readonly subtask: number,
+    /**
+     * False when the task derives the operator's records in from the one output that feeds it
+     * (every record that output counts out comes here), so the hop counts once, not twice.
+     */
+    private readonly countsIn: boolean,
   ) {}
 
   push(value: unknown, timestamp: number | undefined): void {
-    this.counters.recordsIn++;
+    if (this.countsIn) this.counters.recordsIn++;
     try {
       this.op.processElement(value, timestamp, this.inputIndex);
     } catch (err) {

@@ -51,6 +51,8 @@ export class StreamTask {
   private readonly metricsView: Float64Array;
   private readonly metricsBuffer: SharedArrayBuffer;
   private readonly outputs = new Map<number, OperatorOutput>();
+  /** Chained operators whose records in are another member's records out (derivableInCounts). */
+  private derivedIn: { member: ChainMember; from: ChainMember }[] = [];
   private currentWatermark = -Infinity;
   private idleMs = 0;
   private readonly startedAt = preciseNowMs();
@@ -104,6 +106,7 @@ export class StreamTask {
     const outEdges = jobGraph.edges.filter((e) => e.sourceVertex === this.vertex.id);
     const writerByEdge = new Map<string, RecordWriter>();
     for (const je of outEdges) writerByEdge.set(je.id, this.createWriter(je));
+    this.derivedIn = this.derivableInCounts(inChain, byNode);
     for (const m of this.members) {
       const main: Target[] = [];
       const side = new Map<string, Target[]>();
@@ -124,7 +127,31 @@ export class StreamTask {
   }
 
   private chainedTarget(member: ChainMember, se: StreamEdge): Target {
-    return new ChainedTarget(member.op, se.inputIndex, member.counters, member.node.name, this.tdd.subtaskIndex);
+    const derived = this.derivedIn.some((d) => d.member === member);
+    return new ChainedTarget(member.op, se.inputIndex, member.counters, member.node.name, this.tdd.subtaskIndex, !derived);
+  }
+
+  /**
+   * The chained operators whose records in equal another member's records out: those fed by
+   * one edge, a main one, from a member with no side outputs, whose every collect reaches them.
+   * Their hop then counts once (out) instead of twice; syncDerivedCounts copies the count over
+   * before anyone reads it.
+   */
+  private derivableInCounts(inChain: ReadonlySet<number>, byNode: ReadonlyMap<number, ChainMember>): { member: ChainMember; from: ChainMember }[] {
+    const derived: { member: ChainMember; from: ChainMember }[] = [];
+    for (const m of this.members.slice(1)) {
+      const inEdges = this.streamGraph.inEdges(m.node.id);
+      if (inEdges.length !== 1) continue;
+      const edge = inEdges[0]!;
+      if (edge.sideOutputTag !== undefined || !inChain.has(edge.sourceId)) continue;
+      if (this.streamGraph.outEdges(edge.sourceId).some((e) => e.sideOutputTag !== undefined)) continue;
+      derived.push({ member: m, from: byNode.get(edge.sourceId)! });
+    }
+    return derived;
+  }
+
+  private syncDerivedCounts(): void {
+    for (const d of this.derivedIn) d.member.counters.recordsIn = d.from.counters.recordsOut;
   }
 
   /** JobEdge ids are the ids of the StreamEdges they realise. */
@@ -248,6 +275,7 @@ export class StreamTask {
   }
 
   private operatorCounts(): OperatorRecordCounts[] {
+    this.syncDerivedCounts();
     return this.members.map((m) => ({ nodeId: m.node.id, name: m.node.name, vertexId: this.vertex.id, recordsIn: m.counters.recordsIn, recordsOut: m.counters.recordsOut }));
   }
 
@@ -460,6 +488,7 @@ export class StreamTask {
     v[TaskMetricSlot.BytesIn] = this.stats.bytesIn;
     v[TaskMetricSlot.BytesOut] = this.stats.bytesOut;
     v[TaskMetricSlot.BuffersOut] = this.stats.buffersOut;
+    this.syncDerivedCounts();
     this.members.forEach((m, i) => writeOperatorCounters(v, i, m.counters));
     if (now - this.lastCustomPublish >= PUBLISH_CUSTOM_METRICS_EVERY_MS) this.publishCustomMetrics();
   }
