@@ -8,7 +8,9 @@
  */
 import { SeededRandom } from '@sluice/api';
 import { describe, expect, it } from 'vitest';
-import { centsOfPowerOfTen, nexmarkBurst, nexmarkEvent, resolveNexmarkConfig, type NexmarkConfig } from './generator.js';
+import { resolveNexmarkConfig, type NexmarkConfig } from './config.js';
+import { nexmarkBurst, nexmarkEvent } from './generator.js';
+import { centsOfPowerOfTen } from './price.js';
 import type { NexmarkEvent } from './model.js';
 
 function oraclePrice(rng: SeededRandom): number {

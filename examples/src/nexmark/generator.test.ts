@@ -1,6 +1,7 @@
 import { SeededRandom } from '@sluice/api';
 import { describe, expect, it } from 'vitest';
-import { FIRST_AUCTION_ID, FIRST_CATEGORY_ID, FIRST_PERSON_ID, nexmarkEvent, resolveNexmarkConfig } from './generator.js';
+import { resolveNexmarkConfig } from './config.js';
+import { FIRST_AUCTION_ID, FIRST_CATEGORY_ID, FIRST_PERSON_ID, nexmarkEvent } from './generator.js';
 import { payloadBytes, type NexmarkEvent } from './model.js';
 
 const config = resolveNexmarkConfig();

@@ -4,7 +4,9 @@
  * harness reads back, and the per-record functions of the stateless queries. The queries themselves are job files under `queries/`.
  */
 export * from './model.js';
+export * from './config.js';
 export * from './generator.js';
+export * from './price.js';
 export * from './source.js';
 export * from './sinks.js';
 export * from './probe.js';

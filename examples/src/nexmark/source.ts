@@ -15,7 +15,8 @@
  */
 import { GeneratorSource, WatermarkStrategy, type DataStream, type GeneratorSourceOptions, type StreamExecutionEnvironment } from '@sluice/api';
 import { intParam, numberParam, optionalNumberParam, type Params } from '../params.js';
-import { nexmarkBurst, nexmarkEvent, resolveNexmarkConfig, type NexmarkOptions } from './generator.js';
+import { resolveNexmarkConfig, type NexmarkOptions } from './config.js';
+import { nexmarkBurst, nexmarkEvent } from './generator.js';
 import { isBid, type Bid, type NexmarkEvent } from './model.js';
 import { EventCounter, ProbedSource } from './probed-source.js';
 import { createStamper } from './reports.js';
