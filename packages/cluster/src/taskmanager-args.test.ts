@@ -19,6 +19,7 @@ describe('sluice taskmanager flags', () => {
         '--metrics-host', '0.0.0.0',
         '--cache-dir', '/var/cache/sluice',
         '--worker-threads', '16',
+        '--worker-young-generation-mb', '24',
         '--tls-cert-file', 'node.crt', '--tls-key-file', 'node.key', '--tls-ca-file', 'ca.crt',
       ]),
     ).toEqual({
@@ -35,6 +36,7 @@ describe('sluice taskmanager flags', () => {
       metricsHost: '0.0.0.0',
       cacheDir: '/var/cache/sluice',
       workerThreads: 16,
+      workerYoungGenerationMb: 24,
       tls: { enabled: true, certFile: 'node.crt', keyFile: 'node.key', caFile: 'ca.crt' },
     });
     expect(parseTaskManagerArgs(required)).toEqual({ cluster: 'sluice://10.0.0.5:6123', secretFile: '/etc/sluice/secret' });

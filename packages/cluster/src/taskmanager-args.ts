@@ -30,6 +30,8 @@ Options:
   --metrics-host <ip>        Interface of /metrics (default 127.0.0.1)
   --cache-dir <dir>          Where fetched job bundles are kept (default <tmpdir>/sluice-artifacts)
   --worker-threads <N>       Worker threads for subtasks (default slots × 8)
+  --worker-young-generation-mb <N>
+                             Young generation of each worker thread (default 12)
   --tls-cert-file <file>     With --tls-key-file and --tls-ca-file: TLS on RPC and data port
   --tls-key-file <file>
   --tls-ca-file <file>
@@ -54,6 +56,7 @@ const FLAGS: Record<string, Flag> = {
   '--metrics-host': { key: 'metricsHost', kind: 'string' },
   '--cache-dir': { key: 'cacheDir', kind: 'string' },
   '--worker-threads': { key: 'workerThreads', kind: 'count' },
+  '--worker-young-generation-mb': { key: 'workerYoungGenerationMb', kind: 'count' },
   '--tls-cert-file': { key: 'tlsCert', kind: 'string' },
   '--tls-key-file': { key: 'tlsKey', kind: 'string' },
   '--tls-ca-file': { key: 'tlsCa', kind: 'string' },

@@ -47,6 +47,8 @@ export interface TaskManagerProcessOptions {
   cacheDir?: string;
   /** Worker threads; default slots × 8. */
   workerThreads?: number;
+  /** Young generation of each worker thread in MB; default 12 (DEFAULT_WORKER_YOUNG_GENERATION_MB). */
+  workerYoungGenerationMb?: number;
   tls?: RpcTlsOptions;
   logger?: Logger;
 }
@@ -92,7 +94,12 @@ export async function runTaskManagerProcess(options: TaskManagerProcessOptions):
     });
     const shuffle = await NetworkShuffleService.start({ resourceId, transport, logger: logger.child('data') });
     closers.push(() => shuffle.close());
-    const runner = new PiscinaTaskRunner({ shuffle, maxThreads: options.workerThreads ?? Math.max(slots * 8, 8), logger });
+    const runner = new PiscinaTaskRunner({
+      shuffle,
+      maxThreads: options.workerThreads ?? Math.max(slots * 8, 8),
+      logger,
+      ...(options.workerYoungGenerationMb === undefined ? {} : { youngGenerationMb: options.workerYoungGenerationMb }),
+    });
     let tm: TaskManager | undefined;
     const registry = createMetricsRegistry({ source: { snapshot: () => tm!.metricsSnapshot() }, defaultLabels: { taskmanager: resourceId }, logger });
     const metrics: MetricsServer = await createMetricsServer({ port: options.metricsPort ?? 0, host: options.metricsHost ?? '127.0.0.1', registry });

@@ -26,6 +26,8 @@ export interface EmbeddedClusterOptions {
   metricsPort?: number;
   /** Worker threads per TaskManager; default slots × 8 (every chain of every slot needs one). */
   workerThreads?: number;
+  /** Young generation of each worker thread in MB (default 12, see DEFAULT_WORKER_YOUNG_GENERATION_MB). */
+  workerYoungGenerationMb?: number;
   /** How long a cancelled subtask may take to stop before its worker thread is terminated (default 5 s). */
   taskCancelTimeoutMs?: number;
   /** Serve the Dispatcher's REST API on 127.0.0.1 at this port (0 = a free port); undefined = none. */
@@ -82,6 +84,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
         maxThreads: options.workerThreads ?? Math.max(ctx.numberOfSlots * 8, 8),
         logger,
         ...(options.taskCancelTimeoutMs === undefined ? {} : { cancelTimeoutMs: options.taskCancelTimeoutMs }),
+        ...(options.workerYoungGenerationMb === undefined ? {} : { youngGenerationMb: options.workerYoungGenerationMb }),
       });
       let server: { url: string; close(): Promise<void> } | undefined;
       let tm: TaskManager | undefined;

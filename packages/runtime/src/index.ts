@@ -10,7 +10,7 @@
 export * from './operators/types.js';
 export * from './taskmanager/task-runner.js';
 export { TaskManager, type TaskManagerOptions } from './taskmanager/task-manager.js';
-export { PiscinaTaskRunner, type PiscinaTaskRunnerOptions } from './worker/piscina-task-runner.js';
+export { DEFAULT_WORKER_YOUNG_GENERATION_MB, PiscinaTaskRunner, type PiscinaTaskRunnerOptions } from './worker/piscina-task-runner.js';
 export { LocalShuffleService } from './shuffle/local-shuffle-service.js';
 export { channelKind, type ShuffleService, type ResultPartitionId, type InputChannelRequest, type OutputChannelRequest } from './shuffle/shuffle-service.js';
 export { NetworkShuffleService, type NetworkShuffleServiceOptions } from './shuffle/network-shuffle-service.js';

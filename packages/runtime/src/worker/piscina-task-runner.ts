@@ -6,7 +6,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { SluiceError, deserializeError, serializeError, type Logger, silentLogger } from '@sluice/common';
+import { ConfigurationError, SluiceError, deserializeError, serializeError, type Logger, silentLogger } from '@sluice/common';
 import type { SubtaskCustomMetricsSnapshot, SubtaskMetricsSnapshot, WorkerPoolSnapshot } from '@sluice/metrics';
 import type { TaskDeploymentDescriptor } from '@sluice/protocol';
 import type { ShuffleService } from '../shuffle/shuffle-service.js';
@@ -27,6 +27,8 @@ export interface PiscinaTaskRunnerOptions {
   cancelTimeoutMs?: number;
   /** How long ended subtasks' custom counters and histograms stay in snapshots, and how many at most. */
   customMetrics?: Partial<CustomMetricsStoreOptions>;
+  /** Each worker thread's young generation in MB (default DEFAULT_WORKER_YOUNG_GENERATION_MB). */
+  youngGenerationMb?: number;
   logger?: Logger;
 }
 
@@ -40,6 +42,16 @@ interface Live {
 
 export const DEFAULT_CANCEL_TIMEOUT_MS = 5_000;
 
+/**
+ * A worker thread's young generation: two 4 MB semi-spaces and a large-object space. Left to
+ * itself V8 grows each semi-space to 16 MB, so a chain that allocates a few hundred bytes per
+ * record streams its nursery through memory; at 4 MB it stays near the core's second-level cache
+ * and Nexmark q1 at parallelism 2 ran 10–15% faster, q5's windows (state that outlives a
+ * scavenge) neither faster nor slower (bench/CHAIN-FINDINGS.md §9; 6 and 8 MB were as fast on
+ * q1 and slower on q5, 16 and 24 MB slower on q1).
+ */
+export const DEFAULT_WORKER_YOUNG_GENERATION_MB = 12;
+
 const WORKER_URL = new URL('./entry.js', import.meta.url).href;
 
 export class PiscinaTaskRunner implements TaskRunner {
@@ -50,6 +62,10 @@ export class PiscinaTaskRunner implements TaskRunner {
   private closed = false;
 
   constructor(private readonly options: PiscinaTaskRunnerOptions) {
+    const young = options.youngGenerationMb ?? DEFAULT_WORKER_YOUNG_GENERATION_MB;
+    if (!Number.isInteger(young) || young < 3) {
+      throw new ConfigurationError(`the worker young generation must be a whole number of MB, at least 3 (its two semi-spaces and a large-object space), got ${young}`);
+    }
     this.logger = options.logger ?? silentLogger;
     this.customMetrics = new CustomMetricsStore(options.customMetrics);
     this.pool = new Piscina({
@@ -58,6 +74,7 @@ export class PiscinaTaskRunner implements TaskRunner {
       maxThreads: options.maxThreads,
       idleTimeout: 30_000,
       concurrentTasksPerWorker: 1,
+      resourceLimits: { maxYoungGenerationSizeMb: young },
       // Piscina loads the handler with require() first and falls back to import(). On Node 20
       // require() of an ES module is enabled and can race that import ("module imported again
       // after being required"); with it off, workers take the plain import() path.
