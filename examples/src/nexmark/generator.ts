@@ -94,6 +94,8 @@ let auctionBase = 0;
 let bidderBase = 0;
 const BID_CHANNEL = new Int32Array(DRAW_CHUNK);
 const BID_EXTRA = new Int32Array(DRAW_CHUNK);
+/** Where each bid's two price draws start in DRAWS (fillChunkBids), for fillChunkPrices. */
+const PRICE_AT = new Int32Array(DRAW_CHUNK);
 
 /** How many draws event `n` needs, from `rem` = n mod EPOCH_EVENTS. */
 const drawsFor = (rem: number): number => {
@@ -203,10 +205,10 @@ const auction = (n: number, epoch: number, rem: number, at: number, c: NexmarkCo
 /**
  * The numeric fields of the bids among events `from, from + stride, …` (`n` ≤ DRAW_CHUNK of
  * them, draws in DRAWS), into the BID_* arrays at the event's position k in the chunk, and every
- * event's kind into KIND. One loop with no calls whose iterations do not depend on each other, so
- * the processor overlaps several bids' long floating-point chains (the price alone is a dozen
- * dependent operations); and no branch on a random outcome: whether an id is hot is 0 or 1 in
- * the arithmetic, where a branch would be mispredicted for one bid in two.
+ * event's kind into KIND; the prices' draw offsets into PRICE_AT. One loop with no calls whose
+ * iterations do not depend on each other, so the processor overlaps their floating-point chains;
+ * and no branch on a random outcome: whether an id is hot is 0 or 1 in the arithmetic, where a
+ * branch would be mispredicted for one bid in two.
  */
 function fillChunkBids(from: number, stride: number, n: number, c: NexmarkConfig): void {
   const pools = c.pools;
@@ -261,7 +263,7 @@ function fillChunkBids(from: number, stride: number, n: number, c: NexmarkConfig
       BID_AUCTION[k] = FIRST_AUCTION + hotAuction + coldAuction * (recentAuction - hotAuction) - lowestAuction;
       BID_BIDDER[k] = FIRST_PERSON + hotBidder + coldBidder * (recentBidder - hotBidder) - lowestBidder;
       BID_CHANNEL[k] = below(at, channels);
-      BID_PRICE[k] = price(at + 1);
+      PRICE_AT[k] = at + 1;
       BID_EXTRA[k] = below(at + 3, extras);
     }
     rem += remStep;
@@ -270,6 +272,17 @@ function fillChunkBids(from: number, stride: number, n: number, c: NexmarkConfig
       rem -= EPOCH_EVENTS;
       epoch++;
     }
+  }
+}
+
+/**
+ * The bids' prices, in a loop of their own after fillChunkBids: a price is a dozen dependent
+ * floating-point steps, and in a loop this small the processor works on several bids' at once,
+ * where inside fillChunkBids' long body it could hardly overlap two (the generator 2–3% faster).
+ */
+function fillChunkPrices(n: number): void {
+  for (let k = 0; k < n; k++) {
+    if (KIND[k] === BID) BID_PRICE[k] = price(PRICE_AT[k]!);
   }
 }
 
@@ -312,6 +325,7 @@ export function nexmarkEvent(n: number, rng: NexmarkRandom, config: NexmarkConfi
   // `rng` itself is left where it is: the source re-seeds it for every event anyway.
   fillDraws(rng.word, drawsFor(n % EPOCH_EVENTS), 0);
   fillChunkBids(n, 1, 1, config);
+  fillChunkPrices(1);
   return KIND[0] === BID ? bidAt(0, n, config, emitMs, auctionBase, bidderBase) : personOrAuction(n, 0, config, emitMs);
 }
 
@@ -357,6 +371,7 @@ function emitChunks(first: number, stride: number, count: number, seed: number, 
     const from = first + done * stride;
     fillChunkDraws(from, stride, n, seed);
     fillChunkBids(from, stride, n, config);
+    fillChunkPrices(n);
     const lowestAuction = auctionBase;
     const lowestBidder = bidderBase;
     for (let k = 0; k < n; k++) {

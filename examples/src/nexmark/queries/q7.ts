@@ -70,7 +70,14 @@ export function mergeTop(acc: TopBids, price: number, candidates: readonly Price
 
 export const topBids: AggregateFunction<StampedBid, TopBids, TopBids> = {
   createAccumulator: () => ({ price: -1, bids: [], emitMs: 0 }),
-  add: (b, acc) => mergeTop(acc, b.price, [{ auction: b.auction, bidder: b.bidder, price: b.price, dateTime: b.dateTime }], b.emitMs),
+  add: (b, acc) => {
+    // Most bids are below the window's top so far: keep their stamp, build no candidate.
+    if (b.price < acc.price) {
+      if (b.emitMs > acc.emitMs) acc.emitMs = b.emitMs;
+      return acc;
+    }
+    return mergeTop(acc, b.price, [{ auction: b.auction, bidder: b.bidder, price: b.price, dateTime: b.dateTime }], b.emitMs);
+  },
   getResult: (acc) => acc,
   merge: (a, b) => mergeTop(a, b.price, b.bids, b.emitMs),
 };
