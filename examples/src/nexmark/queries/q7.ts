@@ -68,16 +68,14 @@ export function mergeTop(acc: TopBids, price: number, candidates: readonly Price
   return acc;
 }
 
+/** The candidates of a bid below its window's top so far: mergeTop only keeps its stamp. */
+const NO_CANDIDATES: readonly PricedBid[] = Object.freeze([]);
+
 export const topBids: AggregateFunction<StampedBid, TopBids, TopBids> = {
   createAccumulator: () => ({ price: -1, bids: [], emitMs: 0 }),
-  add: (b, acc) => {
-    // Most bids are below the window's top so far: keep their stamp, build no candidate.
-    if (b.price < acc.price) {
-      if (b.emitMs > acc.emitMs) acc.emitMs = b.emitMs;
-      return acc;
-    }
-    return mergeTop(acc, b.price, [{ auction: b.auction, bidder: b.bidder, price: b.price, dateTime: b.dateTime }], b.emitMs);
-  },
+  // Most bids are below the top so far: for them no candidate object is built.
+  add: (b, acc) =>
+    mergeTop(acc, b.price, b.price < acc.price ? NO_CANDIDATES : [{ auction: b.auction, bidder: b.bidder, price: b.price, dateTime: b.dateTime }], b.emitMs),
   getResult: (acc) => acc,
   merge: (a, b) => mergeTop(a, b.price, b.bids, b.emitMs),
 };
