@@ -18,10 +18,12 @@ const encoder = new TextEncoder();
 export class BufferDataOutput implements DataOutputView {
   /** Backing bytes; replaced when a growable output grows, so never cache it across writes. */
   bytes: Uint8Array;
-  private view: DataView;
+  /** @internal A view of `bytes` (replaced with it): for writers that keep the position in a local. */
+  view: DataView;
   /** Next write position. The writer reads it to frame records and sets it to rewind. */
   pos = 0;
-  private limit: number;
+  /** @internal Capacity of `bytes` (writing past it overflows or grows). Do not set. */
+  limit: number;
   private readonly growable: boolean;
 
   constructor(bytes: Uint8Array, options: { growable?: boolean } = {}) {

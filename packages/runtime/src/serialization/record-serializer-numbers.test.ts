@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BufferDataInput } from './data-input.js';
 import { BUFFER_OVERFLOW, BufferDataOutput } from './data-output.js';
 import { createRecordSerializer } from './record-serializer.js';
+import { COMPILE_AFTER_USES } from './shapes.js';
 import { Tag } from './value-tags.js';
 
 /** The documented number encoding, spelled out with a DataView: what the fast paths must match. */
@@ -52,10 +53,13 @@ describe('default record serializer: number fields', () => {
   it('encodes every number, top-level and as a field of a predicted shape, byte for byte as documented', () => {
     for (const v of numbers) {
       expect(bytesOf((out) => createRecordSerializer().serialize(v, out)), String(v)).toEqual(referenceNumber(v));
-      // Second object of the shape: written on the predicted (for…in) path, after tag OBJECT and shape id 0.
-      const w = createRecordSerializer();
-      w.serialize({ a: 1, b: 2 }, new BufferDataOutput(new Uint8Array(64)));
-      expect(bytesOf((out) => w.serialize({ a: v, b: v }, out)), String(v)).toEqual([Tag.OBJECT, 0, ...referenceNumber(v), ...referenceNumber(v)]);
+      // Later objects of the shape, after tag OBJECT and shape id 0: the second on the predicted
+      // (for…in) path, and one past COMPILE_AFTER_USES by the shape's compiled writer.
+      for (const earlier of [1, COMPILE_AFTER_USES + 1]) {
+        const w = createRecordSerializer();
+        for (let i = 0; i < earlier; i++) w.serialize({ a: 1, b: 2 }, new BufferDataOutput(new Uint8Array(64)));
+        expect(bytesOf((out) => w.serialize({ a: v, b: v }, out)), `${v} after ${earlier}`).toEqual([Tag.OBJECT, 0, ...referenceNumber(v), ...referenceNumber(v)]);
+      }
     }
   });
 
@@ -95,14 +99,20 @@ describe('default record serializer: number fields', () => {
     expect((caught as SluiceError).message).toContain('field price of the record is a symbol');
   });
 
-  it.each([0, -5, 1234, 70_000, 0.5, -0])('overflows a fixed buffer exactly when the record does not fit, at every capacity (last field %s)', (last) => {
+  const lasts = [0, -5, 1234, 70_000, 0.5, -0];
+  // After one earlier record of the shape the for…in path writes it; after more, its compiled writer.
+  const cases = [1, COMPILE_AFTER_USES + 1].flatMap((earlier) => lasts.map((last) => [earlier, last] as const));
+  it.each(cases)('overflows a fixed buffer exactly when the record does not fit, at every capacity (after %i, last field %s)', (earlier, last) => {
     const rec = { auction: 1234, bidder: 70_000, price: -5, dateTime: 1_700_000_000_123, emitMs: 0, when: 0.5, last };
-    const warm = createRecordSerializer();
-    warm.serialize(rec, new BufferDataOutput(new Uint8Array(256)));
-    const full = bytesOf((out) => warm.serialize(rec, out));
-    for (let cap = 0; cap <= full.length + 1; cap++) {
+    const warmed = (): ReturnType<typeof createRecordSerializer> => {
       const w = createRecordSerializer();
-      w.serialize(rec, new BufferDataOutput(new Uint8Array(256)));
+      for (let i = 0; i < earlier; i++) w.serialize(rec, new BufferDataOutput(new Uint8Array(256)));
+      return w;
+    };
+    const full = bytesOf((out) => warmed().serialize(rec, out));
+    expect(full.slice(0, 2)).toEqual([Tag.OBJECT, 0]);
+    for (let cap = 0; cap <= full.length + 1; cap++) {
+      const w = warmed();
       const out = new BufferDataOutput(new Uint8Array(cap));
       let thrown: unknown;
       try {

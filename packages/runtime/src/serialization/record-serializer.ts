@@ -14,6 +14,7 @@ import type { TypeSerializer } from '@sluice/api';
 import { SluiceError } from '@sluice/common';
 import { BufferDataInput } from './data-input.js';
 import { BufferDataOutput } from './data-output.js';
+import type { WriteField } from './object-writers.js';
 import { ReaderShapeRegistry, WriterShapeRegistry, type WriterShape } from './shapes.js';
 import { MAX_DEPTH, Tag } from './value-tags.js';
 
@@ -96,8 +97,19 @@ export class RecordSerializer implements TypeSerializer<unknown> {
   }
 
   private writeObjectLike(v: object, out: BufferDataOutput, depth: number, hint: WriterShape | undefined): WriterShape | undefined {
+    // The usual record: a plain object of the predicted shape, written by its compiled writer
+    // (which checks the prototype and keys itself). On a miss, the general path without the hint.
+    // (An array's hint is its elements' shape: for…in over an array would only collect indices.)
+    let tried = false;
+    if (hint !== undefined && !hint.dead && !Array.isArray(v)) {
+      const writer = hint.writer ?? hint.compileWriter();
+      if (writer !== undefined) {
+        if (writer(v as Record<string, unknown>, hint.id, out, depth, hint, this.writeField)) return hint;
+        tried = true;
+      }
+    }
     const proto: unknown = Object.getPrototypeOf(v);
-    if (proto === Object.prototype || proto === null) return this.writeObject(v as Record<string, unknown>, out, depth, hint);
+    if (proto === Object.prototype || proto === null) return this.writeObject(v as Record<string, unknown>, out, depth, tried ? undefined : hint);
     if (proto === Array.prototype) return this.writeArray(v as unknown[], out, depth, hint);
     if (proto === Date.prototype) {
       out.writeUint8(Tag.DATE);
@@ -170,6 +182,17 @@ export class RecordSerializer implements TypeSerializer<unknown> {
     }
     return shape;
   }
+
+  /** For compiled object writers: field `i` of `shape`, by the general path, keeping its hint. */
+  private readonly writeField: WriteField<WriterShape> = (x, out, depth, shape, i) => {
+    try {
+      const h = this.writeValue(x, out, depth + 1, shape.hints[i]);
+      if (h !== undefined && h !== shape.hints[i]) shape.hints[i] = h;
+    } catch (err) {
+      if (err instanceof Unserializable) err.path.unshift(shape.keys[i]!);
+      throw err;
+    }
+  };
 
   /**
    * Field values of `o` in for…in order, as long as its keys are exactly the shape's; returns

@@ -6,24 +6,43 @@
  * Writing: the usual stream is millions of objects of a few shapes, so before any lookup the
  * writer predicts the shape (the last one seen at the same place in the record) and checks the
  * keys while writing the values in one `for…in` pass — V8 serves that from the object's enum
- * cache without allocating. Only a miss pays for `Object.keys` and a Map lookup.
+ * cache without allocating. A shape that recurs gets a compiled writer (object-writers.ts) that
+ * does the same faster. Only a miss pays for `Object.keys` and a Map lookup.
  *
  * Reading: each shape compiles to a small function returning an object literal, so every
  * decoded object of a shape gets the literal's hidden class and property stores are in-object.
  */
+import { objectWriterFor, type ObjectWriter } from './object-writers.js';
 import { MAX_SHAPES } from './value-tags.js';
+
+/** Predicted writes of a shape before it gets a compiled object writer (most shapes never recur). */
+export const COMPILE_AFTER_USES = 16;
 
 export class WriterShape {
   /** Per field: the shape last written for that field (or for its array's elements). */
   readonly hints: (WriterShape | undefined)[];
   /** Set when a rewind dropped this shape; predictions pointing at it must not be used. */
   dead = false;
+  /** The compiled writer, once the shape has recurred (see object-writers.ts). */
+  writer: ObjectWriter<WriterShape> | undefined = undefined;
+  private uses = 0;
 
   constructor(
     readonly id: number,
     readonly keys: readonly string[],
+    /** The registry's key for this shape (its keys as JSON). */
+    readonly keysJson: string,
   ) {
     this.hints = new Array<WriterShape | undefined>(keys.length).fill(undefined);
+  }
+
+  /** Counts a predicted write; returns the compiled writer once the shape has recurred enough. */
+  compileWriter(): ObjectWriter<WriterShape> | undefined {
+    if (++this.uses < COMPILE_AFTER_USES) return undefined;
+    this.writer = objectWriterFor<WriterShape>(this.keys, this.keysJson);
+    // None (no code generation, a wide shape, the thread's budget spent): never count again.
+    if (this.writer === undefined) this.uses = -Infinity;
+    return this.writer;
   }
 }
 
@@ -44,7 +63,7 @@ export class WriterShapeRegistry {
     const found = this.byKeys.get(id);
     if (found !== undefined) return { shape: found, created: false };
     if (this.list.length >= MAX_SHAPES) return undefined;
-    const shape = new WriterShape(this.list.length, keys);
+    const shape = new WriterShape(this.list.length, keys, id);
     this.list.push(shape);
     this.byKeys.set(id, shape);
     return { shape, created: true };
@@ -55,7 +74,7 @@ export class WriterShapeRegistry {
     while (this.list.length > mark) {
       const s = this.list.pop()!;
       s.dead = true;
-      this.byKeys.delete(JSON.stringify(s.keys));
+      this.byKeys.delete(s.keysJson);
     }
   }
 }

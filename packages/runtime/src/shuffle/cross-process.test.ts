@@ -4,26 +4,20 @@
  * and its NetworkShuffleService on the main thread. Runs the compiled runtime, so it builds it
  * first when stale (see network-shuffle-service.test.ts).
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildRuntimeIfStale } from '../compiled-runtime.test-helper.js';
 import type { TaskManagerLocation } from './shuffle-service.js';
 import { NetworkShuffleService } from './network-shuffle-service.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const runtimeDir = join(here, '..', '..');
 const compiled = ['io/record-writer', 'io/input-gate', 'io/channel-ring', 'io/task-control', 'shuffle/network-shuffle-service', 'shuffle/tcp/exchange', 'shuffle/tcp/channels', 'shuffle/tcp/credit', 'shuffle/tcp/peer-link', 'shuffle/tcp/connection', 'shuffle/tcp/wire'];
 const HANG_MS = 30_000;
 
-beforeAll(() => {
-  const builtAt = (m: string): number => (existsSync(join(runtimeDir, 'dist', `${m}.js`)) ? statSync(join(runtimeDir, 'dist', `${m}.js`)).mtimeMs : -Infinity);
-  if (compiled.every((m) => builtAt(m) >= statSync(join(runtimeDir, 'src', `${m}.ts`)).mtimeMs)) return;
-  const repo = join(runtimeDir, '..', '..');
-  execFileSync(process.execPath, [join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'packages/runtime'], { cwd: repo, stdio: 'pipe' });
-}, 120_000);
+beforeAll(() => buildRuntimeIfStale(compiled), 120_000);
 
 type ChildMessage = { type: 'ready'; location: TaskManagerLocation } | { type: 'progress'; read: number } | { type: 'result'; report: Record<string, unknown> };
 

@@ -5,8 +5,6 @@
  * failures. Every wait is for a state (no sleeps, no clock), so a busy machine only makes the
  * tests slower.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -14,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@sluice/common';
+import { buildRuntimeIfStale } from '../compiled-runtime.test-helper.js';
 import { RingConsumer, RingProducer } from '../io/channel-ring.js';
 import type { ChannelEndpoint } from './channel-endpoint.js';
 import { NetworkShuffleService } from './network-shuffle-service.js';
@@ -21,17 +20,11 @@ import { createPlainDataTransport, type DataTransport } from './tcp/transport.js
 import { FrameDecoder, encode, type DataFrame } from './tcp/wire.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const runtimeDir = join(here, '..', '..');
 const fixture = join(here, 'fixtures', 'exchange-worker.mjs');
 const compiled = ['io/record-writer', 'io/input-gate', 'io/channel-ring', 'io/task-control'];
 const HANG_MS = 20_000;
 
-beforeAll(() => {
-  const builtAt = (m: string): number => (existsSync(join(runtimeDir, 'dist', `${m}.js`)) ? statSync(join(runtimeDir, 'dist', `${m}.js`)).mtimeMs : -Infinity);
-  if (compiled.every((m) => builtAt(m) >= statSync(join(runtimeDir, 'src', `${m}.ts`)).mtimeMs)) return;
-  const repo = join(runtimeDir, '..', '..');
-  execFileSync(process.execPath, [join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'packages/runtime'], { cwd: repo, stdio: 'pipe' });
-}, 120_000);
+beforeAll(() => buildRuntimeIfStale(compiled), 120_000);
 
 /** A plain transport that keeps every stream it made or accepted, so a test can cut them. */
 function tracked(): { transport: DataTransport; streams: Duplex[]; accepted: () => number } {
