@@ -23,6 +23,7 @@ import { executeMesosOffers } from './mesos-offers.js';
 import { executeMesosSubmit } from './mesos-submit.js';
 import { compareWithTwoTaskManagers } from './process-cluster.js';
 import { executeChainBench } from './chain/index.js';
+import { executeSerializerBench } from './serializer.js';
 
 interface Options {
   selectors: string[];
@@ -147,6 +148,15 @@ async function execute(run: BenchRun, ctx: SizeContext): Promise<BenchResult> {
     const params = run.params(ctx);
     try {
       const r = await executeChainBench({ jobFile: run.jobFile, events: Number(params['events']), pairs: Number(params['pairs']) });
+      return { ...base, params, status: 'ok', jobDurationMs: r.durationMs, fields: r.fields, detail: r.detail };
+    } catch (e) {
+      return { ...base, params, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };
+    }
+  }
+  if (run.kind === 'serializer') {
+    const params = run.params(ctx);
+    try {
+      const r = executeSerializerBench(Number(params['records']), Number(params['pairs']));
       return { ...base, params, status: 'ok', jobDurationMs: r.durationMs, fields: r.fields, detail: r.detail };
     } catch (e) {
       return { ...base, params, status: 'failed', error: e instanceof Error ? e.message : String(e), fields: {} };

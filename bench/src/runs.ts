@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster' | 'cluster-latency' | 'ha-failover' | 'mesos-offers' | 'mesos-submit' | 'chain';
+export type RunKind = 'throughput' | 'state' | 'checkpoint' | 'kafka' | 'idle' | 'tcp' | 'cluster' | 'cluster-latency' | 'ha-failover' | 'mesos-offers' | 'mesos-submit' | 'chain' | 'serializer';
 
 /** A Kafka run (kind 'kafka'): against a real broker, driven by bench/src/kafka/. */
 export type KafkaRunSpec =
@@ -161,6 +161,18 @@ const CHAIN: BenchRun = {
 };
 
 /**
+ * The default record serializer alone (bench/src/serializer.ts): its compiled object writers
+ * against the generic path, alternated in child processes, `pairs` of each.
+ */
+const SERIALIZER: BenchRun = {
+  name: 'serializer',
+  parallelism: 1,
+  kind: 'serializer',
+  jobFile: fileURLToPath(new URL('./serializer-child.js', import.meta.url)),
+  params: (ctx) => ({ records: String(size(ctx, 5_000_000, 1_000_000)), pairs: String(ctx.quick ? 2 : 4) }),
+};
+
+/**
  * What an idle subtask costs (bench/src/idle.ts): the idle job at growing parallelism, each in a
  * fresh child process. Two subtasks per slot, each on its own worker thread.
  */
@@ -309,6 +321,7 @@ export const RUNS: readonly BenchRun[] = Object.freeze([
   Q5_CHECKPOINTED,
   CHECKPOINT_1M,
   CHAIN,
+  SERIALIZER,
   ...[1, 8, 32, 64].map(idleSubtasks),
   TCP_CHANNEL,
   KEYED_2TM,

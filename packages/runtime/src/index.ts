@@ -17,7 +17,7 @@ export { NetworkShuffleService, type NetworkShuffleServiceOptions } from './shuf
 export { createPlainDataTransport, type DataTransport, type PlainDataTransportOptions } from './shuffle/tcp/transport.js';
 export type { RemoteChannelInfo } from './shuffle/tcp/channels.js';
 export { createOperator } from './operators/factory.js';
-export { createRecordSerializer, RecordSerializer } from './serialization/index.js';
+export { BufferDataOutput, createRecordSerializer, RecordSerializer } from './serialization/index.js';
 export { HeapKeyedStateBackend } from './state/heap-backend.js';
 export { InternalTimerService, type TimersSnapshot } from './state/timer-service.js';
 export { KeyRoutingError, StateAccessError, StateIncompatibleError } from './state/errors.js';
