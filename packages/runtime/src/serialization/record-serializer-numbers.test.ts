@@ -99,11 +99,13 @@ describe('default record serializer: number fields', () => {
     expect((caught as SluiceError).message).toContain('field price of the record is a symbol');
   });
 
-  const lasts = [0, -5, 1234, 70_000, 0.5, -0];
+  // The varied field sits before a last number; a string there goes through the general writer
+  // in the middle of the compiled writer's record.
+  const varied = [0, -5, 1234, 70_000, 0.5, -0, 'a string between numbers'];
   // After one earlier record of the shape the for…in path writes it; after more, its compiled writer.
-  const cases = [1, COMPILE_AFTER_USES + 1].flatMap((earlier) => lasts.map((last) => [earlier, last] as const));
-  it.each(cases)('overflows a fixed buffer exactly when the record does not fit, at every capacity (after %i, last field %s)', (earlier, last) => {
-    const rec = { auction: 1234, bidder: 70_000, price: -5, dateTime: 1_700_000_000_123, emitMs: 0, when: 0.5, last };
+  const cases = [1, COMPILE_AFTER_USES + 1].flatMap((earlier) => varied.map((v) => [earlier, v] as const));
+  it.each(cases)('overflows a fixed buffer exactly when the record does not fit, at every capacity (after %i, varied field %s)', (earlier, v) => {
+    const rec = { auction: 1234, bidder: 70_000, price: -5, dateTime: 1_700_000_000_123, emitMs: 0, v, when: 0.5 };
     const warmed = (): ReturnType<typeof createRecordSerializer> => {
       const w = createRecordSerializer();
       for (let i = 0; i < earlier; i++) w.serialize(rec, new BufferDataOutput(new Uint8Array(256)));
