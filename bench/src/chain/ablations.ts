@@ -9,8 +9,9 @@
  *   no-watermarks  the source's output extracts timestamps but feeds no watermark generator
  *   no-timestamps  the source's output passes no timestamp at all (no extraction, none carried)
  *   mono           every chained link and every operator's Output get their own compiled copy of
- *                  push/collect, so each call site between operators sees one target (what a chain
- *                  compiled into monomorphic code per link would give, without batching)
+ *                  push/collect, so each call site between operators sees one target (the runtime
+ *                  now does this itself for outputs with one chained target, and for filters' and
+ *                  maps' processElement: operators/compiled-links.ts)
  */
 export const ABLATIONS = ['no-counters', 'no-watermarks', 'no-timestamps', 'mono'] as const;
 export type Ablation = (typeof ABLATIONS)[number];
@@ -43,6 +44,9 @@ export async function applyAblations(names: readonly Ablation[]): Promise<void> 
         'return function collect(value, timestamp) { const s = this.single; if (s !== undefined) { s.push(value, timestamp); return; } const m = this.main; for (let i = 0; i < m.length; i++) m[i].push(value, timestamp); };',
       );
       outputs.ChainedTarget.prototype['push'] = compile<Fn>('return function push(value, timestamp) { try { this.op.processElement(value, timestamp, this.inputIndex); } catch (err) { throw err; } };');
+      // Outputs compile their own collect per link (operators/compiled-links.ts), which would
+      // bypass the patched prototype: make them keep it.
+      outputs.ChainedTarget.prototype['compileCollect'] = (() => undefined) as Fn;
     } else if (name === 'no-watermarks' || name === 'no-timestamps') {
       const original = source.SourceOperator.prototype['createGeneratingOutput']!;
       const body =

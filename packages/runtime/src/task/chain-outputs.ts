@@ -5,6 +5,7 @@
  * throw to that operator, with the subtask and the (truncated) record.
  */
 import { CancellationError, UserFunctionError, truncateForMessage } from '@sluice/common';
+import { compileLink } from '../operators/compiled-links.js';
 import type { Output, StreamOperator } from '../operators/types.js';
 import { StateIncompatibleError } from '../state/errors.js';
 import type { OperatorCounters } from './task-metrics.js';
@@ -51,6 +52,25 @@ export class ChainedTarget implements Target {
     }
   }
 
+  /**
+   * For an Output whose only main target this is: its collect and this push in one function,
+   * compiled for this link alone (compiled-links.ts); undefined without code generation.
+   */
+  compileCollect(outCounters: OperatorCounters): ((value: unknown, timestamp: number | undefined) => void) | undefined {
+    return compileLink(
+      ['outCounters', 'inCounters', 'op', 'input', 'wrap', 'name', 'subtask'],
+      `return function collect(value, timestamp) {
+  outCounters.recordsOut++;${this.countsIn ? '\n  inCounters.recordsIn++;' : ''}
+  try {
+    op.processElement(value, timestamp, input);
+  } catch (err) {
+    throw wrap(err, name, subtask, value, true);
+  }
+};`,
+      [outCounters, this.counters, this.op, this.inputIndex, wrapUserError, this.operatorName, this.subtask],
+    );
+  }
+
   watermark(watermark: number): void {
     try {
       this.op.processWatermark(watermark, this.inputIndex);
@@ -90,6 +110,11 @@ export class OperatorOutput implements Output {
     private readonly onWatermark?: (watermark: number) => void,
   ) {
     this.single = main.length === 1 ? main[0] : undefined;
+    // One chained target: collect and its push as one function for this link (compiled-links.ts).
+    if (this.single instanceof ChainedTarget) {
+      const own = this.single.compileCollect(counters);
+      if (own !== undefined) this.collect = own;
+    }
     const all = [...main];
     for (const targets of side.values()) for (const t of targets) if (!all.includes(t)) all.push(t);
     this.all = all;
