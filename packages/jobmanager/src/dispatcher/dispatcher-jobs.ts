@@ -69,6 +69,11 @@ export interface JobEntry {
   /** The latest metrics the JobMaster reported (for synchronous readers like /metrics). */
   lastMetrics?: JobMetrics;
   endTime?: number;
+  /**
+   * Savepoint calls to the JobMaster not yet answered. A stop's savepoint is copied out after
+   * the job has ended, so the JobMaster is closed only once they have settled.
+   */
+  savepoints?: Set<Promise<unknown>>;
 }
 
 /**

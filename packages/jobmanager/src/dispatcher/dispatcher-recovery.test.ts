@@ -1,7 +1,8 @@
 /**
  * The Dispatcher replacing a JobMaster that died: with a job store, a new JobMaster (next
  * attempt) resumes the job from the latest recorded checkpoint; without one, or once cancelled,
- * or after too many replacements, the job fails with JOB_MASTER_LOST.
+ * or after too many replacements, the job fails with JOB_MASTER_LOST. And an ended job's JobMaster
+ * is kept while a stop's savepoint call is still being answered.
  */
 import { silentLogger } from '@sluice/common';
 import { DEFAULT_JOB_CONFIG, LocalRpcService, type JobMasterGateway, type JobResult, type JobSubmission } from '@sluice/protocol';
@@ -32,6 +33,9 @@ class FakeRunner implements JobMasterRunner {
   private started = false;
   /** Resolves start(): by default at once; a test may hold it to see a starting JobMaster. */
   gate: Promise<void> = Promise.resolve();
+  /** What triggerSavepoint answers (a test may hold it, as a stop's copy does). */
+  savepoint: Promise<{ path: string }> = Promise.resolve({ path: '/sp/savepoint-1' });
+  closed = false;
   constructor(readonly ctx: JobMasterContext) {
     this.termination = new Promise((resolve) => (this.end = resolve));
   }
@@ -50,12 +54,14 @@ class FakeRunner implements JobMasterRunner {
       requestJobResult: () => result,
       requestJobStatus: async () => (this.succeeded ? 'FINISHED' : 'RUNNING'),
       cancel: async () => void (this.cancelled = true),
+      triggerSavepoint: () => this.savepoint,
       requestCheckpointStatistics: async () => ({ counts: { completed: 0, failed: 0, inProgress: 0 } }),
       requestJobMetrics: async () => ({ jobId: this.ctx.submission.jobId, jobName: 'x', status: 'RUNNING', restarts: 0, checkpoints: { completed: 0, failed: 0, inProgress: 0 } }) as never,
     };
     this.ctx.rpc.register(this.served, gateway);
   }
   async close(): Promise<void> {
+    this.closed = true;
     this.ctx.rpc.unregister(this.served);
     this.end({ type: 'closed' });
   }
@@ -256,5 +262,26 @@ describe('Dispatcher: leadership changes', () => {
     expect(await d.requestCheckpointStatistics('bad')).toEqual({ counts: { completed: 0, failed: 0, inProgress: 0 } });
     expect((await d.requestJobDetails('bad')).exceptions).toEqual([expect.objectContaining({ code: 'HA_STORE_CORRUPT' })]);
     expect(runners).toHaveLength(0);
+  });
+});
+
+describe("Dispatcher: a stop's savepoint", () => {
+  it("keeps an ended job's JobMaster until the savepoint call is answered (its copy comes after the job ends)", async () => {
+    const { d, started } = await start();
+    await d.submitJob(submission('sp'));
+    const jm = await started(1);
+    let copied!: (v: { path: string }) => void;
+    jm.savepoint = new Promise((resolve) => (copied = resolve));
+    const stop = d.triggerSavepoint('sp', '/sp', 'terminate');
+    await new Promise((r) => setTimeout(r, 5));
+    // The stop's checkpoint ends the job; the savepoint is still being copied.
+    jm.succeed();
+    expect((await d.requestJobResult('sp')).status).toBe('FINISHED');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(jm.closed).toBe(false);
+    copied({ path: '/sp/savepoint-7' });
+    await expect(stop).resolves.toEqual({ path: '/sp/savepoint-7' });
+    while (!jm.closed) await new Promise((r) => setTimeout(r, 1));
+    expect(await jm.termination).toEqual({ type: 'closed' });
   });
 });

@@ -24,6 +24,11 @@ import { endedDetails, finalOf, JOB_MASTER_STARTING, JobNotFoundError, type Disp
 import { inProcessJobMasterRunner, type JobMasterRunner, type JobMasterRunnerFactory } from './job-master-runner.js';
 import { validateSubmission } from './validate-submission.js';
 
+/** How long an ended job's JobMaster is kept for savepoint calls still being answered (a stop's copy). */
+const SAVEPOINT_ANSWER_WAIT_MS = 120_000;
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
 export { JOB_MASTER_STARTING, JobNotFoundError, type DispatcherJobStore, type DispatcherOptions, type RecoveredJob };
 
 export class Dispatcher implements DispatcherGateway {
@@ -193,7 +198,14 @@ export class Dispatcher implements DispatcherGateway {
       throw new SluiceError('SAVEPOINT_NOT_POSSIBLE', `job ${jobId} has already ended (${e.final.result.status}); a savepoint needs a running job`);
     }
     const jm = await this.jobMasterGateway(e);
-    return jm.triggerSavepoint(targetDirectory, stop);
+    const call = jm.triggerSavepoint(targetDirectory, stop);
+    const inFlight = (e.savepoints ??= new Set());
+    inFlight.add(call);
+    try {
+      return await call;
+    } finally {
+      inFlight.delete(call);
+    }
   }
 
   async requestCheckpointStatistics(jobId: string): Promise<CheckpointStatistics> {
@@ -448,6 +460,13 @@ export class Dispatcher implements DispatcherGateway {
     entry.final = final;
     entry.endTime = endTime;
     this.logger.info(`job ${final.result.status}`, { jobId: final.result.jobId });
-    void entry.runner.close().catch((err: unknown) => this.logger.warn('closing a JobMaster failed', { jobId: final.result.jobId, error: describeError(err) }));
+    // A stop's savepoint is copied out after the job has ended: closing the JobMaster before
+    // that call is answered would cut it (and the copy) off. Bounded, so a stuck call cannot
+    // keep a JobMaster alive for good.
+    const pending = [...(entry.savepoints ?? [])];
+    const settled = pending.length === 0 ? Promise.resolve() : Promise.race([Promise.allSettled(pending), delay(SAVEPOINT_ANSWER_WAIT_MS)]);
+    void settled
+      .then(() => entry.runner.close())
+      .catch((err: unknown) => this.logger.warn('closing a JobMaster failed', { jobId: final.result.jobId, error: describeError(err) }));
   }
 }
