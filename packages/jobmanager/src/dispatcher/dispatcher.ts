@@ -6,7 +6,7 @@
  * that resolves when the job ends), checkpoint statistics, details and metrics. What an ended
  * job's JobMaster said last (result, statistics, details, metrics) stays here after it stopped.
  */
-import { createLogger, describeError, hasErrorCode, isRetriableError, serializeError, SluiceError, systemClock, type Clock, type Logger } from '@sluice/common';
+import { createLogger, describeError, hasErrorCode, isRetriableError, serializeError, sleep, SluiceError, systemClock, type Clock, type Logger } from '@sluice/common';
 import {
   Mailbox,
   type CheckpointStatistics,
@@ -26,8 +26,6 @@ import { validateSubmission } from './validate-submission.js';
 
 /** How long an ended job's JobMaster is kept for savepoint calls still being answered (a stop's copy). */
 const SAVEPOINT_ANSWER_WAIT_MS = 120_000;
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export { JOB_MASTER_STARTING, JobNotFoundError, type DispatcherJobStore, type DispatcherOptions, type RecoveredJob };
 
@@ -464,7 +462,8 @@ export class Dispatcher implements DispatcherGateway {
     // that call is answered would cut it (and the copy) off. Bounded, so a stuck call cannot
     // keep a JobMaster alive for good.
     const pending = [...(entry.savepoints ?? [])];
-    const settled = pending.length === 0 ? Promise.resolve() : Promise.race([Promise.allSettled(pending), delay(SAVEPOINT_ANSWER_WAIT_MS)]);
+    const answered = new AbortController();
+    const settled = pending.length === 0 ? Promise.resolve() : Promise.race([Promise.allSettled(pending).finally(() => answered.abort()), sleep(SAVEPOINT_ANSWER_WAIT_MS, answered.signal)]);
     void settled
       .then(() => entry.runner.close())
       .catch((err: unknown) => this.logger.warn('closing a JobMaster failed', { jobId: final.result.jobId, error: describeError(err) }));

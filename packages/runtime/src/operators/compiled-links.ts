@@ -13,26 +13,7 @@
  *
  * Only constants and the link's own objects are passed in; no record data or name enters the
  * source text. Where code generation is disallowed (`--disallow-code-generation-from-strings`)
- * there are no copies and the shared glue runs, with the same results.
+ * there are no copies and the shared glue runs, with the same results (codegen.ts).
  */
 
-let codegenAvailable: boolean | undefined;
-
-/**
- * `new Function(...params, body)(...args)`: body returns the link's function. Undefined when
- * this thread may not compile code from strings.
- */
-export function compileLink<F>(params: readonly string[], body: string, args: readonly unknown[]): F | undefined {
-  if (codegenAvailable === false) return undefined;
-  try {
-    const make = new Function(...params, `"use strict";\n${body}`) as (...a: unknown[]) => F;
-    codegenAvailable = true;
-    return make(...args);
-  } catch (err) {
-    if (err instanceof EvalError) {
-      codegenAvailable = false;
-      return undefined;
-    }
-    throw err;
-  }
-}
+export { compileFunction as compileLink } from '../codegen.js';

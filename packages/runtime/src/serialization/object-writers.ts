@@ -16,6 +16,7 @@
  * disallowed (`--disallow-code-generation-from-strings`) there is no compiled writer and the
  * serializer keeps its generic `for…in` path; both write the same bytes.
  */
+import { compileFunction } from '../codegen.js';
 import type { BufferDataOutput } from './data-output.js';
 import { Tag } from './value-tags.js';
 
@@ -48,8 +49,6 @@ export type WriteField<S> = (value: unknown, out: BufferDataOutput, depth: numbe
  */
 export type ObjectWriter<S> = (o: Record<string, unknown>, id: number, out: BufferDataOutput, depth: number, shape: S, writeField: WriteField<S>) => boolean;
 
-let codegenAvailable: boolean | undefined;
-
 function compile<S>(keys: readonly string[]): ObjectWriter<S> | undefined {
   const n = keys.length;
   // After each field handed to writeField the output may have grown: reload what is cached.
@@ -63,8 +62,7 @@ function compile<S>(keys: readonly string[]): ObjectWriter<S> | undefined {
     ${PUT_NUMBER}
   } else { out.pos = p; writeField(x, out, depth, shape, ${i}); p = out.pos; ${reload} }`;
   }
-  const source = `"use strict";
-return function writeObject(o, id, out, depth, shape, writeField) {
+  const source = `return function writeObject(o, id, out, depth, shape, writeField) {
   let i = 0;
   for (const k in o) { if (i >= ${n} || keys[i] !== k) return false; i++; }
   if (i !== ${n}) return false;
@@ -80,22 +78,7 @@ return function writeObject(o, id, out, depth, shape, writeField) {
   out.pos = p;
   return true;
 };`;
-  try {
-    const make = new Function('keys', 'getPrototypeOf', 'OBJECT_PROTOTYPE', source) as (
-      k: readonly string[],
-      getPrototypeOf: (o: object) => unknown,
-      objectPrototype: object,
-    ) => ObjectWriter<S>;
-    codegenAvailable = true;
-    return make(keys.slice(), Object.getPrototypeOf, Object.prototype);
-  } catch (err) {
-    // --disallow-code-generation-from-strings throws an EvalError; the caller keeps its generic path.
-    if (err instanceof EvalError) {
-      codegenAvailable = false;
-      return undefined;
-    }
-    throw err;
-  }
+  return compileFunction<ObjectWriter<S>>(['keys', 'getPrototypeOf', 'OBJECT_PROTOTYPE'], source, [keys.slice(), Object.getPrototypeOf, Object.prototype]);
 }
 
 // Shared by every serializer in the thread: one compiled writer per key list, so its property
@@ -108,7 +91,7 @@ const WRITER_CACHE_LIMIT = 4096;
  * generation, for shapes of more than MAX_COMPILED_FIELDS keys, and past the thread's budget.
  */
 export function objectWriterFor<S>(keys: readonly string[], cacheKey: string): ObjectWriter<S> | undefined {
-  if (codegenAvailable === false || keys.length > MAX_COMPILED_FIELDS) return undefined;
+  if (keys.length > MAX_COMPILED_FIELDS) return undefined;
   const cached = writerCache.get(cacheKey);
   if (cached !== undefined) return cached as ObjectWriter<S>;
   if (writerCache.size >= WRITER_CACHE_LIMIT) return undefined;

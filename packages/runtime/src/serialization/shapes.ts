@@ -12,6 +12,7 @@
  * Reading: each shape compiles to a small function returning an object literal, so every
  * decoded object of a shape gets the literal's hidden class and property stores are in-object.
  */
+import { compileFunction } from '../codegen.js';
 import { objectWriterFor, type ObjectWriter } from './object-writers.js';
 import { MAX_SHAPES } from './value-tags.js';
 
@@ -91,22 +92,12 @@ export interface ReaderShape {
   readonly build: ObjectBuilder;
 }
 
-let codegenAvailable: boolean | undefined;
-
 /** A builder for `keys`: an object literal when code generation is allowed, stores otherwise. */
 export function compileBuilder(keys: readonly string[]): ObjectBuilder {
-  if (codegenAvailable !== false) {
-    // `__proto__: v` in a literal would set the prototype; a computed key defines a property.
-    const props = keys.map((k) => (k === '__proto__' ? '["__proto__"]: r.next()' : `${JSON.stringify(k)}: r.next()`)).join(',\n');
-    try {
-      const fn = new Function('r', `"use strict";\nreturn {\n${props}\n};`) as ObjectBuilder;
-      codegenAvailable = true;
-      return fn;
-    } catch {
-      // --disallow-code-generation-from-strings: fall through to the generic builder.
-      codegenAvailable = false;
-    }
-  }
+  // `__proto__: v` in a literal would set the prototype; a computed key defines a property.
+  const props = keys.map((k) => (k === '__proto__' ? '["__proto__"]: r.next()' : `${JSON.stringify(k)}: r.next()`)).join(',\n');
+  const compiled = compileFunction<ObjectBuilder>([], `return function build(r) {\nreturn {\n${props}\n};\n};`, []);
+  if (compiled !== undefined) return compiled;
   return (r) => {
     const o: Record<string, unknown> = {};
     for (const k of keys) Object.defineProperty(o, k, { value: r.next(), enumerable: true, writable: true, configurable: true });
